@@ -1,0 +1,347 @@
+"""The engine behind ``DatabaseServiceMixin``: pragmas, per-thread pool, retries, timing.
+
+Every connection runs in autocommit mode (``isolation_level=None``) so that transactions are
+only the ones we open, always with ``BEGIN IMMEDIATE``: a deferred read-then-write transaction
+in WAL mode can fail with SQLITE_BUSY without waiting, which ``BEGIN IMMEDIATE`` avoids.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import re
+import sqlite3
+import threading
+import time
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Mapping, Sequence, TypeVar
+
+from shared.db.retry import call_with_lock_retry, is_lock_error
+from shared.db.stats import QueryStats
+from shared.errors import OperationalError, ValidationError
+
+if TYPE_CHECKING:
+    from shared.config import Settings
+
+T = TypeVar("T")
+log = logging.getLogger("database_operations")
+_IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_FATAL_MARKERS = {
+    "disk is full": "the database disk is full",
+    "readonly database": "the database file is read-only",
+    "disk i/o error": "disk I/O error on the database file",
+    "unable to open database": "the database file cannot be opened",
+}
+
+
+def _operational(exc: sqlite3.OperationalError) -> Exception:
+    """Return a clear ``OperationalError`` for disk faults, or ``exc`` itself."""
+    text = str(exc).lower()
+    for marker, message in _FATAL_MARKERS.items():
+        if marker in text:
+            return OperationalError(message, details=str(exc), code="database_unavailable")
+    return exc
+
+
+class Database:
+    """One SQLite file shared by the suite, seen from one process."""
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        busy_timeout_ms: int = 30000,
+        cache_size_kib: int = 64000,
+        retry_attempts: int = 8,
+        retry_initial_s: float = 0.01,
+        retry_max_s: float = 1.0,
+        slow_query_ms: float = 100.0,
+        pool_size: int = 4,
+    ) -> None:
+        self.path = Path(path)
+        self.busy_timeout_ms = busy_timeout_ms
+        self.cache_size_kib = cache_size_kib
+        self.retry_attempts = retry_attempts
+        self.retry_initial_s = retry_initial_s
+        self.retry_max_s = retry_max_s
+        self.pool_size = pool_size
+        self.stats = QueryStats(slow_ms=slow_query_ms)
+        self._local = threading.local()
+        self._lock = threading.Lock()
+        self._all: list[sqlite3.Connection] = []
+        self._pid = os.getpid()
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Database:
+        db = settings.database
+        return cls(
+            settings.database_path,
+            busy_timeout_ms=db.busy_timeout_ms,
+            cache_size_kib=db.cache_size_kib,
+            retry_attempts=db.retry_attempts,
+            retry_initial_s=db.retry_initial_s,
+            retry_max_s=db.retry_max_s,
+            slow_query_ms=db.slow_query_ms,
+            pool_size=db.pool_size,
+        )
+
+    # -- connections -------------------------------------------------------------------
+    def _open(self, timeout: float) -> sqlite3.Connection:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        conn = sqlite3.connect(
+            str(self.path), timeout=timeout, isolation_level=None, check_same_thread=False
+        )
+        conn.row_factory = sqlite3.Row
+        conn.execute(f"PRAGMA busy_timeout={int(self.busy_timeout_ms)}")
+        mode = conn.execute("PRAGMA journal_mode=WAL").fetchone()[0]
+        if mode.lower() != "wal":
+            raise OperationalError(f"could not switch {self.path} to WAL (got {mode})")
+        conn.execute("PRAGMA synchronous=NORMAL")
+        conn.execute(f"PRAGMA cache_size=-{int(self.cache_size_kib)}")
+        conn.execute("PRAGMA foreign_keys=ON")
+        return conn
+
+    def get_db_connection(self, retries: int = 3, timeout: float = 30.0) -> sqlite3.Connection:
+        """Return this thread's connection, opening it (with ``retries``) on first use.
+
+        Raises:
+            OperationalError: when the file cannot be opened or configured.
+        """
+        if os.getpid() != self._pid:  # never share a connection across fork()
+            self._local = threading.local()
+            self._all = []
+            self._pid = os.getpid()
+        conn = getattr(self._local, "conn", None)
+        if conn is not None:
+            return conn
+        try:
+            conn = call_with_lock_retry(
+                lambda: self._open(timeout),
+                attempts=max(1, retries),
+                initial=self.retry_initial_s,
+                maximum=self.retry_max_s,
+                on_retry=self.stats.add_retry,
+            )
+        except sqlite3.OperationalError as exc:
+            raise _operational(exc) from exc
+        self._local.conn = conn
+        with self._lock:
+            self._all.append(conn)
+        return conn
+
+    connection = get_db_connection
+
+    def close(self) -> None:
+        """Close every connection this process opened."""
+        with self._lock:
+            conns, self._all = self._all, []
+        for c in conns:
+            try:
+                c.close()
+            except sqlite3.Error:
+                pass
+        self._local = threading.local()
+
+    # -- transactions ------------------------------------------------------------------
+    def _begin(self, conn: sqlite3.Connection) -> None:
+        call_with_lock_retry(
+            lambda: conn.execute("BEGIN IMMEDIATE"),
+            attempts=self.retry_attempts,
+            initial=self.retry_initial_s,
+            maximum=self.retry_max_s,
+            on_retry=self.stats.add_retry,
+        )
+
+    @contextmanager
+    def transaction(self, label: str = "transaction") -> Iterator[sqlite3.Connection]:
+        """Run the block in one ``BEGIN IMMEDIATE`` transaction: commit, or roll back on error.
+
+        Nested use joins the outer transaction through a SAVEPOINT.
+
+        Raises:
+            DatabaseBusyError: when the write lock could not be taken after every retry.
+            OperationalError: on a full disk or a read-only file.
+        """
+        conn = self.get_db_connection()
+        if conn.in_transaction:
+            name = f"sp_{id(conn)}_{time.perf_counter_ns()}"
+            conn.execute(f"SAVEPOINT {name}")
+            try:
+                yield conn
+            except BaseException:
+                conn.execute(f"ROLLBACK TO {name}")
+                conn.execute(f"RELEASE {name}")
+                raise
+            conn.execute(f"RELEASE {name}")
+            return
+        t0 = time.perf_counter()
+        try:
+            self._begin(conn)
+        except sqlite3.OperationalError as exc:
+            self.stats.record(label, time.perf_counter() - t0, False)
+            raise _operational(exc) from exc
+        committed = False
+        try:
+            yield conn
+            conn.execute("COMMIT")
+            committed = True
+        except sqlite3.OperationalError as exc:
+            raise _operational(exc) from exc
+        finally:
+            if not committed and conn.in_transaction:
+                try:
+                    conn.execute("ROLLBACK")
+                except sqlite3.Error:
+                    log.exception("rollback failed")
+            self.stats.add_transaction(committed)
+            self.stats.record(label, time.perf_counter() - t0, committed)
+
+    def run_in_transaction(self, fn: Callable[[sqlite3.Connection], T], label: str = "") -> T:
+        """Call ``fn(conn)`` in a transaction, re-running it whole if SQLite reports a lock.
+
+        Use this when a lock can surface after ``BEGIN`` (e.g. on COMMIT); ``fn`` must be safe
+        to re-run, which it is because a failed attempt is rolled back.
+        """
+
+        def attempt() -> T:
+            with self.transaction(label or getattr(fn, "__name__", "transaction")) as conn:
+                return fn(conn)
+
+        return call_with_lock_retry(
+            attempt,
+            attempts=self.retry_attempts,
+            initial=self.retry_initial_s,
+            maximum=self.retry_max_s,
+            on_retry=self.stats.add_retry,
+        )
+
+    # -- statements --------------------------------------------------------------------
+    def _timed(self, conn: sqlite3.Connection, sql: str, params: Any) -> sqlite3.Cursor:
+        t0 = time.perf_counter()
+        ok = False
+        try:
+            cur = conn.execute(sql, params)
+            ok = True
+            return cur
+        finally:
+            self.stats.record(sql, time.perf_counter() - t0, ok)
+
+    def execute_with_retry(self, sql: str, params: Sequence[Any] | Mapping[str, Any] = ()) -> Any:
+        """Run one statement; retry on lock.  Reads return rows, writes return ``rowcount``.
+
+        A write runs in its own ``BEGIN IMMEDIATE`` transaction.
+        """
+        head = sql.lstrip()[:10].upper()
+        if head.startswith(("SELECT", "WITH", "PRAGMA", "EXPLAIN")):
+            conn = self.get_db_connection()
+            return call_with_lock_retry(
+                lambda: self._timed(conn, sql, params).fetchall(),
+                attempts=self.retry_attempts, initial=self.retry_initial_s,
+                maximum=self.retry_max_s, on_retry=self.stats.add_retry,
+            )
+        return self.run_in_transaction(lambda c: self._timed(c, sql, params).rowcount, "execute")
+
+    def fetch_all(self, sql: str, params: Sequence[Any] | Mapping[str, Any] = ()) -> list[sqlite3.Row]:
+        """Return every row of a read-only query."""
+        return self.execute_with_retry(sql, params)
+
+    def fetch_one(self, sql: str, params: Sequence[Any] | Mapping[str, Any] = ()) -> sqlite3.Row | None:
+        """Return the first row of a read-only query, or ``None``."""
+        rows = self.execute_with_retry(sql, params)
+        return rows[0] if rows else None
+
+    def bulk_insert_with_transaction(
+        self,
+        table: str,
+        rows: Iterable[Mapping[str, Any]] | Iterable[Sequence[Any]],
+        columns: Sequence[str] | None = None,
+        *,
+        on_conflict: str | None = None,
+    ) -> int:
+        """Insert ``rows`` with one ``executemany`` in one transaction; return rows written.
+
+        ``rows`` are mappings (columns taken from the first) or sequences with ``columns``.
+        ``on_conflict`` is ``None``, ``"ignore"`` or ``"replace"``, or an ``ON CONFLICT`` upsert
+        clause such as ``"(symbol, ts) DO UPDATE SET close=excluded.close"``.
+
+        Raises:
+            ValidationError: for a bad table or column name.
+        """
+        rows = list(rows)
+        if not rows:
+            return 0
+        if columns is None:
+            first = rows[0]
+            if not isinstance(first, Mapping):
+                raise ValidationError("columns are required for sequence rows", field="columns")
+            columns = list(first.keys())
+            data: list[Sequence[Any]] = [tuple(r[c] for c in columns) for r in rows]  # type: ignore[index]
+        else:
+            data = [tuple(r[c] for c in columns) if isinstance(r, Mapping) else r for r in rows]  # type: ignore[misc]
+        for name in (table, *columns):
+            if not _IDENT.match(name):
+                raise ValidationError(f"invalid SQL identifier {name!r}", field="table")
+        verb = "INSERT"
+        tail = ""
+        if on_conflict == "ignore":
+            verb = "INSERT OR IGNORE"
+        elif on_conflict == "replace":
+            verb = "INSERT OR REPLACE"
+        elif on_conflict:
+            tail = f" ON CONFLICT {on_conflict}"
+        sql = (f"{verb} INTO {table} ({', '.join(columns)}) "
+               f"VALUES ({', '.join('?' * len(columns))}){tail}")
+
+        def write(conn: sqlite3.Connection) -> int:
+            return conn.executemany(sql, data).rowcount
+
+        return self.run_in_transaction(write, f"bulk_insert:{table}")
+
+    # -- introspection -----------------------------------------------------------------
+    def get_database_stats(self) -> dict[str, Any]:
+        """Return row counts per table, file and WAL sizes, pool use and query stats."""
+        tables = [r[0] for r in self.fetch_all(
+            "SELECT name FROM sqlite_master WHERE type='table' AND name NOT LIKE 'sqlite_%' "
+            "ORDER BY name")]
+        counts = {t: self.fetch_one(f'SELECT COUNT(*) FROM "{t}"')[0] for t in tables}  # noqa: S608 - names from sqlite_master
+
+        def size(p: Path) -> int:
+            try:
+                return p.stat().st_size
+            except OSError:
+                return 0
+
+        return {
+            "path": str(self.path),
+            "file_bytes": size(self.path),
+            "wal_bytes": size(Path(str(self.path) + "-wal")),
+            "tables": counts,
+            "pool": {"open_connections": len(self._all), "pool_size": self.pool_size},
+            "queries": self.stats.snapshot(),
+        }
+
+    def ping(self) -> bool:
+        """Return True when the database answers a trivial query."""
+        try:
+            self.get_db_connection().execute("SELECT 1").fetchone()
+            return True
+        except (sqlite3.Error, OperationalError):
+            return False
+
+
+_registry: dict[str, Database] = {}
+_registry_lock = threading.Lock()
+
+
+def get_database(settings: Settings) -> Database:
+    """Return this process's ``Database`` for the settings' file (one per path)."""
+    key = str(settings.database_path)
+    with _registry_lock:
+        db = _registry.get(key)
+        if db is None or db._pid != os.getpid():
+            db = Database.from_settings(settings)
+            _registry[key] = db
+        return db
+
+
+__all__ = ["Database", "get_database", "is_lock_error"]

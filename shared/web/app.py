@@ -1,0 +1,224 @@
+"""``create_service_app``: the skeleton every service's ``create_app`` builds on.
+
+It gives a service the JSON envelope, one error handler for everything, API-key checks on
+mutating routes, request size limits, secure headers, ``/health``, ``/ready``, ``/metrics``,
+``/openapi.json`` and ``/docs``.  The service adds its blueprints and its service object.
+"""
+from __future__ import annotations
+
+import hmac
+import logging
+import os
+import time
+import uuid
+from typing import Any, Callable, Iterable
+
+from flask import Blueprint, Flask, Response, current_app, g, jsonify, request
+from werkzeug.exceptions import HTTPException
+
+from shared.config import Settings, load_settings
+from shared.db import Database, get_database
+from shared.errors import AppError, AuthError
+from shared.http import breaker_states
+from shared.logging import configure_logging
+from shared.web.envelope import SuiteJSONProvider, error_body, ok
+from shared.web.metrics import install_metrics
+from shared.web.openapi import build_openapi, docs_html
+
+MUTATING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+ErrorFormatter = Callable[[str, str, Any, int], Any]
+AuthChecker = Callable[[Settings], None]
+
+
+def _api(view: Callable[..., Any], summary: str, response: Any = None, raw: bool = False,
+         mimetype: str = "application/json") -> Callable[..., Any]:
+    view._api = {"summary": summary, "tags": ["system"], "response": response,  # type: ignore[attr-defined]
+                 "raw": raw, "mimetype": mimetype}
+    return view
+
+
+def check_api_key(settings: Settings) -> None:
+    """Require ``X-API-Key`` to equal the configured key (constant-time).
+
+    Raises:
+        AuthError: when a key is configured and the header is missing or wrong.
+    """
+    key = settings.security.api_key
+    if key is None or not key.get_secret_value():
+        return
+    given = request.headers.get("X-API-Key", "")
+    if not hmac.compare_digest(given.encode(), key.get_secret_value().encode()):
+        logging.getLogger("auth").warning(
+            "rejected request: bad or missing API key",
+            extra={"path": request.path, "method": request.method,
+                   "remote": request.remote_addr, "key_given": bool(given)})
+        raise AuthError("a valid X-API-Key header is required for this request",
+                        field="X-API-Key")
+
+
+def create_service_app(
+    name: str,
+    settings: Settings | None = None,
+    *,
+    blueprints: Iterable[Blueprint] = (),
+    service: Any = None,
+    description: str = "",
+    ready_check: Callable[[], bool] | None = None,
+    health_extra: Callable[[], dict[str, Any]] | None = None,
+    error_formatters: dict[str, ErrorFormatter] | None = None,
+    auth_overrides: dict[str, AuthChecker] | None = None,
+    database: Database | None = None,
+) -> Flask:
+    """Return a Flask app for service ``name`` with the whole shared skeleton.
+
+    ``error_formatters`` and ``auth_overrides`` map a path prefix (e.g. ``"/v2"``) to another
+    error body shape or key check, for APIs that mimic a third party (Alpaca).
+    """
+    settings = settings or load_settings()
+    log = configure_logging(name, settings)
+    db = database or get_database(settings)
+    app = Flask(name)
+    app.json = SuiteJSONProvider(app)
+    app.config["MAX_CONTENT_LENGTH"] = settings.security.max_body_bytes
+    app.url_map.strict_slashes = False
+    app.extensions["settings"] = settings
+    app.extensions["db"] = db
+    app.extensions["service"] = service
+    app.extensions["service_name"] = name
+    started = time.time()
+    formatters = dict(error_formatters or {})
+    overrides = dict(auth_overrides or {})
+
+    def formatter_for(path: str) -> ErrorFormatter | None:
+        for prefix, fmt in formatters.items():
+            if path.startswith(prefix):
+                return fmt
+        return None
+
+    def error_response(status: int, code: str, message: str, details: Any = None,
+                       headers: dict[str, str] | None = None) -> Response:
+        fmt = formatter_for(request.path)
+        body = fmt(code, message, details, status) if fmt else error_body(code, message, details)
+        resp = jsonify(body)
+        resp.status_code = status
+        for k, v in (headers or {}).items():
+            resp.headers[k] = v
+        return resp
+
+    @app.errorhandler(AppError)
+    def _app_error(exc: AppError) -> Response:
+        if exc.http_status >= 500:
+            log.error("request failed", extra={"path": request.path, "code": exc.code,
+                                               "error": exc.message})
+        d = exc.to_dict()
+        headers = {"Retry-After": "1"} if exc.retryable else None
+        return error_response(exc.http_status, d["code"], d["message"], d["details"], headers)
+
+    @app.errorhandler(HTTPException)
+    def _http_error(exc: HTTPException) -> Response:
+        code = (exc.name or "error").lower().replace(" ", "_")
+        headers = {}
+        if exc.code == 405 and exc.valid_methods:  # type: ignore[attr-defined]
+            headers["Allow"] = ", ".join(exc.valid_methods)  # type: ignore[attr-defined]
+        retry_after = getattr(exc, "retry_after", None)
+        if exc.code == 429:
+            headers["Retry-After"] = str(retry_after or 1)
+        return error_response(exc.code or 500, code, exc.description or exc.name, None, headers)
+
+    @app.errorhandler(Exception)
+    def _unexpected(exc: Exception) -> Response:
+        error_id = uuid.uuid4().hex[:12]
+        log.exception("unhandled error", extra={"error_id": error_id, "path": request.path,
+                                                "method": request.method})
+        return error_response(500, "internal_error",
+                              f"unexpected error; quote error id {error_id} when reporting it",
+                              {"error_id": error_id})
+
+    @app.before_request
+    def _authenticate() -> None:
+        g.request_id = request.headers.get("X-Request-ID") or uuid.uuid4().hex[:16]
+        if request.routing_exception is not None:  # 404/405 answer as such, key or not
+            return
+        for prefix, checker in overrides.items():
+            if request.path.startswith(prefix):
+                checker(settings)
+                return
+        if request.method in MUTATING:
+            check_api_key(settings)
+
+    @app.after_request
+    def _headers(resp: Response) -> Response:
+        resp.headers.setdefault("X-Content-Type-Options", "nosniff")
+        resp.headers.setdefault("X-Frame-Options", "DENY")
+        resp.headers.setdefault("Referrer-Policy", "no-referrer")
+        resp.headers.setdefault(
+            "Content-Security-Policy",
+            "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "
+            "frame-ancestors 'none'")
+        resp.headers["X-Request-ID"] = g.get("request_id", "")
+        origin = request.headers.get("Origin")
+        if origin and origin in settings.security.cors_origins:
+            resp.headers["Access-Control-Allow-Origin"] = origin
+            resp.headers["Vary"] = "Origin"
+        return resp
+
+    def health() -> Response:
+        """Process, database, version, uptime and circuit-breaker states."""
+        t0 = time.perf_counter()
+        reachable = db.ping()
+        data = {
+            "service": name,
+            "status": "healthy" if reachable else "unhealthy",
+            "version": settings.version,
+            "pid": os.getpid(),
+            "uptime_s": round(time.time() - started, 3),
+            "database": {"reachable": reachable,
+                         "latency_ms": round((time.perf_counter() - t0) * 1000, 3)},
+            "circuit_breakers": breaker_states(),
+            "environment": settings.env,
+        }
+        if health_extra is not None:
+            data.update(health_extra())
+        return ok(data, status=200 if reachable else 503)
+
+    def ready() -> Response:
+        """200 once the service can take traffic (database reachable, own checks pass)."""
+        reachable = db.ping()
+        own = ready_check() if ready_check is not None else True
+        data = {"service": name, "ready": bool(reachable and own), "database": reachable}
+        return ok(data, status=200 if data["ready"] else 503)
+
+    def openapi() -> Response:
+        """The OpenAPI 3.1 document of this service."""
+        spec = current_app.extensions.get("openapi_spec")
+        if spec is None:
+            spec = build_openapi(current_app, f"{name} service", settings.version, description)
+            current_app.extensions["openapi_spec"] = spec
+        return jsonify(spec)
+
+    def docs() -> Response:
+        """Human-readable API documentation."""
+        spec = build_openapi(current_app, f"{name} service", settings.version, description)
+        return Response(docs_html(spec), mimetype="text/html")
+
+    app.add_url_rule("/health", "health", _api(health, "Health: process, database, breakers"))
+    app.add_url_rule("/ready", "ready", _api(ready, "Readiness"))
+    app.add_url_rule("/openapi.json", "openapi", _api(openapi, "OpenAPI document", raw=True,
+                                                      response={"type": "object"}))
+    app.add_url_rule("/docs", "docs", _api(docs, "API documentation", raw=True,
+                                           mimetype="text/html", response={"type": "string"}))
+    install_metrics(app, name, db.stats.snapshot, breaker_states)
+    for bp in blueprints:
+        app.register_blueprint(bp)
+    log.info("app created", extra={"service": name, "pid": os.getpid(),
+                                   "port": settings.port(name) if name in settings.services else None})
+    return app
+
+
+def current_service() -> Any:
+    """Return the service object the running app was created with."""
+    return current_app.extensions["service"]
+
+
+def current_settings() -> Settings:
+    return current_app.extensions["settings"]

@@ -1,0 +1,84 @@
+"""The response envelope every ``/api/v1`` endpoint answers, and JSON encoding of our types.
+
+``{"status": "success"|"error", "data": ..., "error": {"code", "message", "details"}|null,
+"timestamp": ISO-8601 UTC}``.  Decimals are encoded as strings so no cent is lost to a float.
+"""
+from __future__ import annotations
+
+import enum
+import math
+import uuid
+from dataclasses import asdict, is_dataclass
+from datetime import date, datetime, timezone
+from decimal import Decimal
+from typing import Any
+
+from flask import Response, current_app
+from flask.json.provider import DefaultJSONProvider
+from pydantic import BaseModel
+
+from shared.domain.money import money_str
+
+
+def utc_now_iso() -> str:
+    """Return the wall-clock time as ISO-8601 UTC (for envelope timestamps, not trading)."""
+    return datetime.now(timezone.utc).isoformat(timespec="milliseconds")
+
+
+def to_jsonable(value: Any) -> Any:
+    """Return ``value`` with Decimals as strings, datetimes as ISO, NaN as null."""
+    if isinstance(value, BaseModel):
+        return to_jsonable(value.model_dump(mode="python", by_alias=True))
+    if isinstance(value, dict):
+        return {str(k): to_jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return [to_jsonable(v) for v in value]
+    if isinstance(value, Decimal):
+        return money_str(value)
+    if isinstance(value, float):
+        return None if (math.isnan(value) or math.isinf(value)) else value
+    if isinstance(value, datetime):
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=timezone.utc)
+        return value.isoformat()
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, enum.Enum):
+        return to_jsonable(value.value)
+    if isinstance(value, uuid.UUID):
+        return str(value)
+    if is_dataclass(value) and not isinstance(value, type):
+        return to_jsonable(asdict(value))
+    if hasattr(value, "tolist"):  # numpy arrays and scalars
+        return to_jsonable(value.tolist())
+    return value
+
+
+class SuiteJSONProvider(DefaultJSONProvider):
+    """Flask JSON provider that encodes our types (Flask's default renders dates as RFC 822)."""
+
+    sort_keys = False
+
+    def dumps(self, obj: Any, **kwargs: Any) -> str:
+        kwargs.setdefault("allow_nan", False)
+        return super().dumps(to_jsonable(obj), **kwargs)
+
+
+def ok(data: Any = None, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    """Return a success envelope."""
+    body = {"status": "success", "data": data, "error": None, "timestamp": utc_now_iso()}
+    resp = current_app.response_class(
+        current_app.json.dumps(body), status=status, mimetype="application/json")
+    for k, v in (headers or {}).items():
+        resp.headers[k] = v
+    return resp
+
+
+def error_body(code: str, message: str, details: Any = None) -> dict[str, Any]:
+    """Return an error envelope body."""
+    return {
+        "status": "error",
+        "data": None,
+        "error": {"code": code, "message": message, "details": details},
+        "timestamp": utc_now_iso(),
+    }

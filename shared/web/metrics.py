@@ -1,0 +1,80 @@
+"""Prometheus metrics of one service process: requests and latency per route, DB, breakers.
+
+Each process has its own registry; under several gunicorn workers each worker reports its own
+counters, labelled with its pid so a scraper can sum them.
+"""
+from __future__ import annotations
+
+import os
+import time
+from typing import Any, Callable
+
+from flask import Flask, Response, g, request
+from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.exposition import CONTENT_TYPE_LATEST
+
+_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+
+
+class _Collector:
+    """Gauges read at scrape time from the database stats and the circuit breakers."""
+
+    def __init__(self, service: str, db_stats: Callable[[], dict[str, Any]] | None,
+                 breakers: Callable[[], dict[str, str]]) -> None:
+        self.service = service
+        self.db_stats = db_stats
+        self.breakers = breakers
+
+    def collect(self) -> Any:
+        pid = str(os.getpid())
+        if self.db_stats is not None:
+            s = self.db_stats()
+            for key, help_ in (("retries", "SQLite lock retries"), ("queries", "queries run"),
+                               ("failures", "queries failed"), ("transactions", "transactions"),
+                               ("rollbacks", "transactions rolled back")):
+                g_ = GaugeMetricFamily(f"suite_db_{key}", help_, labels=["service", "pid"])
+                g_.add_metric([self.service, pid], float(s.get(key, 0)))
+                yield g_
+        states = GaugeMetricFamily(
+            "suite_circuit_breaker_open", "1 when the breaker to a target is open, 0.5 half-open",
+            labels=["service", "target", "state"])
+        for target, state in self.breakers().items():
+            value = {"closed": 0.0, "half-open": 0.5, "open": 1.0}.get(state, 0.0)
+            states.add_metric([self.service, target, state], value)
+        yield states
+
+
+def install_metrics(app: Flask, service: str, db_stats: Callable[[], dict[str, Any]] | None,
+                    breakers: Callable[[], dict[str, str]]) -> CollectorRegistry:
+    """Time every request and serve ``GET /metrics`` in Prometheus' text format."""
+    registry = CollectorRegistry()
+    requests_total = Counter(
+        "suite_http_requests", "HTTP requests by route and status",
+        ["service", "method", "route", "status"], registry=registry)
+    latency = Histogram(
+        "suite_http_request_seconds", "HTTP request latency by route",
+        ["service", "method", "route"], buckets=_BUCKETS, registry=registry)
+    registry.register(_Collector(service, db_stats, breakers))
+
+    @app.before_request
+    def _start_timer() -> None:
+        g._t0 = time.perf_counter()
+
+    @app.after_request
+    def _observe(resp: Response) -> Response:
+        t0 = getattr(g, "_t0", None)
+        if t0 is not None:
+            route = request.url_rule.rule if request.url_rule else "<unmatched>"
+            latency.labels(service, request.method, route).observe(time.perf_counter() - t0)
+            requests_total.labels(service, request.method, route, str(resp.status_code)).inc()
+        return resp
+
+    def metrics() -> Response:
+        """Prometheus metrics of this process."""
+        return Response(generate_latest(registry), mimetype=CONTENT_TYPE_LATEST)
+
+    metrics._api = {"raw": True, "mimetype": "text/plain", "summary": "Prometheus metrics",  # type: ignore[attr-defined]
+                    "tags": ["system"], "response": {"type": "string"}}
+    app.add_url_rule("/metrics", "metrics", metrics, methods=["GET"])
+    return registry

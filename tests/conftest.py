@@ -1,0 +1,38 @@
+"""Fixtures shared by every test: settings on a temp directory and a migrated real SQLite file."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from shared.config import Settings, load_settings
+from shared.db import Database, migrate
+
+
+def make_settings(tmp_path: Path, **overrides: object) -> Settings:
+    """Return default settings pointed at ``tmp_path`` (database, logs, data cache)."""
+    base = {
+        "env": "test",
+        "database__path": str(tmp_path / "trading.db"),
+        "logging__dir": str(tmp_path / "logs"),
+    }
+    base.update(overrides)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TRADING__")}
+    for var in ("DATABASE_PATH", "LOG_DIR", "API_KEY", "ALPACA_API_KEY", "ALPACA_SECRET_KEY"):
+        env.pop(var, None)
+    return load_settings(environ=env, **base)
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    return make_settings(tmp_path)
+
+
+@pytest.fixture
+def db(settings: Settings) -> Database:
+    """A real SQLite file in a temp directory, built from the real migrations."""
+    database = Database.from_settings(settings)
+    migrate(database)
+    yield database
+    database.close()
