@@ -15,6 +15,7 @@ from typing import Any, Literal, Mapping
 import yaml
 from pydantic import Field, SecretStr, ValidationError, field_validator
 
+from shared.config_sections import candlesticks as _candlesticks
 from shared.config_sections import coordination as _coordination
 from shared.config_sections import dashboard as _dashboard
 from shared.config_sections import market as _market
@@ -123,6 +124,7 @@ class Settings(StrictModel):
     technical: _technical.Section = _technical.Section()
     scanner: _scanner.Section = _scanner.Section()
     patterns: _patterns.Section = _patterns.Section()
+    candlesticks: _candlesticks.Section = _candlesticks.Section()
     news: _news.Section = _news.Section()
     coordination: _coordination.Section = _coordination.Section()
     reporting: _reporting.Section = _reporting.Section()

@@ -1,0 +1,18 @@
+"""Pattern recognition service: candlestick patterns and their measured reliability."""
+from __future__ import annotations
+
+from flask import Flask
+
+from shared.config import Settings, load_settings
+from shared.web import create_service_app
+
+NAME = "pattern_recognition"
+
+
+def create_app(settings: Settings | None = None) -> Flask:
+    """Return the Pattern recognition service's Flask app."""
+    from services.pattern_recognition.api import blueprints
+
+    settings = settings or load_settings()
+    return create_service_app(NAME, settings, blueprints=blueprints(),
+                              description="Pattern recognition: candlestick patterns and their measured reliability")

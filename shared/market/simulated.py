@@ -1,0 +1,215 @@
+"""The built-in market: deterministic one-minute bars from a seed, only inside real sessions.
+
+Every (seed, symbol, session) has its own random stream, so any session of any symbol can be
+generated alone and comes out identical on any machine.  A per-symbol daily path (trend,
+mean-reverting or shock-driven, with overnight gaps) fixes each session's open and close;
+intraday paths are Brownian bridges between them with U-shaped volatility and volume and
+clustered volatility.  Prices are rounded to cents.
+"""
+from __future__ import annotations
+
+import threading
+import zlib
+from dataclasses import dataclass
+from functools import lru_cache
+
+import numpy as np
+import pandas as pd
+
+from shared.market.calendar import MarketCalendar, to_utc
+from shared.market.frames import empty_frame, make_frame
+from shared.market.resample import resample_bars
+from shared.market.symbols import SymbolInfo, classify
+from shared.market.timeframes import parse_timeframe
+
+CRYPTO_EPOCH = pd.Timestamp("2015-01-01")
+_MAX_DAYS = 8000
+_KERNEL_LEN = 120
+
+
+def _crc(symbol: str) -> int:
+    return zlib.crc32(symbol.encode())
+
+
+@lru_cache(maxsize=4)
+def _ar_matrix(n: int, phi: float) -> np.ndarray:
+    """Return the (n x n) matrix M so that ``eta @ M`` is the AR(1) filter of each row."""
+    i = np.arange(n)
+    lag = i[None, :] - i[:, None]
+    m = np.where(lag >= 0, phi ** np.clip(lag, 0, None), 0.0)
+    m[lag > _KERNEL_LEN] = 0.0
+    return m
+
+
+@dataclass(frozen=True)
+class SessionArrays:
+    """One session of bars for many symbols: arrays shaped (symbols, minutes)."""
+
+    symbols: tuple[str, ...]
+    ts_ns: np.ndarray
+    open: np.ndarray
+    high: np.ndarray
+    low: np.ndarray
+    close: np.ndarray
+    volume: np.ndarray
+    vwap: np.ndarray
+    trade_count: np.ndarray
+
+    def frame(self, i: int) -> pd.DataFrame:
+        return make_frame(self.ts_ns, self.open[i], self.high[i], self.low[i], self.close[i],
+                          self.volume[i], self.vwap[i], self.trade_count[i],
+                          symbol=self.symbols[i], timeframe="1m", source="simulated")
+
+
+class SimulatedProvider:
+    """Deterministic bars for any ticker; the seeded universe gives names, sectors and regimes."""
+
+    name = "simulated"
+
+    def __init__(self, seed: int, universe: dict[str, SymbolInfo],
+                 calendar: MarketCalendar) -> None:
+        self.seed = int(seed)
+        self.universe = universe
+        self.calendar = calendar
+        self._daily: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+        self._lock = threading.Lock()
+
+    # -- symbols and daily path ----------------------------------------------------------
+    def info(self, symbol: str) -> SymbolInfo:
+        """Return the universe entry, or a derived one for a ticker outside the universe."""
+        known = self.universe.get(symbol)
+        if known is not None:
+            return known
+        rng = np.random.default_rng([self.seed, _crc(symbol), 1])
+        crypto = classify(symbol).value == "crypto"
+        return SymbolInfo(symbol, symbol, "Crypto" if crypto else "Unknown",
+                          "crypto" if crypto else "equity", "CRYPTO" if crypto else "OTHER",
+                          ("trend", "mean_revert", "shock", "random")[int(rng.integers(4))],
+                          float(np.round(rng.uniform(10, 300), 2)), float(rng.uniform(0.01, 0.03)))
+
+    def _daily_path(self, symbol: str) -> tuple[np.ndarray, np.ndarray]:
+        """Return (log open, log close) for every session index of the symbol."""
+        cached = self._daily.get(symbol)
+        if cached is not None:
+            return cached
+        info = self.info(symbol)
+        n = len(self.calendar.sessions) if info.asset_class == "equity" else _MAX_DAYS
+        rng = np.random.default_rng([self.seed, _crc(symbol), 2])
+        vol = info.daily_vol
+        e = rng.standard_normal(n) * vol
+        if info.regime == "trend":
+            seg = np.repeat(rng.choice([-1.0, 1.0], n // 60 + 1), 60)[:n]
+            delta = e + seg * vol * 0.12
+        elif info.regime == "mean_revert":
+            kernel = 0.9 ** np.arange(80)
+            level = np.convolve(e * 2.0, kernel)[:n]
+            delta = np.diff(level, prepend=0.0)
+        elif info.regime == "shock":
+            jumps = (rng.random(n) < 0.03) * rng.standard_normal(n) * vol * 6
+            delta = e + jumps
+        else:
+            delta = e
+        gap = 0.3 * delta + rng.standard_normal(n) * vol * 0.15
+        log_close = np.log(info.base_price) + np.cumsum(delta)
+        log_close = np.clip(log_close, np.log(2.0), np.log(info.base_price * 40))
+        log_open = np.clip(np.concatenate(([np.log(info.base_price)], log_close[:-1])) + gap,
+                           np.log(1.5), np.log(info.base_price * 45))
+        with self._lock:
+            self._daily[symbol] = (log_open, log_close)
+        return log_open, log_close
+
+    # -- sessions ------------------------------------------------------------------------
+    def _session_span(self, crypto: bool, session: pd.Timestamp) -> tuple[int, int, int]:
+        if crypto:
+            day = pd.Timestamp(session).normalize().tz_localize(None)
+            idx = int((day - CRYPTO_EPOCH).days)
+            start = pd.Timestamp(day, tz="UTC").value
+            return idx, start, 1440
+        idx = self.calendar.session_ordinal(session)
+        o, c = self.opens_closes(idx)
+        return idx, o, int((c - o) // 60_000_000_000)
+
+    def opens_closes(self, idx: int) -> tuple[int, int]:
+        return int(self.calendar._open_ns[idx]), int(self.calendar._close_ns[idx])
+
+    def generate_session(self, session: object, symbols: list[str] | tuple[str, ...]) -> SessionArrays:
+        """Return one session of one-minute bars for ``symbols`` (all of one asset class)."""
+        syms = tuple(symbols)
+        crypto = classify(syms[0]).value == "crypto"
+        if any((classify(s).value == "crypto") != crypto for s in syms):
+            raise ValueError("generate_session takes symbols of one asset class")
+        label = pd.Timestamp(session)
+        idx, start_ns, n = self._session_span(crypto, label)
+        t = np.arange(n)
+        ts_ns = start_ns + t.astype("int64") * 60_000_000_000
+        S = len(syms)
+        lo_arr, lc_arr, vol, price = (np.empty(S) for _ in range(4))
+        shock = np.zeros(S, dtype=bool)
+        z = np.empty((S, 5, n))
+        for k, s in enumerate(syms):
+            log_open, log_close = self._daily_path(s)
+            i = min(idx, len(log_open) - 1)
+            lo_arr[k], lc_arr[k] = log_open[i], log_close[i]
+            info = self.info(s)
+            vol[k] = info.daily_vol
+            shock[k] = info.regime == "shock"
+            price[k] = info.base_price
+            rng = np.random.Generator(np.random.PCG64(np.random.SeedSequence(
+                [self.seed, _crc(s), idx, 3])))
+            z[k] = rng.standard_normal((5, n))
+        x = (t + 0.5) / n
+        u_shape = 0.7 + 1.6 * (2 * x - 1) ** 2
+        h = (z[:, 1, :] * 0.25) @ _ar_matrix(n, 0.95)
+        sigma = (vol * 0.8 / np.sqrt(n))[:, None] * u_shape[None, :] * np.exp(h - 0.4)
+        steps = z[:, 0, :] * sigma
+        # shock names: one intraday jump a day, which the bridge then partly fades
+        jump_at = (np.abs(z[:, 4, 0]) * n / 3).astype(int) % n
+        jump = np.where(shock & (np.abs(z[:, 4, 1]) > 1.0), z[:, 4, 2] * vol * 1.5, 0.0)
+        steps[np.arange(S), jump_at] += jump
+        path = np.cumsum(steps, axis=1)
+        target = (lc_arr - lo_arr)[:, None]
+        frac = (t + 1)[None, :] / n
+        path = path - frac * (path[:, -1:] - target)
+        close = np.exp(lo_arr[:, None] + path)
+        opn = np.empty_like(close)
+        opn[:, 0] = np.exp(lo_arr)
+        opn[:, 1:] = close[:, :-1]
+        wick = np.abs(z[:, 2:4, :]) * sigma[:, None, :] * 0.6
+        close = np.round(close, 2)
+        opn = np.round(opn, 2)
+        high = np.round(np.maximum(opn, close) * np.exp(wick[:, 0]), 2)
+        low = np.round(np.minimum(opn, close) * np.exp(-wick[:, 1]), 2)
+        low = np.maximum(low, 0.01)
+        base_shares = 2.0e7 / np.maximum(price, 1.0) / n
+        activity = 1.0 + 8.0 * np.abs(steps) / np.maximum(sigma, 1e-12) * 0.1
+        volume = np.round(base_shares[:, None] * (0.6 + 1.8 * (2 * x - 1) ** 2)[None, :]
+                          * activity * np.exp(0.35 * z[:, 1, :])).astype("int64")
+        vwap = np.round((high + low + close) / 3.0, 2)
+        trade_count = np.maximum(volume // 120, 1)
+        return SessionArrays(syms, ts_ns, opn, high, low, close, volume, vwap, trade_count)
+
+    def _days(self, symbol: str, start: pd.Timestamp, end: pd.Timestamp) -> list[pd.Timestamp]:
+        if classify(symbol).value == "crypto":
+            days = pd.date_range(start.normalize(), end.normalize(), freq="1D")
+            return [d.tz_localize(None) for d in days]
+        return list(self.calendar.sessions_in_range(start, end))
+
+    # -- provider interface --------------------------------------------------------------
+    def fetch_bars(self, symbol: str, timeframe: str, start: object, end: object) -> pd.DataFrame:
+        """Return the bars of ``symbol`` whose open time is in ``[start, end)``."""
+        tf = parse_timeframe(timeframe)
+        s, e = to_utc(start), to_utc(end)
+        frames = [self.generate_session(d, [symbol]).frame(0) for d in self._days(symbol, s, e)]
+        if not frames:
+            return empty_frame(symbol, tf.name, self.name)
+        df = pd.concat(frames) if len(frames) > 1 else frames[0]
+        if not tf.name == "1m":
+            df = resample_bars(df, tf.name, self.calendar,
+                               crypto=classify(symbol).value == "crypto")
+        df = df[(df.index >= s) & (df.index < e)]
+        df.attrs.update(symbol=symbol, timeframe=tf.name, source=self.name, stale=False)
+        return df
+
+    def health(self) -> dict[str, object]:
+        return {"provider": self.name, "ok": True, "seed": self.seed,
+                "symbols": len(self.universe)}
