@@ -9,8 +9,9 @@ they never show in a ``repr``, a log line or ``/health``.
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Literal, Mapping
+from typing import Any, Literal
 
 import yaml
 from pydantic import Field, SecretStr, ValidationError, field_validator
@@ -24,6 +25,7 @@ from shared.config_sections import paper_trading as _paper_trading
 from shared.config_sections import patterns as _patterns
 from shared.config_sections import reporting as _reporting
 from shared.config_sections import scanner as _scanner
+from shared.config_sections import supervisor as _supervisor
 from shared.config_sections import technical as _technical
 from shared.config_sections._base import StrictModel
 from shared.errors import ConfigError
@@ -76,6 +78,8 @@ class ServiceSettings(StrictModel):
     workers: int = Field(2, ge=1, le=32)
     threads: int = Field(1, ge=1, le=64)
     timeout_s: int = Field(60, ge=1)
+    # Where other services reach this one; None means this machine (see Settings.url).
+    host: str | None = None
 
 
 def _default_services() -> dict[str, ServiceSettings]:
@@ -129,6 +133,7 @@ class Settings(StrictModel):
     coordination: _coordination.Section = _coordination.Section()
     reporting: _reporting.Section = _reporting.Section()
     dashboard: _dashboard.Section = _dashboard.Section()
+    supervisor: _supervisor.Section = _supervisor.Section()
 
     @field_validator("services")
     @classmethod
@@ -160,6 +165,8 @@ class Settings(StrictModel):
         return self.services[service].port
 
     def url(self, service: str) -> str:
+        if self.services[service].host:  # e.g. the compose service name between containers
+            return f"http://{self.services[service].host}:{self.port(service)}"
         host = self.security.bind_host
         host = "127.0.0.1" if host in ("0.0.0.0", "::") else host
         return f"http://{host}:{self.port(service)}"

@@ -12,7 +12,9 @@ NAME = "pattern_recognition"
 def create_app(settings: Settings | None = None) -> Flask:
     """Return the Pattern recognition service's Flask app."""
     from services.pattern_recognition.api import blueprints
+    from services.pattern_recognition.service import CandlestickService
 
     settings = settings or load_settings()
-    return create_service_app(NAME, settings, blueprints=blueprints(),
+    service = CandlestickService(settings)
+    return create_service_app(NAME, settings, blueprints=blueprints(), service=service,
                               description="Pattern recognition: candlestick patterns and their measured reliability")

@@ -1,8 +1,70 @@
 """Settings of the market area (see config/default.yaml, section `market`)."""
 from __future__ import annotations
 
+from datetime import date
+from typing import Literal
+
+from pydantic import Field, field_validator, model_validator
+
 from shared.config_sections._base import StrictModel
+
+PROVIDERS = ("simulated", "csv", "alpaca")
+
+
+class ClockSection(StrictModel):
+    """The suite's one market clock (coordination writes it; everyone reads it)."""
+
+    mode: Literal["live", "replay"] = "replay"
+    replay_start: date = date(2024, 1, 2)
+    replay_end: date = date(2024, 12, 31)
+    # realtime: 1 s per s; multiplier: `speed` x faster; max/step: advances only when told
+    pace: Literal["realtime", "multiplier", "max", "step"] = "multiplier"
+    speed: float = Field(60.0, gt=0, le=1_000_000)
+    step_minutes: int = Field(1, ge=1, le=1440)
+    # in realtime/multiplier pace, let time run only through sessions (nights take no time)
+    skip_closed: bool = True
+    cache_ms: float = Field(5.0, ge=0, le=5000)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> ClockSection:
+        if self.replay_end < self.replay_start:
+            raise ValueError("clock.replay_end is before clock.replay_start")
+        return self
 
 
 class Section(StrictModel):
     """Every market setting with its default."""
+
+    seed: int = 42
+    universe_size: int = Field(500, ge=1, le=5000)
+    crypto_symbols: list[str] = ["BTC/USD", "ETH/USD", "SOL/USD", "LTC/USD"]
+    calendar: str = "XNYS"
+    # provider chains by asset class, optionally per timeframe ("equity:1d"); first one wins
+    routes: dict[str, list[Literal["simulated", "csv", "alpaca"]]] = {
+        "equity": ["simulated"], "crypto": ["simulated"]}
+    csv_paths: list[str] = ["data/market"]
+    csv_timezone: str = "America/New_York"
+    data_cache_dir: str = "data-cache"
+    file_cache_sources: list[str] = ["csv", "alpaca"]
+    memory_cache_size: int = Field(4096, ge=1)
+    memory_cache_ttl_s: float = Field(300.0, gt=0)
+    breaker_fail_max: int = Field(3, ge=1)
+    breaker_reset_s: float = Field(30.0, gt=0)
+    stale_fallback: bool = True
+    min_quality: float = Field(0.0, ge=0, le=1)
+    stream_poll_s: float = Field(1.0, gt=0)
+    alpaca_sdk_retries: int = Field(1, ge=0, le=5)
+    alpaca_sdk_retry_wait_s: int = Field(1, ge=0, le=30)
+    clock: ClockSection = ClockSection()
+
+    @field_validator("routes")
+    @classmethod
+    def _routes(cls, v: dict[str, list[str]]) -> dict[str, list[str]]:
+        tfs = {"1m", "5m", "15m", "1h", "1d"}
+        for key, chain in v.items():
+            cls_, _, tf = key.partition(":")
+            if cls_ not in ("equity", "crypto") or (tf and tf not in tfs):
+                raise ValueError(f"route key {key!r}: use equity|crypto[:{'|'.join(sorted(tfs))}]")
+            if not chain:
+                raise ValueError(f"route {key!r} names no provider")
+        return v

@@ -1,8 +1,58 @@
 """Settings of the paper trading area (see config/default.yaml, section `paper_trading`)."""
 from __future__ import annotations
 
+from decimal import Decimal
+from typing import Literal
+
+from pydantic import Field
+
 from shared.config_sections._base import StrictModel
+
+
+class FillsSection(StrictModel):
+    """How bars turn into fills: slippage, commission, volume participation."""
+
+    # slippage is either basis points of the reference price or a fraction of the bar's range
+    slippage_model: Literal["bps", "range_fraction"] = "bps"
+    slippage_bps: Decimal = Field(Decimal("0"), ge=0, le=1000)
+    slippage_range_fraction: Decimal = Field(Decimal("0"), ge=0, le=1)
+    commission_per_share: Decimal = Field(Decimal("0"), ge=0)
+    commission_per_order: Decimal = Field(Decimal("0"), ge=0)
+    commission_percent: Decimal = Field(Decimal("0"), ge=0, le=10)
+    commission_minimum: Decimal = Field(Decimal("0"), ge=0)
+    # cap each bar's fill at this fraction of the bar's volume (null = no cap)
+    volume_participation: Decimal | None = Field(None, gt=0, le=1)
+
+
+class RiskSection(StrictModel):
+    """Pre-trade risk limits (null switches a limit off)."""
+
+    max_position_pct: Decimal | None = Field(None, gt=0, le=1000)
+    max_order_notional: Decimal | None = Field(None, gt=0)
+    max_open_positions: int | None = Field(None, ge=1)
+    daily_loss_limit_usd: Decimal | None = Field(None, gt=0)
+    daily_loss_limit_pct: Decimal | None = Field(None, gt=0, le=100)
+    flatten_on_daily_loss: bool = False
+    max_trades_per_day: int | None = Field(None, ge=1)
+    no_entry_minutes_before_close: int = Field(0, ge=0, le=390)
+    flatten_minutes_before_close: int = Field(0, ge=0, le=390)
+    non_shortable: list[str] = []
+    non_tradable: list[str] = []
 
 
 class Section(StrictModel):
     """Every paper trading setting with its default."""
+
+    broker: Literal["paper", "alpaca"] = "paper"
+    account_type: Literal["cash", "margin"] = "margin"
+    starting_cash: Decimal = Field(Decimal("100000"), gt=0)
+    margin_overnight: Decimal = Field(Decimal("2"), ge=1, le=10)
+    margin_intraday: Decimal = Field(Decimal("4"), ge=1, le=10)
+    pdt_equity_threshold: Decimal = Field(Decimal("25000"), ge=0)
+    pdt_max_day_trades: int = Field(3, ge=0)
+    # run fill processing before answering reads, at most once per clock minute per process
+    process_on_request: bool = True
+    events_poll_s: float = Field(0.5, gt=0, le=30)
+    events_heartbeat_s: float = Field(15.0, gt=0, le=300)
+    fills: FillsSection = FillsSection()
+    risk: RiskSection = RiskSection()

@@ -12,9 +12,9 @@ import re
 import sqlite3
 import threading
 import time
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Mapping, Sequence, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from shared.db.retry import call_with_lock_retry, is_lock_error
 from shared.db.stats import QueryStats
@@ -144,6 +144,15 @@ class Database:
 
     # -- transactions ------------------------------------------------------------------
     def _begin(self, conn: sqlite3.Connection) -> None:
+        # Fast path without building a tenacity Retrying object: most BEGINs get the lock at
+        # once (SQLite's own busy_timeout waits first); only a lock error enters the retry loop.
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            return
+        except sqlite3.OperationalError as exc:
+            if not is_lock_error(exc):
+                raise
+            self.stats.add_retry()
         call_with_lock_retry(
             lambda: conn.execute("BEGIN IMMEDIATE"),
             attempts=self.retry_attempts,
@@ -152,49 +161,17 @@ class Database:
             on_retry=self.stats.add_retry,
         )
 
-    @contextmanager
-    def transaction(self, label: str = "transaction") -> Iterator[sqlite3.Connection]:
+    def transaction(self, label: str = "transaction") -> _Transaction:
         """Run the block in one ``BEGIN IMMEDIATE`` transaction: commit, or roll back on error.
 
-        Nested use joins the outer transaction through a SAVEPOINT.
+        ``with db.transaction() as conn: ...``.  Nested use joins the outer transaction through
+        a SAVEPOINT, so an inner failure undoes only the inner block.
 
         Raises:
             DatabaseBusyError: when the write lock could not be taken after every retry.
             OperationalError: on a full disk or a read-only file.
         """
-        conn = self.get_db_connection()
-        if conn.in_transaction:
-            name = f"sp_{id(conn)}_{time.perf_counter_ns()}"
-            conn.execute(f"SAVEPOINT {name}")
-            try:
-                yield conn
-            except BaseException:
-                conn.execute(f"ROLLBACK TO {name}")
-                conn.execute(f"RELEASE {name}")
-                raise
-            conn.execute(f"RELEASE {name}")
-            return
-        t0 = time.perf_counter()
-        try:
-            self._begin(conn)
-        except sqlite3.OperationalError as exc:
-            self.stats.record(label, time.perf_counter() - t0, False)
-            raise _operational(exc) from exc
-        committed = False
-        try:
-            yield conn
-            conn.execute("COMMIT")
-            committed = True
-        except sqlite3.OperationalError as exc:
-            raise _operational(exc) from exc
-        finally:
-            if not committed and conn.in_transaction:
-                try:
-                    conn.execute("ROLLBACK")
-                except sqlite3.Error:
-                    log.exception("rollback failed")
-            self.stats.add_transaction(committed)
-            self.stats.record(label, time.perf_counter() - t0, committed)
+        return _Transaction(self, label)
 
     def run_in_transaction(self, fn: Callable[[sqlite3.Connection], T], label: str = "") -> T:
         """Call ``fn(conn)`` in a transaction, re-running it whole if SQLite reports a lock.
@@ -327,6 +304,60 @@ class Database:
             return True
         except (sqlite3.Error, OperationalError):
             return False
+
+
+class _Transaction:
+    """The context manager behind ``Database.transaction`` (a class, not a generator, because
+    it sits on the hot path of every write and a generator context costs about 10% there)."""
+
+    __slots__ = ("conn", "db", "label", "savepoint", "t0")
+
+    def __init__(self, db: Database, label: str) -> None:
+        self.db = db
+        self.label = label
+        self.savepoint: str | None = None
+
+    def __enter__(self) -> sqlite3.Connection:
+        conn = self.conn = self.db.get_db_connection()
+        if conn.in_transaction:
+            self.savepoint = f"sp_{time.perf_counter_ns()}"
+            conn.execute(f"SAVEPOINT {self.savepoint}")
+            return conn
+        self.t0 = time.perf_counter()
+        try:
+            self.db._begin(conn)
+        except sqlite3.OperationalError as exc:
+            self.db.stats.record(self.label, time.perf_counter() - self.t0, False)
+            raise _operational(exc) from exc
+        return conn
+
+    def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> bool:
+        conn = self.conn
+        if self.savepoint is not None:
+            if exc_type is not None:
+                conn.execute(f"ROLLBACK TO {self.savepoint}")
+            conn.execute(f"RELEASE {self.savepoint}")
+            return False
+        committed = False
+        try:
+            if exc_type is None:
+                try:
+                    conn.execute("COMMIT")
+                    committed = True
+                except sqlite3.OperationalError as err:
+                    raise _operational(err) from err
+        finally:
+            if not committed and conn.in_transaction:
+                try:
+                    conn.execute("ROLLBACK")
+                except sqlite3.Error:
+                    log.exception("rollback failed")
+            self.db.stats.record_transaction(self.label, time.perf_counter() - self.t0, committed)
+        if exc_type is not None and issubclass(exc_type, sqlite3.OperationalError):
+            mapped = _operational(exc)
+            if mapped is not exc:
+                raise mapped from exc
+        return False
 
 
 _registry: dict[str, Database] = {}

@@ -10,7 +10,7 @@ import hashlib
 import logging
 import re
 import sqlite3
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from shared.db.database import Database
@@ -49,7 +49,7 @@ def _statements(script: str) -> list[str]:
             if buf.strip():
                 stmts.append(buf.strip())
             buf = ""
-    if buf.strip() and not all(l.strip().startswith("--") or not l.strip() for l in buf.splitlines()):
+    if buf.strip() and not all(ln.strip().startswith("--") or not ln.strip() for ln in buf.splitlines()):
         raise OperationalError(f"incomplete SQL statement at the end of a migration: {buf[:80]!r}")
     return stmts
 
@@ -86,7 +86,7 @@ def migrate(db: Database, directory: Path = MIGRATIONS_DIR) -> list[str]:
             conn.execute(
                 "INSERT INTO schema_migrations (version, name, checksum, applied_at) "
                 "VALUES (?, ?, ?, ?)",
-                (version, name, checksum, datetime.now(timezone.utc).isoformat()),
+                (version, name, checksum, datetime.now(UTC).isoformat()),
             )
         log.info("migration applied", extra={"version": version, "migration": name})
         applied.append(path.name)

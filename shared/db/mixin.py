@@ -2,8 +2,9 @@
 from __future__ import annotations
 
 import sqlite3
-from contextlib import contextmanager
-from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Mapping, Sequence, TypeVar
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from contextlib import AbstractContextManager
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from shared.db.database import Database, get_database
 from shared.db.uow import UnitOfWork
@@ -31,10 +32,9 @@ class DatabaseServiceMixin:
     def get_db_connection(self, retries: int = 3, timeout: float = 30.0) -> sqlite3.Connection:
         return self.db.get_db_connection(retries, timeout)
 
-    @contextmanager
-    def transaction(self, label: str = "transaction") -> Iterator[sqlite3.Connection]:
-        with self.db.transaction(label) as conn:
-            yield conn
+    def transaction(self, label: str = "transaction") -> AbstractContextManager[sqlite3.Connection]:
+        """Return the database's ``BEGIN IMMEDIATE`` transaction context (see ``Database``)."""
+        return self.db.transaction(label)
 
     def unit_of_work(self, label: str = "unit_of_work") -> UnitOfWork:
         return UnitOfWork(self.db, label)

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import logging
 import sqlite3
-from typing import Callable, TypeVar
+from collections.abc import Callable
+from typing import TypeVar
 
 from tenacity import (
     RetryCallState,
@@ -64,7 +65,7 @@ def call_with_lock_retry(
     retrying = Retrying(
         retry=retry_if_exception(is_lock_error),
         stop=stop_after_attempt(attempts),
-        wait=wait_exponential_jitter(initial=initial, max=maximum, jitter=initial),
+        wait=wait_exponential_jitter(multiplier=initial, max=maximum, jitter=initial),
         before_sleep=before_sleep,
         reraise=True,
     )

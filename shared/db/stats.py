@@ -39,6 +39,22 @@ class QueryStats:
             self.slow.append(entry)
             log.warning("slow query", extra=entry)
 
+    def record_transaction(self, label: str, seconds: float, committed: bool) -> None:
+        """Count one finished transaction (one lock round trip for the hot path)."""
+        with self._lock:
+            self.queries += 1
+            self.transactions += 1
+            self.total_s += seconds
+            if seconds > self.max_s:
+                self.max_s = seconds
+            if not committed:
+                self.failures += 1
+                self.rollbacks += 1
+        if seconds * 1000 >= self.slow_ms:
+            entry = {"sql": label[:200], "ms": round(seconds * 1000, 2), "at": time.time()}
+            self.slow.append(entry)
+            log.warning("slow query", extra=entry)
+
     def add_retry(self) -> None:
         with self._lock:
             self.retries += 1

@@ -130,7 +130,7 @@ class ServiceClient:
             return Retrying(
                 retry=retry_if_exception(_retryable),
                 stop=stop_after_attempt(self.retries + 1),
-                wait=wait_exponential_jitter(initial=0.05, max=1.0, jitter=0.05),
+                wait=wait_exponential_jitter(multiplier=0.05, max=1.0, jitter=0.05),
                 before_sleep=before_sleep,
                 reraise=True,
             )(guarded)

@@ -6,7 +6,7 @@ crypto pairs trade around the clock, so their "session" is the UTC day.
 from __future__ import annotations
 
 import threading
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
 
 import numpy as np
@@ -14,7 +14,6 @@ import pandas as pd
 
 from shared.errors import ValidationError
 
-UTC = timezone.utc
 _lock = threading.Lock()
 _cache: dict[str, MarketCalendar] = {}
 

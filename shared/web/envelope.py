@@ -9,7 +9,7 @@ import enum
 import math
 import uuid
 from dataclasses import asdict, is_dataclass
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -22,7 +22,7 @@ from shared.domain.money import money_str
 
 def utc_now_iso() -> str:
     """Return the wall-clock time as ISO-8601 UTC (for envelope timestamps, not trading)."""
-    return datetime.now(timezone.utc).isoformat(timespec="milliseconds")
+    return datetime.now(UTC).isoformat(timespec="milliseconds")
 
 
 def to_jsonable(value: Any) -> Any:
@@ -39,7 +39,7 @@ def to_jsonable(value: Any) -> Any:
         return None if (math.isnan(value) or math.isinf(value)) else value
     if isinstance(value, datetime):
         if value.tzinfo is None:
-            value = value.replace(tzinfo=timezone.utc)
+            value = value.replace(tzinfo=UTC)
         return value.isoformat()
     if isinstance(value, date):
         return value.isoformat()

@@ -1,0 +1,147 @@
+"""Mutable order records as the service layer handles them, and their row conversions."""
+from __future__ import annotations
+
+import math
+import sqlite3
+from dataclasses import dataclass, field, fields
+from datetime import datetime, timezone
+from decimal import Decimal
+from typing import Any
+
+from shared.domain.money import from_micros, to_micros
+
+UTC = timezone.utc
+
+
+def iso(dt: datetime | None) -> str | None:
+    """Return a UTC ISO string with microseconds (None stays None)."""
+    return None if dt is None else dt.astimezone(UTC).isoformat(timespec="microseconds")
+
+
+def bar_iso(dt: datetime) -> str:
+    """Return ``dt`` in the ``bars.ts`` format, rounded *up* to the second.
+
+    Rounding up keeps ``bars.ts >= bar_iso(t)`` equal to "the bar opens at or after t".
+    """
+    dt = dt.astimezone(UTC)
+    if dt.microsecond:
+        dt = datetime.fromtimestamp(math.ceil(dt.timestamp()), UTC)
+    return dt.strftime("%Y-%m-%dT%H:%M:%S+00:00")
+
+
+def parse_ts(text: str | None) -> datetime | None:
+    if text is None:
+        return None
+    dt = datetime.fromisoformat(text)
+    return dt.replace(tzinfo=UTC) if dt.tzinfo is None else dt.astimezone(UTC)
+
+
+_MONEY = ("qty", "notional", "filled_qty", "filled_notional", "limit_price", "stop_price",
+          "trail_price", "trail_percent", "hwm", "commission")
+_TIMES = ("created_at", "updated_at", "submitted_at", "filled_at", "canceled_at", "expired_at",
+          "failed_at", "replaced_at", "expires_at")
+
+
+@dataclass
+class OrderRecord:
+    id: str
+    client_order_id: str
+    symbol: str
+    asset_id: str
+    side: str
+    type: str
+    time_in_force: str
+    order_class: str
+    status: str
+    active_from: str
+    created_at: datetime
+    updated_at: datetime
+    submitted_at: datetime
+    qty: Decimal | None = None
+    notional: Decimal | None = None
+    filled_qty: Decimal = Decimal(0)
+    filled_notional: Decimal = Decimal(0)
+    limit_price: Decimal | None = None
+    stop_price: Decimal | None = None
+    trail_price: Decimal | None = None
+    trail_percent: Decimal | None = None
+    hwm: Decimal | None = None
+    commission: Decimal = Decimal(0)
+    triggered: bool = False
+    evaluated: bool = False
+    extended_hours: bool = False
+    parent_id: str | None = None
+    leg: str | None = None
+    position_intent: str | None = None
+    expires_at: datetime | None = None
+    target_bar: str | None = None
+    reason: str | None = None
+    source: str = "api"
+    filled_at: datetime | None = None
+    canceled_at: datetime | None = None
+    expired_at: datetime | None = None
+    failed_at: datetime | None = None
+    replaced_at: datetime | None = None
+    replaced_by: str | None = None
+    replaces: str | None = None
+    seq: int | None = None
+    legs: list[OrderRecord] = field(default_factory=list)
+
+    @property
+    def remaining(self) -> Decimal | None:
+        return None if self.qty is None else self.qty - self.filled_qty
+
+    @property
+    def filled_avg_price(self) -> Decimal | None:
+        if self.filled_qty == 0:
+            return None
+        return (self.filled_notional / self.filled_qty).quantize(Decimal("0.000001"))
+
+    @classmethod
+    def from_row(cls, row: sqlite3.Row) -> OrderRecord:
+        data: dict[str, Any] = {}
+        keys = row.keys()
+        for f in fields(cls):
+            name = f.name
+            if name == "legs":
+                continue
+            if name in _MONEY:
+                data[name] = from_micros(row[f"{name}_micros"])
+            elif name in _TIMES:
+                data[name] = parse_ts(row[name])
+            elif name in ("triggered", "evaluated", "extended_hours"):
+                data[name] = bool(row[name])
+            elif name in keys:
+                data[name] = row[name]
+        for name in ("filled_qty", "filled_notional", "commission"):
+            data[name] = data[name] or Decimal(0)
+        return cls(**data)
+
+    def to_params(self) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for f in fields(self):
+            name = f.name
+            if name in ("legs", "seq"):
+                continue
+            v = getattr(self, name)
+            if name in _MONEY:
+                out[f"{name}_micros"] = None if v is None else to_micros(v)
+            elif name in _TIMES:
+                out[name] = iso(v)
+            elif isinstance(v, bool):
+                out[name] = int(v)
+            else:
+                out[name] = v
+        return out
+
+
+def _columns() -> tuple[str, ...]:
+    out = []
+    for f in fields(OrderRecord):
+        if f.name in ("legs", "seq"):
+            continue
+        out.append(f"{f.name}_micros" if f.name in _MONEY else f.name)
+    return tuple(out)
+
+
+ORDER_COLUMNS = _columns()

@@ -1,0 +1,142 @@
+"""Double bottoms and inverse head-and-shoulders (bullish orientation).
+
+Double tops and head-and-shoulders are the same shapes upside down: ``analyze`` runs these
+detectors on mirrored bars and maps the detections back.
+"""
+from __future__ import annotations
+
+from services.pattern_analysis.domain.lifecycle import Resolution, resolve
+from services.pattern_analysis.domain.lines import Line, fit_points
+from services.pattern_analysis.domain.model import (
+    Bars,
+    Detection,
+    Direction,
+    PatternParams,
+    Pivot,
+    Status,
+    clip01,
+    weighted_score,
+)
+
+_WEIGHTS = {"symmetry": 1.0, "height": 1.0, "confirmation": 1.5, "volume": 1.0, "prior_trend": 0.5}
+
+
+def _confirmation_parts(res: Resolution, params: PatternParams) -> dict[str, float]:
+    confirmed = res.confirm_idx >= 0
+    return {
+        "confirmation": 1.0 if res.status == Status.COMPLETED else 0.9 if confirmed else
+        0.4 if res.status == Status.FORMING else 0.0,
+        "volume": clip01(res.rel_volume / params.breakout_rel_volume) if confirmed else 0.0,
+    }
+
+
+def _detection(bars: Bars, pattern: str, pivots: list[tuple[str, Pivot]], res: Resolution,
+               parts: dict[str, float], extra: dict[str, float], neck_last: float,
+               invalidation: float, weights: dict[str, float]) -> Detection:
+    last = pivots[-1][1].idx
+    end = res.resolved_idx if res.resolved_idx >= 0 else res.confirm_idx if res.confirm_idx >= 0 else last
+    return Detection(
+        pattern=pattern, direction=Direction.BULLISH, status=res.status,
+        start_ts=int(bars.ts[pivots[0][1].idx]), end_ts=int(bars.ts[end]),
+        pivots=tuple((name, int(bars.ts[p.idx]), p.price) for name, p in pivots),
+        confidence=weighted_score(parts, weights),
+        measurements={**parts, **extra, "breakout_rel_volume": res.rel_volume},
+        neckline=neck_last, breakout_level=res.breakout_price, target=res.target,
+        invalidation=invalidation,
+        confirmed_ts=int(bars.ts[res.confirm_idx]) if res.confirm_idx >= 0 else None,
+        resolved_ts=int(bars.ts[res.resolved_idx]) if res.resolved_idx >= 0 else None)
+
+
+def double_bottoms(bars: Bars, zz: list[Pivot], params: PatternParams) -> list[Detection]:
+    """Return double bottoms: two lows within ``peak_tolerance_atr`` with a peak between them
+    at least ``min_pattern_height_atr`` above, after a decline from above that peak."""
+    out = []
+    buffer_unit = params.break_buffer_atr
+    for a in range(1, len(zz)):
+        first = zz[a]
+        if first.kind != "L" or zz[a - 1].kind != "H":
+            continue
+        # The second bottom is the next low, or the one after if the low between stays higher.
+        for b in (a + 2, a + 4):
+            if b >= len(zz):
+                break
+            second = zz[b]
+            between = zz[a + 1:b]
+            lows_between = [p for p in between if p.kind == "L"]
+            if second.idx - first.idx > params.max_pattern_bars:
+                break
+            atr = float(bars.atr[second.idx])
+            tol = params.peak_tolerance_atr * atr
+            if any(p.price <= max(first.price, second.price) + tol for p in lows_between):
+                continue
+            peak = max((p for p in between if p.kind == "H"), key=lambda p: p.price)
+            neck = peak.price
+            bottom = min(first.price, second.price)
+            height = neck - bottom
+            diff = abs(first.price - second.price)
+            prior = zz[a - 1].price
+            if diff > tol or height < params.min_pattern_height_atr * atr or prior < neck:
+                continue
+            line = Line(0.0, neck, 0.0, 1.0)
+            res = resolve(bars, second.idx + 1, line, height, bottom, buffer_unit * atr,
+                          params.expiry_bars)
+            parts = {"symmetry": clip01(1 - diff / tol),
+                     "height": clip01(height / atr / (2 * params.min_pattern_height_atr)),
+                     "prior_trend": clip01((prior - neck) / height),
+                     **_confirmation_parts(res, params)}
+            extra = {"height_atr": height / atr, "bottom_diff_atr": diff / atr,
+                     "bars_between": float(second.idx - first.idx)}
+            out.append(_detection(bars, "double_bottom",
+                                  [("first", first), ("neck", peak), ("second", second)],
+                                  res, parts, extra, neck, bottom, _WEIGHTS))
+    return out
+
+
+def inverse_head_and_shoulders(bars: Bars, zz: list[Pivot], params: PatternParams
+                               ) -> list[Detection]:
+    """Return inverse head-and-shoulders: five alternating pivots L H L H L whose middle low
+    (head) is at least ``head_min_atr`` under two similar shoulders, with a neckline through
+    the two highs; confirmed by a close above the neckline."""
+    out = []
+    weights = {**_WEIGHTS, "time_symmetry": 0.5}
+    for i in range(1, len(zz) - 4):
+        ls, n1, head, n2, rs = zz[i:i + 5]
+        if ls.kind != "L" or rs.idx - ls.idx > params.max_pattern_bars:
+            continue
+        atr = float(bars.atr[rs.idx])
+        neck = fit_points([n1.idx, n2.idx], [n1.price, n2.price])
+        height = float(neck.at(head.idx)) - head.price
+        if height < params.min_pattern_height_atr * atr:
+            continue
+        if head.price > min(ls.price, rs.price) - params.head_min_atr * atr:
+            continue
+        tol = max(params.peak_tolerance_atr * atr, 0.25 * height)
+        diff = abs(ls.price - rs.price)
+        if diff > tol or abs(n2.price - n1.price) > 0.5 * height:
+            continue
+        depth_l = float(neck.at(ls.idx)) - ls.price
+        depth_r = float(neck.at(rs.idx)) - rs.price
+        if min(depth_l, depth_r) < 0.3 * height:
+            continue
+        prior = zz[i - 1]
+        if prior.price < float(neck.at(prior.idx)):
+            continue
+        d1, d2 = head.idx - ls.idx, rs.idx - head.idx
+        time_sym = min(d1, d2) / max(d1, d2)
+        if time_sym < 0.33:
+            continue
+        res = resolve(bars, rs.idx + 1, neck, height, rs.price, params.break_buffer_atr * atr,
+                      params.expiry_bars)
+        parts = {"symmetry": clip01(1 - diff / tol),
+                 "height": clip01(height / atr / (2 * params.min_pattern_height_atr)),
+                 "prior_trend": clip01((prior.price - float(neck.at(prior.idx))) / height),
+                 "time_symmetry": time_sym, **_confirmation_parts(res, params)}
+        extra = {"height_atr": height / atr, "shoulder_diff_atr": diff / atr,
+                 "neck_slope_atr_per_bar": neck.slope / atr}
+        out.append(_detection(
+            bars, "inverse_head_and_shoulders",
+            [("left_shoulder", ls), ("neck1", n1), ("head", head), ("neck2", n2),
+             ("right_shoulder", rs)],
+            res, parts, extra, float(neck.at(len(bars) - 1 if res.confirm_idx < 0 else res.confirm_idx)),
+            rs.price, weights))
+    return out

@@ -1,0 +1,126 @@
+"""Where this service reads bars and "now": the market data manager, or in-memory frames.
+
+``MarketFeed`` wraps ``shared.market`` (data manager + market clock); ``FrameFeed`` serves
+bar frames held in memory with a settable clock (tests, benchmarks, replays of saved data).
+Both hand out only bars that have closed by the clock's "now", so nothing downstream can look
+ahead.
+"""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Protocol
+
+import numpy as np
+import pandas as pd
+
+from shared.errors import ServiceUnavailable
+from shared.market.calendar import get_calendar, to_utc
+from shared.market.frames import empty_frame
+from shared.market.symbols import AssetClass, classify
+from shared.market.timeframes import parse_timeframe
+
+if TYPE_CHECKING:
+    from shared.config import Settings
+    from shared.db import Database
+
+_MIN_NS = 60_000_000_000
+
+
+def bar_end_ns(ts_ns: np.ndarray, timeframe: str, crypto: bool = False) -> np.ndarray:
+    """Return each bar's close time: ``ts + timeframe`` capped at its session's close.
+
+    A daily equity bar closes with its session (the rule ``shared.market.clock`` uses for
+    visibility, so a bar is visible exactly when its end has passed).
+    """
+    tf = parse_timeframe(timeframe)
+    ts_ns = np.asarray(ts_ns, dtype="int64")
+    end = ts_ns + tf.minutes * _MIN_NS
+    if crypto:
+        return end
+    close = get_calendar().session_close_for(ts_ns)
+    capped = close if tf.is_daily else np.minimum(end, close)
+    return np.where(close > 0, capped, end)
+
+
+def is_crypto(symbol: str) -> bool:
+    return classify(symbol) == AssetClass.CRYPTO
+
+
+class BarFeed(Protocol):
+    """Visible bars and the market clock."""
+
+    def now(self) -> pd.Timestamp: ...
+
+    def bars(self, symbol: str, timeframe: str, start: pd.Timestamp,
+             end: pd.Timestamp) -> pd.DataFrame: ...
+
+
+def visible_only(df: pd.DataFrame, symbol: str, timeframe: str, now: pd.Timestamp) -> pd.DataFrame:
+    """Return the rows of ``df`` whose bar has closed by ``now``."""
+    if len(df) == 0:
+        return df
+    ends = bar_end_ns(df.index.asi8, timeframe, is_crypto(symbol))
+    return df[ends <= now.value]
+
+
+class FrameFeed:
+    """Bars held in memory per (symbol, timeframe), with a clock the caller sets."""
+
+    def __init__(self, frames: dict[tuple[str, str], pd.DataFrame] | None = None,
+                 now: object = None) -> None:
+        self.frames = dict(frames or {})
+        self._now = to_utc(now) if now is not None else pd.Timestamp.max.tz_localize("UTC")
+
+    def set_now(self, now: object) -> None:
+        self._now = to_utc(now)
+
+    def add(self, symbol: str, timeframe: str, df: pd.DataFrame) -> None:
+        self.frames[(symbol, timeframe)] = df.sort_index()
+
+    def now(self) -> pd.Timestamp:
+        return self._now
+
+    def symbols(self) -> list[str]:
+        return sorted({s for s, _ in self.frames})
+
+    def bars(self, symbol: str, timeframe: str, start: pd.Timestamp,
+             end: pd.Timestamp) -> pd.DataFrame:
+        df = self.frames.get((symbol, timeframe))
+        if df is None:
+            return empty_frame(symbol, timeframe, "memory")
+        df = df[(df.index >= start) & (df.index < end)]
+        return visible_only(df, symbol, timeframe, min(end, self._now))
+
+
+class MarketFeed:
+    """Bars from ``shared.market``'s data manager; "now" from the market clock."""
+
+    def __init__(self, settings: Settings, db: Database) -> None:
+        self.settings = settings
+        self.db = db
+        self._dm = None
+        self._clock = None
+
+    def _market(self) -> tuple[object, object]:
+        if self._dm is None:
+            try:
+                from shared.market import get_data_manager
+                from shared.market.clock import MarketClock
+            except ImportError as exc:  # the market package is optional until it lands
+                raise ServiceUnavailable(f"market data is not available: {exc}") from None
+            self._dm = get_data_manager(self.settings)
+            self._clock = MarketClock(self.db, self.settings.market.clock)
+        return self._dm, self._clock
+
+    def now(self) -> pd.Timestamp:
+        _, clock = self._market()
+        return clock.now_ts()  # type: ignore[attr-defined]
+
+    def bars(self, symbol: str, timeframe: str, start: pd.Timestamp,
+             end: pd.Timestamp) -> pd.DataFrame:
+        dm, _ = self._market()
+        now = self.now()
+        end = min(end, now)
+        if end <= start:
+            return empty_frame(symbol, timeframe, "market")
+        df = dm.get_ohlcv(symbol, timeframe, start, end)  # type: ignore[attr-defined]
+        return visible_only(df, symbol, timeframe, now)

@@ -1,0 +1,119 @@
+"""SQL for the tables this service owns: candle_detections, candle_outcomes, candle_progress."""
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from shared.db import Database
+
+_DETECTION_COLS = ("symbol", "timeframe", "ts", "visible_at", "pattern", "direction", "value",
+                   "strength", "close_micros", "tod_bucket", "detected_at")
+_INSERT_DETECTION = (
+    f"INSERT OR IGNORE INTO candle_detections ({', '.join(_DETECTION_COLS)}) "  # noqa: S608
+    f"VALUES ({', '.join('?' * len(_DETECTION_COLS))})")
+# Group-by choices for statistics, mapped to trusted SQL (never user text).
+GROUPINGS: dict[str, tuple[str, ...]] = {
+    "pattern": ("d.pattern",),
+    "time_of_day": ("d.pattern", "d.tod_bucket"),
+    "symbol": ("d.pattern", "d.symbol"),
+    "direction": ("d.pattern", "d.direction"),
+}
+
+
+def progress(conn: sqlite3.Connection, symbol: str, timeframe: str) -> str | None:
+    """Return the open time of the last bar scanned for (symbol, timeframe), or None."""
+    row = conn.execute("SELECT last_bar_ts FROM candle_progress WHERE symbol = ? AND "
+                       "timeframe = ?", (symbol, timeframe)).fetchone()
+    return None if row is None else str(row[0])
+
+
+def set_progress(conn: sqlite3.Connection, symbol: str, timeframe: str, last_bar_ts: str,
+                 now: str) -> None:
+    conn.execute(
+        "INSERT INTO candle_progress (symbol, timeframe, last_bar_ts, updated_at) "
+        "VALUES (?, ?, ?, ?) ON CONFLICT (symbol, timeframe) DO UPDATE SET "
+        "last_bar_ts = excluded.last_bar_ts, updated_at = excluded.updated_at",
+        (symbol, timeframe, last_bar_ts, now))
+
+
+def insert_detections(conn: sqlite3.Connection, rows: Iterable[Sequence[Any]]) -> int:
+    """Insert detection rows (in ``_DETECTION_COLS`` order); already-stored ones are skipped."""
+    cur = conn.executemany(_INSERT_DETECTION, list(rows))
+    return cur.rowcount
+
+
+def pending(conn: sqlite3.Connection, symbol: str, timeframe: str,
+            horizons: int) -> list[sqlite3.Row]:
+    """Return the detections of (symbol, timeframe) still missing an outcome, oldest first."""
+    return conn.execute(
+        "SELECT d.id, d.ts, d.close_micros, d.direction, "
+        "(SELECT group_concat(o.horizon) FROM candle_outcomes o WHERE o.detection_id = d.id) "
+        "AS done FROM candle_detections d WHERE d.symbol = ? AND d.timeframe = ? AND "
+        "(SELECT COUNT(*) FROM candle_outcomes o WHERE o.detection_id = d.id) < ? "
+        "ORDER BY d.ts", (symbol, timeframe, horizons)).fetchall()
+
+
+def earliest_pending_ts(conn: sqlite3.Connection, symbol: str, timeframe: str,
+                        horizons: int) -> str | None:
+    row = conn.execute(
+        "SELECT MIN(d.ts) FROM candle_detections d WHERE d.symbol = ? AND d.timeframe = ? AND "
+        "(SELECT COUNT(*) FROM candle_outcomes o WHERE o.detection_id = d.id) < ?",
+        (symbol, timeframe, horizons)).fetchone()
+    return None if row is None or row[0] is None else str(row[0])
+
+
+def insert_outcomes(conn: sqlite3.Connection, rows: Iterable[Sequence[Any]]) -> int:
+    """Insert (detection_id, horizon, ret, signed_ret, available_at); existing ones stay."""
+    cur = conn.executemany(
+        "INSERT OR IGNORE INTO candle_outcomes (detection_id, horizon, ret, signed_ret, "
+        "available_at) VALUES (?, ?, ?, ?, ?)", list(rows))
+    return cur.rowcount
+
+
+def detections(db: Database, symbol: str, timeframe: str, start: str, end: str,
+               visible_by: str, patterns: Sequence[str] | None, limit: int) -> list[sqlite3.Row]:
+    """Return stored detections with ``start <= ts < end`` known by ``visible_by``, by time."""
+    sql = ("SELECT id, symbol, timeframe, ts, visible_at, pattern, direction, value, strength, "
+           "close_micros, tod_bucket FROM candle_detections WHERE symbol = ? AND timeframe = ? "
+           "AND ts >= ? AND ts < ? AND visible_at <= ?")
+    params: list[Any] = [symbol, timeframe, start, end, visible_by]
+    if patterns:
+        sql += f" AND pattern IN ({', '.join('?' * len(patterns))})"
+        params.extend(patterns)
+    sql += " ORDER BY ts, pattern LIMIT ?"
+    params.append(limit)
+    return db.fetch_all(sql, params)
+
+
+def outcome_sums(db: Database, timeframe: str, as_of: str, grouping: str,
+                 pattern: str | None = None, symbol: str | None = None,
+                 horizon: int | None = None) -> list[sqlite3.Row]:
+    """Return per group and horizon the running sums of outcomes available by ``as_of``.
+
+    Raises:
+        KeyError: for a grouping not in ``GROUPINGS``.
+    """
+    cols = GROUPINGS[grouping]
+    where = ["d.timeframe = ?", "o.available_at <= ?"]
+    params: list[Any] = [timeframe, as_of]
+    if pattern is not None:
+        where.append("d.pattern = ?")
+        params.append(pattern)
+    if symbol is not None:
+        where.append("d.symbol = ?")
+        params.append(symbol)
+    if horizon is not None:
+        where.append("o.horizon = ?")
+        params.append(horizon)
+    keys = ", ".join(f"{c} AS {c.split('.')[1]}" for c in cols)
+    group = ", ".join(cols)
+    sql = (f"SELECT {keys}, o.horizon AS horizon, COUNT(*) AS samples, "  # noqa: S608 - trusted columns
+           "SUM(o.signed_ret > 0) AS wins, SUM(o.signed_ret < 0) AS losses, "
+           "TOTAL(CASE WHEN o.signed_ret > 0 THEN o.signed_ret END) AS sum_win, "
+           "TOTAL(CASE WHEN o.signed_ret < 0 THEN o.signed_ret END) AS sum_loss, "
+           "TOTAL(o.ret) AS sum_ret, TOTAL(o.signed_ret) AS sum_signed, "
+           "TOTAL(o.signed_ret * o.signed_ret) AS sum_signed_sq "
+           "FROM candle_outcomes o JOIN candle_detections d ON d.id = o.detection_id "
+           f"WHERE {' AND '.join(where)} GROUP BY {group}, o.horizon ORDER BY {group}, o.horizon")
+    return db.fetch_all(sql, params)

@@ -1,0 +1,233 @@
+"""Use cases of the pattern recognition service: scan bars, store detections, measure them.
+
+``update`` is incremental: it scans only bars after the last one processed (with a warm-up
+window before them so TA-Lib's rolling candle averages match a full-history run) and writes
+the forward returns of earlier detections whose k-th bar has now closed.  Everything one update
+writes goes in one transaction.
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from services.pattern_recognition import repository as repo
+from services.pattern_recognition.domain import (
+    PATTERNS,
+    PatternStats,
+    detect_frame,
+    forward_outcomes,
+)
+from services.pattern_recognition.feed import BarFeed, MarketFeed, bar_end_ns, is_crypto
+from shared.config import Settings
+from shared.db import Database, DatabaseServiceMixin
+from shared.domain.money import from_micros
+from shared.errors import ValidationError
+from shared.market.calendar import to_utc
+from shared.market.frames import iso, micros
+from shared.market.timeframes import parse_timeframe
+
+log = logging.getLogger("pattern_recognition")
+
+
+def _iso(ts: pd.Timestamp) -> str:
+    return iso(np.array([ts.value], dtype="int64"))[0]
+
+
+@dataclass(frozen=True)
+class UpdateResult:
+    symbol: str
+    timeframe: str
+    bars_scanned: int
+    detections: int
+    outcomes: int
+    last_bar: str | None
+
+
+class CandlestickService(DatabaseServiceMixin):
+    """Candlestick detections and their walk-forward reliability, for one database."""
+
+    def __init__(self, settings: Settings, db: Database | None = None,
+                 feed: BarFeed | None = None) -> None:
+        self.settings = settings
+        self.cfg = settings.candlesticks
+        self.init_database(db or settings)
+        self.feed: BarFeed = feed or MarketFeed(settings, self.db)
+
+    # -- helpers -------------------------------------------------------------------------
+    def _timeframe(self, timeframe: str | None) -> str:
+        return parse_timeframe(timeframe or self.cfg.default_timeframe).name
+
+    def _span(self, timeframe: str) -> pd.Timedelta:
+        """Return a time span holding at least ``warmup_bars`` bars across closed hours."""
+        tf = parse_timeframe(timeframe)
+        # Sessions leave gaps (nights, weekends, holidays), so take twice the bars' time and
+        # never less than five days, which covers the longest exchange closure plus a session.
+        return max(pd.Timedelta(minutes=tf.minutes * self.cfg.warmup_bars * 2),
+                   pd.Timedelta(days=5 if not tf.is_daily else 7))
+
+    def now(self) -> pd.Timestamp:
+        return self.feed.now()
+
+    # -- use cases -----------------------------------------------------------------------
+    def update(self, symbol: str, timeframe: str | None = None) -> UpdateResult:
+        """Scan the newly visible bars of ``symbol`` and record new detections and outcomes.
+
+        Raises:
+            ValidationError: for an unknown timeframe.
+            ServiceUnavailable: when market data cannot be read.
+        """
+        tf = self._timeframe(timeframe)
+        now = self.feed.now()
+        conn = self.get_db_connection()
+        last = repo.progress(conn, symbol, tf)
+        horizons = self.cfg.horizons
+        waiting = repo.pending(conn, symbol, tf, len(horizons))
+        if last is None:
+            scan_from = now - pd.Timedelta(days=self.cfg.backfill_days)
+            load_from = scan_from - self._span(tf)
+        else:
+            scan_from = pd.Timestamp(last) + pd.Timedelta(microseconds=1)
+            first = pd.Timestamp(waiting[0]["ts"]) if waiting else scan_from
+            load_from = min(first, scan_from) - self._span(tf)
+        df = self.feed.bars(symbol, tf, load_from, now + pd.Timedelta(microseconds=1))
+        if len(df) == 0:
+            return UpdateResult(symbol, tf, 0, 0, 0, last)
+        ts_ns = df.index.asi8
+        ends = bar_end_ns(ts_ns, tf, is_crypto(symbol))
+        dets = detect_frame(symbol, tf, df, ends, start_ts=scan_from,
+                            bucket_minutes=self.cfg.tod_bucket_minutes, tz=self.cfg.exchange_tz)
+        stamp = _iso(pd.Timestamp.now(tz="UTC"))
+        rows = []
+        if dets:
+            closes = micros(np.array([d.close for d in dets]))
+            for d, c in zip(dets, closes, strict=True):
+                rows.append((d.symbol, d.timeframe, _iso(pd.Timestamp(d.ts)),
+                             _iso(pd.Timestamp(d.visible_at)), d.pattern, d.direction, d.value,
+                             d.strength, int(c), d.tod_bucket, stamp))
+        scanned = int((df.index >= scan_from).sum())
+        last_bar = _iso(df.index[-1])
+        close = df["close"].to_numpy(dtype="float64")
+
+        def write(conn: Any) -> tuple[int, int]:
+            n_det = repo.insert_detections(conn, rows) if rows else 0
+            todo = repo.pending(conn, symbol, tf, len(horizons))
+            n_out = 0
+            if todo:
+                det_ts = pd.DatetimeIndex([r["ts"] for r in todo]).asi8
+                det_close = np.array([r["close_micros"] for r in todo], dtype="float64") / 1e6
+                det_dir = np.array([r["direction"] for r in todo], dtype="float64")
+                outs = forward_outcomes(det_ts, det_close, det_dir, ts_ns, close, ends, horizons)
+                n_out = repo.insert_outcomes(conn, [
+                    (todo[o.index]["id"], o.horizon, o.ret, o.signed_ret,
+                     iso(np.array([o.available_at_ns], dtype="int64"))[0]) for o in outs])
+            repo.set_progress(conn, symbol, tf, last_bar, stamp)
+            return n_det, n_out
+
+        n_det, n_out = self.run_in_transaction(write, "candlesticks:update")
+        return UpdateResult(symbol, tf, scanned, n_det, n_out, last_bar)
+
+    def detections(self, symbol: str, timeframe: str | None = None, start: Any = None,
+                   end: Any = None, patterns: list[str] | None = None,
+                   limit: int | None = None) -> dict[str, Any]:
+        """Bring ``symbol`` up to date, then return its detections in ``[start, end)``.
+
+        Raises:
+            ValidationError: for an unknown timeframe or pattern, or start after end.
+        """
+        tf = self._timeframe(timeframe)
+        self._check_patterns(patterns)
+        if start is not None and end is not None and to_utc(start) >= to_utc(end):
+            raise ValidationError("start must be before end", field="start")
+        result = self.update(symbol, tf)
+        now = self.feed.now()
+        e = now if end is None else min(to_utc(end), now)
+        s = e - pd.Timedelta(days=self.cfg.backfill_days) if start is None else to_utc(start)
+        rows = [] if s >= e else repo.detections(
+            self.db, symbol, tf, _iso(s), _iso(e), _iso(now), patterns,
+            limit or self.cfg.max_detections)
+        return {"symbol": symbol, "timeframe": tf, "as_of": now.to_pydatetime(),
+                "last_bar": result.last_bar, "count": len(rows),
+                "detections": [self._row(r) for r in rows]}
+
+    def scan(self, symbols: list[str], timeframe: str | None = None,
+             patterns: list[str] | None = None) -> dict[str, Any]:
+        """Update every symbol; return per symbol what is new and the patterns on its last bar.
+
+        Raises:
+            ValidationError: for too many symbols, an unknown timeframe or pattern.
+        """
+        tf = self._timeframe(timeframe)
+        self._check_patterns(patterns)
+        if len(symbols) > self.cfg.max_scan_symbols:
+            raise ValidationError(f"at most {self.cfg.max_scan_symbols} symbols per scan, "
+                                  f"got {len(symbols)}", field="symbols")
+        now = self.feed.now()
+        out = []
+        for sym in symbols:
+            r = self.update(sym, tf)
+            latest: list[dict[str, Any]] = []
+            if r.last_bar is not None:
+                rows = repo.detections(self.db, sym, tf, r.last_bar, _iso(now + pd.Timedelta(1)),
+                                       _iso(now), patterns, self.cfg.max_detections)
+                latest = [self._row(x) for x in rows]
+            out.append({"symbol": sym, "bars_scanned": r.bars_scanned,
+                        "new_detections": r.detections, "new_outcomes": r.outcomes,
+                        "last_bar": r.last_bar, "latest": latest})
+        return {"timeframe": tf, "as_of": now.to_pydatetime(), "results": out}
+
+    def stats(self, pattern: str | None = None, symbol: str | None = None,
+              timeframe: str | None = None, group_by: str = "pattern",
+              horizon: int | None = None, as_of: Any = None) -> dict[str, Any]:
+        """Return reliability statistics from outcomes known by ``as_of`` (default: now).
+
+        ``as_of`` later than the clock's now is cut back to now, so no future bar is used.
+
+        Raises:
+            ValidationError: for an unknown pattern, timeframe, grouping or horizon.
+        """
+        tf = self._timeframe(timeframe)
+        if pattern is not None:
+            self._check_patterns([pattern])
+        if group_by not in repo.GROUPINGS:
+            raise ValidationError(f"group_by must be one of {sorted(repo.GROUPINGS)}",
+                                  field="group_by")
+        if horizon is not None and horizon not in self.cfg.horizons:
+            raise ValidationError(f"horizon must be one of {self.cfg.horizons}", field="horizon")
+        now = self.feed.now()
+        t = now if as_of is None else min(to_utc(as_of), now)
+        rows = repo.outcome_sums(self.db, tf, _iso(t), group_by, pattern, symbol, horizon)
+        keys = [c.split(".")[1] for c in repo.GROUPINGS[group_by]]
+        groups: dict[tuple[Any, ...], dict[str, Any]] = {}
+        for r in rows:
+            k = tuple(r[c] for c in keys)
+            g = groups.setdefault(k, {**{c: r[c] for c in keys}, "horizons": {}})
+            if "direction" in g:
+                g["direction"] = "bullish" if r["direction"] > 0 else "bearish"
+            st = PatternStats.from_sums(r["samples"], r["wins"], r["losses"], r["sum_win"],
+                                        r["sum_loss"], r["sum_ret"], r["sum_signed"],
+                                        r["sum_signed_sq"])
+            g["horizons"][str(r["horizon"])] = {**st.to_dict(),
+                                                "thin": st.samples < self.cfg.min_samples}
+        return {"timeframe": tf, "as_of": t.to_pydatetime(), "symbol": symbol,
+                "scope": "symbol" if symbol else "universe", "group_by": group_by,
+                "horizons": self.cfg.horizons, "groups": list(groups.values())}
+
+    # -- internals -----------------------------------------------------------------------
+    @staticmethod
+    def _check_patterns(patterns: list[str] | None) -> None:
+        bad = [p for p in patterns or [] if p not in PATTERNS]
+        if bad:
+            raise ValidationError(f"unknown candlestick pattern(s) {bad}; see TA-Lib's "
+                                  "Pattern Recognition group", field="pattern")
+
+    @staticmethod
+    def _row(r: Any) -> dict[str, Any]:
+        return {"symbol": r["symbol"], "timeframe": r["timeframe"], "ts": r["ts"],
+                "visible_at": r["visible_at"], "pattern": r["pattern"],
+                "bias": "bullish" if r["direction"] > 0 else "bearish", "value": r["value"],
+                "strength": r["strength"], "close": from_micros(r["close_micros"]),
+                "time_of_day": r["tod_bucket"]}

@@ -1,0 +1,185 @@
+"""Performance statistics: ``compute_stats(trades, equity)`` in the manner of backtesting.py.
+
+Return-based ratios follow the definitions empyrical uses (daily simple returns, sample
+standard deviation, annualized with ``periods_per_year``); the tests check them against it.
+Money figures are ``Decimal``; ratios are float; a figure that cannot be computed is ``None``
+and ``notes`` says why.
+"""
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from decimal import Decimal
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from services.reporting.domain.equity import daily_pnl, drawdown_stats
+from services.reporting.domain.models import RoundTrip
+
+ZERO = Decimal(0)
+
+
+def _ratio(num: Decimal, den: Decimal) -> float | None:
+    return float(num / den) if den else None
+
+
+def trade_stats(trades: Sequence[RoundTrip]) -> dict[str, Any]:
+    """Return the trade-based figures of the closed trips in ``trades``.
+
+    Win rate counts trips with net P&L > 0 as wins (break-even trips are neither won nor
+    lost but count in the denominator); profit factor is gross won over gross lost and is
+    ``None`` when nothing was lost; expectancy is the mean net P&L per closed trip.
+    """
+    closed = [t for t in trades if not t.is_open]
+    pnl = [t.net_pnl for t in closed]
+    wins = [p for p in pnl if p > 0]
+    losses = [p for p in pnl if p < 0]
+    won, lost = sum(wins, ZERO), sum(losses, ZERO)
+    n = len(closed)
+    hold = [t.holding_time.total_seconds() for t in closed if t.holding_time is not None]
+    return {
+        "trades": n,
+        "open_trades": len(trades) - n,
+        "wins": len(wins),
+        "losses": len(losses),
+        "breakeven": n - len(wins) - len(losses),
+        "win_rate": len(wins) / n if n else None,
+        "net_pnl": sum(pnl, ZERO),
+        "gross_pnl": sum((t.gross_pnl for t in closed), ZERO),
+        "fees": sum((t.fees for t in closed), ZERO),
+        "gross_won": won,
+        "gross_lost": lost,
+        "profit_factor": float(won / -lost) if lost else None,
+        "expectancy": sum(pnl, ZERO) / n if n else None,
+        "avg_win": won / len(wins) if wins else None,
+        "avg_loss": lost / len(losses) if losses else None,
+        "largest_win": max(wins) if wins else None,
+        "largest_loss": min(losses) if losses else None,
+        "avg_return_pct": float(np.mean([t.return_pct for t in closed if t.return_pct is not None]))
+        if n else None,
+        "avg_holding_seconds": float(np.mean(hold)) if hold else None,
+        "avg_mae": _mean_decimal([t.mae for t in closed]),
+        "avg_mfe": _mean_decimal([t.mfe for t in closed]),
+    }
+
+
+def _mean_decimal(values: Sequence[Decimal | None]) -> Decimal | None:
+    vals = [v for v in values if v is not None]
+    return sum(vals, ZERO) / len(vals) if vals else None
+
+
+def return_stats(
+    returns: np.ndarray,
+    *,
+    periods_per_year: int = 252,
+    risk_free_rate: float = 0.0,
+) -> dict[str, float | None]:
+    """Return annualized volatility, Sharpe and Sortino of periodic simple ``returns``.
+
+    ``risk_free_rate`` is annual and is taken per period as ``rate / periods_per_year``
+    (empyrical's convention).  Sortino's downside deviation is the root mean square of the
+    below-target excess returns over all periods.
+    """
+    r = np.asarray(returns, dtype=float)
+    r = r[np.isfinite(r)]
+    out: dict[str, float | None] = {"volatility": None, "sharpe": None, "sortino": None}
+    if len(r) < 2:
+        return out
+    ann = math.sqrt(periods_per_year)
+    excess = r - risk_free_rate / periods_per_year
+    sd = float(np.std(r, ddof=1))
+    out["volatility"] = sd * ann
+    sd_excess = float(np.std(excess, ddof=1))
+    if sd_excess > 0:
+        out["sharpe"] = float(np.mean(excess)) / sd_excess * ann
+    downside = math.sqrt(float(np.mean(np.minimum(excess, 0.0) ** 2)))
+    if downside > 0:
+        out["sortino"] = float(np.mean(excess)) * periods_per_year / (downside * ann)
+    return out
+
+
+def exposure(trades: Sequence[RoundTrip], index: pd.DatetimeIndex) -> float | None:
+    """Return the fraction of clock steps at which at least one trip was open.
+
+    A step at ``t`` counts when a trip has ``entry_time <= t < exit_time``.
+    """
+    if len(index) == 0:
+        return None
+    held = np.zeros(len(index) + 1, dtype=np.int64)
+    ns = index.asi8
+    for t in trades:
+        a = int(np.searchsorted(ns, pd.Timestamp(t.entry_time).value, "left"))
+        b = (len(index) if t.exit_time is None
+             else int(np.searchsorted(ns, pd.Timestamp(t.exit_time).value, "left")))
+        if b > a:
+            held[a] += 1
+            held[b] -= 1
+    return float(np.count_nonzero(np.cumsum(held[:-1]))) / len(index)
+
+
+def compute_stats(
+    trades: Sequence[RoundTrip],
+    equity: pd.Series,
+    *,
+    risk_free_rate: float = 0.0,
+    periods_per_year: int = 252,
+    annualize_min_days: int = 30,
+    tz: str = "America/New_York",
+) -> dict[str, Any]:
+    """Return every performance figure of ``trades`` and the ``equity`` curve (see module doc).
+
+    ``equity`` is a Decimal Series on a UTC index (``equity.equity_series``); daily returns are
+    taken per calendar day in ``tz``; the annualized return is given only from
+    ``annualize_min_days`` daily returns on, since annualizing a few days says little.
+    """
+    notes: list[str] = []
+    days = daily_pnl(equity, tz)
+    rets = np.array([d.ret for d in days if d.ret is not None], dtype=float)
+    start = equity.iloc[0] if len(equity) else None
+    end = equity.iloc[-1] if len(equity) else None
+    total_return = _ratio(end - start, start) if start is not None else None
+    annual = None
+    if total_return is not None and len(days) >= annualize_min_days:
+        growth = 1.0 + total_return
+        annual = growth ** (periods_per_year / len(days)) - 1.0 if growth > 0 else -1.0
+    elif total_return is not None:
+        notes.append(f"annualized_return not given: {len(days)} trading day(s) of equity, "
+                     f"fewer than {annualize_min_days}")
+    rs = return_stats(rets, periods_per_year=periods_per_year, risk_free_rate=risk_free_rate)
+    if rs["volatility"] is None:
+        notes.append("volatility, sharpe and sortino need at least 2 daily returns")
+    elif rs["sortino"] is None:
+        notes.append("sortino not given: no day fell below the risk-free target")
+    dd = drawdown_stats(equity)
+    ts = trade_stats(trades)
+    if ts["trades"] and ts["profit_factor"] is None:
+        notes.append("profit_factor not given: no losing trade")
+    stats: dict[str, Any] = {
+        "start": equity.index[0].to_pydatetime() if len(equity) else None,
+        "end": equity.index[-1].to_pydatetime() if len(equity) else None,
+        "steps": len(equity),
+        "trading_days": len(days),
+        "start_equity": start,
+        "end_equity": end,
+        "pnl": end - start if start is not None else None,
+        "total_return": total_return,
+        "annualized_return": annual,
+        **rs,
+        "max_drawdown": dd.max_drawdown,
+        "max_drawdown_amount": dd.max_drawdown_amount,
+        "max_drawdown_peak": dd.peak_ts,
+        "max_drawdown_trough": dd.trough_ts,
+        "max_drawdown_recovery": dd.recovery_ts,
+        "max_drawdown_duration_seconds": dd.max_duration.total_seconds(),
+        "max_drawdown_duration_steps": dd.max_duration_steps,
+        "drawdown_ongoing": dd.ongoing,
+        "exposure": exposure(trades, equity.index),
+        "trades_per_day": ts["trades"] / len(days) if days else None,
+        "best_day": max((d.pnl for d in days), default=None),
+        "worst_day": min((d.pnl for d in days), default=None),
+        **ts,
+        "notes": notes,
+    }
+    return stats

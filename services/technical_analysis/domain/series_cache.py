@@ -1,0 +1,91 @@
+"""Computed indicator series for one symbol and timeframe, extended bar by bar.
+
+``SeriesState`` keeps the inputs and every output; ``append`` computes only what a new bar
+changes: a tail of ``spec.tail_bars`` inputs for TA-Lib functions (see
+``indicators._classify``), the current session (``N + 1`` sessions for relative volume) for
+the session indicators, one overlapping bar for running sums (OBV, AD), and the whole series
+only for the few functions that never forget their start.  Older values never change because
+no indicator looks ahead.
+"""
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+
+from services.technical_analysis.domain.indicators import IndicatorSpec
+from services.technical_analysis.domain.sessions import SessionRules, layout
+
+COLUMNS = ("open", "high", "low", "close", "volume")
+
+
+class SeriesState:
+    """Inputs and outputs of a set of indicators over one growing bar series."""
+
+    def __init__(self, specs: Sequence[IndicatorSpec], ts_ns: np.ndarray,
+                 data: Mapping[str, np.ndarray], rules: SessionRules = SessionRules()) -> None:
+        """Compute every spec over the whole series.
+
+        Raises:
+            ValidationError: when the series is shorter than a spec needs.
+        """
+        self.specs = list(specs)
+        self.rules = rules
+        self.ts = np.asarray(ts_ns, dtype="int64").copy()
+        self.data = {c: np.asarray(data[c], dtype="float64").copy() for c in COLUMNS if c in data}
+        self.outputs = {s.key: s.compute(self.data, self.ts) for s in self.specs}
+        self.recomputed_bars = 0  # inputs re-read by appends (for tests and metrics)
+
+    def __len__(self) -> int:
+        return int(self.ts.size)
+
+    @property
+    def last_ts(self) -> int:
+        return int(self.ts[-1])
+
+    def append(self, ts_ns: np.ndarray, data: Mapping[str, np.ndarray]) -> None:
+        """Add bars after the last one and extend every output.
+
+        Raises:
+            ValueError: when the new bars do not start after the last cached bar.
+        """
+        ts_new = np.asarray(ts_ns, dtype="int64")
+        if ts_new.size == 0:
+            return
+        if ts_new[0] <= self.ts[-1]:
+            raise ValueError("appended bars must start after the last cached bar")
+        old = self.ts.size
+        self.ts = np.concatenate([self.ts, ts_new])
+        self.data = {c: np.concatenate([a, np.asarray(data[c], dtype="float64")])
+                     for c, a in self.data.items()}
+        for spec in self.specs:
+            self.outputs[spec.key] = self._extend(spec, old)
+
+    def _session_start(self, index: int, back: int) -> int:
+        """Return the first bar of the session ``back`` sessions before the one at ``index``."""
+        lay = layout(self.ts, self.rules)
+        target = max(int(lay.session[index]) - back, 0)
+        return int(lay.starts[target])
+
+    def _extend(self, spec: IndicatorSpec, old: int) -> dict[str, np.ndarray]:
+        prev = self.outputs[spec.key]
+        if spec.history == "session":
+            back = int(spec.param_dict["sessions"]) if spec.name == "RVOL" else 0
+            start = self._session_start(old, back)
+        elif spec.history == "cumulative":
+            start = old - 1
+        elif spec.tail_bars is None:
+            start = 0
+        else:
+            start = max(0, old - spec.tail_bars + 1)
+        self.recomputed_bars += self.ts.size - start
+        window = {c: a[start:] for c, a in self.data.items()}
+        tail = spec.compute(window, self.ts[start:])
+        out = {}
+        for name, series in tail.items():
+            new = series[old - start:]
+            if spec.history == "cumulative":
+                # Running sums restart at the window; re-anchor them on the cached level.
+                new = new - series[0] + prev[name][old - 1]
+            out[name] = np.concatenate([prev[name], new])
+        return out

@@ -1,0 +1,92 @@
+"""Session bookkeeping for intraday bars: which session a bar belongs to and where in it.
+
+Bars carry UTC open times (int64 nanoseconds).  Equity sessions are New York calendar days with
+regular hours 09:30-16:00 and pre-market from 04:00; crypto trades around the clock, so its
+session is the UTC day and it has no pre-market.  Everything is vectorised over one shared
+time axis, so a (symbols x bars) panel pays for this once.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+NS_PER_MIN = 60_000_000_000
+
+
+@dataclass(frozen=True)
+class SessionRules:
+    """Where the regular session and the pre-market sit in local time (minutes from midnight)."""
+
+    timezone: str = "America/New_York"
+    open_minute: int = 9 * 60 + 30
+    close_minute: int = 16 * 60
+    premarket_minute: int = 4 * 60
+
+    @classmethod
+    def crypto(cls) -> SessionRules:
+        """Return the rules of a market trading 24 hours a day in UTC days (no pre-market)."""
+        return cls(timezone="UTC", open_minute=0, close_minute=24 * 60, premarket_minute=0)
+
+
+@dataclass(frozen=True)
+class SessionLayout:
+    """Per-bar session facts for one time axis.
+
+    ``session`` numbers the local days 0, 1, 2... in order; ``minute`` is the bar's local
+    minute of the day; ``regular`` and ``premarket`` flag the bars inside those windows;
+    ``starts`` holds the index of each session's first bar.
+    """
+
+    session: np.ndarray
+    minute: np.ndarray
+    regular: np.ndarray
+    premarket: np.ndarray
+    starts: np.ndarray
+
+    @property
+    def n_sessions(self) -> int:
+        return int(self.starts.size)
+
+
+def layout(ts_ns: np.ndarray, rules: SessionRules = SessionRules()) -> SessionLayout:
+    """Return the session layout of ascending UTC bar open times ``ts_ns`` (int64 ns).
+
+    Raises:
+        ValueError: when the times are not strictly ascending.
+    """
+    ts = np.asarray(ts_ns, dtype="int64")
+    if ts.size > 1 and np.any(np.diff(ts) <= 0):
+        raise ValueError("bar times must be strictly ascending")
+    local = pd.DatetimeIndex(pd.to_datetime(ts, utc=True)).tz_convert(rules.timezone)
+    # Local wall-clock nanoseconds: the UTC value plus this bar's UTC offset (DST-aware).
+    offset = np.asarray(local.tz_localize(None).asi8, dtype="int64") - ts
+    wall = ts + offset
+    day = np.floor_divide(wall, 86_400 * 1_000_000_000)
+    minute = (wall - day * 86_400 * 1_000_000_000) // NS_PER_MIN
+    new = np.ones(ts.size, dtype=bool)
+    new[1:] = day[1:] != day[:-1]
+    session = np.cumsum(new) - 1
+    regular = (minute >= rules.open_minute) & (minute < rules.close_minute)
+    premarket = (minute >= rules.premarket_minute) & (minute < rules.open_minute)
+    return SessionLayout(session=session.astype("int64"), minute=minute.astype("int64"),
+                         regular=regular, premarket=premarket, starts=np.flatnonzero(new))
+
+
+def segmented_cumsum(values: np.ndarray, starts_mask: np.ndarray) -> np.ndarray:
+    """Return the running sum of ``values`` along the last axis, restarting where the mask is set.
+
+    Works on 1-D arrays and on (symbols x bars) panels sharing one time axis.  The sums are
+    taken segment by segment in order, so a tail recompute from a segment start is bit-equal.
+    """
+    v = np.asarray(values, dtype="float64")
+    out = np.empty_like(v)
+    bounds = np.append(np.flatnonzero(starts_mask), v.shape[-1])
+    if bounds[0] != 0:
+        bounds = np.insert(bounds, 0, 0)
+    for a, b in zip(bounds[:-1], bounds[1:], strict=False):
+        # One cumsum per session (a handful per call) keeps float summation order local to
+        # the session, which the incremental cache relies on for exact equality.
+        np.cumsum(v[..., a:b], axis=-1, out=out[..., a:b])
+    return out

@@ -1,0 +1,236 @@
+"""Replay OHLCV files a user has: CSV (plain or gzipped) or Parquet, daily or intraday.
+
+Column names are matched loosely (``Date``/``datetime``/``timestamp``/``t``, ``Open``/``o``...),
+times may be ISO strings, US dates or epoch seconds/milliseconds; naive times are read in the
+configured time zone (New York by default).  Daily rows are stamped with their session's open.
+Files are found as ``<dir>/<SYMBOL>.csv`` (or ``.csv.gz``, ``.parquet``), or
+``<dir>/<SYMBOL>_<timeframe>.csv``.  What cannot be read raises a ``ValidationError`` that
+names the file and says what to fix.
+"""
+from __future__ import annotations
+
+import os
+import threading
+from importlib import util as importlib_util
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from shared.errors import NotFound, UnprocessableError, ValidationError
+from shared.market.calendar import MarketCalendar, to_utc
+from shared.market.frames import make_frame
+from shared.market.resample import resample_bars
+from shared.market.symbols import classify
+from shared.market.timeframes import TIMEFRAMES, parse_timeframe
+
+_ALIASES = {
+    "ts": ("ts", "timestamp", "datetime", "date", "time", "t", "date_time", "dt", "unnamed: 0",
+           "index", "bar_time", "open_time", "begins_at"),
+    "open": ("open", "o", "open_price", "opening_price"),
+    "high": ("high", "h", "high_price", "max"),
+    "low": ("low", "l", "low_price", "min"),
+    "close": ("close", "c", "close_price", "closing_price", "last", "price"),
+    "volume": ("volume", "v", "vol", "qty", "shares"),
+    "vwap": ("vwap", "vw"),
+    "trade_count": ("trade_count", "n", "trades", "count", "number_of_trades"),
+}
+_EXTS = (".csv", ".csv.gz", ".parquet", ".pq", ".txt")
+DATA_DIR = Path(__file__).resolve().parent / "data"
+
+
+def _norm(name: object) -> str:
+    return str(name).strip().lower().replace(" ", "_").replace("<", "").replace(">", "")
+
+
+def _parse_times(col: pd.Series, tz: str, path: str) -> pd.DatetimeIndex:
+    if pd.api.types.is_numeric_dtype(col):
+        v = col.to_numpy(dtype="float64")
+        mag = np.nanmedian(np.abs(v)) if len(v) else 0
+        unit = "s" if mag < 1e11 else "ms" if mag < 1e14 else "us" if mag < 1e17 else "ns"
+        if 19_000_000 < mag < 30_000_000:  # YYYYMMDD integers
+            return pd.DatetimeIndex(pd.to_datetime(col.astype("int64").astype(str),
+                                                   format="%Y%m%d")).tz_localize(tz)
+        return pd.DatetimeIndex(pd.to_datetime(v, unit=unit, utc=True))
+    try:
+        idx = pd.DatetimeIndex(pd.to_datetime(col.astype(str).str.strip(), format="mixed"))
+    except (ValueError, TypeError) as exc:
+        raise ValidationError(f"{path}: cannot read the time column ({exc}); use ISO-8601 "
+                              "(2024-01-02 or 2024-01-02T14:30:00Z) or epoch seconds",
+                              field="ts") from None
+    if idx.tz is None:
+        idx = idx.tz_localize(tz, ambiguous="NaT", nonexistent="NaT")
+    return idx.tz_convert("UTC")
+
+
+def read_ohlcv_file(path: str | os.PathLike[str], *, tz: str = "America/New_York",
+                    calendar: MarketCalendar | None = None, symbol: str | None = None) -> pd.DataFrame:
+    """Return the bars of one OHLCV file as a bar frame (sorted, UTC, daily rows at the open).
+
+    ``attrs['timeframe']`` is inferred from the spacing of the rows.  A file with a
+    ``symbol`` column must be given ``symbol`` to pick its rows.
+
+    Raises:
+        ValidationError: the file is missing, unreadable, or lacks a needed column.
+    """
+    p = Path(path)
+    if not p.exists():
+        raise ValidationError(f"{p}: no such file", field="path")
+    try:
+        if p.suffix in (".parquet", ".pq"):
+            raw = pd.read_parquet(p)
+            if isinstance(raw.index, pd.DatetimeIndex):
+                raw = raw.reset_index()
+        else:
+            raw = pd.read_csv(p, sep=None, engine="python")
+    except Exception as exc:  # noqa: BLE001 - pandas raises many types for a bad file
+        raise ValidationError(f"{p}: cannot read as CSV or Parquet ({type(exc).__name__}: "
+                              f"{exc})", field="path") from None
+    cols = {_norm(c): c for c in raw.columns}
+    if "symbol" in cols:
+        if symbol is None:
+            raise ValidationError(f"{p}: has a symbol column; say which symbol to read",
+                                  field="symbol")
+        raw = raw[raw[cols["symbol"]].astype(str).str.upper() == symbol.upper()]
+    found: dict[str, str] = {}
+    for key, names in _ALIASES.items():
+        for n in names:
+            if n in cols and cols[n] not in found.values():
+                found[key] = cols[n]
+                break
+    if "close" not in found and "adj_close" in cols:
+        found["close"] = cols["adj_close"]
+    need = [k for k in ("ts", "open", "high", "low", "close") if k not in found]
+    if need:
+        raise ValidationError(f"{p}: no column for {need}; columns are {list(raw.columns)}; "
+                              "name them date/open/high/low/close/volume", field="columns")
+    idx = _parse_times(raw[found["ts"]], tz, str(p))
+    if idx.isna().any():
+        raise ValidationError(f"{p}: {int(idx.isna().sum())} row(s) have an unreadable time",
+                              field="ts")
+    local = idx.tz_convert(tz)
+    daily = bool(len(idx)) and bool(((local.hour == 0) & (local.minute == 0)).all()) and (
+        len(idx) < 2 or np.median(np.diff(idx.asi8)) >= 86_400e9 * 0.9)
+    if daily and calendar is not None:
+        labels = pd.DatetimeIndex(local.tz_localize(None).normalize())
+        opens = np.array([calendar.session_bounds(d)[0].value if calendar.is_session(d)
+                          else d.tz_localize(tz).tz_convert("UTC").value for d in labels])
+        idx = pd.DatetimeIndex(pd.to_datetime(opens, utc=True))
+    vol = (pd.to_numeric(raw[found["volume"]], errors="coerce") if "volume" in found
+           else pd.Series(0, index=raw.index))
+    df = pd.DataFrame({k: pd.to_numeric(raw[found[k]], errors="coerce").to_numpy()
+                       for k in ("open", "high", "low", "close")}, index=idx)
+    df["volume"] = vol.to_numpy()
+    df["vwap"] = (pd.to_numeric(raw[found["vwap"]], errors="coerce").to_numpy()
+                  if "vwap" in found else np.nan)
+    df["trade_count"] = pd.array(pd.to_numeric(raw[found["trade_count"]], errors="coerce")
+                                 if "trade_count" in found else [pd.NA] * len(df), dtype="Int64")
+    df.index.name = "ts"
+    df = df.sort_index(kind="stable")
+    df.attrs.update(symbol=symbol or p.name.split(".")[0].split("_")[0].upper(),
+                    timeframe=infer_timeframe(df.index, daily), source="csv", stale=False,
+                    path=str(p))
+    return df
+
+
+def infer_timeframe(idx: pd.DatetimeIndex, daily: bool) -> str:
+    """Return the timeframe name closest to the usual spacing of ``idx``."""
+    if daily or len(idx) < 2:
+        return "1d" if daily or len(idx) < 2 else "1m"
+    step = float(np.median(np.diff(idx.asi8))) / 60e9
+    best = min((t for t in TIMEFRAMES.values() if not t.is_daily),
+               key=lambda t: abs(t.minutes - step))
+    return best.name
+
+
+def bundled_datasets() -> list[Path]:
+    """Return real OHLCV files shipped in the repo or by an installed package (may be empty)."""
+    out = sorted(p for p in DATA_DIR.glob("*") if p.name.endswith(_EXTS)) if DATA_DIR.exists() else []
+    spec = importlib_util.find_spec("backtesting")  # backtesting.py ships GOOG.csv, EURUSD.csv
+    if spec is not None and spec.submodule_search_locations:
+        test_dir = Path(list(spec.submodule_search_locations)[0]) / "test"
+        out += sorted(test_dir.glob("*.csv"))
+    return out
+
+
+class CsvProvider:
+    """Bars from files in the configured directories (and explicit files)."""
+
+    name = "csv"
+
+    def __init__(self, paths: list[str | os.PathLike[str]], calendar: MarketCalendar,
+                 tz: str = "America/New_York", include_bundled: bool = True) -> None:
+        self.paths = [Path(p) for p in paths]
+        self.calendar = calendar
+        self.tz = tz
+        self.include_bundled = include_bundled
+        self._cache: dict[tuple[str, float], pd.DataFrame] = {}
+        self._lock = threading.Lock()
+
+    def files(self) -> list[Path]:
+        out: list[Path] = []
+        for p in self.paths:
+            if p.is_dir():
+                out += sorted(f for f in p.iterdir() if f.name.lower().endswith(_EXTS))
+            elif p.exists():
+                out.append(p)
+        return out + (bundled_datasets() if self.include_bundled else [])
+
+    def _find(self, symbol: str, timeframe: str) -> list[Path]:
+        key = symbol.replace("/", "-").upper()
+        hits = []
+        for f in self.files():
+            stem = f.name.split(".")[0].upper()
+            if stem == key or stem == f"{key}_{timeframe.upper()}" or stem.startswith(key + "_"):
+                hits.append(f)
+        return hits
+
+    def symbols(self) -> list[str]:
+        return sorted({f.name.split(".")[0].split("_")[0].upper() for f in self.files()})
+
+    def load(self, path: Path, symbol: str) -> pd.DataFrame:
+        key = (str(path), path.stat().st_mtime)
+        with self._lock:
+            df = self._cache.get(key)
+        if df is None:
+            df = read_ohlcv_file(path, tz=self.tz, calendar=self.calendar, symbol=symbol)
+            with self._lock:
+                self._cache[key] = df
+        return df
+
+    def fetch_bars(self, symbol: str, timeframe: str, start: object, end: object) -> pd.DataFrame:
+        """Return the file's bars in ``[start, end)``, resampled up when the file is finer.
+
+        Raises:
+            NotFound: no file for the symbol.
+            UnprocessableError: the files are coarser than the timeframe asked for.
+        """
+        tf = parse_timeframe(timeframe)
+        files = self._find(symbol, tf.name)
+        if not files:
+            raise NotFound(f"no CSV/Parquet file for {symbol} in {[str(p) for p in self.paths]}",
+                           field="symbol")
+        frames = [self.load(f, symbol) for f in files]
+        exact = [f for f in frames if f.attrs["timeframe"] == tf.name]
+        finer = sorted((f for f in frames if parse_timeframe(f.attrs["timeframe"]).minutes
+                        < tf.minutes), key=lambda f: -parse_timeframe(f.attrs["timeframe"]).minutes)
+        s, e = to_utc(start), to_utc(end)
+        if exact:
+            df = exact[0]
+        elif finer:
+            src = finer[0]
+            df = resample_bars(src[(src.index >= s) & (src.index < e + tf.duration)], tf.name,
+                               self.calendar, crypto=classify(symbol).value == "crypto")
+        else:
+            raise UnprocessableError(
+                f"the files for {symbol} hold {[f.attrs['timeframe'] for f in frames]} bars, "
+                f"coarser than {tf.name}", field="timeframe")
+        out = df[(df.index >= s) & (df.index < e)].copy()
+        out.attrs.update(symbol=symbol, timeframe=tf.name, source=self.name, stale=False)
+        return out
+
+    def health(self) -> dict[str, object]:
+        return {"provider": self.name, "ok": True, "files": len(self.files())}
+
+
+__all__ = ["CsvProvider", "bundled_datasets", "make_frame", "read_ohlcv_file"]

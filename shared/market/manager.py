@@ -1,0 +1,438 @@
+"""The data manager: one entry point for every price the suite reads.
+
+Reads go memory cache -> database -> providers (by route, with failover behind breakers) for
+only the ranges not fetched yet; every fetched batch is validated, stored (database, and the
+file cache for non-simulated sources) and filtered by the market clock, so no caller sees a bar
+before its close unless it passes ``as_of`` explicitly.  When every provider fails, what the
+database or the file cache holds is returned with ``attrs['stale'] = True``.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+import pybreaker
+
+from shared.db import Database, get_database
+from shared.domain.money import cents
+from shared.errors import NotFound, ServiceUnavailable, UnprocessableError, ValidationError
+from shared.market.calendar import get_calendar, to_utc
+from shared.market.clock import MarketClock, bar_visible
+from shared.market.csv_provider import CsvProvider
+from shared.market.filecache import FileCache
+from shared.market.frames import BAR_COLUMNS, empty_frame, make_frame
+from shared.market.memcache import MemoryCache
+from shared.market.providers import ProviderSet
+from shared.market.simulated import SimulatedProvider
+from shared.market.storage import BarStore
+from shared.market.symbols import classify, normalize_symbol, universe_map
+from shared.market.timeframes import parse_timeframe
+from shared.market.validation import validate_bars
+
+if TYPE_CHECKING:
+    from shared.config import Settings
+
+log = logging.getLogger("market.data_manager")
+_MIN = pd.Timedelta(minutes=1)
+
+
+@dataclass(frozen=True)
+class LatestPrice:
+    symbol: str
+    price: Decimal
+    ts: datetime
+    source: str
+    stale: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"symbol": self.symbol, "price": str(self.price), "ts": self.ts.isoformat(),
+                "source": self.source, "stale": self.stale}
+
+
+class DataManager:
+    """Bars, latest prices, streaming and health for one process."""
+
+    def __init__(self, settings: Settings, db: Database | None = None, *,
+                 clock: MarketClock | None = None,
+                 extra_providers: dict[str, Callable[[], Any]] | None = None) -> None:
+        self.settings = settings
+        self.cfg = settings.market
+        self.db = db or get_database(settings)
+        self.calendar = get_calendar(self.cfg.calendar)
+        self.clock = clock or MarketClock(self.db, self.cfg.clock, self.calendar)
+        self.universe = universe_map(self.cfg.seed, self.cfg.universe_size,
+                                     tuple(self.cfg.crypto_symbols))
+        self.store = BarStore(self.db)
+        self.files = FileCache(settings.resolve(self.cfg.data_cache_dir))
+        self.memory = MemoryCache("market_bars", self.cfg.memory_cache_size,
+                                  self.cfg.memory_cache_ttl_s)
+        factories: dict[str, Callable[[], Any]] = {
+            "simulated": lambda: SimulatedProvider(self.cfg.seed, self.universe, self.calendar),
+            "csv": lambda: CsvProvider([settings.resolve(p) for p in self.cfg.csv_paths],
+                                       self.calendar, self.cfg.csv_timezone),
+            "alpaca": self._alpaca_factory,
+        }
+        factories.update(extra_providers or {})
+        self.providers = ProviderSet(factories, fail_max=self.cfg.breaker_fail_max,
+                                     reset_s=self.cfg.breaker_reset_s)
+        self.counters = {"requests": 0, "fetches": 0, "rows_stored": 0, "rows_rejected": 0,
+                         "stale_served": 0, "failovers": 0}
+        self._universe_saved = False
+        self._fetch_lock = threading.Lock()
+        self._stream: _Stream | None = None
+        self._closed = False
+
+    def _alpaca_factory(self) -> Any:
+        a = self.settings.alpaca
+        if not a.configured:
+            return None
+        from shared.market.alpaca_provider import AlpacaProvider
+
+        return AlpacaProvider(a.api_key.get_secret_value(), a.secret_key.get_secret_value(),
+                              self.calendar, feed=a.data_feed, url_override=a.data_url,
+                              sdk_retries=self.cfg.alpaca_sdk_retries,
+                              sdk_retry_wait_s=self.cfg.alpaca_sdk_retry_wait_s)
+
+    # -- universe ------------------------------------------------------------------------
+    def ensure_universe(self) -> None:
+        """Write the symbol universe to the ``symbols`` table once per process."""
+        if not self._universe_saved:
+            self.store.upsert_symbols(self.universe.values(), "simulated")
+            self._universe_saved = True
+
+    def get_symbols(self, asset_class: str | None = None) -> list[dict[str, Any]]:
+        return [i.to_dict() for i in self.universe.values()
+                if asset_class is None or i.asset_class == asset_class]
+
+    def route(self, symbol: str, timeframe: str) -> list[str]:
+        cls = classify(symbol).value
+        r = self.cfg.routes
+        return list(r.get(f"{cls}:{timeframe}") or r.get(cls) or ["simulated"])
+
+    # -- bars ----------------------------------------------------------------------------
+    def _window(self, tf_name: str, crypto: bool, start: object, end: object,
+                start_hours_ago: float | None, cutoff: pd.Timestamp) -> tuple[pd.Timestamp, pd.Timestamp]:
+        e = cutoff if end is None else min(to_utc(end), cutoff)
+        if start_hours_ago is not None:
+            s = cutoff - pd.Timedelta(hours=float(start_hours_ago))
+        elif start is not None:
+            s = to_utc(start)
+        else:
+            s = e - (pd.Timedelta(days=370) if tf_name == "1d" else pd.Timedelta(days=5))
+        if s > e:
+            raise ValidationError(f"start {s} is after end {e}", field="start")
+        return s, e
+
+    def get_historical_data(self, symbol: str, timeframe: str = "1m", start: object = None,
+                            end: object = None, *, start_hours_ago: float | None = None,
+                            as_of: object = None) -> pd.DataFrame:
+        """Return the visible bars of ``symbol`` with open time in ``[start, end)``.
+
+        ``as_of`` replaces the market clock's "now" (offline tools, the replay CLI).
+
+        Raises:
+            ValidationError: a bad symbol, timeframe or range.
+            ServiceUnavailable: every provider failed and nothing is cached.
+        """
+        sym = normalize_symbol(symbol)
+        tf = parse_timeframe(timeframe)
+        crypto = classify(sym).value == "crypto"
+        cutoff = self.clock.now_ts() if as_of is None else to_utc(as_of)
+        s, e = self._window(tf.name, crypto, start, end, start_hours_ago, cutoff)
+        self.counters["requests"] += 1
+        key = (sym, tf.name, s.value, e.floor("min").value, cutoff.floor("min").value)
+        hit = self.memory.get(key)
+        if hit is not None:
+            return hit.copy()
+        df = self._load(sym, tf.name, crypto, s, e, cutoff)
+        if len(df):
+            df = df[bar_visible(df.index.asi8, tf.name, self.calendar, cutoff.value,
+                                crypto=crypto)]
+        df.attrs.update(symbol=sym, timeframe=tf.name)
+        if not df.attrs.get("stale"):
+            self.memory.set(key, df)
+        return df.copy()
+
+    def get_ohlcv(self, symbol: str, timeframe: str = "1m", start: object = None,
+                  end: object = None, **kw: Any) -> pd.DataFrame:
+        """Return ``get_historical_data`` with only open, high, low, close, volume."""
+        df = self.get_historical_data(symbol, timeframe, start, end, **kw)
+        out = df[list(BAR_COLUMNS)]
+        out.attrs.update(df.attrs)
+        return out
+
+    def _load(self, sym: str, tf: str, crypto: bool, s: pd.Timestamp, e: pd.Timestamp,
+              cutoff: pd.Timestamp) -> pd.DataFrame:
+        self.ensure_universe()
+        dur = parse_timeframe(tf).duration
+        if tf == "1d":
+            cov_cap = (self.clock_open_of_last_closed(cutoff, crypto) + _MIN)
+        else:
+            # every bar opening at or before (cutoff - duration) has closed
+            cov_cap = (cutoff - dur).floor("min") + _MIN
+        errors: list[str] = []
+        stale = False
+        with self._fetch_lock:
+            for gs, ge in self.store.missing_ranges(sym, tf, s, min(e, cov_cap)):
+                if not crypto and len(self.calendar.sessions_in_range(gs, ge)) == 0:
+                    continue
+                if not self._fetch(sym, tf, crypto, gs, ge, cutoff, errors):
+                    stale = True
+        df = self.store.read(sym, tf, s, e)
+        if stale:
+            if len(df) == 0:
+                df = self.files.read(sym, tf, s, e)
+            if len(df) == 0 or not self.cfg.stale_fallback:
+                raise ServiceUnavailable(f"no provider could serve {sym} {tf} and nothing is "
+                                         "cached", details={"errors": errors})
+            self.counters["stale_served"] += 1
+            df.attrs.update(stale=True, errors=errors)
+            log.warning("serving stale bars", extra={"symbol": sym, "errors": errors})
+        return df
+
+    def clock_open_of_last_closed(self, cutoff: pd.Timestamp, crypto: bool) -> pd.Timestamp:
+        if crypto:
+            return cutoff.floor("D") - pd.Timedelta(days=1)
+        prev = self.calendar.previous_close(cutoff)
+        if prev is None:
+            return pd.Timestamp(0, tz="UTC")
+        return self.calendar.session_bounds(self.calendar.session_of(prev - _MIN))[0]
+
+    def _fetch(self, sym: str, tf: str, crypto: bool, s: pd.Timestamp, e: pd.Timestamp,
+               cutoff: pd.Timestamp, errors: list[str]) -> bool:
+        """Fetch ``[s, e)`` from the first provider that answers; return False if none did."""
+        chain = self.route(sym, tf)
+        for i, name in enumerate(chain):
+            try:
+                df = self.providers.call(name, "fetch_bars", sym, tf, s, e)
+            except pybreaker.CircuitBreakerError:
+                errors.append(f"{name}: circuit open")
+            except (NotFound, UnprocessableError, ValidationError) as exc:
+                errors.append(f"{name}: {exc.message}")
+            except Exception as exc:  # noqa: BLE001 - any provider fault means: try the next
+                errors.append(f"{name}: {type(exc).__name__}: {exc}"[:300])
+            else:
+                if i:
+                    self.counters["failovers"] += 1
+                self._ingest(sym, tf, crypto, df, name, cutoff, (s, e))
+                return True
+        return False
+
+    def _ingest(self, sym: str, tf: str, crypto: bool, df: pd.DataFrame, source: str,
+                cutoff: pd.Timestamp, coverage: tuple[pd.Timestamp, pd.Timestamp]) -> None:
+        self.counters["fetches"] += 1
+        if len(df):
+            df = df[bar_visible(df.index.asi8, tf, self.calendar, cutoff.value, crypto=crypto)]
+        report = validate_bars(df, tf, self.calendar, crypto=crypto, symbol=sym)
+        n = self.store.store_batch(sym, tf, report, source, coverage=coverage)
+        self.counters["rows_stored"] += n
+        self.counters["rows_rejected"] += report.rows_rejected
+        if source in self.cfg.file_cache_sources and len(report.valid):
+            self.files.write(sym, tf, report.valid, source=source, quality=report.quality)
+
+    def ingest_session(self, session: object, symbols: list[str] | None = None, *,
+                       as_of: object = None) -> int:
+        """Generate and store one whole session of simulated one-minute bars for many equities.
+
+        Only bars visible at ``as_of`` (default: the clock) are stored.  Returns rows stored.
+        """
+        self.ensure_universe()
+        syms = symbols or [s for s, i in self.universe.items() if i.asset_class == "equity"]
+        sim = self.providers.get("simulated")
+        arr = sim.generate_session(session, syms)
+        cutoff = self.clock.now_ts() if as_of is None else to_utc(as_of)
+        vis = bar_visible(arr.ts_ns, "1m", self.calendar, cutoff.value)
+        k = int(vis.sum())
+        if k == 0:
+            return 0
+        sl = slice(0, k)
+        o, h, lo, c, v = (a[:, sl] for a in (arr.open, arr.high, arr.low, arr.close, arr.volume))
+        bad = ((h < np.maximum(o, c)) | (lo > np.minimum(o, c)) | (v < 0) | (lo <= 0)).any(axis=1)
+        if bad.any():  # never expected; validate those symbols row by row so rows get reasons
+            for i in np.flatnonzero(bad):
+                report = validate_bars(arr.frame(int(i)).iloc[:k], "1m", self.calendar,
+                                       symbol=syms[i])
+                self.store.store_batch(syms[i], "1m", report, "simulated")
+        good = np.flatnonzero(~bad)
+        first = pd.Timestamp(int(arr.ts_ns[0]), tz="UTC")
+        end = pd.Timestamp(int(arr.ts_ns[k - 1]), tz="UTC") + _MIN
+        n = self.store.store_arrays(tuple(syms[i] for i in good), arr.ts_ns[:k], o[good], h[good],
+                                    lo[good], c[good], v[good], arr.vwap[good, :k],
+                                    arr.trade_count[good, :k], "1m", "simulated",
+                                    coverage=(first, end))
+        self.counters["rows_stored"] += n
+        return n
+
+    # -- prices --------------------------------------------------------------------------
+    def get_latest_price(self, symbol: str, *, as_of: object = None) -> LatestPrice:
+        """Return the last visible price: Alpaca's latest trade when live, else the last
+        closed one-minute bar's close.
+
+        Raises:
+            NotFound: when there is no visible bar yet.
+        """
+        sym = normalize_symbol(symbol)
+        crypto = classify(sym).value == "crypto"
+        live = self.clock.state().mode == "live" and as_of is None
+        if live and not crypto and "alpaca" in self.route(sym, "1m"):
+            try:
+                t = self.providers.call("alpaca", "latest_trade", sym)
+                return LatestPrice(sym, cents(t["price"]), t["timestamp"], "alpaca")
+            except Exception as exc:  # noqa: BLE001 - fall back to bars
+                log.warning("latest trade failed", extra={"symbol": sym, "error": str(exc)})
+        df = self.get_historical_data(sym, "1m", start_hours_ago=2 if crypto else 100,
+                                      as_of=as_of)
+        if len(df) == 0:
+            raise NotFound(f"no visible price for {sym} yet", field="symbol")
+        last = df.iloc[-1]
+        return LatestPrice(sym, cents(float(last["close"])),
+                           (df.index[-1] + _MIN).to_pydatetime(),
+                           str(df.attrs.get("source", "")), bool(df.attrs.get("stale", False)))
+
+    def get_latest_quote(self, symbol: str) -> dict[str, Any]:
+        sym = normalize_symbol(symbol)
+        if "alpaca" in self.route(sym, "1m") and self.providers.get("alpaca") is not None:
+            return self.providers.call("alpaca", "latest_quote", sym)
+        p = self.get_latest_price(sym)
+        spread = max(Decimal("0.01"), cents(p.price * Decimal("0.0002")))
+        return {"symbol": sym, "bid": p.price - spread / 2, "ask": p.price + spread / 2,
+                "timestamp": p.ts, "source": p.source}
+
+    def get_news(self, symbols: list[str] | None = None, start: datetime | None = None,
+                 end: datetime | None = None, limit: int = 50) -> list[dict[str, Any]]:
+        """Return Alpaca news when it is configured, else an empty list."""
+        if self.providers.get("alpaca") is None:
+            return []
+        return self.providers.call("alpaca", "news", symbols, start, end, limit)
+
+    # -- streaming -----------------------------------------------------------------------
+    def start_data_stream(self, symbols: list[str],
+                          callback: Callable[[str, dict[str, Any]], None] | None = None,
+                          interval_s: float | None = None) -> None:
+        """Poll the symbols' newest visible bar in a thread and call ``callback(symbol, bar)``."""
+        self.stop_data_stream()
+        self._stream = _Stream(self, [normalize_symbol(s) for s in symbols], callback,
+                               interval_s or self.cfg.stream_poll_s)
+        self._stream.start()
+
+    def stop_data_stream(self) -> None:
+        if self._stream is not None:
+            self._stream.stop()
+            self._stream = None
+
+    def latest_bars(self) -> dict[str, dict[str, Any]]:
+        return dict(self._stream.latest) if self._stream else {}
+
+    # -- health --------------------------------------------------------------------------
+    def get_system_health(self) -> dict[str, Any]:
+        fresh = self.store.freshness()
+        now = self.clock.now_ts()
+        last = fresh.get("last_bar")
+        age = (now - to_utc(last)).total_seconds() if last else None
+        providers = self.providers.health()
+        degraded = any(p["breaker"] != "closed" for p in providers.values())
+        return {
+            "status": "degraded" if degraded else "ok",
+            "providers": providers,
+            "routes": self.cfg.routes,
+            "cache": self.memory.stats(),
+            "clock": self.clock.snapshot(),
+            "freshness": {**fresh, "last_bar_age_s": age},
+            "counters": dict(self.counters),
+            "stream": self._stream.info() if self._stream else None,
+        }
+
+    def close(self) -> None:
+        """Stop the stream and drop caches (the shared ``Database`` stays open)."""
+        self.stop_data_stream()
+        self.memory.clear()
+        self._closed = True
+
+
+class _Stream:
+    def __init__(self, dm: DataManager, symbols: list[str],
+                 callback: Callable[[str, dict[str, Any]], None] | None, interval: float) -> None:
+        self.dm, self.symbols, self.callback, self.interval = dm, symbols, callback, interval
+        self.latest: dict[str, dict[str, Any]] = {}
+        self.errors = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="market-stream", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=10)
+
+    def info(self) -> dict[str, Any]:
+        return {"symbols": len(self.symbols), "alive": self._thread.is_alive(),
+                "errors": self.errors, "interval_s": self.interval}
+
+    def poll_once(self) -> None:
+        for sym in self.symbols:
+            if self._stop.is_set():
+                return
+            try:
+                df = self.dm.get_historical_data(sym, "1m", start_hours_ago=100)
+            except Exception:  # noqa: BLE001 - keep streaming; counted and logged
+                self.errors += 1
+                log.exception("stream poll failed", extra={"symbol": sym})
+                continue
+            if len(df) == 0:
+                continue
+            ts = df.index[-1]
+            prev = self.latest.get(sym)
+            if prev is not None and prev["ts"] >= ts:
+                continue
+            row = df.iloc[-1]
+            bar = {"ts": ts, **{k: row[k] for k in BAR_COLUMNS}, "stale": df.attrs.get("stale")}
+            self.latest[sym] = bar
+            if self.callback is not None:
+                try:
+                    self.callback(sym, bar)
+                except Exception:  # noqa: BLE001 - a bad subscriber must not stop the stream
+                    self.errors += 1
+                    log.exception("stream callback failed")
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self.poll_once()
+            self._stop.wait(self.interval)
+
+
+_manager: DataManager | None = None
+_manager_lock = threading.Lock()
+
+
+def get_data_manager(settings: Settings | None = None) -> DataManager:
+    """Return the process's data manager, creating it on first use."""
+    global _manager
+    with _manager_lock:
+        if _manager is None or _manager._closed:
+            if settings is None:
+                from shared.config import load_settings
+
+                settings = load_settings()
+            _manager = DataManager(settings)
+        return _manager
+
+
+def reset_data_manager() -> None:
+    """Close and forget the process's data manager (tests, reloads)."""
+    global _manager
+    with _manager_lock:
+        if _manager is not None:
+            _manager.close()
+        _manager = None
+
+
+__all__ = ["DataManager", "LatestPrice", "empty_frame", "get_data_manager", "make_frame",
+           "reset_data_manager"]

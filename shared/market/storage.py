@@ -1,0 +1,239 @@
+"""Bars in the shared database: upserts (never duplicates), reads, ingest log, coverage.
+
+Prices cross the boundary as int64 micro-units (vectorised; prices are cents-exact floats or
+exact decimals from providers).  Every write of a batch, its ingest-log row, its rejects and
+its coverage runs in one ``BEGIN IMMEDIATE`` transaction.
+"""
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from shared.db import Database
+from shared.market.calendar import to_utc
+from shared.market.frames import empty_frame, from_micros_array, iso, micros
+from shared.market.symbols import SymbolInfo
+from shared.market.validation import ValidationReport
+
+_COLS = ("symbol", "timeframe", "ts", "open_micros", "high_micros", "low_micros",
+         "close_micros", "volume", "vwap_micros", "trade_count", "source")
+_UPSERT = (
+    "INSERT INTO bars (symbol, timeframe, ts, open_micros, high_micros, low_micros, "
+    "close_micros, volume, vwap_micros, trade_count, source) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+    "ON CONFLICT (symbol, timeframe, ts) DO UPDATE SET open_micros=excluded.open_micros, "
+    "high_micros=excluded.high_micros, low_micros=excluded.low_micros, "
+    "close_micros=excluded.close_micros, volume=excluded.volume, "
+    "vwap_micros=excluded.vwap_micros, trade_count=excluded.trade_count, "
+    "source=excluded.source")
+
+
+def iso_ts(value: object) -> str:
+    return to_utc(value).strftime("%Y-%m-%dT%H:%M:%S+00:00")
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def _rows(symbol: str, timeframe: str, df: pd.DataFrame, source: str) -> list[tuple[Any, ...]]:
+    n = len(df)
+    vw = df["vwap"].to_numpy(dtype="float64", na_value=np.nan) if "vwap" in df else np.full(n, np.nan)
+    vw_m = micros(np.nan_to_num(vw)).tolist()
+    vw_list = [None if np.isnan(x) else m for x, m in zip(vw, vw_m, strict=False)]
+    if "trade_count" in df:
+        tc = [None if pd.isna(x) else int(x) for x in df["trade_count"].tolist()]
+    else:
+        tc = [None] * n
+    return list(zip(
+        [symbol] * n, [timeframe] * n, iso(df.index.asi8),
+        micros(df["open"].to_numpy()).tolist(), micros(df["high"].to_numpy()).tolist(),
+        micros(df["low"].to_numpy()).tolist(), micros(df["close"].to_numpy()).tolist(),
+        df["volume"].to_numpy(dtype="int64").tolist(), vw_list, tc, [source] * n, strict=False))
+
+
+class BarStore:
+    """The market tables of one database, seen through ``Database``."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    # -- writes --------------------------------------------------------------------------
+    def store_batch(self, symbol: str, timeframe: str, report: ValidationReport, source: str,
+                    coverage: tuple[object, object] | None = None) -> int:
+        """Upsert the valid rows, log the batch and its rejects; return rows stored."""
+        rows = _rows(symbol, timeframe, report.valid, source)
+        rejects = report.rejects
+        now = _now()
+        s = iso_ts(report.valid.index[0]) if len(report.valid) else None
+        e = iso_ts(report.valid.index[-1]) if len(report.valid) else None
+
+        def write(conn: sqlite3.Connection) -> int:
+            if rows:
+                conn.executemany(_UPSERT, rows)
+            cur = conn.execute(
+                "INSERT INTO market_ingest_log (symbol, timeframe, source, start_ts, end_ts, "
+                "rows_in, rows_stored, rows_rejected, gaps, quality, at) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (symbol, timeframe, source, s, e, report.rows_in, len(rows),
+                 report.rows_rejected, report.gaps, float(report.quality), now))
+            if len(rejects):
+                conn.executemany(
+                    "INSERT INTO bar_rejects (ingest_id, symbol, timeframe, ts, reason, raw, at) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    [(cur.lastrowid, symbol, timeframe, iso_ts(ts), r["reason"],
+                      json.dumps({k: str(v) for k, v in r.items()}), now)
+                     for ts, r in zip(rejects.index, rejects.to_dict("records"), strict=False)])
+            if coverage is not None:
+                self._add_coverage(conn, symbol, timeframe, coverage[0], coverage[1], source)
+            return len(rows)
+
+        return self.db.run_in_transaction(write, "market:store_batch")
+
+    def store_many(self, frames: Iterable[tuple[str, pd.DataFrame]], timeframe: str,
+                   source: str) -> int:
+        """Upsert many symbols' already-validated bars in one transaction (bulk loads)."""
+        rows: list[tuple[Any, ...]] = []
+        for symbol, df in frames:
+            rows.extend(_rows(symbol, timeframe, df, source))
+
+        def write(conn: sqlite3.Connection) -> int:
+            conn.executemany(_UPSERT, rows)
+            return len(rows)
+
+        return self.db.run_in_transaction(write, "market:store_many")
+
+    def store_arrays(self, symbols: tuple[str, ...], ts_ns: np.ndarray, o: np.ndarray,
+                     h: np.ndarray, lo: np.ndarray, c: np.ndarray, v: np.ndarray,
+                     vwap: np.ndarray, n: np.ndarray, timeframe: str, source: str,
+                     coverage: tuple[object, object] | None = None) -> int:
+        """Upsert (symbols x bars) arrays in one transaction: the fast path for whole sessions."""
+        S, T = o.shape
+        ts = iso(ts_ns) * S
+        sym = [s for s in symbols for _ in range(T)]
+        rows = list(zip(sym, [timeframe] * (S * T), ts,
+                        micros(o).ravel().tolist(), micros(h).ravel().tolist(),
+                        micros(lo).ravel().tolist(), micros(c).ravel().tolist(),
+                        v.astype("int64").ravel().tolist(), micros(vwap).ravel().tolist(),
+                        n.astype("int64").ravel().tolist(), [source] * (S * T), strict=False))
+
+        def write(conn: sqlite3.Connection) -> int:
+            conn.executemany(_UPSERT, rows)
+            if coverage is not None:
+                for s in symbols:
+                    self._add_coverage(conn, s, timeframe, coverage[0], coverage[1], source)
+            return len(rows)
+
+        return self.db.run_in_transaction(write, "market:store_arrays")
+
+    # -- coverage ------------------------------------------------------------------------
+    @staticmethod
+    def _add_coverage(conn: sqlite3.Connection, symbol: str, timeframe: str, start: object,
+                      end: object, source: str) -> None:
+        s, e = iso_ts(start), iso_ts(end)
+        if s >= e:
+            return
+        rows = conn.execute(
+            "SELECT start_ts, end_ts FROM bar_coverage WHERE symbol = ? AND timeframe = ? "
+            "AND start_ts <= ? AND end_ts >= ?", (symbol, timeframe, e, s)).fetchall()
+        for r in rows:
+            s, e = min(s, r[0]), max(e, r[1])
+        conn.execute("DELETE FROM bar_coverage WHERE symbol = ? AND timeframe = ? "
+                     "AND start_ts <= ? AND end_ts >= ?", (symbol, timeframe, e, s))
+        conn.execute("INSERT INTO bar_coverage (symbol, timeframe, start_ts, end_ts, source, "
+                     "fetched_at) VALUES (?, ?, ?, ?, ?, ?)",
+                     (symbol, timeframe, s, e, source, _now()))
+
+    def missing_ranges(self, symbol: str, timeframe: str, start: object,
+                       end: object) -> list[tuple[pd.Timestamp, pd.Timestamp]]:
+        """Return the parts of ``[start, end)`` not yet fetched for this symbol and timeframe."""
+        s, e = iso_ts(start), iso_ts(end)
+        rows = self.db.fetch_all(
+            "SELECT start_ts, end_ts FROM bar_coverage WHERE symbol = ? AND timeframe = ? "
+            "AND start_ts < ? AND end_ts > ? ORDER BY start_ts", (symbol, timeframe, e, s))
+        out, cur = [], s
+        for r in rows:
+            if r[0] > cur:
+                out.append((cur, r[0]))
+            cur = max(cur, r[1])
+        if cur < e:
+            out.append((cur, e))
+        return [(to_utc(a), to_utc(b)) for a, b in out]
+
+    # -- reads ---------------------------------------------------------------------------
+    def read(self, symbol: str, timeframe: str, start: object, end: object) -> pd.DataFrame:
+        """Return the stored bars with ``start <= ts < end`` as a bar frame."""
+        rows = self.db.get_db_connection().execute(
+            "SELECT ts, open_micros, high_micros, low_micros, close_micros, volume, vwap_micros, "
+            "trade_count, source FROM bars WHERE symbol = ? AND timeframe = ? AND ts >= ? "
+            "AND ts < ? ORDER BY ts", (symbol, timeframe, iso_ts(start), iso_ts(end))).fetchall()
+        if not rows:
+            return empty_frame(symbol, timeframe, "database")
+        cols = list(zip(*rows, strict=False))
+        idx = pd.DatetimeIndex(pd.to_datetime(list(cols[0]), format="%Y-%m-%dT%H:%M:%S%z",
+                                              utc=True), name="ts")
+        vw = np.array([np.nan if x is None else x for x in cols[6]], dtype="float64")
+        df = pd.DataFrame({
+            "open": from_micros_array(np.array(cols[1], dtype="int64")),
+            "high": from_micros_array(np.array(cols[2], dtype="int64")),
+            "low": from_micros_array(np.array(cols[3], dtype="int64")),
+            "close": from_micros_array(np.array(cols[4], dtype="int64")),
+            "volume": np.array(cols[5], dtype="int64"),
+            "vwap": np.round(vw / 1e6, 6),
+            "trade_count": pd.array(list(cols[7]), dtype="Int64"),
+        }, index=idx)
+        df.attrs.update(symbol=symbol, timeframe=timeframe, source=str(cols[8][-1]), stale=False)
+        return df
+
+    def count(self, symbol: str | None = None, timeframe: str | None = None) -> int:
+        sql, params = "SELECT COUNT(*) FROM bars WHERE 1=1", []
+        if symbol:
+            sql += " AND symbol = ?"
+            params.append(symbol)
+        if timeframe:
+            sql += " AND timeframe = ?"
+            params.append(timeframe)
+        return int(self.db.fetch_one(sql, params)[0])
+
+    def rejects(self, symbol: str | None = None) -> list[dict[str, Any]]:
+        sql = "SELECT symbol, timeframe, ts, reason, raw FROM bar_rejects"
+        rows = (self.db.fetch_all(sql + " WHERE symbol = ? ORDER BY id", (symbol,)) if symbol
+                else self.db.fetch_all(sql + " ORDER BY id"))
+        return [dict(r) for r in rows]
+
+    def freshness(self) -> dict[str, Any]:
+        row = self.db.fetch_one(
+            "SELECT MAX(end_ts) AS last_bar, MAX(at) AS last_ingest, COUNT(*) AS batches, "
+            "COALESCE(SUM(rows_rejected), 0) AS rejected, AVG(quality) AS quality "
+            "FROM market_ingest_log")
+        return dict(row) if row else {}
+
+    # -- universe ------------------------------------------------------------------------
+    def upsert_symbols(self, infos: Iterable[SymbolInfo], source: str) -> int:
+        now = _now()
+        rows = [(i.symbol, i.name, i.sector, i.asset_class, i.exchange, i.regime,
+                 int(i.shortable), int(i.fractionable), int(i.tradable), source, now)
+                for i in infos]
+
+        def write(conn: sqlite3.Connection) -> int:
+            conn.executemany(
+                "INSERT INTO symbols (symbol, name, sector, asset_class, exchange, regime, "
+                "shortable, fractionable, tradable, source, updated_at) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (symbol) DO NOTHING", rows)
+            return len(rows)
+
+        return self.db.run_in_transaction(write, "market:symbols")
+
+    def symbols(self, asset_class: str | None = None) -> list[dict[str, Any]]:
+        if asset_class:
+            rows = self.db.fetch_all("SELECT * FROM symbols WHERE asset_class = ? ORDER BY symbol",
+                                     (asset_class,))
+        else:
+            rows = self.db.fetch_all("SELECT * FROM symbols ORDER BY symbol")
+        return [dict(r) for r in rows]

@@ -1,0 +1,148 @@
+"""Run one service: under gunicorn (the default) or Flask's own server with reload (``--dev``).
+
+Every ``services/<name>/__main__.py`` is ``raise SystemExit(main(NAME, create_app))``.
+
+Under gunicorn the app is preloaded in the master and the workers are forked from it, so the
+pages holding pandas, TA-Lib and the app are shared instead of loaded once per worker (the
+suite's memory budget depends on it); ``gc.freeze()`` before the fork keeps the collector from
+touching, and so copying, those pages.  The master registers the service and heartbeats
+(``when_ready``); workers and the dev server start the app's background tasks: a service that
+needs a thread appends a zero-argument callable to ``app.extensions["background_tasks"]`` in
+``create_app`` and the runner calls it in each serving process, never at import.
+"""
+from __future__ import annotations
+
+import argparse
+import gc
+import logging
+import os
+import signal
+import sys
+from collections.abc import Callable
+from typing import Any
+
+from flask import Flask
+from gunicorn.app.base import BaseApplication
+
+from shared.config import Settings, load_settings
+from shared.supervisor.heartbeat import Heartbeat
+
+Factory = Callable[[Settings], Flask]
+log = logging.getLogger("runner")
+
+
+def start_background_tasks(app: Flask) -> int:
+    """Call every callable in ``app.extensions["background_tasks"]``; return how many ran."""
+    tasks = list(app.extensions.get("background_tasks", ()))
+    for task in tasks:
+        task()
+    return len(tasks)
+
+
+def gunicorn_options(name: str, settings: Settings) -> dict[str, Any]:
+    """Return the gunicorn settings for ``name`` from ``settings.services[name]``."""
+    svc = settings.services[name]
+    return {
+        "bind": f"{settings.security.bind_host}:{svc.port}",
+        "workers": svc.workers,
+        "threads": svc.threads,
+        "worker_class": "gthread" if svc.threads > 1 else "sync",
+        "timeout": svc.timeout_s,
+        "graceful_timeout": settings.supervisor.graceful_timeout_s,
+        "preload_app": True,
+        # gunicorn >= 25 opens one control socket per user by default; nine masters would
+        # fight over it, and the manager is our control interface anyway.
+        "control_socket_disable": True,
+        "proc_name": f"trading-{name}",
+        "accesslog": None,
+        "errorlog": "-",
+        "loglevel": "info",
+    }
+
+
+class ServiceApplication(BaseApplication):
+    """A gunicorn application that builds the service's app once, in the master."""
+
+    def __init__(self, name: str, factory: Factory, settings: Settings) -> None:
+        self.name = name
+        self.factory = factory
+        self.settings = settings
+        self.options = gunicorn_options(name, settings)
+        self.flask_app: Flask | None = None
+        self.heartbeat: Heartbeat | None = None
+        super().__init__()
+
+    def load_config(self) -> None:
+        for key, value in self.options.items():
+            self.cfg.set(key, value)
+        self.cfg.set("when_ready", self._when_ready)
+        self.cfg.set("post_worker_init", self._post_worker_init)
+        self.cfg.set("on_exit", self._on_exit)
+
+    def load(self) -> Flask:
+        if self.flask_app is None:
+            self.flask_app = self.factory(self.settings)
+        return self.flask_app
+
+    def _when_ready(self, server: Any) -> None:
+        if self.flask_app is not None:
+            # The master never serves; its connections must not be inherited by workers.
+            self.flask_app.extensions["db"].close()
+        self.heartbeat = Heartbeat(self.name, self.settings, os.getpid())
+        self.heartbeat.start()
+        gc.freeze()
+
+    def _post_worker_init(self, worker: Any) -> None:
+        if self.flask_app is not None:
+            start_background_tasks(self.flask_app)
+
+    def _on_exit(self, server: Any) -> None:
+        if self.heartbeat is not None:
+            self.heartbeat.stop()
+
+
+def _run_dev(name: str, factory: Factory, settings: Settings) -> int:
+    from werkzeug.serving import is_running_from_reloader, run_simple
+
+    host, port = settings.security.bind_host, settings.port(name)
+    if not is_running_from_reloader():
+        # The reloader parent only binds the port and restarts the child on code changes;
+        # the app is built in the child.  The manager supervises this parent process.
+        def placeholder(environ: Any, start_response: Any) -> list[bytes]:
+            raise RuntimeError("the reloader parent never serves requests")
+
+        run_simple(host, port, placeholder, use_reloader=True, threaded=True)
+        return 0
+    app = factory(settings)
+    heartbeat = Heartbeat(name, settings, os.getppid())
+    heartbeat.start()
+
+    def on_term(signum: int, frame: Any) -> None:
+        heartbeat.stop()
+        sys.exit(0)
+
+    signal.signal(signal.SIGTERM, on_term)
+    start_background_tasks(app)
+    try:
+        run_simple(host, port, app, use_reloader=True, threaded=True)
+    finally:
+        heartbeat.stop()
+    return 0
+
+
+def main(name: str, factory: Factory, argv: list[str] | None = None) -> int:
+    """Serve service ``name`` until SIGTERM; return the exit status.
+
+    Raises:
+        ConfigError: when the settings are invalid (before anything binds).
+    """
+    parser = argparse.ArgumentParser(prog=f"python -m {factory.__module__}",
+                                     description=f"Run the {name} service.")
+    parser.add_argument("--dev", action="store_true",
+                        help="Flask's development server with code reload instead of gunicorn")
+    args = parser.parse_args(argv)
+    settings = load_settings()
+    if args.dev:
+        return _run_dev(name, factory, settings)
+    ServiceApplication(name, factory, settings).run()
+    return 0

@@ -1,0 +1,247 @@
+"""The shared SQLite layer against real files: pragmas, concurrency, retries, rollback, stats."""
+from __future__ import annotations
+
+import logging
+import multiprocessing as mp
+import sqlite3
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from shared.db import Database, DatabaseServiceMixin, UnitOfWork, applied_migrations, migrate
+from shared.errors import DatabaseBusyError, OperationalError, ValidationError
+from shared.logging import configure_logging
+from tests.conftest import make_settings
+
+DDL = "CREATE TABLE IF NOT EXISTS t (id INTEGER PRIMARY KEY, k TEXT UNIQUE NOT NULL, v INTEGER)"
+
+
+def test_every_connection_sets_the_pragmas(db: Database) -> None:
+    conn = db.get_db_connection()
+    assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert conn.execute("PRAGMA synchronous").fetchone()[0] == 1  # NORMAL
+    assert conn.execute("PRAGMA cache_size").fetchone()[0] == -64000
+    assert conn.execute("PRAGMA busy_timeout").fetchone()[0] == 30000
+    assert conn.execute("PRAGMA foreign_keys").fetchone()[0] == 1
+    # Another thread gets its own connection with the same pragmas.
+    seen = {}
+
+    def other() -> None:
+        c = db.get_db_connection()
+        seen["same"] = c is conn
+        seen["fk"] = c.execute("PRAGMA foreign_keys").fetchone()[0]
+        seen["bt"] = c.execute("PRAGMA busy_timeout").fetchone()[0]
+
+    t = threading.Thread(target=other)
+    t.start()
+    t.join()
+    assert seen == {"same": False, "fk": 1, "bt": 30000}
+    assert db.get_db_connection() is conn  # reused per thread
+
+
+def _writer(path: str, worker: int, n: int, out: mp.Queue) -> None:
+    class Svc(DatabaseServiceMixin):
+        pass
+
+    svc = Svc()
+    svc.init_database(Database(path, retry_attempts=50, retry_initial_s=0.001, retry_max_s=0.05))
+    errors = 0
+    for i in range(n):
+        try:
+            with svc.transaction() as conn:
+                # read-then-write: the pattern that fails under deferred transactions
+                conn.execute("SELECT COUNT(*) FROM t").fetchone()
+                conn.execute("INSERT INTO t (k, v) VALUES (?, ?)", (f"{worker}-{i}", i))
+        except Exception:  # noqa: BLE001 - counted and asserted on below
+            errors += 1
+    out.put((worker, errors, svc.db.stats.snapshot()["retries"]))
+
+
+def test_eight_processes_write_4000_rows_without_an_error(tmp_path: Path) -> None:
+    path = str(tmp_path / "c.db")
+    db = Database(path)
+    db.execute_with_retry(DDL)
+    ctx = mp.get_context("fork")
+    q: mp.Queue = ctx.Queue()
+    procs = [ctx.Process(target=_writer, args=(path, w, 500, q)) for w in range(8)]
+    for p in procs:
+        p.start()
+    results = [q.get(timeout=120) for _ in procs]
+    for p in procs:
+        p.join(timeout=30)
+        assert p.exitcode == 0
+    assert sum(e for _, e, _ in results) == 0
+    assert db.fetch_one("SELECT COUNT(*) FROM t")[0] == 4000
+    assert db.fetch_one("SELECT COUNT(DISTINCT k) FROM t")[0] == 4000
+    assert db.fetch_one("PRAGMA integrity_check")[0] == "ok"
+
+
+def test_a_writer_blocked_past_the_busy_timeout_is_retried_then_succeeds(tmp_path: Path) -> None:
+    settings = make_settings(tmp_path)
+    configure_logging("dbtest", settings)
+    path = tmp_path / "b.db"
+    holder = Database(path)
+    holder.execute_with_retry(DDL)
+    db = Database(path, busy_timeout_ms=20, retry_attempts=30, retry_initial_s=0.02, retry_max_s=0.1)
+    lock = holder.get_db_connection()
+    lock.execute("BEGIN IMMEDIATE")
+    release = threading.Timer(0.3, lambda: lock.execute("COMMIT"))
+    release.start()
+    try:
+        assert db.execute_with_retry("INSERT INTO t (k, v) VALUES ('x', 1)") == 1
+    finally:
+        release.join()
+    assert db.stats.snapshot()["retries"] >= 1
+    assert db.fetch_one("SELECT v FROM t WHERE k='x'")[0] == 1
+    for h in logging.getLogger("database_operations").handlers:
+        h.flush()
+    log = (settings.log_dir / "database_operations.log").read_text()
+    assert "sqlite lock, retrying" in log
+
+
+def test_a_lock_held_past_every_retry_raises_a_clear_busy_error(tmp_path: Path) -> None:
+    path = tmp_path / "b2.db"
+    holder = Database(path)
+    holder.execute_with_retry(DDL)
+    db = Database(path, busy_timeout_ms=5, retry_attempts=3, retry_initial_s=0.005, retry_max_s=0.01)
+    lock = holder.get_db_connection()
+    lock.execute("BEGIN IMMEDIATE")
+    try:
+        with pytest.raises(DatabaseBusyError) as err:
+            db.execute_with_retry("INSERT INTO t (k, v) VALUES ('y', 1)")
+        assert err.value.retryable and err.value.http_status == 503
+    finally:
+        lock.execute("ROLLBACK")
+
+
+def test_rollback_inside_the_unit_of_work_leaves_no_partial_rows(db: Database) -> None:
+    db.execute_with_retry(DDL)
+    with pytest.raises(sqlite3.IntegrityError):
+        with UnitOfWork(db) as uow:
+            uow.execute("INSERT INTO t (k, v) VALUES ('a', 1)")
+            uow.execute("INSERT INTO t (k, v) VALUES ('b', 2)")
+            uow.execute("INSERT INTO t (k, v) VALUES ('a', 3)")  # duplicate key
+            uow.commit()
+    assert db.fetch_one("SELECT COUNT(*) FROM t")[0] == 0
+    with UnitOfWork(db) as uow:  # no commit() -> rolled back
+        uow.execute("INSERT INTO t (k, v) VALUES ('c', 1)")
+    assert db.fetch_one("SELECT COUNT(*) FROM t")[0] == 0
+    with UnitOfWork(db) as uow:
+        uow.execute("INSERT INTO t (k, v) VALUES ('d', 1)")
+        uow.commit()
+    assert db.fetch_one("SELECT COUNT(*) FROM t")[0] == 1
+    assert not db.get_db_connection().in_transaction
+
+
+def test_nested_transactions_roll_back_only_the_inner_block(db: Database) -> None:
+    db.execute_with_retry(DDL)
+    with db.transaction() as conn:
+        conn.execute("INSERT INTO t (k, v) VALUES ('outer', 1)")
+        with pytest.raises(RuntimeError):
+            with db.transaction() as inner:
+                inner.execute("INSERT INTO t (k, v) VALUES ('inner', 1)")
+                raise RuntimeError("boom")
+    assert [r[0] for r in db.fetch_all("SELECT k FROM t")] == ["outer"]
+
+
+def test_bulk_insert_is_one_transaction_and_checks_identifiers(db: Database) -> None:
+    db.execute_with_retry(DDL)
+    rows = [{"k": f"k{i}", "v": i} for i in range(1000)]
+    assert db.bulk_insert_with_transaction("t", rows) == 1000
+    before = db.stats.snapshot()["transactions"]
+    with pytest.raises(sqlite3.IntegrityError):  # one duplicate fails the whole batch
+        db.bulk_insert_with_transaction("t", [("new1", 1), ("k5", 2)], columns=["k", "v"])
+    assert db.fetch_one("SELECT COUNT(*) FROM t")[0] == 1000
+    assert db.stats.snapshot()["transactions"] == before + 1
+    assert db.bulk_insert_with_transaction("t", [("k5", 2)], ["k", "v"], on_conflict="ignore") == 0
+    db.bulk_insert_with_transaction("t", [("k5", 9)], ["k", "v"],
+                                    on_conflict="(k) DO UPDATE SET v=excluded.v")
+    assert db.fetch_one("SELECT v FROM t WHERE k='k5'")[0] == 9
+    with pytest.raises(ValidationError):
+        db.bulk_insert_with_transaction("t; DROP TABLE t", [("a", 1)], ["k", "v"])
+    with pytest.raises(ValidationError):
+        db.bulk_insert_with_transaction("t", [("a", 1)], ["k) VALUES (1); --", "v"])
+
+
+def test_stats_count_queries_and_log_slow_ones(tmp_path: Path) -> None:
+    db = Database(tmp_path / "s.db", slow_query_ms=0.0001)
+    db.execute_with_retry(DDL)
+    db.fetch_all("SELECT * FROM t")
+    with pytest.raises(sqlite3.OperationalError):
+        db.fetch_all("SELECT nope FROM t")
+    stats = db.get_database_stats()
+    q = stats["queries"]
+    assert q["queries"] >= 3 and q["failures"] == 1
+    assert 0 < q["success_rate"] < 1
+    assert q["slow_queries"], "every query is over a 0.1 µs threshold"
+    assert stats["tables"] == {"t": 0}
+    assert stats["file_bytes"] > 0 and stats["pool"]["open_connections"] == 1
+
+
+def test_migrations_apply_once_and_refuse_edited_files(tmp_path: Path) -> None:
+    mig = tmp_path / "m"
+    mig.mkdir()
+    (mig / "0001_a.sql").write_text("CREATE TABLE a (x INTEGER);\n-- trailing comment\n")
+    (mig / "0002_b.sql").write_text("CREATE TABLE b (y TEXT);\nINSERT INTO b VALUES ('a;b');\n")
+    db = Database(tmp_path / "m.db")
+    assert migrate(db, mig) == ["0001_a.sql", "0002_b.sql"]
+    assert migrate(db, mig) == []
+    assert applied_migrations(db) == {1: "a", 2: "b"}
+    assert db.fetch_one("SELECT y FROM b")[0] == "a;b"
+    (mig / "0002_b.sql").write_text("CREATE TABLE b (y TEXT, z TEXT);\n")
+    with pytest.raises(OperationalError, match="changed after it was applied"):
+        migrate(db, mig)
+    (mig / "0003_bad.sql").write_text("CREATE TABLE c (x INTEGER);\nCREATE TABLE oops (\n")
+    (mig / "0002_b.sql").write_text("CREATE TABLE b (y TEXT);\nINSERT INTO b VALUES ('a;b');\n")
+    with pytest.raises(OperationalError, match="incomplete"):
+        migrate(db, mig)
+    assert "c" not in {r[0] for r in db.fetch_all("SELECT name FROM sqlite_master")}
+
+
+def test_the_real_migrations_build_the_schema(db: Database) -> None:
+    names = {r[0] for r in db.fetch_all("SELECT name FROM sqlite_master WHERE type='table'")}
+    assert {"schema_migrations", "service_registry", "service_events"} <= names
+    # Money is never stored as floating point.
+    for (table,) in db.fetch_all("SELECT name FROM sqlite_master WHERE type='table'"):
+        for col in db.fetch_all(f'PRAGMA table_info("{table}")'):  # noqa: S608
+            if col["name"].endswith("_micros"):
+                assert col["type"].upper() == "INTEGER", (table, col["name"])
+
+
+def test_concurrent_migrations_apply_each_file_once(tmp_path: Path) -> None:
+    path = str(tmp_path / "cm.db")
+    errors: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            migrate(Database(path))
+        except BaseException as exc:  # noqa: BLE001
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors
+    db = Database(path)
+    counts = db.fetch_all("SELECT version, COUNT(*) FROM schema_migrations GROUP BY version")
+    assert counts and all(c[1] == 1 for c in counts)
+
+
+def test_read_only_file_gives_a_clear_error_and_recovers(tmp_path: Path) -> None:
+    path = tmp_path / "ro.db"
+    Database(path).execute_with_retry(DDL)
+    ro = Database(f"file:{path}?mode=ro")  # a read-only handle on the same data
+    ro.path = path  # type: ignore[misc]
+    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, isolation_level=None)
+    ro._local.conn = conn  # a connection the OS/file refuses writes on
+    with pytest.raises(OperationalError, match="read-only"):
+        with ro.transaction() as c:
+            c.execute("INSERT INTO t (k, v) VALUES ('z', 1)")
+    db = Database(path)
+    assert db.execute_with_retry("INSERT INTO t (k, v) VALUES ('z', 1)") == 1
+    assert db.fetch_one("PRAGMA integrity_check")[0] == "ok"
+    time.sleep(0)

@@ -1,0 +1,110 @@
+"""The inter-service client against a real HTTP server on loopback: retries and breakers."""
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+
+import pytest
+from flask import Flask, jsonify
+from werkzeug.serving import make_server
+
+from shared.errors import AppError, ServiceUnavailable
+from shared.http import ServiceClient, breaker_states, reset_breakers
+
+
+class Upstream:
+    """A tiny real server whose answers the test scripts."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+        self.mode = "ok"
+        app = Flask("upstream")
+
+        @app.get("/api/v1/thing")
+        def thing():  # type: ignore[no-untyped-def]
+            self.calls += 1
+            if self.mode == "500":
+                return jsonify(status="error", data=None, error={"code": "x", "message": "down"}), 500
+            if self.mode == "400":
+                return jsonify(status="error", data=None,
+                               error={"code": "validation_error", "message": "bad qty",
+                                      "details": {"field": "qty"}}), 400
+            if self.mode == "slow":
+                time.sleep(0.5)
+            return jsonify(status="success", data={"n": self.calls}, error=None, timestamp="t")
+
+        self.server = make_server("127.0.0.1", 0, app, threaded=True)
+        self.port = self.server.server_port
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+
+
+@pytest.fixture
+def upstream() -> Iterator[Upstream]:
+    reset_breakers()
+    u = Upstream()
+    yield u
+    u.close()
+    reset_breakers()
+
+
+def client(u: Upstream, **kw: object) -> ServiceClient:
+    opts = {"timeout": 2.0, "retries": 2, "fail_max": 3, "reset_timeout": 0.5}
+    opts.update(kw)
+    return ServiceClient("upstream", f"http://127.0.0.1:{u.port}", **opts)  # type: ignore[arg-type]
+
+
+def test_success_unwraps_the_envelope(upstream: Upstream) -> None:
+    assert client(upstream).get("/api/v1/thing") == {"n": 1}
+
+
+def test_4xx_is_not_retried_and_keeps_the_targets_error(upstream: Upstream) -> None:
+    upstream.mode = "400"
+    with pytest.raises(AppError) as err:
+        client(upstream).get("/api/v1/thing")
+    assert upstream.calls == 1
+    assert err.value.http_status == 400 and err.value.code == "validation_error"
+    assert err.value.message == "bad qty"
+
+
+def test_5xx_is_retried_then_reported(upstream: Upstream) -> None:
+    upstream.mode = "500"
+    with pytest.raises(ServiceUnavailable):
+        client(upstream, fail_max=10).get("/api/v1/thing")
+    assert upstream.calls == 3  # one try + two retries
+
+
+def test_timeouts_are_retried(upstream: Upstream) -> None:
+    upstream.mode = "slow"
+    with pytest.raises(ServiceUnavailable, match="did not answer"):
+        client(upstream, timeout=0.1, retries=1, fail_max=10).get("/api/v1/thing")
+
+
+def test_breaker_opens_after_n_failures_then_half_opens(upstream: Upstream) -> None:
+    upstream.mode = "500"
+    c = client(upstream, retries=0, fail_max=3, reset_timeout=0.5)
+    for _ in range(3):
+        with pytest.raises(ServiceUnavailable):
+            c.get("/api/v1/thing")
+    assert breaker_states()["upstream"] == "open"
+    calls = upstream.calls
+    t0 = time.perf_counter()
+    with pytest.raises(ServiceUnavailable, match="circuit breaker open"):
+        c.get("/api/v1/thing")
+    assert upstream.calls == calls, "an open breaker fails fast without calling"
+    assert time.perf_counter() - t0 < 0.1
+    time.sleep(0.6)
+    upstream.mode = "ok"
+    assert c.get("/api/v1/thing")["n"] == calls + 1  # the half-open trial call goes through
+    assert breaker_states()["upstream"] == "closed"
+
+
+def test_connection_refused_is_service_unavailable() -> None:
+    reset_breakers()
+    c = ServiceClient("nobody", "http://127.0.0.1:9", timeout=0.2, retries=1, fail_max=10)
+    with pytest.raises(ServiceUnavailable):
+        c.get("/x")

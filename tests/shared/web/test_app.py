@@ -1,0 +1,172 @@
+"""The service skeleton: envelope on every path, validation, auth, health, metrics, OpenAPI."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from flask import Blueprint, Flask
+from pydantic import BaseModel, Field
+
+from shared.db import get_database, migrate
+from shared.errors import Conflict, DatabaseBusyError, NotFound
+from shared.web import create_service_app, ok, validate
+from tests.conftest import make_settings
+
+
+class OrderIn(BaseModel):
+    symbol: str = Field(min_length=1, max_length=12)
+    qty: int = Field(gt=0)
+    side: str = Field(pattern="^(buy|sell)$")
+
+
+class ListQuery(BaseModel):
+    limit: int = Field(10, ge=1, le=100)
+    symbols: list[str] = []
+
+
+def build(tmp_path: Path, **overrides: object) -> Flask:
+    settings = make_settings(tmp_path, **overrides)
+    migrate(get_database(settings))
+    bp = Blueprint("things", __name__, url_prefix="/api/v1")
+
+    @bp.post("/orders")
+    @validate(body=OrderIn, response=OrderIn, status=201)
+    def create(body: OrderIn):  # type: ignore[no-untyped-def]
+        """Create an order."""
+        return ok(body, 201)
+
+    @bp.get("/orders")
+    @validate(query=ListQuery)
+    def list_(query: ListQuery):  # type: ignore[no-untyped-def]
+        return ok(query)
+
+    @bp.get("/boom")
+    def boom():  # type: ignore[no-untyped-def]
+        raise RuntimeError("secret internals")
+
+    @bp.get("/missing")
+    def missing():  # type: ignore[no-untyped-def]
+        raise NotFound("no such order", field="id")
+
+    @bp.get("/conflict")
+    def conflict():  # type: ignore[no-untyped-def]
+        raise Conflict("already done")
+
+    @bp.get("/busy")
+    def busy():  # type: ignore[no-untyped-def]
+        raise DatabaseBusyError("locked")
+
+    return create_service_app("scanner", settings, blueprints=[bp])
+
+
+def assert_error_envelope(resp, status: int, code: str | None = None) -> dict:  # type: ignore[no-untyped-def]
+    assert resp.status_code == status, resp.get_data(as_text=True)
+    assert resp.mimetype == "application/json"
+    body = resp.get_json()
+    assert body["status"] == "error" and body["data"] is None
+    assert set(body["error"]) == {"code", "message", "details"}
+    assert body["timestamp"].endswith("+00:00")
+    if code:
+        assert body["error"]["code"] == code
+    return body["error"]
+
+
+@pytest.fixture
+def client(tmp_path: Path):  # type: ignore[no-untyped-def]
+    return build(tmp_path).test_client()
+
+
+def test_success_envelope(client) -> None:  # type: ignore[no-untyped-def]
+    resp = client.post("/api/v1/orders", json={"symbol": "AAPL", "qty": 5, "side": "buy"})
+    assert resp.status_code == 201
+    body = resp.get_json()
+    assert body["status"] == "success" and body["error"] is None
+    assert body["data"] == {"symbol": "AAPL", "qty": 5, "side": "buy"}
+
+
+@pytest.mark.parametrize("payload,field", [
+    ({"symbol": "AAPL", "qty": -1, "side": "buy"}, "qty"),
+    ({"symbol": "AAPL", "qty": "many", "side": "buy"}, "qty"),
+    ({"symbol": "AAPL", "qty": 1, "side": "hold"}, "side"),
+    ({"qty": 1, "side": "buy"}, "symbol"),
+    ([1, 2, 3], "body"),
+])
+def test_bad_bodies_name_the_field(client, payload, field) -> None:  # type: ignore[no-untyped-def]
+    err = assert_error_envelope(client.post("/api/v1/orders", json=payload), 400, "validation_error")
+    assert err["details"]["field"] == field
+
+
+def test_malformed_json_and_query(client) -> None:  # type: ignore[no-untyped-def]
+    assert_error_envelope(client.post("/api/v1/orders", data="{nope",
+                                      content_type="application/json"), 400)
+    err = assert_error_envelope(client.get("/api/v1/orders?limit=0"), 400)
+    assert err["details"]["field"] == "limit"
+    good = client.get("/api/v1/orders?limit=5&symbols=A,B&symbols=C").get_json()["data"]
+    assert good == {"limit": 5, "symbols": ["A", "B", "C"]}
+
+
+def test_every_error_path_returns_the_envelope(client) -> None:  # type: ignore[no-untyped-def]
+    assert_error_envelope(client.get("/api/v1/nowhere"), 404, "not_found")
+    assert_error_envelope(client.put("/api/v1/orders"), 405)
+    assert_error_envelope(client.get("/api/v1/missing"), 404, "not_found")
+    assert_error_envelope(client.get("/api/v1/conflict"), 409, "conflict")
+    busy = client.get("/api/v1/busy")
+    assert_error_envelope(busy, 503, "database_busy")
+    assert busy.headers["Retry-After"] == "1"
+    err = assert_error_envelope(client.get("/api/v1/boom"), 500, "internal_error")
+    assert "secret internals" not in err["message"] and "Traceback" not in err["message"]
+    assert err["details"]["error_id"] in err["message"]
+
+
+def test_body_over_the_limit_gets_413(tmp_path: Path) -> None:
+    c = build(tmp_path, security__max_body_bytes=100).test_client()
+    resp = c.post("/api/v1/orders", data="x" * 500, content_type="application/json")
+    assert_error_envelope(resp, 413)
+
+
+def test_api_key_guards_mutating_routes_only(tmp_path: Path) -> None:
+    c = build(tmp_path, security__api_key="s3cret-key").test_client()
+    body = {"symbol": "AAPL", "qty": 1, "side": "buy"}
+    assert_error_envelope(c.post("/api/v1/orders", json=body), 401, "unauthorized")
+    assert_error_envelope(c.post("/api/v1/orders", json=body, headers={"X-API-Key": "wrong"}), 401)
+    assert c.post("/api/v1/orders", json=body, headers={"X-API-Key": "s3cret-key"}).status_code == 201
+    assert c.get("/api/v1/orders").status_code == 200  # reads stay open
+    health = c.get("/health").get_data(as_text=True)
+    assert "s3cret-key" not in health
+
+
+def test_health_ready_metrics_docs(client) -> None:  # type: ignore[no-untyped-def]
+    h = client.get("/health").get_json()["data"]
+    assert h["service"] == "scanner" and h["status"] == "healthy"
+    assert h["database"]["reachable"] is True and h["uptime_s"] >= 0
+    assert "circuit_breakers" in h
+    assert client.get("/ready").get_json()["data"]["ready"] is True
+    client.get("/api/v1/orders")
+    metrics = client.get("/metrics").get_data(as_text=True)
+    assert 'suite_http_requests_total{method="GET",route="/api/v1/orders"' in metrics
+    assert "suite_http_request_seconds_bucket" in metrics
+    assert "suite_db_retries" in metrics
+    docs = client.get("/docs")
+    assert docs.mimetype == "text/html" and "/api/v1/orders" in docs.get_data(as_text=True)
+
+
+def test_openapi_lists_every_route_with_its_models(client) -> None:  # type: ignore[no-untyped-def]
+    spec = client.get("/openapi.json").get_json()
+    assert spec["openapi"].startswith("3.")
+    paths = spec["paths"]
+    assert {"/api/v1/orders", "/health", "/ready", "/metrics", "/openapi.json"} <= set(paths)
+    post = paths["/api/v1/orders"]["post"]
+    assert post["requestBody"]["content"]["application/json"]["schema"]["required"] == [
+        "symbol", "qty", "side"]
+    assert "201" in post["responses"] and "400" in post["responses"]
+    params = {p["name"] for p in paths["/api/v1/orders"]["get"]["parameters"]}
+    assert params == {"limit", "symbols"}
+
+
+def test_security_headers(client) -> None:  # type: ignore[no-untyped-def]
+    resp = client.get("/health")
+    assert resp.headers["X-Content-Type-Options"] == "nosniff"
+    assert resp.headers["X-Frame-Options"] == "DENY"
+    assert "default-src 'self'" in resp.headers["Content-Security-Policy"]
+    assert "Access-Control-Allow-Origin" not in client.get(
+        "/health", headers={"Origin": "http://evil.example"}).headers
