@@ -90,7 +90,8 @@ class SecuritySettings(StrictModel):
     api_key: SecretStr | None = None
     bind_host: str = "127.0.0.1"
     max_body_bytes: int = Field(1_000_000, gt=0)
-    rate_limit: str = "6000 per minute"
+    # flask-limiter syntax, per client and route on mutating routes; "" switches it off.
+    rate_limit: str = "300 per second"
     cors_origins: list[str] = []
 
 

@@ -45,6 +45,7 @@ CREATE TABLE pt_orders (
     expires_at TEXT,                -- day orders: the session close
     target_bar TEXT,                -- opg/cls: the bar the auction fills on
     commission_micros INTEGER NOT NULL DEFAULT 0,
+    reserve_micros INTEGER NOT NULL DEFAULT 0,  -- buying power held while working
     reason TEXT,
     source TEXT NOT NULL DEFAULT 'api',
     created_at TEXT NOT NULL,

@@ -37,7 +37,7 @@ def parse_ts(text: str | None) -> datetime | None:
 
 
 _MONEY = ("qty", "notional", "filled_qty", "filled_notional", "limit_price", "stop_price",
-          "trail_price", "trail_percent", "hwm", "commission")
+          "trail_price", "trail_percent", "hwm", "commission", "reserve")
 _TIMES = ("created_at", "updated_at", "submitted_at", "filled_at", "canceled_at", "expired_at",
           "failed_at", "replaced_at", "expires_at")
 
@@ -67,6 +67,7 @@ class OrderRecord:
     trail_percent: Decimal | None = None
     hwm: Decimal | None = None
     commission: Decimal = Decimal(0)
+    reserve: Decimal = Decimal(0)
     triggered: bool = False
     evaluated: bool = False
     extended_hours: bool = False
@@ -113,7 +114,7 @@ class OrderRecord:
                 data[name] = bool(row[name])
             elif name in keys:
                 data[name] = row[name]
-        for name in ("filled_qty", "filled_notional", "commission"):
+        for name in ("filled_qty", "filled_notional", "commission", "reserve"):
             data[name] = data[name] or Decimal(0)
         return cls(**data)
 

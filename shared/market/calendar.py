@@ -6,6 +6,7 @@ crypto pairs trade around the clock, so their "session" is the UTC day.
 from __future__ import annotations
 
 import threading
+import warnings
 from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
 
@@ -40,8 +41,11 @@ class MarketCalendar:
         import exchange_calendars as xc  # slow import and build: done once per process
 
         self.name = name
-        self._cal = xc.get_calendar(name)
-        sched = self._cal.schedule
+        with warnings.catch_warnings():
+            # exchange_calendars 4.13 trips pandas 3.1's Series.values deprecation inside itself
+            warnings.simplefilter("ignore", DeprecationWarning)
+            self._cal = xc.get_calendar(name)
+            sched = self._cal.schedule
         self.sessions = pd.DatetimeIndex(sched.index)  # naive session labels (dates)
         self.opens = pd.DatetimeIndex(sched["open"]).tz_convert("UTC")
         self.closes = pd.DatetimeIndex(sched["close"]).tz_convert("UTC")

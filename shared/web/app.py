@@ -15,6 +15,8 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from flask import Blueprint, Flask, Response, current_app, g, jsonify, request
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
 from werkzeug.exceptions import HTTPException
 
 from shared.config import Settings, load_settings
@@ -209,6 +211,14 @@ def create_service_app(
     app.add_url_rule("/docs", "docs", _api(docs, "API documentation", raw=True,
                                            mimetype="text/html", response={"type": "string"}))
     install_metrics(app, name, db.stats.snapshot, breaker_states)
+    rate = settings.security.rate_limit
+    # Mutating routes only, per client address and route; memory storage is per process, so
+    # with N gunicorn workers the effective ceiling is up to N times the configured rate.
+    app.extensions["limiter"] = Limiter(
+        get_remote_address, app=app, storage_uri="memory://", headers_enabled=True,
+        default_limits=[rate] if rate else [], retry_after="delta-seconds",
+        default_limits_exempt_when=lambda: request.method not in MUTATING,
+        enabled=bool(rate))
     for bp in blueprints:
         app.register_blueprint(bp)
     log.info("app created", extra={"service": name, "pid": os.getpid(),

@@ -31,14 +31,15 @@ def _first(mask: np.ndarray) -> int:
 
 
 def resolve(bars: Bars, start: int, line: Line, height: float, invalidation: float,
-            buffer: float, expiry_bars: int) -> Resolution:
+            buffer: float, expiry_bars: int, *, check_before: bool = True) -> Resolution:
     """Return the pattern's status given the bars from ``start`` (its first bar after forming).
 
     Confirmed at the first close above ``line`` + ``buffer``; invalidated if a low goes under
     ``invalidation`` first (a bar doing both counts as invalidated: the conservative reading);
     expired after ``expiry_bars`` bars without either.  After confirmation it completes when a
     high reaches the measured-move target (breakout price + ``height``) and is invalidated by
-    a close under ``invalidation`` before that.
+    a close under ``invalidation`` before that.  ``check_before=False`` skips the pre-breakout
+    check (for breakouts, which are found at their confirming bar).
     """
     n = len(bars)
     last_line = float(line.at(n - 1))
@@ -46,7 +47,7 @@ def resolve(bars: Bars, start: int, line: Line, height: float, invalidation: flo
         return Resolution(Status.FORMING, -1, -1, last_line, last_line + height, 0.0)
     idx = np.arange(start, n)
     conf = _first(bars.close[start:] > line.at(idx) + buffer)
-    inval = _first(bars.low[start:] < invalidation)
+    inval = _first(bars.low[start:] < invalidation) if check_before else -1
     horizon = expiry_bars if conf < 0 else conf
     if inval >= 0 and (conf < 0 or inval <= conf) and inval <= horizon:
         at = start + inval

@@ -170,3 +170,14 @@ def test_security_headers(client) -> None:  # type: ignore[no-untyped-def]
     assert "default-src 'self'" in resp.headers["Content-Security-Policy"]
     assert "Access-Control-Allow-Origin" not in client.get(
         "/health", headers={"Origin": "http://evil.example"}).headers
+
+
+def test_mutating_routes_are_rate_limited_with_retry_after(tmp_path: Path) -> None:
+    c = build(tmp_path, security__rate_limit="3 per minute").test_client()
+    body = {"symbol": "AAPL", "qty": 1, "side": "buy"}
+    codes = [c.post("/api/v1/orders", json=body).status_code for _ in range(4)]
+    assert codes == [201, 201, 201, 429]
+    resp = c.post("/api/v1/orders", json=body)
+    assert_error_envelope(resp, 429)
+    assert int(resp.headers["Retry-After"]) > 0
+    assert all(c.get("/api/v1/orders").status_code == 200 for _ in range(5))  # reads are not limited

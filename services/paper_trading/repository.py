@@ -1,0 +1,295 @@
+"""SQL for the paper trading tables (read-only reads of ``bars``, ``symbols`` and ``news``).
+
+A ``Repository`` wraps one connection, normally the one of an open unit of work, so every
+statement of a use case lands in the same ``BEGIN IMMEDIATE`` transaction.
+"""
+from __future__ import annotations
+
+import json
+import sqlite3
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import Any, Iterable
+
+from services.paper_trading.domain import Bar
+from services.paper_trading.records import ORDER_COLUMNS, OrderRecord, bar_iso, iso
+from shared.domain.money import from_micros, to_micros
+
+_INSERT_ORDER = (f"INSERT INTO pt_orders ({', '.join(ORDER_COLUMNS)}) "
+                 f"VALUES ({', '.join(':' + c for c in ORDER_COLUMNS)})")
+_UPDATE_ORDER = (f"UPDATE pt_orders SET "
+                 f"{', '.join(f'{c} = :{c}' for c in ORDER_COLUMNS if c != 'id')} WHERE id = :id")
+ACTIVE_SQL = "('new', 'accepted', 'partially_filled')"
+OPEN_SQL = "('new', 'accepted', 'partially_filled', 'held')"
+
+
+def bar_from_row(row: sqlite3.Row | tuple[Any, ...], duration: timedelta) -> Bar:
+    ts, o, h, lo, c, v = row[:6]
+    return Bar(datetime.fromisoformat(ts), from_micros(o), from_micros(h), from_micros(lo),
+               from_micros(c), int(v), duration)
+
+
+class Repository:
+    """Statements over one connection."""
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self.conn = conn
+
+    def _one(self, sql: str, params: Any = ()) -> sqlite3.Row | None:
+        return self.conn.execute(sql, params).fetchone()
+
+    def _all(self, sql: str, params: Any = ()) -> list[sqlite3.Row]:
+        return self.conn.execute(sql, params).fetchall()
+
+    # -- account and ledger ---------------------------------------------------------------
+    def account(self) -> sqlite3.Row | None:
+        return self._one("SELECT * FROM pt_account WHERE id = 1")
+
+    def create_account(self, account_id: str, number: str, start: Decimal, at: datetime) -> None:
+        self.conn.execute(
+            "INSERT OR IGNORE INTO pt_account (id, account_id, account_number, start_cash_micros, "
+            "cash_micros, epoch, created_at) VALUES (1, ?, ?, ?, ?, 0, ?)",
+            (account_id, number, to_micros(start), to_micros(start), iso(at)))
+
+    def add_ledger(self, kind: str, amount: Decimal, at: datetime, *, order_id: str | None = None,
+                   fill_id: int | None = None, note: str | None = None) -> None:
+        """Insert a ledger row and move the account's cash by the same amount."""
+        m = to_micros(amount)
+        self.conn.execute(
+            "INSERT INTO pt_ledger (kind, amount_micros, order_id, fill_id, at, note) "
+            "VALUES (?, ?, ?, ?, ?, ?)", (kind, m, order_id, fill_id, iso(at), note))
+        self.conn.execute("UPDATE pt_account SET cash_micros = cash_micros + ? WHERE id = 1", (m,))
+
+    def bump_epoch(self, at: datetime) -> None:
+        self.conn.execute("UPDATE pt_account SET epoch = epoch + 1, reset_at = ? WHERE id = 1",
+                          (iso(at),))
+
+    def ledger_sum(self) -> Decimal:
+        return from_micros(self._one("SELECT COALESCE(SUM(amount_micros), 0) FROM pt_ledger")[0])
+
+    def ledger(self, limit: int, before_id: int | None) -> list[sqlite3.Row]:
+        if before_id is None:
+            return self._all("SELECT * FROM pt_ledger ORDER BY id DESC LIMIT ?", (limit,))
+        return self._all("SELECT * FROM pt_ledger WHERE id < ? ORDER BY id DESC LIMIT ?",
+                         (before_id, limit))
+
+    # -- orders ---------------------------------------------------------------------------
+    def insert_order(self, rec: OrderRecord) -> None:
+        self.conn.execute(_INSERT_ORDER, rec.to_params())
+
+    def update_order(self, rec: OrderRecord) -> None:
+        self.conn.execute(_UPDATE_ORDER, rec.to_params())
+
+    def order(self, order_id: str) -> OrderRecord | None:
+        row = self._one("SELECT * FROM pt_orders WHERE id = ?", (order_id,))
+        return None if row is None else OrderRecord.from_row(row)
+
+    def order_by_client_id(self, cid: str) -> OrderRecord | None:
+        row = self._one("SELECT * FROM pt_orders WHERE client_order_id = ?", (cid,))
+        return None if row is None else OrderRecord.from_row(row)
+
+    def children(self, parent_id: str) -> list[OrderRecord]:
+        return [OrderRecord.from_row(r) for r in self._all(
+            "SELECT * FROM pt_orders WHERE parent_id = ? ORDER BY seq", (parent_id,))]
+
+    def children_of(self, parent_ids: list[str]) -> dict[str, list[OrderRecord]]:
+        out: dict[str, list[OrderRecord]] = {}
+        for i in range(0, len(parent_ids), 500):
+            chunk = parent_ids[i:i + 500]
+            marks = ",".join("?" * len(chunk))
+            for r in self._all(f"SELECT * FROM pt_orders WHERE parent_id IN ({marks}) "  # noqa: S608 - placeholders only
+                               "ORDER BY seq", chunk):
+                rec = OrderRecord.from_row(r)
+                out.setdefault(rec.parent_id or "", []).append(rec)
+        return out
+
+    def list_orders(self, *, status: str, limit: int, after: str | None, until: str | None,
+                    direction: str, side: str | None, symbols: list[str] | None) -> list[OrderRecord]:
+        """Return top-level orders (legs are nested by the caller) matching the filters."""
+        where = ["parent_id IS NULL"]
+        params: list[Any] = []
+        if status == "open":
+            where.append(f"status IN {OPEN_SQL}")
+        elif status == "closed":
+            where.append(f"status NOT IN {OPEN_SQL}")
+        if after:
+            where.append("submitted_at > ?")
+            params.append(after)
+        if until:
+            where.append("submitted_at < ?")
+            params.append(until)
+        if side:
+            where.append("side = ?")
+            params.append(side)
+        if symbols:
+            where.append(f"symbol IN ({','.join('?' * len(symbols))})")
+            params.extend(symbols)
+        order = "DESC" if direction == "desc" else "ASC"
+        sql = (f"SELECT * FROM pt_orders WHERE {' AND '.join(where)} "  # noqa: S608 - fixed fragments
+               f"ORDER BY submitted_at {order}, seq {order} LIMIT ?")
+        return [OrderRecord.from_row(r) for r in self._all(sql, [*params, limit])]
+
+    def open_orders(self, symbol: str | None = None) -> list[OrderRecord]:
+        sql = f"SELECT * FROM pt_orders WHERE status IN {OPEN_SQL}"  # noqa: S608 - constant
+        rows = (self._all(sql + " AND symbol = ? ORDER BY seq", (symbol,)) if symbol
+                else self._all(sql + " ORDER BY seq"))
+        return [OrderRecord.from_row(r) for r in rows]
+
+    def active_orders(self) -> list[OrderRecord]:
+        return [OrderRecord.from_row(r) for r in self._all(
+            f"SELECT * FROM pt_orders WHERE status IN {ACTIVE_SQL} ORDER BY seq")]  # noqa: S608
+
+    def active_screen(self) -> list[sqlite3.Row]:
+        """Return the few columns the vectorised pre-screen needs, for every working order."""
+        return self._all(
+            "SELECT seq, symbol, side, type, time_in_force, limit_price_micros, stop_price_micros, "
+            "triggered, active_from, expires_at FROM pt_orders "
+            f"WHERE status IN {ACTIVE_SQL} ORDER BY seq")  # noqa: S608 - constant
+
+    def orders_by_seq(self, seqs: list[int]) -> list[OrderRecord]:
+        out: list[OrderRecord] = []
+        for i in range(0, len(seqs), 500):
+            chunk = seqs[i:i + 500]
+            out.extend(OrderRecord.from_row(r) for r in self._all(
+                f"SELECT * FROM pt_orders WHERE seq IN ({','.join('?' * len(chunk))})",  # noqa: S608
+                chunk))
+        out.sort(key=lambda r: r.seq or 0)
+        return out
+
+    def order_event(self, order_id: str, status: str, reason: str | None, at: datetime) -> None:
+        self.conn.execute("INSERT INTO pt_order_events (order_id, status, reason, at) "
+                          "VALUES (?, ?, ?, ?)", (order_id, status, reason, iso(at)))
+
+    def order_events(self, order_id: str) -> list[sqlite3.Row]:
+        return self._all("SELECT status, reason, at FROM pt_order_events WHERE order_id = ? "
+                         "ORDER BY id", (order_id,))
+
+    def reserved(self) -> Decimal:
+        """Return the buying power held by working orders that add exposure."""
+        row = self._one("SELECT COALESCE(SUM(reserve_micros), 0) FROM pt_orders "
+                        f"WHERE status IN {ACTIVE_SQL}")  # noqa: S608 - constant
+        return from_micros(int(row[0]))
+
+    # -- positions and fills --------------------------------------------------------------
+    def positions(self) -> list[sqlite3.Row]:
+        return self._all("SELECT * FROM pt_positions WHERE qty_micros != 0 ORDER BY symbol")
+
+    def position(self, symbol: str) -> sqlite3.Row | None:
+        return self._one("SELECT * FROM pt_positions WHERE symbol = ?", (symbol,))
+
+    def save_position(self, symbol: str, asset_id: str, qty: Decimal, avg: Decimal,
+                      realized: Decimal, at: datetime) -> None:
+        if qty == 0:
+            self.conn.execute("DELETE FROM pt_positions WHERE symbol = ?", (symbol,))
+            return
+        self.conn.execute(
+            "INSERT INTO pt_positions (symbol, asset_id, qty_micros, avg_entry_price_micros, "
+            "realized_pl_micros, opened_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?) "
+            "ON CONFLICT (symbol) DO UPDATE SET qty_micros = excluded.qty_micros, "
+            "avg_entry_price_micros = excluded.avg_entry_price_micros, "
+            "realized_pl_micros = excluded.realized_pl_micros, updated_at = excluded.updated_at",
+            (symbol, asset_id, to_micros(qty), to_micros(avg), to_micros(realized), iso(at),
+             iso(at)))
+
+    def clear_positions(self) -> None:
+        self.conn.execute("DELETE FROM pt_positions")
+
+    def insert_fill(self, **f: Any) -> int:
+        cur = self.conn.execute(
+            "INSERT INTO pt_fills (order_id, symbol, side, qty_micros, price_micros, "
+            "commission_micros, opening_micros, closing_micros, realized_pl_micros, bar_ts, "
+            "filled_at, session, epoch) VALUES (:order_id, :symbol, :side, :qty_micros, "
+            ":price_micros, :commission_micros, :opening_micros, :closing_micros, "
+            ":realized_pl_micros, :bar_ts, :filled_at, :session, :epoch)", f)
+        return int(cur.lastrowid)
+
+    def fills(self, limit: int, symbol: str | None = None,
+              order_id: str | None = None) -> list[sqlite3.Row]:
+        where, params = ["1=1"], []
+        if symbol:
+            where.append("symbol = ?")
+            params.append(symbol)
+        if order_id:
+            where.append("order_id = ?")
+            params.append(order_id)
+        return self._all(f"SELECT * FROM pt_fills WHERE {' AND '.join(where)} "  # noqa: S608
+                         "ORDER BY id DESC LIMIT ?", [*params, limit])
+
+    def fill_qty_sums(self, epoch: int) -> dict[str, Decimal]:
+        rows = self._all(
+            "SELECT symbol, SUM(CASE side WHEN 'buy' THEN qty_micros ELSE -qty_micros END) "
+            "FROM pt_fills WHERE epoch = ? GROUP BY symbol", (epoch,))
+        return {r[0]: from_micros(r[1]) for r in rows}
+
+    def opened_in_session(self, symbol: str, session: str, epoch: int) -> Decimal:
+        row = self._one("SELECT COALESCE(SUM(opening_micros), 0) FROM pt_fills "
+                        "WHERE symbol = ? AND session = ? AND epoch = ?", (symbol, session, epoch))
+        return from_micros(row[0])
+
+    def add_day_trade(self, symbol: str, session: str, order_id: str, at: datetime) -> None:
+        self.conn.execute("INSERT OR IGNORE INTO pt_day_trades (symbol, session, order_id, at) "
+                          "VALUES (?, ?, ?, ?)", (symbol, session, order_id, iso(at)))
+
+    def day_trades_since(self, session: str) -> int:
+        return int(self._one("SELECT COUNT(*) FROM pt_day_trades WHERE session >= ?",
+                             (session,))[0])
+
+    # -- sessions (risk state) ------------------------------------------------------------
+    def session(self, label: str) -> sqlite3.Row | None:
+        return self._one("SELECT * FROM pt_sessions WHERE session = ?", (label,))
+
+    def start_session(self, label: str, equity: Decimal) -> None:
+        self.conn.execute("INSERT OR IGNORE INTO pt_sessions (session, start_equity_micros) "
+                          "VALUES (?, ?)", (label, to_micros(equity)))
+
+    def update_session(self, label: str, **cols: Any) -> None:
+        sets = ", ".join(f"{k} = ?" for k in cols)
+        self.conn.execute(f"UPDATE pt_sessions SET {sets} WHERE session = ?",  # noqa: S608 - our keys
+                          (*cols.values(), label))
+
+    # -- market data (read-only) ----------------------------------------------------------
+    def watermarks(self) -> dict[str, str]:
+        return {r[0]: r[1] for r in self._all("SELECT symbol, processed_through FROM pt_watermarks")}
+
+    def set_watermark(self, symbol: str, ts: str) -> None:
+        self.conn.execute(
+            "INSERT INTO pt_watermarks (symbol, processed_through) VALUES (?, ?) "
+            "ON CONFLICT (symbol) DO UPDATE SET processed_through = excluded.processed_through "
+            "WHERE excluded.processed_through > pt_watermarks.processed_through", (symbol, ts))
+
+    def bars_between(self, symbol: str, after: str | None, from_ts: str, until: str,
+                     timeframe: str = "1m") -> list[Bar]:
+        """Return bars with ``from_ts <= ts <= until`` and ``ts > after``, oldest first."""
+        rows = self._all(
+            "SELECT ts, open_micros, high_micros, low_micros, close_micros, volume FROM bars "
+            "WHERE symbol = ? AND timeframe = ? AND ts >= ? AND ts <= ? AND ts > ? ORDER BY ts",
+            (symbol, timeframe, from_ts, until, after or ""))
+        return [bar_from_row(r, timedelta(minutes=1)) for r in rows]
+
+    def latest_bar(self, symbol: str, now: datetime) -> Bar | None:
+        """Return the last one-minute bar that has closed by ``now``."""
+        cutoff = bar_iso(now - timedelta(minutes=1))
+        row = self._one(
+            "SELECT ts, open_micros, high_micros, low_micros, close_micros, volume FROM bars "
+            "WHERE symbol = ? AND timeframe = '1m' AND ts <= ? ORDER BY ts DESC LIMIT 1",
+            (symbol, cutoff))
+        return None if row is None else bar_from_row(row, timedelta(minutes=1))
+
+    def symbol_info(self, symbol: str) -> sqlite3.Row | None:
+        return self._one("SELECT * FROM symbols WHERE symbol = ?", (symbol,))
+
+    def symbols(self) -> list[sqlite3.Row]:
+        return self._all("SELECT * FROM symbols ORDER BY symbol")
+
+    def table_exists(self, name: str) -> bool:
+        return self._one("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?",
+                         (name,)) is not None
+
+    # -- events ---------------------------------------------------------------------------
+    def trade_event(self, type_: str, payload: dict[str, Any], at: datetime) -> None:
+        self.conn.execute("INSERT INTO trade_events (type, payload, created_at) VALUES (?, ?, ?)",
+                          (type_, json.dumps(payload, default=str), iso(at)))
+
+    def events_after(self, last_id: int, limit: int) -> list[sqlite3.Row]:
+        return self._all("SELECT id, type, payload, created_at FROM trade_events WHERE id > ? "
+                         "ORDER BY id LIMIT ?", (last_id, limit))

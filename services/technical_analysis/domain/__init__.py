@@ -1,0 +1,21 @@
+"""Pure technical analysis: TA-Lib indicators, session indicators, strategies, combination.
+
+No Flask and no sqlite3 here.  ``indicators`` resolves and runs any indicator by name,
+``custom`` holds the session indicators (VWAP, relative volume, opening and pre-market
+ranges), ``strategies`` turns series into signals, ``combine`` weighs them, and
+``series_cache`` extends computed series when a bar arrives.
+"""
+from services.technical_analysis.domain.combine import Combined, combine
+from services.technical_analysis.domain.indicators import (
+    COMMON,
+    IndicatorSpec,
+    catalogue,
+    parse_specs,
+    resolve,
+)
+from services.technical_analysis.domain.series_cache import SeriesState
+from services.technical_analysis.domain.sessions import SessionRules, layout
+from services.technical_analysis.domain.strategies import KINDS, Signal, Strategy
+
+__all__ = ["COMMON", "KINDS", "Combined", "IndicatorSpec", "SeriesState", "SessionRules",
+           "Signal", "Strategy", "catalogue", "combine", "layout", "parse_specs", "resolve"]
