@@ -58,7 +58,7 @@ CREATE TABLE pt_orders (
     replaced_at TEXT,
     replaced_by TEXT,
     replaces TEXT,
-    CHECK ((qty_micros IS NULL) <> (notional_micros IS NULL))
+    CHECK (qty_micros IS NOT NULL OR notional_micros IS NOT NULL)
 );
 CREATE INDEX ix_pt_orders_status_symbol ON pt_orders (status, symbol);
 CREATE INDEX ix_pt_orders_parent ON pt_orders (parent_id);
@@ -114,6 +114,14 @@ CREATE TABLE pt_ledger (
     at TEXT NOT NULL,
     note TEXT
 );
+
+-- Bumped in the same transaction as every order write, so a process may keep the working
+-- book's pre-screen arrays in memory and reload them only when the version moved.
+CREATE TABLE pt_book_version (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    version INTEGER NOT NULL
+);
+INSERT INTO pt_book_version (id, version) VALUES (1, 0);
 
 -- Bars of a symbol at or before processed_through were already evaluated against its orders.
 CREATE TABLE pt_watermarks (

@@ -17,8 +17,12 @@ CREATE TABLE candle_detections (
     close_micros INTEGER NOT NULL,
     tod_bucket TEXT NOT NULL,
     detected_at TEXT NOT NULL,
+    -- 1 once every configured horizon has its outcome (keeps the pending scan small)
+    complete INTEGER NOT NULL DEFAULT 0,
     UNIQUE (symbol, timeframe, ts, pattern)
 );
+CREATE INDEX ix_candle_detections_pending ON candle_detections (symbol, timeframe, ts)
+    WHERE complete = 0;
 CREATE INDEX ix_candle_detections_pattern ON candle_detections (pattern, timeframe, ts);
 CREATE INDEX ix_candle_detections_symbol ON candle_detections (symbol, timeframe, ts);
 
@@ -45,7 +49,8 @@ CREATE TABLE candle_progress (
 
 -- News articles in the columns Alpaca's /v1beta1/news answers with (paper_trading reads this
 -- table read-only to serve that path).  symbols is a JSON array; dedup_key is the hash of the
--- normalised headline; duplicates merged into a row are counted in duplicate_count.
+-- normalised headline (a duplicate within news.dedup_window_hours is merged into the first
+-- copy and counted in duplicate_count).
 CREATE TABLE news (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     headline TEXT NOT NULL,
@@ -59,20 +64,26 @@ CREATE TABLE news (
     content TEXT NOT NULL DEFAULT '',
     sentiment_score REAL NOT NULL,
     sentiment_label TEXT NOT NULL CHECK (sentiment_label IN ('positive', 'negative', 'neutral')),
-    dedup_key TEXT NOT NULL UNIQUE,
+    dedup_key TEXT NOT NULL,
     external_id TEXT,
     origin TEXT NOT NULL,
     event_type TEXT,
     duplicate_count INTEGER NOT NULL DEFAULT 0,
+    -- when the facts behind the story became visible (>= created_at only for generated
+    -- stories); readers show a row once both created_at and known_at have passed
+    known_at TEXT NOT NULL,
     ingested_at TEXT NOT NULL
 );
 CREATE INDEX ix_news_created ON news (created_at);
+CREATE INDEX ix_news_dedup ON news (dedup_key, created_at);
+CREATE INDEX ix_news_external ON news (external_id);
 
 -- One row per (article, symbol) so per-symbol queries and aggregates use an index.
 CREATE TABLE news_symbols (
     news_id INTEGER NOT NULL REFERENCES news (id) ON DELETE CASCADE,
     symbol TEXT NOT NULL,
     created_at TEXT NOT NULL,
+    known_at TEXT NOT NULL,
     PRIMARY KEY (symbol, created_at, news_id)
 ) WITHOUT ROWID;
 CREATE INDEX ix_news_symbols_news ON news_symbols (news_id);

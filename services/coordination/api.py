@@ -3,7 +3,9 @@ from __future__ import annotations
 
 from flask import Blueprint
 
+from services.coordination.registry_api import registry_blueprint
+
 
 def blueprints() -> list[Blueprint]:
     """Return this service's blueprints (its endpoints live under /api/v1)."""
-    return []
+    return [registry_blueprint()]

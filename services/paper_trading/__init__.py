@@ -1,6 +1,9 @@
 """Paper trading service: orders, fills, positions, account, risk; an Alpaca-compatible /v2 API."""
 from __future__ import annotations
 
+from datetime import datetime
+from typing import Callable
+
 from flask import Flask
 
 from shared.config import Settings, load_settings
@@ -9,10 +12,20 @@ from shared.web import create_service_app
 NAME = "paper_trading"
 
 
-def create_app(settings: Settings | None = None) -> Flask:
-    """Return the Paper trading service's Flask app."""
+def create_app(settings: Settings | None = None, *,
+               now: Callable[[], datetime] | None = None) -> Flask:
+    """Return the Paper trading service's Flask app (``now`` overrides the market clock)."""
+    from services.paper_trading.alpaca_api import alpaca_error, check_alpaca_key
     from services.paper_trading.api import blueprints
+    from services.paper_trading.broker import build_service
 
     settings = settings or load_settings()
-    return create_service_app(NAME, settings, blueprints=blueprints(),
-                              description="Paper trading: orders, fills, positions, account, risk; an Alpaca-compatible /v2 API")
+    service = build_service(settings, now=now)
+    return create_service_app(
+        NAME, settings, blueprints=blueprints(), service=service,
+        database=service.db,
+        description="Paper trading: orders, fills, positions, account, risk; "
+                    "an Alpaca-compatible /v2 API",
+        error_formatters={"/v2": alpaca_error, "/v1beta1": alpaca_error},
+        auth_overrides={"/v2": check_alpaca_key, "/v1beta1": check_alpaca_key},
+        health_extra=lambda: {"broker": settings.paper_trading.broker})

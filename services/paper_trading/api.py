@@ -1,9 +1,230 @@
-"""HTTP routes of the Paper trading service (thin: parse, call one use case, serialize)."""
+"""HTTP routes of the Paper trading service under /api/v1 (thin: parse, call one use case).
+
+Also the event feed: ``GET /api/v1/events/stream`` is Server-Sent Events polled from the
+``trade_events`` table, so every gunicorn worker serves every event; ``Last-Event-ID`` resumes.
+"""
 from __future__ import annotations
 
-from flask import Blueprint
+import json
+import time
+from decimal import Decimal
+from typing import Any, Iterator, Literal
+
+from flask import Blueprint, Response, request, stream_with_context
+from pydantic import BaseModel, ConfigDict, Field
+
+from services.paper_trading.alpaca_models import account_json, order_json, position_json
+from services.paper_trading.repository import Repository
+from services.paper_trading.schemas import OrderRequest, ReplaceRequest
+from shared.errors import ValidationError
+from shared.web import current_service, ok, validate
+
+
+class ListOrdersQuery(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    status: Literal["open", "closed", "all"] = "open"
+    limit: int = Field(100, ge=1, le=1000)
+    side: Literal["buy", "sell"] | None = None
+    symbols: list[str] | None = None
+    direction: Literal["asc", "desc"] = "desc"
+
+
+class LimitQuery(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    limit: int = Field(100, ge=1, le=1000)
+    symbol: str | None = None
+    order_id: str | None = None
+    before_id: int | None = Field(None, ge=1)
+
+
+class ResetBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    starting_cash: Decimal | None = Field(None, gt=0, le=Decimal("1e12"))
+
+
+class SyncBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class EventsQuery(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    after: int = Field(0, ge=0)
+    limit: int = Field(100, ge=1, le=1000)
+
+
+class StreamQuery(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    after: int | None = Field(None, ge=0)
+    max_events: int | None = Field(None, ge=1)
+    idle_timeout_s: float | None = Field(None, gt=0, le=3600)
+
+
+def _svc() -> Any:
+    return current_service()
+
+
+def _event(row: Any) -> dict[str, Any]:
+    return {"id": row["id"], "type": row["type"], "data": json.loads(row["payload"]),
+            "created_at": row["created_at"]}
+
+
+def sse_stream(svc: Any, last_id: int, max_events: int | None,
+               idle_timeout_s: float | None) -> Iterator[str]:
+    """Yield SSE frames for trade events after ``last_id``, polling the table."""
+    sent, idle_since = 0, time.monotonic()
+    last_beat = time.monotonic()
+    yield "retry: 2000\n\n"
+    while True:
+        rows = Repository(svc.get_db_connection()).events_after(last_id, 200)
+        for row in rows:
+            last_id = row["id"]
+            yield f"id: {row['id']}\nevent: {row['type']}\ndata: {json.dumps(_event(row))}\n\n"
+            sent += 1
+            if max_events is not None and sent >= max_events:
+                return
+        now = time.monotonic()
+        if rows:
+            idle_since = now
+        elif idle_timeout_s is not None and now - idle_since >= idle_timeout_s:
+            return
+        if now - last_beat >= svc.cfg.events_heartbeat_s:
+            last_beat = now
+            yield ": keep-alive\n\n"
+        time.sleep(svc.cfg.events_poll_s)
 
 
 def blueprints() -> list[Blueprint]:
-    """Return this service's blueprints (its endpoints live under /api/v1)."""
-    return []
+    """Return this service's blueprints: /api/v1 plus the Alpaca-compatible /v2 and /v1beta1."""
+    from services.paper_trading import alpaca_api
+
+    bp = Blueprint("paper_trading", __name__, url_prefix="/api/v1")
+
+    @bp.before_request
+    def _process() -> None:
+        if not request.path.endswith("/events/stream"):
+            _svc().maybe_process()
+
+    @bp.post("/orders")
+    @validate(body=OrderRequest, status=201, tags=["orders"], responses={403: "risk rejection"})
+    def submit_order(body: OrderRequest) -> Response:
+        """Submit an order (idempotent on client_order_id)."""
+        return ok(order_json(_svc().submit_order(body)), status=201)
+
+    @bp.get("/orders")
+    @validate(query=ListOrdersQuery, tags=["orders"])
+    def list_orders(query: ListOrdersQuery) -> Response:
+        """List orders with their legs."""
+        recs = _svc().list_orders(status=query.status, limit=query.limit, side=query.side,
+                                  symbols=[s.upper() for s in query.symbols or []] or None,
+                                  direction=query.direction)
+        return ok([order_json(r) for r in recs])
+
+    @bp.delete("/orders")
+    @validate(tags=["orders"])
+    def cancel_all() -> Response:
+        """Cancel every open order."""
+        return ok([order_json(r, False) for r in _svc().cancel_all()])
+
+    @bp.get("/orders/<order_id>")
+    @validate(tags=["orders"])
+    def get_order(order_id: str) -> Response:
+        """One order with its legs and its status history."""
+        data = order_json(_svc().get_order(order_id))
+        data["events"] = _svc().order_events(order_id)
+        return ok(data)
+
+    @bp.delete("/orders/<order_id>")
+    @validate(tags=["orders"])
+    def cancel_order(order_id: str) -> Response:
+        """Cancel one open order."""
+        return ok(order_json(_svc().cancel_order(order_id)))
+
+    @bp.patch("/orders/<order_id>")
+    @validate(body=ReplaceRequest, tags=["orders"])
+    def replace_order(order_id: str, body: ReplaceRequest) -> Response:
+        """Replace (amend) an open order."""
+        return ok(order_json(_svc().replace_order(order_id, body)))
+
+    @bp.get("/positions")
+    @validate(tags=["positions"])
+    def positions() -> Response:
+        """Open positions priced at the last visible close."""
+        return ok([position_json(p) for p in _svc().account_snapshot().positions])
+
+    @bp.get("/positions/<path:symbol>")
+    @validate(tags=["positions"])
+    def position(symbol: str) -> Response:
+        """One open position."""
+        return ok(position_json(_svc().position(symbol)))
+
+    @bp.delete("/positions/<path:symbol>")
+    @validate(tags=["positions"])
+    def close_position(symbol: str) -> Response:
+        """Close a position with a market order."""
+        return ok(order_json(_svc().close_position(symbol)))
+
+    @bp.get("/account")
+    @validate(tags=["account"])
+    def account() -> Response:
+        """Cash, equity, market values, buying power, day trades."""
+        return ok(account_json(_svc().account_snapshot(), _svc().cfg))
+
+    @bp.post("/account/reset")
+    @validate(body=ResetBody, tags=["account"])
+    def reset(body: ResetBody) -> Response:
+        """Cancel orders, drop positions, restore the starting balance."""
+        return ok(account_json(_svc().reset(body.starting_cash), _svc().cfg))
+
+    @bp.get("/fills")
+    @validate(query=LimitQuery, tags=["account"])
+    def fills(query: LimitQuery) -> Response:
+        """Fills, newest first."""
+        return ok(_svc().fills(query.limit, query.symbol.upper() if query.symbol else None,
+                               query.order_id))
+
+    @bp.get("/ledger")
+    @validate(query=LimitQuery, tags=["account"])
+    def ledger(query: LimitQuery) -> Response:
+        """Cash ledger rows, newest first."""
+        if query.symbol or query.order_id:
+            raise ValidationError("ledger takes only limit and before_id", field="symbol")
+        return ok(_svc().ledger(query.limit, query.before_id))
+
+    @bp.get("/risk")
+    @validate(tags=["risk"])
+    def risk() -> Response:
+        """Risk state of the current session and the configured limits."""
+        return ok(_svc().risk_state())
+
+    @bp.get("/invariants")
+    @validate(tags=["account"])
+    def invariants() -> Response:
+        """Check the accounting invariants."""
+        return ok(_svc().invariants())
+
+    @bp.post("/clock/sync")
+    @validate(body=SyncBody, tags=["clock"])
+    def sync(body: SyncBody) -> Response:
+        """Evaluate working orders against every bar visible on the market clock now."""
+        return ok(_svc().process_until())
+
+    @bp.get("/events")
+    @validate(query=EventsQuery, tags=["events"])
+    def events(query: EventsQuery) -> Response:
+        """Trade events after an id (polling alternative to the stream)."""
+        rows = Repository(_svc().get_db_connection()).events_after(query.after, query.limit)
+        return ok([_event(r) for r in rows])
+
+    @bp.get("/events/stream")
+    @validate(query=StreamQuery, tags=["events"])
+    def stream(query: StreamQuery) -> Response:
+        """Server-Sent Events of order and fill events (resume with Last-Event-ID)."""
+        last = query.after
+        if last is None:
+            header = request.headers.get("Last-Event-ID", "0")
+            last = int(header) if header.isdigit() else 0
+        gen = sse_stream(_svc(), last, query.max_events, query.idle_timeout_s)
+        return Response(stream_with_context(gen), mimetype="text/event-stream",
+                        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+
+    return [bp, *alpaca_api.blueprints()]

@@ -4,13 +4,13 @@ from __future__ import annotations
 import math
 import sqlite3
 from dataclasses import dataclass, field, fields
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
 from shared.domain.money import from_micros, to_micros
 
-UTC = timezone.utc
+UTC = UTC
 
 
 def iso(dt: datetime | None) -> str | None:
@@ -96,7 +96,7 @@ class OrderRecord:
     def filled_avg_price(self) -> Decimal | None:
         if self.filled_qty == 0:
             return None
-        return (self.filled_notional / self.filled_qty).quantize(Decimal("0.000001"))
+        return from_micros(to_micros(self.filled_notional / self.filled_qty))
 
     @classmethod
     def from_row(cls, row: sqlite3.Row) -> OrderRecord:

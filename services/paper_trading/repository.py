@@ -9,7 +9,7 @@ import json
 import sqlite3
 from datetime import datetime, timedelta
 from decimal import Decimal
-from typing import Any, Iterable
+from typing import Any
 
 from services.paper_trading.domain import Bar
 from services.paper_trading.records import ORDER_COLUMNS, OrderRecord, bar_iso, iso
@@ -76,9 +76,17 @@ class Repository:
     # -- orders ---------------------------------------------------------------------------
     def insert_order(self, rec: OrderRecord) -> None:
         self.conn.execute(_INSERT_ORDER, rec.to_params())
+        self.bump_book()
 
     def update_order(self, rec: OrderRecord) -> None:
         self.conn.execute(_UPDATE_ORDER, rec.to_params())
+        self.bump_book()
+
+    def bump_book(self) -> None:
+        self.conn.execute("UPDATE pt_book_version SET version = version + 1 WHERE id = 1")
+
+    def book_version(self) -> int:
+        return int(self._one("SELECT version FROM pt_book_version WHERE id = 1")[0])
 
     def order(self, order_id: str) -> OrderRecord | None:
         row = self._one("SELECT * FROM pt_orders WHERE id = ?", (order_id,))
@@ -139,12 +147,36 @@ class Repository:
         return [OrderRecord.from_row(r) for r in self._all(
             f"SELECT * FROM pt_orders WHERE status IN {ACTIVE_SQL} ORDER BY seq")]  # noqa: S608
 
-    def active_screen(self) -> list[sqlite3.Row]:
-        """Return the few columns the vectorised pre-screen needs, for every working order."""
-        return self._all(
-            "SELECT seq, symbol, side, type, time_in_force, limit_price_micros, stop_price_micros, "
-            "triggered, active_from, expires_at FROM pt_orders "
-            f"WHERE status IN {ACTIVE_SQL} ORDER BY seq")  # noqa: S608 - constant
+    def due_orders(self, now_iso: str) -> list[OrderRecord]:
+        """Return working orders whose ``expires_at`` is at or before ``now_iso``."""
+        return [OrderRecord.from_row(r) for r in self._all(
+            f"SELECT * FROM pt_orders WHERE status IN {ACTIVE_SQL} "  # noqa: S608 - constant
+            "AND expires_at IS NOT NULL AND expires_at <= ? ORDER BY seq", (now_iso,))]
+
+    def active_symbols(self) -> list[str]:
+        return [r[0] for r in self._all(
+            "SELECT DISTINCT symbol FROM pt_orders "
+            "WHERE status IN ('new', 'accepted', 'partially_filled')")]
+
+    def active_screen(self, symbols: list[str]) -> list[tuple[Any, ...]]:
+        """Return, per working order of ``symbols``, the columns the pre-screen needs.
+
+        (seq, symbol, is_buy, type code, always, limit, stop, triggered, active_from, expires)
+        with codes as in ``domain.book.TYPE_CODE`` and a far-future expiry when there is none.
+        """
+        out: list[tuple[Any, ...]] = []
+        for i in range(0, len(symbols), 500):
+            chunk = symbols[i:i + 500]
+            out.extend(self._all(
+                "SELECT seq, symbol, side = 'buy', CASE type WHEN 'market' THEN 0 "
+                "WHEN 'limit' THEN 1 WHEN 'stop' THEN 2 WHEN 'stop_limit' THEN 3 ELSE 4 END, "
+                "time_in_force IN ('ioc', 'fok', 'opg', 'cls'), COALESCE(limit_price_micros, 0), "
+                "COALESCE(stop_price_micros, 0), triggered, active_from, "
+                "COALESCE(expires_at, '9999') FROM pt_orders "
+                "WHERE status IN ('new', 'accepted', 'partially_filled') "
+                f"AND symbol IN ({','.join('?' * len(chunk))}) ORDER BY seq",  # noqa: S608
+                chunk))
+        return out
 
     def orders_by_seq(self, seqs: list[int]) -> list[OrderRecord]:
         out: list[OrderRecord] = []

@@ -28,7 +28,7 @@ class DetectionsQuery(_Strict):
     timeframe: Timeframe | None = None
     start: datetime | None = None
     end: datetime | None = None
-    pattern: list[str] | None = None
+    pattern: list[str] = []
     limit: int | None = Field(None, ge=1, le=100_000)
 
     @model_validator(mode="after")
@@ -107,7 +107,7 @@ def scan(body: ScanBody) -> Any:
           summary="Candlestick detections of one symbol in a time range")
 def detections(symbol: str, query: DetectionsQuery) -> Any:
     return ok(current_service().detections(
-        normalize_symbol(symbol), query.timeframe, query.start, query.end, query.pattern,
+        normalize_symbol(symbol), query.timeframe, query.start, query.end, query.pattern or None,
         query.limit))
 
 

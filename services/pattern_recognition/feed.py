@@ -12,7 +12,6 @@ from typing import TYPE_CHECKING, Protocol
 import numpy as np
 import pandas as pd
 
-from shared.errors import ServiceUnavailable
 from shared.market.calendar import get_calendar, to_utc
 from shared.market.frames import empty_frame
 from shared.market.symbols import AssetClass, classify
@@ -20,9 +19,14 @@ from shared.market.timeframes import parse_timeframe
 
 if TYPE_CHECKING:
     from shared.config import Settings
-    from shared.db import Database
+    from shared.market import DataManager
 
 _MIN_NS = 60_000_000_000
+
+
+def ts_ns(index: pd.DatetimeIndex) -> np.ndarray:
+    """Return a DatetimeIndex as int64 nanoseconds (pandas 3 may hold it in µs or s)."""
+    return index.as_unit("ns").asi8
 
 
 def bar_end_ns(ts_ns: np.ndarray, timeframe: str, crypto: bool = False) -> np.ndarray:
@@ -58,7 +62,7 @@ def visible_only(df: pd.DataFrame, symbol: str, timeframe: str, now: pd.Timestam
     """Return the rows of ``df`` whose bar has closed by ``now``."""
     if len(df) == 0:
         return df
-    ends = bar_end_ns(df.index.asi8, timeframe, is_crypto(symbol))
+    ends = bar_end_ns(ts_ns(df.index), timeframe, is_crypto(symbol))
     return df[ends <= now.value]
 
 
@@ -94,33 +98,27 @@ class FrameFeed:
 class MarketFeed:
     """Bars from ``shared.market``'s data manager; "now" from the market clock."""
 
-    def __init__(self, settings: Settings, db: Database) -> None:
+    def __init__(self, settings: Settings, dm: DataManager | None = None) -> None:
         self.settings = settings
-        self.db = db
-        self._dm = None
-        self._clock = None
+        self._dm = dm
 
-    def _market(self) -> tuple[object, object]:
+    def _market(self) -> DataManager:
         if self._dm is None:
-            try:
-                from shared.market import get_data_manager
-                from shared.market.clock import MarketClock
-            except ImportError as exc:  # the market package is optional until it lands
-                raise ServiceUnavailable(f"market data is not available: {exc}") from None
+            from shared.market import get_data_manager
+
             self._dm = get_data_manager(self.settings)
-            self._clock = MarketClock(self.db, self.settings.market.clock)
-        return self._dm, self._clock
+        return self._dm
 
     def now(self) -> pd.Timestamp:
-        _, clock = self._market()
-        return clock.now_ts()  # type: ignore[attr-defined]
+        return self._market().clock.now_ts()
 
     def bars(self, symbol: str, timeframe: str, start: pd.Timestamp,
              end: pd.Timestamp) -> pd.DataFrame:
-        dm, _ = self._market()
+        dm = self._market()
         now = self.now()
         end = min(end, now)
         if end <= start:
             return empty_frame(symbol, timeframe, "market")
-        df = dm.get_ohlcv(symbol, timeframe, start, end)  # type: ignore[attr-defined]
+        # as_of pins the data manager to the same "now" we report, so the two never disagree.
+        df = dm.get_ohlcv(symbol, timeframe, start, end, as_of=now)
         return visible_only(df, symbol, timeframe, now)

@@ -43,24 +43,20 @@ def insert_detections(conn: sqlite3.Connection, rows: Iterable[Sequence[Any]]) -
     return cur.rowcount
 
 
-def pending(conn: sqlite3.Connection, symbol: str, timeframe: str,
-            horizons: int) -> list[sqlite3.Row]:
+def pending(conn: sqlite3.Connection, symbol: str, timeframe: str) -> list[sqlite3.Row]:
     """Return the detections of (symbol, timeframe) still missing an outcome, oldest first."""
     return conn.execute(
-        "SELECT d.id, d.ts, d.close_micros, d.direction, "
-        "(SELECT group_concat(o.horizon) FROM candle_outcomes o WHERE o.detection_id = d.id) "
-        "AS done FROM candle_detections d WHERE d.symbol = ? AND d.timeframe = ? AND "
-        "(SELECT COUNT(*) FROM candle_outcomes o WHERE o.detection_id = d.id) < ? "
-        "ORDER BY d.ts", (symbol, timeframe, horizons)).fetchall()
+        "SELECT id, ts, close_micros, direction FROM candle_detections "
+        "WHERE symbol = ? AND timeframe = ? AND complete = 0 ORDER BY ts",
+        (symbol, timeframe)).fetchall()
 
 
-def earliest_pending_ts(conn: sqlite3.Connection, symbol: str, timeframe: str,
-                        horizons: int) -> str | None:
-    row = conn.execute(
-        "SELECT MIN(d.ts) FROM candle_detections d WHERE d.symbol = ? AND d.timeframe = ? AND "
-        "(SELECT COUNT(*) FROM candle_outcomes o WHERE o.detection_id = d.id) < ?",
-        (symbol, timeframe, horizons)).fetchone()
-    return None if row is None or row[0] is None else str(row[0])
+def mark_complete(conn: sqlite3.Connection, ids: Sequence[int], horizons: int) -> None:
+    """Flag the detections among ``ids`` that now have an outcome for every horizon."""
+    conn.executemany(
+        "UPDATE candle_detections SET complete = 1 WHERE id = ? AND "
+        "(SELECT COUNT(*) FROM candle_outcomes WHERE detection_id = ?) >= ?",
+        [(i, i, horizons) for i in ids])
 
 
 def insert_outcomes(conn: sqlite3.Connection, rows: Iterable[Sequence[Any]]) -> int:

@@ -21,7 +21,7 @@ from services.pattern_recognition.domain import (
     detect_frame,
     forward_outcomes,
 )
-from services.pattern_recognition.feed import BarFeed, MarketFeed, bar_end_ns, is_crypto
+from services.pattern_recognition.feed import BarFeed, MarketFeed, bar_end_ns, is_crypto, ts_ns
 from shared.config import Settings
 from shared.db import Database, DatabaseServiceMixin
 from shared.domain.money import from_micros
@@ -55,7 +55,7 @@ class CandlestickService(DatabaseServiceMixin):
         self.settings = settings
         self.cfg = settings.candlesticks
         self.init_database(db or settings)
-        self.feed: BarFeed = feed or MarketFeed(settings, self.db)
+        self.feed: BarFeed = feed or MarketFeed(settings)
 
     # -- helpers -------------------------------------------------------------------------
     def _timeframe(self, timeframe: str | None) -> str:
@@ -85,7 +85,7 @@ class CandlestickService(DatabaseServiceMixin):
         conn = self.get_db_connection()
         last = repo.progress(conn, symbol, tf)
         horizons = self.cfg.horizons
-        waiting = repo.pending(conn, symbol, tf, len(horizons))
+        waiting = repo.pending(conn, symbol, tf)
         if last is None:
             scan_from = now - pd.Timedelta(days=self.cfg.backfill_days)
             load_from = scan_from - self._span(tf)
@@ -96,8 +96,8 @@ class CandlestickService(DatabaseServiceMixin):
         df = self.feed.bars(symbol, tf, load_from, now + pd.Timedelta(microseconds=1))
         if len(df) == 0:
             return UpdateResult(symbol, tf, 0, 0, 0, last)
-        ts_ns = df.index.asi8
-        ends = bar_end_ns(ts_ns, tf, is_crypto(symbol))
+        bar_ts = ts_ns(df.index)
+        ends = bar_end_ns(bar_ts, tf, is_crypto(symbol))
         dets = detect_frame(symbol, tf, df, ends, start_ts=scan_from,
                             bucket_minutes=self.cfg.tod_bucket_minutes, tz=self.cfg.exchange_tz)
         stamp = _iso(pd.Timestamp.now(tz="UTC"))
@@ -114,16 +114,18 @@ class CandlestickService(DatabaseServiceMixin):
 
         def write(conn: Any) -> tuple[int, int]:
             n_det = repo.insert_detections(conn, rows) if rows else 0
-            todo = repo.pending(conn, symbol, tf, len(horizons))
+            todo = repo.pending(conn, symbol, tf)
             n_out = 0
             if todo:
-                det_ts = pd.DatetimeIndex([r["ts"] for r in todo]).asi8
+                det_ts = ts_ns(pd.DatetimeIndex([r["ts"] for r in todo]))
                 det_close = np.array([r["close_micros"] for r in todo], dtype="float64") / 1e6
                 det_dir = np.array([r["direction"] for r in todo], dtype="float64")
-                outs = forward_outcomes(det_ts, det_close, det_dir, ts_ns, close, ends, horizons)
+                outs = forward_outcomes(det_ts, det_close, det_dir, bar_ts, close, ends, horizons)
                 n_out = repo.insert_outcomes(conn, [
                     (todo[o.index]["id"], o.horizon, o.ret, o.signed_ret,
                      iso(np.array([o.available_at_ns], dtype="int64"))[0]) for o in outs])
+                repo.mark_complete(conn, sorted({todo[o.index]["id"] for o in outs}),
+                                   len(horizons))
             repo.set_progress(conn, symbol, tf, last_bar, stamp)
             return n_det, n_out
 

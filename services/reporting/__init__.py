@@ -9,10 +9,13 @@ from shared.web import create_service_app
 NAME = "reporting"
 
 
-def create_app(settings: Settings | None = None) -> Flask:
-    """Return the Reporting service's Flask app."""
+def create_app(settings: Settings | None = None, service: object | None = None) -> Flask:
+    """Return the Reporting service's Flask app (``service`` replaces the default one)."""
     from services.reporting.api import blueprints
+    from services.reporting.service import ReportingService
 
     settings = settings or load_settings()
-    return create_service_app(NAME, settings, blueprints=blueprints(),
+    svc = service or ReportingService(settings)
+    return create_service_app(NAME, settings, blueprints=blueprints(), service=svc,
+                              database=svc.db,
                               description="Reporting: P&L, equity curve, journal, performance metrics")

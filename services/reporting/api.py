@@ -1,9 +1,100 @@
 """HTTP routes of the Reporting service (thin: parse, call one use case, serialize)."""
 from __future__ import annotations
 
-from flask import Blueprint
+from typing import Literal
+
+from flask import Blueprint, Response, current_app
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+from services.reporting.domain import GROUPS
+from services.reporting.service import ReportingService
+from shared.web import current_service, ok, validate
+
+GroupBy = Literal[GROUPS]  # type: ignore[valid-type]
+
+
+class _Query(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    epoch: int | None = Field(None, ge=0, description="paper account epoch (default: current)")
+
+
+class RangeQuery(_Query):
+    start: AwareDatetime | None = None
+    end: AwareDatetime | None = None
+
+
+class TradesQuery(_Query):
+    status: Literal["all", "open", "closed"] = "all"
+    symbol: str | None = Field(None, min_length=1, max_length=32)
+    strategy: str | None = Field(None, min_length=1, max_length=100)
+    limit: int = Field(100, ge=1, le=100_000)
+    offset: int = Field(0, ge=0)
+
+
+class MetricsQuery(RangeQuery):
+    group_by: GroupBy | None = None
+
+
+class ExportQuery(_Query):
+    format: Literal["csv", "json", "html"] = "json"
+    what: Literal["trades", "equity", "daily"] = Field("trades", description="table of a CSV")
+
+
+class SnapshotBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    ts: AwareDatetime | None = Field(None, description="clock step (default: the clock's now)")
+    run_id: str | None = Field(None, max_length=100)
+    source: str = Field("api", min_length=1, max_length=40)
+
+
+def _svc() -> ReportingService:
+    return current_service()
 
 
 def blueprints() -> list[Blueprint]:
     """Return this service's blueprints (its endpoints live under /api/v1)."""
-    return []
+    bp = Blueprint("report", __name__, url_prefix="/api/v1/report")
+
+    @bp.get("/summary")
+    @validate(query=_Query, tags=["report"])
+    def summary(query: _Query) -> Response:
+        """Headline figures, the account's P&L and the ledger cross-check."""
+        return ok(_svc().summary(query.epoch))
+
+    @bp.get("/equity")
+    @validate(query=RangeQuery, tags=["report"])
+    def equity(query: RangeQuery) -> Response:
+        """The equity curve (one point per clock step) with drawdown, and daily P&L."""
+        return ok(_svc().equity_view(query.epoch, query.start, query.end))
+
+    @bp.get("/trades")
+    @validate(query=TradesQuery, tags=["report"])
+    def trades(query: TradesQuery) -> Response:
+        """The trade journal: round trips, newest first."""
+        return ok(_svc().trades(epoch=query.epoch, status=query.status, symbol=query.symbol,
+                                strategy=query.strategy, limit=query.limit, offset=query.offset))
+
+    @bp.get("/metrics")
+    @validate(query=MetricsQuery, tags=["report"])
+    def metrics(query: MetricsQuery) -> Response:
+        """Every performance figure, or trade figures per strategy/symbol/side/time/pattern."""
+        return ok(_svc().metrics(query.group_by, query.epoch, query.start, query.end))
+
+    @bp.get("/export")
+    @validate(query=ExportQuery, tags=["report"])
+    def export(query: ExportQuery) -> Response:
+        """Download the report as CSV, JSON or a self-contained HTML page."""
+        f = _svc().export(query.format, query.what, query.epoch)
+        resp = current_app.response_class(f.content, mimetype=f.mimetype)
+        resp.headers["Content-Disposition"] = f'attachment; filename="{f.filename}"'
+        return resp
+
+    @bp.post("/snapshot")
+    @validate(body=SnapshotBody, status=201, tags=["report"])
+    def snapshot(body: SnapshotBody) -> Response:
+        """Record the account's equity at this clock step (coordination calls it each cycle)."""
+        return ok(_svc().snapshot(body.ts, body.run_id, body.source), status=201)
+
+    return [bp]

@@ -2,8 +2,40 @@
 from __future__ import annotations
 
 from flask import Blueprint
+from pydantic import BaseModel, ConfigDict, Field
+
+from services.scanner.domain import Filters
+from shared.web import current_service, ok, validate
+
+
+class ScanBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    preset: str | None = Field(None, description="gappers, momentum, reversal, unusual_volume")
+    filters: Filters = Field(default_factory=Filters, description="applied over the preset")
+    limit: int | None = Field(None, ge=1, le=5000)
+    symbols: list[str] | None = Field(None, max_length=10_000,
+                                      description="scan only these (default: the universe)")
 
 
 def blueprints() -> list[Blueprint]:
     """Return this service's blueprints (its endpoints live under /api/v1)."""
-    return []
+    bp = Blueprint("scanner", __name__, url_prefix="/api/v1")
+
+    @bp.post("/scan")
+    @validate(body=ScanBody, tags=["scan"], summary="Scan the universe with filters or a preset")
+    def run_scan(body: ScanBody):  # type: ignore[no-untyped-def]
+        overrides = body.filters.model_dump(exclude_defaults=True)
+        return ok(current_service().run_scan(body.preset, overrides, body.limit, body.symbols))
+
+    @bp.get("/scan/latest")
+    @validate(tags=["scan"], summary="The newest stored scan with its ranked, explained matches")
+    def latest():  # type: ignore[no-untyped-def]
+        return ok(current_service().latest())
+
+    @bp.get("/scan/presets")
+    @validate(tags=["scan"], summary="The configured presets and their filters")
+    def presets():  # type: ignore[no-untyped-def]
+        return ok(current_service().list_presets())
+
+    return [bp]

@@ -9,10 +9,22 @@ from shared.web import create_service_app
 NAME = "technical_analysis"
 
 
-def create_app(settings: Settings | None = None) -> Flask:
-    """Return the Technical analysis service's Flask app."""
+def create_app(settings: Settings | None = None, *, market: object = None) -> Flask:
+    """Return the Technical analysis service's Flask app.
+
+    Raises:
+        ConfigError: a bad strategy or indicator in the ``technical`` settings.
+    """
     from services.technical_analysis.api import blueprints
+    from services.technical_analysis.service import TechnicalAnalysisService
+    from shared.db import get_database
 
     settings = settings or load_settings()
-    return create_service_app(NAME, settings, blueprints=blueprints(),
+    db = get_database(settings)
+    service = TechnicalAnalysisService(settings, db, market=market)
+    return create_service_app(NAME, settings, blueprints=blueprints(), service=service,
+                              database=db,
+                              health_extra=lambda: {"strategies": [s.name for s in
+                                                                   service.strategies],
+                                                    "cached_series": len(service._cache)},
                               description="Technical analysis: indicators (TA-Lib) and strategy signals")

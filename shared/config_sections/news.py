@@ -17,8 +17,8 @@ class Section(StrictModel):
     file_path: str | None = None
     seed: int = 7
     # A session gap or open-to-close move at least this large (fraction) makes a story.
-    gap_threshold: float = Field(0.02, gt=0, lt=1)
-    move_threshold: float = Field(0.03, gt=0, lt=1)
+    gap_threshold: float = Field(0.01, gt=0, lt=1)
+    move_threshold: float = Field(0.025, gt=0, lt=1)
     # Chance per symbol and session of a routine (neutral) headline.
     routine_rate: float = Field(0.05, ge=0, le=1)
     # How far back a symbol's news is generated or fetched the first time it is asked for.

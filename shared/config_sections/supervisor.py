@@ -9,6 +9,9 @@ from shared.config_sections._base import StrictModel
 class Section(StrictModel):
     """How the manager starts, probes, restarts and stops the nine services."""
 
+    # Spawn every process at once to import its libraries, then let them build their app
+    # and bind group by group (False: spawn each group only after the previous is healthy).
+    prewarm: bool = True
     start_timeout_s: float = Field(30.0, gt=0)          # per start-order group
     health_interval_s: float = Field(2.0, gt=0)         # health poll period once running
     health_timeout_s: float = Field(2.0, gt=0)

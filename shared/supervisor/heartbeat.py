@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import socket
 import threading
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from shared.config import Settings
 from shared.db import Database
@@ -28,7 +28,7 @@ class Heartbeat:
         self.settings = settings
         self.pid = pid
         self.interval_s = interval_s or settings.supervisor.heartbeat_interval_s
-        self.started_at = datetime.now(timezone.utc)
+        self.started_at = datetime.now(UTC)
         self.beats = 0
         self._db = Database.from_settings(settings)
         self._registry = ServiceRegistry(self._db)

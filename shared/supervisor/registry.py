@@ -8,7 +8,7 @@ last_exit_code, last_reason, health_latency_ms) and every ``service_events`` row
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from shared.db import Database
@@ -18,7 +18,7 @@ EVENTS = ("start", "ready", "exit", "restart", "unhealthy", "failed", "stop")
 
 
 def utc_now() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def _iso(t: datetime | None) -> str:

@@ -14,11 +14,15 @@ from __future__ import annotations
 
 import argparse
 import gc
+import importlib
+import importlib.util
 import logging
 import os
 import signal
 import sys
+import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from flask import Flask
@@ -130,6 +134,25 @@ def _run_dev(name: str, factory: Factory, settings: Settings) -> int:
     return 0
 
 
+def wait_for_gate(factory: Factory, gate: Path, timeout_s: float = 600.0) -> bool:
+    """Import the service's modules, then wait until ``gate`` exists; False on timeout.
+
+    The manager starts every process at once with a gate each and opens the gates group by
+    group: the slow, dependency-free part (importing pandas, TA-Lib and the service's own
+    modules) overlaps with the earlier groups, while building the app and binding the port
+    still happen in start order.
+    """
+    package = factory.__module__
+    if importlib.util.find_spec(f"{package}.api") is not None:
+        importlib.import_module(f"{package}.api")
+    deadline = time.monotonic() + timeout_s
+    while not gate.exists():
+        if time.monotonic() > deadline or os.getppid() == 1:  # manager gone: do not linger
+            return False
+        time.sleep(0.02)
+    return True
+
+
 def main(name: str, factory: Factory, argv: list[str] | None = None) -> int:
     """Serve service ``name`` until SIGTERM; return the exit status.
 
@@ -141,6 +164,10 @@ def main(name: str, factory: Factory, argv: list[str] | None = None) -> int:
     parser.add_argument("--dev", action="store_true",
                         help="Flask's development server with code reload instead of gunicorn")
     args = parser.parse_args(argv)
+    gate = os.environ.pop("SUITE_START_GATE", None)
+    if gate and not wait_for_gate(factory, Path(gate)):
+        print(f"{name}: start gate {gate} never opened; exiting", file=sys.stderr)
+        return 1
     settings = load_settings()
     if args.dev:
         return _run_dev(name, factory, settings)

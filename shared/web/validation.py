@@ -9,6 +9,7 @@ envelope, so the thin layer is here and pydantic does all the validating.
 from __future__ import annotations
 
 import functools
+import types
 import typing
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -46,7 +47,7 @@ def _is_list(annotation: Any) -> bool:
     origin = typing.get_origin(annotation)
     if origin in (list, tuple, set):
         return True
-    if origin is typing.Union or str(origin) == "types.UnionType":
+    if origin is typing.Union or origin is types.UnionType:
         return any(_is_list(a) for a in typing.get_args(annotation))
     return False
 

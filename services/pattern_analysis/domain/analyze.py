@@ -31,6 +31,7 @@ PATTERNS = (
     "breakout", "breakdown", "gap_up", "gap_down",
     "support_trendline", "resistance_trendline", "channel_up", "channel_down", "channel_flat",
 )
+DEFAULT_PARAMS = PatternParams()
 _MIRROR_NAMES = {"double_bottom": "double_top", "inverse_head_and_shoulders": "head_and_shoulders",
                  "bull_flag": "bear_flag", "bull_pennant": "bear_pennant"}
 
@@ -64,7 +65,7 @@ def _dedupe(dets: list[Detection]) -> list[Detection]:
     return kept
 
 
-def analyze_bars(bars: Bars, params: PatternParams = PatternParams()) -> Analysis:
+def analyze_bars(bars: Bars, params: PatternParams = DEFAULT_PARAMS) -> Analysis:
     """Return levels and every detection (confidence >= ``min_confidence``) in ``bars``."""
     if len(bars) < 2 * params.pivot_window + 2:
         return Analysis([], [], [], len(bars), int(bars.ts[-1]) if len(bars) else None)
@@ -80,7 +81,7 @@ def analyze_bars(bars: Bars, params: PatternParams = PatternParams()) -> Analysi
     return Analysis(support_resistance(bars, zz, params), dets, zz, len(bars), int(bars.ts[-1]))
 
 
-def analyze(df: pd.DataFrame, params: PatternParams = PatternParams()) -> Analysis:
+def analyze(df: pd.DataFrame, params: PatternParams = DEFAULT_PARAMS) -> Analysis:
     """Return the analysis of a bar frame (UTC index; open, high, low, close, volume).
 
     Raises:
@@ -117,7 +118,7 @@ def reassess(det: Detection, bars: Bars, params: PatternParams) -> Detection:
     brk, tgt, inv = (sign * x for x in (det.breakout_level, det.target, det.invalidation))
     if det.status == Status.FORMING:
         conf = _first(close[start:] > brk)
-        bad = _first(lo[start:] < inv)
+        bad = _first(close[start:] < inv)
         if bad >= 0 and (conf < 0 or bad <= conf):
             return _moved(det, Status.INVALIDATED, bars, start + bad)
         if conf < 0:

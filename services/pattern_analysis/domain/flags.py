@@ -2,10 +2,13 @@
 
 A pole is a zigzag upswing of at least ``pole_min_atr`` ATR within ``pole_max_bars`` bars; the
 consolidation after it is fitted with least-squares lines over its highs and its lows, bar by
-bar, until a close breaks the upper line (confirmation), it retraces more than
+bar, until a close breaks the upper line (confirmation; when that breakout later fails the
+search goes on, as a trader watching bar by bar would), it retraces more than
 ``flag_max_retrace`` of the pole (no pattern), or it outlasts ``flag_max_bars``.
 """
 from __future__ import annotations
+
+import numpy as np
 
 from services.pattern_analysis.domain.lifecycle import resolve
 from services.pattern_analysis.domain.lines import Line, WindowFitter
@@ -39,13 +42,17 @@ def bull_flags(bars: Bars, zz: list[Pivot], params: PatternParams) -> list[Detec
     n = len(bars)
     out: list[Detection] = []
     fit_hi = fit_lo = None
-    for j in range(1, len(zz)):
-        base, top = zz[j - 1], zz[j]
-        if top.kind != "H":
+    for top in zz:
+        if top.kind != "H" or top.idx == 0:
             continue
+        # The pole starts at the lowest low of the pole_max_bars before the top, which need
+        # not be a zigzag pivot (a flat base has no clean swing low).
+        a = max(0, top.idx - params.pole_max_bars)
+        base_idx = a + int(np.argmin(bars.low[a:top.idx]))
+        base = Pivot(base_idx, "L", float(bars.low[base_idx]))
         atr = float(bars.atr[top.idx])
         pole = top.price - base.price
-        if pole < params.pole_min_atr * atr or top.idx - base.idx > params.pole_max_bars:
+        if pole < params.pole_min_atr * atr:
             continue
         if fit_hi is None:
             fit_hi, fit_lo = WindowFitter(bars.high), WindowFitter(bars.low)
@@ -58,27 +65,33 @@ def bull_flags(bars: Bars, zz: list[Pivot], params: PatternParams) -> list[Detec
             if e - p < params.flag_min_bars:
                 continue
             nxt = e + 1
-            breaking = nxt < n and bars.close[nxt] > _line(fit_hi, p + 1, e + 1).at(nxt) + \
-                params.break_buffer_atr * atr
-            if not breaking and nxt < n and e - p < params.flag_max_bars:
-                continue
+            hi = _envelope(fit_hi, bars.high, p + 1, e + 1, upper=True)
+            breaking = nxt < n and bars.close[nxt] > hi.at(nxt) + params.break_buffer_atr * atr
             if not breaking and nxt < n:
+                if e - p < params.flag_max_bars:
+                    continue
                 break  # outlasted flag_max_bars without a breakout
-            hi, lo = _line(fit_hi, p + 1, e + 1), _line(fit_lo, p + 1, e + 1)
+            lo = _envelope(fit_lo, bars.low, p + 1, e + 1, upper=False)
             w = e - p
-            shape = _shape(hi.slope * w / atr, lo.slope * w / atr,
-                           2 * params.line_tolerance_atr, params.flat_slope_atr)
+            # Slopes as the move over the consolidation, in fractions of the pole.
+            shape = _shape(hi.slope * w / pole, lo.slope * w / pole, params.flat_ratio,
+                           params.flat_ratio / 2)
             if shape is None:
                 break
-            out.append(_detection(bars, base, top, e, hi, lo, low_so_far, pole, atr, shape,
-                                  params))
-            break
+            det = _detection(bars, base, top, e, hi, lo, low_so_far, pole, atr, shape, params)
+            out.append(det)
+            if det.status != Status.INVALIDATED:
+                break
     return out
 
 
-def _line(fitter: WindowFitter, a: int, b: int) -> Line:
+def _envelope(fitter: WindowFitter, y: np.ndarray, a: int, b: int, upper: bool) -> Line:
+    """Return the least-squares line of ``y[a:b]`` shifted to touch its extreme point, so the
+    upper line has every high under it (a close above it is a real breakout)."""
     slope, intercept = fitter.fit(a, b)
-    return Line(slope, intercept, 0.0, 1.0)
+    resid = y[a:b] - (intercept + slope * np.arange(a, b))
+    shift = float(resid.max() if upper else resid.min())
+    return Line(slope, intercept + shift, abs(shift), 1.0)
 
 
 def _detection(bars: Bars, base: Pivot, top: Pivot, e: int, hi: Line, lo: Line, flag_low: float,
@@ -93,8 +106,8 @@ def _detection(bars: Bars, base: Pivot, top: Pivot, e: int, hi: Line, lo: Line, 
     w = e - top.idx
     parts = {"pole": clip01(pole / atr / (2 * params.pole_min_atr)),
              "retrace": clip01(1 - retrace / params.flag_max_retrace),
-             "shape": clip01(1 - abs((hi.slope - lo.slope) * w / atr) /
-                             (2 * params.line_tolerance_atr)) if shape == "flag" else 1.0,
+             "shape": clip01(1 - abs((hi.slope - lo.slope) * w / pole) / params.flat_ratio)
+             if shape == "flag" else 1.0,
              "volume_dryup": clip01(1.5 - dryup),
              "confirmation": 1.0 if res.status == Status.COMPLETED else 0.9 if confirmed
              else 0.4 if res.status == Status.FORMING else 0.0,

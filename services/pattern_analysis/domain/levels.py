@@ -60,7 +60,7 @@ def support_resistance(bars: Bars, pivots: list[Pivot], params: PatternParams) -
             low=float(prices.min()), high=float(prices.max()),
             first_ts=int(bars.ts[idxs[0]]), last_ts=int(bars.ts[idxs[-1]]),
             touch_ts=tuple(int(bars.ts[i]) for i in idxs),
-            measurements={**parts, "spread_atr": float(prices.ptp()) / unit if unit else 0.0}))
+            measurements={**parts, "spread_atr": float(np.ptp(prices)) / unit if unit else 0.0}))
     levels.sort(key=lambda lv: (-lv.strength, lv.price))
     return levels[: params.max_levels]
 

@@ -34,8 +34,8 @@ def resolve(bars: Bars, start: int, line: Line, height: float, invalidation: flo
             buffer: float, expiry_bars: int, *, check_before: bool = True) -> Resolution:
     """Return the pattern's status given the bars from ``start`` (its first bar after forming).
 
-    Confirmed at the first close above ``line`` + ``buffer``; invalidated if a low goes under
-    ``invalidation`` first (a bar doing both counts as invalidated: the conservative reading);
+    Confirmed at the first close above ``line`` + ``buffer``; invalidated by a close under
+    ``invalidation`` first (closes, not wicks, decide, as traders judge patterns on closes);
     expired after ``expiry_bars`` bars without either.  After confirmation it completes when a
     high reaches the measured-move target (breakout price + ``height``) and is invalidated by
     a close under ``invalidation`` before that.  ``check_before=False`` skips the pre-breakout
@@ -47,7 +47,7 @@ def resolve(bars: Bars, start: int, line: Line, height: float, invalidation: flo
         return Resolution(Status.FORMING, -1, -1, last_line, last_line + height, 0.0)
     idx = np.arange(start, n)
     conf = _first(bars.close[start:] > line.at(idx) + buffer)
-    inval = _first(bars.low[start:] < invalidation) if check_before else -1
+    inval = _first(bars.close[start:] < invalidation) if check_before else -1
     horizon = expiry_bars if conf < 0 else conf
     if inval >= 0 and (conf < 0 or inval <= conf) and inval <= horizon:
         at = start + inval

@@ -6,22 +6,23 @@ storage and API edge.  Times are int64 nanoseconds since the epoch, UTC (the bar
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 from enum import Enum
-from typing import Any, Mapping
+from typing import Any
 
 import numpy as np
 import pandas as pd
 import talib
 
 
-class Direction(str, Enum):
+class Direction(str, Enum):  # noqa: UP042 - str mixin keeps JSON/SQL plain strings
     BULLISH = "bullish"
     BEARISH = "bearish"
     NEUTRAL = "neutral"
 
 
-class Status(str, Enum):
+class Status(str, Enum):  # noqa: UP042 - str mixin keeps JSON/SQL plain strings
     """Where a detection stands.
 
     Reversal/continuation patterns go ``forming`` -> ``confirmed`` (close beyond the breakout
@@ -54,22 +55,27 @@ class PatternParams:
 
     atr_period: int = 14
     pivot_window: int = 3
-    min_swing_atr: float = 1.5
+    min_swing_atr: float = 2.0
     volume_lookback: int = 20
     breakout_rel_volume: float = 1.5
     break_buffer_atr: float = 0.1
-    level_tolerance_atr: float = 0.5
+    level_tolerance_atr: float = 1.0
     min_level_touches: int = 2
     max_levels: int = 8
     trendline_min_pivots: int = 3
     trendline_max_pivots: int = 6
-    line_tolerance_atr: float = 0.6
-    min_pattern_height_atr: float = 3.0
+    line_tolerance_atr: float = 1.0
+    line_tolerance_height: float = 0.05
+    min_pattern_height_atr: float = 6.0
     peak_tolerance_atr: float = 1.0
     head_min_atr: float = 1.0
-    flat_slope_atr: float = 0.6
+    flat_slope_atr: float = 1.0
+    flat_ratio: float = 0.2
+    triangle_pivots: int = 6
+    triangle_tolerance_atr: float = 0.6
+    triangle_max_end_width: float = 0.6
     max_pattern_bars: int = 200
-    pole_min_atr: float = 5.0
+    pole_min_atr: float = 10.0
     pole_max_bars: int = 25
     flag_min_bars: int = 5
     flag_max_bars: int = 40

@@ -21,6 +21,13 @@ from services.pattern_analysis.domain.model import (
 _WEIGHTS = {"symmetry": 1.0, "height": 1.0, "confirmation": 1.5, "volume": 1.0, "prior_trend": 0.5}
 
 
+def _prior_high(bars: Bars, idx: int, span: int) -> float:
+    """Return the highest high of the ``span`` bars before ``idx``: a bottom pattern needs the
+    decline into it to have started above its neckline."""
+    seg = bars.high[max(0, idx - span):idx]
+    return float(seg.max()) if len(seg) else float("-inf")
+
+
 def _confirmation_parts(res: Resolution, params: PatternParams) -> dict[str, float]:
     confirmed = res.confirm_idx >= 0
     return {
@@ -52,9 +59,9 @@ def double_bottoms(bars: Bars, zz: list[Pivot], params: PatternParams) -> list[D
     at least ``min_pattern_height_atr`` above, after a decline from above that peak."""
     out = []
     buffer_unit = params.break_buffer_atr
-    for a in range(1, len(zz)):
+    for a in range(len(zz)):
         first = zz[a]
-        if first.kind != "L" or zz[a - 1].kind != "H":
+        if first.kind != "L":
             continue
         # The second bottom is the next low, or the one after if the low between stays higher.
         for b in (a + 2, a + 4):
@@ -66,16 +73,18 @@ def double_bottoms(bars: Bars, zz: list[Pivot], params: PatternParams) -> list[D
             if second.idx - first.idx > params.max_pattern_bars:
                 break
             atr = float(bars.atr[second.idx])
-            tol = params.peak_tolerance_atr * atr
-            if any(p.price <= max(first.price, second.price) + tol for p in lows_between):
-                continue
             peak = max((p for p in between if p.kind == "H"), key=lambda p: p.price)
             neck = peak.price
             bottom = min(first.price, second.price)
             height = neck - bottom
+            tol = max(params.peak_tolerance_atr * atr, 0.1 * height)
+            if any(p.price <= max(first.price, second.price) + tol for p in lows_between):
+                continue
             diff = abs(first.price - second.price)
-            prior = zz[a - 1].price
-            if diff > tol or height < params.min_pattern_height_atr * atr or prior < neck:
+            if diff > tol or height < params.min_pattern_height_atr * atr:
+                continue
+            prior = _prior_high(bars, first.idx, second.idx - first.idx)
+            if prior < neck:
                 continue
             line = Line(0.0, neck, 0.0, 1.0)
             res = resolve(bars, second.idx + 1, line, height, bottom, buffer_unit * atr,
@@ -99,7 +108,7 @@ def inverse_head_and_shoulders(bars: Bars, zz: list[Pivot], params: PatternParam
     the two highs; confirmed by a close above the neckline."""
     out = []
     weights = {**_WEIGHTS, "time_symmetry": 0.5}
-    for i in range(1, len(zz) - 4):
+    for i in range(len(zz) - 4):
         ls, n1, head, n2, rs = zz[i:i + 5]
         if ls.kind != "L" or rs.idx - ls.idx > params.max_pattern_bars:
             continue
@@ -118,8 +127,8 @@ def inverse_head_and_shoulders(bars: Bars, zz: list[Pivot], params: PatternParam
         depth_r = float(neck.at(rs.idx)) - rs.price
         if min(depth_l, depth_r) < 0.3 * height:
             continue
-        prior = zz[i - 1]
-        if prior.price < float(neck.at(prior.idx)):
+        prior = _prior_high(bars, ls.idx, rs.idx - ls.idx)
+        if prior < float(neck.at(ls.idx)):
             continue
         d1, d2 = head.idx - ls.idx, rs.idx - head.idx
         time_sym = min(d1, d2) / max(d1, d2)
@@ -129,7 +138,7 @@ def inverse_head_and_shoulders(bars: Bars, zz: list[Pivot], params: PatternParam
                       params.expiry_bars)
         parts = {"symmetry": clip01(1 - diff / tol),
                  "height": clip01(height / atr / (2 * params.min_pattern_height_atr)),
-                 "prior_trend": clip01((prior.price - float(neck.at(prior.idx))) / height),
+                 "prior_trend": clip01((prior - float(neck.at(ls.idx))) / height),
                  "time_symmetry": time_sym, **_confirmation_parts(res, params)}
         extra = {"height_atr": height / atr, "shoulder_diff_atr": diff / atr,
                  "neck_slope_atr_per_bar": neck.slope / atr}

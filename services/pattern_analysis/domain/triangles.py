@@ -26,7 +26,7 @@ def _neg(line: Line) -> Line:
 
 
 def _shape(up: float, lo: float, flat: float) -> str | None:
-    """Name the triangle from the slopes of its lines (in ATR over the pattern's span)."""
+    """Name the triangle from how far each line moves over the span, as a fraction of height."""
     if abs(up) <= flat and lo > flat:
         return "ascending_triangle"
     if up < -flat and abs(lo) <= flat:
@@ -54,7 +54,7 @@ def triangles(bars: Bars, zz: list[Pivot], params: PatternParams) -> list[Detect
     """
     out: list[Detection] = []
     n = len(bars)
-    for size in (6, 5):
+    for size in sorted({params.triangle_pivots, 6}, reverse=True):
         for i in range(0, len(zz) - size + 1):
             run = zz[i:i + size]
             first, last = run[0], run[-1]
@@ -64,19 +64,24 @@ def triangles(bars: Bars, zz: list[Pivot], params: PatternParams) -> list[Detect
             highs = [p for p in run if p.kind == "H"]
             lows = [p for p in run if p.kind == "L"]
             atr = float(bars.atr[last.idx])
-            hi = fit_points(np.array([p.idx for p in highs]), np.array([p.price for p in highs]))
-            lo = fit_points(np.array([p.idx for p in lows]), np.array([p.price for p in lows]))
-            tol = params.line_tolerance_atr * atr
-            if hi.max_resid > tol or lo.max_resid > tol:
-                continue
-            shape = _shape(hi.slope * span / atr, lo.slope * span / atr, params.flat_slope_atr)
-            if shape is None:
-                continue
+            hi = fit_points([p.idx for p in highs], [p.price for p in highs])
+            lo = fit_points([p.idx for p in lows], [p.price for p in lows])
             height = float(hi.at(first.idx) - lo.at(first.idx))
             width_end = float(hi.at(last.idx) - lo.at(last.idx))
             if height < params.min_pattern_height_atr * atr or width_end <= 0:
                 continue
-            if width_end > 0.8 * height:
+            # Real triangles are not ruled lines: the tolerance grows with the pattern.
+            tol = max(params.triangle_tolerance_atr * atr, params.line_tolerance_height * height)
+            if hi.max_resid > tol or lo.max_resid > tol:
+                continue
+            # Each swing of a triangle is shorter than the last one in the same direction.
+            swings = np.abs(np.diff([p.price for p in run]))
+            if (swings[2:] - swings[:-2] > tol).any():
+                continue
+            shape = _shape(hi.slope * span / height, lo.slope * span / height, params.flat_ratio)
+            if shape is None:
+                continue
+            if width_end > params.triangle_max_end_width * height:
                 continue
             buffer = params.break_buffer_atr * atr
             start = last.idx + 1

@@ -14,14 +14,16 @@ from shared.domain.money import D
 _MICRO = Decimal("0.000001")
 
 
-def _window(bars: pd.DataFrame, trip: RoundTrip, bar: timedelta) -> pd.DataFrame:
-    """Return the bars whose interval overlaps the trip (bar ``ts`` is the open time)."""
-    idx = bars.index
-    start = int(idx.searchsorted(pd.Timestamp(trip.entry_time) - pd.Timedelta(bar), "right"))
+def _bounds(ns: np.ndarray, trip: RoundTrip, bar_ns: int) -> tuple[int, int]:
+    """Return the slice of bars whose ``[ts, ts + bar)`` overlaps the trip's ``[entry, exit)``.
+
+    A bar opening exactly at the exit time is left out: the trade was gone when it traded
+    (the exit fill's own price still counts, see ``excursion``).
+    """
+    a = int(np.searchsorted(ns, pd.Timestamp(trip.entry_time).value - bar_ns, "right"))
     if trip.exit_time is None:
-        return bars.iloc[start:]
-    end = int(idx.searchsorted(pd.Timestamp(trip.exit_time), "right"))
-    return bars.iloc[start:end]
+        return a, len(ns)
+    return a, int(np.searchsorted(ns, pd.Timestamp(trip.exit_time).value, "left"))
 
 
 def excursion(trip: RoundTrip, high: float | None, low: float | None) -> RoundTrip:
@@ -57,14 +59,20 @@ def add_excursions(
     is open); pass only bars the market clock has made visible.  A symbol without bars gets
     excursions from its own fill prices only.
     """
+    bar_ns = int(bar_duration.total_seconds() * 1e9)
+    arrays: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
+    for symbol, frame in bars.items():
+        if frame is not None and len(frame):
+            arrays[symbol] = (pd.DatetimeIndex(frame.index).as_unit("ns").asi8,
+                              frame["high"].to_numpy(dtype=float),
+                              frame["low"].to_numpy(dtype=float))
     out = []
     for trip in trips:
-        frame = bars.get(trip.symbol)
         high = low = None
-        if frame is not None and len(frame):
-            win = _window(frame, trip, bar_duration)
-            if len(win):
-                high = float(np.nanmax(win["high"].to_numpy(dtype=float)))
-                low = float(np.nanmin(win["low"].to_numpy(dtype=float)))
+        if trip.symbol in arrays:
+            ns, hi, lo = arrays[trip.symbol]
+            a, b = _bounds(ns, trip, bar_ns)
+            if b > a:
+                high, low = float(np.nanmax(hi[a:b])), float(np.nanmin(lo[a:b]))
         out.append(excursion(trip, high, low))
     return out

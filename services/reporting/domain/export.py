@@ -27,6 +27,8 @@ EQUITY_COLUMNS = ("ts", "equity", "drawdown")
 
 def jsonable(value: Any) -> Any:
     """Return ``value`` with Decimals as plain strings, datetimes as ISO and NaN/inf as None."""
+    if value is None or isinstance(value, (str, int, bool)):
+        return value
     if isinstance(value, dict):
         return {str(k): jsonable(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
@@ -73,7 +75,9 @@ def equity_rows(equity: pd.Series) -> list[dict[str, Any]]:
 
 def daily_rows(days: Sequence[DailyPnl]) -> list[dict[str, Any]]:
     """Return the daily P&L rows, JSON-ready."""
-    return [jsonable(d) for d in days]
+    return [{"day": d.day.isoformat(), "open_equity": money_str(d.open_equity),
+             "close_equity": money_str(d.close_equity), "pnl": money_str(d.pnl), "ret": d.ret}
+            for d in days]
 
 
 def to_csv(rows: Sequence[dict[str, Any]], columns: Sequence[str]) -> str:

@@ -5,6 +5,7 @@ It loads nothing from the network: no scripts, fonts or style sheets outside the
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from decimal import Decimal
 from typing import Any
 
 import jinja2
@@ -55,8 +56,8 @@ with {{ periods_per_year }} periods a year.</p>
 <table><tr><th class="l">{{ group }}</th><th>trades</th><th>win rate</th><th>net P&amp;L</th>
 <th>profit factor</th><th>expectancy</th></tr>
 {% for name, s in rows.items() %}<tr><td class="l">{{ name }}</td><td>{{ s.trades }}</td>
-<td>{{ fmt('win_rate', s.win_rate) }}</td><td>{{ fmt('', s.net_pnl) }}</td>
-<td>{{ fmt('', s.profit_factor) }}</td><td>{{ fmt('', s.expectancy) }}</td></tr>
+<td>{{ fmt('win_rate', s.win_rate) }}</td><td>{{ fmt('net_pnl', s.net_pnl) }}</td>
+<td>{{ fmt('profit_factor', s.profit_factor) }}</td><td>{{ fmt('expectancy', s.expectancy) }}</td></tr>
 {% endfor %}</table>{% endfor %}
 <h2>Trade journal ({{ trades|length }})</h2>
 <table><tr>{% for c in columns %}<th class="l">{{ c }}</th>{% endfor %}</tr>
@@ -67,15 +68,22 @@ with {{ periods_per_year }} periods a year.</p>
 """)
 
 
+def _duration(seconds: float) -> str:
+    days, rest = divmod(int(round(seconds)), 86400)
+    hours, rest = divmod(rest, 3600)
+    return (f"{days}d " if days else "") + f"{hours}h {rest // 60:02d}m"
+
+
 def _fmt(name: str, value: Any) -> str:
     value = jsonable(value)
     if value is None:
         return "n/a"
+    if name.endswith("_seconds") and isinstance(value, (int, float)):
+        return _duration(value)
     if isinstance(value, float):
         return f"{value * 100:.2f}%" if name in _PERCENT else f"{value:.4g}"
-    if isinstance(value, str) and name and "." in value and value.replace(".", "").lstrip(
-            "-").isdigit():
-        return f"{float(value):,.2f}"
+    if isinstance(value, str) and name and value.replace(".", "").lstrip("-").isdigit():
+        return f"{Decimal(value):,.2f}"
     return str(value)
 
 

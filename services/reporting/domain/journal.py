@@ -41,12 +41,21 @@ class _Open:
     exit_qty: Decimal = ZERO
     exit_value: Decimal = ZERO
     max_qty: Decimal = ZERO
-    gross: Decimal = ZERO
+    gross: Decimal = ZERO  # realized against the average cost (shown while open)
+    cash: Decimal = ZERO  # booked cash of the fills (the P&L once closed)
     fees: Decimal = ZERO
     n_fills: int = 0
     order_ids: list[str] = field(default_factory=list)
 
-    def touch(self, fill: Fill, commission: Decimal) -> None:
+    def touch(self, fill: Fill, qty: Decimal, commission: Decimal) -> None:
+        # A part of a flip books its share of the fill's cash; the opening part (applied
+        # second) takes what the closing part left, so the two add up exactly.
+        if qty == fill.qty:
+            self.cash += fill.cash_flow
+        elif self.sign * fill.signed_qty < 0:
+            self.cash += _q(fill.cash_flow * qty / fill.qty)
+        else:
+            self.cash += fill.cash_flow - _q(fill.cash_flow * (fill.qty - qty) / fill.qty)
         self.fees += commission
         self.n_fills += 1
         if fill.order_id and fill.order_id not in self.order_ids:
@@ -58,7 +67,7 @@ class _Open:
         self.entry_qty += qty
         self.entry_value += qty * fill.price
         self.max_qty = max(self.max_qty, abs(self.pos))
-        self.touch(fill, commission)
+        self.touch(fill, qty, commission)
 
     def reduce(self, fill: Fill, qty: Decimal, commission: Decimal) -> None:
         held = abs(self.pos)
@@ -70,7 +79,7 @@ class _Open:
         self.pos -= self.sign * qty
         self.exit_qty += qty
         self.exit_value += qty * fill.price
-        self.touch(fill, commission)
+        self.touch(fill, qty, commission)
 
     def to_trip(self, n: int, exit_time: datetime | None,
                 decisions: Mapping[str, Decision]) -> RoundTrip:
@@ -88,7 +97,7 @@ class _Open:
             entry_price=_q(self.entry_value / self.entry_qty),
             exit_price=_q(self.exit_value / self.exit_qty) if self.exit_qty else None,
             entry_value=self.entry_value,
-            gross_pnl=self.gross,
+            gross_pnl=self.gross if exit_time is None else self.cash,
             fees=self.fees,
             n_fills=self.n_fills,
             entry_order_id=self.entry_order_id,

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from decimal import Decimal
+from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any
 
 import numpy as np
@@ -19,6 +19,12 @@ from services.reporting.domain.equity import daily_pnl, drawdown_stats
 from services.reporting.domain.models import RoundTrip
 
 ZERO = Decimal(0)
+_MICRO = Decimal("0.000001")
+
+
+def _avg(total: Decimal, n: int) -> Decimal | None:
+    """Return the mean rounded half-to-even to micro-units (money's stored precision)."""
+    return (total / n).quantize(_MICRO, rounding=ROUND_HALF_EVEN) if n else None
 
 
 def _ratio(num: Decimal, den: Decimal) -> float | None:
@@ -52,9 +58,9 @@ def trade_stats(trades: Sequence[RoundTrip]) -> dict[str, Any]:
         "gross_won": won,
         "gross_lost": lost,
         "profit_factor": float(won / -lost) if lost else None,
-        "expectancy": sum(pnl, ZERO) / n if n else None,
-        "avg_win": won / len(wins) if wins else None,
-        "avg_loss": lost / len(losses) if losses else None,
+        "expectancy": _avg(sum(pnl, ZERO), n),
+        "avg_win": _avg(won, len(wins)),
+        "avg_loss": _avg(lost, len(losses)),
         "largest_win": max(wins) if wins else None,
         "largest_loss": min(losses) if losses else None,
         "avg_return_pct": float(np.mean([t.return_pct for t in closed if t.return_pct is not None]))
@@ -67,7 +73,7 @@ def trade_stats(trades: Sequence[RoundTrip]) -> dict[str, Any]:
 
 def _mean_decimal(values: Sequence[Decimal | None]) -> Decimal | None:
     vals = [v for v in values if v is not None]
-    return sum(vals, ZERO) / len(vals) if vals else None
+    return _avg(sum(vals, ZERO), len(vals))
 
 
 def return_stats(
@@ -108,7 +114,7 @@ def exposure(trades: Sequence[RoundTrip], index: pd.DatetimeIndex) -> float | No
     if len(index) == 0:
         return None
     held = np.zeros(len(index) + 1, dtype=np.int64)
-    ns = index.asi8
+    ns = pd.DatetimeIndex(index).as_unit("ns").asi8  # pandas 3 may hold us resolution
     for t in trades:
         a = int(np.searchsorted(ns, pd.Timestamp(t.entry_time).value, "left"))
         b = (len(index) if t.exit_time is None

@@ -28,6 +28,9 @@ class Fill:
     order_id: str | None = None
     strategy: str | None = None
     fill_id: str | None = None
+    # Signed cash the fill moved before commission, as the account booked it (paper trading
+    # rounds it to the cent); None means the exact ``-signed_qty * price``.
+    cash: Decimal | None = None
 
     def __post_init__(self) -> None:
         if self.ts.tzinfo is None:
@@ -44,6 +47,10 @@ class Fill:
             raise ValidationError(f"fill qty must be > 0, was {self.qty}", field="qty")
         if self.price <= 0:
             raise ValidationError(f"fill price must be > 0, was {self.price}", field="price")
+        if self.cash is not None and (not isinstance(self.cash, Decimal)
+                                      or self.cash * self.signed_qty > 0):
+            raise ValidationError(f"fill cash must be a Decimal of the opposite sign to the "
+                                  f"quantity (buys pay), was {self.cash!r}", field="cash")
         if self.commission < 0:
             raise ValidationError(f"fill commission must be >= 0, was {self.commission}",
                                   field="commission")
@@ -51,6 +58,11 @@ class Fill:
     @property
     def signed_qty(self) -> Decimal:
         return self.qty if self.side == "buy" else -self.qty
+
+    @property
+    def cash_flow(self) -> Decimal:
+        """Return the booked cash of the fill before commission (buys negative)."""
+        return -self.signed_qty * self.price if self.cash is None else self.cash
 
 
 @dataclass(frozen=True)
@@ -66,8 +78,9 @@ class Decision:
 class RoundTrip:
     """A position from flat (or a flip) back to flat; ``exit_time`` is None while open.
 
-    Prices are volume-weighted averages; ``gross_pnl`` is realized on the closing fills against
-    the average cost; ``fees`` are every commission of its fills (a flip's commission is split
+    Prices are volume-weighted averages.  ``gross_pnl`` of a closed trip is the cash its fills
+    moved (what the account's ledger booked); of an open trip, what its closing fills realized
+    so far against the average cost.  ``fees`` are every commission of its fills (a flip's commission is split
     by quantity); ``net_pnl = gross_pnl - fees``.
     """
 

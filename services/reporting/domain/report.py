@@ -104,7 +104,7 @@ def export_files(report: Report, *, title: str = "Trading report", generated_at:
     return {
         "trades.csv": trades_csv(report.trades),
         "equity.csv": equity_csv(report.equity),
-        "report.json": json.dumps(report_dict(report), indent=2, allow_nan=False),
+        "report.json": json.dumps(report_dict(report), allow_nan=False),  # no indent: C encoder
         "report.html": render_html(report.stats, report.trades, report.equity, report.daily,
                                    report.breakdowns, title=title, generated_at=generated_at,
                                    periods_per_year=periods_per_year),

@@ -48,9 +48,10 @@ def _frame(title: str, body: str, y_ticks: Sequence[tuple[float, str]], x_ticks:
                      'stroke="#ddd"/>')
         parts.append(f'<text x="{ML - 6}" y="{y + 4:.1f}" font-size="11" '
                      f'text-anchor="end">{escape(label)}</text>')
-    for x, label in x_ticks:
+    for i, (x, label) in enumerate(x_ticks):
+        anchor = "start" if i == 0 else "end" if i == len(x_ticks) - 1 else "middle"
         parts.append(f'<text x="{x:.1f}" y="{H - MB + 16}" font-size="11" '
-                     f'text-anchor="middle">{escape(label)}</text>')
+                     f'text-anchor="{anchor}">{escape(label)}</text>')
     parts.append(body)
     parts.append(f'<line x1="{ML}" x2="{ML}" y1="{MT}" y2="{H - MB}" stroke="#888"/>')
     parts.append("</svg>")
@@ -69,7 +70,9 @@ def line_chart(index: pd.DatetimeIndex, values: Sequence[float], title: str, *,
     """Return an SVG line chart of ``values`` over time (``area`` fills down to zero)."""
     if len(values) == 0:
         return _frame(title + " (no data)", "", (), ())
-    x = index.asi8.astype(float)
+    index = pd.DatetimeIndex(index).as_unit("ns")  # ticks below use Timestamp.value (ns)
+    base = int(index.asi8[0])
+    x = (index.asi8 - base).astype(float)  # relative, so one-ns spans survive float64
     y = np.asarray(values, dtype=float)
     x, y = _reduce(x, y, W - ML - MR)
     lo, hi = _yscale(float(min(y.min(), 0.0) if area else y.min()), float(y.max()))
@@ -90,7 +93,7 @@ def line_chart(index: pd.DatetimeIndex, values: Sequence[float], title: str, *,
     pos = np.linspace(0, len(index) - 1, n).round().astype(int) if n else []
     stamps = index[pos]
     span_days = (index[-1] - index[0]).days
-    x_ticks = [(ML + (s.value - x0) / (x1 - x0) * (W - ML - MR),
+    x_ticks = [(ML + (s.value - base - x0) / (x1 - x0) * (W - ML - MR),
                 s.strftime("%Y-%m-%d" if span_days >= 2 else "%m-%d %H:%M")) for s in stamps]
     return _frame(title, body, y_ticks, x_ticks)
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from services.technical_analysis.domain.sessions import (
+    NY,
     SessionLayout,
     SessionRules,
     layout,
@@ -29,8 +30,7 @@ def _lay(ts_ns: np.ndarray | SessionLayout, rules: SessionRules) -> SessionLayou
 
 def vwap(ts_ns: np.ndarray | SessionLayout, high: np.ndarray, low: np.ndarray,
          close: np.ndarray, volume: np.ndarray, *, nbdev1: float = 1.0, nbdev2: float = 2.0,
-         include_premarket: bool = False,
-         rules: SessionRules = SessionRules()) -> dict[str, np.ndarray]:
+         include_premarket: bool = False, rules: SessionRules = NY) -> dict[str, np.ndarray]:
     """Return the session-anchored VWAP of typical price and its volume-weighted sd bands.
 
     Keys: ``vwap``, ``upper1``/``lower1`` (``nbdev1`` deviations), ``upper2``/``lower2``.  The
@@ -39,24 +39,24 @@ def vwap(ts_ns: np.ndarray | SessionLayout, high: np.ndarray, low: np.ndarray,
     lay = _lay(ts_ns, rules)
     counted = lay.regular | lay.premarket if include_premarket else lay.regular
     tp = (_f64(high) + _f64(low) + _f64(close)) / 3.0
-    v = np.where(counted, _f64(volume), 0.0)
-    starts = np.zeros(lay.session.size, dtype=bool)
-    starts[lay.starts] = True
-    cum_v = segmented_cumsum(v, starts)
-    cum_pv = segmented_cumsum(tp * v, starts)
-    cum_p2v = segmented_cumsum(tp * tp * v, starts)
+    # v, p*v and p^2*v stacked so one segmented cumsum pass serves all three.
+    stack = np.empty(tp.shape[:-1] + (3, tp.shape[-1]))
+    np.multiply(_f64(volume), counted, out=stack[..., 0, :])
+    np.multiply(tp, stack[..., 0, :], out=stack[..., 1, :])
+    np.multiply(tp, stack[..., 1, :], out=stack[..., 2, :])
+    cs = segmented_cumsum(stack, lay.starts)
+    cum_v = cs[..., 0, :]
     valid = counted & (cum_v > 0)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        mid = np.where(valid, cum_pv / cum_v, np.nan)
-        var = np.where(valid, cum_p2v / cum_v - mid * mid, np.nan)
-    sd = np.sqrt(np.clip(var, 0.0, None))
+    mid = np.divide(cs[..., 1, :], cum_v, out=np.full(cum_v.shape, np.nan), where=valid)
+    ex2 = np.divide(cs[..., 2, :], cum_v, out=np.full(cum_v.shape, np.nan), where=valid)
+    sd = np.sqrt(np.maximum(ex2 - mid * mid, 0.0))
     return {"vwap": mid, "upper1": mid + nbdev1 * sd, "lower1": mid - nbdev1 * sd,
             "upper2": mid + nbdev2 * sd, "lower2": mid - nbdev2 * sd}
 
 
 def relative_volume(ts_ns: np.ndarray | SessionLayout, volume: np.ndarray, *,
                     sessions: int = 10, cumulative: bool = True,
-                    rules: SessionRules = SessionRules()) -> np.ndarray:
+                    rules: SessionRules = NY) -> np.ndarray:
     """Return volume over its average at the same local time in the previous ``sessions`` days.
 
     With ``cumulative`` the session's volume so far is compared with the average volume so far
@@ -66,9 +66,7 @@ def relative_volume(ts_ns: np.ndarray | SessionLayout, volume: np.ndarray, *,
     lay = _lay(ts_ns, rules)
     v = _f64(volume)
     if cumulative:
-        starts = np.zeros(lay.session.size, dtype=bool)
-        starts[lay.starts] = True
-        v = segmented_cumsum(v, starts)
+        v = segmented_cumsum(v, lay.starts)
     slots, slot = np.unique(lay.minute, return_inverse=True)
     grid = np.full(v.shape[:-1] + (lay.n_sessions, slots.size), np.nan)
     grid[..., lay.session, slot] = v
@@ -90,7 +88,7 @@ def relative_volume(ts_ns: np.ndarray | SessionLayout, volume: np.ndarray, *,
 
 
 def opening_range(ts_ns: np.ndarray | SessionLayout, high: np.ndarray, low: np.ndarray, *,
-                  minutes: int = 15, rules: SessionRules = SessionRules()) -> dict[str, np.ndarray]:
+                  minutes: int = 15, rules: SessionRules = NY) -> dict[str, np.ndarray]:
     """Return ``orh``/``orl``: the high and low of the first ``minutes`` of the regular session.
 
     They are NaN on the bars that form the range and before it (not knowable yet), and on
@@ -109,7 +107,7 @@ def opening_range(ts_ns: np.ndarray | SessionLayout, high: np.ndarray, low: np.n
 
 
 def premarket_range(ts_ns: np.ndarray | SessionLayout, high: np.ndarray, low: np.ndarray, *,
-                    rules: SessionRules = SessionRules()) -> dict[str, np.ndarray]:
+                    rules: SessionRules = NY) -> dict[str, np.ndarray]:
     """Return ``pmh``/``pml``: the pre-market high and low so far in each session.
 
     During the pre-market they are running extremes; from the open on they hold the final

@@ -13,13 +13,13 @@ import math
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cache, lru_cache
 from typing import Any
 
 import numpy as np
 import talib
-from talib import abstract
 from talib import _ta_lib as _core
+from talib import abstract
 
 from services.technical_analysis.domain import custom
 from shared.errors import ValidationError
@@ -101,7 +101,7 @@ def _flatten_inputs(names: Mapping[str, Any]) -> tuple[str, ...]:
     return tuple(out)
 
 
-@lru_cache(maxsize=None)
+@cache
 def _talib_info(name: str) -> FunctionInfo:
     f = abstract.Function(name)
     info = f.info
@@ -166,7 +166,7 @@ class IndicatorSpec:
         Raises:
             ValidationError: when an input series is missing or too short.
         """
-        n = len(next(iter(data.values())))
+        n = np.shape(next(iter(data.values())))[-1]
         if n < self.min_bars:
             raise ValidationError(
                 f"{self.key} needs at least {self.min_bars} bars, got {n}", field="series",

@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 
 from services.technical_analysis.domain.indicators import IndicatorSpec
-from services.technical_analysis.domain.sessions import SessionRules, layout
+from services.technical_analysis.domain.sessions import NY, SessionRules, layout
 
 COLUMNS = ("open", "high", "low", "close", "volume")
 
@@ -23,8 +23,9 @@ class SeriesState:
     """Inputs and outputs of a set of indicators over one growing bar series."""
 
     def __init__(self, specs: Sequence[IndicatorSpec], ts_ns: np.ndarray,
-                 data: Mapping[str, np.ndarray], rules: SessionRules = SessionRules()) -> None:
-        """Compute every spec over the whole series.
+                 data: Mapping[str, np.ndarray], rules: SessionRules = NY,
+                 outputs: dict[str, dict[str, np.ndarray]] | None = None) -> None:
+        """Compute every spec over the whole series (unless ``outputs`` already holds them).
 
         Raises:
             ValidationError: when the series is shorter than a spec needs.
@@ -33,7 +34,8 @@ class SeriesState:
         self.rules = rules
         self.ts = np.asarray(ts_ns, dtype="int64").copy()
         self.data = {c: np.asarray(data[c], dtype="float64").copy() for c in COLUMNS if c in data}
-        self.outputs = {s.key: s.compute(self.data, self.ts) for s in self.specs}
+        self.outputs = outputs if outputs is not None else {
+            s.key: s.compute(self.data, self.ts) for s in self.specs}
         self.recomputed_bars = 0  # inputs re-read by appends (for tests and metrics)
 
     def __len__(self) -> int:
@@ -89,3 +91,46 @@ class SeriesState:
                 new = new - series[0] + prev[name][old - 1]
             out[name] = np.concatenate([prev[name], new])
         return out
+
+    def trim(self, keep: int) -> None:
+        """Drop all but the last ``keep`` bars (outputs keep the values already computed)."""
+        if self.ts.size > keep:
+            self.ts = self.ts[-keep:].copy()
+            self.data = {c: a[-keep:].copy() for c, a in self.data.items()}
+            self.outputs = {k: {o: a[-keep:].copy() for o, a in v.items()}
+                            for k, v in self.outputs.items()}
+
+
+def build_states(specs: Sequence[IndicatorSpec],
+                 series: Sequence[tuple[np.ndarray, Mapping[str, np.ndarray]]],
+                 rules: SessionRules = NY) -> list[SeriesState]:
+    """Return one ``SeriesState`` per (times, data) pair, computing a batch at once.
+
+    TA-Lib runs per series (it is one C call each); the session indicators run once over the
+    stacked (series x bars) panel of every group sharing a time axis, since their numpy
+    overhead per call is what dominates on a few hundred bars.
+
+    Raises:
+        ValidationError: when a series is shorter than a spec needs.
+    """
+    per_row = [s for s in specs if not s.info.custom]
+    panel = [s for s in specs if s.info.custom]
+    outputs: list[dict[str, dict[str, np.ndarray]]] = [
+        {s.key: s.compute(d, ts) for s in per_row} for ts, d in series]
+    groups: dict[tuple[int, int], list[int]] = {}
+    for i, (ts, _) in enumerate(series):
+        groups.setdefault((ts.size, hash(np.asarray(ts, "int64").tobytes())), []).append(i)
+    for idx in groups.values():
+        ts = series[idx[0]][0]
+        same = [i for i in idx if np.array_equal(series[i][0], ts)]
+        for i in set(idx) - set(same):  # a hash collision: compute that one alone
+            outputs[i].update({s.key: s.compute(series[i][1], series[i][0]) for s in panel})
+        if not panel or not same:
+            continue
+        stacked = {c: np.vstack([series[i][1][c] for i in same])
+                   for c in COLUMNS if c in series[same[0]][1]}
+        for s in panel:
+            res = s.compute(stacked, ts)
+            for j, i in enumerate(same):
+                outputs[i][s.key] = {o: a[j] for o, a in res.items()}
+    return [SeriesState(specs, ts, d, rules, outputs[i]) for i, (ts, d) in enumerate(series)]

@@ -7,6 +7,7 @@ time axis, so a (symbols x bars) panel pays for this once.
 """
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 
 import numpy as np
@@ -50,13 +51,39 @@ class SessionLayout:
         return int(self.starts.size)
 
 
-def layout(ts_ns: np.ndarray, rules: SessionRules = SessionRules()) -> SessionLayout:
+#: New York equity sessions, the default everywhere.
+NY = SessionRules()
+
+
+_memo: dict[tuple[object, ...], tuple[np.ndarray, SessionLayout]] = {}
+_memo_lock = threading.Lock()
+_MEMO_MAX = 64
+
+
+def layout(ts_ns: np.ndarray, rules: SessionRules = NY) -> SessionLayout:
     """Return the session layout of ascending UTC bar open times ``ts_ns`` (int64 ns).
+
+    A batch of symbols usually shares one time axis, so layouts are memoised on the bytes of
+    the axis: the time-zone conversion costs more than a TA-Lib call on 390 bars.
 
     Raises:
         ValueError: when the times are not strictly ascending.
     """
     ts = np.asarray(ts_ns, dtype="int64")
+    key = (rules, ts.size, hash(ts.tobytes()))
+    with _memo_lock:
+        hit = _memo.get(key)
+    if hit is not None and np.array_equal(hit[0], ts):
+        return hit[1]
+    out = _layout(ts, rules)
+    with _memo_lock:
+        if len(_memo) >= _MEMO_MAX:
+            _memo.pop(next(iter(_memo)))
+        _memo[key] = (ts.copy(), out)
+    return out
+
+
+def _layout(ts: np.ndarray, rules: SessionRules) -> SessionLayout:
     if ts.size > 1 and np.any(np.diff(ts) <= 0):
         raise ValueError("bar times must be strictly ascending")
     local = pd.DatetimeIndex(pd.to_datetime(ts, utc=True)).tz_convert(rules.timezone)
@@ -74,17 +101,19 @@ def layout(ts_ns: np.ndarray, rules: SessionRules = SessionRules()) -> SessionLa
                          regular=regular, premarket=premarket, starts=np.flatnonzero(new))
 
 
-def segmented_cumsum(values: np.ndarray, starts_mask: np.ndarray) -> np.ndarray:
-    """Return the running sum of ``values`` along the last axis, restarting where the mask is set.
+def segmented_cumsum(values: np.ndarray, starts: np.ndarray) -> np.ndarray:
+    """Return the running sum of ``values`` along the last axis, restarting at ``starts``.
 
-    Works on 1-D arrays and on (symbols x bars) panels sharing one time axis.  The sums are
-    taken segment by segment in order, so a tail recompute from a segment start is bit-equal.
+    ``starts`` are the indices where segments (sessions) begin.  Works on 1-D arrays and on
+    stacked panels sharing one time axis.  The sums are taken segment by segment in order, so
+    a tail recompute from a segment start is bit-equal to the full one.
     """
     v = np.asarray(values, dtype="float64")
+    n = v.shape[-1]
+    if starts.size <= 1 and (starts.size == 0 or starts[0] == 0):
+        return np.cumsum(v, axis=-1)
     out = np.empty_like(v)
-    bounds = np.append(np.flatnonzero(starts_mask), v.shape[-1])
-    if bounds[0] != 0:
-        bounds = np.insert(bounds, 0, 0)
+    bounds = [0, *starts[starts > 0].tolist(), n]
     for a, b in zip(bounds[:-1], bounds[1:], strict=False):
         # One cumsum per session (a handful per call) keeps float summation order local to
         # the session, which the incremental cache relies on for exact equality.

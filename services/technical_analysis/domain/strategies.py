@@ -16,7 +16,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pydantic import ValidationError as PydanticError
 
-from services.technical_analysis.domain.indicators import IndicatorSpec, resolve
+from services.technical_analysis.domain.indicators import resolve
 from shared.errors import ConfigError
 
 Series = Mapping[str, Mapping[str, np.ndarray]]

@@ -27,7 +27,7 @@ def path_frame(points: list[tuple[int, float]], seed: int, noise: float = 0.08,
     """Return bars whose closes follow straight lines through ``points`` (bar, price) plus
     iid normal noise of sd ``noise``; ``spikes`` multiplies the volume of given bars."""
     rng = np.random.default_rng(seed)
-    xs, ys = zip(*points)
+    xs, ys = zip(*points, strict=True)
     n = xs[-1] + 1
     close = np.interp(np.arange(n), xs, ys) + rng.normal(0, noise, n)
     v = 10_000 * rng.lognormal(0, 0.25, n)

@@ -14,7 +14,7 @@ from services.pattern_recognition.domain import (
     summarize,
     tod_buckets,
 )
-from services.pattern_recognition.feed import bar_end_ns
+from services.pattern_recognition.feed import bar_end_ns, ts_ns
 from tests.services.pattern_recognition.factories import arrays, quiet_prefix, session_frame
 
 
@@ -72,7 +72,7 @@ def test_engulfing_detection_carries_direction_strength_and_time():
     df = session_frame(["2024-03-04"]).iloc[: len(candles)].copy()
     o, h, lo, c = arrays(candles)
     df["open"], df["high"], df["low"], df["close"] = o, h, lo, c
-    ends = bar_end_ns(df.index.asi8, "5m")
+    ends = bar_end_ns(ts_ns(df.index), "5m")
     dets = detect_frame("ABC", "5m", df, ends, patterns=("CDLENGULFING",))
     assert len(dets) == 1
     d = dets[0]
@@ -86,7 +86,7 @@ def test_engulfing_detection_carries_direction_strength_and_time():
 
 def test_confirmed_patterns_have_strength_two():
     df = session_frame(["2024-03-04", "2024-03-05", "2024-03-06"], seed=11)
-    ends = bar_end_ns(df.index.asi8, "5m")
+    ends = bar_end_ns(ts_ns(df.index), "5m")
     dets = detect_frame("ABC", "5m", df, ends)
     confirmed = [d for d in dets if abs(d.value) == 200]
     assert confirmed, "seeded data should contain a confirmed Hikkake"
@@ -96,7 +96,7 @@ def test_confirmed_patterns_have_strength_two():
 
 def test_start_ts_reports_only_later_bars_with_the_same_values():
     df = session_frame(["2024-03-04", "2024-03-05"], seed=5)
-    ends = bar_end_ns(df.index.asi8, "5m")
+    ends = bar_end_ns(ts_ns(df.index), "5m")
     full = detect_frame("ABC", "5m", df, ends)
     cut = df.index[100]
     tail = detect_frame("ABC", "5m", df.iloc[60:], ends[60:], start_ts=cut)

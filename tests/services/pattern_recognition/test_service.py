@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 
 from services.pattern_recognition.domain import detect_frame, summarize
-from services.pattern_recognition.feed import FrameFeed, bar_end_ns
+from services.pattern_recognition.feed import FrameFeed, bar_end_ns, ts_ns
 from services.pattern_recognition.service import CandlestickService
 from shared.errors import ValidationError
 from tests.conftest import make_settings
@@ -28,7 +28,7 @@ def _service(db, settings, frame, now) -> CandlestickService:
 def _expected_outcomes(frame: pd.DataFrame, as_of: pd.Timestamp, horizon: int,
                        pattern: str | None = None) -> np.ndarray:
     """Recompute by hand, from the full frame, the signed returns known at ``as_of``."""
-    ends = bar_end_ns(frame.index.asi8, "5m")
+    ends = bar_end_ns(ts_ns(frame.index), "5m")
     dets = detect_frame("ABC", "5m", frame, ends)
     pos = {t: i for i, t in enumerate(frame.index)}
     close = frame["close"].to_numpy()
@@ -50,7 +50,7 @@ def test_update_stores_only_visible_bars_and_records_progress(db, settings, fram
     assert r.detections > 0
     latest = db.fetch_one("SELECT MAX(ts), MAX(visible_at) FROM candle_detections")
     assert latest[0] <= "2024-03-05T16:55:00+00:00" and latest[1] <= now.isoformat()
-    assert db.fetch_one("SELECT MAX(available_at) FROM candle_outcomes")[0] <= "2024-03-05T17:00"
+    assert db.fetch_one("SELECT MAX(available_at) FROM candle_outcomes")[0] == "2024-03-05T17:00:00+00:00"
     again = svc.update("ABC", "5m")
     assert (again.detections, again.outcomes, again.bars_scanned) == (0, 0, 0)
 
@@ -101,16 +101,21 @@ def test_stats_walk_forward_never_use_a_later_bar(db, settings, frame):
                 assert st["samples"] == want.samples > 0
                 assert st["hit_rate"] == pytest.approx(want.hit_rate)
                 assert st["expectancy"] == pytest.approx(want.expectancy)
-    n1 = sum(g["horizons"]["20"]["samples"] for g in first["groups"] if "20" in g["horizons"])
-    n2 = sum(g["horizons"]["20"]["samples"] for g in later["groups"])
+    n1, n2 = (sum(g["horizons"].get("20", {}).get("samples", 0) for g in r["groups"])
+              for r in (first, later))
     assert n2 > n1
 
 
 def test_a_detection_gets_its_k_bar_return_only_once_bar_t_plus_k_closed(db, settings, frame):
-    svc = _service(db, settings, frame, pd.Timestamp("2024-03-05T20:00:00Z"))
+    ends = bar_end_ns(ts_ns(frame.index), "5m")
+    d0 = next(d for d in detect_frame("ABC", "5m", frame, ends)
+              if d.ts >= pd.Timestamp("2024-03-05T19:00:00Z").to_pydatetime())
+    svc = _service(db, settings, frame, pd.Timestamp(d0.visible_at))
     svc.update("ABC", "5m")
-    det = db.fetch_one("SELECT id, ts FROM candle_detections WHERE ts >= "
-                       "'2024-03-05T19:00:00+00:00' ORDER BY ts LIMIT 1")
+    det = db.fetch_one("SELECT id, ts FROM candle_detections WHERE ts = ? AND pattern = ?",
+                       (pd.Timestamp(d0.ts).isoformat(), d0.pattern))
+    assert db.fetch_one("SELECT COUNT(*) FROM candle_outcomes WHERE detection_id = ?",
+                        (det["id"],))[0] == 0
     i = frame.index.get_loc(pd.Timestamp(det["ts"]))
     for k in (1, 5, 20):
         close_k = frame.index[i + k] + pd.Timedelta(minutes=5)

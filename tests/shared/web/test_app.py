@@ -22,6 +22,7 @@ class OrderIn(BaseModel):
 class ListQuery(BaseModel):
     limit: int = Field(10, ge=1, le=100)
     symbols: list[str] = []
+    tags: list[str] | None = None
 
 
 def build(tmp_path: Path, **overrides: object) -> Flask:
@@ -101,8 +102,8 @@ def test_malformed_json_and_query(client) -> None:  # type: ignore[no-untyped-de
                                       content_type="application/json"), 400)
     err = assert_error_envelope(client.get("/api/v1/orders?limit=0"), 400)
     assert err["details"]["field"] == "limit"
-    good = client.get("/api/v1/orders?limit=5&symbols=A,B&symbols=C").get_json()["data"]
-    assert good == {"limit": 5, "symbols": ["A", "B", "C"]}
+    good = client.get("/api/v1/orders?limit=5&symbols=A,B&symbols=C&tags=x,y").get_json()["data"]
+    assert good == {"limit": 5, "symbols": ["A", "B", "C"], "tags": ["x", "y"]}
 
 
 def test_every_error_path_returns_the_envelope(client) -> None:  # type: ignore[no-untyped-def]
@@ -160,7 +161,7 @@ def test_openapi_lists_every_route_with_its_models(client) -> None:  # type: ign
         "symbol", "qty", "side"]
     assert "201" in post["responses"] and "400" in post["responses"]
     params = {p["name"] for p in paths["/api/v1/orders"]["get"]["parameters"]}
-    assert params == {"limit", "symbols"}
+    assert params == {"limit", "symbols", "tags"}
 
 
 def test_security_headers(client) -> None:  # type: ignore[no-untyped-def]

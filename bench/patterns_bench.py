@@ -1,0 +1,283 @@
+"""Benchmarks of the pattern services, one function per section, each beside a same-run baseline.
+
+Sections (run all, or name some: ``python bench/patterns_bench.py chart_patterns``):
+
+* ``chart_patterns`` - chart-pattern detection (pattern_analysis) for 500 symbols x one
+  session of simulated 1-minute bars; target under 5 s.  Baseline: the floor every detector
+  needs (TA-Lib ATR + numpy fractal pivots per symbol).  Also the service path (analysis plus
+  storing every detection in one transaction on a temp SQLite file).
+
+* ``candlesticks`` - all 61 TA-Lib candlestick functions over 5,000 symbols x 390 bars through
+  pattern_recognition's code path against a direct TA-Lib loop; target within 1.5x.
+* ``sentiment`` - news sentiment (VADER + finance lexicon) of 10,000 headlines; target over
+  2,000 headlines/s.  Baseline: plain VADER.
+
+Other areas add their sections as ``bench_<name>() -> None`` functions and list them in
+``SECTIONS``.  Timings are medians of warm repeats (these machines are shared and noisy).
+"""
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+
+
+def _median_time(fn: Callable[[], object], repeats: int) -> float:
+    fn()  # warm-up: imports, caches, first-touch of memory
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times)
+
+
+def _simulated_session(symbols: int, seed: int = 42, session: str = "2024-03-05"):
+    from shared.market.calendar import get_calendar
+    from shared.market.simulated import SimulatedProvider
+    from shared.market.symbols import universe_map
+
+    universe = universe_map(seed, symbols, ())
+    syms = [s for s in universe if universe[s].asset_class == "equity"][:symbols]
+    return SimulatedProvider(seed, universe, get_calendar()).generate_session(session, syms)
+
+
+def bench_chart_patterns(symbols: int = 500, repeats: int = 3) -> None:
+    """Chart-pattern detection for ``symbols`` x one session (target < 5 s)."""
+    import talib
+
+    from services.pattern_analysis.domain import Bars, PatternParams, analyze_bars, fractal_pivots
+
+    params = PatternParams()
+    sess = _simulated_session(symbols)
+    n_sym, n_bars = sess.close.shape
+    rows = [(sess.ts_ns, sess.open[i], sess.high[i], sess.low[i], sess.close[i],
+             sess.volume[i].astype(float)) for i in range(n_sym)]
+
+    def baseline() -> None:
+        for _, _o, h, lo, c, _v in rows:
+            talib.ATR(h, lo, c, timeperiod=params.atr_period)
+            fractal_pivots(h, lo, params.pivot_window)
+
+    found: dict[str, int] = {}
+
+    def detect() -> None:
+        found.clear()
+        for r in rows:
+            for d in analyze_bars(Bars.from_arrays(*r, params=params), params).detections:
+                found[d.pattern] = found.get(d.pattern, 0) + 1
+
+    t_base = _median_time(baseline, repeats)
+    t_detect = _median_time(detect, repeats)
+    t_service = _service_scan(sess, repeats=1)
+    print(f"chart patterns: {n_sym} symbols x {n_bars} one-minute bars")
+    print(f"  baseline (TA-Lib ATR + numpy pivots)  {t_base:8.3f} s  "
+          f"({t_base / n_sym * 1e3:.2f} ms/symbol)")
+    print(f"  detection (analyze_bars)              {t_detect:8.3f} s  "
+          f"({t_detect / n_sym * 1e3:.2f} ms/symbol)  ratio to baseline {t_detect / t_base:.1f}x")
+    print(f"  service scan (analyse + store, 1 tx)  {t_service:8.3f} s")
+    verdict = "MET" if t_detect < 5.0 else "MISSED"
+    print(f"  target detection < 5 s: {verdict}")
+    print(f"  detections: {sum(found.values())} "
+          f"({', '.join(f'{k} {v}' for k, v in sorted(found.items()))})")
+
+
+def _service_scan(sess, repeats: int) -> float:
+    """Time ``PatternService.scan`` over every symbol with bars from memory on a temp DB."""
+    from services.pattern_analysis.service import PatternService
+    from shared.config import load_settings
+    from shared.db import Database, migrate
+
+    frames = {s: sess.frame(i) for i, s in enumerate(sess.symbols)}
+    now = pd.Timestamp(int(sess.ts_ns[-1]), tz="UTC") + pd.Timedelta(minutes=1)
+
+    class Source:
+        def now(self) -> pd.Timestamp:
+            return now
+
+        def bars(self, symbol, timeframe, start, end):
+            return frames[symbol]
+
+    with tempfile.TemporaryDirectory() as tmp:
+        settings = load_settings(environ={}, env="test", database__path=f"{tmp}/b.db",
+                                 logging__dir=f"{tmp}/logs")
+        db = Database.from_settings(settings)
+        migrate(db)
+        svc = PatternService(settings, db, Source())
+        t = _median_time(lambda: svc.scan(list(frames), "1m", force=True), repeats)
+        db.close()
+    return t
+
+
+def _random_ohlc(symbols: int, bars: int, seed: int = 7) -> np.ndarray:
+    """Return (4, symbols, bars) float64 random-walk open/high/low/close, cents-rounded."""
+    rng = np.random.default_rng(seed)
+    close = 50 * np.exp(np.cumsum(rng.normal(0, 0.002, (symbols, bars)), axis=1))
+    open_ = np.concatenate([close[:, :1], close[:, :-1]], axis=1) * (
+        1 + rng.normal(0, 0.0005, (symbols, bars)))
+    high = np.maximum(open_, close) * (1 + np.abs(rng.normal(0, 0.001, (symbols, bars))))
+    low = np.minimum(open_, close) * (1 - np.abs(rng.normal(0, 0.001, (symbols, bars))))
+    return np.round(np.stack([open_, high, low, close]), 2)
+
+
+def bench_candlesticks(symbols: int = 5000, bars: int = 390, repeats: int = 3,
+                       service_symbols: int = 500) -> None:
+    """All 61 TA-Lib candlestick functions over ``symbols`` x ``bars`` (target within 1.5x).
+
+    Baseline: a direct loop calling each TA-Lib CDL function per symbol.  Service code path:
+    ``detect_arrays`` (what ``CandlestickService.update`` runs through ``detect_frame``): the
+    61-row pattern matrix plus the non-zero scan into detections.  Also the whole incremental
+    update (TA-Lib, detection rows, forward outcomes, SQLite) for ``service_symbols`` symbols.
+    """
+    import talib
+
+    from services.pattern_recognition.domain import PATTERNS, detect_arrays
+
+    data = _random_ohlc(symbols, bars)
+    rows = [tuple(np.ascontiguousarray(data[k, i]) for k in range(4)) for i in range(symbols)]
+    funcs = [getattr(talib, p) for p in PATTERNS]
+    found = [0]
+
+    def baseline() -> None:
+        for o, h, lo, c in rows:
+            for fn in funcs:
+                fn(o, h, lo, c)
+
+    def service_path() -> None:
+        found[0] = 0
+        for o, h, lo, c in rows:
+            found[0] += len(detect_arrays(o, h, lo, c))
+
+    t_base = _median_time(baseline, repeats)
+    t_svc = _median_time(service_path, repeats)
+    calls = symbols * len(funcs)
+    ratio = t_svc / t_base
+    print(f"candlesticks: {len(funcs)} TA-Lib CDL functions x {symbols} symbols x {bars} bars")
+    print(f"  baseline (direct TA-Lib loop)         {t_base:8.3f} s  "
+          f"({t_base / calls * 1e6:.2f} us/call)")
+    print(f"  service path (detect_arrays)          {t_svc:8.3f} s  ratio {ratio:.2f}x  "
+          f"({found[0]} detections)")
+    print(f"  target within 1.5x of baseline: {'MET' if ratio <= 1.5 else 'MISSED'}")
+    t_upd, n_det = _candlestick_service_update(data[:, :service_symbols], bars)
+    print(f"  service update (detect + outcomes + SQLite, {service_symbols} symbols) "
+          f"{t_upd:8.3f} s  ({t_upd / service_symbols * 1e3:.2f} ms/symbol, {n_det} rows)")
+
+
+def _candlestick_service_update(data: np.ndarray, bars: int) -> tuple[float, int]:
+    """Time one ``CandlestickService.update`` per symbol on a temp DB (bars from memory)."""
+    from services.pattern_recognition.feed import FrameFeed
+    from services.pattern_recognition.service import CandlestickService
+    from shared.config import load_settings
+    from shared.db import Database, migrate
+    from shared.market.calendar import get_calendar
+
+    o_, c_ = get_calendar().session_bounds("2024-03-05")
+    idx = pd.date_range(o_, c_, freq="1min", inclusive="left")[:bars]
+    feed = FrameFeed(now=c_ + pd.Timedelta(hours=1))
+    syms = [f"S{i:04d}" for i in range(data.shape[1])]
+    for i, s in enumerate(syms):
+        feed.add(s, "1m", pd.DataFrame({"open": data[0, i], "high": data[1, i],
+                                        "low": data[2, i], "close": data[3, i],
+                                        "volume": 1000}, index=idx))
+    with tempfile.TemporaryDirectory() as tmp:
+        settings = load_settings(environ={}, env="test", database__path=f"{tmp}/c.db",
+                                 logging__dir=f"{tmp}/logs")
+        db = Database.from_settings(settings)
+        migrate(db)
+        svc = CandlestickService(settings, db, feed)
+        t0 = time.perf_counter()
+        for s in syms:
+            svc.update(s, "1m")
+        t = time.perf_counter() - t0
+        n = db.fetch_one("SELECT COUNT(*) FROM candle_detections")[0]
+        db.close()
+    return t, int(n)
+
+
+def _headlines(n: int, seed: int = 3) -> list[str]:
+    """Return ``n`` varied headlines from the news generator's templates."""
+    from services.news.domain.generator import _TEMPLATES, BROKERS
+
+    rng = np.random.default_rng(seed)
+    kinds = sorted(_TEMPLATES)
+    names = [f"Company{i} Inc" for i in range(200)]
+    out = []
+    for _ in range(n):
+        t = _TEMPLATES[kinds[int(rng.integers(len(kinds)))]]
+        out.append(t[int(rng.integers(len(t)))].format(
+            name=names[int(rng.integers(len(names)))], pct=int(rng.integers(2, 30)),
+            q=int(rng.integers(1, 5)), broker=BROKERS[int(rng.integers(len(BROKERS)))],
+            target=int(rng.integers(10, 900)), amount=int(rng.integers(10, 900))))
+    return out
+
+
+def bench_sentiment(n: int = 10_000, repeats: int = 3) -> None:
+    """Sentiment scoring of ``n`` headlines (target > 2,000 headlines/s).
+
+    Baseline: plain VADER ``polarity_scores``; ours adds the finance lexicon and phrase joins.
+    """
+    from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
+
+    from services.news.domain import FinanceSentiment
+
+    heads = _headlines(n)
+    plain = SentimentIntensityAnalyzer()
+    ours = FinanceSentiment()
+    labels: dict[str, int] = {}
+
+    def baseline() -> None:
+        for h in heads:
+            plain.polarity_scores(h)
+
+    def scored() -> None:
+        labels.clear()
+        for h in heads:
+            lab = ours.score(h).label
+            labels[lab] = labels.get(lab, 0) + 1
+
+    t_base = _median_time(baseline, repeats)
+    t_ours = _median_time(scored, repeats)
+    rate = n / t_ours
+    print(f"sentiment: {n} headlines")
+    print(f"  baseline (plain VADER)                {t_base:8.3f} s  ({n / t_base:,.0f}/s)")
+    print(f"  FinanceSentiment.score                {t_ours:8.3f} s  ({rate:,.0f}/s)  "
+          f"ratio {t_ours / t_base:.2f}x")
+    print(f"  target > 2,000 headlines/s: {'MET' if rate > 2000 else 'MISSED'}  labels {labels}")
+
+
+#: Every section in run order; other areas append theirs.
+SECTIONS: dict[str, Callable[[], None]] = {
+    "chart_patterns": bench_chart_patterns,
+    "candlesticks": bench_candlesticks,
+    "sentiment": bench_sentiment,
+}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("sections", nargs="*", help=f"sections to run (default: all of "
+                        f"{', '.join(SECTIONS)})")
+    args = parser.parse_args(argv)
+    unknown = [s for s in args.sections if s not in SECTIONS]
+    if unknown:
+        parser.error(f"unknown section(s) {unknown}; choose from {list(SECTIONS)}")
+    np.seterr(all="ignore")
+    for name in args.sections or list(SECTIONS):
+        print(f"== {name}")
+        SECTIONS[name]()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,179 @@
+"""The dashboard's JSON API: aggregated reads, forwarded actions and the live event stream."""
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from flask import Blueprint, Response, current_app, request, stream_with_context
+from pydantic import BaseModel, ConfigDict, Field
+
+from dashboard import auth
+from dashboard.backend import UPSTREAMS, Backend
+from dashboard.charts import LOOKBACK_DAYS, TIMEFRAMES, chart_payload
+from dashboard.live import Poller
+from shared.errors import NotFound, ServiceUnavailable, ValidationError
+from shared.web import current_settings, ok, validate
+
+
+def _backend() -> Backend:
+    return current_app.extensions["service"]
+
+
+def _poller() -> Poller:
+    return current_app.extensions["dashboard_poller"]
+
+
+class LogQuery(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    lines: int | None = Field(None, ge=1, le=1000)
+
+
+class ChartQuery(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    timeframe: Literal["1m", "5m", "15m", "1h", "1d"] = "5m"
+    bars: int | None = Field(None, ge=10, le=5000)
+
+
+class StreamQuery(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    topics: str | None = Field(None, max_length=200, description="comma-separated topics")
+
+
+class ExportQuery(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    format: Literal["csv", "json", "html"] = "json"
+    what: Literal["trades", "equity", "daily"] = "trades"
+
+
+class SymbolQuery(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    q: str = Field("", max_length=20)
+    limit: int = Field(20, ge=1, le=600)
+
+
+def _forward_path(service: str, path: str) -> tuple[str, str]:
+    """Return (service, /api/v1/...) for a proxied call.
+
+    Raises:
+        NotFound: an unknown service.
+        ValidationError: a path outside the service's /api/v1 API.
+    """
+    if service not in UPSTREAMS:
+        raise NotFound(f"unknown service {service!r}; known: {list(UPSTREAMS)}", field="service")
+    if ".." in path.split("/"):
+        raise ValidationError("the path may not contain '..'", field="path")
+    return service, "/api/v1/" + path.lstrip("/")
+
+
+def blueprints() -> list[Blueprint]:
+    """Return the dashboard's API blueprint (under /api/v1)."""
+    bp = Blueprint("dashboard_api", __name__, url_prefix="/api/v1")
+
+    @bp.get("/session")
+    def session_state() -> Response:
+        """Whether a login is needed, whether this browser has one, and its CSRF token."""
+        return ok(auth.session_info(current_settings()))
+
+    @bp.get("/overview")
+    def overview() -> Response:
+        """Every service: state, uptime, restarts, health latency, breakers; the outages."""
+        return ok(_backend().services())
+
+    @bp.post("/services/<name>/restart")
+    def restart(name: str) -> Response:
+        """Ask the manager, through coordination, to restart one service."""
+        return ok(_backend().restart(name), status=202)
+
+    @bp.get("/services/<name>/logs")
+    @validate(query=LogQuery)
+    def logs(name: str, query: LogQuery) -> Response:
+        """The tail of one service's log file."""
+        return ok(_backend().log_tail(name, query.lines))
+
+    @bp.get("/clock")
+    def clock() -> Response:
+        """The market clock: mode, pace, speed, paused, now, session (controls when offered)."""
+        return ok(_backend().clock())
+
+    @bp.post("/clock/<action>")
+    def clock_action(action: str) -> Response:
+        """Forward pause / resume / step / configure to coordination."""
+        if action not in ("pause", "resume", "step", "configure", "reset", "advance"):
+            raise NotFound(f"unknown clock action {action!r}", field="action")
+        return ok(_backend().clock_action(action, request.get_json(silent=True) or {}))
+
+    @bp.get("/chart/<symbol>")
+    @validate(query=ChartQuery)
+    def chart(symbol: str, query: ChartQuery) -> Response:
+        """Visible bars of a symbol with overlays, RSI and MACD, ready for the chart."""
+        settings = current_settings()
+        dm = _backend().data_manager()
+        cutoff = dm.clock.now_ts()
+        start = cutoff - _days(LOOKBACK_DAYS[query.timeframe])
+        df = dm.get_ohlcv(symbol, query.timeframe, start=start)
+        bars = query.bars or settings.dashboard.chart_bars
+        data: dict[str, Any] = {"symbol": df.attrs.get("symbol", symbol.upper()),
+                                "timeframe": query.timeframe, "as_of": cutoff.isoformat(),
+                                "timeframes": list(TIMEFRAMES), "stale": bool(df.attrs.get("stale"))}
+        data.update(chart_payload(df, bars=bars))
+        return ok(data)
+
+    @bp.get("/symbols")
+    @validate(query=SymbolQuery)
+    def symbols(query: SymbolQuery) -> Response:
+        """Symbols of the universe whose ticker or name starts with / contains ``q``."""
+        q = query.q.strip().upper()
+        rows = _backend().data_manager().get_symbols()
+        hits = [r for r in rows if not q or r["symbol"].startswith(q)]
+        hits += [r for r in rows if q and q not in r["symbol"][: len(q)] and
+                 q in (r["symbol"] + " " + str(r.get("name", "")).upper())]
+        return ok(hits[: query.limit])
+
+    @bp.get("/stream")
+    @validate(query=StreamQuery)
+    def stream(query: StreamQuery) -> Response:
+        """Server-Sent Events: health, clock, orders, positions, account, fills, workflow."""
+        cfg = current_settings().dashboard
+        last = request.headers.get("Last-Event-ID", "")
+        topics = {t for t in (query.topics or "").split(",") if t} or None
+        gen = _poller().subscribe(topics,
+                                  cfg.stream_max_s, cfg.stream_heartbeat_s,
+                                  int(last) if last.isdigit() else None)
+        return Response(stream_with_context(gen), mimetype="text/event-stream",
+                        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+
+    @bp.get("/export/reporting")
+    @validate(query=ExportQuery)
+    def export(query: ExportQuery) -> Response:
+        """Download reporting's export (CSV, JSON or the self-contained HTML report)."""
+        resp = _backend().client("reporting").request_raw(
+            "GET", "/api/v1/report/export", params=query.model_dump())
+        if resp.status_code >= 400:
+            raise ServiceUnavailable(f"reporting could not export: {resp.status_code}",
+                                     details={"body": resp.text[:500]})
+        ext = {"csv": "csv", "json": "json", "html": "html"}[query.format]
+        return Response(resp.content, mimetype=resp.headers.get("Content-Type", "text/plain"),
+                        headers={"Content-Disposition":
+                                 f'attachment; filename="report-{query.what}.{ext}"'})
+
+    @bp.get("/upstream/<service>/<path:path>")
+    def upstream_read(service: str, path: str) -> Response:
+        """Read any /api/v1 endpoint of a service; "not available" and "down" are values."""
+        svc, p = _forward_path(service, path)
+        return ok(_backend().fetch(svc, p, params=request.args.to_dict(flat=False)))
+
+    @bp.route("/upstream/<service>/<path:path>", methods=["POST", "PUT", "PATCH", "DELETE"])
+    def upstream_action(service: str, path: str) -> Response:
+        """Forward an action (with the suite's API key); the service's 4xx comes back as is."""
+        svc, p = _forward_path(service, path)
+        body = request.get_json(silent=True) if request.data else None
+        data = _backend().call(svc, request.method, p, json=body,
+                               params=request.args.to_dict(flat=False))
+        return ok(data, status=201 if request.method == "POST" else 200)
+
+    return [bp]
+
+
+def _days(n: int) -> Any:
+    import pandas as pd
+
+    return pd.Timedelta(days=n)

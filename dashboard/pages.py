@@ -1,0 +1,69 @@
+"""The dashboard's HTML pages (one template each; their behaviour is in static/js)."""
+from __future__ import annotations
+
+from flask import Blueprint, Response, redirect, render_template, request, url_for
+
+from dashboard import auth
+from shared.errors import AppError
+from shared.web import current_settings
+
+#: (endpoint, path, title) of every page, in the navigation's order.
+PAGES: tuple[tuple[str, str, str], ...] = (
+    ("trading", "/trading", "Trading"),
+    ("symbol", "/symbol", "Chart"),
+    ("scanner", "/scanner", "Scanner"),
+    ("news", "/news", "News"),
+    ("performance", "/performance", "Performance"),
+    ("market", "/market", "Clock"),
+    ("system", "/system", "System"),
+)
+
+
+def _render(page: str, **extra: object) -> str:
+    settings = current_settings()
+    return render_template(f"{page}.html", page=page, pages=PAGES,
+                           csrf_token=auth.csrf_token(),
+                           login_required=auth.login_required(settings),
+                           logged_in=auth.logged_in(settings), **extra)
+
+
+def blueprints() -> list[Blueprint]:
+    bp = Blueprint("pages", __name__)
+
+    @bp.get("/")
+    def index() -> Response:
+        return redirect(url_for("pages.trading"))
+
+    def make_view(name: str):  # noqa: ANN202 - a small view factory
+        def view() -> str:
+            return _render(name)
+        view.__name__ = name
+        view.__doc__ = f"The {name} page."
+        return view
+
+    for name, path, _title in PAGES:
+        bp.add_url_rule(path, name, make_view(name), methods=["GET"])
+
+    @bp.get("/login")
+    def login_form() -> str:
+        """The login form (only needed when an API key is configured)."""
+        return _render("login", next=request.args.get("next", "/trading"), error=None)
+
+    @bp.post("/login")
+    def login() -> Response | tuple[str, int]:
+        """Check the posted key; start a session (HttpOnly, SameSite=Strict cookie)."""
+        nxt = request.form.get("next") or "/trading"
+        if not nxt.startswith("/") or nxt.startswith("//"):
+            nxt = "/trading"  # no open redirect
+        try:
+            auth.check_login(current_settings(), request.form.get("api_key", ""))
+        except AppError as exc:
+            return _render("login", next=nxt, error=exc.message), 401
+        return redirect(nxt)
+
+    @bp.post("/logout")
+    def logout() -> Response:
+        auth.logout()
+        return redirect(url_for("pages.trading"))
+
+    return [bp]

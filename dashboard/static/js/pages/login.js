@@ -1,0 +1,2 @@
+import { start } from "../core.js";
+start();

@@ -1,0 +1,234 @@
+// Symbol view: candles + volume, SMA/EMA/VWAP/Bollinger overlays, RSI and MACD panes,
+// candlestick/chart-pattern markers, support/resistance lines, the suite's fills, signals, news.
+import { $, api, el, notice, num, on, pnl, start, table, time, upstream } from "../core.js";
+import { newsList } from "../news_view.js";
+
+start();
+const LC = window.LightweightCharts;
+const params = new URLSearchParams(location.search);
+let symbol = (params.get("symbol") || localStorage.getItem("symbol") || "AAPL").toUpperCase();
+let tf = params.get("timeframe") || localStorage.getItem("timeframe") || "5m";
+const TFS = ["1m", "5m", "15m", "1h", "1d"];
+const TF_SEC = { "1m": 60, "5m": 300, "15m": 900, "1h": 3600, "1d": 86400 };
+const COLORS = { "SMA 20": "#f5b942", "EMA 9": "#4da3ff", VWAP: "#c77dff", "BB upper": "#5f7a99",
+                 "BB middle": "#5f7a99", "BB lower": "#5f7a99" };
+
+// Chart times in exchange time (New York) so the axis reads like the trader's screen.
+const etFmt = new Intl.DateTimeFormat("en-US", { timeZone: "America/New_York", hourCycle: "h23",
+  year: "numeric", month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit", second: "2-digit" });
+const offsetCache = new Map();
+function toET(t) {
+  const day = Math.floor(t / 86400);
+  let off = offsetCache.get(day);
+  if (off === undefined) {
+    const p = Object.fromEntries(etFmt.formatToParts(new Date(t * 1000)).map((x) => [x.type, x.value]));
+    off = Date.UTC(+p.year, +p.month - 1, +p.day, +p.hour, +p.minute, +p.second) / 1000 - t;
+    offsetCache.set(day, off);
+  }
+  return t + off;
+}
+const shift = (rows) => rows.map((r) => ({ ...r, time: toET(r.time) }));
+
+const chart = LC.createChart($("#chart"), {
+  autoSize: true,
+  layout: { background: { type: "solid", color: "#131820" }, textColor: "#d6dde8", fontSize: 11,
+            panes: { separatorColor: "#263040" } },
+  grid: { vertLines: { color: "#1c2430" }, horzLines: { color: "#1c2430" } },
+  timeScale: { timeVisible: true, secondsVisible: false, borderColor: "#263040" },
+  rightPriceScale: { borderColor: "#263040" },
+  crosshair: { mode: 0 },
+});
+const candles = chart.addSeries(LC.CandlestickSeries, {
+  upColor: "#26c281", downColor: "#ff5b5b", borderUpColor: "#26c281", borderDownColor: "#ff5b5b",
+  wickUpColor: "#26c281", wickDownColor: "#ff5b5b" });
+const volume = chart.addSeries(LC.HistogramSeries, { priceScaleId: "vol", priceFormat: { type: "volume" },
+  lastValueVisible: false, priceLineVisible: false });
+chart.priceScale("vol").applyOptions({ scaleMargins: { top: 0.8, bottom: 0 } });
+const overlays = {};
+for (const name of Object.keys(COLORS)) {
+  overlays[name] = chart.addSeries(LC.LineSeries, { color: COLORS[name], lineWidth: name.startsWith("BB") ? 1 : 2,
+    lastValueVisible: false, priceLineVisible: false, crosshairMarkerVisible: false, title: name.startsWith("BB ") && name !== "BB middle" ? "" : name });
+}
+const rsi = chart.addSeries(LC.LineSeries, { color: "#f5b942", lineWidth: 1, title: "RSI 14" }, 1);
+rsi.createPriceLine({ price: 70, color: "#ff5b5b", lineStyle: 2, lineWidth: 1, axisLabelVisible: false });
+rsi.createPriceLine({ price: 30, color: "#26c281", lineStyle: 2, lineWidth: 1, axisLabelVisible: false });
+const macdHist = chart.addSeries(LC.HistogramSeries, { priceLineVisible: false, lastValueVisible: false }, 2);
+const macdLine = chart.addSeries(LC.LineSeries, { color: "#4da3ff", lineWidth: 1, title: "MACD" }, 2);
+const macdSignal = chart.addSeries(LC.LineSeries, { color: "#f5b942", lineWidth: 1, title: "signal" }, 2);
+const markerApi = LC.createSeriesMarkers(candles, []);
+let priceLines = [];
+let current = null;
+
+function visible(key) { const b = document.querySelector(`[data-ov="${key}"]`); return !b || b.checked; }
+
+function applyOverlays() {
+  for (const [name, s] of Object.entries(overlays)) {
+    const key = name.startsWith("BB") ? "BB" : name.split(" ")[0];
+    s.applyOptions({ visible: visible(key) });
+  }
+  drawMarkers();
+  drawLevels();
+}
+
+// ---- extras: patterns, levels, fills ------------------------------------------------------
+let extras = { candles: [], patterns: [], levels: [], fills: [] };
+const pick = (o, ...keys) => { for (const k of keys) if (o && o[k] !== undefined && o[k] !== null) return o[k]; return undefined; };
+const items = (payload) => {
+  if (!payload || payload.available === false) return [];
+  const d = payload.data;
+  if (Array.isArray(d)) return d;
+  return (d && (d.detections || d.patterns || d.levels || d.items || d.signals || d.fills)) || [];
+};
+function snap(iso) {
+  const t = Math.floor(new Date(iso).getTime() / 1000);
+  if (!Number.isFinite(t) || !current || !current.candles.length) return null;
+  const s = TF_SEC[tf];
+  const b = t - (t % s);
+  const first = current.candles[0].time, lastT = current.candles[current.candles.length - 1].time;
+  if (b < first || b > lastT) return null;
+  // the bar that contains t (daily bars open at the session open, not midnight)
+  let lo = 0, hi = current.candles.length - 1;
+  while (lo < hi) { const mid = (lo + hi + 1) >> 1; if (current.candles[mid].time <= t) lo = mid; else hi = mid - 1; }
+  return current.candles[lo].time;
+}
+function drawMarkers() {
+  const marks = [];
+  if (visible("markers")) {
+    for (const p of [...extras.candles, ...extras.patterns]) {
+      const t = snap(pick(p, "ts", "time", "end_ts", "detected_at", "breakout_ts", "bar_ts"));
+      if (t === null) continue;
+      const dir = String(pick(p, "direction", "signal", "bias") || "").toLowerCase();
+      const bull = dir.includes("bull") || dir === "buy" || Number(pick(p, "value", "score")) > 0;
+      marks.push({ time: toET(t), position: bull ? "belowBar" : "aboveBar", color: bull ? "#26c281" : "#ff5b5b",
+                   shape: bull ? "arrowUp" : "arrowDown", text: String(pick(p, "pattern", "name", "type") || "") });
+    }
+  }
+  if (visible("fills")) {
+    for (const f of extras.fills) {
+      const t = snap(pick(f, "filled_at", "at", "ts", "created_at"));
+      if (t === null) continue;
+      const buy = f.side === "buy";
+      marks.push({ time: toET(t), position: buy ? "belowBar" : "aboveBar", color: "#ffd84d", shape: "circle",
+                   text: `${buy ? "B" : "S"} ${num(f.qty, 0)} @ ${num(f.price, 2)}` });
+    }
+  }
+  marks.sort((a, b) => a.time - b.time);
+  markerApi.setMarkers(marks);
+}
+function drawLevels() {
+  for (const l of priceLines) candles.removePriceLine(l);
+  priceLines = [];
+  if (!visible("levels")) return;
+  for (const lv of extras.levels.slice(0, 8)) {
+    const price = Number(pick(lv, "price", "level", "value"));
+    if (!Number.isFinite(price)) continue;
+    const kind = String(pick(lv, "kind", "type", "side") || "");
+    priceLines.push(candles.createPriceLine({ price, color: kind.startsWith("res") ? "#ff5b5b" : "#26c281",
+      lineStyle: 1, lineWidth: 1, title: kind ? kind.slice(0, 3).toUpperCase() : "S/R" }));
+  }
+}
+
+async function loadExtras() {
+  const s = encodeURIComponent(symbol);
+  const [cs, pats, lv, fills, sig, news] = await Promise.allSettled([
+    upstream("pattern_recognition", `candlesticks/${s}`, { timeframe: tf, limit: 200 }),
+    upstream("pattern_analysis", `patterns/${s}`, { timeframe: tf }),
+    upstream("pattern_analysis", `levels/${s}`, { timeframe: tf }),
+    upstream("paper_trading", "fills", { symbol, limit: 200 }),
+    upstream("technical_analysis", `signals/${s}`, { limit: 50 }),
+    upstream("news", "news", { symbol, limit: 30 }),
+  ]);
+  const val = (r) => (r.status === "fulfilled" ? r.value : { available: false, message: r.reason?.message || "error" });
+  extras = { candles: items(val(cs)), patterns: items(val(pats)), levels: items(val(lv)), fills: items(val(fills)) };
+  drawMarkers();
+  drawLevels();
+  const pbox = $("#patterns");
+  const pl = [...extras.patterns, ...extras.candles];
+  if (val(cs).available === false && val(pats).available === false) {
+    pbox.replaceChildren(notice(`${val(pats).message}; ${val(cs).message}`));
+  } else {
+    table(pbox, [
+      { key: "pattern", label: "Pattern", render: (p) => String(pick(p, "pattern", "name", "type") || "?") },
+      { key: "direction", label: "Dir", render: (p) => String(pick(p, "direction", "signal", "bias") || "") },
+      { key: "ts", label: "When", render: (p) => time(pick(p, "ts", "time", "end_ts", "detected_at")) },
+    ], pl.slice(0, 50), { empty: "no patterns on this timeframe" });
+  }
+  const sbox = $("#signals");
+  const sv = val(sig);
+  if (sv.available === false) sbox.replaceChildren(notice(sv.message));
+  else table(sbox, [
+    { key: "strategy", label: "Strategy", render: (r) => String(pick(r, "strategy", "name") || "") },
+    { key: "signal", label: "Signal", render: (r) => String(pick(r, "signal", "direction", "action") || "") },
+    { key: "strength", label: "Str.", num: true, render: (r) => num(pick(r, "strength", "score", "confidence"), 2) },
+    { key: "ts", label: "When", render: (r) => time(pick(r, "ts", "time", "created_at")) },
+  ], items(sv).slice(0, 50), { empty: "no signals" });
+  newsList($("#sym-news"), val(news));
+}
+
+async function load() {
+  localStorage.setItem("symbol", symbol);
+  localStorage.setItem("timeframe", tf);
+  $("#sym").value = symbol;
+  $("#chart-title").textContent = `${symbol} · ${tf}`;
+  document.title = `Chart ${symbol} · Trading terminal`;
+  for (const b of document.querySelectorAll("#tfs button")) b.setAttribute("aria-pressed", String(b.dataset.tf === tf));
+  try {
+    current = await api(`/api/v1/chart/${encodeURIComponent(symbol)}`, { query: { timeframe: tf } });
+  } catch (err) {
+    $("#chart-note").textContent = err.message;
+    return;
+  }
+  candles.setData(shift(current.candles));
+  volume.setData(shift(current.volume.map((v) => ({ time: v.time, value: v.value,
+    color: v.up ? "rgba(38,194,129,.45)" : "rgba(255,91,91,.45)" }))));
+  for (const [name, s] of Object.entries(overlays)) s.setData(shift(current.overlays[name] || []));
+  rsi.setData(shift(current.rsi));
+  macdLine.setData(shift(current.macd.macd || []));
+  macdSignal.setData(shift(current.macd.signal || []));
+  macdHist.setData(shift((current.macd.hist || []).map((h) => ({ ...h, color: h.value >= 0 ? "#26c281" : "#ff5b5b" }))));
+  const panes = chart.panes();
+  if (panes[1]) panes[1].setHeight(100);
+  if (panes[2]) panes[2].setHeight(110);
+  chart.timeScale().fitContent();
+  window.__chartBars = current.candles.length;
+  const lastBar = current.candles[current.candles.length - 1];
+  $("#chart-asof").textContent = `as of ${time(current.as_of)} UTC${current.stale ? " · STALE" : ""}`;
+  $("#chart-note").textContent = current.candles.length ? "" : "no visible bars yet for this symbol and timeframe";
+  if (lastBar) {
+    const first = current.candles[0];
+    $("#quote").replaceChildren(el("dl", { class: "kv" },
+      el("dt", {}, "Last"), el("dd", {}, num(lastBar.close, 2)),
+      el("dt", {}, "Change (window)"), el("dd", {}, pnl(((lastBar.close - first.open) / first.open) * 100, 2, "%")),
+      el("dt", {}, "High"), el("dd", {}, num(Math.max(...current.candles.map((c) => c.high)), 2)),
+      el("dt", {}, "Low"), el("dd", {}, num(Math.min(...current.candles.map((c) => c.low)), 2))));
+  }
+  applyOverlays();
+  loadExtras();
+}
+
+// ---- controls ---------------------------------------------------------------------------
+for (const t of TFS) {
+  $("#tfs").append(el("button", { type: "button", "data-tf": t, "aria-pressed": String(t === tf),
+    onclick: () => { tf = t; load(); } }, t));
+}
+for (const box of document.querySelectorAll("[data-ov]")) box.addEventListener("change", applyOverlays);
+$("#sym").addEventListener("change", () => { symbol = $("#sym").value.trim().toUpperCase() || symbol; load(); });
+$("#sym").addEventListener("input", async () => {
+  const q = $("#sym").value.trim();
+  if (!q) return;
+  try {
+    const rows = await api("/api/v1/symbols", { query: { q, limit: 15 } });
+    $("#sym-list").replaceChildren(...rows.map((r) => el("option", { value: r.symbol }, r.name)));
+  } catch (e) { /* suggestions are optional */ }
+});
+
+// New bars: reload when the clock passes into a new bar of this timeframe.
+let lastBucket = null;
+on("clock", (c) => {
+  if (!c || !c.now) return;
+  const b = Math.floor(new Date(c.now).getTime() / 1000 / TF_SEC[tf]);
+  if (lastBucket !== null && b !== lastBucket) load();
+  lastBucket = b;
+});
+on("fills", () => loadExtras());
+load();

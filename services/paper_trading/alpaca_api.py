@@ -1,0 +1,268 @@
+"""The Alpaca-compatible routes (/v2 trading and market data, /v1beta1/news) for alpaca-py.
+
+Bodies are Alpaca's raw objects (no envelope); errors are ``{"code": <8 digits>, "message"}``
+(see ``alpaca_models.alpaca_error``).  No route ends with a slash: Flask would answer the SDK's
+slash-less request with a redirect, which the SDK does not follow.
+"""
+from __future__ import annotations
+
+import hmac
+from decimal import Decimal
+from typing import Literal
+
+from flask import Blueprint, Response, current_app, jsonify, request
+from pydantic import BaseModel, ConfigDict, Field
+
+from services.paper_trading import marketdata
+from services.paper_trading.alpaca_models import (
+    account_json,
+    alpaca_error,
+    asset_json,
+    calendar_json,
+    clock_json,
+    order_json,
+    position_json,
+)
+from services.paper_trading.schemas import OrderRequest, ReplaceRequest
+from services.paper_trading.service import PaperTradingService, asset_id_for
+from shared.config import Settings
+from shared.errors import AppError, AuthError, NotFound
+from shared.web import current_service, parse_body, parse_query, validate
+
+
+def check_alpaca_key(settings: Settings) -> None:
+    """Require APCA-API-SECRET-KEY (or APCA-API-KEY-ID) to equal the configured key.
+
+    Raises:
+        AuthError: when a key is configured and neither header matches (constant-time).
+    """
+    key = settings.security.api_key
+    if key is None or not key.get_secret_value():
+        return
+    want = key.get_secret_value().encode()
+    ok_ = False
+    for header in ("APCA-API-SECRET-KEY", "APCA-API-KEY-ID"):
+        given = request.headers.get(header, "").encode()
+        ok_ = hmac.compare_digest(given, want) or ok_
+    if not ok_:
+        raise AuthError("access key verification failed", field="APCA-API-SECRET-KEY")
+
+
+def _svc() -> PaperTradingService:
+    return current_service()
+
+
+def _json(data: object, status: int = 200) -> Response:
+    resp = jsonify(data)
+    resp.status_code = status
+    return resp
+
+
+class OrdersQuery(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    status: Literal["open", "closed", "all"] = "open"
+    limit: int = Field(50, ge=1, le=500)
+    after: str | None = None
+    until: str | None = None
+    direction: Literal["asc", "desc"] = "desc"
+    nested: bool = False
+    side: Literal["buy", "sell"] | None = None
+    symbols: str | None = None
+
+
+class CloseQuery(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    qty: Decimal | None = Field(None, gt=0)
+    percentage: Decimal | None = Field(None, gt=0, le=100)
+
+
+class BarsQuery(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    symbols: str = Field(min_length=1)
+    timeframe: str = "1Day"
+    start: str | None = None
+    end: str | None = None
+    limit: int = Field(1000, ge=1, le=10000)
+    page_token: str | None = None
+    sort: Literal["asc", "desc"] = "asc"
+
+
+class NewsQuery(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    symbols: str | None = None
+    start: str | None = None
+    end: str | None = None
+    limit: int = Field(10, ge=1, le=50)
+    sort: Literal["asc", "desc"] = "desc"
+    include_content: bool = False
+    page_token: str | None = None
+
+
+def _symbols(text: str | None) -> list[str]:
+    return [s.strip().upper() for s in (text or "").split(",") if s.strip()]
+
+
+def _iso_arg(v: str | None) -> str | None:
+    from shared.market.calendar import to_utc
+
+    return None if v is None else to_utc(v).isoformat(timespec="microseconds")
+
+
+def blueprints() -> list[Blueprint]:
+    """Return the /v2 and /v1beta1 blueprints."""
+    v2 = Blueprint("alpaca_v2", __name__, url_prefix="/v2")
+    v1b = Blueprint("alpaca_v1beta1", __name__, url_prefix="/v1beta1")
+
+    @v2.before_request
+    def _process() -> None:
+        _svc().maybe_process()
+
+    # -- account, clock, calendar, assets ----------------------------------------------------
+    @v2.get("/account")
+    @validate(summary="Alpaca: the account", tags=["alpaca"])
+    def account() -> Response:
+        return _json(account_json(_svc().account_snapshot(), _svc().cfg))
+
+    @v2.get("/clock")
+    @validate(summary="Alpaca: the market clock", tags=["alpaca"])
+    def clock() -> Response:
+        return _json(clock_json(_svc().cal, _svc().now()))
+
+    @v2.get("/calendar")
+    @validate(summary="Alpaca: trading sessions", tags=["alpaca"])
+    def calendar() -> Response:
+        return _json(calendar_json(_svc().cal, request.args.get("start"),
+                                   request.args.get("end"), _svc().now()))
+
+    @v2.get("/assets")
+    @validate(summary="Alpaca: assets", tags=["alpaca"])
+    def assets() -> Response:
+        return _json([asset_json(r["symbol"], asset_id_for(r["symbol"]), r)
+                      for r in _svc().db.fetch_all("SELECT * FROM symbols ORDER BY symbol")])
+
+    @v2.get("/assets/<path:symbol>")
+    @validate(summary="Alpaca: one asset", tags=["alpaca"])
+    def asset(symbol: str) -> Response:
+        svc = _svc()
+        sym = symbol.upper()
+        row = svc.db.fetch_one("SELECT * FROM symbols WHERE symbol = ?", (sym,))
+        if row is not None:
+            return _json(asset_json(sym, asset_id_for(sym), row))
+        for r in svc.db.fetch_all("SELECT * FROM symbols"):
+            if asset_id_for(r["symbol"]) == symbol.lower():
+                return _json(asset_json(r["symbol"], symbol.lower(), r))
+        if svc.db.fetch_one("SELECT 1 FROM bars WHERE symbol = ? LIMIT 1", (sym,)):
+            return _json(asset_json(sym, asset_id_for(sym), None))
+        raise NotFound(f"asset not found for {symbol}", field="symbol")
+
+    # -- orders -----------------------------------------------------------------------------
+    @v2.post("/orders")
+    @validate(body=OrderRequest, summary="Alpaca: submit an order", tags=["alpaca"])
+    def submit(body: OrderRequest) -> Response:
+        return _json(order_json(_svc().submit_order(body)))
+
+    @v2.get("/orders")
+    @validate(query=OrdersQuery, summary="Alpaca: list orders", tags=["alpaca"])
+    def orders(query: OrdersQuery) -> Response:
+        recs = _svc().list_orders(status=query.status, limit=query.limit,
+                                  after=_iso_arg(query.after), until=_iso_arg(query.until),
+                                  direction=query.direction, side=query.side,
+                                  symbols=_symbols(query.symbols) or None)
+        return _json([order_json(r, query.nested) for r in recs])
+
+    @v2.delete("/orders")
+    @validate(summary="Alpaca: cancel all open orders", tags=["alpaca"])
+    def cancel_all() -> Response:
+        return _json([{"id": r.id, "status": 200, "body": order_json(r, False)}
+                      for r in _svc().cancel_all()], 207)
+
+    @v2.get("/orders:by_client_order_id")
+    @validate(summary="Alpaca: order by client_order_id", tags=["alpaca"])
+    def by_client_id() -> Response:
+        return _json(order_json(_svc().get_order_by_client_id(
+            request.args.get("client_order_id", ""))))
+
+    @v2.get("/orders/<order_id>")
+    @validate(summary="Alpaca: one order", tags=["alpaca"])
+    def get_order(order_id: str) -> Response:
+        return _json(order_json(_svc().get_order(order_id)))
+
+    @v2.delete("/orders/<order_id>")
+    @validate(summary="Alpaca: cancel an order", tags=["alpaca"])
+    def cancel(order_id: str) -> Response:
+        _svc().cancel_order(order_id)
+        return Response(status=204)
+
+    @v2.patch("/orders/<order_id>")
+    @validate(body=ReplaceRequest, summary="Alpaca: replace an order", tags=["alpaca"])
+    def replace(order_id: str, body: ReplaceRequest) -> Response:
+        return _json(order_json(_svc().replace_order(order_id, body)))
+
+    # -- positions --------------------------------------------------------------------------
+    @v2.get("/positions")
+    @validate(summary="Alpaca: open positions", tags=["alpaca"])
+    def positions() -> Response:
+        return _json([position_json(p) for p in _svc().account_snapshot().positions])
+
+    @v2.delete("/positions")
+    @validate(summary="Alpaca: close all positions", tags=["alpaca"])
+    def close_all() -> Response:
+        cancel = request.args.get("cancel_orders", "false").lower() == "true"
+        out = []
+        for sym, res in _svc().close_all_positions(cancel):
+            if isinstance(res, AppError):
+                out.append({"symbol": sym, "status": res.http_status,
+                            "body": alpaca_error(res.code, res.message, None, res.http_status)})
+            elif isinstance(res, Exception):
+                out.append({"symbol": sym, "status": 500,
+                            "body": {"code": 50010000, "message": str(res)}})
+            else:
+                out.append({"symbol": sym, "status": 200, "body": order_json(res),
+                            "order_id": res.id})
+        return _json(out, 207)
+
+    @v2.get("/positions/<path:symbol>")
+    @validate(summary="Alpaca: one position", tags=["alpaca"])
+    def position(symbol: str) -> Response:
+        return _json(position_json(_svc().position(symbol)))
+
+    @v2.delete("/positions/<path:symbol>")
+    @validate(query=CloseQuery, summary="Alpaca: close a position", tags=["alpaca"])
+    def close(symbol: str, query: CloseQuery) -> Response:
+        return _json(order_json(_svc().close_position(symbol, query.qty, query.percentage)))
+
+    # -- market data ------------------------------------------------------------------------
+    @v2.get("/stocks/bars")
+    @validate(query=BarsQuery, summary="Alpaca: historical bars", tags=["alpaca"])
+    def bars(query: BarsQuery) -> Response:
+        svc = _svc()
+        return _json(marketdata.stock_bars(svc.db, svc.cal, svc.now(), _symbols(query.symbols),
+                                           query.timeframe, query.start, query.end, query.limit,
+                                           query.page_token, query.sort))
+
+    @v2.get("/stocks/trades/latest")
+    @validate(summary="Alpaca: latest trades", tags=["alpaca"])
+    def latest_trades() -> Response:
+        svc = _svc()
+        return _json(marketdata.latest(svc.db, svc.now(), _symbols(request.args.get("symbols")),
+                                       "trades"))
+
+    @v2.get("/stocks/quotes/latest")
+    @validate(summary="Alpaca: latest quotes", tags=["alpaca"])
+    def latest_quotes() -> Response:
+        svc = _svc()
+        return _json(marketdata.latest(svc.db, svc.now(), _symbols(request.args.get("symbols")),
+                                       "quotes"))
+
+    @v1b.get("/news")
+    @validate(query=NewsQuery, summary="Alpaca: news", tags=["alpaca"])
+    def news(query: NewsQuery) -> Response:
+        svc = _svc()
+        return _json(marketdata.news(svc.db, svc.now(), _symbols(query.symbols) or None,
+                                     query.start, query.end, query.limit, query.sort,
+                                     query.include_content, query.page_token))
+
+    return [v2, v1b]
+
+
+__all__ = ["alpaca_error", "blueprints", "check_alpaca_key"]

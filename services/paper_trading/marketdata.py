@@ -1,0 +1,173 @@
+"""Read-only market data for the Alpaca-compatible data routes: bars, latest trade/quote, news.
+
+Only bars the market clock has made visible are served (a bar is visible once it has closed).
+"""
+from __future__ import annotations
+
+import base64
+import json
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+import pandas as pd
+
+from services.paper_trading.repository import Repository
+from shared.db import Database
+from shared.errors import ValidationError
+from shared.market.calendar import MarketCalendar, to_utc
+from shared.market.resample import resample_bars
+from shared.market.timeframes import parse_timeframe
+
+_FMT = "%Y-%m-%dT%H:%M:%S+00:00"
+
+
+def _z(ts: datetime | pd.Timestamp) -> str:
+    return pd.Timestamp(ts).tz_convert("UTC").strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _token(offsets: dict[str, int]) -> str:
+    return base64.urlsafe_b64encode(json.dumps(offsets).encode()).decode()
+
+
+def _untoken(token: str | None) -> dict[str, int]:
+    if not token:
+        return {}
+    try:
+        data = json.loads(base64.urlsafe_b64decode(token.encode()))
+        return {str(k): int(v) for k, v in data.items()}
+    except (ValueError, TypeError):
+        raise ValidationError("page_token is not valid", field="page_token") from None
+
+
+def _frame(db: Database, symbol: str, timeframe: str, start: str, end: str) -> pd.DataFrame:
+    rows = db.fetch_all(
+        "SELECT ts, open_micros, high_micros, low_micros, close_micros, volume, vwap_micros, "
+        "trade_count FROM bars WHERE symbol = ? AND timeframe = ? AND ts >= ? AND ts <= ? "
+        "ORDER BY ts", (symbol, timeframe, start, end))
+    if not rows:
+        return pd.DataFrame(columns=["open", "high", "low", "close", "volume", "vwap",
+                                     "trade_count"])
+    cols = list(zip(*rows, strict=True))
+    idx = pd.DatetimeIndex(pd.to_datetime(list(cols[0]), utc=True))
+    return pd.DataFrame({
+        "open": [c / 1e6 for c in cols[1]], "high": [c / 1e6 for c in cols[2]],
+        "low": [c / 1e6 for c in cols[3]], "close": [c / 1e6 for c in cols[4]],
+        "volume": list(cols[5]),
+        "vwap": [None if v is None else v / 1e6 for v in cols[6]],
+        "trade_count": [None if v is None else int(v) for v in cols[7]],
+    }, index=idx)
+
+
+def stock_bars(db: Database, cal: MarketCalendar, now: datetime, symbols: list[str],
+               timeframe: str, start: str | None, end: str | None, limit: int,
+               page_token: str | None, sort: str = "asc") -> dict[str, Any]:
+    """Return Alpaca's ``{"bars": {SYM: [...]}, "next_page_token"}`` for visible bars.
+
+    Raises:
+        ValidationError: bad timeframe, time or page token.
+    """
+    tf = parse_timeframe(timeframe)
+    end_ts = min(to_utc(end), pd.Timestamp(now)) if end else pd.Timestamp(now)
+    start_ts = to_utc(start) if start else end_ts - pd.Timedelta(days=1)
+    offsets = _untoken(page_token)
+    out: dict[str, list[dict[str, Any]]] = {}
+    remaining, next_offsets = limit, {}
+    for sym in symbols:
+        df = _frame(db, sym, tf.name, start_ts.strftime(_FMT), end_ts.strftime(_FMT))
+        if tf.name != "1m" and df.empty:
+            df = _frame(db, sym, "1m", start_ts.strftime(_FMT), end_ts.strftime(_FMT))
+            if not df.empty:
+                df = resample_bars(df.astype({"volume": "int64"}), tf.name, cal, "/" in sym)
+        if df.empty:
+            continue
+        visible = df.index + pd.Timedelta(tf.duration) <= pd.Timestamp(now)
+        df = df[visible]
+        if sort == "desc":
+            df = df.iloc[::-1]
+        skip = offsets.get(sym, 0)
+        page = df.iloc[skip: skip + max(remaining, 0)]
+        if len(page):
+            out[sym] = [{"t": _z(ts), "o": float(r["open"]), "h": float(r["high"]),
+                         "l": float(r["low"]), "c": float(r["close"]), "v": int(r["volume"]),
+                         "n": None if pd.isna(r.get("trade_count")) else int(r["trade_count"]),
+                         "vw": None if pd.isna(r.get("vwap")) else float(r["vwap"])}
+                        for ts, r in page.iterrows()]
+        remaining -= len(page)
+        if skip + len(page) < len(df):
+            next_offsets[sym] = skip + len(page)
+        if remaining <= 0:
+            break
+    token = None
+    if next_offsets:
+        done = {s: offsets.get(s, 0) + len(out.get(s, [])) for s in symbols}
+        done.update(next_offsets)
+        token = _token(done)
+    return {"bars": out, "next_page_token": token}
+
+
+def latest(db: Database, now: datetime, symbols: list[str], kind: str) -> dict[str, Any]:
+    """Return the last visible trade or a quote around the last visible close."""
+    repo = Repository(db.get_db_connection())
+    out: dict[str, Any] = {}
+    for sym in symbols:
+        bar = repo.latest_bar(sym, now)
+        if bar is None:
+            continue
+        t = _z(bar.close_time - timedelta(seconds=1))
+        px = float(bar.close)
+        if kind == "trades":
+            out[sym] = {"t": t, "p": px, "s": 100, "x": "V", "i": 0, "c": ["@"], "z": "C"}
+        else:
+            half = float(max(Decimal("0.01"), bar.close * Decimal("0.0001")))
+            out[sym] = {"t": t, "bp": round(px - half, 4), "bs": 1, "ap": round(px + half, 4),
+                        "as": 1, "bx": "V", "ax": "V", "c": ["R"], "z": "C"}
+    return {kind: out}
+
+
+def news(db: Database, now: datetime, symbols: list[str] | None, start: str | None,
+         end: str | None, limit: int, sort: str, include_content: bool,
+         page_token: str | None) -> dict[str, Any]:
+    """Return news from the news service's ``news`` table (read-only), or an empty page."""
+    repo = Repository(db.get_db_connection())
+    if not repo.table_exists("news"):
+        return {"news": [], "next_page_token": None}
+    cols = {r[1] for r in db.fetch_all("PRAGMA table_info(news)")}
+    time_col = next((c for c in ("published_at", "created_at", "ts") if c in cols), None)
+    if time_col is None:
+        return {"news": [], "next_page_token": None}
+    offset = _untoken(page_token).get("offset", 0)
+    where, params = [f"{time_col} <= ?"], [now.strftime(_FMT)]
+    if start:
+        where.append(f"{time_col} >= ?")
+        params.append(to_utc(start).strftime(_FMT))
+    if end:
+        where.append(f"{time_col} <= ?")
+        params.append(to_utc(end).strftime(_FMT))
+    order = "ASC" if sort == "asc" else "DESC"
+    rows = db.fetch_all(f"SELECT * FROM news WHERE {' AND '.join(where)} "  # noqa: S608 - our column names
+                        f"ORDER BY {time_col} {order} LIMIT ? OFFSET ?",
+                        [*params, limit * 4 + 1 if symbols else limit + 1, offset])
+    items = []
+    for i, r in enumerate(rows):
+        d = dict(r)
+        syms = d.get("symbols") or "[]"
+        try:
+            sym_list = json.loads(syms) if isinstance(syms, str) and syms.startswith("[") else \
+                [s for s in str(syms).split(",") if s]
+        except ValueError:
+            sym_list = []
+        if symbols and not set(symbols) & set(sym_list):
+            continue
+        ts = d.get(time_col)
+        items.append({"id": int(d.get("id") or i + offset + 1),
+                      "headline": d.get("headline") or d.get("title") or "",
+                      "source": d.get("source") or "", "url": d.get("url"),
+                      "summary": d.get("summary") or "", "created_at": ts,
+                      "updated_at": d.get("updated_at") or ts, "symbols": sym_list,
+                      "author": d.get("author") or "",
+                      "content": (d.get("content") or "") if include_content else ""})
+    more = len(items) > limit
+    items = items[:limit]
+    return {"news": items,
+            "next_page_token": _token({"offset": offset + len(rows) - 1}) if more else None}

@@ -1,0 +1,188 @@
+"""SQL for the pattern-analysis tables (this service is their one writer).
+
+Float analytics become ``Decimal`` cents here, at the storage edge, and INTEGER micro-units
+in SQLite; rows come back as plain dicts with ``Decimal`` prices and ISO times.
+"""
+from __future__ import annotations
+
+import json
+import math
+import sqlite3
+from collections.abc import Iterable
+from decimal import Decimal
+from typing import Any
+
+import pandas as pd
+
+from services.pattern_analysis.domain import Detection, Level
+from shared.db import Database
+from shared.domain.money import cents, from_micros, to_micros
+
+_PRICE_FIELDS = ("neckline", "breakout_level", "target", "invalidation", "upper", "lower")
+_PRICE_COLS = ("neckline_micros", "breakout_micros", "target_micros", "invalidation_micros",
+               "upper_micros", "lower_micros")
+_COLUMNS = ("id", "symbol", "timeframe", "pattern", "direction", "status", "start_ts", "end_ts",
+            "confirmed_ts", "resolved_ts", "pivots", *_PRICE_COLS, "confidence", "measurements",
+            "first_seen_at", "updated_at")
+
+
+def iso(ts_ns: int | None) -> str | None:
+    """Return int64 nanoseconds as ISO-8601 UTC with ``+00:00`` (the database format)."""
+    if ts_ns is None:
+        return None
+    return pd.Timestamp(int(ts_ns), tz="UTC").isoformat()
+
+
+def ns(ts_iso: str | None) -> int | None:
+    return None if ts_iso is None else int(pd.Timestamp(ts_iso).value)
+
+
+def price_micros(x: float | None) -> int | None:
+    """Return a float price rounded half-to-even to the cent, in micro-units."""
+    if x is None or not math.isfinite(x):
+        return None
+    return to_micros(cents(x))
+
+
+def price(micros: int | None) -> Decimal | None:
+    """Return micro-units as a 2-decimal ``Decimal`` (the API's price shape)."""
+    return None if micros is None else cents(from_micros(micros))
+
+
+def _clean(values: dict[str, float]) -> dict[str, float]:
+    return {k: round(float(v), 6) for k, v in values.items() if math.isfinite(float(v))}
+
+
+def detection_id(symbol: str, timeframe: str, det: Detection) -> str:
+    return f"{symbol}:{timeframe}:{det.key}"
+
+
+class PatternRepository:
+    """Reads and writes ``chart_patterns``, ``chart_levels`` and ``chart_scan_state``."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    # -- writes (inside the caller's transaction) ----------------------------------------
+    def upsert_detections(self, conn: sqlite3.Connection, symbol: str, timeframe: str,
+                          dets: Iterable[Detection], at: str) -> int:
+        """Insert new detections and move known ones on (status, end, prices, confidence)."""
+        rows = []
+        for d in dets:
+            pivots = [{"name": n, "ts": iso(t), "price_micros": price_micros(p)}
+                      for n, t, p in d.pivots]
+            rows.append((detection_id(symbol, timeframe, d), symbol, timeframe, d.pattern,
+                         d.direction.value, d.status.value, iso(d.start_ts), iso(d.end_ts),
+                         iso(d.confirmed_ts), iso(d.resolved_ts), json.dumps(pivots),
+                         *(price_micros(getattr(d, f)) for f in _PRICE_FIELDS),
+                         float(d.confidence), json.dumps(_clean(d.measurements)), at, at))
+        if not rows:
+            return 0
+        updates = ", ".join(f"{c}=excluded.{c}" for c in _COLUMNS
+                            if c not in ("id", "symbol", "timeframe", "pattern", "first_seen_at"))
+        # Column names come from the module constant _COLUMNS, never from input.
+        sql = (f"INSERT INTO chart_patterns ({', '.join(_COLUMNS)}) "  # noqa: S608
+               f"VALUES ({', '.join('?' * len(_COLUMNS))}) "
+               f"ON CONFLICT (id) DO UPDATE SET {updates}")
+        conn.executemany(sql, rows)
+        return len(rows)
+
+    def replace_levels(self, conn: sqlite3.Connection, symbol: str, timeframe: str,
+                       levels: list[Level], as_of: str) -> None:
+        conn.execute("DELETE FROM chart_levels WHERE symbol = ? AND timeframe = ?",
+                     (symbol, timeframe))
+        conn.executemany(
+            "INSERT INTO chart_levels (symbol, timeframe, rank, kind, price_micros, low_micros, "
+            "high_micros, touches, strength, first_ts, last_ts, touch_ts, measurements, as_of) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [(symbol, timeframe, i + 1, lv.kind, price_micros(lv.price), price_micros(lv.low),
+              price_micros(lv.high), lv.touches, float(lv.strength), iso(lv.first_ts),
+              iso(lv.last_ts), json.dumps([iso(t) for t in lv.touch_ts]),
+              json.dumps(_clean(lv.measurements)), as_of) for i, lv in enumerate(levels)])
+
+    def save_state(self, conn: sqlite3.Connection, symbol: str, timeframe: str,
+                   last_bar_ts: str | None, bars: int, last_close: float | None,
+                   detections: int, at: str) -> None:
+        conn.execute(
+            "INSERT INTO chart_scan_state (symbol, timeframe, last_bar_ts, bars, "
+            "last_close_micros, detections, analyzed_at) VALUES (?, ?, ?, ?, ?, ?, ?) "
+            "ON CONFLICT (symbol, timeframe) DO UPDATE SET last_bar_ts=excluded.last_bar_ts, "
+            "bars=excluded.bars, last_close_micros=excluded.last_close_micros, "
+            "detections=excluded.detections, analyzed_at=excluded.analyzed_at",
+            (symbol, timeframe, last_bar_ts, bars, price_micros(last_close), detections, at))
+
+    # -- reads ---------------------------------------------------------------------------
+    def state(self, symbol: str, timeframe: str) -> dict[str, Any] | None:
+        row = self.db.fetch_one(
+            "SELECT last_bar_ts, bars, last_close_micros, detections, analyzed_at "
+            "FROM chart_scan_state WHERE symbol = ? AND timeframe = ?", (symbol, timeframe))
+        if row is None:
+            return None
+        return {"last_bar_ts": row["last_bar_ts"], "bars": row["bars"],
+                "last_close": price(row["last_close_micros"]), "detections": row["detections"],
+                "analyzed_at": row["analyzed_at"]}
+
+    def open_detections(self, symbol: str, timeframe: str) -> list[sqlite3.Row]:
+        return self.db.fetch_all(
+            "SELECT * FROM chart_patterns WHERE symbol = ? AND timeframe = ? "
+            "AND status IN ('forming', 'active', 'confirmed')", (symbol, timeframe))
+
+    def detections(self, symbol: str, timeframe: str, *, statuses: list[str] | None = None,
+                   patterns: list[str] | None = None, min_confidence: float = 0.0,
+                   limit: int = 200) -> list[dict[str, Any]]:
+        """Return stored detections, newest first, filtered as asked."""
+        sql = ("SELECT * FROM chart_patterns WHERE symbol = ? AND timeframe = ? "
+               "AND confidence >= ?")
+        params: list[Any] = [symbol, timeframe, min_confidence]
+        for col, values in (("status", statuses), ("pattern", patterns)):
+            if values:
+                sql += f" AND {col} IN ({', '.join('?' * len(values))})"
+                params.extend(values)
+        sql += " ORDER BY start_ts DESC, pattern LIMIT ?"
+        params.append(limit)
+        return [detection_dict(r) for r in self.db.fetch_all(sql, params)]
+
+    def levels(self, symbol: str, timeframe: str) -> list[dict[str, Any]]:
+        rows = self.db.fetch_all(
+            "SELECT * FROM chart_levels WHERE symbol = ? AND timeframe = ? ORDER BY rank",
+            (symbol, timeframe))
+        return [{"rank": r["rank"], "kind": r["kind"], "price": price(r["price_micros"]),
+                 "low": price(r["low_micros"]), "high": price(r["high_micros"]),
+                 "touches": r["touches"], "strength": r["strength"], "first_ts": r["first_ts"],
+                 "last_ts": r["last_ts"], "touch_ts": json.loads(r["touch_ts"]),
+                 "measurements": json.loads(r["measurements"]), "as_of": r["as_of"]}
+                for r in rows]
+
+
+def detection_dict(r: sqlite3.Row) -> dict[str, Any]:
+    """Return a stored detection as the API shows it (prices as 2-decimal ``Decimal``)."""
+    return {
+        "id": r["id"], "symbol": r["symbol"], "timeframe": r["timeframe"],
+        "pattern": r["pattern"], "direction": r["direction"], "status": r["status"],
+        "start_ts": r["start_ts"], "end_ts": r["end_ts"], "confirmed_ts": r["confirmed_ts"],
+        "resolved_ts": r["resolved_ts"],
+        "pivots": [{"name": p["name"], "ts": p["ts"], "price": price(p["price_micros"])}
+                   for p in json.loads(r["pivots"])],
+        "key_prices": {f: price(r[c]) for f, c in zip(_PRICE_FIELDS, _PRICE_COLS, strict=True)},
+        "confidence": r["confidence"], "measurements": json.loads(r["measurements"]),
+        "first_seen_at": r["first_seen_at"], "updated_at": r["updated_at"],
+    }
+
+
+def row_to_detection(r: sqlite3.Row) -> Detection:
+    """Return a stored row as a domain ``Detection`` (for re-checking it on newer bars)."""
+    from services.pattern_analysis.domain import Direction, Status
+
+    def f(col: str) -> float | None:
+        return None if r[col] is None else r[col] / 1e6
+
+    pivots = tuple((p["name"], ns(p["ts"]), (p["price_micros"] or 0) / 1e6)
+                   for p in json.loads(r["pivots"]))
+    return Detection(
+        pattern=r["pattern"], direction=Direction(r["direction"]), status=Status(r["status"]),
+        start_ts=ns(r["start_ts"]), end_ts=ns(r["end_ts"]), pivots=pivots,
+        confidence=r["confidence"], measurements=json.loads(r["measurements"]),
+        neckline=f("neckline_micros"), breakout_level=f("breakout_micros"),
+        target=f("target_micros"), invalidation=f("invalidation_micros"),
+        upper=f("upper_micros"), lower=f("lower_micros"),
+        confirmed_ts=ns(r["confirmed_ts"]), resolved_ts=ns(r["resolved_ts"]))

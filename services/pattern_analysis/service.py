@@ -1,0 +1,227 @@
+"""Use cases of the pattern-analysis service: analyse visible bars, store, answer queries.
+
+Bars come from ``shared.market``'s data manager, which only returns bars the market clock
+has made visible; detections are re-run whenever a newer bar is visible than the one last
+analysed and upserted by their stable id, and stored open detections the fresh run no longer
+sees are moved on by ``reassess`` (completed, invalidated or expired).
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import pandas as pd
+
+from services.pattern_analysis.domain import (
+    Analysis,
+    Bars,
+    PatternParams,
+    analyze_bars,
+    reassess,
+)
+from services.pattern_analysis.repository import (
+    PatternRepository,
+    detection_id,
+    iso,
+    row_to_detection,
+)
+from shared.config import Settings
+from shared.db import Database, DatabaseServiceMixin
+from shared.errors import AppError, ValidationError
+from shared.market.timeframes import parse_timeframe
+
+log = logging.getLogger("pattern_analysis")
+
+
+class BarSource(Protocol):
+    """Where bars and "now" come from (the data manager in production)."""
+
+    def now(self) -> pd.Timestamp: ...
+
+    def bars(self, symbol: str, timeframe: str, start: pd.Timestamp, end: pd.Timestamp
+             ) -> pd.DataFrame: ...
+
+
+class MarketBarSource:
+    """Bars from ``shared.market.get_data_manager(settings)`` and its market clock."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self._dm: Any = None
+
+    def _manager(self) -> Any:
+        if self._dm is None:
+            from shared.market import get_data_manager
+
+            self._dm = get_data_manager(self.settings)
+        return self._dm
+
+    def now(self) -> pd.Timestamp:
+        return self._manager().clock.now_ts()
+
+    def bars(self, symbol: str, timeframe: str, start: pd.Timestamp, end: pd.Timestamp
+             ) -> pd.DataFrame:
+        return self._manager().get_ohlcv(symbol, timeframe, start, end)
+
+
+@dataclass(frozen=True)
+class _Prepared:
+    """One symbol's fresh analysis, computed before any write."""
+
+    symbol: str
+    timeframe: str
+    bars: Bars
+    analysis: Analysis
+    last_bar_ts: str | None
+    unchanged: bool
+
+
+class PatternService(DatabaseServiceMixin):
+    """Chart-pattern detection over visible bars; the one writer of the chart_* tables."""
+
+    def __init__(self, settings: Settings, db: Database | None = None,
+                 source: BarSource | None = None) -> None:
+        self.settings = settings
+        self.section = settings.patterns
+        self.params = PatternParams.from_mapping(self.section.model_dump())
+        self.init_database(db or settings)
+        self.repo = PatternRepository(self.db)
+        self.source: BarSource = source or MarketBarSource(settings)
+
+    # -- analysis ------------------------------------------------------------------------
+    def _window_start(self, timeframe: str, now: pd.Timestamp) -> pd.Timestamp:
+        tf = parse_timeframe(timeframe)
+        if tf.is_daily:
+            return now - pd.Timedelta(days=int(self.section.lookback_bars * 1.6) + 10)
+        # Sessions are 390 minutes and nights/weekends hold no bars: ask for enough days.
+        days = self.section.lookback_bars * tf.minutes / 390 * 1.6 + 5
+        return now - pd.Timedelta(days=days)
+
+    def visible_bars(self, symbol: str, timeframe: str) -> pd.DataFrame:
+        """Return the last ``lookback_bars`` bars the market clock has made visible."""
+        now = pd.Timestamp(self.source.now())
+        df = self.source.bars(symbol, timeframe, self._window_start(timeframe, now), now)
+        tf = parse_timeframe(timeframe)
+        if len(df) and not tf.is_daily:
+            # The data manager filters by the clock already; this keeps the no-look-ahead rule
+            # true for any source.
+            df = df[df.index + tf.duration <= now]
+        return df.tail(self.section.lookback_bars)
+
+    def _prepare(self, symbol: str, timeframe: str, force: bool) -> _Prepared:
+        df = self.visible_bars(symbol, timeframe)
+        bars = Bars.from_frame(df, self.params)
+        last = iso(int(bars.ts[-1])) if len(bars) else None
+        state = self.repo.state(symbol, timeframe)
+        unchanged = (not force and state is not None and state["last_bar_ts"] == last)
+        analysis = (Analysis([], [], [], len(bars), None) if unchanged
+                    else analyze_bars(bars, self.params))
+        return _Prepared(symbol, timeframe, bars, analysis, last, unchanged)
+
+    def _store(self, prepared: list[_Prepared], at: str) -> list[dict[str, Any]]:
+        """Write every prepared analysis in one transaction (all or nothing)."""
+        summary = []
+        with self.unit_of_work("patterns.store") as uow:
+            for p in prepared:
+                if p.unchanged:
+                    summary.append({"symbol": p.symbol, "bars": len(p.bars),
+                                    "last_bar_ts": p.last_bar_ts, "analyzed": False})
+                    continue
+                fresh = {detection_id(p.symbol, p.timeframe, d): d for d in p.analysis.detections}
+                moved = []
+                for row in self.repo.open_detections(p.symbol, p.timeframe):
+                    if row["id"] not in fresh:
+                        old = row_to_detection(row)
+                        new = reassess(old, p.bars, self.params)
+                        if new != old:
+                            moved.append(new)
+                written = self.repo.upsert_detections(uow.conn, p.symbol, p.timeframe,
+                                                      [*fresh.values(), *moved], at)
+                self.repo.replace_levels(uow.conn, p.symbol, p.timeframe, p.analysis.levels, at)
+                last_close = float(p.bars.close[-1]) if len(p.bars) else None
+                self.repo.save_state(uow.conn, p.symbol, p.timeframe, p.last_bar_ts,
+                                     len(p.bars), last_close, len(fresh), at)
+                summary.append({"symbol": p.symbol, "bars": len(p.bars),
+                                "last_bar_ts": p.last_bar_ts, "analyzed": True,
+                                "detections": len(fresh), "reassessed": len(moved),
+                                "written": written, "levels": len(p.analysis.levels)})
+            uow.commit()
+        return summary
+
+    def refresh(self, symbol: str, timeframe: str | None = None, *, force: bool = False
+                ) -> dict[str, Any]:
+        """Re-analyse ``symbol`` if a newer bar is visible; return what was done.
+
+        Raises:
+            ValidationError: a bad symbol or timeframe.
+            ServiceUnavailable: market data could not be read.
+        """
+        tf = parse_timeframe(timeframe or self.section.default_timeframe).name
+        at = self._now_iso()
+        return self._store([self._prepare(symbol, tf, force)], at)[0]
+
+    def scan(self, symbols: list[str], timeframe: str | None = None, *, force: bool = False
+             ) -> dict[str, Any]:
+        """Analyse a batch of symbols; store all of them or, if any fails, none.
+
+        Raises:
+            ValidationError: too many symbols, or one is bad (``field`` names it).
+            AppError: the first symbol whose data could not be read, naming it.
+        """
+        if len(symbols) > self.section.scan_max_symbols:
+            raise ValidationError(f"at most {self.section.scan_max_symbols} symbols per scan, "
+                                  f"got {len(symbols)}", field="symbols")
+        tf = parse_timeframe(timeframe or self.section.default_timeframe).name
+        at = self._now_iso()
+        prepared = []
+        for i, sym in enumerate(dict.fromkeys(symbols)):
+            try:
+                prepared.append(self._prepare(sym, tf, force))
+            except AppError as exc:
+                exc.field = f"symbols.{i}"
+                exc.message = f"{sym}: {exc.message}"
+                raise
+        results = self._store(prepared, at)
+        return {"timeframe": tf, "as_of": at, "count": len(results), "results": results}
+
+    def _now_iso(self) -> str:
+        now = pd.Timestamp(self.source.now())
+        now = now.tz_localize("UTC") if now.tzinfo is None else now.tz_convert("UTC")
+        return now.isoformat()
+
+    # -- queries -------------------------------------------------------------------------
+    def _maybe_refresh(self, symbol: str, timeframe: str) -> dict[str, Any] | None:
+        if self.section.refresh_on_read or self.repo.state(symbol, timeframe) is None:
+            return self.refresh(symbol, timeframe)
+        return None
+
+    def patterns(self, symbol: str, timeframe: str | None = None, *,
+                 statuses: list[str] | None = None, patterns: list[str] | None = None,
+                 min_confidence: float | None = None, limit: int = 200) -> dict[str, Any]:
+        """Return the stored detections of ``symbol`` (re-analysed first if bars arrived)."""
+        tf = parse_timeframe(timeframe or self.section.default_timeframe).name
+        self._maybe_refresh(symbol, tf)
+        state = self.repo.state(symbol, tf) or {}
+        dets = self.repo.detections(symbol, tf, statuses=statuses, patterns=patterns,
+                                    min_confidence=min_confidence or 0.0, limit=limit)
+        return {"symbol": symbol, "timeframe": tf, "as_of": state.get("last_bar_ts"),
+                "bars": state.get("bars", 0), "count": len(dets), "detections": dets}
+
+    def levels(self, symbol: str, timeframe: str | None = None) -> dict[str, Any]:
+        """Return the current support/resistance levels of ``symbol``, strongest first."""
+        tf = parse_timeframe(timeframe or self.section.default_timeframe).name
+        self._maybe_refresh(symbol, tf)
+        state = self.repo.state(symbol, tf) or {}
+        levels = self.repo.levels(symbol, tf)
+        return {"symbol": symbol, "timeframe": tf, "as_of": state.get("last_bar_ts"),
+                "last_close": state.get("last_close"), "count": len(levels), "levels": levels}
+
+    def ready(self) -> bool:
+        return self.db.ping()
+
+    def health(self) -> dict[str, Any]:
+        row = self.db.fetch_one("SELECT COUNT(*) AS n FROM chart_patterns")
+        return {"patterns_stored": row["n"] if row else 0,
+                "default_timeframe": self.section.default_timeframe}
+

@@ -1,0 +1,171 @@
+"""Use cases of the scanner: build the universe panel at the clock's latest bars, scan, store."""
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from pydantic import ValidationError as PydanticError
+
+from services.scanner.domain import Filters, Panel, ScanParams, scan
+from services.scanner.repository import ScanRepository
+from services.technical_analysis.market_source import Bars, load_bars
+from shared.config import Settings
+from shared.db import Database, DatabaseServiceMixin
+from shared.errors import AppError, ConfigError, NotFound, ValidationError
+
+
+def _grid(series: Sequence[Bars], n: int) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """Return the union time axis and (symbols x times) arrays, NaN where a bar is missing."""
+    axis = np.unique(np.concatenate([b.ts for b in series])) if series else np.array([], "int64")
+    out = {c: np.full((n, axis.size), np.nan) for c in ("open", "high", "low", "close", "volume")}
+    for i, b in enumerate(series):
+        pos = np.searchsorted(axis, b.ts)
+        for c in out:
+            out[c][i, pos] = b.data[c]
+    return axis, out
+
+
+class ScannerService(DatabaseServiceMixin):
+    """Scan the data manager's equity universe with filters and presets."""
+
+    def __init__(self, settings: Settings, db: Database | None = None, market: Any = None) -> None:
+        """Check the presets in the settings.
+
+        Raises:
+            ConfigError: naming a preset with an unknown or bad filter.
+        """
+        self.init_database(db or settings)
+        self.settings = settings
+        self.cfg = settings.scanner
+        self.presets: dict[str, Filters] = {}
+        for name, raw in self.cfg.presets.items():
+            try:
+                self.presets[name] = Filters.model_validate(raw)
+            except PydanticError as exc:
+                raise ConfigError(f"scanner.presets.{name}: {exc.errors()[0]['msg']}",
+                                  field=f"scanner.presets.{name}") from None
+        self.params = ScanParams(self.cfg.avg_volume_days, self.cfg.rvol_sessions,
+                                 self.cfg.rsi_period, self.cfg.atr_period,
+                                 self.cfg.change_window_bars, self.cfg.new_high_days)
+        self._market = market
+        self.repo = ScanRepository(self.db)
+        self._panel: tuple[tuple[Any, ...], Panel] | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def market(self) -> Any:
+        if self._market is None:
+            from shared.market import DataManager
+
+            self._market = DataManager(self.settings, self.db)
+        return self._market
+
+    def universe(self) -> list[dict[str, Any]]:
+        """Return the tradable equities of the data manager's universe (symbol, sector)."""
+        return [s for s in self.market.get_symbols("equity") if s.get("tradable", True)]
+
+    def panel(self, symbols: Sequence[str] | None = None) -> Panel:
+        """Return the universe's visible bars as a panel (reused within one clock minute).
+
+        Raises:
+            NotFound: when no symbol has visible bars.
+        """
+        now = pd.Timestamp(self.market.clock.now())
+        uni = self.universe()
+        if symbols:
+            wanted = {s.upper() for s in symbols}
+            uni = [u for u in uni if u["symbol"] in wanted]
+        key = (now.floor("min").value, tuple(u["symbol"] for u in uni))
+        with self._lock:
+            if self._panel is not None and self._panel[0] == key:
+                return self._panel[1]
+        days = int(self.params.rvol_sessions * 7 / 5) + 6
+        intraday, daily, keep = [], [], []
+        for u in uni:
+            try:
+                b = load_bars(self.market, u["symbol"], self.cfg.timeframe,
+                              start=now - pd.Timedelta(days=days))
+                d = load_bars(self.market, u["symbol"], "1d",
+                              start=now - pd.Timedelta(days=self.cfg.daily_lookback_days))
+            except AppError:
+                continue  # a symbol the provider cannot serve is left out of this scan
+            if len(b):
+                intraday.append(b)
+                daily.append(d)
+                keep.append(u)
+        if not keep:
+            raise NotFound("no symbol has visible bars at the clock's time", field="universe")
+        ts, g = _grid(intraday, len(keep))
+        dts, dg = _grid(daily, len(keep))
+        p = Panel(np.array([u["symbol"] for u in keep]), np.array([u["sector"] for u in keep]),
+                  ts, g["open"], g["high"], g["low"], g["close"], g["volume"],
+                  dts, dg["high"], dg["low"], dg["close"], dg["volume"], self.params)
+        with self._lock:
+            self._panel = (key, p)
+        return p
+
+    def filters_for(self, preset: str | None, overrides: dict[str, Any]) -> Filters:
+        """Return the preset's filters with ``overrides`` applied and the exclusion list added.
+
+        Raises:
+            ValidationError: unknown preset or bad filter values.
+        """
+        base: dict[str, Any] = {}
+        if preset:
+            if preset not in self.presets:
+                raise ValidationError(f"unknown preset '{preset}'; known: {sorted(self.presets)}",
+                                      field="preset")
+            base = self.presets[preset].model_dump(exclude_defaults=True)
+        base.update(overrides)
+        base["exclude"] = sorted(set(base.get("exclude", [])) | set(self.cfg.exclude))
+        try:
+            return Filters.model_validate(base)
+        except PydanticError as exc:
+            err = exc.errors()[0]
+            where = ".".join(str(x) for x in err["loc"]) or "filters"
+            raise ValidationError(f"filters.{where}: {err['msg']}", field=f"filters.{where}") from None
+
+    def run_scan(self, preset: str | None, overrides: dict[str, Any], limit: int | None = None,
+                 symbols: Sequence[str] | None = None) -> dict[str, Any]:
+        """Scan, rank, explain and store the run with its clock time.
+
+        Raises:
+            ValidationError: unknown preset or bad filters.
+            NotFound: no visible bars at all.
+        """
+        filters = self.filters_for(preset, overrides)
+        clock = self.market.clock.now()
+        t0 = time.perf_counter()
+        panel = self.panel(symbols)
+        matches, matched = scan(panel, filters, limit or self.cfg.max_results)
+        run = {"id": uuid.uuid4().hex, "clock_ts": clock.isoformat(), "preset": preset,
+               "filters": filters.model_dump(exclude_defaults=True),
+               "universe_size": len(panel), "matched": matched,
+               "duration_ms": round((time.perf_counter() - t0) * 1000, 3),
+               "created_at": datetime.now(UTC).isoformat(),
+               "bar_ts": pd.Timestamp(int(panel.ts[-1]), tz="UTC").isoformat()}
+        self.repo.save(run, matches)
+        return {**run, "results": [
+            {"rank": r, "symbol": m.symbol, "sector": m.sector, "score": m.score,
+             "price": str(round(m.price, 6)), "metrics": m.metrics, "explanation": m.explanation}
+            for r, m in enumerate(matches, start=1)]}
+
+    def latest(self) -> dict[str, Any]:
+        """Return the newest stored scan.
+
+        Raises:
+            NotFound: when no scan has run yet.
+        """
+        run = self.repo.latest()
+        if run is None:
+            raise NotFound("no scan has run yet; POST /api/v1/scan first", field="scan")
+        return run
+
+    def list_presets(self) -> dict[str, Any]:
+        return {name: f.model_dump(exclude_defaults=True) for name, f in self.presets.items()}

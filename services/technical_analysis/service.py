@@ -1,0 +1,265 @@
+"""Use cases of the technical analysis service: indicators, signals, batch analysis."""
+from __future__ import annotations
+
+import math
+import threading
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from cachetools import LRUCache
+
+from services.technical_analysis import domain as D
+from services.technical_analysis.market_source import Bars, load_bars
+from services.technical_analysis.repository import SignalRepository
+from shared.config import Settings
+from shared.db import Database, DatabaseServiceMixin
+from shared.errors import AppError, ConfigError, ValidationError
+from shared.market.timeframes import parse_timeframe
+
+
+def _iso(ns: int) -> str:
+    return pd.Timestamp(int(ns), tz="UTC").isoformat()
+
+
+def _json_series(a: np.ndarray) -> list[float | None]:
+    return [None if not math.isfinite(x) else x for x in a.tolist()]
+
+
+def _latest(a: np.ndarray) -> float | None:
+    x = float(a[-1]) if a.size else math.nan
+    return round(x, 8) if math.isfinite(x) else None
+
+
+def build_strategies(cfg: Any) -> list[D.Strategy]:
+    """Return the enabled strategies of the ``technical`` settings.
+
+    Raises:
+        ConfigError: naming a strategy with an unknown kind or a bad parameter.
+    """
+    out = []
+    for name, sc in cfg.strategies.items():
+        if sc.enabled:
+            out.append(D.Strategy(name, sc.kind or name, sc.params, sc.weight, sc.timeframe))
+    return out
+
+
+class TechnicalAnalysisService(DatabaseServiceMixin):
+    """Indicators and strategy signals over the data manager's visible bars."""
+
+    def __init__(self, settings: Settings, db: Database | None = None, market: Any = None) -> None:
+        """Check the strategies and the battery in the settings.
+
+        Raises:
+            ConfigError: a bad strategy or default indicator in the settings.
+        """
+        self.init_database(db or settings)
+        self.settings = settings
+        self.cfg = settings.technical
+        self.strategies = build_strategies(self.cfg)
+        self.weights = {s.name: s.weight for s in self.strategies}
+        try:
+            self.battery = D.parse_specs(list(self.cfg.default_battery))
+        except ValidationError as exc:
+            raise ConfigError(f"technical.default_battery: {exc.message}",
+                              field="technical.default_battery") from None
+        self._market = market
+        self.repo = SignalRepository(self.db)
+        self._cache: LRUCache[tuple[str, str], D.SeriesState] = LRUCache(
+            max(self.cfg.cache_max_series, 1))
+        self._lock = threading.Lock()
+
+    @property
+    def market(self) -> Any:
+        if self._market is None:
+            from shared.market import DataManager
+
+            self._market = DataManager(self.settings, self.db)
+        return self._market
+
+    def now(self) -> datetime:
+        return self.market.clock.now()
+
+    # -- catalogue and stateless compute -----------------------------------------------
+    def catalogue(self) -> dict[str, Any]:
+        """Return every indicator with its inputs, outputs and parameters."""
+        cat = D.catalogue()
+        return {"count": len(cat), "common": list(D.COMMON),
+                "indicators": [i.to_dict() for i in cat.values()]}
+
+    def _specs(self, names: Sequence[str] | None) -> list[D.IndicatorSpec]:
+        names = list(names or self.cfg.default_battery)
+        if len(names) > self.cfg.max_indicators:
+            raise ValidationError(f"at most {self.cfg.max_indicators} indicators per request, "
+                                  f"got {len(names)}", field="names")
+        return D.parse_specs(names)
+
+    def compute(self, series: Mapping[str, Sequence[float]], names: Sequence[str] | None,
+                timestamps: Sequence[datetime] | None = None) -> dict[str, Any]:
+        """Return indicators over OHLCV arrays given by the caller (nothing stored).
+
+        Raises:
+            ValidationError: unknown indicator, bad parameter, missing or too-short series.
+        """
+        specs = self._specs(names)
+        data = {k: np.asarray(v, dtype="float64") for k, v in series.items() if v is not None}
+        ts = None
+        if timestamps is not None:
+            ts = np.asarray([pd.Timestamp(t).as_unit("ns").value for t in timestamps], "int64")
+            if ts.size > 1 and np.any(np.diff(ts) <= 0):
+                raise ValidationError("timestamps must be strictly ascending", field="timestamps")
+        out = {s.key: self._run(s, data, ts) for s in specs}
+        return {"length": len(next(iter(data.values()))), "indicators": out}
+
+    @staticmethod
+    def _run(spec: D.IndicatorSpec, data: Mapping[str, np.ndarray],
+             ts: np.ndarray | None) -> dict[str, Any]:
+        res = spec.compute(data, ts)
+        return {"name": spec.name, "params": spec.param_dict,
+                "outputs": {k: _json_series(v) for k, v in res.items()}}
+
+    # -- symbol indicators -------------------------------------------------------------
+    def indicators(self, symbol: str, timeframes: Sequence[str], names: Sequence[str] | None,
+                   start: datetime | None, end: datetime | None,
+                   limit: int | None = None) -> dict[str, Any]:
+        """Return indicator series of ``symbol`` on each timeframe, aligned to bar times.
+
+        Raises:
+            ValidationError: bad symbol, timeframe, indicator, parameter, or too few bars.
+        """
+        specs = self._specs(names)
+        result = {}
+        for tf in dict.fromkeys(parse_timeframe(t).name for t in timeframes):
+            bars = load_bars(self.market, symbol, tf, start=start, end=end,
+                             days=self.cfg.history_days[tf])
+            if len(bars) == 0:
+                raise ValidationError(f"no visible {tf} bars for {symbol} in that range",
+                                      field="start")
+            series = {s.key: self._run(s, bars.data, bars.ts) for s in specs}
+            if limit:
+                for item in series.values():
+                    item["outputs"] = {k: v[-limit:] for k, v in item["outputs"].items()}
+            ts = bars.ts[-limit:] if limit else bars.ts
+            result[tf] = {"timestamps": [_iso(t) for t in ts], "indicators": series}
+        return {"symbol": bars.symbol if result else symbol, "timeframes": result,
+                "clock": self.now().isoformat()}
+
+    # -- analysis ----------------------------------------------------------------------
+    def _state(self, symbol: str, tf: str, specs: list[D.IndicatorSpec], bars: int | None,
+               use_cache: bool) -> D.SeriesState:
+        key = (symbol, tf)
+        with self._lock:
+            state = self._cache.get(key) if use_cache else None
+        if state is not None and {s.key for s in specs} <= {s.key for s in state.specs}:
+            since = pd.Timestamp(state.last_ts, tz="UTC")
+            new = load_bars(self.market, symbol, tf, start=since)
+            fresh = new.ts > state.last_ts  # the store's range is inclusive of the start
+            state.append(new.ts[fresh], {k: v[fresh] for k, v in new.data.items()})
+            if len(state) > self.cfg.cache_max_bars:
+                state.trim(self.cfg.cache_max_bars)
+            return state
+        full: Bars = load_bars(self.market, symbol, tf, bars=bars, days=self.cfg.history_days[tf])
+        if len(full) == 0:
+            raise ValidationError(f"no visible {tf} bars for {symbol}", field="symbols")
+        state = D.SeriesState(specs, full.ts, full.data)
+        if use_cache:
+            with self._lock:
+                self._cache[key] = state
+        return state
+
+    def analyze(self, symbols: Sequence[str], timeframe: str | None = None, *,
+                names: Sequence[str] | None = None, bars: int | None = None,
+                strategies: bool = True, store: bool = True,
+                use_cache: bool = True) -> dict[str, Any]:
+        """Return, per symbol, the latest indicator values, strategy signals and their blend.
+
+        A symbol that fails (unknown, too few bars) gets an ``error`` entry; the others go on.
+        Signals are stored once per bar when ``store`` (and the settings) allow.
+
+        Raises:
+            ValidationError: too many symbols, bad timeframe, indicator or parameter.
+        """
+        if len(symbols) > self.cfg.max_batch_symbols:
+            raise ValidationError(f"at most {self.cfg.max_batch_symbols} symbols per call, "
+                                  f"got {len(symbols)}", field="symbols")
+        tf = parse_timeframe(timeframe or self.cfg.default_timeframe).name
+        battery = self._specs(names)
+        plan: dict[str, list[D.IndicatorSpec]] = {tf: list(battery)}
+        chosen = self.strategies if strategies else []
+        for st in chosen:
+            plan.setdefault(st.timeframe or tf, []).extend(st.specs.values())
+        plan = {k: list({s.key: s for s in v}.values()) for k, v in plan.items()}
+        clock = self.now()
+        results, rows = {}, []
+        for sym in dict.fromkeys(s.strip().upper() for s in symbols):
+            try:
+                results[sym] = self._analyze_one(sym, tf, plan, battery, chosen, bars,
+                                                 use_cache, clock, rows)
+            except AppError as exc:
+                results[sym] = {"error": exc.to_dict()}
+        stored = self.repo.save(rows) if store and self.cfg.store_signals else 0
+        return {"timeframe": tf, "clock": clock.isoformat(), "stored_signals": stored,
+                "results": results}
+
+    def _analyze_one(self, sym: str, tf: str, plan: dict[str, list[D.IndicatorSpec]],
+                     battery: list[D.IndicatorSpec], chosen: list[D.Strategy],
+                     bars: int | None, use_cache: bool, clock: datetime,
+                     rows: list[dict[str, Any]]) -> dict[str, Any]:
+        states = {t: self._state(sym, t, specs, bars if t == tf else None, use_cache)
+                  for t, specs in plan.items()}
+        main = states[tf]
+        latest = {s.key: {o: _latest(v) for o, v in main.outputs[s.key].items()}
+                  for s in battery}
+        out: dict[str, Any] = {"bar_ts": _iso(main.last_ts), "bars": len(main),
+                               "close": _latest(main.data["close"]), "indicators": latest}
+        if not chosen:
+            return out
+        signals = []
+        for st in chosen:
+            s = states[st.timeframe or tf]
+            sig = st.evaluate(s.outputs, s.data)
+            if not sig.timeframe:
+                sig = D.Signal(sig.strategy, sig.kind, sig.direction, sig.score, sig.rule,
+                               sig.values, tf)
+            signals.append(sig)
+        combined = D.combine(signals, self.weights, long_threshold=self.cfg.long_threshold,
+                             short_threshold=self.cfg.short_threshold)
+        out["signals"] = [s.to_dict() for s in signals]
+        out["combined"] = combined.to_dict()
+        now = datetime.now(UTC).isoformat()
+        base = {"symbol": sym, "bar_ts": out["bar_ts"], "clock_ts": clock.isoformat(),
+                "created_at": now}
+        for sig in signals:
+            if sig.direction != "flat":
+                bar = _iso(states[sig.timeframe].last_ts)
+                rows.append({**base, "timeframe": sig.timeframe, "strategy": sig.strategy,
+                             "kind": sig.kind, "direction": sig.direction,
+                             "score": sig.score, "rule": sig.rule, "indicators": sig.values,
+                             "bar_ts": bar})
+        rows.append({**base, "timeframe": tf, "strategy": "combined", "kind": "combined",
+                     "direction": combined.direction, "score": combined.score,
+                     "rule": f"weighted blend of {len(signals)} strategies",
+                     "indicators": {c["strategy"]: c["score"] for c in combined.contributions}})
+        return out
+
+    def signals(self, symbol: str, *, strategy: str | None = None, timeframe: str | None = None,
+                since: datetime | None = None, limit: int = 100,
+                refresh: bool = False) -> dict[str, Any]:
+        """Return stored signals of ``symbol``, newest first (computing fresh ones if asked).
+
+        Raises:
+            ValidationError: a bad symbol or timeframe.
+        """
+        from shared.market.symbols import normalize_symbol
+
+        sym = normalize_symbol(symbol)
+        fresh = None
+        if refresh:
+            fresh = self.analyze([sym], timeframe)["results"][sym]
+            if "error" in fresh:
+                raise ValidationError(fresh["error"]["message"], field="symbol")
+        rows = self.repo.list(sym, strategy=strategy, timeframe=timeframe, since=since,
+                              limit=limit)
+        return {"symbol": sym, "signals": rows, "latest": fresh}

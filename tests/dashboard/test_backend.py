@@ -1,0 +1,269 @@
+"""The dashboard's backend through Flask's test client, against a real paper-trading server."""
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+import talib
+from werkzeug.serving import make_server
+
+from dashboard import create_app
+from dashboard.charts import chart_payload, session_vwap
+from dashboard.live import Poller
+from shared.config import Settings
+from shared.db import Database, migrate
+from shared.http import reset_breakers
+from tests.conftest import make_settings
+from tests.dashboard.harness import PACKAGES, free_port
+
+KEY = "test-key-123"
+
+
+def _settings(tmp: Path, **extra: Any) -> Settings:
+    ports = {f"services__{n}__port": free_port() for n in PACKAGES}
+    return make_settings(tmp, dashboard__upstream_timeout_s=1.0, http__breaker_reset_s=0.5,
+                         **ports, **extra)
+
+
+class Server:
+    """A real service app served by werkzeug on its settings' port, in a thread."""
+
+    def __init__(self, name: str, settings: Settings) -> None:
+        from importlib import import_module
+
+        app = import_module(PACKAGES[name]).create_app(settings)
+        self.srv = make_server("127.0.0.1", settings.port(name), app, threaded=True)
+        self.thread = threading.Thread(target=self.srv.serve_forever, daemon=True)
+        self.thread.start()
+
+    def stop(self) -> None:
+        self.srv.shutdown()
+        self.srv.server_close()
+
+
+@pytest.fixture
+def env(tmp_path: Path) -> Iterator[tuple[Settings, Any, Server]]:
+    reset_breakers()
+    settings = _settings(tmp_path)
+    db = Database.from_settings(settings)
+    migrate(db)
+    paper = Server("paper_trading", settings)
+    app = create_app(settings)
+    yield settings, app, paper
+    paper.stop()
+    db.close()
+    reset_breakers()
+
+
+def test_overview_tells_running_down_and_not_started(env: tuple[Settings, Any, Server]) -> None:
+    settings, app, paper = env
+    c = app.test_client()
+    data = c.get("/api/v1/overview").get_json()["data"]
+    by = {s["name"]: s for s in data["services"]}
+    assert by["paper_trading"]["state"] == "running"
+    assert by["paper_trading"]["latency_ms"] is not None and by["paper_trading"]["pid"]
+    assert by["scanner"]["state"] == "not started"
+    assert data["down"] == []
+    paper.stop()
+    data = c.get("/api/v1/overview").get_json()["data"]
+    by = {s["name"]: s for s in data["services"]}
+    assert by["paper_trading"]["state"] == "down"
+    assert data["down"] == ["paper_trading"]
+
+
+def test_reads_turn_down_and_missing_endpoints_into_values(env: tuple[Settings, Any, Server]) -> None:
+    _, app, _ = env
+    c = app.test_client()
+    r = c.get("/api/v1/upstream/coordination/workflow/runs")
+    assert r.status_code == 200
+    assert r.get_json()["data"]["available"] is False and r.get_json()["data"]["down"] is True
+    r = c.get("/api/v1/upstream/paper_trading/no-such-endpoint")
+    assert r.status_code == 200
+    assert r.get_json()["data"] == {
+        "available": False, "service": "paper_trading", "path": "/api/v1/no-such-endpoint",
+        "message": "paper_trading does not offer /api/v1/no-such-endpoint yet"}
+    acct = c.get("/api/v1/upstream/paper_trading/account").get_json()["data"]
+    assert acct["available"] is True and acct["data"]["cash"]
+    assert c.get("/api/v1/upstream/nope/x").status_code == 404
+    assert c.get("/api/v1/upstream/paper_trading/../health").status_code in (400, 404)
+
+
+def test_orders_are_forwarded_and_errors_keep_their_field(env: tuple[Settings, Any, Server]) -> None:
+    _, app, _ = env
+    c = app.test_client()
+    bad = c.post("/api/v1/upstream/paper_trading/orders", json={
+        "symbol": "MSFT", "side": "buy", "type": "limit", "qty": "-5", "limit_price": "10"})
+    assert bad.status_code == 400
+    assert bad.get_json()["error"]["details"]["field"] == "qty"
+    good = c.post("/api/v1/upstream/paper_trading/orders", json={
+        "symbol": "MSFT", "side": "buy", "type": "limit", "qty": "2", "limit_price": "1.50"})
+    assert good.status_code == 201, good.get_json()
+    oid = good.get_json()["data"]["id"]
+    listed = c.get("/api/v1/upstream/paper_trading/orders?status=open").get_json()["data"]["data"]
+    assert [o["id"] for o in listed] == [oid]
+    assert c.delete(f"/api/v1/upstream/paper_trading/orders/{oid}").status_code == 200
+    listed = c.get("/api/v1/upstream/paper_trading/orders?status=open").get_json()["data"]["data"]
+    assert listed == []
+
+
+def test_clock_reads_the_database_and_controls_say_unavailable(env: tuple[Settings, Any, Server]) -> None:
+    _, app, _ = env
+    c = app.test_client()
+    clock = c.get("/api/v1/clock").get_json()["data"]
+    assert clock["source"] == "database" and clock["controls"] is False
+    assert clock["mode"] == "replay" and clock["now"].startswith("2024-01-02")
+    r = c.post("/api/v1/clock/pause", json={})
+    assert r.status_code == 503  # coordination is not running: said, not faked
+
+
+def test_chart_is_cut_at_the_clock_and_matches_talib(env: tuple[Settings, Any, Server]) -> None:
+    _, app, _ = env
+    data = app.test_client().get("/api/v1/chart/AAPL?timeframe=5m&bars=100").get_json()["data"]
+    assert len(data["candles"]) == 100
+    now = pd.Timestamp(data["as_of"]).timestamp()
+    assert data["candles"][-1]["time"] + 300 <= now  # only closed bars
+    assert all(a["time"] < b["time"] for a, b in zip(data["candles"], data["candles"][1:],
+                                                          strict=False))
+    assert app.test_client().get("/api/v1/chart/AAPL?timeframe=7m").status_code == 400
+
+
+def test_chart_payload_overlays() -> None:
+    idx = pd.date_range("2024-01-02 14:30", periods=120, freq="1min", tz="UTC")
+    rng = np.random.default_rng(1)
+    close = 100 + np.cumsum(rng.normal(0, 0.2, len(idx)))
+    df = pd.DataFrame({"open": close, "high": close + 0.3, "low": close - 0.3, "close": close,
+                       "volume": rng.integers(100, 1000, len(idx))}, index=idx)
+    out = chart_payload(df, bars=50)
+    assert len(out["candles"]) == 50
+    sma = talib.SMA(close, timeperiod=20)[-50:]
+    assert [p["value"] for p in out["overlays"]["SMA 20"]] == pytest.approx(sma, abs=1e-4)
+    typical = (df.high + df.low + df.close) / 3
+    vwap = (typical * df.volume).cumsum() / df.volume.cumsum()
+    assert session_vwap(df) == pytest.approx(vwap.to_numpy())
+    assert out["candles"][0]["time"] == int(idx[70].timestamp())
+
+
+def test_log_tail(env: tuple[Settings, Any, Server]) -> None:
+    settings, app, _ = env
+    path = Path(settings.log_dir) / "scanner.log"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("".join(f"line {i}\n" for i in range(100)))
+    data = app.test_client().get("/api/v1/services/scanner/logs?lines=3").get_json()["data"]
+    assert data["lines"] == ["line 97", "line 98", "line 99"]
+    assert app.test_client().get("/api/v1/services/evil/logs").status_code == 404
+
+
+def test_poller_publishes_changes_only_and_survives_a_failing_source() -> None:
+    state = {"n": 0}
+
+    def boom() -> Any:
+        raise RuntimeError("upstream exploded")
+
+    p = Poller({"count": lambda: {"n": state["n"]}, "bad": boom}, interval_s=0.05)
+    assert p.poll_once() == 2
+    assert p.poll_once() == 0  # nothing changed: nothing sent
+    state["n"] = 1
+    assert p.poll_once() == 1
+    assert '"available":false' in p.latest["bad"][1] and "exploded" in p.latest["bad"][1]
+    frames = list(p.subscribe({"count"}, max_s=0.3, heartbeat_s=0.1))
+    p.stop()
+    text = "".join(frames)
+    assert text.startswith("retry: 2000")
+    assert 'event: count\ndata: {"n":1}' in text and "event: bad" not in text
+    assert text.rstrip().endswith("data: {}") and "event: reconnect" in text
+
+
+def test_stream_endpoint_sends_health_and_clock(tmp_path: Path) -> None:
+    reset_breakers()
+    settings = _settings(tmp_path, dashboard__stream_max_s=0.5, dashboard__poll_interval_s=0.1)
+    db = Database.from_settings(settings)
+    migrate(db)
+    app = create_app(settings)
+    resp = app.test_client().get("/api/v1/stream?topics=health,clock")
+    assert resp.mimetype == "text/event-stream"
+    body = resp.get_data(as_text=True)
+    app.extensions["dashboard_poller"].stop()
+    assert "event: health" in body and "event: clock" in body and "event: orders" not in body
+    db.close()
+
+
+# -- login, session cookie and CSRF ------------------------------------------------------------
+@pytest.fixture
+def keyed(tmp_path: Path) -> Iterator[Any]:
+    reset_breakers()
+    settings = _settings(tmp_path, security__api_key=KEY)
+    db = Database.from_settings(settings)
+    migrate(db)
+    yield create_app(settings)
+    db.close()
+
+
+def test_reads_stay_open_with_a_key(keyed: Any) -> None:
+    c = keyed.test_client()
+    assert c.get("/api/v1/overview").status_code == 200
+    assert c.get("/trading").status_code == 200
+
+
+def test_actions_need_login_and_csrf(keyed: Any) -> None:
+    c = keyed.test_client()
+    r = c.post("/api/v1/clock/pause", json={})
+    assert r.status_code == 401 and r.get_json()["error"]["details"]["field"] == "session"
+    bad = c.post("/login", data={"api_key": "wrong", "next": "/trading"})
+    assert bad.status_code == 401 and b"not the one" in bad.data
+    ok = c.post("/login", data={"api_key": KEY, "next": "//evil.example"})
+    assert ok.status_code == 302 and ok.headers["Location"] == "/trading"
+    cookie = ok.headers["Set-Cookie"]
+    assert "HttpOnly" in cookie and "SameSite=Strict" in cookie
+    r = c.post("/api/v1/clock/pause", json={})
+    assert r.status_code == 403 and r.get_json()["error"]["details"]["field"] == "X-CSRF-Token"
+    token = c.get("/api/v1/session").get_json()["data"]["csrf_token"]
+    r = c.post("/api/v1/clock/pause", json={}, headers={"X-CSRF-Token": "x" + token})
+    assert r.status_code == 403
+    r = c.post("/api/v1/clock/pause", json={}, headers={"X-CSRF-Token": token})
+    assert r.status_code == 503  # past the guard: coordination is simply not running
+    c.post("/logout", headers={"X-CSRF-Token": token})
+    assert c.post("/api/v1/clock/pause", json={},
+                  headers={"X-CSRF-Token": token}).status_code == 401
+
+
+def test_scripts_may_use_the_key_header(keyed: Any) -> None:
+    c = keyed.test_client()
+    assert c.post("/api/v1/clock/pause", json={}, headers={"X-API-Key": "nope"}).status_code == 401
+    assert c.post("/api/v1/clock/pause", json={}, headers={"X-API-Key": KEY}).status_code == 503
+
+
+def test_pages_carry_no_inline_script(keyed: Any) -> None:
+    from dashboard.pages import PAGES
+
+    c = keyed.test_client()
+    for _name, path, _title in [*PAGES, ("login", "/login", "Log in")]:
+        r = c.get(path)
+        assert r.status_code == 200
+        html = r.get_data(as_text=True)
+        assert "<script>" not in html and "http://" not in html.replace(
+            "https://www.tradingview.com/", "")
+        assert "default-src 'self'" in r.headers["Content-Security-Policy"]
+
+
+def test_restart_goes_to_the_running_manager(env: tuple[Settings, Any, Server]) -> None:
+    from shared.supervisor.rundir import RunDir
+
+    settings, app, _ = env
+    c = app.test_client()
+    r = c.post("/api/v1/services/scanner/restart")
+    assert r.status_code == 503 and "no manager" in r.get_json()["error"]["message"]
+    rd = RunDir.for_settings(settings)
+    rd.acquire()  # this test process plays the manager: it holds the suite's lock
+    try:
+        r = c.post("/api/v1/services/scanner/restart")
+        assert r.status_code == 202, r.get_json()
+        assert r.get_json()["data"]["via"] == "manager"
+        assert rd.take_requests() == [("restart", "scanner")]
+    finally:
+        rd.release()
+    assert c.post("/api/v1/services/bogus/restart").status_code == 404

@@ -1,0 +1,77 @@
+"""/api/v1 through the Flask test client; /v2 auth and error shapes; the SSE feed."""
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+
+from services.paper_trading import create_app
+from tests.conftest import make_settings
+from tests.services.paper_trading.helpers import OPEN, Clock, seed_bars
+
+BARS = [(100, 101, 99, 100.5), (101, 102, 100, 101.5), (102, 104, 101, 103)]
+
+
+def test_submit_fill_and_read_back(client, db, clock) -> None:  # noqa: ANN001
+    seed_bars(db, "AAPL", OPEN, BARS)
+    clock.t = OPEN + timedelta(minutes=1)
+    r = client.post("/api/v1/orders", json={"symbol": "aapl", "side": "buy", "qty": "10"})
+    assert r.status_code == 201 and r.json["status"] == "success"
+    oid = r.json["data"]["id"]
+    clock.t = OPEN + timedelta(minutes=2)
+    # the request itself runs the sweep first (once per clock minute), so sync finds nothing new
+    assert client.post("/api/v1/clock/sync", json={}).json["data"]["fills"] == 0
+    got = client.get(f"/api/v1/orders/{oid}").json["data"]
+    assert got["status"] == "filled" and got["filled_avg_price"] == "101"
+    assert [e["status"] for e in got["events"]] == ["new", "filled"]
+    acct = client.get("/api/v1/account").json["data"]
+    assert acct["cash"] == "98990" and acct["equity"] == "100005"  # 10 x close 101.5
+    assert client.get("/api/v1/positions").json["data"][0]["qty"] == "10"
+    assert client.get("/api/v1/fills").json["data"][0]["price"] == "101"
+    assert client.get("/api/v1/ledger").json["data"][0]["amount"] == "-1010"
+    assert client.get("/api/v1/invariants").json["data"]["ok"] is True
+    assert client.get("/api/v1/risk").json["data"]["halted"] is False
+
+
+def test_bad_input_is_a_400_naming_the_field(client, db, clock) -> None:  # noqa: ANN001
+    r = client.post("/api/v1/orders", json={"symbol": "AAPL", "side": "hold", "qty": 1})
+    assert r.status_code == 400 and r.json["error"]["details"]["field"] == "side"
+    r = client.post("/api/v1/orders", json={"symbol": "AAPL", "side": "buy", "type": "limit",
+                                            "qty": 1})
+    assert r.status_code == 400 and "limit_price" in r.json["error"]["message"]
+    r = client.post("/v2/orders", json={"symbol": "AAPL", "side": "buy", "qty": -1})
+    assert r.status_code == 400 and r.json["code"] == 40010001
+    assert client.get("/v2/orders/nope").json["code"] == 40410000
+    assert db.fetch_one("SELECT COUNT(*) FROM pt_orders")[0] == 0
+
+
+def test_v2_checks_the_alpaca_key_headers(tmp_path, db) -> None:  # noqa: ANN001
+    s = make_settings(tmp_path, security__api_key="sekret")
+    client = create_app(s, now=Clock()).test_client()
+    r = client.get("/v2/account", headers={"APCA-API-KEY-ID": "x", "APCA-API-SECRET-KEY": "y"})
+    assert r.status_code == 401 and r.json["code"] == 40110000
+    ok = client.get("/v2/account", headers={"APCA-API-KEY-ID": "x",
+                                            "APCA-API-SECRET-KEY": "sekret"})
+    assert ok.status_code == 200 and ok.json["status"] == "ACTIVE"
+    assert client.post("/api/v1/orders", json={}).status_code == 401  # X-API-Key on /api/v1
+
+
+def test_event_stream_resumes_from_last_event_id(client, db, clock) -> None:  # noqa: ANN001
+    seed_bars(db, "AAPL", OPEN, BARS)
+    clock.t = OPEN + timedelta(minutes=1)
+    client.post("/api/v1/orders", json={"symbol": "AAPL", "side": "buy", "qty": 1})
+    clock.t = OPEN + timedelta(minutes=2)
+    client.post("/api/v1/clock/sync", json={})
+    r = client.get("/api/v1/events/stream?max_events=3")
+    assert r.mimetype == "text/event-stream"
+    frames = [f for f in r.get_data(as_text=True).split("\n\n") if f.startswith("id:")]
+    types = [f.split("\n")[1].removeprefix("event: ") for f in frames]
+    assert types == ["order_submitted", "order_new", "fill"] or types[0] == "order_submitted"
+    first_id = int(frames[0].split("\n")[0].removeprefix("id: "))
+    r2 = client.get("/api/v1/events/stream?idle_timeout_s=0.2",
+                    headers={"Last-Event-ID": str(first_id)})
+    ids = [int(f.split("\n")[0][4:]) for f in r2.get_data(as_text=True).split("\n\n")
+           if f.startswith("id:")]
+    assert ids and min(ids) == first_id + 1
+    data = json.loads([f for f in r2.get_data(as_text=True).split("\n\n")
+                       if "event: fill" in f][0].split("data: ", 1)[1])
+    assert data["data"]["price"] == "101"
