@@ -5,7 +5,7 @@ Run: ``.venv/bin/python bench/analysis_bench.py [--symbols 500] [--bars 390] [--
 1. The default battery (settings ``technical.default_battery``: SMA, EMA, RSI, MACD, BBANDS,
    ATR, STOCH, STOCHRSI, ADX, OBV, session VWAP) over 500 symbols x 390 one-minute bars:
    a plain loop calling TA-Lib directly (VWAP as a numpy cumulative sum) is the baseline; the
-   service's own code path (``SeriesState`` over resolved specs, as ``/analyze`` runs it);
+   service's own code path (``build_states`` over resolved specs, as ``/analyze`` runs it);
    and one ``POST /api/v1/analyze`` over HTTP to the app under werkzeug in a subprocess, on a
    temp database seeded with one simulated session for the 500 symbols (cold: ``use_cache``
    false, so bars are read from SQLite and everything is computed; warm: the incremental
@@ -38,7 +38,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from services.scanner.domain import Filters, Panel, ScanParams, scan  # noqa: E402
-from services.technical_analysis.domain import SeriesState, parse_specs  # noqa: E402
+from services.technical_analysis.domain import build_states, parse_specs  # noqa: E402
 from shared.config import load_settings  # noqa: E402
 
 
@@ -80,11 +80,11 @@ def part_battery(n_sym: int, n_bars: int, repeat: int) -> None:
     specs = parse_specs(list(settings.technical.default_battery))
     ts, bars = make_bars(n_sym, n_bars)
     base = median_time(lambda: [direct_battery(d) for d in bars], repeat)
-    svc = median_time(lambda: [SeriesState(specs, ts, d) for d in bars], repeat)
+    svc = median_time(lambda: build_states(specs, [(ts, d) for d in bars]), repeat)
     print(f"battery of {len(specs)} over {n_sym} symbols x {n_bars} bars")
     print(f"  direct TA-Lib loop (baseline):   {base * 1000:8.1f} ms  "
           f"({base / n_sym * 1e6:.0f} us/symbol)")
-    print(f"  service code path (SeriesState): {svc * 1000:8.1f} ms  ratio {svc / base:.2f}x "
+    print(f"  service code path (build_states): {svc * 1000:8.1f} ms  ratio {svc / base:.2f}x "
           "(target <= 1.5x)")
 
 

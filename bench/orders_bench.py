@@ -23,7 +23,7 @@ import tempfile
 import threading
 import time
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
@@ -59,7 +59,7 @@ def baseline_app() -> Flask:
         c = conn()
         c.execute("BEGIN IMMEDIATE")
         c.execute("INSERT INTO bench_orders (client_order_id, body, created_at) VALUES (?, ?, ?)",
-                  (uuid.uuid4().hex, json.dumps(body), datetime.now(timezone.utc).isoformat()))
+                  (uuid.uuid4().hex, json.dumps(body), datetime.now(UTC).isoformat()))
         c.execute("COMMIT")
         return {"ok": True}, 201
 
@@ -174,7 +174,7 @@ def sweep_part(tmp: Path, n: int = 10_000) -> None:
     from shared.domain.money import to_micros
     from tests.conftest import make_settings
 
-    open_ = datetime(2024, 1, 2, 14, 30, tzinfo=timezone.utc)
+    open_ = datetime(2024, 1, 2, 14, 30, tzinfo=UTC)
     s = make_settings(tmp / "sweep")
     db = Database.from_settings(s)
     migrate(db)

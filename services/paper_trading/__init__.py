@@ -1,8 +1,8 @@
 """Paper trading service: orders, fills, positions, account, risk; an Alpaca-compatible /v2 API."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
-from typing import Callable
 
 from flask import Flask
 

@@ -10,7 +10,7 @@ import hmac
 from decimal import Decimal
 from typing import Literal
 
-from flask import Blueprint, Response, current_app, jsonify, request
+from flask import Blueprint, Response, jsonify, request
 from pydantic import BaseModel, ConfigDict, Field
 
 from services.paper_trading import marketdata
@@ -27,7 +27,7 @@ from services.paper_trading.schemas import OrderRequest, ReplaceRequest
 from services.paper_trading.service import PaperTradingService, asset_id_for
 from shared.config import Settings
 from shared.errors import AppError, AuthError, NotFound
-from shared.web import current_service, parse_body, parse_query, validate
+from shared.web import current_service, validate
 
 
 def check_alpaca_key(settings: Settings) -> None:

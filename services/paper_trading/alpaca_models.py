@@ -5,7 +5,7 @@ objects present (null where it does not apply).
 """
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -16,7 +16,7 @@ from services.paper_trading.snapshot import PricedPosition, Snapshot
 from shared.domain.money import money_str
 from shared.market.calendar import MarketCalendar
 
-UTC = timezone.utc
+UTC = UTC
 ERROR_CODES = {400: 40010001, 401: 40110000, 403: 40310000, 404: 40410000, 405: 40510000,
                409: 40910000, 413: 41310000, 422: 42210000, 429: 42910000}
 

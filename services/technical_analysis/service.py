@@ -17,6 +17,7 @@ from services.technical_analysis.repository import SignalRepository
 from shared.config import Settings
 from shared.db import Database, DatabaseServiceMixin
 from shared.errors import AppError, ConfigError, ValidationError
+from shared.market.symbols import normalize_symbol
 from shared.market.timeframes import parse_timeframe
 
 
@@ -147,27 +148,46 @@ class TechnicalAnalysisService(DatabaseServiceMixin):
                 "clock": self.now().isoformat()}
 
     # -- analysis ----------------------------------------------------------------------
-    def _state(self, symbol: str, tf: str, specs: list[D.IndicatorSpec], bars: int | None,
-               use_cache: bool) -> D.SeriesState:
-        key = (symbol, tf)
-        with self._lock:
-            state = self._cache.get(key) if use_cache else None
-        if state is not None and {s.key for s in specs} <= {s.key for s in state.specs}:
-            since = pd.Timestamp(state.last_ts, tz="UTC")
-            new = load_bars(self.market, symbol, tf, start=since)
-            fresh = new.ts > state.last_ts  # the store's range is inclusive of the start
-            state.append(new.ts[fresh], {k: v[fresh] for k, v in new.data.items()})
-            if len(state) > self.cfg.cache_max_bars:
-                state.trim(self.cfg.cache_max_bars)
-            return state
-        full: Bars = load_bars(self.market, symbol, tf, bars=bars, days=self.cfg.history_days[tf])
-        if len(full) == 0:
-            raise ValidationError(f"no visible {tf} bars for {symbol}", field="symbols")
-        state = D.SeriesState(specs, full.ts, full.data)
-        if use_cache:
-            with self._lock:
-                self._cache[key] = state
-        return state
+    def _states(self, symbols: Sequence[str], tf: str, specs: list[D.IndicatorSpec],
+                bars: int | None, use_cache: bool,
+                errors: dict[str, AppError]) -> dict[str, D.SeriesState]:
+        """Return each symbol's series on ``tf``: cached ones extended by their new bars, the
+        rest read and computed as one batch.  Failures go to ``errors`` by symbol."""
+        keys = {s.key for s in specs}
+        out: dict[str, D.SeriesState] = {}
+        pending: list[Bars] = []
+        for sym in symbols:
+            if sym in errors:
+                continue
+            try:
+                with self._lock:
+                    state = self._cache.get((sym, tf)) if use_cache else None
+                if state is not None and keys <= {s.key for s in state.specs}:
+                    new = load_bars(self.market, sym, tf, start=pd.Timestamp(state.last_ts,
+                                                                             tz="UTC"))
+                    fresh = new.ts > state.last_ts  # the store's range includes its start
+                    state.append(new.ts[fresh], {k: v[fresh] for k, v in new.data.items()})
+                    if len(state) > self.cfg.cache_max_bars:
+                        state.trim(self.cfg.cache_max_bars)
+                    out[sym] = state
+                    continue
+                got = load_bars(self.market, sym, tf, bars=bars, days=self.cfg.history_days[tf])
+                if len(got) == 0:
+                    raise ValidationError(f"no visible {tf} bars for {sym}", field="symbols")
+                need = max(s.min_bars for s in specs)
+                if len(got) < need:
+                    raise ValidationError(f"{sym} has {len(got)} {tf} bars; the indicators "
+                                          f"need at least {need}", field="symbols")
+                pending.append(got)
+            except AppError as exc:
+                errors[sym] = exc
+        for b, state in zip(pending, D.build_states(specs, [(b.ts, b.data) for b in pending]),
+                            strict=True):
+            out[b.symbol] = state
+            if use_cache:
+                with self._lock:
+                    self._cache[(b.symbol, tf)] = state
+        return out
 
     def analyze(self, symbols: Sequence[str], timeframe: str | None = None, *,
                 names: Sequence[str] | None = None, bars: int | None = None,
@@ -192,23 +212,30 @@ class TechnicalAnalysisService(DatabaseServiceMixin):
             plan.setdefault(st.timeframe or tf, []).extend(st.specs.values())
         plan = {k: list({s.key: s for s in v}.values()) for k, v in plan.items()}
         clock = self.now()
-        results, rows = {}, []
-        for sym in dict.fromkeys(s.strip().upper() for s in symbols):
+        errors: dict[str, AppError] = {}
+        syms = []
+        for raw in dict.fromkeys(symbols):
             try:
-                results[sym] = self._analyze_one(sym, tf, plan, battery, chosen, bars,
-                                                 use_cache, clock, rows)
+                syms.append(normalize_symbol(raw))
             except AppError as exc:
-                results[sym] = {"error": exc.to_dict()}
+                errors[str(raw)] = exc
+        states = {t: self._states(syms, t, specs, bars if t == tf else None, use_cache, errors)
+                  for t, specs in plan.items()}
+        results: dict[str, Any] = {}
+        rows: list[dict[str, Any]] = []
+        for sym in [*syms, *[e for e in errors if e not in syms]]:
+            if sym in errors:
+                results[sym] = {"error": errors[sym].to_dict()}
+                continue
+            results[sym] = self._analyze_one(sym, tf, {t: states[t][sym] for t in plan},
+                                             battery, chosen, clock, rows)
         stored = self.repo.save(rows) if store and self.cfg.store_signals else 0
         return {"timeframe": tf, "clock": clock.isoformat(), "stored_signals": stored,
                 "results": results}
 
-    def _analyze_one(self, sym: str, tf: str, plan: dict[str, list[D.IndicatorSpec]],
+    def _analyze_one(self, sym: str, tf: str, states: dict[str, D.SeriesState],
                      battery: list[D.IndicatorSpec], chosen: list[D.Strategy],
-                     bars: int | None, use_cache: bool, clock: datetime,
-                     rows: list[dict[str, Any]]) -> dict[str, Any]:
-        states = {t: self._state(sym, t, specs, bars if t == tf else None, use_cache)
-                  for t, specs in plan.items()}
+                     clock: datetime, rows: list[dict[str, Any]]) -> dict[str, Any]:
         main = states[tf]
         latest = {s.key: {o: _latest(v) for o, v in main.outputs[s.key].items()}
                   for s in battery}
@@ -252,8 +279,6 @@ class TechnicalAnalysisService(DatabaseServiceMixin):
         Raises:
             ValidationError: a bad symbol or timeframe.
         """
-        from shared.market.symbols import normalize_symbol
-
         sym = normalize_symbol(symbol)
         fresh = None
         if refresh:

@@ -53,7 +53,7 @@ class ProviderSet:
             fail_max=fail_max, reset_timeout=reset_s, exclude=list(_CLIENT_ERRORS), name=name)
             for name in factories}
         self.status = {name: ProviderStatus() for name in factories}
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()  # a factory may ask for another provider
 
     def get(self, name: str) -> BarProvider | None:
         """Return the provider (built on first use), or None when it is not configured."""

@@ -4,12 +4,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
-from enum import Enum
+from enum import StrEnum
 
 ONE_MINUTE = timedelta(minutes=1)
 
 
-class Side(str, Enum):
+class Side(StrEnum):
     BUY = "buy"
     SELL = "sell"
 
@@ -18,7 +18,7 @@ class Side(str, Enum):
         return 1 if self is Side.BUY else -1
 
 
-class OrderType(str, Enum):
+class OrderType(StrEnum):
     MARKET = "market"
     LIMIT = "limit"
     STOP = "stop"
@@ -26,7 +26,7 @@ class OrderType(str, Enum):
     TRAILING_STOP = "trailing_stop"
 
 
-class TimeInForce(str, Enum):
+class TimeInForce(StrEnum):
     DAY = "day"
     GTC = "gtc"
     IOC = "ioc"
@@ -35,14 +35,14 @@ class TimeInForce(str, Enum):
     CLS = "cls"
 
 
-class OrderClass(str, Enum):
+class OrderClass(StrEnum):
     SIMPLE = "simple"
     BRACKET = "bracket"
     OCO = "oco"
     OTO = "oto"
 
 
-class OrderStatus(str, Enum):
+class OrderStatus(StrEnum):
     NEW = "new"
     ACCEPTED = "accepted"
     PARTIALLY_FILLED = "partially_filled"
@@ -62,7 +62,7 @@ OPEN = ACTIVE | {OrderStatus.HELD}
 FINAL = frozenset(OrderStatus) - OPEN
 
 
-class Leg(str, Enum):
+class Leg(StrEnum):
     """The role of an order inside a bracket, OCO or OTO group."""
 
     ENTRY = "entry"

@@ -13,9 +13,9 @@ from services.technical_analysis.domain.indicators import (
     parse_specs,
     resolve,
 )
-from services.technical_analysis.domain.series_cache import SeriesState
+from services.technical_analysis.domain.series_cache import SeriesState, build_states
 from services.technical_analysis.domain.sessions import SessionRules, layout
 from services.technical_analysis.domain.strategies import KINDS, Signal, Strategy
 
 __all__ = ["COMMON", "KINDS", "Combined", "IndicatorSpec", "SeriesState", "SessionRules",
-           "Signal", "Strategy", "catalogue", "combine", "layout", "parse_specs", "resolve"]
+           "Signal", "Strategy", "build_states", "catalogue", "combine", "layout", "parse_specs", "resolve"]

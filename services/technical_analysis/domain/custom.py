@@ -38,20 +38,29 @@ def vwap(ts_ns: np.ndarray | SessionLayout, high: np.ndarray, low: np.ndarray,
     """
     lay = _lay(ts_ns, rules)
     counted = lay.regular | lay.premarket if include_premarket else lay.regular
-    tp = (_f64(high) + _f64(low) + _f64(close)) / 3.0
-    # v, p*v and p^2*v stacked so one segmented cumsum pass serves all three.
+    # In-place arithmetic: on a (symbols x bars) panel every temporary is megabytes of fresh
+    # memory, which costs more to touch on these machines than the arithmetic itself.
+    tp = np.add(_f64(high), _f64(low))
+    tp += _f64(close)
+    tp /= 3.0
     stack = np.empty(tp.shape[:-1] + (3, tp.shape[-1]))
     np.multiply(_f64(volume), counted, out=stack[..., 0, :])
     np.multiply(tp, stack[..., 0, :], out=stack[..., 1, :])
     np.multiply(tp, stack[..., 1, :], out=stack[..., 2, :])
-    cs = segmented_cumsum(stack, lay.starts)
+    cs = segmented_cumsum(stack, lay.starts, out=stack)
     cum_v = cs[..., 0, :]
     valid = counted & (cum_v > 0)
     mid = np.divide(cs[..., 1, :], cum_v, out=np.full(cum_v.shape, np.nan), where=valid)
-    ex2 = np.divide(cs[..., 2, :], cum_v, out=np.full(cum_v.shape, np.nan), where=valid)
-    sd = np.sqrt(np.maximum(ex2 - mid * mid, 0.0))
-    return {"vwap": mid, "upper1": mid + nbdev1 * sd, "lower1": mid - nbdev1 * sd,
-            "upper2": mid + nbdev2 * sd, "lower2": mid - nbdev2 * sd}
+    sd = np.divide(cs[..., 2, :], cum_v, out=tp, where=valid)  # E[p^2], reusing tp
+    sd -= mid * mid
+    np.maximum(sd, 0.0, out=sd)
+    np.sqrt(sd, out=sd)
+    out = {"vwap": mid}
+    for k, mult in (("1", nbdev1), ("2", nbdev2)):
+        band = sd * mult
+        out["upper" + k] = mid + band
+        out["lower" + k] = np.subtract(mid, band, out=band)
+    return out
 
 
 def relative_volume(ts_ns: np.ndarray | SessionLayout, volume: np.ndarray, *,

@@ -166,7 +166,8 @@ class IndicatorSpec:
         Raises:
             ValidationError: when an input series is missing or too short.
         """
-        n = np.shape(next(iter(data.values())))[-1]
+        first = next(iter(data.values()))
+        n = first.shape[-1] if isinstance(first, np.ndarray) else len(first)
         if n < self.min_bars:
             raise ValidationError(
                 f"{self.key} needs at least {self.min_bars} bars, got {n}", field="series",
@@ -178,10 +179,11 @@ class IndicatorSpec:
         except KeyError as exc:
             raise ValidationError(f"{self.key} needs the '{exc.args[0]}' series",
                                   field=str(exc.args[0])) from None
-        res = self._fn(*arrays, **dict(self.params))  # type: ignore[misc]
-        if isinstance(res, tuple):
-            return dict(zip(self.info.outputs, res, strict=True))
-        return {self.info.outputs[0]: res}
+        # Positional parameters: TA-Lib's Cython signatures follow the abstract info's order,
+        # and keyword parsing costs as much as a short indicator itself.
+        res = self._fn(*arrays, *(v for _, v in self.params))  # type: ignore[misc]
+        outs = self.info.outputs
+        return {outs[0]: res} if len(outs) == 1 else dict(zip(outs, res, strict=True))
 
 
 def _compute_custom(spec: IndicatorSpec, data: Mapping[str, np.ndarray],
@@ -302,8 +304,11 @@ def _resolve(cname: str, params: tuple[Any, ...], key: str | None) -> IndicatorS
     if lookback < 0:
         raise ValidationError(f"parameters of {label} are out of TA-Lib's range: {values}",
                               field=f"{label}.params", details={"params": values})
+    # talib wraps each function to accept pandas/polars Series; we always pass float64 numpy
+    # arrays, so call the wrapped C routine itself and skip the per-call type sniffing.
+    fn = getattr(talib, cname)
     spec = IndicatorSpec(label, cname, tuple(values.items()), info, lookback,
-                         "window", None, getattr(talib, cname))
+                         "window", None, getattr(fn, "__wrapped__", fn))
     return _classify(spec)
 
 

@@ -17,6 +17,7 @@ from services.technical_analysis.domain.indicators import IndicatorSpec
 from services.technical_analysis.domain.sessions import NY, SessionRules, layout
 
 COLUMNS = ("open", "high", "low", "close", "volume")
+_BLOCK_VALUES = 16_384
 
 
 class SeriesState:
@@ -127,10 +128,15 @@ def build_states(specs: Sequence[IndicatorSpec],
             outputs[i].update({s.key: s.compute(series[i][1], series[i][0]) for s in panel})
         if not panel or not same:
             continue
-        stacked = {c: np.vstack([series[i][1][c] for i in same])
-                   for c in COLUMNS if c in series[same[0]][1]}
-        for s in panel:
-            res = s.compute(stacked, ts)
-            for j, i in enumerate(same):
-                outputs[i][s.key] = {o: a[j] for o, a in res.items()}
+        # Blocks of rows small enough (about 128 KiB per array) that numpy's temporaries come
+        # from the warm heap rather than fresh pages, which dominate on big panels here.
+        rows = max(1, _BLOCK_VALUES // max(ts.size, 1))
+        for b in range(0, len(same), rows):
+            block = same[b:b + rows]
+            stacked = {c: np.vstack([series[i][1][c] for i in block])
+                       for c in COLUMNS if c in series[block[0]][1]}
+            for s in panel:
+                res = s.compute(stacked, ts)
+                for j, i in enumerate(block):
+                    outputs[i][s.key] = {o: a[j] for o, a in res.items()}
     return [SeriesState(specs, ts, d, rules, outputs[i]) for i, (ts, d) in enumerate(series)]

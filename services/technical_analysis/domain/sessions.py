@@ -101,7 +101,8 @@ def _layout(ts: np.ndarray, rules: SessionRules) -> SessionLayout:
                          regular=regular, premarket=premarket, starts=np.flatnonzero(new))
 
 
-def segmented_cumsum(values: np.ndarray, starts: np.ndarray) -> np.ndarray:
+def segmented_cumsum(values: np.ndarray, starts: np.ndarray,
+                     out: np.ndarray | None = None) -> np.ndarray:
     """Return the running sum of ``values`` along the last axis, restarting at ``starts``.
 
     ``starts`` are the indices where segments (sessions) begin.  Works on 1-D arrays and on
@@ -110,9 +111,10 @@ def segmented_cumsum(values: np.ndarray, starts: np.ndarray) -> np.ndarray:
     """
     v = np.asarray(values, dtype="float64")
     n = v.shape[-1]
+    if out is None:
+        out = np.empty_like(v)
     if starts.size <= 1 and (starts.size == 0 or starts[0] == 0):
-        return np.cumsum(v, axis=-1)
-    out = np.empty_like(v)
+        return np.cumsum(v, axis=-1, out=out)
     bounds = [0, *starts[starts > 0].tolist(), n]
     for a, b in zip(bounds[:-1], bounds[1:], strict=False):
         # One cumsum per session (a handful per call) keeps float summation order local to

@@ -1,14 +1,14 @@
 """Test helpers: a settable clock and hand-built one-minute bars written to the real table."""
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from collections.abc import Iterable
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from typing import Iterable
 
 from shared.db import Database
 from shared.domain.money import to_micros
 
-UTC = timezone.utc
+UTC = UTC
 OPEN = datetime(2024, 1, 2, 14, 30, tzinfo=UTC)  # XNYS session open, 2024-01-02
 CLOSE = datetime(2024, 1, 2, 21, 0, tzinfo=UTC)
 

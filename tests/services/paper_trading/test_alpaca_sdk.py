@@ -1,10 +1,9 @@
 """The unmodified alpaca-py SDK against the service in a real server thread."""
 from __future__ import annotations
 
+import warnings
 from datetime import timedelta
 from decimal import Decimal as D
-
-import warnings
 
 import pytest
 
@@ -22,7 +21,13 @@ with warnings.catch_warnings():
     )
     from alpaca.data.timeframe import TimeFrame
     from alpaca.trading.client import TradingClient
-    from alpaca.trading.enums import OrderClass, OrderSide, OrderStatus, QueryOrderStatus, TimeInForce
+    from alpaca.trading.enums import (
+        OrderClass,
+        OrderSide,
+        OrderStatus,
+        QueryOrderStatus,
+        TimeInForce,
+    )
     from alpaca.trading.requests import (
         ClosePositionRequest,
         GetCalendarRequest,

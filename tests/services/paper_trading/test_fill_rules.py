@@ -1,7 +1,7 @@
 """Every fill rule on hand-built bars with hand-computed prices."""
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from decimal import Decimal as D
 
 import numpy as np
@@ -19,7 +19,7 @@ from services.paper_trading.domain import (
     evaluate,
 )
 
-T0 = datetime(2024, 1, 2, 14, 31, tzinfo=timezone.utc)
+T0 = datetime(2024, 1, 2, 14, 31, tzinfo=UTC)
 NO_COST = Costs()
 
 
@@ -150,7 +150,7 @@ def test_opg_fills_on_the_opening_bar_only_and_cls_at_the_close() -> None:
     target = T0
     o = order(tif=TimeInForce.OPG, target_bar=target)
     assert evaluate(o, bar(100, 101, 99, 100.5), Costs(slippage_bps=D(50))).price == D(100)
-    late = bar(100, 101, 99, 100.5, ts=datetime(2024, 1, 2, 14, 32, tzinfo=timezone.utc))
+    late = bar(100, 101, 99, 100.5, ts=datetime(2024, 1, 2, 14, 32, tzinfo=UTC))
     assert evaluate(o, late, NO_COST).cancel_reason == "opg_missed"
     c = order(tif=TimeInForce.CLS, target_bar=target)
     assert evaluate(c, bar(100, 101, 99, 100.5), NO_COST).price == D("100.5")

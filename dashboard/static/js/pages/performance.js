@@ -26,9 +26,9 @@ async function load() {
     const pts = Array.isArray(d) ? d : d.points || d.equity || d.curve || [];
     const eqPts = dedupe(pts.map((p) => ({ time: secs(p.ts || p.time || p.at), value: Number(p.equity ?? p.value) })));
     series("equity", "AreaSeries", { lineColor: "#4da3ff", topColor: "rgba(77,163,255,.3)", bottomColor: "rgba(77,163,255,0)" }).setData(eqPts);
-    let peak = -Infinity;
+    // reporting sends each point's drawdown (a fraction); percent here
     series("drawdown", "AreaSeries", { lineColor: "#ff5b5b", topColor: "rgba(255,91,91,0)", bottomColor: "rgba(255,91,91,.35)", invertFilledArea: true })
-      .setData(eqPts.map((p) => { peak = Math.max(peak, p.value); return { time: p.time, value: peak > 0 ? ((p.value - peak) / peak) * 100 : 0 }; }));
+      .setData(dedupe(pts.map((p) => ({ time: secs(p.ts || p.time), value: -Math.abs(Number(p.drawdown ?? 0)) * 100 }))));
     const daily = Array.isArray(d.daily) ? d.daily : [];
     series("daily", "HistogramSeries", {}).setData(dedupe(daily.map((x) => ({ time: secs(x.date || x.day), value: Number(x.pnl ?? x.pl ?? x.value),
       color: Number(x.pnl ?? x.pl ?? x.value) >= 0 ? "#26c281" : "#ff5b5b" }))));
@@ -39,7 +39,7 @@ async function load() {
   else {
     const m = (sum.data && (sum.data.metrics || sum.data)) || {};
     mbox.replaceChildren(el("dl", { class: "kv", style: "grid-template-columns: repeat(4, auto 1fr)" },
-      Object.entries(m).filter(([, v]) => v === null || typeof v !== "object").map(([k, v]) => [el("dt", {}, k.replace(/_/g, " ")),
+      Object.entries(m).filter(([k, v]) => k !== "epoch" && (v === null || typeof v !== "object")).map(([k, v]) => [el("dt", {}, k.replace(/_/g, " ")),
         el("dd", {}, /pnl|return|pl$/.test(k) ? pnl(v) : typeof v === "number" || /^-?\d/.test(String(v)) ? num(v, 2) : String(v ?? "—"))])));
   }
   const jbox = $("#journal");
@@ -48,15 +48,17 @@ async function load() {
   const rows = Array.isArray(td) ? td : (td && (td.trades || td.items)) || [];
   table(jbox, [
     { key: "symbol", label: "Symbol" }, { key: "side", label: "Side" },
-    { key: "qty", label: "Qty", num: true, render: (r) => num(r.qty, 2) },
-    { key: "entry_price", label: "Entry", num: true, render: (r) => num(r.entry_price, 2) },
-    { key: "exit_price", label: "Exit", num: true, render: (r) => num(r.exit_price, 2) },
-    { key: "pnl", label: "P&L", num: true, sort: (r) => r.pnl ?? r.pl, render: (r) => pnl(r.pnl ?? r.pl) },
+    { key: "max_qty", label: "Qty", num: true, render: (r) => num(r.max_qty ?? r.entry_qty, 2) },
+    { key: "entry_price", label: "Entry px", num: true, render: (r) => num(r.entry_price, 2) },
+    { key: "exit_price", label: "Exit px", num: true, render: (r) => num(r.exit_price, 2) },
+    { key: "net_pnl", label: "Net P&L", num: true, render: (r) => pnl(r.net_pnl) },
+    { key: "return_pct", label: "Ret %", num: true, render: (r) => pnl(r.return_pct, 2, "%") },
     { key: "fees", label: "Fees", num: true, render: (r) => money(r.fees ?? r.commission) },
-    { key: "entry_at", label: "Entry time", render: (r) => time(r.entry_at || r.entry_ts || r.opened_at) },
+    { key: "entry_time", label: "Entry", render: (r) => time(r.entry_time) },
+    { key: "exit_time", label: "Exit", render: (r) => time(r.exit_time) },
     { key: "decision", label: "Decision", nosort: true, render: (r) => el("span", { class: "muted", style: "white-space:normal" },
-        typeof r.decision === "object" && r.decision ? JSON.stringify(r.decision).slice(0, 160) : String(r.decision ?? r.strategy ?? "")) },
-  ], rows, { empty: "no trades yet", sortKey: "entry_at" });
+        [r.strategy, r.pattern, r.decision_id && `decision ${r.decision_id}`].filter(Boolean).join(" · ")) },
+  ], rows, { empty: "no trades yet", sortKey: "entry_time" });
 }
 load();
 setInterval(load, 10000);

@@ -94,13 +94,18 @@ function snap(iso) {
 function drawMarkers() {
   const marks = [];
   if (visible("markers")) {
-    for (const p of [...extras.candles, ...extras.patterns]) {
-      const t = snap(pick(p, "ts", "time", "end_ts", "detected_at", "breakout_ts", "bar_ts"));
+    // Candlestick patterns fire often: mark only the most recent ones so the chart stays legible.
+    const when = (p) => snap(pick(p, "ts", "time", "end_ts", "detected_at", "breakout_ts", "bar_ts"));
+    const recentCandles = extras.candles.map((p) => [when(p), p]).filter(([t]) => t !== null)
+      .sort((a, b) => b[0] - a[0]).slice(0, 25).map(([, p]) => p);
+    for (const p of [...recentCandles, ...extras.patterns]) {
+      const t = when(p);
       if (t === null) continue;
       const dir = String(pick(p, "direction", "signal", "bias") || "").toLowerCase();
       const bull = dir.includes("bull") || dir === "buy" || Number(pick(p, "value", "score")) > 0;
       marks.push({ time: toET(t), position: bull ? "belowBar" : "aboveBar", color: bull ? "#26c281" : "#ff5b5b",
-                   shape: bull ? "arrowUp" : "arrowDown", text: String(pick(p, "pattern", "name", "type") || "") });
+                   shape: bull ? "arrowUp" : "arrowDown",
+                   text: String(pick(p, "pattern", "name", "type") || "").replace(/^CDL/, "").toLowerCase().slice(0, 14) });
     }
   }
   if (visible("fills")) {
