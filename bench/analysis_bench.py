@@ -14,7 +14,8 @@ Run: ``.venv/bin/python bench/analysis_bench.py [--symbols 500] [--bars 390] [--
    range, average volume, relative volume, gap %, RSI range, above VWAP), with a fresh panel
    each repetition so no metric is reused.  Baseline: one numpy cumulative sum over the same
    volume panel.  Target under 1 s.
-Every figure is the median of repeated warm runs (see baselines.md on memory effects).
+Every figure is the median of repeated warm runs, baseline and ours alternating so the
+machine's drifting load hits both (see baselines.md on memory effects).
 """
 from __future__ import annotations
 
@@ -52,6 +53,18 @@ def median_time(fn, repeat: int) -> float:  # type: ignore[no-untyped-def]
     return statistics.median(times)
 
 
+def paired(a, b, repeat: int) -> tuple[float, float]:  # type: ignore[no-untyped-def]
+    """Return the medians of ``a`` and ``b`` run alternately (the machine's load drifts)."""
+    a(), b()
+    ta, tb = [], []
+    for _ in range(repeat):
+        for fn, acc in ((a, ta), (b, tb)):
+            t0 = time.perf_counter()
+            fn()
+            acc.append(time.perf_counter() - t0)
+    return statistics.median(ta), statistics.median(tb)
+
+
 def make_bars(n_sym: int, n_bars: int, seed: int = 1) -> tuple[np.ndarray, list[dict]]:
     rng = np.random.default_rng(seed)
     t0 = pd.Timestamp("2024-01-03 09:30", tz="America/New_York").tz_convert("UTC")
@@ -79,8 +92,8 @@ def part_battery(n_sym: int, n_bars: int, repeat: int) -> None:
     settings = load_settings()
     specs = parse_specs(list(settings.technical.default_battery))
     ts, bars = make_bars(n_sym, n_bars)
-    base = median_time(lambda: [direct_battery(d) for d in bars], repeat)
-    svc = median_time(lambda: build_states(specs, [(ts, d) for d in bars]), repeat)
+    base, svc = paired(lambda: [direct_battery(d) for d in bars],
+                       lambda: build_states(specs, [(ts, d) for d in bars]), repeat)
     print(f"battery of {len(specs)} over {n_sym} symbols x {n_bars} bars")
     print(f"  direct TA-Lib loop (baseline):   {base * 1000:8.1f} ms  "
           f"({base / n_sym * 1e6:.0f} us/symbol)")
@@ -188,8 +201,8 @@ def part_scan(n_sym: int, repeat: int) -> None:
     def fresh() -> Panel:
         return Panel(**{f: getattr(src, f) for f in src.__dataclass_fields__})
 
-    base = median_time(lambda: np.cumsum(src.volume, axis=1), repeat)
-    took = median_time(lambda: scan(fresh(), filters, 50), repeat)
+    base, took = paired(lambda: np.cumsum(src.volume, axis=1),
+                        lambda: scan(fresh(), filters, 50), repeat)
     matches, total = scan(fresh(), filters, 50)
     print(f"scan of {n_sym} symbols x {src.ts.size} 5-minute bars, six filters: "
           f"{total} matched, top {matches[0].symbol if matches else '-'}")
@@ -203,7 +216,7 @@ def main() -> None:
     ap.add_argument("--symbols", type=int, default=500)
     ap.add_argument("--bars", type=int, default=390)
     ap.add_argument("--scan", type=int, default=5000)
-    ap.add_argument("--repeat", type=int, default=5)
+    ap.add_argument("--repeat", type=int, default=9)
     ap.add_argument("--skip-http", action="store_true")
     a = ap.parse_args()
     part_battery(a.symbols, a.bars, a.repeat)

@@ -24,9 +24,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from dashboard import create_app  # noqa: E402
+from tests.conftest import make_settings  # noqa: E402
 from tests.dashboard.conftest import seed_bars  # noqa: E402
 from tests.dashboard.harness import PACKAGES, Suite  # noqa: E402
-from tests.conftest import make_settings  # noqa: E402
 
 
 def timed(fn, n: int) -> tuple[float, float]:  # noqa: ANN001
@@ -71,7 +71,7 @@ def main() -> None:
             calls = {"n": 0}
             orig = poller.poll_once
 
-            def counting() -> int:
+            def counting(calls: dict[str, int] = calls, orig=orig) -> int:  # noqa: ANN001
                 calls["n"] += 1
                 return orig()
 

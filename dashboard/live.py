@@ -117,10 +117,9 @@ class Poller:
                     if topics is None or topic in topics:
                         yield _frame(seq, topic, text)
                 if time.monotonic() - beat >= heartbeat_s:
+                    # a comment line: keeps proxies from timing out and reveals a gone client
                     beat = time.monotonic()
                     yield ": keep-alive\n\n"
-                elif not fresh:
-                    continue
             yield "event: reconnect\ndata: {}\n\n"
         finally:
             with self.cond:

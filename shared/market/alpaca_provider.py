@@ -115,7 +115,7 @@ class AlpacaProvider:
         bars = (getattr(barset, "data", None) or {}).get(symbol, [])
         if not bars:
             return empty_frame(symbol, tf.name, self.name)
-        ts = pd.DatetimeIndex([b.timestamp for b in bars]).tz_convert("UTC").asi8
+        ts = pd.DatetimeIndex([b.timestamp for b in bars]).tz_convert("UTC").as_unit("ns").asi8
         col: Callable[[str], np.ndarray] = lambda k: np.array(  # noqa: E731
             [np.nan if getattr(b, k) is None else float(getattr(b, k)) for b in bars])
         count = [None if b.trade_count is None else int(b.trade_count) for b in bars]
@@ -128,10 +128,10 @@ class AlpacaProvider:
             if tf.is_daily:
                 labels = df.index.tz_convert("America/New_York").tz_localize(None).normalize()
                 opens = [self.calendar.session_bounds(d)[0].value if self.calendar.is_session(d)
-                         else v for d, v in zip(labels, df.index.asi8, strict=False)]
+                         else v for d, v in zip(labels, df.index.as_unit("ns").asi8, strict=False)]
                 df.index = pd.DatetimeIndex(pd.to_datetime(opens, utc=True), name="ts")
             else:
-                inside = self.calendar.session_close_for(df.index.asi8) >= 0
+                inside = self.calendar.session_close_for(df.index.as_unit("ns").asi8) >= 0
                 extended = int((~inside).sum())
                 df = df[inside]
                 if tf.name == "1h":

@@ -49,8 +49,8 @@ class MarketCalendar:
         self.sessions = pd.DatetimeIndex(sched.index)  # naive session labels (dates)
         self.opens = pd.DatetimeIndex(sched["open"]).tz_convert("UTC")
         self.closes = pd.DatetimeIndex(sched["close"]).tz_convert("UTC")
-        self._open_ns = self.opens.asi8
-        self._close_ns = self.closes.asi8
+        self._open_ns = self.opens.as_unit("ns").asi8
+        self._close_ns = self.closes.as_unit("ns").asi8
         self.first_session = self.sessions[0].date()
         self.last_session = self.sessions[-1].date()
 

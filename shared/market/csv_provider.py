@@ -110,7 +110,7 @@ def read_ohlcv_file(path: str | os.PathLike[str], *, tz: str = "America/New_York
                               field="ts")
     local = idx.tz_convert(tz)
     daily = bool(len(idx)) and bool(((local.hour == 0) & (local.minute == 0)).all()) and (
-        len(idx) < 2 or np.median(np.diff(idx.asi8)) >= 86_400e9 * 0.9)
+        len(idx) < 2 or np.median(np.diff(idx.as_unit("ns").asi8)) >= 86_400e9 * 0.9)
     if daily and calendar is not None:
         labels = pd.DatetimeIndex(local.tz_localize(None).normalize())
         opens = np.array([calendar.session_bounds(d)[0].value if calendar.is_session(d)
@@ -137,7 +137,7 @@ def infer_timeframe(idx: pd.DatetimeIndex, daily: bool) -> str:
     """Return the timeframe name closest to the usual spacing of ``idx``."""
     if daily or len(idx) < 2:
         return "1d" if daily or len(idx) < 2 else "1m"
-    step = float(np.median(np.diff(idx.asi8))) / 60e9
+    step = float(np.median(np.diff(idx.as_unit("ns").asi8))) / 60e9
     best = min((t for t in TIMEFRAMES.values() if not t.is_daily),
                key=lambda t: abs(t.minutes - step))
     return best.name

@@ -30,7 +30,8 @@ def make_frame(ts_ns: np.ndarray, o: np.ndarray, h: np.ndarray, lo: np.ndarray, 
                v: np.ndarray, vwap: np.ndarray | None = None, n: np.ndarray | None = None,
                *, symbol: str = "", timeframe: str = "", source: str = "") -> pd.DataFrame:
     """Return a bar frame from plain arrays (times as int64 nanoseconds since the epoch, UTC)."""
-    idx = pd.DatetimeIndex(pd.to_datetime(np.asarray(ts_ns, dtype="int64"), utc=True), name="ts")
+    idx = pd.DatetimeIndex(pd.to_datetime(np.asarray(ts_ns, dtype="int64"), unit="ns", utc=True),
+                           name="ts").as_unit("ns")
     df = pd.DataFrame({
         "open": np.asarray(o, dtype="float64"), "high": np.asarray(h, dtype="float64"),
         "low": np.asarray(lo, dtype="float64"), "close": np.asarray(c, dtype="float64"),
@@ -54,5 +55,5 @@ def from_micros_array(values: np.ndarray) -> np.ndarray:
 
 def iso(ts_ns: np.ndarray) -> list[str]:
     """Return int64 ns times as ISO-8601 UTC strings with ``+00:00`` (the database format)."""
-    idx = pd.to_datetime(np.asarray(ts_ns, dtype="int64"), utc=True)
+    idx = pd.to_datetime(np.asarray(ts_ns, dtype="int64"), unit="ns", utc=True)
     return list(idx.strftime("%Y-%m-%dT%H:%M:%S+00:00"))

@@ -153,7 +153,7 @@ class DataManager:
             return hit.copy()
         df = self._load(sym, tf.name, crypto, s, e, cutoff)
         if len(df):
-            df = df[bar_visible(df.index.asi8, tf.name, self.calendar, cutoff.value,
+            df = df[bar_visible(df.index.as_unit("ns").asi8, tf.name, self.calendar, cutoff.value,
                                 crypto=crypto)]
         df.attrs.update(symbol=sym, timeframe=tf.name)
         if not df.attrs.get("stale"):
@@ -229,7 +229,7 @@ class DataManager:
                 cutoff: pd.Timestamp, coverage: tuple[pd.Timestamp, pd.Timestamp]) -> None:
         self.counters["fetches"] += 1
         if len(df):
-            df = df[bar_visible(df.index.asi8, tf, self.calendar, cutoff.value, crypto=crypto)]
+            df = df[bar_visible(df.index.as_unit("ns").asi8, tf, self.calendar, cutoff.value, crypto=crypto)]
         report = validate_bars(df, tf, self.calendar, crypto=crypto, symbol=sym)
         n = self.store.store_batch(sym, tf, report, source, coverage=coverage)
         self.counters["rows_stored"] += n

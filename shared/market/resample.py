@@ -43,7 +43,7 @@ def resample_bars(df: pd.DataFrame, timeframe: str, calendar: MarketCalendar,
     if len(df) == 0:
         out = empty_frame(attrs.get("symbol", ""), tf.name, attrs.get("source", ""))
         return out
-    ts = df.index.asi8
+    ts = df.index.as_unit("ns").asi8
     if tf.name == "1m":
         return df
     b = bucket_starts(ts, tf.name, calendar, crypto)

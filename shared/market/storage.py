@@ -52,7 +52,7 @@ def _rows(symbol: str, timeframe: str, df: pd.DataFrame, source: str) -> list[tu
     else:
         tc = [None] * n
     return list(zip(
-        [symbol] * n, [timeframe] * n, iso(df.index.asi8),
+        [symbol] * n, [timeframe] * n, iso(df.index.as_unit("ns").asi8),
         micros(df["open"].to_numpy()).tolist(), micros(df["high"].to_numpy()).tolist(),
         micros(df["low"].to_numpy()).tolist(), micros(df["close"].to_numpy()).tolist(),
         df["volume"].to_numpy(dtype="int64").tolist(), vw_list, tc, [source] * n, strict=False))

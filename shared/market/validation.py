@@ -74,7 +74,7 @@ def validate_bars(df: pd.DataFrame, timeframe: str, calendar: MarketCalendar, *,
     work = df.copy()
     if work.index.tz != "UTC":
         work.index = work.index.tz_convert("UTC")
-    out_of_order = int((np.diff(work.index.asi8) < 0).sum()) if rows_in > 1 else 0
+    out_of_order = int((np.diff(work.index.as_unit("ns").asi8) < 0).sum()) if rows_in > 1 else 0
     if out_of_order:
         work = work.sort_index(kind="stable")
     reason = np.full(rows_in, "", dtype=object)
@@ -97,7 +97,7 @@ def validate_bars(df: pd.DataFrame, timeframe: str, calendar: MarketCalendar, *,
         flag(lo > np.minimum(o, c), "low_above_open_close")
         flag(h < lo, "high_below_low")
         flag(v < 0, "negative_volume")
-    ts = work.index.asi8
+    ts = work.index.as_unit("ns").asi8
     dup = np.zeros(rows_in, dtype=bool)
     if rows_in > 1:
         dup[1:] = ts[1:] == ts[:-1]

@@ -50,8 +50,14 @@ def vwap(ts_ns: np.ndarray | SessionLayout, high: np.ndarray, low: np.ndarray,
     cs = segmented_cumsum(stack, lay.starts, out=stack)
     cum_v = cs[..., 0, :]
     valid = counted & (cum_v > 0)
-    mid = np.divide(cs[..., 1, :], cum_v, out=np.full(cum_v.shape, np.nan), where=valid)
-    sd = np.divide(cs[..., 2, :], cum_v, out=tp, where=valid)  # E[p^2], reusing tp
+    # Plain division then masking: ufuncs with where= are several times slower here.
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mid = np.divide(cs[..., 1, :], cum_v)
+        sd = np.divide(cs[..., 2, :], cum_v, out=tp)  # E[p^2], reusing tp's memory
+    if not valid.all():
+        invalid = ~valid
+        np.putmask(mid, invalid, np.nan)
+        np.putmask(sd, invalid, np.nan)
     sd -= mid * mid
     np.maximum(sd, 0.0, out=sd)
     np.sqrt(sd, out=sd)

@@ -33,8 +33,10 @@ class SeriesState:
         """
         self.specs = list(specs)
         self.rules = rules
-        self.ts = np.asarray(ts_ns, dtype="int64").copy()
-        self.data = {c: np.asarray(data[c], dtype="float64").copy() for c in COLUMNS if c in data}
+        # The arrays are kept, not copied: the state never writes into them (append and trim
+        # build new arrays), and the caller hands over freshly read bars.
+        self.ts = np.asarray(ts_ns, dtype="int64")
+        self.data = {c: np.asarray(data[c], dtype="float64") for c in COLUMNS if c in data}
         self.outputs = outputs if outputs is not None else {
             s.key: s.compute(self.data, self.ts) for s in self.specs}
         self.recomputed_bars = 0  # inputs re-read by appends (for tests and metrics)

@@ -1,0 +1,160 @@
+"""SQL for coordination's tables: runs, steps, decision ledger, strategy settings, lease."""
+from __future__ import annotations
+
+import json
+import time
+from datetime import UTC, datetime
+from typing import Any
+
+from shared.db import Database
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat()
+
+
+def _j(value: Any) -> str | None:
+    return None if value is None else json.dumps(value, default=str, sort_keys=True)
+
+
+def _row(r: Any, json_cols: tuple[str, ...] = ()) -> dict[str, Any]:
+    d = dict(r)
+    for c in json_cols:
+        if d.get(c) is not None:
+            d[c] = json.loads(d[c])
+    return d
+
+
+RUN_JSON = ("degraded", "summary")
+STEP_JSON = ("inputs", "outputs")
+LEDGER_JSON = ("scan", "signals", "patterns", "sentiment", "sizing", "degraded")
+
+
+class Repository:
+    """Reads and writes of coordination's own tables (each write one short transaction)."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    # -- runs and steps -------------------------------------------------------------------
+    def start_run(self, run_id: str, trigger: str, clock_ts: str) -> None:
+        with self.db.transaction("coord:run") as c:
+            c.execute("INSERT INTO coord_runs (id, trigger, clock_ts, started_at, status) "
+                      "VALUES (?, ?, ?, ?, 'running')", (run_id, trigger, clock_ts, _now()))
+
+    def finish_run(self, run_id: str, *, status: str, duration_ms: float, degraded: list[str],
+                   summary: dict[str, Any], error: str | None,
+                   steps: list[dict[str, Any]]) -> None:
+        """Write the run's outcome and all its steps in one transaction."""
+        with self.db.transaction("coord:run_finish") as c:
+            c.executemany(
+                "INSERT INTO coord_steps (run_id, seq, name, started_at, duration_ms, status, "
+                "inputs, outputs, error) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [(run_id, i, s["name"], s["started_at"], s["duration_ms"], s["status"],
+                  _j(s.get("inputs")), _j(s.get("outputs")), s.get("error"))
+                 for i, s in enumerate(steps)])
+            c.execute("UPDATE coord_runs SET status = ?, duration_ms = ?, degraded = ?, "
+                      "summary = ?, error = ? WHERE id = ?",
+                      (status, duration_ms, _j(degraded), _j(summary), error, run_id))
+
+    def runs(self, limit: int, status: str | None = None) -> list[dict[str, Any]]:
+        sql = "SELECT * FROM coord_runs"
+        params: list[Any] = []
+        if status:
+            sql += " WHERE status = ?"
+            params.append(status)
+        sql += " ORDER BY clock_ts DESC, started_at DESC LIMIT ?"
+        params.append(limit)
+        return [_row(r, RUN_JSON) for r in self.db.fetch_all(sql, params)]
+
+    def run(self, run_id: str) -> dict[str, Any] | None:
+        r = self.db.fetch_one("SELECT * FROM coord_runs WHERE id = ?", (run_id,))
+        if r is None:
+            return None
+        out = _row(r, RUN_JSON)
+        out["steps"] = [_row(s, STEP_JSON) for s in self.db.fetch_all(
+            "SELECT * FROM coord_steps WHERE run_id = ? ORDER BY seq", (run_id,))]
+        return out
+
+    # -- decision ledger ------------------------------------------------------------------
+    def add_decision(self, d: dict[str, Any]) -> None:
+        cols = ("decision_id", "client_order_id", "order_id", "run_id", "clock_ts", "symbol",
+                "action", "side", "qty_micros", "est_price_micros", "stop_micros",
+                "take_profit_micros", "score", "strategy", "pattern", "scan", "signals",
+                "patterns", "sentiment", "sizing", "risk_verdict", "risk_message",
+                "order_status", "degraded", "created_at")
+        vals = [(_j(d.get(c)) if c in LEDGER_JSON else d.get(c)) for c in cols]
+        vals[-1] = vals[-1] or _now()
+        with self.db.transaction("coord:ledger") as c:
+            c.execute(f"INSERT INTO decision_ledger ({', '.join(cols)}) "  # noqa: S608 - constant
+                      f"VALUES ({', '.join('?' * len(cols))})", vals)
+
+    def decisions(self, *, symbol: str | None, order_id: str | None, client_order_id: str | None,
+                  limit: int) -> list[dict[str, Any]]:
+        where, params = [], []
+        for col, v in (("symbol", symbol), ("order_id", order_id),
+                       ("client_order_id", client_order_id)):
+            if v is not None:
+                where.append(f"{col} = ?")
+                params.append(v)
+        sql = "SELECT * FROM decision_ledger"
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        sql += " ORDER BY clock_ts DESC, created_at DESC LIMIT ?"
+        params.append(limit)
+        return [_row(r, LEDGER_JSON) for r in self.db.fetch_all(sql, params)]
+
+    # -- strategy settings ----------------------------------------------------------------
+    def strategy(self) -> dict[str, Any] | None:
+        r = self.db.fetch_one("SELECT settings FROM coord_strategy WHERE id = 1")
+        return None if r is None else json.loads(r["settings"])
+
+    def save_strategy(self, settings: dict[str, Any], changes: list[tuple[str, Any, Any]],
+                      changed_by: str) -> None:
+        """Replace the strategy and log every changed key, in one transaction."""
+        now = _now()
+        with self.db.transaction("coord:strategy") as c:
+            c.execute("INSERT INTO coord_strategy (id, settings, updated_at) VALUES (1, ?, ?) "
+                      "ON CONFLICT (id) DO UPDATE SET settings = excluded.settings, "
+                      "updated_at = excluded.updated_at", (_j(settings), now))
+            c.executemany("INSERT INTO coord_settings_changes (key, old_value, new_value, "
+                          "changed_by, changed_at) VALUES (?, ?, ?, ?, ?)",
+                          [(k, _j(o), _j(n), changed_by, now) for k, o, n in changes])
+
+    def changes(self, limit: int) -> list[dict[str, Any]]:
+        return [_row(r, ("old_value", "new_value")) for r in self.db.fetch_all(
+            "SELECT * FROM coord_settings_changes ORDER BY id DESC LIMIT ?", (limit,))]
+
+    # -- automation state and the loop lease ----------------------------------------------
+    def automation(self) -> dict[str, Any] | None:
+        r = self.db.fetch_one("SELECT * FROM coord_automation WHERE id = 1")
+        return None if r is None else dict(r)
+
+    def set_automation(self, state: str | None = None, last_step_ts: str | None = None) -> None:
+        with self.db.transaction("coord:automation") as c:
+            c.execute("INSERT INTO coord_automation (id, state, last_step_ts, updated_at) "
+                      "VALUES (1, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET "
+                      "state = COALESCE(?, state), "
+                      "last_step_ts = COALESCE(?, last_step_ts), updated_at = ?",
+                      (state or "stopped", last_step_ts, _now(), state, last_step_ts, _now()))
+
+    def acquire_lease(self, name: str, holder: str, ttl_s: float) -> bool:
+        """Take or renew lease ``name`` for ``holder``; False while another holds it."""
+        now = time.time()
+        with self.db.transaction("coord:lease") as c:
+            r = c.execute("SELECT holder, expires_at FROM coord_lease WHERE name = ?",
+                          (name,)).fetchone()
+            if r is not None and r["holder"] != holder and r["expires_at"] > now:
+                return False
+            c.execute("INSERT INTO coord_lease (name, holder, expires_at) VALUES (?, ?, ?) "
+                      "ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, "
+                      "expires_at = excluded.expires_at", (name, holder, now + ttl_s))
+            return True
+
+    def release_lease(self, name: str, holder: str) -> None:
+        with self.db.transaction("coord:lease") as c:
+            c.execute("DELETE FROM coord_lease WHERE name = ? AND holder = ?", (name, holder))
+
+    def lease(self, name: str) -> dict[str, Any] | None:
+        r = self.db.fetch_one("SELECT * FROM coord_lease WHERE name = ?", (name,))
+        return None if r is None else dict(r)
