@@ -82,8 +82,24 @@ class ServiceSettings(StrictModel):
     host: str | None = None
 
 
+#: Gunicorn defaults per service (workers, threads, timeout_s), mirrored in config/default.yaml:
+#: one preloaded worker each keeps the suite's memory down; threads > 1 (gthread) keep /health
+#: answering during long requests; paper_trading writes a lot, so sync workers (see baselines).
+_GUNICORN_DEFAULTS: dict[str, tuple[int, int, int]] = {
+    "coordination": (1, 4, 60), "scanner": (1, 4, 120), "pattern_analysis": (1, 4, 120),
+    "technical_analysis": (1, 4, 120), "paper_trading": (2, 1, 60),
+    "pattern_recognition": (1, 4, 120), "news": (1, 4, 60), "reporting": (1, 4, 120),
+    "dashboard": (1, 8, 60),  # SSE streams each hold a thread
+}
+
+
 def _default_services() -> dict[str, ServiceSettings]:
-    return {name: ServiceSettings(port=port) for name, port, _ in SERVICES}
+    out = {}
+    for name, port, _ in SERVICES:
+        workers, threads, timeout_s = _GUNICORN_DEFAULTS.get(name, (2, 1, 60))
+        out[name] = ServiceSettings(port=port, workers=workers, threads=threads,
+                                    timeout_s=timeout_s)
+    return out
 
 
 class SecuritySettings(StrictModel):

@@ -58,9 +58,15 @@ CREATE TABLE pt_orders (
     replaced_at TEXT,
     replaced_by TEXT,
     replaces TEXT,
+    -- the two times above as integer epoch seconds for the sweep's numpy pre-screen, computed
+    -- by SQLite on write; expires_s is rounded up so "expires_s <= bar open" stays exact
+    active_from_s INTEGER GENERATED ALWAYS AS (unixepoch(active_from)) STORED,
+    expires_s INTEGER GENERATED ALWAYS AS (
+        unixepoch(expires_at) + (substr(expires_at, 21, 6) > '000000')) STORED,
     CHECK (qty_micros IS NOT NULL OR notional_micros IS NOT NULL)
 );
 CREATE INDEX ix_pt_orders_status_symbol ON pt_orders (status, symbol);
+CREATE INDEX ix_pt_orders_status_expires ON pt_orders (status, expires_at);
 CREATE INDEX ix_pt_orders_parent ON pt_orders (parent_id);
 CREATE INDEX ix_pt_orders_submitted ON pt_orders (submitted_at);
 
@@ -115,13 +121,38 @@ CREATE TABLE pt_ledger (
     note TEXT
 );
 
--- Bumped in the same transaction as every order write, so a process may keep the working
--- book's pre-screen arrays in memory and reload them only when the version moved.
-CREATE TABLE pt_book_version (
+-- The working book's summary, kept by the triggers below in the same transaction as every
+-- order write: version moves on each write (so a process may keep the pre-screen arrays in
+-- memory and reload them only when it moved) and reserved_micros is the buying power held by
+-- working orders (the sum of reserve_micros over new/accepted/partially_filled orders), so an
+-- order submission reads one row instead of summing the book.
+CREATE TABLE pt_book (
     id INTEGER PRIMARY KEY CHECK (id = 1),
-    version INTEGER NOT NULL
+    version INTEGER NOT NULL,
+    reserved_micros INTEGER NOT NULL
 );
-INSERT INTO pt_book_version (id, version) VALUES (1, 0);
+INSERT INTO pt_book (id, version, reserved_micros) VALUES (1, 0, 0);
+
+CREATE TRIGGER tr_pt_orders_insert AFTER INSERT ON pt_orders BEGIN
+    UPDATE pt_book SET version = version + 1, reserved_micros = reserved_micros
+        + CASE WHEN NEW.status IN ('new', 'accepted', 'partially_filled')
+               THEN NEW.reserve_micros ELSE 0 END
+    WHERE id = 1;
+END;
+CREATE TRIGGER tr_pt_orders_update AFTER UPDATE ON pt_orders BEGIN
+    UPDATE pt_book SET version = version + 1, reserved_micros = reserved_micros
+        + CASE WHEN NEW.status IN ('new', 'accepted', 'partially_filled')
+               THEN NEW.reserve_micros ELSE 0 END
+        - CASE WHEN OLD.status IN ('new', 'accepted', 'partially_filled')
+               THEN OLD.reserve_micros ELSE 0 END
+    WHERE id = 1;
+END;
+CREATE TRIGGER tr_pt_orders_delete AFTER DELETE ON pt_orders BEGIN
+    UPDATE pt_book SET version = version + 1, reserved_micros = reserved_micros
+        - CASE WHEN OLD.status IN ('new', 'accepted', 'partially_filled')
+               THEN OLD.reserve_micros ELSE 0 END
+    WHERE id = 1;
+END;
 
 -- Bars of a symbol at or before processed_through were already evaluated against its orders.
 CREATE TABLE pt_watermarks (

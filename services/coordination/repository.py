@@ -104,6 +104,23 @@ class Repository:
         params.append(limit)
         return [_row(r, LEDGER_JSON) for r in self.db.fetch_all(sql, params)]
 
+    def traded_symbols(self, since: str) -> list[str]:
+        """Return the symbols coordination ordered at or after market time ``since``."""
+        return [r["symbol"] for r in self.db.fetch_all(
+            "SELECT DISTINCT symbol FROM decision_ledger WHERE clock_ts >= ? ORDER BY symbol",
+            (since,))]
+
+    def entry_times(self, symbols: list[str]) -> dict[str, datetime]:
+        """Return the market time of each symbol's latest accepted entry decision."""
+        out: dict[str, datetime] = {}
+        for s in symbols:
+            r = self.db.fetch_one(
+                "SELECT MAX(clock_ts) AS ts FROM decision_ledger WHERE symbol = ? AND action "
+                "IN ('enter_long', 'enter_short') AND risk_verdict = 'accepted'", (s,))
+            if r is not None and r["ts"]:
+                out[s] = datetime.fromisoformat(r["ts"])
+        return out
+
     # -- strategy settings ----------------------------------------------------------------
     def strategy(self) -> dict[str, Any] | None:
         r = self.db.fetch_one("SELECT settings FROM coord_strategy WHERE id = 1")

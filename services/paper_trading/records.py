@@ -100,49 +100,72 @@ class OrderRecord:
 
     @classmethod
     def from_row(cls, row: sqlite3.Row) -> OrderRecord:
-        data: dict[str, Any] = {}
-        keys = row.keys()
-        for f in fields(cls):
-            name = f.name
-            if name == "legs":
-                continue
-            if name in _MONEY:
-                data[name] = from_micros(row[f"{name}_micros"])
-            elif name in _TIMES:
-                data[name] = parse_ts(row[name])
-            elif name in ("triggered", "evaluated", "extended_hours"):
-                data[name] = bool(row[name])
-            elif name in keys:
-                data[name] = row[name]
-        for name in ("filled_qty", "filled_notional", "commission", "reserve"):
-            data[name] = data[name] or Decimal(0)
-        return cls(**data)
+        """Return the record of a ``pt_orders`` row (any column order; extra columns ignored)."""
+        rec = cls.__new__(cls)
+        d = rec.__dict__
+        for name, col, kind in _SPEC:
+            v = row[col]
+            if kind == _MONEY_KIND:
+                v = _ZERO if v is None and name in _ZERO_DEFAULT else (
+                    None if v is None else from_micros(v))
+            elif kind == _TIME_KIND:
+                v = parse_ts(v)
+            elif kind == _BOOL_KIND:
+                v = bool(v)
+            d[name] = v
+        d["seq"] = row["seq"]
+        d["legs"] = []
+        return rec
+
+    def to_row(self) -> tuple[Any, ...]:
+        """Return the values of ``ORDER_COLUMNS`` in order (the prepared insert's row)."""
+        d = self.__dict__
+        out = []
+        for name, _, kind in _SPEC:
+            v = d[name]
+            if v is not None:
+                if kind == _MONEY_KIND:
+                    v = to_micros(v)
+                elif kind == _TIME_KIND:
+                    v = iso(v)
+                elif kind == _BOOL_KIND:
+                    v = int(v)
+            out.append(v)
+        return tuple(out)
 
     def to_params(self) -> dict[str, Any]:
-        out: dict[str, Any] = {}
-        for f in fields(self):
-            name = f.name
-            if name in ("legs", "seq"):
-                continue
-            v = getattr(self, name)
-            if name in _MONEY:
-                out[f"{name}_micros"] = None if v is None else to_micros(v)
-            elif name in _TIMES:
-                out[name] = iso(v)
-            elif isinstance(v, bool):
-                out[name] = int(v)
-            else:
-                out[name] = v
-        return out
+        return dict(zip(ORDER_COLUMNS, self.to_row(), strict=True))
 
 
-def _columns() -> tuple[str, ...]:
+_ZERO = Decimal(0)
+_ZERO_DEFAULT = frozenset({"filled_qty", "filled_notional", "commission", "reserve"})
+_MONEY_KIND, _TIME_KIND, _BOOL_KIND, _PLAIN_KIND = range(4)
+
+
+def _spec() -> tuple[tuple[str, str, int], ...]:
+    """Return (field, column, kind) per stored field, computed once: rows are built on the hot
+    path of every submission and every fill, where per-call ``dataclasses.fields`` reflection
+    was a measurable share of the time."""
     out = []
     for f in fields(OrderRecord):
         if f.name in ("legs", "seq"):
             continue
-        out.append(f"{f.name}_micros" if f.name in _MONEY else f.name)
+        if f.name in _MONEY:
+            out.append((f.name, f"{f.name}_micros", _MONEY_KIND))
+        elif f.name in _TIMES:
+            out.append((f.name, f.name, _TIME_KIND))
+        elif f.name in ("triggered", "evaluated", "extended_hours"):
+            out.append((f.name, f.name, _BOOL_KIND))
+        else:
+            out.append((f.name, f.name, _PLAIN_KIND))
     return tuple(out)
+
+
+_SPEC = _spec()
+
+
+def _columns() -> tuple[str, ...]:
+    return tuple(col for _, col, _ in _SPEC)
 
 
 ORDER_COLUMNS = _columns()

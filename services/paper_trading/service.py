@@ -5,28 +5,18 @@ import threading
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from decimal import ROUND_DOWN, Decimal
 from typing import Any
 
-from services.paper_trading.domain import (
-    Costs,
-    OrderIntent,
-    RiskContext,
-    RiskLimits,
-    RiskRejection,
-    check_order,
-    check_pdt,
-    daily_loss_breached,
-    split,
-    would_day_trade,
-)
+from services.paper_trading.domain import Costs, RiskLimits, RiskRejection, daily_loss_breached
 from services.paper_trading.engine import FillEngine
-from services.paper_trading.lifecycle import Lifecycle, timing_for
+from services.paper_trading.intake import Intake, asset_id_for
+from services.paper_trading.lifecycle import Lifecycle
 from services.paper_trading.portfolio import PortfolioUseCases
-from services.paper_trading.records import OrderRecord, bar_iso
+from services.paper_trading.records import OrderRecord
 from services.paper_trading.repository import Repository
 from services.paper_trading.schemas import OrderRequest
-from services.paper_trading.snapshot import Snapshot, snapshot
+from services.paper_trading.sessions import SessionClock
+from services.paper_trading.snapshot import snapshot
 from shared.config import Settings
 from shared.db import Database, DatabaseServiceMixin
 from shared.domain.money import from_micros
@@ -34,12 +24,7 @@ from shared.errors import NotFound, UnprocessableError
 from shared.market.calendar import MarketCalendar, get_calendar
 
 UTC = UTC
-ACCOUNT_NAMESPACE = uuid.UUID("6f1c1e0a-5a43-4d2b-9a57-2f0c8d6b9e11")
-
-
-def asset_id_for(symbol: str) -> str:
-    """Return a stable asset UUID for a symbol (the same in every process)."""
-    return str(uuid.uuid5(ACCOUNT_NAMESPACE, symbol))
+__all__ = ["PaperTradingService", "asset_id_for", "default_clock"]
 
 
 def default_clock(settings: Settings, db: Database) -> Callable[[], datetime]:
@@ -63,7 +48,9 @@ class PaperTradingService(PortfolioUseCases, DatabaseServiceMixin):
         self.cfg = settings.paper_trading
         self.init_database(database or settings)
         self.cal = calendar or get_calendar(settings.market.calendar)
+        self.sessions = SessionClock(self.cal)
         self._now = now or default_clock(settings, self.db)
+        self.intake = Intake(self)
         self.costs = Costs.from_settings(self.cfg.fills)
         self.limits = RiskLimits.from_settings(self.cfg.risk)
         self.engine = FillEngine(self.costs, self.cal, margin=self.cfg.account_type == "margin",
@@ -80,9 +67,12 @@ class PaperTradingService(PortfolioUseCases, DatabaseServiceMixin):
         return self.unit_of_work(f"paper_trading:{label}")
 
     def _ensure_account(self, repo: Repository, now: datetime) -> None:
+        if self.intake._account_seen:  # the row is never deleted once created
+            return
         if repo.account() is None:
             repo.create_account(str(uuid.uuid4()), f"PA{uuid.uuid4().int % 10**10:010d}",
                                 self.cfg.starting_cash, now)
+        self.intake._account_seen = True
 
     def process_until(self, now: datetime | None = None) -> dict[str, int]:
         """Evaluate working orders against every bar visible at ``now``; run the risk sweep.
@@ -116,7 +106,7 @@ class PaperTradingService(PortfolioUseCases, DatabaseServiceMixin):
         if session is None:
             return 0
         label = session.date().isoformat()
-        snap = snapshot(repo, self.cfg, self.cal, now)
+        snap = snapshot(repo, self.cfg, self.sessions.period(now), now)
         repo.start_session(label, snap.figures.equity)
         row = repo.session(label)
         start_equity = from_micros(row["start_equity_micros"])
@@ -145,26 +135,24 @@ class PaperTradingService(PortfolioUseCases, DatabaseServiceMixin):
             qty = from_micros(row["qty_micros"])
             req = OrderRequest(symbol=row["symbol"], side="sell" if qty > 0 else "buy",
                                qty=abs(qty), type="market", time_in_force="day")
-            self._insert(repo, req, now, source=reason)
+            parent, legs = self.intake.build(req, now, self.sessions.period(now), source=reason)
+            self.intake.store(repo.conn, parent, legs, now, reason)
             n += 1
         repo.trade_event("risk_flatten", {"reason": reason, "orders": n}, now)
         return n
 
     # -- symbols --------------------------------------------------------------------------
     def _fractionable(self, repo: Repository, symbol: str) -> bool:
-        info = repo.symbol_info(symbol)
-        return True if info is None else bool(info["fractionable"])
-
-    def _flags(self, repo: Repository, symbol: str) -> tuple[bool, bool]:
-        info = repo.symbol_info(symbol)
-        tradable = (info is None or bool(info["tradable"])) and symbol not in self.cfg.risk.non_tradable
-        shortable = ((info is None or bool(info["shortable"]))
-                     and symbol not in self.cfg.risk.non_shortable and "/" not in symbol)
-        return tradable, shortable
+        asset = self.intake.assets.get(symbol)
+        return asset is None or asset.fractionable
 
     # -- orders ---------------------------------------------------------------------------
     def submit_order(self, req: OrderRequest) -> OrderRecord:
         """Accept an order after the risk checks, or return the one with its client_order_id.
+
+        A known client_order_id costs one indexed read and no write lock.  A new order is
+        prepared without the lock and checked and stored in one short unit of work (see
+        ``intake``); it never runs the fill sweep, which belongs to clock sync and reads.
 
         Raises:
             RiskRejection / PatternDayTraderRejection: 403 with the rule as the code.
@@ -176,17 +164,10 @@ class PaperTradingService(PortfolioUseCases, DatabaseServiceMixin):
             if existing is not None:
                 return existing
         try:
+            prepared = self.intake.prepare(req, now)
             with self._uow("submit") as uow:
-                repo = Repository(uow.conn)
-                self._ensure_account(repo, now)
-                rec = (repo.order_by_client_id(req.client_order_id)
-                       if req.client_order_id else None)
-                if rec is None:
-                    rec = self._checked_insert(repo, req, now)
-                else:
-                    rec.legs = repo.children(rec.id)
+                rec = self.intake.submit_locked(uow.conn, prepared)
                 uow.commit()
-            return rec
         except (RiskRejection, UnprocessableError) as exc:
             self._record_rejection(req, exc, now)
             raise
@@ -194,6 +175,9 @@ class PaperTradingService(PortfolioUseCases, DatabaseServiceMixin):
             if getattr(exc, "http_status", 0) == 403:
                 self._record_rejection(req, exc, now)
             raise
+        if rec is None:  # lost a race with a retry of the same client_order_id
+            rec = self.get_order_by_client_id(req.client_order_id or "")
+        return rec
 
     def _record_rejection(self, req: OrderRequest, exc: Exception, now: datetime) -> None:
         with self._uow("reject") as uow:
@@ -203,119 +187,10 @@ class PaperTradingService(PortfolioUseCases, DatabaseServiceMixin):
                 "message": str(exc)}, now)
             uow.commit()
 
-    def _checked_insert(self, repo: Repository, req: OrderRequest, now: datetime) -> OrderRecord:
-        crypto = "/" in req.symbol
-        if crypto and req.time_in_force not in ("gtc", "ioc"):
-            raise UnprocessableError("crypto orders take time_in_force gtc or ioc",
-                                     field="time_in_force")
-        fractionable = self._fractionable(repo, req.symbol)
-        if req.qty is not None and req.qty != req.qty.to_integral_value() and not fractionable:
-            raise UnprocessableError(f"{req.symbol} is not fractionable", field="qty")
-        bar = repo.latest_bar(req.symbol, now)
-        ref = bar.close if bar is not None else (req.limit_price or req.stop_price)
-        if ref is None:
-            if repo.symbol_info(req.symbol) is None:
-                raise UnprocessableError(f"asset {req.symbol} not found", field="symbol")
-            raise UnprocessableError(f"no price for {req.symbol} yet", field="symbol")
-        est = req.limit_price if (req.type in ("limit", "stop_limit") and req.side == "buy") else ref
-        est = max(est, ref) if req.side == "buy" and req.type != "limit" else est
-        qty = req.qty if req.qty is not None else (req.notional / ref).quantize(
-            Decimal("0.000001"), rounding=ROUND_DOWN)  # type: ignore[operator]
-        snap = snapshot(repo, self.cfg, self.cal, now)
-        sign = 1 if req.side == "buy" else -1
-        pos_row = repo.position(req.symbol)
-        pos_qty = from_micros(pos_row["qty_micros"]) if pos_row else Decimal(0)
-        self._check_risk(repo, req, snap, pos_qty, sign * qty, est, now)
-        closing, opening = split(pos_qty, sign * qty)
-        reserve = opening * est if req.notional is None else req.notional
-        return self._insert(repo, req, now, reserve=reserve)
-
-    def _check_risk(self, repo: Repository, req: OrderRequest, snap: Snapshot, pos_qty: Decimal,
-                    signed: Decimal, est: Decimal, now: datetime) -> None:
-        tradable, shortable = self._flags(repo, req.symbol)
-        margin = self.cfg.account_type == "margin"
-        if not margin and req.side == "sell":
-            held = sum((o.remaining or Decimal(0)) for o in repo.open_orders(req.symbol)
-                       if o.side == "sell" and o.status != "held")
-            if abs(signed) > pos_qty - held:
-                raise RiskRejection("insufficient_qty",
-                                    f"insufficient qty available for order (requested: "
-                                    f"{abs(signed)}, available: {max(pos_qty - held, 0)})")
-        session = self.cal.session_of(now)
-        to_close = None
-        if session is not None:
-            close = self.cal.session_bounds(session)[1].to_pydatetime()
-            to_close = (close - now).total_seconds() / 60
-        ctx = RiskContext(
-            equity=snap.figures.equity,
-            buying_power=snap.figures.buying_power - snap.reserved,
-            position_qty=pos_qty, open_positions=len(snap.positions), tradable=tradable,
-            shortable=shortable, margin=margin, halted=snap.halted,
-            trades_today=snap.entries_today, minutes_to_close=to_close)
-        check_order(OrderIntent(req.symbol, signed, est), ctx, self.limits)
-        if snap.session is not None:
-            opened = repo.opened_in_session(req.symbol, snap.session, snap.epoch)
-            check_pdt(equity=snap.figures.equity, day_trades_last5=snap.daytrade_count,
-                      would_be_day_trade=would_day_trade(pos_qty, signed, opened),
-                      threshold=self.cfg.pdt_equity_threshold,
-                      max_day_trades=self.cfg.pdt_max_day_trades)
-        if split(pos_qty, signed)[1] > 0 and snap.session is not None:
-            repo.start_session(snap.session, snap.figures.equity)
-            repo.update_session(snap.session, entries=snap.entries_today + 1)
-
-    def _insert(self, repo: Repository, req: OrderRequest, now: datetime, *,
-                reserve: Decimal = Decimal(0), source: str = "api") -> OrderRecord:
-        crypto = "/" in req.symbol
-        status = "new" if (crypto or self.cal.is_open(now)) else "accepted"
-        cls_ = req.order_class or "simple"
-        expires, target = timing_for(self.cal, req.time_in_force, now, crypto)
-        base: dict[str, Any] = dict(
-            symbol=req.symbol, asset_id=asset_id_for(req.symbol), time_in_force=req.time_in_force,
-            order_class=cls_, created_at=now, updated_at=now, submitted_at=now,
-            active_from=bar_iso(now), extended_hours=req.extended_hours, source=source)
-        parent = OrderRecord(
-            id=str(uuid.uuid4()), client_order_id=req.client_order_id or str(uuid.uuid4()),
-            side=req.side, type=req.type, status=status, qty=req.qty, notional=req.notional,
-            limit_price=req.limit_price, stop_price=req.stop_price, trail_price=req.trail_price,
-            trail_percent=req.trail_percent, position_intent=req.position_intent,
-            expires_at=expires, target_bar=target, reserve=reserve,
-            leg="entry" if cls_ in ("bracket", "oto") else ("take_profit" if cls_ == "oco" else None),
-            **base)
-        legs: list[OrderRecord] = []
-        exit_side = "sell" if req.side == "buy" else "buy"
-        leg_status = "held" if cls_ in ("bracket", "oto") else status
-        leg_side = req.side if cls_ == "oco" else exit_side
-        if req.take_profit is not None and cls_ in ("bracket", "oto"):
-            legs.append(OrderRecord(
-                id=str(uuid.uuid4()), client_order_id=str(uuid.uuid4()), side=leg_side,
-                type="limit", status=leg_status, qty=req.qty,
-                limit_price=req.take_profit.limit_price, parent_id=parent.id, leg="take_profit",
-                **base))
-        if req.stop_loss is not None:
-            sl = req.stop_loss
-            legs.append(OrderRecord(
-                id=str(uuid.uuid4()), client_order_id=str(uuid.uuid4()), side=leg_side,
-                type="stop_limit" if sl.limit_price is not None else "stop", status=leg_status,
-                qty=req.qty, stop_price=sl.stop_price, limit_price=sl.limit_price,
-                parent_id=parent.id, leg="stop_loss",
-                expires_at=expires if cls_ == "oco" else None, **base))
-        if cls_ == "oco":
-            parent.limit_price = req.take_profit.limit_price if req.take_profit else req.limit_price
-        for rec in (parent, *legs):
-            repo.insert_order(rec)
-            repo.order_event(rec.id, rec.status, "submitted", now)
-        repo.trade_event("order_submitted", {"id": parent.id, "client_order_id":
-                                             parent.client_order_id, "symbol": parent.symbol,
-                                             "side": parent.side, "type": parent.type,
-                                             "qty": None if req.qty is None else str(req.qty),
-                                             "order_class": cls_, "source": source}, now)
-        parent.legs = legs
-        return parent
-
     def find_order_by_client_id(self, cid: str) -> OrderRecord | None:
         repo = Repository(self.get_db_connection())
         rec = repo.order_by_client_id(cid)
-        if rec is not None:
+        if rec is not None and rec.order_class != "simple":
             rec.legs = repo.children(rec.id)
         return rec
 

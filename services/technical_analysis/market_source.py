@@ -68,6 +68,10 @@ def load_bars(market: Any, symbol: str, timeframe: str, *, start: object = None,
     span = tf.duration * bars * (1.0 if tf.is_daily else 1.05)
     if tf.is_daily:
         span = span * 7 / 5 + pd.Timedelta(days=10)
+    else:
+        # Sessions are 6.5 h of 24: allow one overnight gap up front, so a session's worth of
+        # bars read at the next open takes one read, not two.
+        span += pd.Timedelta(hours=18)
     got = None
     for _ in range(6):
         got = bars_from_frame(symbol, tf.name, market.get_ohlcv(symbol, tf.name, now - span, end))

@@ -154,6 +154,8 @@ class TechnicalAnalysisService(DatabaseServiceMixin):
         """Return each symbol's series on ``tf``: cached ones extended by their new bars, the
         rest read and computed as one batch.  Failures go to ``errors`` by symbol."""
         keys = {s.key for s in specs}
+        step = int(parse_timeframe(tf).duration.total_seconds() * 1e9)
+        now_ns = pd.Timestamp(self.now()).value
         out: dict[str, D.SeriesState] = {}
         pending: list[Bars] = []
         for sym in symbols:
@@ -163,6 +165,9 @@ class TechnicalAnalysisService(DatabaseServiceMixin):
                 with self._lock:
                     state = self._cache.get((sym, tf)) if use_cache else None
                 if state is not None and keys <= {s.key for s in state.specs}:
+                    if now_ns < state.last_ts + 2 * step:
+                        out[sym] = state  # the next bar has not closed yet: nothing to read
+                        continue
                     new = load_bars(self.market, sym, tf, start=pd.Timestamp(state.last_ts,
                                                                              tz="UTC"))
                     fresh = new.ts > state.last_ts  # the store's range includes its start

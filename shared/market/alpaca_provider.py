@@ -13,6 +13,7 @@ bars, daily bars are re-stamped to the session's open, and extended-hours bars a
 """
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any, TypeVar
@@ -70,8 +71,14 @@ class AlpacaProvider:
     def __init__(self, api_key: str, secret_key: str, calendar: MarketCalendar, *,
                  feed: str = "iex", url_override: str | None = None, sdk_retries: int = 1,
                  sdk_retry_wait_s: int = 1) -> None:
-        from alpaca.data.historical import CryptoHistoricalDataClient, StockHistoricalDataClient
-        from alpaca.data.historical.news import NewsClient
+        with warnings.catch_warnings():
+            # alpaca-py 0.44 imports websockets.legacy, deprecated in websockets 14+
+            warnings.simplefilter("ignore", DeprecationWarning)
+            from alpaca.data.historical import (
+                CryptoHistoricalDataClient,
+                StockHistoricalDataClient,
+            )
+            from alpaca.data.historical.news import NewsClient
 
         if not api_key or not secret_key:
             raise ValidationError("the alpaca provider needs ALPACA_API_KEY and ALPACA_SECRET_KEY",

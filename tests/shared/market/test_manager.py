@@ -70,7 +70,7 @@ def test_failover_to_the_next_provider_and_breaker_opens(db, market_settings, co
         "p", Flaky(dm.providers.get("simulated")))})
     sym = next(iter(dm.universe))
     controller.advance("2024-03-05T15:00Z")
-    for minute in range(4):
+    for _ in range(4):
         controller.step()
         assert len(dm.get_historical_data(sym, "1m", start="2024-03-05"))
     h = dm.get_system_health()
@@ -106,7 +106,7 @@ def test_bad_rows_are_logged_and_counted_not_stored(db, market_settings, control
 
         def fetch_bars(self, symbol, tf, s, e):
             idx = pd.date_range("2024-03-05T14:30Z", periods=3, freq="1min")
-            return make_frame(idx.asi8, [10, 10, 10], [10.5, 9.0, 10.5], [9.5, 9.5, 9.5],
+            return make_frame(idx.as_unit("ns").asi8, [10, 10, 10], [10.5, 9.0, 10.5], [9.5, 9.5, 9.5],
                               [10, 10, 10], [5, 5, -1], symbol=symbol)
 
         def health(self):

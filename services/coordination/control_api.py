@@ -1,0 +1,144 @@
+"""Control routes: the market clock, the automation, one cycle now, strategy settings, runs
+and the decision ledger (thin: parse, call one use case, serialize)."""
+from __future__ import annotations
+
+from datetime import date
+from typing import Any, Literal
+
+from flask import Blueprint
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+from shared.web import current_service, ok, validate
+
+
+class _M(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ClockBody(_M):
+    mode: Literal["live", "replay"] | None = None
+    pace: Literal["realtime", "multiplier", "max", "step"] | None = None
+    speed: float | None = Field(None, gt=0, le=1_000_000)
+    replay_start: date | None = None
+    replay_end: date | None = None
+    step_minutes: int | None = Field(None, ge=1, le=1440)
+
+
+class ClockActionBody(_M):
+    action: Literal["pause", "resume", "step", "advance", "reset"]
+    n: int = Field(1, ge=1, le=100_000)
+    to: AwareDatetime | None = None
+
+
+class AutomationBody(_M):
+    state: Literal["running", "paused", "stopped"]
+
+
+class CycleBody(_M):
+    advance_steps: int = Field(0, ge=0, le=10_000, description="step the clock first")
+
+
+class RunsQuery(_M):
+    limit: int = Field(50, ge=1, le=1000)
+    status: Literal["running", "ok", "degraded", "failed"] | None = None
+
+
+class LedgerQuery(_M):
+    symbol: str | None = None
+    order_id: str | None = None
+    client_order_id: str | None = None
+    limit: int = Field(100, ge=1, le=10_000)
+
+
+class StrategyPatch(BaseModel):
+    """Any subset of the strategy settings (checked against the full model by the service)."""
+
+    model_config = ConfigDict(extra="allow")
+
+
+class ChangesQuery(_M):
+    limit: int = Field(100, ge=1, le=10_000)
+
+
+def _svc() -> Any:
+    return current_service()
+
+
+def control_blueprint() -> Blueprint:
+    """Return a new blueprint with coordination's control routes."""
+    bp = Blueprint("control", __name__, url_prefix="/api/v1")
+
+    @bp.get("/clock")
+    @validate(tags=["clock"])
+    def clock():  # type: ignore[no-untyped-def]
+        """The market clock: mode, pace, speed, range, now and whether the market is open."""
+        return ok(_svc().clock_view())
+
+    @bp.patch("/clock")
+    @validate(body=ClockBody, tags=["clock"])
+    def configure_clock(body: ClockBody):  # type: ignore[no-untyped-def]
+        """Change the clock's mode, pace, speed, replay range or step size."""
+        return ok(_svc().configure_clock(**body.model_dump()))
+
+    @bp.post("/clock")
+    @validate(body=ClockActionBody, tags=["clock"])
+    def clock_action(body: ClockActionBody):  # type: ignore[no-untyped-def]
+        """Pause, resume, step n steps, advance to a time, or reset the clock."""
+        return ok(_svc().clock_action(body.action, body.n, body.to))
+
+    @bp.get("/automation")
+    @validate(tags=["automation"])
+    def automation():  # type: ignore[no-untyped-def]
+        """The automation's state, its last step and which process runs the loop."""
+        return ok(_svc().automation())
+
+    @bp.post("/automation")
+    @validate(body=AutomationBody, tags=["automation"])
+    def set_automation(body: AutomationBody):  # type: ignore[no-untyped-def]
+        """Start (running), pause or stop the automated cycle."""
+        return ok(_svc().set_automation(body.state))
+
+    @bp.post("/cycle")
+    @validate(body=CycleBody, status=201, tags=["automation"])
+    def cycle(body: CycleBody):  # type: ignore[no-untyped-def]
+        """Run one cycle now (after stepping the clock, when asked); returns the run."""
+        return ok(_svc().run_cycle("manual", body.advance_steps), status=201)
+
+    @bp.get("/strategy")
+    @validate(tags=["strategy"])
+    def strategy():  # type: ignore[no-untyped-def]
+        """The live strategy settings."""
+        return ok(_svc().strategy().model_dump())
+
+    @bp.patch("/strategy")
+    @validate(body=StrategyPatch, tags=["strategy"])
+    def update_strategy(body: StrategyPatch):  # type: ignore[no-untyped-def]
+        """Change strategy settings (validated, applied from the next cycle, logged)."""
+        return ok(_svc().update_strategy(dict(body.model_extra or {})))
+
+    @bp.get("/strategy/changes")
+    @validate(query=ChangesQuery, tags=["strategy"])
+    def changes(query: ChangesQuery):  # type: ignore[no-untyped-def]
+        """Every settings change with its old and new value, newest first."""
+        return ok(_svc().settings_changes(query.limit))
+
+    @bp.get("/runs")
+    @validate(query=RunsQuery, tags=["runs"])
+    def runs(query: RunsQuery):  # type: ignore[no-untyped-def]
+        """Workflow runs, newest first."""
+        return ok(_svc().runs(query.limit, query.status))
+
+    @bp.get("/runs/<run_id>")
+    @validate(tags=["runs"], responses={404: "Unknown run"})
+    def run(run_id: str):  # type: ignore[no-untyped-def]
+        """One run with its steps (start, duration, inputs, outputs, errors)."""
+        return ok(_svc().run(run_id))
+
+    @bp.get("/decisions")
+    @validate(query=LedgerQuery, tags=["ledger"])
+    def decisions(query: LedgerQuery):  # type: ignore[no-untyped-def]
+        """The decision ledger: why each order was placed."""
+        return ok(_svc().ledger(symbol=query.symbol, order_id=query.order_id,
+                                client_order_id=query.client_order_id, limit=query.limit))
+
+    return bp

@@ -1,0 +1,66 @@
+"""The workflow loop: one thread that runs a cycle at every step of the market clock.
+
+Several gunicorn workers may each start a loop; only the holder of the ``workflow`` lease row
+(renewed every poll, expiring after ``lease_ttl_s``) runs cycles, so exactly one process
+drives the suite and another takes over within the TTL when it dies.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+import uuid
+from typing import Any
+
+log = logging.getLogger("coordination.loop")
+LEASE = "workflow"
+
+
+class WorkflowLoop:
+    """Polls the clock and runs ``service.run_cycle`` once per clock step while running."""
+
+    def __init__(self, service: Any) -> None:
+        self.svc = service
+        self.holder = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._last_key: str | None = None
+
+    def start(self) -> None:
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._run, name="workflow-loop", daemon=True)
+            self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+        try:
+            self.svc.repo.release_lease(LEASE, self.holder)
+        except Exception:  # shutting down: the lease expires anyway
+            pass
+
+    def tick(self) -> dict[str, Any] | None:
+        """Run a cycle if this process holds the lease, the automation runs and a new clock
+        step has begun; return the run or None."""
+        cfg = self.svc.cfg
+        if not self.svc.repo.acquire_lease(LEASE, self.holder, cfg.lease_ttl_s):
+            return None
+        state = (self.svc.repo.automation() or {}).get("state")
+        if state != "running":
+            return None
+        key = self.svc.step_key(self.svc.clock.now_ts())
+        if key is None or key == self._last_key:
+            return None
+        self._last_key = key
+        return self.svc.run_cycle("loop")
+
+    def _run(self) -> None:
+        log.info("workflow loop started", extra={"holder": self.holder})
+        while not self._stop.is_set():
+            try:
+                self.tick()
+            except Exception:  # keep the loop alive; the run row holds the details
+                log.exception("workflow tick failed")
+            self._stop.wait(self.svc.cfg.poll_s)

@@ -1,0 +1,98 @@
+"""Coordination's calls to the other services, each through ``ServiceClient.for_service``
+(timeouts, retries, one circuit breaker per target).  The cycle depends only on this class's
+methods, so its tests can hand it a fake."""
+from __future__ import annotations
+
+from typing import Any
+
+from shared.config import Settings
+from shared.http import ServiceClient
+
+
+class Gateway:
+    """The suite as coordination sees it."""
+
+    def __init__(self, settings: Settings) -> None:
+        cfg = settings.coordination
+        t = cfg.call_timeout_s
+        self.settings = settings
+        self.scanner = ServiceClient.for_service("scanner", settings, timeout=cfg.scan_timeout_s)
+        self.technical = ServiceClient.for_service("technical_analysis", settings,
+                                                   timeout=cfg.scan_timeout_s)
+        self.patterns_c = ServiceClient.for_service("pattern_analysis", settings, timeout=t)
+        self.candles_c = ServiceClient.for_service("pattern_recognition", settings, timeout=t)
+        self.news = ServiceClient.for_service("news", settings, timeout=t, retries=0)
+        self.broker = ServiceClient.for_service("paper_trading", settings, timeout=t)
+        self.reporting = ServiceClient.for_service("reporting", settings, timeout=t)
+        self._universe: list[str] | None = None
+
+    def universe(self, limit: int | None) -> list[str] | None:
+        """Return the first ``limit`` equity symbols of the market (None: the whole universe)."""
+        if limit is None:
+            return None
+        if self._universe is None:
+            from shared.market import get_data_manager
+
+            rows = get_data_manager(self.settings).get_symbols("equity")
+            self._universe = sorted(r["symbol"] for r in rows)
+        return self._universe[:limit]
+
+    def ingest(self, symbols: list[str], now: object) -> int:
+        """Store the visible one-minute bars of today's session for ``symbols``.
+
+        Paper trading fills from the ``bars`` table only; the simulated market writes bars
+        when someone asks for them, so coordination asks for its traded symbols each cycle.
+        """
+        if not symbols:
+            return 0
+        from shared.market import get_data_manager
+
+        dm = get_data_manager(self.settings)
+        import pandas as pd
+
+        ts = pd.Timestamp(now)
+        session = dm.calendar.session_of(ts)
+        return 0 if session is None else dm.ingest_session(session, symbols, as_of=ts)
+
+    def scan(self, preset: str | None, limit: int, symbols: list[str] | None) -> dict[str, Any]:
+        body: dict[str, Any] = {"limit": limit}
+        if preset:
+            body["preset"] = preset
+        if symbols:
+            body["symbols"] = symbols
+        return self.scanner.post("/api/v1/scan", json=body)
+
+    def analyze(self, symbols: list[str], timeframe: str) -> dict[str, Any]:
+        return self.technical.post("/api/v1/analyze", json={
+            "symbols": symbols, "timeframe": timeframe, "indicators": ["ATR:14"]})["results"]
+
+    def chart_patterns(self, symbol: str) -> list[dict[str, Any]]:
+        return self.patterns_c.get(f"/api/v1/patterns/{symbol}",
+                                   params={"limit": 20})["detections"]
+
+    def candles(self, symbols: list[str], timeframe: str) -> dict[str, list[dict[str, Any]]]:
+        out = self.candles_c.post("/api/v1/candlesticks/scan",
+                                  json={"symbols": symbols, "timeframe": timeframe})
+        return {r["symbol"]: r.get("latest") or [] for r in out["results"]}
+
+    def sentiment(self, symbol: str) -> dict[str, Any]:
+        return self.news.get(f"/api/v1/sentiment/{symbol}")
+
+    def account(self) -> dict[str, Any]:
+        return self.broker.get("/api/v1/account")
+
+    def positions(self) -> list[dict[str, Any]]:
+        return self.broker.get("/api/v1/positions")
+
+    def open_orders(self) -> list[dict[str, Any]]:
+        return self.broker.get("/api/v1/orders", params={"status": "open", "limit": 1000})
+
+    def submit(self, order: dict[str, Any]) -> dict[str, Any]:
+        return self.broker.post("/api/v1/orders", json=order)
+
+    def cancel(self, order_id: str) -> None:
+        self.broker.delete(f"/api/v1/orders/{order_id}")
+
+    def snapshot(self, ts: str, run_id: str) -> dict[str, Any]:
+        return self.reporting.post("/api/v1/report/snapshot",
+                                   json={"ts": ts, "run_id": run_id, "source": "coordination"})

@@ -1,0 +1,233 @@
+"""Coordination's use cases: the clock, the automation, one cycle, strategy settings, records."""
+from __future__ import annotations
+
+import logging
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+import pandas as pd
+from pydantic import ValidationError as PydanticError
+
+from services.coordination.domain import SessionWindow
+from services.coordination.gateway import Gateway
+from services.coordination.repository import Repository
+from services.coordination.workflow import Cycle
+from shared.config import Settings
+from shared.config_sections.coordination import Strategy
+from shared.db import Database, DatabaseServiceMixin
+from shared.errors import NotFound, ValidationError
+from shared.market import ClockController
+
+log = logging.getLogger("coordination")
+
+
+def _flatten(d: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for k, v in d.items():
+        key = f"{prefix}{k}"
+        if isinstance(v, dict):
+            out.update(_flatten(v, key + "."))
+        else:
+            out[key] = v
+    return out
+
+
+def _merge(base: dict[str, Any], patch: dict[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for k, v in patch.items():
+        out[k] = _merge(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) else v
+    return out
+
+
+class CoordinationService(DatabaseServiceMixin):
+    """Everything coordination does, over its own tables, the clock and the other services."""
+
+    def __init__(self, settings: Settings, db: Database, gateway: Any = None) -> None:
+        self.init_database(db)
+        self.settings = settings
+        self.cfg = settings.coordination
+        self.repo = Repository(db)
+        self.clock_ctl = ClockController(db, settings.market.clock)
+        self.clock = self.clock_ctl.clock
+        self._gateway = gateway
+        self._pool: ThreadPoolExecutor | None = None
+        self._cycle_lock = threading.Lock()
+        self.loop: Any = None
+        fills = settings.paper_trading.fills
+        self.commission_rate = Decimal(str(fills.commission_percent)) / 100
+
+    # -- collaborators built on first use (never at import or in create_app) ----------------
+    @property
+    def gateway(self) -> Any:
+        if self._gateway is None:
+            self._gateway = Gateway(self.settings)
+        return self._gateway
+
+    @property
+    def pool(self) -> ThreadPoolExecutor:
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(self.cfg.max_workers, thread_name_prefix="coord")
+        return self._pool
+
+    # -- clock ------------------------------------------------------------------------------
+    def clock_view(self) -> dict[str, Any]:
+        return self.clock.snapshot()
+
+    def configure_clock(self, **changes: Any) -> dict[str, Any]:
+        """Change mode, pace, speed, range or step size (see ``ClockController.configure``).
+
+        Raises:
+            ValidationError: for a bad mode, pace, speed or an empty range.
+        """
+        self.clock_ctl.configure(**{k: v for k, v in changes.items() if v is not None})
+        return self.clock_view()
+
+    def clock_action(self, action: str, n: int = 1, to: datetime | None = None) -> dict[str, Any]:
+        """Pause, resume, step ``n`` steps, advance ``to`` a time, or reset the clock.
+
+        Raises:
+            ValidationError: unknown action or ``advance`` without ``to``.
+            Conflict: stepping/advancing a live clock or moving it back.
+        """
+        if action == "pause":
+            self.clock_ctl.pause()
+        elif action == "resume":
+            self.clock_ctl.resume()
+        elif action == "step":
+            self.clock_ctl.step(n)
+        elif action == "advance":
+            if to is None:
+                raise ValidationError("advance needs 'to'", field="to")
+            self.clock_ctl.advance(to)
+        elif action == "reset":
+            self.clock_ctl.reset(paused=True)
+        else:
+            raise ValidationError(f"unknown clock action {action!r}", field="action")
+        return self.clock_view()
+
+    def window(self) -> SessionWindow:
+        """Return where the market clock stands in the session."""
+        now = self.clock.now_ts()
+        cal = self.clock.calendar
+        close = cal.next_close(now) if cal.is_open(now) else None
+        return SessionWindow(now.to_pydatetime(), None if close is None else close.to_pydatetime())
+
+    # -- strategy settings ------------------------------------------------------------------
+    def strategy(self) -> Strategy:
+        stored = self.repo.strategy()
+        return self.cfg.strategy if stored is None else Strategy.model_validate(stored)
+
+    def update_strategy(self, patch: dict[str, Any], changed_by: str = "api") -> dict[str, Any]:
+        """Validate ``patch`` over the live strategy, store it and log each changed key.
+
+        Raises:
+            ValidationError: naming the first bad or unknown field (nothing is changed).
+        """
+        old = self.strategy().model_dump()
+        try:
+            new = Strategy.model_validate(_merge(old, patch)).model_dump()
+        except PydanticError as exc:
+            err = exc.errors()[0]
+            where = ".".join(str(x) for x in err["loc"]) or "strategy"
+            raise ValidationError(f"{where}: {err['msg']}", field=where) from None
+        fo, fn = _flatten(old), _flatten(new)
+        changes = [(k, fo.get(k), fn[k]) for k in sorted(fn) if fo.get(k) != fn[k]]
+        if changes:
+            self.repo.save_strategy(new, changes, changed_by)
+            log.info("strategy changed", extra={"changes": [c[0] for c in changes]})
+        return {"strategy": new, "changes": [{"key": k, "old": o, "new": n}
+                                             for k, o, n in changes]}
+
+    def settings_changes(self, limit: int) -> list[dict[str, Any]]:
+        return self.repo.changes(limit)
+
+    # -- automation -------------------------------------------------------------------------
+    def automation(self) -> dict[str, Any]:
+        row = self.repo.automation() or {"state": "stopped", "last_step_ts": None}
+        lease = self.repo.lease("workflow")
+        return {"state": row["state"], "last_step_ts": row.get("last_step_ts"),
+                "loop_holder": lease["holder"] if lease else None,
+                "cycle_every": self.cfg.cycle_every, "step_minutes": self.step_minutes(),
+                "clock": self.clock_view()}
+
+    def set_automation(self, state: str) -> dict[str, Any]:
+        """Start (``running``), pause or stop the automated cycle.
+
+        Raises:
+            ValidationError: for an unknown state.
+        """
+        if state not in ("running", "paused", "stopped"):
+            raise ValidationError(f"unknown automation state {state!r}", field="state")
+        self.repo.set_automation(state)
+        return self.automation()
+
+    def step_minutes(self) -> int:
+        if self.cfg.cycle_every == "minutes":
+            return self.cfg.cycle_minutes
+        tf = self.strategy().timeframe
+        return {"1m": 1, "5m": 5, "15m": 15, "1h": 60, "1d": 390}[tf]
+
+    def run_cycle(self, trigger: str = "manual", advance_steps: int = 0) -> dict[str, Any]:
+        """Optionally step the clock ``advance_steps`` times, then run one cycle now.
+
+        Raises:
+            Conflict: when asked to step a live clock.
+        """
+        with self._cycle_lock:
+            if advance_steps:
+                self.clock_ctl.step(advance_steps)
+            cycle = Cycle(self.gateway, self.repo, self.pool,
+                          commission_rate=self.commission_rate)
+            rec = cycle.run(self.strategy(), self.window(), trigger, snapshot=self.cfg.snapshot)
+            self.repo.set_automation(last_step_ts=rec["clock_ts"])
+            return rec
+
+    # -- records ----------------------------------------------------------------------------
+    def runs(self, limit: int, status: str | None) -> list[dict[str, Any]]:
+        return self.repo.runs(limit, status)
+
+    def run(self, run_id: str) -> dict[str, Any]:
+        """Return one run with its steps.
+
+        Raises:
+            NotFound: for an unknown run id.
+        """
+        r = self.repo.run(run_id)
+        if r is None:
+            raise NotFound(f"no run {run_id}", field="run_id")
+        return r
+
+    def ledger(self, *, symbol: str | None = None, order_id: str | None = None,
+               client_order_id: str | None = None, limit: int = 100) -> list[dict[str, Any]]:
+        return self.repo.decisions(symbol=symbol, order_id=order_id,
+                                   client_order_id=client_order_id, limit=limit)
+
+    # -- boot -------------------------------------------------------------------------------
+    def boot(self) -> None:
+        """Start the workflow loop in this serving process (the lease keeps it to one)."""
+        from services.coordination.engine import WorkflowLoop
+
+        if not self.cfg.autostart:
+            return
+        if self.repo.automation() is None:
+            self.repo.set_automation("running")
+            row = self.db.fetch_one("SELECT 1 FROM market_clock WHERE id = 1")
+            if row is None and self.cfg.start_clock_speed and \
+                    self.settings.market.clock.mode == "replay":
+                self.clock_ctl.configure(pace="multiplier", speed=self.cfg.start_clock_speed)
+                self.clock_ctl.resume()
+        self.loop = WorkflowLoop(self)
+        self.loop.start()
+
+    def step_key(self, now: pd.Timestamp) -> str | None:
+        """Return the id of the clock step ``now`` is in (None outside a session)."""
+        cal = self.clock.calendar
+        if not cal.is_open(now):
+            return None
+        sess = cal.session_of(now)
+        start = cal.session_bounds(sess)[0]
+        k = int((now - start).total_seconds() // 60) // self.step_minutes()
+        return f"{sess.date() if hasattr(sess, 'date') else sess}:{k}"

@@ -1,0 +1,297 @@
+"""Order intake: check and store a submitted order with the least work under the write lock.
+
+What cannot change while the order waits for the lock happens before ``BEGIN IMMEDIATE``:
+request validation (pydantic, in the API layer), the asset's flags (an in-memory copy of the
+``symbols`` table), the reference price (the last bar the clock has made visible), the
+calendar facts (``sessions.SessionClock``) and the order records themselves.  Under the lock
+only what other writers can change is read, in two statements: the account, the book's
+reserved buying power, the session's risk row and the day-trade count in one row, and the
+positions priced at their last visible close in one more.  Then the pure risk checks run and
+the rows are written: the order with ``INSERT ... ON CONFLICT (client_order_id) DO NOTHING``
+(a retry racing its original finds the stored order), its legs and status events with one
+``executemany`` each, the feed event, and the session's entry count with one upsert.
+"""
+from __future__ import annotations
+
+import json
+import sqlite3
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import ROUND_DOWN, Decimal
+from functools import lru_cache
+from typing import TYPE_CHECKING, Any
+
+from services.paper_trading.domain import (
+    OrderIntent,
+    Position,
+    RiskContext,
+    RiskRejection,
+    account_figures,
+    check_order,
+    check_pdt,
+    split,
+    would_day_trade,
+)
+from services.paper_trading.lifecycle import timing_for
+from services.paper_trading.records import ORDER_COLUMNS, OrderRecord, bar_iso, iso
+from services.paper_trading.repository import Repository
+from services.paper_trading.schemas import OrderRequest
+from services.paper_trading.sessions import Period
+from shared.cache import MemoryCache
+from shared.domain.money import from_micros, to_micros
+from shared.errors import UnprocessableError
+
+if TYPE_CHECKING:
+    from services.paper_trading.service import PaperTradingService
+
+ACCOUNT_NAMESPACE = uuid.UUID("6f1c1e0a-5a43-4d2b-9a57-2f0c8d6b9e11")
+_QTY_STEP = Decimal("0.000001")
+_INSERT = (f"INSERT INTO pt_orders ({', '.join(ORDER_COLUMNS)}) "  # noqa: S608 - fixed fragments
+           f"VALUES ({', '.join('?' * len(ORDER_COLUMNS))})")
+_INSERT_NEW = _INSERT + " ON CONFLICT (client_order_id) DO NOTHING"
+# The account, the book and the session in one row (NULL columns when a row does not exist).
+_CONTEXT_SQL = (
+    "SELECT a.cash_micros, a.epoch, b.reserved_micros, s.start_equity_micros, s.entries, "
+    "s.halted, (SELECT COUNT(*) FROM pt_day_trades WHERE session >= ?) "
+    "FROM pt_book b LEFT JOIN pt_account a ON a.id = 1 "
+    "LEFT JOIN pt_sessions s ON s.session = ? WHERE b.id = 1")
+# Every open position with the close of its last bar visible at the cutoff (bars' primary key).
+POSITIONS_SQL = (
+    "SELECT p.symbol, p.qty_micros, p.avg_entry_price_micros, p.realized_pl_micros, p.asset_id, "
+    "(SELECT close_micros FROM bars WHERE symbol = p.symbol AND timeframe = '1m' AND ts <= ? "
+    " ORDER BY ts DESC LIMIT 1), "
+    "(SELECT close_micros FROM bars WHERE symbol = p.symbol AND timeframe = '1m' AND ts <= ? "
+    " ORDER BY ts DESC LIMIT 1) "
+    "FROM pt_positions p WHERE p.qty_micros != 0 ORDER BY p.symbol")
+_SELL_HELD_SQL = (
+    "SELECT COALESCE(SUM(qty_micros - filled_qty_micros), 0) FROM pt_orders "
+    "WHERE status IN ('new', 'accepted', 'partially_filled') AND symbol = ? AND side = 'sell'")
+_SESSION_ENTRY_SQL = (
+    "INSERT INTO pt_sessions (session, start_equity_micros, entries) VALUES (?, ?, 1) "
+    "ON CONFLICT (session) DO UPDATE SET entries = entries + 1")
+
+
+@lru_cache(maxsize=4096)
+def asset_id_for(symbol: str) -> str:
+    """Return a stable asset UUID for a symbol (the same in every process)."""
+    return str(uuid.uuid5(ACCOUNT_NAMESPACE, symbol))
+
+
+@dataclass(frozen=True)
+class Asset:
+    tradable: bool
+    shortable: bool
+    fractionable: bool
+
+
+class AssetTable:
+    """The ``symbols`` table in memory, reloaded at most once a minute (it changes rarely)."""
+
+    def __init__(self, db: Any, ttl_s: float = 60.0) -> None:
+        self.db = db
+        self._cache = MemoryCache("paper_trading.assets", max_size=1, default_ttl=ttl_s)
+
+    def get(self, symbol: str) -> Asset | None:
+        table = self._cache.get("all")
+        if table is None:
+            table = {r[0]: Asset(bool(r[1]), bool(r[2]), bool(r[3])) for r in self.db.fetch_all(
+                "SELECT symbol, tradable, shortable, fractionable FROM symbols")}
+            self._cache.set("all", table)
+        return table.get(symbol)
+
+
+def priced_rows(conn: sqlite3.Connection, now: datetime,
+                prev_close: datetime | None) -> list[tuple[Any, ...]]:
+    """Return (symbol, qty, avg, realized, asset_id, price, lastday_price) per open position.
+
+    Prices are micros of the last one-minute bar closed by ``now`` (and by ``prev_close``),
+    None where no bar is visible.
+    """
+    cut = bar_iso(now - timedelta(minutes=1))
+    prev = bar_iso(prev_close - timedelta(minutes=1)) if prev_close is not None else ""
+    return conn.execute(POSITIONS_SQL, (cut, prev)).fetchall()
+
+
+@dataclass
+class Prepared:
+    """An order checked as far as possible without the lock."""
+
+    req: OrderRequest
+    now: datetime
+    period: Period
+    asset: Asset | None
+    est: Decimal  # price the risk checks value the order at
+    signed: Decimal  # signed share quantity (estimated for notional orders)
+    parent: OrderRecord
+    legs: list[OrderRecord]
+
+
+class Intake:
+    """Submission and order-building on behalf of ``PaperTradingService``."""
+
+    def __init__(self, svc: PaperTradingService) -> None:
+        self.svc = svc
+        self.cfg = svc.cfg
+        self.assets = AssetTable(svc.db)
+        self._account_seen = False
+
+    # -- before the lock ------------------------------------------------------------------
+    def prepare(self, req: OrderRequest, now: datetime) -> Prepared:
+        """Validate against the asset and the visible price; build the records.
+
+        Raises:
+            UnprocessableError: bad time in force for crypto, fractional qty of a whole-share
+                asset, unknown asset or no price yet.
+        """
+        crypto = "/" in req.symbol
+        if crypto and req.time_in_force not in ("gtc", "ioc"):
+            raise UnprocessableError("crypto orders take time_in_force gtc or ioc",
+                                     field="time_in_force")
+        asset = self.assets.get(req.symbol)
+        fractionable = asset is None or asset.fractionable
+        if req.qty is not None and req.qty != req.qty.to_integral_value() and not fractionable:
+            raise UnprocessableError(f"{req.symbol} is not fractionable", field="qty")
+        bar = Repository(self.svc.get_db_connection()).latest_bar(req.symbol, now)
+        ref = bar.close if bar is not None else (req.limit_price or req.stop_price)
+        if ref is None:
+            if asset is None:
+                raise UnprocessableError(f"asset {req.symbol} not found", field="symbol")
+            raise UnprocessableError(f"no price for {req.symbol} yet", field="symbol")
+        est = req.limit_price if (req.type in ("limit", "stop_limit") and req.side == "buy") else ref
+        est = max(est, ref) if req.side == "buy" and req.type != "limit" else est
+        qty = req.qty if req.qty is not None else (req.notional / ref).quantize(  # type: ignore[operator]
+            _QTY_STEP, rounding=ROUND_DOWN)
+        period = self.svc.sessions.period(now)
+        parent, legs = self.build(req, now, period)
+        sign = 1 if req.side == "buy" else -1
+        return Prepared(req, now, period, asset, est, sign * qty, parent, legs)
+
+    def build(self, req: OrderRequest, now: datetime, period: Period, *,
+              source: str = "api") -> tuple[OrderRecord, list[OrderRecord]]:
+        """Return the order's records (the parent and its legs), not yet stored."""
+        crypto = "/" in req.symbol
+        status = "new" if (crypto or period.session is not None) else "accepted"
+        cls_ = req.order_class or "simple"
+        if req.time_in_force == "day" and not crypto:
+            expires, target = period.next_close, None
+        else:
+            expires, target = timing_for(self.svc.cal, req.time_in_force, now, crypto)
+        base: dict[str, Any] = dict(
+            symbol=req.symbol, asset_id=asset_id_for(req.symbol), time_in_force=req.time_in_force,
+            order_class=cls_, created_at=now, updated_at=now, submitted_at=now,
+            active_from=bar_iso(now), extended_hours=req.extended_hours, source=source)
+        parent = OrderRecord(
+            id=str(uuid.uuid4()), client_order_id=req.client_order_id or str(uuid.uuid4()),
+            side=req.side, type=req.type, status=status, qty=req.qty, notional=req.notional,
+            limit_price=req.limit_price, stop_price=req.stop_price, trail_price=req.trail_price,
+            trail_percent=req.trail_percent, position_intent=req.position_intent,
+            expires_at=expires, target_bar=target,
+            leg="entry" if cls_ in ("bracket", "oto") else ("take_profit" if cls_ == "oco" else None),
+            **base)
+        legs: list[OrderRecord] = []
+        exit_side = "sell" if req.side == "buy" else "buy"
+        leg_status = "held" if cls_ in ("bracket", "oto") else status
+        leg_side = req.side if cls_ == "oco" else exit_side
+        if req.take_profit is not None and cls_ in ("bracket", "oto"):
+            legs.append(OrderRecord(
+                id=str(uuid.uuid4()), client_order_id=str(uuid.uuid4()), side=leg_side,
+                type="limit", status=leg_status, qty=req.qty,
+                limit_price=req.take_profit.limit_price, parent_id=parent.id, leg="take_profit",
+                **base))
+        if req.stop_loss is not None:
+            sl = req.stop_loss
+            legs.append(OrderRecord(
+                id=str(uuid.uuid4()), client_order_id=str(uuid.uuid4()), side=leg_side,
+                type="stop_limit" if sl.limit_price is not None else "stop", status=leg_status,
+                qty=req.qty, stop_price=sl.stop_price, limit_price=sl.limit_price,
+                parent_id=parent.id, leg="stop_loss",
+                expires_at=expires if cls_ == "oco" else None, **base))
+        if cls_ == "oco":
+            parent.limit_price = req.take_profit.limit_price if req.take_profit else req.limit_price
+        parent.legs = legs
+        return parent, legs
+
+    # -- under the lock -------------------------------------------------------------------
+    def context(self, conn: sqlite3.Connection, p: Prepared) -> tuple[Any, ...]:
+        """Return the account/book/session row, creating the account on first use."""
+        args = (p.period.five_start, p.period.session)
+        row = conn.execute(_CONTEXT_SQL, args).fetchone()
+        if row[0] is None:
+            self.svc._ensure_account(Repository(conn), p.now)
+            row = conn.execute(_CONTEXT_SQL, args).fetchone()
+        return tuple(row)
+
+    def submit_locked(self, conn: sqlite3.Connection, p: Prepared) -> OrderRecord | None:
+        """Check ``p`` against the account and store it; return None when its client_order_id
+        already exists (nothing is written then).
+
+        Raises:
+            RiskRejection / PatternDayTraderRejection: 403 naming the rule.
+        """
+        cfg, req, period = self.cfg, p.req, p.period
+        cash_m, epoch, reserved_m, start_eq_m, entries, halted, daytrades = self.context(conn, p)
+        pos_qty = Decimal(0)
+        priced = []
+        for sym, q, avg, real, _aid, px, _prev in priced_rows(conn, p.now, None):
+            pos = Position(sym, from_micros(q), from_micros(avg), from_micros(real))
+            priced.append((pos, pos.avg_entry if px is None else from_micros(px)))
+            if sym == req.symbol:
+                pos_qty = pos.qty
+        margin = cfg.account_type == "margin"
+        fig = account_figures(from_micros(cash_m), priced, margin=margin,
+                              overnight=cfg.margin_overnight, intraday=cfg.margin_intraday,
+                              pdt_threshold=cfg.pdt_equity_threshold,
+                              in_session=period.session is not None)
+        closing, opening = split(pos_qty, p.signed)
+        p.parent.reserve = opening * p.est if req.notional is None else req.notional
+        cur = conn.execute(_INSERT_NEW, p.parent.to_row())
+        if cur.rowcount == 0:
+            return None  # a retry of an order that is already stored
+        if not margin and req.side == "sell":
+            held = from_micros(conn.execute(_SELL_HELD_SQL, (req.symbol,)).fetchone()[0])
+            if abs(p.signed) > pos_qty - held:
+                raise RiskRejection("insufficient_qty",
+                                    f"insufficient qty available for order (requested: "
+                                    f"{abs(p.signed)}, available: {max(pos_qty - held, 0)})")
+        a = p.asset
+        ctx = RiskContext(
+            equity=fig.equity, buying_power=fig.buying_power - from_micros(reserved_m),
+            position_qty=pos_qty, open_positions=len(priced),
+            tradable=(a is None or a.tradable) and req.symbol not in cfg.risk.non_tradable,
+            shortable=((a is None or a.shortable) and req.symbol not in cfg.risk.non_shortable
+                       and "/" not in req.symbol),
+            margin=margin, halted=bool(halted), trades_today=int(entries or 0),
+            minutes_to_close=period.minutes_to_close(p.now))
+        check_order(OrderIntent(req.symbol, p.signed, p.est), ctx, self.svc.limits)
+        if period.session is not None and closing > 0:  # only a reducing order can day-trade
+            opened = Repository(conn).opened_in_session(req.symbol, period.session, epoch)
+            check_pdt(equity=fig.equity, day_trades_last5=int(daytrades),
+                      would_be_day_trade=would_day_trade(pos_qty, p.signed, opened),
+                      threshold=cfg.pdt_equity_threshold, max_day_trades=cfg.pdt_max_day_trades)
+        if opening > 0 and period.session is not None:
+            conn.execute(_SESSION_ENTRY_SQL, (period.session, to_micros(fig.equity)))
+        self.store(conn, p.parent, p.legs, p.now, "api", parent_stored=True)
+        return p.parent
+
+    def store(self, conn: sqlite3.Connection, parent: OrderRecord, legs: list[OrderRecord],
+              now: datetime, source: str, *, parent_stored: bool = False) -> None:
+        """Insert the order's rows, its status events and the feed event (one statement each)."""
+        if not parent_stored:
+            conn.execute(_INSERT, parent.to_row())
+        if legs:
+            conn.executemany(_INSERT, [leg.to_row() for leg in legs])
+        at = iso(now)
+        conn.executemany("INSERT INTO pt_order_events (order_id, status, reason, at) "
+                         "VALUES (?, ?, 'submitted', ?)",
+                         [(r.id, r.status, at) for r in (parent, *legs)])
+        payload = {"id": parent.id, "client_order_id": parent.client_order_id,
+                   "symbol": parent.symbol, "side": parent.side, "type": parent.type,
+                   "qty": None if parent.qty is None else str(parent.qty),
+                   "order_class": parent.order_class, "source": source}
+        conn.execute("INSERT INTO trade_events (type, payload, created_at) VALUES (?, ?, ?)",
+                     ("order_submitted", json.dumps(payload), at))
+
+
+__all__ = ["POSITIONS_SQL", "Asset", "AssetTable", "Intake", "Prepared", "asset_id_for",
+           "priced_rows"]
