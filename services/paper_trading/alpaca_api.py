@@ -23,6 +23,7 @@ from services.paper_trading.alpaca_models import (
     order_json,
     position_json,
 )
+from services.paper_trading.api import is_submission
 from services.paper_trading.schemas import OrderRequest, ReplaceRequest
 from services.paper_trading.service import PaperTradingService, asset_id_for
 from shared.config import Settings
@@ -115,7 +116,8 @@ def blueprints() -> list[Blueprint]:
 
     @v2.before_request
     def _process() -> None:
-        _svc().maybe_process()
+        if not is_submission():
+            _svc().maybe_process()
 
     # -- account, clock, calendar, assets ----------------------------------------------------
     @v2.get("/account")

@@ -64,6 +64,16 @@ def _svc() -> Any:
     return current_service()
 
 
+def is_submission() -> bool:
+    """Return True for an order submission, which never runs the fill sweep inline.
+
+    The sweep belongs to clock sync and to reads (at most once per clock minute per process);
+    a submission is only checked against the account as last swept, and the fill-time checks
+    (cash, quantity) still hold at every fill.
+    """
+    return request.method == "POST" and request.path.rstrip("/").endswith("/orders")
+
+
 def _event(row: Any) -> dict[str, Any]:
     return {"id": row["id"], "type": row["type"], "data": json.loads(row["payload"]),
             "created_at": row["created_at"]}
@@ -102,7 +112,7 @@ def blueprints() -> list[Blueprint]:
 
     @bp.before_request
     def _process() -> None:
-        if not request.path.endswith("/events/stream"):
+        if not request.path.endswith("/events/stream") and not is_submission():
             _svc().maybe_process()
 
     @bp.post("/orders")

@@ -93,13 +93,26 @@ class PortfolioUseCases(_Base):
 
     # -- positions ------------------------------------------------------------------------
     def account_snapshot(self) -> Snapshot:
+        """Return the account as of the clock's now, read from one consistent view.
+
+        Once the account row exists this takes no write lock: a deferred read transaction
+        sees one WAL snapshot, so cash, positions and the book agree with each other.
+        """
         now = self.now()
-        with self._uow("account") as uow:
-            repo = Repository(uow.conn)
-            self._ensure_account(repo, now)
-            snap = snapshot(repo, self.cfg, self.cal, now)
-            uow.commit()
-        return snap
+        period = self.sessions.period(now)
+        if not self.intake._account_seen:
+            with self._uow("account") as uow:
+                repo = Repository(uow.conn)
+                self._ensure_account(repo, now)
+                snap = snapshot(repo, self.cfg, period, now)
+                uow.commit()
+            return snap
+        conn = self.get_db_connection()
+        conn.execute("BEGIN")  # read-only: never upgraded to a write, so it cannot hit BUSY
+        try:
+            return snapshot(Repository(conn), self.cfg, period, now)
+        finally:
+            conn.execute("COMMIT")
 
     def position(self, symbol_or_id: str) -> Any:
         """Return one priced position by symbol or asset id.
@@ -194,6 +207,7 @@ class PortfolioUseCases(_Base):
             ledger = repo.ledger_sum()
             sums = repo.fill_qty_sums(acct["epoch"])
             pos = {r["symbol"]: from_micros(r["qty_micros"]) for r in repo.positions()}
+            reserved, recount = repo.reserved(), repo.reserved_recount()
             uow.commit()
         bad_pos = {s: (str(pos.get(s, 0)), str(q)) for s, q in sums.items() if pos.get(s, 0) != q}
         bad_pos.update({s: (str(q), "0") for s, q in pos.items() if s not in sums})
@@ -201,6 +215,7 @@ class PortfolioUseCases(_Base):
             "cash_equals_start_plus_ledger": cash == start + ledger,
             "positions_equal_sum_of_fills": not bad_pos,
             "cash_account_non_negative": self.cfg.account_type != "cash" or cash >= 0,
+            "reserved_equals_sum_of_working_orders": reserved == recount,
         }
         return {"ok": all(checks.values()), "checks": checks, "cash": cash, "start": start,
                 "ledger_sum": ledger, "position_mismatches": bad_pos}

@@ -75,18 +75,14 @@ class Repository:
 
     # -- orders ---------------------------------------------------------------------------
     def insert_order(self, rec: OrderRecord) -> None:
+        """Insert one order (``pt_book``'s version and reserve follow by trigger)."""
         self.conn.execute(_INSERT_ORDER, rec.to_params())
-        self.bump_book()
 
     def update_order(self, rec: OrderRecord) -> None:
         self.conn.execute(_UPDATE_ORDER, rec.to_params())
-        self.bump_book()
-
-    def bump_book(self) -> None:
-        self.conn.execute("UPDATE pt_book_version SET version = version + 1 WHERE id = 1")
 
     def book_version(self) -> int:
-        return int(self._one("SELECT version FROM pt_book_version WHERE id = 1")[0])
+        return int(self._one("SELECT version FROM pt_book WHERE id = 1")[0])
 
     def order(self, order_id: str) -> OrderRecord | None:
         row = self._one("SELECT * FROM pt_orders WHERE id = ?", (order_id,))
@@ -197,9 +193,13 @@ class Repository:
                          "ORDER BY id", (order_id,))
 
     def reserved(self) -> Decimal:
-        """Return the buying power held by working orders that add exposure."""
-        row = self._one("SELECT COALESCE(SUM(reserve_micros), 0) FROM pt_orders "  # noqa: S608 - fixed fragments, values bound
-                        f"WHERE status IN {ACTIVE_SQL}")  # noqa: S608 - constant
+        """Return the buying power held by working orders (kept in ``pt_book`` by trigger)."""
+        return from_micros(int(self._one("SELECT reserved_micros FROM pt_book WHERE id = 1")[0]))
+
+    def reserved_recount(self) -> Decimal:
+        """Return the same figure summed over the book (the invariant check's reference)."""
+        row = self._one("SELECT COALESCE(SUM(reserve_micros), 0) FROM pt_orders "  # noqa: S608 - constant
+                        f"WHERE status IN {ACTIVE_SQL}")
         return from_micros(int(row[0]))
 
     # -- positions and fills --------------------------------------------------------------

@@ -69,10 +69,11 @@ class PaperTradingService(PortfolioUseCases, DatabaseServiceMixin):
     def _ensure_account(self, repo: Repository, now: datetime) -> None:
         if self.intake._account_seen:  # the row is never deleted once created
             return
-        if repo.account() is None:
+        if repo.account() is None:  # created here; not "seen" until a later look (rollback)
             repo.create_account(str(uuid.uuid4()), f"PA{uuid.uuid4().int % 10**10:010d}",
                                 self.cfg.starting_cash, now)
-        self.intake._account_seen = True
+        else:
+            self.intake._account_seen = True
 
     def process_until(self, now: datetime | None = None) -> dict[str, int]:
         """Evaluate working orders against every bar visible at ``now``; run the risk sweep.
@@ -102,11 +103,11 @@ class PaperTradingService(PortfolioUseCases, DatabaseServiceMixin):
 
     def _risk_sweep(self, repo: Repository, now: datetime) -> int:
         """Record the session's start equity, halt on the daily loss limit, flatten near close."""
-        session = self.cal.session_of(now)
-        if session is None:
+        period = self.sessions.period(now)
+        if period.session is None or period.close is None:
             return 0
-        label = session.date().isoformat()
-        snap = snapshot(repo, self.cfg, self.sessions.period(now), now)
+        label = period.session
+        snap = snapshot(repo, self.cfg, period, now)
         repo.start_session(label, snap.figures.equity)
         row = repo.session(label)
         start_equity = from_micros(row["start_equity_micros"])
@@ -117,7 +118,7 @@ class PaperTradingService(PortfolioUseCases, DatabaseServiceMixin):
                 repo.update_session(label, halted=1, halt_reason=why)
                 repo.trade_event("risk_halt", {"session": label, "reason": why}, now)
                 flatten = self.cfg.risk.flatten_on_daily_loss
-        close = self.cal.session_bounds(session)[1].to_pydatetime()
+        close = period.close
         m = self.cfg.risk.flatten_minutes_before_close
         if m and close - now <= timedelta(minutes=m):
             flatten = True

@@ -224,11 +224,21 @@ def parser() -> argparse.ArgumentParser:
     lg.add_argument("-n", "--lines", type=int, default=50)
     lg.add_argument("--console", action="store_true",
                     help="the process's stdout/stderr (gunicorn, tracebacks) instead")
+    from services.coordination.replay_cli import add_parser as add_replay  # owned by coordination
+
+    add_replay(sub)
     return p
 
 
 COMMANDS: dict[str, Any] = {"migrate": cmd_migrate, "start": cmd_start, "stop": cmd_stop,
-                            "status": cmd_status, "restart": cmd_restart, "logs": cmd_logs}
+                            "status": cmd_status, "restart": cmd_restart, "logs": cmd_logs,
+                            "replay": lambda s, rd, a: _replay(s, rd, a)}
+
+
+def _replay(settings: Settings, rd: RunDir, args: argparse.Namespace) -> int:
+    from services.coordination.replay_cli import cmd_replay
+
+    return cmd_replay(settings, rd, args)
 
 
 def main(argv: list[str] | None = None) -> int:

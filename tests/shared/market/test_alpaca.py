@@ -122,7 +122,7 @@ def test_manager_uses_alpaca_then_fails_over(fake, db, market_settings, controll
         "market": market_settings.market.model_copy(update={
             "routes": {"equity": ["alpaca", "simulated"], "crypto": ["simulated"]},
             "alpaca_sdk_retries": 0})})
-    dm = DataManager(s, db)
+    dm = DataManager(s, db, clock=controller.clock)
     controller.advance("2024-03-05T15:00Z")
     df = dm.get_historical_data("ACME", "1m", start="2024-03-05T14:00Z")
     assert len(df) == 15 and df.attrs["source"] == "alpaca"

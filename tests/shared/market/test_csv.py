@@ -62,7 +62,7 @@ def test_provider_replays_and_resamples_and_feeds_the_manager(tmp_path, calendar
         prov.fetch_bars("NOPE", "1m", "2024-03-05", "2024-03-06")
     s = market_settings.model_copy(update={"market": market_settings.market.model_copy(
         update={"routes": {"equity": ["csv", "simulated"], "crypto": ["simulated"]}})})
-    dm = DataManager(s, db)
+    dm = DataManager(s, db, clock=controller.clock)
     controller.advance("2024-03-06T00:00Z")
     got = dm.get_historical_data("ACME", "1m", start="2024-03-05")
     assert len(got) == 390 and got.attrs["source"] == "csv"

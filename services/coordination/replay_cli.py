@@ -1,0 +1,172 @@
+"""``hybrid_manager.py replay``: replay a CSV of bars, or a session of the built-in market.
+
+``--data FILE --symbol S`` runs ``replay_engine`` in this process (the suite's strategy,
+sizing, risk, fill and report code, no services); ``--session DATE --universe N`` drives the
+whole running suite through one session, one clock step per cycle, and writes the reporting
+service's exports.  Both write DIR/trades.csv, equity.csv, report.json and report.html.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from shared.config import ROOT, Settings
+
+
+def add_parser(sub: Any) -> None:
+    """Register the ``replay`` subcommand on the manager's subparsers."""
+    p = sub.add_parser("replay", help="replay a CSV of bars, or a session through the suite")
+    src = p.add_mutually_exclusive_group(required=True)
+    src.add_argument("--data", help="CSV of OHLCV bars (date/time, open, high, low, close, volume)")
+    src.add_argument("--session", help="a session date of the built-in market (YYYY-MM-DD)")
+    p.add_argument("--symbol", help="symbol of the CSV's bars (or its rows, with a symbol column)")
+    p.add_argument("--timeframe", default="1Day", help="bar size of the CSV (informational)")
+    p.add_argument("--strategy", default="sma_cross")
+    p.add_argument("--param", action="append", default=[], metavar="KEY=VALUE")
+    p.add_argument("--cash", type=Decimal, default=Decimal(10000))
+    p.add_argument("--commission", type=Decimal, default=Decimal(0),
+                   help="fraction of each fill's notional (0.002 = 0.2%%)")
+    p.add_argument("--slippage-bps", type=Decimal, default=Decimal(0))
+    p.add_argument("--sizing", default="all_in",
+                   help="all_in | fixed:DOLLARS | percent:PCT (of equity)")
+    p.add_argument("--no-short", action="store_true", help="never sell short")
+    p.add_argument("--universe", type=int, default=20, help="--session: first N symbols")
+    p.add_argument("--out", required=True, help="output directory")
+
+
+def _params(items: list[str]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for it in items:
+        if "=" not in it:
+            raise SystemExit(f"--param must be KEY=VALUE, was {it!r}")
+        k, v = it.split("=", 1)
+        try:
+            out[k] = json.loads(v)
+        except ValueError:
+            out[k] = v
+    return out
+
+
+def _sizing(text: str) -> Any:
+    from shared.config_sections.coordination import Sizing
+
+    kind, _, val = text.partition(":")
+    if kind == "all_in":
+        return Sizing(method="all_in")
+    if kind == "fixed" and val:
+        return Sizing(method="fixed", fixed_dollars=float(val), max_position_pct=400)
+    if kind == "percent" and val:
+        return Sizing(method="percent", equity_pct=float(val), max_position_pct=400)
+    raise SystemExit(f"--sizing must be all_in, fixed:DOLLARS or percent:PCT, was {text!r}")
+
+
+def replay_csv(args: argparse.Namespace) -> dict[str, Any]:
+    """Replay ``args.data``; write the four files; return the headline figures."""
+    from services.coordination.replay_engine import ReplayConfig, run_replay
+    from services.reporting.domain import build_report, export_files
+    from shared.market import read_ohlcv_file
+
+    frame = read_ohlcv_file(args.data, symbol=None)
+    if "symbol" in frame.columns and args.symbol:
+        frame = frame[frame["symbol"] == args.symbol]
+    cfg = ReplayConfig(symbol=args.symbol or Path(args.data).stem.upper(),
+                       strategy=args.strategy, params=_params(args.param), cash=args.cash,
+                       commission_rate=args.commission, slippage_bps=args.slippage_bps,
+                       sizing=_sizing(args.sizing), allow_short=not args.no_short)
+    res = run_replay(frame, cfg)
+    rep = build_report(res.fills, res.equity)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    for name, text in export_files(rep, title=f"Replay {cfg.symbol} {cfg.strategy}").items():
+        (out / name).write_text(text)
+    return {"bars": len(frame), "fills": len(res.fills), "trades": len(rep.trades),
+            "final_equity": str(res.equity.iloc[-1]), "rejections": len(res.rejections),
+            "out": str(out)}
+
+
+class _Suite:
+    """A running suite at the settings' ports; starts one (and stops it after) if none runs."""
+
+    def __init__(self, settings: Settings) -> None:
+        from shared.http import ServiceClient
+
+        self.settings = settings
+        self.started = False
+        self.coord = ServiceClient.for_service("coordination", settings, timeout=300, retries=0)
+        self.broker = ServiceClient.for_service("paper_trading", settings, timeout=60)
+        self.report = ServiceClient.for_service("reporting", settings, timeout=120)
+
+    def __enter__(self) -> _Suite:
+        try:
+            self.coord.get("/health", timeout=2)
+        except Exception:
+            cmd = [sys.executable, str(ROOT / "hybrid_manager.py")]
+            subprocess.run([*cmd, "migrate"], check=True, cwd=ROOT, env=os.environ.copy())
+            subprocess.run([*cmd, "start", "--detach"], check=True, cwd=ROOT,
+                           env=os.environ.copy())
+            self.started = True
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        if self.started:
+            subprocess.run([sys.executable, str(ROOT / "hybrid_manager.py"), "stop"],
+                           cwd=ROOT, env=os.environ.copy(), check=False)
+
+
+def replay_session(settings: Settings, args: argparse.Namespace) -> dict[str, Any]:
+    """Drive the suite through session ``args.session``; write the reporting exports."""
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    t0 = time.perf_counter()
+    with _Suite(settings) as suite:
+        c = suite.coord
+        c.post("/api/v1/automation", json={"state": "stopped"})
+        auto = c.get("/api/v1/automation")
+        c.patch("/api/v1/clock", json={"pace": "step", "replay_start": args.session,
+                                       "replay_end": args.session,
+                                       "step_minutes": auto["step_minutes"]})
+        c.patch("/api/v1/strategy", json={"universe_limit": args.universe,
+                                          "max_candidates": min(args.universe, 10)})
+        suite.broker.post("/api/v1/account/reset", json={})
+        runs, degraded, advance = [], 0, 0
+        while True:
+            run = c.post("/api/v1/cycle", json={"advance_steps": advance})
+            runs.append(run)
+            degraded += run["status"] != "ok"
+            advance = 1
+            clock = c.get("/api/v1/clock")
+            if clock["now"] >= clock["replay_end"]:
+                break
+        # one last step past the close lets the flatten orders fill before the report
+        suite.broker.post("/api/v1/clock/sync", json={})
+        files = {"trades.csv": ("csv", "trades"), "equity.csv": ("csv", "equity"),
+                 "report.json": ("json", "trades"), "report.html": ("html", "trades")}
+        for name, (fmt, what) in files.items():
+            r = suite.report.request_raw("GET", "/api/v1/report/export",
+                                         params={"format": fmt, "what": what})
+            (out / name).write_bytes(r.content)
+        summary = suite.report.get("/api/v1/report/summary")
+    return {"session": args.session, "cycles": len(runs), "degraded_cycles": degraded,
+            "pnl": summary.get("pnl"), "ledger_pnl": summary.get("ledger_pnl"),
+            "trades": summary.get("trades"), "seconds": round(time.perf_counter() - t0, 2),
+            "out": str(out)}
+
+
+def cmd_replay(settings: Settings, rd: Any, args: argparse.Namespace) -> int:
+    """Run ``replay``; print its figures as JSON; return the exit status."""
+    from shared.errors import AppError
+
+    try:
+        result = replay_csv(args) if args.data else replay_session(settings, args)
+    except AppError as exc:
+        print(f"replay failed: {exc.message}", flush=True)
+        return 1
+    print(json.dumps(result, indent=2, default=str), flush=True)
+    return 0

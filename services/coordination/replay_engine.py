@@ -1,0 +1,158 @@
+"""Replay one strategy over a frame of bars with the live suite's own code, as fast as it can.
+
+The signal comes from technical analysis's ``Strategy`` (the same rule the service runs), the
+sizing from coordination's ``size_entry``, the pre-trade checks from paper trading's
+``check_order``, and every fill from paper trading's ``evaluate`` / ``commission`` /
+``apply_fill`` / ``fill_cash``; the report from reporting's ``build_report``.  A signal on bar
+i's close becomes a market order filled at bar i+1's open (no look-ahead: indicators are
+causal, so computing them once over the whole series and reading them up to bar i gives the
+values a live run would have seen at bar i).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import timedelta
+from decimal import Decimal
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from services.coordination.domain.sizing import size_entry
+from services.paper_trading.domain import (
+    Bar,
+    Costs,
+    OrderIntent,
+    OrderState,
+    OrderType,
+    Position,
+    RiskContext,
+    RiskLimits,
+    RiskRejection,
+    Side,
+    apply_fill,
+    check_order,
+    commission,
+    evaluate,
+)
+from services.reporting.domain import Fill, equity_series
+from services.technical_analysis.domain import Strategy
+from shared.config_sections.coordination import Sizing
+from shared.domain.money import D, cents
+
+ZERO = Decimal(0)
+
+
+@dataclass(frozen=True)
+class ReplayConfig:
+    symbol: str
+    strategy: str = "sma_cross"
+    params: dict[str, Any] = field(default_factory=dict)
+    cash: Decimal = Decimal(10000)
+    commission_rate: Decimal = ZERO       # fraction of notional (0.002 = 0.2%)
+    slippage_bps: Decimal = ZERO
+    sizing: Sizing = Sizing(method="all_in")
+    allow_short: bool = True
+
+
+@dataclass
+class ReplayResult:
+    fills: list[Fill]
+    equity: pd.Series
+    rejections: list[dict[str, Any]]
+    final_cash: Decimal
+    position: Position
+
+
+def _bar(ts: pd.Timestamp, row: np.ndarray, duration: timedelta) -> Bar:
+    o, h, lo, c, v = row
+    return Bar(ts.to_pydatetime(), D(float(o)), D(float(h)), D(float(lo)), D(float(c)),
+               int(v), duration)
+
+
+def signals(frame: pd.DataFrame, strategy: Strategy) -> np.ndarray:
+    """Return +1 / -1 / 0 per bar: the strategy's direction on that bar's close."""
+    data = {k: frame[k].to_numpy(dtype="float64") for k in ("open", "high", "low", "close",
+                                                             "volume")}
+    outputs = {spec.key: spec.compute(data) for spec in strategy.specs.values()}
+    out = np.zeros(len(frame), dtype="int8")
+    for i in range(1, len(frame)):
+        view = {k: {n: a[:i + 1] for n, a in o.items()} for k, o in outputs.items()}
+        sig = strategy.evaluate(view, {k: a[:i + 1] for k, a in data.items()})
+        out[i] = 1 if sig.direction == "long" else -1 if sig.direction == "short" else 0
+    return out
+
+
+def run_replay(frame: pd.DataFrame, cfg: ReplayConfig) -> ReplayResult:
+    """Replay ``cfg.strategy`` over ``frame`` (UTC index; open, high, low, close, volume).
+
+    Raises:
+        ConfigError: for an unknown strategy or bad parameters.
+        ValueError: for an empty frame.
+    """
+    if frame.empty:
+        raise ValueError("no bars to replay")
+    strat = Strategy(cfg.strategy, cfg.strategy, cfg.params)
+    sig = signals(frame, strat)
+    costs = Costs(slippage_bps=cfg.slippage_bps, commission_percent=cfg.commission_rate * 100)
+    limits = RiskLimits()
+    step = frame.index[1] - frame.index[0] if len(frame) > 1 else pd.Timedelta(days=1)
+    values = frame[["open", "high", "low", "close", "volume"]].to_numpy()
+    cash, pos = cfg.cash, Position(cfg.symbol)
+    fills: list[Fill] = []
+    rejections: list[dict[str, Any]] = []
+    points: list[tuple[Any, Decimal]] = []
+    want = 0
+    for i, ts in enumerate(frame.index):
+        bar = None
+        if want != 0 and i > 0:
+            bar = _bar(ts, values[i], step.to_pytimedelta())
+            cash, pos = _act(want, bar, cash, pos, cfg, costs, limits, fills, rejections, i)
+            want = 0
+        s = int(sig[i])
+        held = 1 if pos.qty > 0 else -1 if pos.qty < 0 else 0
+        if s != 0 and s != held and i + 1 < len(frame):
+            want = s
+        close = D(float(values[i][3]))
+        points.append((ts.to_pydatetime(), cents(cash + pos.qty * close)))
+    return ReplayResult(fills, equity_series(points), rejections, cash, pos)
+
+
+def _fill(side: Side, qty: Decimal, bar: Bar, costs: Costs, cash: Decimal, pos: Position,
+          fills: list[Fill], cfg: ReplayConfig, n: int) -> tuple[Decimal, Position]:
+    d = evaluate(OrderState(side=side, type=OrderType.MARKET, remaining=qty,
+                            fractionable=False), bar, costs)
+    fee = commission(d.qty, d.price, costs, True)  # type: ignore[arg-type]
+    eff = apply_fill(pos, side, d.qty, d.price)  # type: ignore[arg-type]
+    fills.append(Fill(bar.ts, cfg.symbol, side.value, d.qty, d.price, fee,  # type: ignore[arg-type]
+                      order_id=f"r{n}-{len(fills)}", strategy=cfg.strategy,
+                      fill_id=f"f{len(fills)}", cash=eff.cash))
+    return cash + eff.cash - fee, eff.position
+
+
+def _act(want: int, bar: Bar, cash: Decimal, pos: Position, cfg: ReplayConfig, costs: Costs,
+         limits: RiskLimits, fills: list[Fill], rejections: list[dict[str, Any]],
+         n: int) -> tuple[Decimal, Position]:
+    """Close an opposite position, then open ``want`` at this bar's open (after risk checks)."""
+    if pos.qty != 0 and (pos.qty > 0) != (want > 0):
+        side = Side.SELL if pos.qty > 0 else Side.BUY
+        cash, pos = _fill(side, abs(pos.qty), bar, costs, cash, pos, fills, cfg, n)
+    if want < 0 and not cfg.allow_short:
+        return cash, pos
+    side = Side.BUY if want > 0 else Side.SELL
+    ref = evaluate(OrderState(side=side, type=OrderType.MARKET, remaining=Decimal(1),
+                              fractionable=False), bar, costs).price
+    equity = cash + pos.qty * bar.open
+    size = size_entry(want > 0, ref, cfg.sizing, equity=equity, cash=equity,  # type: ignore[arg-type]
+                      commission_rate=cfg.commission_rate)
+    if size.qty <= 0:
+        rejections.append({"ts": bar.ts, "reason": "size_zero"})
+        return cash, pos
+    ctx = RiskContext(equity=equity, buying_power=equity, position_qty=pos.qty,
+                      open_positions=0, shortable=cfg.allow_short, margin=cfg.allow_short)
+    try:
+        check_order(OrderIntent(cfg.symbol, side.sign * size.qty, ref), ctx, limits)  # type: ignore[arg-type]
+    except RiskRejection as exc:
+        rejections.append({"ts": bar.ts, "reason": exc.rule})
+        return cash, pos
+    return _fill(side, size.qty, bar, costs, cash, pos, fills, cfg, n)
