@@ -113,7 +113,8 @@ class CoordinationService(DatabaseServiceMixin):
         now = self.clock.now_ts()
         cal = self.clock.calendar
         close = cal.next_close(now) if cal.is_open(now) else None
-        return SessionWindow(now.to_pydatetime(), None if close is None else close.to_pydatetime())
+        return SessionWindow(now.to_pydatetime(), None if close is None else close.to_pydatetime(),
+                             float(self.step_minutes()))
 
     # -- strategy settings ------------------------------------------------------------------
     def strategy(self) -> Strategy:

@@ -12,6 +12,7 @@ class SessionWindow:
 
     now: datetime
     close: datetime | None  # None outside a session
+    step_minutes: float = 0.0  # minutes to the next cycle
 
     @property
     def minutes_to_close(self) -> float | None:
@@ -27,9 +28,13 @@ def entries_allowed(window: SessionWindow, rules: Any) -> bool:
 
 
 def exit_reason(window: SessionWindow, opened_at: datetime | None, rules: Any) -> str | None:
-    """Return why the clock alone closes a position now (``flatten`` / ``time_exit``) or None."""
+    """Return why the clock alone closes a position now (``flatten`` / ``time_exit``) or None.
+
+    A position is flattened in the last ``flatten_minutes_before_close`` minutes, or earlier
+    when the next cycle would come too late (at or after the close).
+    """
     m = window.minutes_to_close
-    if m is not None and m <= rules.flatten_minutes_before_close:
+    if m is not None and m <= max(rules.flatten_minutes_before_close, window.step_minutes):
         return "flatten"
     if (rules.max_holding_minutes is not None and opened_at is not None
             and (window.now - opened_at).total_seconds() / 60.0 >= rules.max_holding_minutes):
