@@ -51,7 +51,8 @@ class Gateway:
         import pandas as pd
 
         ts = pd.Timestamp(now)
-        session = dm.calendar.session_of(ts)
+        # at the close itself the session is over, yet its last bars still need storing
+        session = dm.calendar.session_of(ts - pd.Timedelta(minutes=1))
         return 0 if session is None else dm.ingest_session(session, symbols, as_of=ts)
 
     def scan(self, preset: str | None, limit: int, symbols: list[str] | None) -> dict[str, Any]:

@@ -67,6 +67,7 @@ POSITIONS_SQL = (
 _SELL_HELD_SQL = (
     "SELECT COALESCE(SUM(qty_micros - filled_qty_micros), 0) FROM pt_orders "
     "WHERE status IN ('new', 'accepted', 'partially_filled') AND symbol = ? AND side = 'sell'")
+_RESERVE = ORDER_COLUMNS.index("reserve_micros")
 _SESSION_ENTRY_SQL = (
     "INSERT INTO pt_sessions (session, start_equity_micros, entries) VALUES (?, ?, 1) "
     "ON CONFLICT (session) DO UPDATE SET entries = entries + 1")
@@ -125,6 +126,9 @@ class Prepared:
     signed: Decimal  # signed share quantity (estimated for notional orders)
     parent: OrderRecord
     legs: list[OrderRecord]
+    rows: list[list[Any]]  # the parent's and legs' prepared rows (parent first)
+    events: list[tuple[Any, ...]]  # their status events
+    feed: tuple[str, str, str]  # the trade_events row
 
 
 class Intake:
@@ -165,7 +169,9 @@ class Intake:
         period = self.svc.sessions.period(now)
         parent, legs = self.build(req, now, period)
         sign = 1 if req.side == "buy" else -1
-        return Prepared(req, now, period, asset, est, sign * qty, parent, legs)
+        rows, events, feed = self.rows(parent, legs, now, "api")
+        return Prepared(req, now, period, asset, est, sign * qty, parent, legs, rows, events,
+                        feed)
 
     def build(self, req: OrderRequest, now: datetime, period: Period, *,
               source: str = "api") -> tuple[OrderRecord, list[OrderRecord]]:
@@ -245,8 +251,8 @@ class Intake:
                               in_session=period.session is not None)
         closing, opening = split(pos_qty, p.signed)
         p.parent.reserve = opening * p.est if req.notional is None else req.notional
-        cur = conn.execute(_INSERT_NEW, p.parent.to_row())
-        if cur.rowcount == 0:
+        p.rows[0][_RESERVE] = to_micros(p.parent.reserve)
+        if conn.execute(_INSERT_NEW, p.rows[0]).rowcount == 0:
             return None  # a retry of an order that is already stored
         if not margin and req.side == "sell":
             held = from_micros(conn.execute(_SELL_HELD_SQL, (req.symbol,)).fetchone()[0])
@@ -271,26 +277,36 @@ class Intake:
                       threshold=cfg.pdt_equity_threshold, max_day_trades=cfg.pdt_max_day_trades)
         if opening > 0 and period.session is not None:
             conn.execute(_SESSION_ENTRY_SQL, (period.session, to_micros(fig.equity)))
-        self.store(conn, p.parent, p.legs, p.now, "api", parent_stored=True)
+        self._write(conn, p.rows[1:], p.events, p.feed)
         return p.parent
 
-    def store(self, conn: sqlite3.Connection, parent: OrderRecord, legs: list[OrderRecord],
-              now: datetime, source: str, *, parent_stored: bool = False) -> None:
-        """Insert the order's rows, its status events and the feed event (one statement each)."""
-        if not parent_stored:
-            conn.execute(_INSERT, parent.to_row())
-        if legs:
-            conn.executemany(_INSERT, [leg.to_row() for leg in legs])
+    @staticmethod
+    def rows(parent: OrderRecord, legs: list[OrderRecord], now: datetime,
+             source: str) -> tuple[list[list[Any]], list[tuple[Any, ...]], tuple[str, str, str]]:
+        """Return the order rows, status-event rows and feed-event row of a new order."""
         at = iso(now)
-        conn.executemany("INSERT INTO pt_order_events (order_id, status, reason, at) "
-                         "VALUES (?, ?, 'submitted', ?)",
-                         [(r.id, r.status, at) for r in (parent, *legs)])
         payload = {"id": parent.id, "client_order_id": parent.client_order_id,
                    "symbol": parent.symbol, "side": parent.side, "type": parent.type,
                    "qty": None if parent.qty is None else str(parent.qty),
                    "order_class": parent.order_class, "source": source}
+        return ([list(r.to_row()) for r in (parent, *legs)],
+                [(r.id, r.status, at) for r in (parent, *legs)],
+                ("order_submitted", json.dumps(payload), at or ""))
+
+    @staticmethod
+    def _write(conn: sqlite3.Connection, rows: list[list[Any]], events: list[tuple[Any, ...]],
+               feed: tuple[str, str, str]) -> None:
+        if rows:
+            conn.executemany(_INSERT, rows)
+        conn.executemany("INSERT INTO pt_order_events (order_id, status, reason, at) "
+                         "VALUES (?, ?, 'submitted', ?)", events)
         conn.execute("INSERT INTO trade_events (type, payload, created_at) VALUES (?, ?, ?)",
-                     ("order_submitted", json.dumps(payload), at))
+                     feed)
+
+    def store(self, conn: sqlite3.Connection, parent: OrderRecord, legs: list[OrderRecord],
+              now: datetime, source: str) -> None:
+        """Insert an order built by ``build`` with its events (one statement per table)."""
+        self._write(conn, *self.rows(parent, legs, now, source))
 
 
 __all__ = ["POSITIONS_SQL", "Asset", "AssetTable", "Intake", "Prepared", "asset_id_for",

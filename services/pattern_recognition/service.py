@@ -18,8 +18,9 @@ from services.pattern_recognition import repository as repo
 from services.pattern_recognition.domain import (
     PATTERNS,
     PatternStats,
-    detect_frame,
+    detect_arrays,
     forward_outcomes,
+    tod_buckets,
 )
 from services.pattern_recognition.feed import BarFeed, MarketFeed, bar_end_ns, is_crypto, ts_ns
 from shared.config import Settings
@@ -98,19 +99,22 @@ class CandlestickService(DatabaseServiceMixin):
             return UpdateResult(symbol, tf, 0, 0, 0, last)
         bar_ts = ts_ns(df.index)
         ends = bar_end_ns(bar_ts, tf, is_crypto(symbol))
-        dets = detect_frame(symbol, tf, df, ends, start_ts=scan_from,
-                            bucket_minutes=self.cfg.tod_bucket_minutes, tz=self.cfg.exchange_tz)
-        stamp = _iso(pd.Timestamp.now(tz="UTC"))
-        rows = []
-        if dets:
-            closes = micros(np.array([d.close for d in dets]))
-            for d, c in zip(dets, closes, strict=True):
-                rows.append((d.symbol, d.timeframe, _iso(pd.Timestamp(d.ts)),
-                             _iso(pd.Timestamp(d.visible_at)), d.pattern, d.direction, d.value,
-                             d.strength, int(c), d.tod_bucket, stamp))
-        scanned = int((df.index >= scan_from).sum())
-        last_bar = _iso(df.index[-1])
+        start = int(df.index.searchsorted(scan_from, side="left"))
         close = df["close"].to_numpy(dtype="float64")
+        arr = detect_arrays(df["open"].to_numpy(), df["high"].to_numpy(),
+                            df["low"].to_numpy(), close, start=start)
+        # ISO strings and buckets once per bar (vectorised), not once per detection.
+        ts_iso, end_iso = iso(bar_ts), iso(ends)
+        buckets = tod_buckets(df.index, self.cfg.tod_bucket_minutes, self.cfg.exchange_tz,
+                              parse_timeframe(tf).is_daily)
+        close_micros = micros(close)
+        stamp = _iso(pd.Timestamp.now(tz="UTC"))
+        rows = [(symbol, tf, ts_iso[b], end_iso[b], PATTERNS[p], 1 if v > 0 else -1, v,
+                 abs(v) / 100.0, int(close_micros[b]), str(buckets[b]), stamp)
+                for b, p, v in zip(arr.bar.tolist(), arr.pattern.tolist(), arr.value.tolist(),
+                                   strict=True)]
+        scanned = len(df) - start
+        last_bar = ts_iso[-1]
 
         def write(conn: Any) -> tuple[int, int]:
             n_det = repo.insert_detections(conn, rows) if rows else 0
@@ -122,8 +126,8 @@ class CandlestickService(DatabaseServiceMixin):
                 det_dir = np.array([r["direction"] for r in todo], dtype="float64")
                 outs = forward_outcomes(det_ts, det_close, det_dir, bar_ts, close, ends, horizons)
                 n_out = repo.insert_outcomes(conn, [
-                    (todo[o.index]["id"], o.horizon, o.ret, o.signed_ret,
-                     iso(np.array([o.available_at_ns], dtype="int64"))[0]) for o in outs])
+                    (todo[o.index]["id"], o.horizon, o.ret, o.signed_ret, end_iso[o.bar])
+                    for o in outs])
                 repo.mark_complete(conn, sorted({todo[o.index]["id"] for o in outs}),
                                    len(horizons))
             repo.set_progress(conn, symbol, tf, last_bar, stamp)

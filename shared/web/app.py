@@ -26,6 +26,7 @@ from shared.http import breaker_states
 from shared.logging import configure_logging
 from shared.web.envelope import SuiteJSONProvider, error_body, ok
 from shared.web.metrics import install_metrics
+from shared.web.ratelimit import STORAGE_URI
 from shared.web.openapi import build_openapi, docs_html
 
 MUTATING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
@@ -215,7 +216,7 @@ def create_service_app(
     # Mutating routes only, per client address and route; memory storage is per process, so
     # with N gunicorn workers the effective ceiling is up to N times the configured rate.
     app.extensions["limiter"] = Limiter(
-        get_remote_address, app=app, storage_uri="memory://", headers_enabled=True,
+        get_remote_address, app=app, storage_uri=STORAGE_URI, headers_enabled=True,
         default_limits=[rate] if rate else [], retry_after="delta-seconds",
         default_limits_exempt_when=lambda: request.method not in MUTATING,
         enabled=bool(rate))

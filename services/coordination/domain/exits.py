@@ -31,10 +31,10 @@ def exit_reason(window: SessionWindow, opened_at: datetime | None, rules: Any) -
     """Return why the clock alone closes a position now (``flatten`` / ``time_exit``) or None.
 
     A position is flattened in the last ``flatten_minutes_before_close`` minutes, or earlier
-    when the next cycle would come too late (at or after the close).
+    one cycle earlier (so the next cycle can still see the exit filled and retry it).
     """
     m = window.minutes_to_close
-    if m is not None and m <= max(rules.flatten_minutes_before_close, window.step_minutes):
+    if m is not None and m <= rules.flatten_minutes_before_close + window.step_minutes:
         return "flatten"
     if (rules.max_holding_minutes is not None and opened_at is not None
             and (window.now - opened_at).total_seconds() / 60.0 >= rules.max_holding_minutes):

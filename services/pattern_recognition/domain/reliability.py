@@ -20,6 +20,7 @@ class Outcome:
 
     index: int
     horizon: int
+    bar: int  # position of bar t+k among the given bars
     ret: float
     signed_ret: float
     available_at_ns: int
@@ -50,7 +51,7 @@ def forward_outcomes(det_ts_ns: np.ndarray, det_close: np.ndarray, det_direction
                 continue
             j = int(pos[i]) + k
             ret = float(bar_close[j]) / entry - 1.0
-            out.append(Outcome(index=int(i), horizon=k, ret=ret,
+            out.append(Outcome(index=int(i), horizon=k, bar=j, ret=ret,
                                signed_ret=ret * float(det_direction[i]),
                                available_at_ns=int(bar_end_ns[j])))
     return out

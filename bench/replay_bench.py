@@ -1,0 +1,128 @@
+"""Replay benchmark: 10 years of daily bars through ``replay`` (target < 2 s), and one session
+of one-minute bars for 100 symbols through the whole running suite (target < 60 s) with the
+time spent in each service.  Baseline (same run): backtesting.py's SMA cross on the same bars.
+
+Run: ``python bench/replay_bench.py [--skip-suite]``.  The suite part starts its own suite on
+a temp database and ports 6400-6410 and stops it afterwards.
+"""
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+
+def daily_csv(path: Path, years: int = 10) -> pd.DataFrame:
+    rng = np.random.default_rng(7)
+    n = 252 * years
+    c = 100 * np.exp(np.cumsum(rng.normal(0.0003, 0.015, n)))
+    o = c * (1 + rng.normal(0, 0.003, n))
+    df = pd.DataFrame({"Open": o.round(2), "High": (np.maximum(o, c) * 1.005).round(2),
+                       "Low": (np.minimum(o, c) * 0.995).round(2), "Close": c.round(2),
+                       "Volume": 100_000}, index=pd.bdate_range("2014-01-02", periods=n))
+    df.rename_axis("Date").reset_index().assign(
+        Date=lambda d: d.Date.dt.strftime("%Y-%m-%d")).to_csv(path, index=False)
+    return df
+
+
+def bench_csv(tmp: Path) -> None:
+    from shared.supervisor.cli import main
+
+    df = daily_csv(tmp / "daily.csv")
+    argv = ["replay", "--data", str(tmp / "daily.csv"), "--symbol", "XYZ", "--param", "fast=10",
+            "--param", "slow=20", "--cash", "10000", "--commission", "0.002",
+            "--out", str(tmp / "out")]
+    times = []
+    for _ in range(3):
+        t0 = time.perf_counter()
+        main(argv)
+        times.append(time.perf_counter() - t0)
+    ours = float(np.median(times))
+    base = None
+    try:
+        from backtesting import Backtest, Strategy
+        from backtesting.lib import crossover
+
+        class SmaCross(Strategy):
+            def init(self) -> None:
+                close = pd.Series(self.data.Close)
+                self.f = self.I(lambda: close.rolling(10).mean().to_numpy())
+                self.s = self.I(lambda: close.rolling(20).mean().to_numpy())
+
+            def next(self) -> None:
+                if crossover(self.f, self.s):
+                    self.position.close()
+                    self.buy()
+                elif crossover(self.s, self.f):
+                    self.position.close()
+                    self.sell()
+
+        bt_times = []
+        for _ in range(3):
+            t0 = time.perf_counter()
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                Backtest(df, SmaCross, cash=10_000, commission=0.002).run()
+            bt_times.append(time.perf_counter() - t0)
+        base = float(np.median(bt_times))
+    except ImportError:
+        pass
+    print(f"replay, {len(df)} daily bars (10 years), 1 symbol: {ours:.3f} s "
+          f"(target < 2 s) {'OK' if ours < 2 else 'OVER'}")
+    if base:
+        print(f"  baseline backtesting.py run(): {base:.3f} s; ratio {ours / base:.1f}x")
+
+
+def bench_suite(tmp: Path) -> None:
+    base = 6400
+    ports = {"COORDINATION": 0, "SCANNER": 1, "PATTERN_ANALYSIS": 2, "TECHNICAL_ANALYSIS": 3,
+             "PAPER_TRADING": 5, "PATTERN_RECOGNITION": 6, "NEWS": 8, "REPORTING": 9,
+             "DASHBOARD": 10}
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TRADING__")}
+    env.update({f"{k}_PORT": str(base + v) for k, v in ports.items()})
+    env.update(DATABASE_PATH=str(tmp / "suite.db"), LOG_DIR=str(tmp / "logs"),
+               TRADING__coordination__autostart="false",
+               TRADING__coordination__strategy__timeframe="1m",
+               TRADING__coordination__strategy__max_candidates="10")
+    mgr = [sys.executable, str(ROOT / "hybrid_manager.py")]
+    subprocess.run([*mgr, "migrate"], env=env, cwd=ROOT, check=True, capture_output=True)
+    subprocess.run([*mgr, "start", "--detach"], env=env, cwd=ROOT, check=True,
+                   capture_output=True)
+    try:
+        t0 = time.perf_counter()
+        r = subprocess.run([*mgr, "replay", "--session", "2024-03-05", "--universe", "100",
+                            "--out", str(tmp / "session")], env=env, cwd=ROOT,
+                           capture_output=True, text=True)
+        wall = time.perf_counter() - t0
+        out = json.loads(r.stdout[r.stdout.index("{"):]) if "{" in r.stdout else {}
+        print(f"session replay, 100 symbols, 1-minute cycles: {wall:.1f} s (target < 60 s) "
+              f"{'OK' if wall < 60 else 'OVER'}; cycles {out.get('cycles')}, "
+              f"trades {out.get('trades')}")
+        db = sqlite3.connect(str(tmp / "suite.db"))
+        rows = db.execute("SELECT name, SUM(duration_ms), COUNT(*) FROM coord_steps "
+                          "GROUP BY name ORDER BY 2 DESC").fetchall()
+        for name, ms, n in rows:
+            print(f"  step {name:10s} {ms / 1000:8.2f} s over {n} cycles")
+        print("  (analyze = technical analysis, chart patterns, candlesticks and news in "
+              "parallel; account/orders = paper trading; scan = scanner; snapshot = reporting)")
+    finally:
+        subprocess.run([*mgr, "stop"], env=env, cwd=ROOT, capture_output=True)
+
+
+if __name__ == "__main__":
+    with tempfile.TemporaryDirectory() as d:
+        bench_csv(Path(d))
+        if "--skip-suite" not in sys.argv:
+            bench_suite(Path(d))
