@@ -7,10 +7,11 @@ slash-less request with a redirect, which the SDK does not follow.
 from __future__ import annotations
 
 import hmac
+import json
 from decimal import Decimal
 from typing import Literal
 
-from flask import Blueprint, Response, jsonify, request
+from flask import Blueprint, Response, request
 from pydantic import BaseModel, ConfigDict, Field
 
 from services.paper_trading import marketdata
@@ -28,7 +29,7 @@ from services.paper_trading.schemas import OrderRequest, ReplaceRequest
 from services.paper_trading.service import PaperTradingService, asset_id_for
 from shared.config import Settings
 from shared.errors import AppError, AuthError, NotFound
-from shared.web import current_service, validate
+from shared.web import current_service, to_jsonable, validate
 
 
 def check_alpaca_key(settings: Settings) -> None:
@@ -54,9 +55,13 @@ def _svc() -> PaperTradingService:
 
 
 def _json(data: object, status: int = 200) -> Response:
-    resp = jsonify(data)
-    resp.status_code = status
-    return resp
+    """Return Alpaca's raw JSON body.
+
+    The Alpaca objects are already JSON types (money as strings), so they are encoded directly
+    rather than walked again by the suite's generic encoder; anything else falls back to it.
+    """
+    return Response(json.dumps(data, default=to_jsonable, separators=(",", ":")),
+                    status=status, mimetype="application/json")
 
 
 class OrdersQuery(BaseModel):

@@ -10,8 +10,9 @@ on (order, bar), so a fill can never be applied twice.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from typing import Any
 
 import numpy as np
 
@@ -40,22 +41,44 @@ from shared.market.calendar import MarketCalendar
 
 _COLS = ("seq", "buy", "type", "always", "limit", "stop", "triggered", "active_from",
          "expires")
-_DTYPES = (np.int64, bool, np.int8, bool, np.int64, np.int64, bool, object, object)
+_DTYPES = (np.int64, bool, np.int8, bool, np.int64, np.int64, bool, np.int64, np.int64)
+_NEVER = np.iinfo(np.int64).max
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+# The working book as integers, one row per order, grouped by symbol: one query, and one
+# numpy conversion of the whole result (times are the generated epoch-second columns).
+_SCREEN_SQL = (
+    "SELECT seq, side = 'buy', CASE type WHEN 'market' THEN 0 WHEN 'limit' THEN 1 "
+    "WHEN 'stop' THEN 2 WHEN 'stop_limit' THEN 3 ELSE 4 END, "
+    "time_in_force IN ('ioc', 'fok', 'opg', 'cls'), COALESCE(limit_price_micros, 0), "
+    "COALESCE(stop_price_micros, 0), triggered, active_from_s, "
+    f"COALESCE(expires_s, {_NEVER}) FROM pt_orders "  # noqa: S608 - a constant
+    "WHERE status IN ('new', 'accepted', 'partially_filled') ORDER BY symbol, seq")
+_SCREEN_COUNTS_SQL = (
+    "SELECT symbol, COUNT(*) FROM pt_orders WHERE status IN ('new', 'accepted', "
+    "'partially_filled') GROUP BY symbol ORDER BY symbol")
+
+
+def epoch_s(dt: datetime, *, ceil: bool = False) -> int:
+    """Return whole epoch seconds of ``dt`` (rounded up with ``ceil``), as SQLite stores them."""
+    us = (dt - _EPOCH) // timedelta(microseconds=1)
+    return -(-us // 1_000_000) if ceil else us // 1_000_000
 
 
 class _SymbolBook:
     """The working orders of one symbol as parallel arrays for the pre-screen.
 
-    Times stay ISO strings compared as strings: ``active_from`` in the ``bars.ts`` format and
-    ``expires`` in ``records.iso`` format, each compared with the bar time in that format.
+    Times are integer epoch seconds: ``active_from`` (already whole seconds, see
+    ``records.bar_iso``) and ``expires`` (rounded up), compared with a bar's open time.
     """
 
-    def __init__(self, rows: list[tuple]) -> None:
-        cols = list(zip(*rows, strict=True)) if rows else [()] * 9
-        self.a = {name: np.array(col, dtype=dt) for name, col, dt in zip(
-            _COLS, cols, _DTYPES, strict=True)}
-        self.a["alive"] = np.ones(len(rows), dtype=bool)
-        self.index = {int(s): i for i, s in enumerate(self.a["seq"])}
+    def __init__(self, cols: dict[str, np.ndarray]) -> None:
+        self.a = cols
+        self.a["alive"] = np.ones(len(cols["seq"]), dtype=bool)
+        self.index = {int(s): i for i, s in enumerate(cols["seq"].tolist())}
+
+    @classmethod
+    def empty(cls) -> _SymbolBook:
+        return cls({name: np.zeros(0, dtype=dt) for name, dt in zip(_COLS, _DTYPES, strict=True)})
 
     def copy(self) -> _SymbolBook:
         new = _SymbolBook.__new__(_SymbolBook)
@@ -71,8 +94,10 @@ class _SymbolBook:
                "always": TimeInForce(rec.time_in_force) in ALWAYS_TIF,
                "limit": to_micros(rec.limit_price) if rec.limit_price else 0,
                "stop": to_micros(rec.stop_price) if rec.stop_price else 0,
-               "triggered": rec.triggered, "active_from": rec.active_from,
-               "expires": iso(rec.expires_at) or "9999", "alive": True}
+               "triggered": rec.triggered,
+               "active_from": epoch_s(datetime.fromisoformat(rec.active_from), ceil=True),
+               "expires": _NEVER if rec.expires_at is None else epoch_s(rec.expires_at, ceil=True),
+               "alive": True}
         for k, v in row.items():
             self.a[k] = np.append(self.a[k], np.array([v], dtype=self.a[k].dtype))
         self.index = {**self.index, rec.seq or 0: len(self.a["seq"]) - 1}
@@ -81,6 +106,25 @@ class _SymbolBook:
         i = self.index.get(seq or -1)
         if i is not None:
             self.a["alive"][i] = False
+
+
+def load_books(conn: Any) -> dict[str, _SymbolBook]:
+    """Return every symbol's working book, read in two statements of one transaction."""
+    counts = conn.execute(_SCREEN_COUNTS_SQL).fetchall()
+    cur = conn.cursor()
+    cur.row_factory = None  # plain tuples straight into numpy
+    rows = cur.execute(_SCREEN_SQL).fetchall()
+    if not rows:
+        return {}
+    table = np.array(rows, dtype=np.int64)
+    cols = [table[:, j] for j in range(table.shape[1])]
+    books: dict[str, _SymbolBook] = {}
+    start = 0
+    for sym, n in counts:
+        books[sym] = _SymbolBook({name: col[start:start + n].astype(dt) for name, col, dt in zip(
+            _COLS, cols, _DTYPES, strict=True)})
+        start += n
+    return books
 
 
 class FillEngine:
@@ -102,11 +146,12 @@ class FillEngine:
         cutoff = (now - timedelta(minutes=1)).strftime("%Y-%m-%dT%H:%M:%S+00:00")
         marks = repo.watermarks()
         # only symbols with a working order and a bar past their watermark need the screen
-        symbols = [s for s in repo.active_symbols() if marks.get(s, "") < cutoff]
-        books = self._books(repo, symbols)
+        every = self._all_books(repo)
+        books = {s: b.copy() for s, b in every.items() if marks.get(s, "") < cutoff}
         events: list[tuple[str, str, Bar]] = []
         for sym, book in books.items():
-            start_iso = str(book.a["active_from"].min())
+            start_iso = datetime.fromtimestamp(int(book.a["active_from"].min()), UTC).strftime(
+                "%Y-%m-%dT%H:%M:%S+00:00")
             for bar in repo.bars_between(sym, marks.get(sym), start_iso, cutoff):
                 events.append((bar.ts.isoformat(), sym, bar))
         events.sort(key=lambda e: (e[0], e[1]))
@@ -122,22 +167,19 @@ class FillEngine:
         stats["expired"] += self.expire_due(repo, life, now)
         return stats
 
-    def _books(self, repo: Repository, symbols: list[str]) -> dict[str, _SymbolBook]:
-        """Return the pre-screen books of ``symbols``, from memory while the book is unchanged.
+    def _all_books(self, repo: Repository) -> dict[str, _SymbolBook]:
+        """Return every symbol's pre-screen book, from memory while the book is unchanged.
 
-        Every order write bumps ``pt_book_version`` in its own transaction, so an unchanged
-        version means the cached arrays still mirror the table (and are copied, not shared,
-        so a rolled-back sweep cannot leave them changed).
+        Every order write bumps ``pt_book.version`` (by trigger) in its own transaction, so an
+        unchanged version means the cached arrays still mirror the table.  Callers copy a
+        book before changing it, so a rolled-back sweep cannot leave the cache changed.
         """
         version = repo.book_version()
         cached = self._screen_cache
         if cached is None or cached[0] != version:
-            rows_by_symbol: dict[str, list[tuple]] = {}
-            for r in repo.active_screen(repo.active_symbols()):
-                rows_by_symbol.setdefault(r[1], []).append((r[0], *r[2:]))
-            cached = (version, {s: _SymbolBook(rows) for s, rows in rows_by_symbol.items()})
+            cached = (version, load_books(repo.conn))
             self._screen_cache = cached
-        return {s: cached[1][s].copy() for s in symbols if s in cached[1]}
+        return cached[1]
 
     def _record(self, repo: Repository, seq: int) -> OrderRecord:
         rec = self._cache.get(seq)
@@ -150,8 +192,9 @@ class FillEngine:
              bar: Bar, stats: dict[str, int]) -> None:
         book = books[sym]
         a = book.a
-        eligible = a["alive"] & (a["active_from"] <= bar.ts.strftime("%Y-%m-%dT%H:%M:%S+00:00"))
-        due = eligible & (a["expires"] <= iso(bar.ts))
+        bar_s = epoch_s(bar.ts)
+        eligible = a["alive"] & (a["active_from"] <= bar_s)
+        due = eligible & (a["expires"] <= bar_s)
         for i in np.flatnonzero(due):
             rec = self._record(repo, int(a["seq"][i]))
             life.cancel(rec, rec.expires_at or bar.ts, "day_order_expired",
@@ -179,7 +222,7 @@ class FillEngine:
             b = books.get(rec.symbol)
             if OrderStatus(rec.status) in ACTIVE:
                 if b is None:
-                    b = books[rec.symbol] = _SymbolBook([])
+                    b = books[rec.symbol] = _SymbolBook.empty()
                 b.add(rec)
             elif b is not None:
                 b.kill(rec.seq)

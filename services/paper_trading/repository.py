@@ -149,31 +149,6 @@ class Repository:
             f"SELECT * FROM pt_orders WHERE status IN {ACTIVE_SQL} "  # noqa: S608 - constant
             "AND expires_at IS NOT NULL AND expires_at <= ? ORDER BY seq", (now_iso,))]
 
-    def active_symbols(self) -> list[str]:
-        return [r[0] for r in self._all(
-            "SELECT DISTINCT symbol FROM pt_orders "
-            "WHERE status IN ('new', 'accepted', 'partially_filled')")]
-
-    def active_screen(self, symbols: list[str]) -> list[tuple[Any, ...]]:
-        """Return, per working order of ``symbols``, the columns the pre-screen needs.
-
-        (seq, symbol, is_buy, type code, always, limit, stop, triggered, active_from, expires)
-        with codes as in ``domain.book.TYPE_CODE`` and a far-future expiry when there is none.
-        """
-        out: list[tuple[Any, ...]] = []
-        for i in range(0, len(symbols), 500):
-            chunk = symbols[i:i + 500]
-            out.extend(self._all(
-                "SELECT seq, symbol, side = 'buy', CASE type WHEN 'market' THEN 0 "  # noqa: S608 - fixed fragments, values bound
-                "WHEN 'limit' THEN 1 WHEN 'stop' THEN 2 WHEN 'stop_limit' THEN 3 ELSE 4 END, "
-                "time_in_force IN ('ioc', 'fok', 'opg', 'cls'), COALESCE(limit_price_micros, 0), "
-                "COALESCE(stop_price_micros, 0), triggered, active_from, "
-                "COALESCE(expires_at, '9999') FROM pt_orders "
-                "WHERE status IN ('new', 'accepted', 'partially_filled') "
-                f"AND symbol IN ({','.join('?' * len(chunk))}) ORDER BY seq",  # noqa: S608
-                chunk))
-        return out
-
     def orders_by_seq(self, seqs: list[int]) -> list[OrderRecord]:
         out: list[OrderRecord] = []
         for i in range(0, len(seqs), 500):

@@ -34,6 +34,9 @@ def to_utc(value: datetime | date | str | pd.Timestamp) -> pd.Timestamp:
     return ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
 
 
+CALENDAR_START = "1990-01-02"
+
+
 class MarketCalendar:
     """Session opens and closes of one exchange as fast numpy lookups."""
 
@@ -44,7 +47,9 @@ class MarketCalendar:
         with warnings.catch_warnings():
             # exchange_calendars 4.13 trips pandas 3.1's Series.values deprecation inside itself
             warnings.simplefilter("ignore", DeprecationWarning)
-            self._cal = xc.get_calendar(name)
+            # exchange_calendars' default window is only the last 20 years; real daily
+            # histories (e.g. the bundled GOOG 2004-2013) need sessions from further back.
+            self._cal = xc.get_calendar(name, start=CALENDAR_START)
             sched = self._cal.schedule
         self.sessions = pd.DatetimeIndex(sched.index)  # naive session labels (dates)
         self.opens = pd.DatetimeIndex(sched["open"]).tz_convert("UTC")

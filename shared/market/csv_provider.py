@@ -100,6 +100,11 @@ def read_ohlcv_file(path: str | os.PathLike[str], *, tz: str = "America/New_York
                 break
     if "close" not in found and "adj_close" in cols:
         found["close"] = cols["adj_close"]
+    first = str(raw.columns[0]) if len(raw.columns) else ""
+    if "ts" not in found and (first == "" or first.startswith("Unnamed: 0")):
+        # A file written by DataFrame.to_csv() keeps its date index as an unnamed first column
+        # (backtesting.py's bundled GOOG.csv is one); _parse_times still checks it parses.
+        found["ts"] = raw.columns[0]
     need = [k for k in ("ts", "open", "high", "low", "close") if k not in found]
     if need:
         raise ValidationError(f"{p}: no column for {need}; columns are {list(raw.columns)}; "
