@@ -129,7 +129,7 @@ def blueprints() -> list[Blueprint]:
         return ok(hits[: query.limit])
 
     @bp.get("/stream")
-    @validate(query=StreamQuery)
+    @validate(query=StreamQuery, raw=True, mimetypes=("text/event-stream",))
     def stream(query: StreamQuery) -> Response:
         """Server-Sent Events: health, clock, orders, positions, account, fills, workflow."""
         cfg = current_settings().dashboard
@@ -142,7 +142,7 @@ def blueprints() -> list[Blueprint]:
                         headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
 
     @bp.get("/export/reporting")
-    @validate(query=ExportQuery)
+    @validate(query=ExportQuery, raw=True, mimetypes=("text/csv", "application/json", "text/html"))
     def export(query: ExportQuery) -> Response:
         """Download reporting's export (CSV, JSON or the self-contained HTML report)."""
         resp = _backend().client("reporting").request_raw(

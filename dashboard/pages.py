@@ -1,6 +1,8 @@
 """The dashboard's HTML pages (one template each; their behaviour is in static/js)."""
 from __future__ import annotations
 
+import functools
+
 from flask import Blueprint, Response, redirect, render_template, request, url_for
 
 from dashboard import auth
@@ -27,11 +29,21 @@ def _render(page: str, **extra: object) -> str:
                            logged_in=auth.logged_in(settings), **extra)
 
 
+def _html(view, status: int = 200):  # noqa: ANN001, ANN202 - marks a view for /openapi.json
+    """Document ``view`` in /openapi.json as an HTML page (no JSON envelope)."""
+    view._api = {"summary": (view.__doc__ or view.__name__).strip().split("\n")[0],
+                 "tags": ["pages"], "raw": True, "mimetypes": ("text/html",),
+                 "status": status, "response": {"type": "string"}}
+    return view
+
+
 def blueprints() -> list[Blueprint]:
     bp = Blueprint("pages", __name__)
 
     @bp.get("/")
+    @functools.partial(_html, status=302)
     def index() -> Response:
+        """Redirect to the trading page."""
         return redirect(url_for("pages.trading"))
 
     def make_view(name: str):  # noqa: ANN202 - a small view factory
@@ -42,14 +54,16 @@ def blueprints() -> list[Blueprint]:
         return view
 
     for name, path, _title in PAGES:
-        bp.add_url_rule(path, name, make_view(name), methods=["GET"])
+        bp.add_url_rule(path, name, _html(make_view(name)), methods=["GET"])
 
     @bp.get("/login")
+    @_html
     def login_form() -> str:
         """The login form (only needed when an API key is configured)."""
         return _render("login", next=request.args.get("next", "/trading"), error=None)
 
     @bp.post("/login")
+    @functools.partial(_html, status=302)
     def login() -> Response | tuple[str, int]:
         """Check the posted key; start a session (HttpOnly, SameSite=Strict cookie)."""
         nxt = request.form.get("next") or "/trading"
@@ -62,7 +76,9 @@ def blueprints() -> list[Blueprint]:
         return redirect(nxt)
 
     @bp.post("/logout")
+    @functools.partial(_html, status=302)
     def logout() -> Response:
+        """End the session and go back to the trading page."""
         auth.logout()
         return redirect(url_for("pages.trading"))
 

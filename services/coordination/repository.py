@@ -110,15 +110,21 @@ class Repository:
             "SELECT DISTINCT symbol FROM decision_ledger WHERE clock_ts >= ? ORDER BY symbol",
             (since,))]
 
-    def entry_times(self, symbols: list[str]) -> dict[str, datetime]:
-        """Return the market time of each symbol's latest accepted entry decision."""
+    def entry_times(self, symbols: list[str], now: str) -> dict[str, datetime]:
+        """Return the market time of each symbol's most recently placed accepted entry at or
+        before market time ``now`` (the one that opened the position held now).
+
+        Ordered by placement (wall time), not market time: a replay moved back over a day
+        already traded must not see the earlier run's later entries.
+        """
         out: dict[str, datetime] = {}
         for s in symbols:
             r = self.db.fetch_one(
-                "SELECT MAX(clock_ts) AS ts FROM decision_ledger WHERE symbol = ? AND action "
-                "IN ('enter_long', 'enter_short') AND risk_verdict = 'accepted'", (s,))
-            if r is not None and r["ts"]:
-                out[s] = datetime.fromisoformat(r["ts"])
+                "SELECT clock_ts FROM decision_ledger WHERE symbol = ? AND action "
+                "IN ('enter_long', 'enter_short') AND risk_verdict = 'accepted' "
+                "AND clock_ts <= ? ORDER BY created_at DESC LIMIT 1", (s, now))
+            if r is not None:
+                out[s] = datetime.fromisoformat(r["clock_ts"])
         return out
 
     # -- strategy settings ----------------------------------------------------------------
@@ -154,6 +160,46 @@ class Repository:
                       "state = COALESCE(?, state), "
                       "last_step_ts = COALESCE(?, last_step_ts), updated_at = ?",
                       (state or "stopped", last_step_ts, _now(), state, last_step_ts, _now()))
+
+    def claim_step(self, step: str, *, run_id: str, trigger: str, clock_ts: str,
+                   holder: str | None = None, require_running: bool = False) -> bool:
+        """Claim clock step ``step`` for one cycle and record its run as started.
+
+        One ``BEGIN IMMEDIATE`` transaction checks, in order: the automation is running (when
+        ``require_running``), ``holder`` holds the unexpired ``workflow`` lease (when given),
+        and ``step`` is not the step last claimed; only then it stores ``step`` and inserts
+        the run.  So a stop that has committed is never followed by a new loop cycle, a
+        process whose lease lapsed cannot cycle, and no step is cycled twice.  Returns False
+        when any check fails (nothing written).
+        """
+        with self.db.transaction("coord:claim") as c:
+            a = c.execute("SELECT state, last_step_ts FROM coord_automation WHERE id = 1"
+                          ).fetchone()
+            if require_running and (a is None or a["state"] != "running"):
+                return False
+            if holder is not None:
+                lease = c.execute("SELECT holder, expires_at FROM coord_lease WHERE name = ?",
+                                  ("workflow",)).fetchone()
+                if lease is None or lease["holder"] != holder or lease["expires_at"] <= time.time():
+                    return False
+            if a is not None and a["last_step_ts"] == step:
+                return False
+            now = _now()
+            c.execute("INSERT INTO coord_automation (id, state, last_step_ts, updated_at) "
+                      "VALUES (1, 'stopped', ?, ?) ON CONFLICT (id) DO UPDATE SET "
+                      "last_step_ts = excluded.last_step_ts, updated_at = excluded.updated_at",
+                      (step, now))
+            c.execute("INSERT INTO coord_runs (id, trigger, clock_ts, started_at, status) "
+                      "VALUES (?, ?, ?, ?, 'running')", (run_id, trigger, clock_ts, now))
+            return True
+
+    def runs_in_flight(self, trigger: str, max_age_s: float) -> int:
+        """Return how many ``trigger`` runs started in the last ``max_age_s`` s still run
+        (older ones belong to a process that died mid-cycle)."""
+        since = datetime.fromtimestamp(time.time() - max_age_s, UTC).isoformat()
+        r = self.db.fetch_one("SELECT COUNT(*) AS n FROM coord_runs WHERE status = 'running' "
+                              "AND trigger = ? AND started_at >= ?", (trigger, since))
+        return int(r["n"]) if r is not None else 0
 
     def acquire_lease(self, name: str, holder: str, ttl_s: float) -> bool:
         """Take or renew lease ``name`` for ``holder``; False while another holds it."""

@@ -89,11 +89,15 @@ class Cycle:
         self.commission_rate = commission_rate
 
     def run(self, rules: Any, window: SessionWindow, trigger: str = "manual",
-            snapshot: bool = True) -> dict[str, Any]:
-        """Run one cycle at market time ``window.now``; return the run's record."""
-        run_id = uuid.uuid4().hex
+            snapshot: bool = True, run_id: str | None = None) -> dict[str, Any]:
+        """Run one cycle at market time ``window.now``; return the run's record.
+
+        ``run_id`` names a run already recorded as started (by ``Repository.claim_step``).
+        """
         now_iso = window.now.isoformat()
-        self.repo.start_run(run_id, trigger, now_iso)
+        if run_id is None:
+            run_id = uuid.uuid4().hex
+            self.repo.start_run(run_id, trigger, now_iso)
         steps, degraded = Steps(), set()
         summary: dict[str, Any] = {}
         status, error, t0 = "ok", None, time.perf_counter()
@@ -211,7 +215,7 @@ class Cycle:
         n_open = len(held) + len([s for s in pending if s not in held])
         equity, cash = D(account["equity"]), D(account["cash"])
         bp = D(account.get("buying_power") or account["cash"])
-        entered_at = self.repo.entry_times(list(held))
+        entered_at = self.repo.entry_times(list(held), window.now.isoformat())
         for sym, qty in held.items():
             if sym in pending:
                 continue

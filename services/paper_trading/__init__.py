@@ -10,6 +10,10 @@ from shared.config import Settings, load_settings
 from shared.web import create_service_app
 
 NAME = "paper_trading"
+#: Alpaca's error body, documented in /openapi.json for the /v2 and /v1beta1 routes.
+ALPACA_ERROR_SCHEMA = {"type": "object", "required": ["code", "message"],
+                       "properties": {"code": {"type": "integer"}, "message": {"type": "string"},
+                                      "reason": {"type": "string"}, "field": {"type": "string"}}}
 
 
 def create_app(settings: Settings | None = None, *,
@@ -28,4 +32,5 @@ def create_app(settings: Settings | None = None, *,
                     "an Alpaca-compatible /v2 API",
         error_formatters={"/v2": alpaca_error, "/v1beta1": alpaca_error},
         auth_overrides={"/v2": check_alpaca_key, "/v1beta1": check_alpaca_key},
+        raw_prefixes={"/v2": ALPACA_ERROR_SCHEMA, "/v1beta1": ALPACA_ERROR_SCHEMA},
         health_extra=lambda: {"broker": settings.paper_trading.broker})

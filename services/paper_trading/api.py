@@ -227,7 +227,7 @@ def blueprints() -> list[Blueprint]:
         return ok([_event(r) for r in rows])
 
     @bp.get("/events/stream")
-    @validate(query=StreamQuery, tags=["events"])
+    @validate(query=StreamQuery, tags=["events"], raw=True, mimetypes=("text/event-stream",))
     def stream(query: StreamQuery) -> Response:
         """Server-Sent Events of order and fill events (resume with Last-Event-ID)."""
         last = query.after

@@ -46,12 +46,12 @@ _NEVER = np.iinfo(np.int64).max
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 # The working book as integers, one row per order, grouped by symbol: one query, and one
 # numpy conversion of the whole result (times are the generated epoch-second columns).
-_SCREEN_SQL = (
+_SCREEN_SQL = (  # an expiry of NULL reads as "never" (the largest int64)
     "SELECT seq, side = 'buy', CASE type WHEN 'market' THEN 0 WHEN 'limit' THEN 1 "
     "WHEN 'stop' THEN 2 WHEN 'stop_limit' THEN 3 ELSE 4 END, "
     "time_in_force IN ('ioc', 'fok', 'opg', 'cls'), COALESCE(limit_price_micros, 0), "
     "COALESCE(stop_price_micros, 0), triggered, active_from_s, "
-    f"COALESCE(expires_s, {_NEVER}) FROM pt_orders "  # noqa: S608 - a constant
+    "COALESCE(expires_s, 9223372036854775807) FROM pt_orders "
     "WHERE status IN ('new', 'accepted', 'partially_filled') ORDER BY symbol, seq")
 _SCREEN_COUNTS_SQL = (
     "SELECT symbol, COUNT(*) FROM pt_orders WHERE status IN ('new', 'accepted', "

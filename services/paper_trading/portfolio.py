@@ -174,6 +174,7 @@ class PortfolioUseCases(_Base):
                 if rec.status in ("new", "accepted", "partially_filled", "held"):
                     life.cancel(rec, now, "account_reset")
             repo.clear_positions()
+            repo.clear_run_state()
             cash = from_micros(repo.account()["cash_micros"])
             repo.add_ledger("reset", start - cash, now, note="account reset")
             repo.bump_epoch(now)

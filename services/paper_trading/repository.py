@@ -201,6 +201,15 @@ class Repository:
     def clear_positions(self) -> None:
         self.conn.execute("DELETE FROM pt_positions")
 
+    def clear_run_state(self) -> None:
+        """Forget the per-session risk state, day trades and fill watermarks (account reset).
+
+        A reset starts a new account, possibly on a replay clock moved back over sessions
+        already traded: the old rows would halt it, count its day trades and skip its bars.
+        """
+        for table in ("pt_sessions", "pt_day_trades", "pt_watermarks"):
+            self.conn.execute(f"DELETE FROM {table}")  # noqa: S608 - constant names
+
     def insert_fill(self, **f: Any) -> int:
         cur = self.conn.execute(
             "INSERT INTO pt_fills (order_id, symbol, side, qty_micros, price_micros, "

@@ -4,11 +4,11 @@ from __future__ import annotations
 from typing import Literal
 
 from flask import Blueprint, Response, current_app
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from services.reporting.domain import GROUPS
 from services.reporting.service import ReportingService
-from shared.web import current_service, ok, validate
+from shared.web import Instant, current_service, ok, validate
 
 GroupBy = Literal[GROUPS]  # type: ignore[valid-type]
 
@@ -20,8 +20,8 @@ class _Query(BaseModel):
 
 
 class RangeQuery(_Query):
-    start: AwareDatetime | None = None
-    end: AwareDatetime | None = None
+    start: Instant | None = None
+    end: Instant | None = None
 
 
 class TradesQuery(_Query):
@@ -44,7 +44,7 @@ class ExportQuery(_Query):
 class SnapshotBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    ts: AwareDatetime | None = Field(None, description="clock step (default: the clock's now)")
+    ts: Instant | None = Field(None, description="clock step (default: the clock's now)")
     run_id: str | None = Field(None, max_length=100)
     source: str = Field("api", min_length=1, max_length=40)
 
@@ -83,7 +83,8 @@ def blueprints() -> list[Blueprint]:
         return ok(_svc().metrics(query.group_by, query.epoch, query.start, query.end))
 
     @bp.get("/export")
-    @validate(query=ExportQuery, tags=["report"])
+    @validate(query=ExportQuery, tags=["report"], raw=True,
+              mimetypes=("text/csv", "application/json", "text/html"))
     def export(query: ExportQuery) -> Response:
         """Download the report as CSV, JSON or a self-contained HTML page."""
         f = _svc().export(query.format, query.what, query.epoch)

@@ -7,6 +7,8 @@ unknown) and ``trade_count`` (Int64, missing when unknown).  ``attrs`` carry ``s
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import pandas as pd
 
@@ -57,3 +59,78 @@ def iso(ts_ns: np.ndarray) -> list[str]:
     """Return int64 ns times as ISO-8601 UTC strings with ``+00:00`` (the database format)."""
     idx = pd.to_datetime(np.asarray(ts_ns, dtype="int64"), unit="ns", utc=True)
     return list(idx.strftime("%Y-%m-%dT%H:%M:%S+00:00"))
+
+
+@dataclass(frozen=True)
+class BarArrays:
+    """One symbol's bars as read-only numpy arrays: the form reads are cached in.
+
+    ``ts`` is int64 ns (bar open, UTC); prices float64; ``volume`` int64; ``vwap`` float64
+    (NaN unknown); ``trade_count`` int64 (-1 unknown).  The arrays are flagged read-only so
+    the cached copy can be handed out without copying.
+    """
+
+    ts: np.ndarray
+    open: np.ndarray
+    high: np.ndarray
+    low: np.ndarray
+    close: np.ndarray
+    volume: np.ndarray
+    vwap: np.ndarray
+    trade_count: np.ndarray
+    source: str = ""
+    stale: bool = False
+
+    def __post_init__(self) -> None:
+        for f in _ARRAY_FIELDS:
+            getattr(self, f).flags.writeable = False
+
+    def __len__(self) -> int:
+        return int(self.ts.size)
+
+    def take(self, keep: np.ndarray | slice) -> BarArrays:
+        """Return the bars selected by a boolean mask or a slice."""
+        return BarArrays(*(getattr(self, f)[keep] for f in _ARRAY_FIELDS), self.source,
+                         self.stale)
+
+    def ohlcv(self) -> dict[str, np.ndarray]:
+        """Return open/high/low/close/volume as float64 arrays (volume converted)."""
+        return {"open": self.open, "high": self.high, "low": self.low, "close": self.close,
+                "volume": self.volume.astype("float64")}
+
+    def frame(self, symbol: str = "", timeframe: str = "", *, ohlcv_only: bool = False
+              ) -> pd.DataFrame:
+        """Return a new bar frame (its own copy of the data)."""
+        idx = pd.DatetimeIndex(self.ts.astype("M8[ns]"), name="ts").tz_localize("UTC")
+        cols: dict[str, object] = {"open": self.open.copy(), "high": self.high.copy(),
+                                   "low": self.low.copy(), "close": self.close.copy(),
+                                   "volume": self.volume.copy()}
+        if not ohlcv_only:
+            cols["vwap"] = self.vwap.copy()
+            cols["trade_count"] = pd.arrays.IntegerArray(self.trade_count.copy(),
+                                                         self.trade_count < 0)
+        df = pd.DataFrame(cols, index=idx, copy=False)
+        df.attrs.update(symbol=symbol, timeframe=timeframe, source=self.source,
+                        stale=self.stale)
+        return df
+
+    @classmethod
+    def from_frame(cls, df: pd.DataFrame) -> BarArrays:
+        """Return a bar frame's data as arrays."""
+        n = len(df)
+        vw = (df["vwap"].to_numpy(dtype="float64", na_value=np.nan) if "vwap" in df
+              else np.full(n, np.nan))
+        tc = (df["trade_count"].to_numpy(dtype="float64", na_value=-1.0).astype("int64")
+              if "trade_count" in df else np.full(n, -1, dtype="int64"))
+        return cls(np.asarray(df.index.as_unit("ns").asi8, dtype="int64").copy(),
+                   *(df[c].to_numpy(dtype="float64").copy() for c in PRICE_COLUMNS),
+                   df["volume"].to_numpy(dtype="int64").copy(), vw.copy(), tc,
+                   str(df.attrs.get("source", "")), bool(df.attrs.get("stale", False)))
+
+
+_ARRAY_FIELDS = ("ts", "open", "high", "low", "close", "volume", "vwap", "trade_count")
+
+
+def empty_arrays(source: str = "") -> BarArrays:
+    f, i = np.empty(0, dtype="float64"), np.empty(0, dtype="int64")
+    return BarArrays(i, f, f.copy(), f.copy(), f.copy(), i.copy(), f.copy(), i.copy(), source)

@@ -22,14 +22,15 @@ import pybreaker
 
 from shared.db import Database, get_database
 from shared.domain.money import cents
-from shared.errors import NotFound, ServiceUnavailable, UnprocessableError, ValidationError
+from shared.errors import AppError, NotFound, UnprocessableError, ValidationError
 from shared.market.calendar import get_calendar, to_utc
 from shared.market.clock import MarketClock, bar_visible
 from shared.market.csv_provider import CsvProvider
 from shared.market.filecache import FileCache
-from shared.market.frames import BAR_COLUMNS, empty_frame, make_frame
+from shared.market.frames import BAR_COLUMNS, BarArrays, empty_frame, make_frame
 from shared.market.memcache import MemoryCache
 from shared.market.providers import ProviderSet
+from shared.market.reads import normalize_all, read_many
 from shared.market.simulated import SimulatedProvider
 from shared.market.storage import BarStore
 from shared.market.symbols import classify, normalize_symbol, universe_map
@@ -142,60 +143,71 @@ class DataManager:
             ServiceUnavailable: every provider failed and nothing is cached.
         """
         sym = normalize_symbol(symbol)
-        tf = parse_timeframe(timeframe)
-        crypto = classify(sym).value == "crypto"
-        cutoff = self.clock.now_ts() if as_of is None else to_utc(as_of)
-        s, e = self._window(tf.name, crypto, start, end, start_hours_ago, cutoff)
-        self.counters["requests"] += 1
-        key = (sym, tf.name, s.value, e.floor("min").value, cutoff.floor("min").value)
-        hit = self.memory.get(key)
-        if hit is not None:
-            return hit.copy()
-        df = self._load(sym, tf.name, crypto, s, e, cutoff)
-        if len(df):
-            df = df[bar_visible(df.index.as_unit("ns").asi8, tf.name, self.calendar, cutoff.value,
-                                crypto=crypto)]
-        df.attrs.update(symbol=sym, timeframe=tf.name)
-        if not df.attrs.get("stale"):
-            self.memory.set(key, df)
-        return df.copy()
+        got, tf, stale = self._read([sym], timeframe, start, end, start_hours_ago, as_of, None)
+        df = got[sym].frame(sym, tf)
+        if sym in stale:
+            df.attrs["errors"] = stale[sym]
+        return df
 
     def get_ohlcv(self, symbol: str, timeframe: str = "1m", start: object = None,
                   end: object = None, **kw: Any) -> pd.DataFrame:
         """Return ``get_historical_data`` with only open, high, low, close, volume."""
-        df = self.get_historical_data(symbol, timeframe, start, end, **kw)
-        out = df[list(BAR_COLUMNS)]
-        out.attrs.update(df.attrs)
+        sym = normalize_symbol(symbol)
+        got, tf, stale = self._read([sym], timeframe, start, end, kw.get("start_hours_ago"),
+                                    kw.get("as_of"), None)
+        df = got[sym].frame(sym, tf, ohlcv_only=True)
+        if sym in stale:
+            df.attrs["errors"] = stale[sym]
+        return df
+
+    def get_bars_many(self, symbols: list[str] | tuple[str, ...], timeframe: str = "1m",
+                      start: object = None, end: object = None, *,
+                      start_hours_ago: float | None = None, as_of: object = None,
+                      errors: dict[str, AppError] | None = None) -> dict[str, BarArrays]:
+        """Return many symbols' visible bars as read-only arrays, read in one batch.
+
+        The same window, visibility rules, memory cache and provider fill-in as
+        ``get_historical_data``, with one query per chunk of symbols.  Symbols that fail (bad
+        name, nothing servable) go to ``errors`` when it is given and are left out; without
+        it the first failure is raised.
+
+        Raises:
+            ValidationError: a bad symbol, timeframe or range.
+            ServiceUnavailable: a symbol no provider could serve (without ``errors``).
+        """
+        syms = normalize_all(list(symbols), errors)
+        got, _, _ = self._read(syms, timeframe, start, end, start_hours_ago, as_of, errors)
+        return got
+
+    def get_ohlcv_many(self, symbols: list[str] | tuple[str, ...], timeframe: str = "1m",
+                       start: object = None, end: object = None, *,
+                       start_hours_ago: float | None = None, as_of: object = None,
+                       errors: dict[str, AppError] | None = None) -> dict[str, pd.DataFrame]:
+        """Return ``get_ohlcv`` for many symbols (by normalised symbol), read in one batch.
+
+        Raises:
+            ValidationError: a bad symbol, timeframe or range.
+            ServiceUnavailable: a symbol no provider could serve (without ``errors``).
+        """
+        syms = normalize_all(list(symbols), errors)
+        got, tf, stale = self._read(syms, timeframe, start, end, start_hours_ago, as_of, errors)
+        out = {}
+        for sym, arr in got.items():
+            out[sym] = df = arr.frame(sym, tf, ohlcv_only=True)
+            if sym in stale:
+                df.attrs["errors"] = stale[sym]
         return out
 
-    def _load(self, sym: str, tf: str, crypto: bool, s: pd.Timestamp, e: pd.Timestamp,
-              cutoff: pd.Timestamp) -> pd.DataFrame:
-        self.ensure_universe()
-        dur = parse_timeframe(tf).duration
-        if tf == "1d":
-            cov_cap = (self.clock_open_of_last_closed(cutoff, crypto) + _MIN)
-        else:
-            # every bar opening at or before (cutoff - duration) has closed
-            cov_cap = (cutoff - dur).floor("min") + _MIN
-        errors: list[str] = []
-        stale = False
-        with self._fetch_lock:
-            for gs, ge in self.store.missing_ranges(sym, tf, s, min(e, cov_cap)):
-                if not crypto and len(self.calendar.sessions_in_range(gs, ge)) == 0:
-                    continue
-                if not self._fetch(sym, tf, crypto, gs, ge, cutoff, errors):
-                    stale = True
-        df = self.store.read(sym, tf, s, e)
-        if stale:
-            if len(df) == 0:
-                df = self.files.read(sym, tf, s, e)
-            if len(df) == 0 or not self.cfg.stale_fallback:
-                raise ServiceUnavailable(f"no provider could serve {sym} {tf} and nothing is "
-                                         "cached", details={"errors": errors})
-            self.counters["stale_served"] += 1
-            df.attrs.update(stale=True, errors=errors)
-            log.warning("serving stale bars", extra={"symbol": sym, "errors": errors})
-        return df
+    def _read(self, syms: list[str], timeframe: str, start: object, end: object,
+              start_hours_ago: float | None, as_of: object,
+              errors: dict[str, AppError] | None
+              ) -> tuple[dict[str, BarArrays], str, dict[str, list[str]]]:
+        tf = parse_timeframe(timeframe)
+        cutoff = self.clock.now_ts() if as_of is None else to_utc(as_of)
+        s, e = self._window(tf.name, False, start, end, start_hours_ago, cutoff)
+        self.counters["requests"] += len(syms)
+        got, stale = read_many(self, syms, tf.name, s, e, cutoff, errors)
+        return got, tf.name, stale
 
     def clock_open_of_last_closed(self, cutoff: pd.Timestamp, crypto: bool) -> pd.Timestamp:
         if crypto:
@@ -434,5 +446,5 @@ def reset_data_manager() -> None:
         _manager = None
 
 
-__all__ = ["DataManager", "LatestPrice", "empty_frame", "get_data_manager", "make_frame",
+__all__ = ["BarArrays", "DataManager", "LatestPrice", "empty_frame", "get_data_manager", "make_frame",
            "reset_data_manager"]

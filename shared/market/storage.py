@@ -17,7 +17,14 @@ import pandas as pd
 
 from shared.db import Database
 from shared.market.calendar import to_utc
-from shared.market.frames import empty_frame, from_micros_array, iso, micros
+from shared.market.frames import (
+    BarArrays,
+    empty_arrays,
+    empty_frame,
+    from_micros_array,
+    iso,
+    micros,
+)
 from shared.market.symbols import SymbolInfo
 from shared.market.validation import ValidationReport
 
@@ -32,6 +39,14 @@ _UPSERT = (
     "close_micros=excluded.close_micros, volume=excluded.volume, "
     "vwap_micros=excluded.vwap_micros, trade_count=excluded.trade_count, "
     "source=excluded.source")
+
+
+#: Symbols per batched read: well under SQLite's bound-parameter limit.
+READ_CHUNK = 400
+# Integers only (times as epoch seconds, NULLs as -1): numpy takes the rows in one call.
+_READ_COLS = ("unixepoch(b.ts), b.open_micros, b.high_micros, b.low_micros, b.close_micros, "
+              "b.volume, COALESCE(b.vwap_micros, -1), COALESCE(b.trade_count, -1)")
+_NS = 1_000_000_000
 
 
 def iso_ts(value: object) -> str:
@@ -117,10 +132,14 @@ class BarStore:
         S, T = o.shape
         ts = iso(ts_ns) * S
         sym = [s for s in symbols for _ in range(T)]
+        vw_list = micros(np.nan_to_num(vwap)).ravel().tolist()
+        if np.isnan(vwap).any():  # unknown VWAP (a bar without volume) is stored as NULL
+            vw_list = [None if m else x for x, m in zip(vw_list, np.isnan(vwap).ravel().tolist(),
+                                                      strict=True)]
         rows = list(zip(sym, [timeframe] * (S * T), ts,
                         micros(o).ravel().tolist(), micros(h).ravel().tolist(),
                         micros(lo).ravel().tolist(), micros(c).ravel().tolist(),
-                        v.astype("int64").ravel().tolist(), micros(vwap).ravel().tolist(),
+                        v.astype("int64").ravel().tolist(), vw_list,
                         n.astype("int64").ravel().tolist(), [source] * (S * T), strict=False))
 
         def write(conn: sqlite3.Connection) -> int:
@@ -167,6 +186,97 @@ class BarStore:
         return [(to_utc(a), to_utc(b)) for a, b in out]
 
     # -- reads ---------------------------------------------------------------------------
+    def covered_gaps(self, symbols: Iterable[str], timeframe: str, start: str, end: str
+                     ) -> dict[str, list[tuple[str, str]]]:
+        """Return, per symbol, the parts of ``[start, end)`` (ISO texts) not fetched yet.
+
+        One query per chunk of symbols; symbols fully covered are left out.
+        """
+        syms = list(symbols)
+        out: dict[str, list[tuple[str, str]]] = {}
+        if start >= end:
+            return out
+        conn = self.db.get_db_connection()
+        for k in range(0, len(syms), READ_CHUNK):
+            chunk = syms[k:k + READ_CHUNK]
+            marks = ",".join("?" * len(chunk))
+            rows = conn.execute(
+                f"SELECT symbol, start_ts, end_ts FROM bar_coverage WHERE symbol IN ({marks}) "  # noqa: S608 - placeholders only
+                "AND timeframe = ? AND start_ts < ? AND end_ts > ? ORDER BY symbol, start_ts",
+                (*chunk, timeframe, end, start)).fetchall()
+            spans: dict[str, list[tuple[str, str]]] = {}
+            for sym, a, b in rows:
+                spans.setdefault(sym, []).append((a, b))
+            for sym in chunk:
+                gaps, cur = [], start
+                for a, b in spans.get(sym, ()):
+                    if a > cur:
+                        gaps.append((cur, a))
+                    cur = max(cur, b)
+                if cur < end:
+                    gaps.append((cur, end))
+                if gaps:
+                    out[sym] = gaps
+        return out
+
+    def read_arrays(self, symbols: Iterable[str], timeframe: str, start: str, end: str
+                    ) -> dict[str, BarArrays]:
+        """Return the stored bars with ``start <= ts < end`` (ISO texts) of many symbols.
+
+        One indexed query per chunk of ``READ_CHUNK`` symbols (a join of the primary key with
+        the list of symbols), rows taken into numpy in one call.  Every symbol gets an entry,
+        empty when nothing is stored.
+        """
+        syms = list(dict.fromkeys(symbols))
+        conn = self.db.get_db_connection()
+        out: dict[str, BarArrays] = {}
+        for k in range(0, len(syms), READ_CHUNK):
+            chunk = syms[k:k + READ_CHUNK]
+            if len(chunk) == 1:
+                rows = conn.execute(
+                    f"SELECT 0, {_READ_COLS} FROM bars b WHERE b.symbol = ? AND b.timeframe = ? "  # noqa: S608 - constant columns
+                    "AND b.ts >= ? AND b.ts < ? ORDER BY b.ts",
+                    (chunk[0], timeframe, start, end)).fetchall()
+                srcs = conn.execute(
+                    "SELECT 0, source FROM bars WHERE symbol = ? AND timeframe = ? AND ts >= ? "
+                    "AND ts < ? ORDER BY ts DESC LIMIT 1",
+                    (chunk[0], timeframe, start, end)).fetchall() if rows else []
+            else:
+                req = ",".join(["(?, ?)"] * len(chunk))
+                params = [x for i, s in enumerate(chunk) for x in (i, s)]
+                # CROSS JOIN keeps the symbol list as the outer loop, so rows come out grouped
+                # by symbol and in time order along the primary key (checked below).
+                rows = conn.execute(
+                    f"WITH req(i, s) AS (VALUES {req}) SELECT req.i, {_READ_COLS} FROM req "  # noqa: S608 - placeholders only
+                    "CROSS JOIN bars b ON b.symbol = req.s AND b.timeframe = ? AND b.ts >= ? "
+                    "AND b.ts < ?", (*params, timeframe, start, end)).fetchall()
+                srcs = conn.execute(
+                    f"WITH req(i, s) AS (VALUES {req}) SELECT req.i, (SELECT source FROM bars "  # noqa: S608 - placeholders only
+                    "WHERE symbol = req.s AND timeframe = ? AND ts >= ? AND ts < ? "
+                    "ORDER BY ts DESC LIMIT 1) FROM req", (*params, timeframe, start, end)
+                ).fetchall()
+            source = {int(i): s or "database" for i, s in srcs}
+            a = np.array(rows, dtype="int64").reshape(-1, 9)
+            if a.shape[0] > 1:
+                same = a[1:, 0] == a[:-1, 0]
+                if (a[1:, 0] < a[:-1, 0]).any() or (same & (a[1:, 1] <= a[:-1, 1])).any():
+                    a = a[np.lexsort((a[:, 1], a[:, 0]))]  # not in the expected order: sort
+            c = np.ascontiguousarray(a.T)  # one contiguous row per column (TA-Lib wants that)
+            bounds = np.searchsorted(c[0], np.arange(len(chunk) + 1))
+            ts = c[1] * _NS
+            prices = np.round(c[2:6] / 1e6, 6)
+            vw = np.round(c[7] / 1e6, 6)
+            vw[c[7] < 0] = np.nan
+            for i, sym in enumerate(chunk):
+                lo, hi = int(bounds[i]), int(bounds[i + 1])
+                if lo == hi:
+                    out[sym] = empty_arrays("database")
+                    continue
+                out[sym] = BarArrays(ts[lo:hi], prices[0, lo:hi], prices[1, lo:hi],
+                                     prices[2, lo:hi], prices[3, lo:hi], c[6, lo:hi],
+                                     vw[lo:hi], c[8, lo:hi], source.get(i, "database"))
+        return out
+
     def read(self, symbol: str, timeframe: str, start: object, end: object) -> pd.DataFrame:
         """Return the stored bars with ``start <= ts < end`` as a bar frame."""
         rows = self.db.get_db_connection().execute(

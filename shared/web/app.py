@@ -26,8 +26,8 @@ from shared.http import breaker_states
 from shared.logging import configure_logging
 from shared.web.envelope import SuiteJSONProvider, error_body, ok
 from shared.web.metrics import install_metrics
-from shared.web.ratelimit import STORAGE_URI
 from shared.web.openapi import build_openapi, docs_html
+from shared.web.ratelimit import STORAGE_URI
 
 MUTATING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 ErrorFormatter = Callable[[str, str, Any, int], Any]
@@ -72,11 +72,14 @@ def create_service_app(
     error_formatters: dict[str, ErrorFormatter] | None = None,
     auth_overrides: dict[str, AuthChecker] | None = None,
     database: Database | None = None,
+    raw_prefixes: dict[str, Any] | None = None,
 ) -> Flask:
     """Return a Flask app for service ``name`` with the whole shared skeleton.
 
     ``error_formatters`` and ``auth_overrides`` map a path prefix (e.g. ``"/v2"``) to another
     error body shape or key check, for APIs that mimic a third party (Alpaca).
+    ``raw_prefixes`` maps such a prefix to the JSON schema of its error body, so that
+    ``/openapi.json`` documents those routes with raw (unenveloped) bodies.
     """
     settings = settings or load_settings()
     log = configure_logging(name, settings)
@@ -89,6 +92,7 @@ def create_service_app(
     app.extensions["db"] = db
     app.extensions["service"] = service
     app.extensions["service_name"] = name
+    app.extensions["openapi_raw_prefixes"] = dict(raw_prefixes or {})
     started = time.time()
     formatters = dict(error_formatters or {})
     overrides = dict(auth_overrides or {})

@@ -71,8 +71,20 @@ class _Schemas:
         return schema
 
 
+def _raw_prefix(app: Flask, path: str) -> tuple[bool, Any]:
+    """Return (True, error schema) when ``path`` is under a prefix that answers raw bodies."""
+    for prefix, error_schema in (app.extensions.get("openapi_raw_prefixes") or {}).items():
+        if path.startswith(prefix):
+            return True, error_schema
+    return False, None
+
+
 def build_openapi(app: Flask, title: str, version: str, description: str = "") -> dict[str, Any]:
-    """Return the OpenAPI document of every route registered on ``app``."""
+    """Return the OpenAPI document of every route registered on ``app``.
+
+    Routes under a prefix in ``app.extensions["openapi_raw_prefixes"]`` (prefix -> error body
+    schema, e.g. an Alpaca-compatible API) are documented with raw bodies and that error shape.
+    """
     schemas = _Schemas()
     paths: dict[str, Any] = {}
     for rule in sorted(app.url_map.iter_rules(), key=lambda r: r.rule):
@@ -92,6 +104,10 @@ def build_openapi(app: Flask, title: str, version: str, description: str = "") -
             for name, sub in q.get("properties", {}).items():
                 params.append({"name": name, "in": "query", "required": name in required,
                                "schema": sub, "explode": False, "style": "form"})
+        prefix_raw, prefix_error = _raw_prefix(app, rule.rule)
+        error_ref: dict[str, Any] = {"$ref": "#/components/schemas/ErrorEnvelope"}
+        if prefix_raw:
+            error_ref = prefix_error or {}
         for method in sorted((rule.methods or set()) - {"HEAD", "OPTIONS"}):
             op: dict[str, Any] = {
                 "operationId": f"{rule.endpoint}_{method.lower()}".replace(".", "_"),
@@ -105,9 +121,10 @@ def build_openapi(app: Flask, title: str, version: str, description: str = "") -
                     "application/json": {"schema": schemas.of_input(meta["body"])}}}
             status = str(meta.get("status", 200))
             data_schema = schemas.of(meta.get("response")) if meta.get("response") is not None else {}
-            if meta.get("raw"):
+            if meta.get("raw") or prefix_raw:
+                types = meta.get("mimetypes") or (meta.get("mimetype", "application/json"),)
                 op["responses"][status] = {"description": "OK", "content": {
-                    meta.get("mimetype", "application/json"): {"schema": data_schema}}}
+                    t: {"schema": data_schema} for t in types}}
             else:
                 op["responses"][status] = {"description": "OK", "content": {"application/json": {
                     "schema": {"type": "object", "required": ["status", "data", "timestamp"],
@@ -119,7 +136,7 @@ def build_openapi(app: Flask, title: str, version: str, description: str = "") -
             for code, text in errors.items():
                 if str(code) not in op["responses"]:
                     op["responses"][str(code)] = {"description": text, "content": {
-                        "application/json": {"schema": {"$ref": "#/components/schemas/ErrorEnvelope"}}}}
+                        "application/json": {"schema": error_ref}}}
             paths.setdefault(path, {})[method.lower()] = op
     schemas.components["ErrorEnvelope"] = _ERROR_ENVELOPE
     return {

@@ -1,0 +1,202 @@
+"""The data manager's read path for one or many symbols: memory cache -> database -> providers.
+
+One coverage query and one bar query per chunk of symbols (not one of each per symbol), bars
+taken into numpy directly, the visibility cutoff as the query's upper bound (only bars that
+may still be open at the cutoff are checked against the session calendar), and missing ranges
+filled per group of symbols sharing the same gap: for the simulated provider a whole session
+of the group is generated at once (``SimulatedProvider.generate_session``) and resampled as a
+panel, anything else goes through the per-symbol provider chain with failover.
+"""
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from shared.errors import AppError, ServiceUnavailable
+from shared.market.calendar import to_utc
+from shared.market.clock import bar_visible
+from shared.market.frames import BarArrays
+from shared.market.resample import bucket_starts
+from shared.market.storage import iso_ts
+from shared.market.symbols import classify, normalize_symbol
+from shared.market.timeframes import parse_timeframe
+
+if TYPE_CHECKING:
+    from shared.market.manager import DataManager
+
+log = logging.getLogger("market.data_manager")
+_MIN = pd.Timedelta(minutes=1)
+
+
+def cache_key(sym: str, tf: str, s: pd.Timestamp, e: pd.Timestamp, cutoff: pd.Timestamp
+              ) -> tuple[Any, ...]:
+    return (sym, tf, s.value, e.floor("min").value, cutoff.floor("min").value)
+
+
+def read_many(dm: DataManager, symbols: list[str], tf: str, s: pd.Timestamp, e: pd.Timestamp,
+              cutoff: pd.Timestamp, errors: dict[str, AppError] | None
+              ) -> tuple[dict[str, BarArrays], dict[str, list[str]]]:
+    """Return the visible bars of each symbol with open time in ``[s, e)``.
+
+    Returns the arrays by symbol and, for symbols served stale, the provider errors.  A symbol
+    that cannot be served goes to ``errors`` when given, else its error is raised.
+
+    Raises:
+        ServiceUnavailable: every provider failed and nothing is cached (without ``errors``).
+    """
+    out: dict[str, BarArrays] = {}
+    misses: list[str] = []
+    for sym in symbols:
+        hit = dm.memory.get(cache_key(sym, tf, s, e, cutoff))
+        if hit is None:
+            misses.append(sym)
+        else:
+            out[sym] = hit
+    if not misses:
+        return out, {}
+    dm.ensure_universe()
+    crypto = {sym: classify(sym).value == "crypto" for sym in misses}
+    failed: dict[str, list[str]] = {}
+    with dm._fetch_lock:
+        for is_crypto in (False, True):
+            group = [x for x in misses if crypto[x] is is_crypto]
+            if group:
+                _fill(dm, group, tf, is_crypto, s, e, cutoff, failed)
+    got = dm.store.read_arrays(misses, tf, iso_ts(s), iso_ts(e))
+    dur_ns = parse_timeframe(tf).minutes * 60_000_000_000
+    stale_errors: dict[str, list[str]] = {}
+    for sym in misses:
+        arr = got[sym]
+        if len(arr) and arr.ts[-1] > cutoff.value - dur_ns:
+            # Only bars opening within one bar of the cutoff can still be open (or capped by
+            # the session close); earlier ones closed by construction.
+            arr = arr.take(bar_visible(arr.ts, tf, dm.calendar, cutoff.value,
+                                       crypto=crypto[sym]))
+        if sym in failed:
+            errs = failed[sym]
+            if len(arr) == 0:
+                df = dm.files.read(sym, tf, s, e)
+                if len(df):
+                    arr = BarArrays.from_frame(df)
+            if len(arr) == 0 or not dm.cfg.stale_fallback:
+                exc = ServiceUnavailable(f"no provider could serve {sym} {tf} and nothing is "
+                                         "cached", details={"errors": errs})
+                if errors is None:
+                    raise exc
+                errors[sym] = exc
+                continue
+            dm.counters["stale_served"] += 1
+            log.warning("serving stale bars", extra={"symbol": sym, "errors": errs})
+            arr = BarArrays(*(getattr(arr, f) for f in (
+                "ts", "open", "high", "low", "close", "volume", "vwap", "trade_count")),
+                arr.source, True)
+            stale_errors[sym] = errs
+        else:
+            dm.memory.set(cache_key(sym, tf, s, e, cutoff), arr)
+        out[sym] = arr
+    return out, stale_errors
+
+
+def _fill(dm: DataManager, syms: list[str], tf: str, crypto: bool, s: pd.Timestamp,
+          e: pd.Timestamp, cutoff: pd.Timestamp, failed: dict[str, list[str]]) -> None:
+    """Fetch and store what is missing of ``[s, e)`` for symbols of one asset class."""
+    if tf == "1d":
+        cov_cap = dm.clock_open_of_last_closed(cutoff, crypto) + _MIN
+    else:
+        # every bar opening at or before (cutoff - duration) has closed
+        cov_cap = (cutoff - parse_timeframe(tf).duration).floor("min") + _MIN
+    hi = min(e, cov_cap)
+    if s >= hi:
+        return
+    gaps = dm.store.covered_gaps(syms, tf, iso_ts(s), iso_ts(hi))
+    by_gap: dict[tuple[str, str], list[str]] = {}
+    for sym, spans in gaps.items():
+        for span in spans:
+            by_gap.setdefault(span, []).append(sym)
+    for (a, b), group in by_gap.items():
+        gs, ge = to_utc(a), to_utc(b)
+        if not crypto and len(dm.calendar.sessions_in_range(gs, ge)) == 0:
+            continue
+        batch = [x for x in group if _vectorisable(dm, x, tf, crypto)]
+        if len(batch) > 1:
+            try:
+                _fill_simulated(dm, batch, tf, gs, ge, cutoff)
+                group = [x for x in group if x not in set(batch)]
+            except Exception as exc:  # noqa: BLE001 - fall back to the per-symbol chain
+                log.warning("batched simulated fill failed", extra={"error": str(exc)})
+        for sym in group:
+            errs: list[str] = []
+            if not dm._fetch(sym, tf, crypto, gs, ge, cutoff, errs):
+                failed.setdefault(sym, []).extend(errs)
+
+
+def _vectorisable(dm: DataManager, sym: str, tf: str, crypto: bool) -> bool:
+    return (not crypto and dm.route(sym, tf)[:1] == ["simulated"]
+            and "simulated" not in dm.cfg.file_cache_sources)
+
+
+def _fill_simulated(dm: DataManager, syms: list[str], tf: str, gs: pd.Timestamp,
+                    ge: pd.Timestamp, cutoff: pd.Timestamp) -> None:
+    """Generate ``[gs, ge)`` for many equities a session at a time and store it at once.
+
+    Equal bar for bar to ``SimulatedProvider.fetch_bars`` per symbol then ``_ingest``: the
+    same sessions, the same session-aligned resampling, the same visibility cut.
+    """
+    parts: list[tuple[np.ndarray, ...]] = []
+    for day in dm.calendar.sessions_in_range(gs, ge):
+        arr = dm.providers.call("simulated", "generate_session", day, syms)
+        cols = (arr.open, arr.high, arr.low, arr.close, arr.volume, arr.vwap, arr.trade_count)
+        ts, cols = (arr.ts_ns, cols) if tf == "1m" else _resample_panel(arr.ts_ns, cols, tf, dm)
+        keep = (ts >= gs.value) & (ts < ge.value)
+        keep &= bar_visible(ts, tf, dm.calendar, cutoff.value)
+        if keep.any():
+            parts.append((ts[keep], *(c[:, keep] for c in cols)))
+    dm.counters["fetches"] += 1
+    if not parts:
+        dm.store.store_arrays(tuple(syms), np.empty(0, "int64"), *(np.empty((len(syms), 0))
+                              for _ in range(7)), tf, "simulated", coverage=(gs, ge))
+        return
+    ts = np.concatenate([p[0] for p in parts])
+    o, h, lo, c, v, vw, n = (np.concatenate([p[k] for p in parts], axis=1) for k in range(1, 8))
+    bad = ((h < np.maximum(o, c)) | (lo > np.minimum(o, c)) | (v < 0) | (lo <= 0)).any(axis=1)
+    for i in np.flatnonzero(bad):  # never expected: these go row by row, with reasons
+        dm._fetch(syms[i], tf, False, gs, ge, cutoff, [])
+    good = np.flatnonzero(~bad)
+    n_rows = dm.store.store_arrays(tuple(syms[i] for i in good), ts, o[good], h[good],
+                                   lo[good], c[good], v[good], vw[good], n[good], tf,
+                                   "simulated", coverage=(gs, ge))
+    dm.counters["rows_stored"] += n_rows
+
+
+def _resample_panel(ts: np.ndarray, cols: tuple[np.ndarray, ...], tf: str, dm: DataManager
+                    ) -> tuple[np.ndarray, tuple[np.ndarray, ...]]:
+    """Return one session's (symbols x minutes) bars aggregated like ``resample_bars``."""
+    b = bucket_starts(ts, tf, dm.calendar)
+    starts = np.flatnonzero(np.r_[True, b[1:] != b[:-1]])
+    ends = np.r_[starts[1:], len(b)] - 1
+    o, h, lo, c, v, vw, n = cols
+    vol = np.add.reduceat(v.astype("int64"), starts, axis=1)
+    num = np.add.reduceat(vw * v, starts, axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        vwap = np.where(vol > 0, np.round(num / np.maximum(vol, 1), 4), np.nan)
+    count = np.add.reduceat(n.astype("float64"), starts, axis=1).astype("int64")
+    return b[starts], (o[:, starts], np.maximum.reduceat(h, starts, axis=1),
+                       np.minimum.reduceat(lo, starts, axis=1), c[:, ends], vol, vwap, count)
+
+
+def normalize_all(symbols: list[str] | tuple[str, ...], errors: dict[str, AppError] | None
+                  ) -> list[str]:
+    """Return the symbols normalised and deduplicated (bad ones to ``errors`` or raised)."""
+    out: dict[str, None] = {}
+    for raw in symbols:
+        try:
+            out[normalize_symbol(raw)] = None
+        except AppError as exc:
+            if errors is None:
+                raise
+            errors[str(raw)] = exc
+    return list(out)
+
