@@ -69,16 +69,19 @@ def blueprints() -> list[Blueprint]:
     bp = Blueprint("dashboard_api", __name__, url_prefix="/api/v1")
 
     @bp.get("/session")
+    @validate()
     def session_state() -> Response:
         """Whether a login is needed, whether this browser has one, and its CSRF token."""
         return ok(auth.session_info(current_settings()))
 
     @bp.get("/overview")
+    @validate()
     def overview() -> Response:
         """Every service: state, uptime, restarts, health latency, breakers; the outages."""
         return ok(_backend().services())
 
     @bp.post("/services/<name>/restart")
+    @validate(status=202)
     def restart(name: str) -> Response:
         """Ask the manager, through coordination, to restart one service."""
         return ok(_backend().restart(name), status=202)
@@ -90,11 +93,13 @@ def blueprints() -> list[Blueprint]:
         return ok(_backend().log_tail(name, query.lines))
 
     @bp.get("/clock")
+    @validate()
     def clock() -> Response:
         """The market clock: mode, pace, speed, paused, now, session (controls when offered)."""
         return ok(_backend().clock())
 
     @bp.post("/clock/<action>")
+    @validate(body_doc={"type": "object", "description": "forwarded to coordination"})
     def clock_action(action: str) -> Response:
         """Forward pause / resume / step / configure to coordination."""
         if action not in ("pause", "resume", "step", "configure", "reset", "advance"):
@@ -156,12 +161,14 @@ def blueprints() -> list[Blueprint]:
                                  f'attachment; filename="report-{query.what}.{ext}"'})
 
     @bp.get("/upstream/<service>/<path:path>")
+    @validate()
     def upstream_read(service: str, path: str) -> Response:
         """Read any /api/v1 endpoint of a service; "not available" and "down" are values."""
         svc, p = _forward_path(service, path)
         return ok(_backend().fetch(svc, p, params=request.args.to_dict(flat=False)))
 
     @bp.route("/upstream/<service>/<path:path>", methods=["POST", "PUT", "PATCH", "DELETE"])
+    @validate(body_doc={"description": "forwarded to the service as is"})
     def upstream_action(service: str, path: str) -> Response:
         """Forward an action (with the suite's API key); the service's 4xx comes back as is."""
         svc, p = _forward_path(service, path)

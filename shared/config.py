@@ -32,6 +32,9 @@ from shared.errors import ConfigError
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_CONFIG = ROOT / "config" / "default.yaml"
+# libyaml's safe loader when built in: the same tree, several times faster (every CLI command
+# and service start reads the file)
+_YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 ENV_PREFIX = "TRADING__"
 
 #: The nine services in start order: (name, default port, import path of the app factory).
@@ -255,7 +258,7 @@ def load_settings(
     env = os.environ if environ is None else environ
     cfg_path = Path(path or env.get("TRADING_CONFIG") or DEFAULT_CONFIG)
     try:
-        tree = yaml.safe_load(cfg_path.read_text()) if cfg_path.exists() else {}
+        tree = yaml.load(cfg_path.read_text(), Loader=_YAML_LOADER) if cfg_path.exists() else {}
     except yaml.YAMLError as exc:
         raise ConfigError(f"{cfg_path}: not valid YAML: {exc}", field=str(cfg_path)) from None
     if tree is None:

@@ -36,6 +36,8 @@ class AutomationBody(_M):
 
 class CycleBody(_M):
     advance_steps: int = Field(0, ge=0, le=10_000, description="step the clock first")
+    claim_step: bool = Field(False, description="refuse (409) when this clock step was "
+                                                "already cycled (a replay driving the clock)")
 
 
 class RunsQuery(_M):
@@ -102,7 +104,9 @@ def control_blueprint() -> Blueprint:
     @validate(body=CycleBody, status=201, tags=["automation"])
     def cycle(body: CycleBody):  # type: ignore[no-untyped-def]
         """Run one cycle now (after stepping the clock, when asked); returns the run."""
-        return ok(_svc().run_cycle("manual", body.advance_steps), status=201)
+        trigger = "replay" if body.claim_step else "manual"
+        return ok(_svc().run_cycle(trigger, body.advance_steps, claim=body.claim_step),
+                  status=201)
 
     @bp.get("/strategy")
     @validate(tags=["strategy"])

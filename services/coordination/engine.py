@@ -13,6 +13,8 @@ import threading
 import uuid
 from typing import Any
 
+from shared.errors import Conflict
+
 log = logging.getLogger("coordination.loop")
 LEASE = "workflow"
 
@@ -43,18 +45,44 @@ class WorkflowLoop:
 
     def tick(self) -> dict[str, Any] | None:
         """Run a cycle if this process holds the lease, the automation runs and a new clock
-        step has begun; return the run or None."""
+        step has begun; return the run or None.
+
+        The cycle claims its step in the same transaction that re-checks the state and the
+        lease (``Repository.claim_step``), and the lease is renewed while the cycle runs, so
+        a cycle longer than the lease's TTL cannot hand the suite to a second driver.
+        """
         cfg = self.svc.cfg
         if not self.svc.repo.acquire_lease(LEASE, self.holder, cfg.lease_ttl_s):
             return None
         state = (self.svc.repo.automation() or {}).get("state")
         if state != "running":
             return None
-        key = self.svc.step_key(self.svc.clock.now_ts())
-        if key is None or key == self._last_key:
+        now = self.svc.clock.now_ts()
+        if not self.svc.clock.calendar.is_open(now):
+            return None
+        key = self.svc.step_key(now)
+        if key == self._last_key:
             return None
         self._last_key = key
-        return self.svc.run_cycle("loop")
+        renew = threading.Event()
+        keeper = threading.Thread(target=self._renew, args=(renew,), daemon=True,
+                                  name="workflow-lease")
+        keeper.start()
+        try:
+            return self.svc.run_cycle("loop", claim=True, holder=self.holder)
+        except Conflict:
+            return None  # another driver took this step, or a stop came in first
+        finally:
+            renew.set()
+            keeper.join()
+
+    def _renew(self, done: threading.Event) -> None:
+        ttl = self.svc.cfg.lease_ttl_s
+        while not done.wait(ttl / 3):
+            try:
+                self.svc.repo.acquire_lease(LEASE, self.holder, ttl)
+            except Exception:  # a busy database: the next renewal may pass
+                log.warning("lease renewal failed", exc_info=True)
 
     def _run(self) -> None:
         log.info("workflow loop started", extra={"holder": self.holder})

@@ -120,15 +120,39 @@ class _Suite:
                            cwd=ROOT, env=os.environ.copy(), check=False)
 
 
+def _refuse_rewind(settings: Settings, now: str, session: str) -> None:
+    """Raise Conflict when the suite's clock already passed ``session``'s open.
+
+    Moving the clock back would replay against services that hold later bars in their caches
+    (look-ahead) and a paper account whose fills were already evaluated past that time.
+    """
+    import pandas as pd
+
+    from shared.errors import Conflict
+    from shared.market.calendar import get_calendar
+    from shared.market.clock import replay_bounds
+
+    start, _ = replay_bounds(get_calendar(settings.market.calendar), session, session)
+    if pd.Timestamp(now) > start:
+        raise Conflict(f"the suite's clock ({now}) is already past {session}'s open; replay "
+                       "a later session, or start the suite on a fresh DATABASE_PATH",
+                       field="session")
+
+
 def replay_session(settings: Settings, args: argparse.Namespace) -> dict[str, Any]:
     """Drive the suite through session ``args.session``; write the reporting exports."""
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
+    from shared.errors import Conflict
+
     t0 = time.perf_counter()
     with _Suite(settings) as suite:
         c = suite.coord
-        c.post("/api/v1/automation", json={"state": "stopped"})
-        auto = c.get("/api/v1/automation")
+        # the loop must not drive the clock beside us: stopping waits for its acknowledgement
+        auto = c.post("/api/v1/automation", json={"state": "stopped"})
+        if not auto.get("acknowledged", True):
+            raise Conflict("the automation's cycle did not stop; try again", field="automation")
+        _refuse_rewind(settings, c.get("/api/v1/clock")["now"], args.session)
         c.patch("/api/v1/clock", json={"pace": "step", "replay_start": args.session,
                                        "replay_end": args.session,
                                        "step_minutes": auto["step_minutes"]})
@@ -137,7 +161,7 @@ def replay_session(settings: Settings, args: argparse.Namespace) -> dict[str, An
         suite.broker.post("/api/v1/account/reset", json={})
         runs, degraded, advance = [], 0, 0
         while True:
-            run = c.post("/api/v1/cycle", json={"advance_steps": advance})
+            run = c.post("/api/v1/cycle", json={"advance_steps": advance, "claim_step": True})
             runs.append(run)
             degraded += run["status"] != "ok"
             advance = 1

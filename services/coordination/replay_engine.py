@@ -64,19 +64,50 @@ class ReplayResult:
     position: Position
 
 
-def _bar(ts: pd.Timestamp, row: np.ndarray, duration: timedelta) -> Bar:
+# The two series whose crossing is each crossing kind's whole rule: (role, output) pairs.
+# Only bars where they cross can fire, so ``signals`` screens for them with one vectorised
+# pass and runs the live strategy's own ``evaluate`` on those bars alone.
+CROSSINGS: dict[str, tuple[tuple[str, str], tuple[str, str]]] = {
+    "sma_cross": (("fast", "real"), ("slow", "real")),
+    "ema_cross": (("fast", "real"), ("slow", "real")),
+    "macd_cross": (("macd", "macd"), ("macd", "macdsignal")),
+}
+
+
+def _bar(ts: Any, row: np.ndarray, duration: timedelta) -> Bar:
     o, h, lo, c, v = row
-    return Bar(ts.to_pydatetime(), D(float(o)), D(float(h)), D(float(lo)), D(float(c)),
-               int(v), duration)
+    return Bar(ts, D(float(o)), D(float(h)), D(float(lo)), D(float(c)), int(v), duration)
+
+
+def _crossing_bars(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Return the indexes i >= 1 where ``a`` crosses ``b`` between bars i-1 and i (a superset
+    of where the strategy's crossing rule fires: the same inequalities, NaN never crosses)."""
+    a0, a1, b0, b1 = a[:-1], a[1:], b[:-1], b[1:]
+    with np.errstate(invalid="ignore"):
+        hit = ((a0 <= b0) & (a1 > b1)) | ((a0 >= b0) & (a1 < b1))
+    return np.flatnonzero(hit) + 1
 
 
 def signals(frame: pd.DataFrame, strategy: Strategy) -> np.ndarray:
-    """Return +1 / -1 / 0 per bar: the strategy's direction on that bar's close."""
+    """Return +1 / -1 / 0 per bar: the strategy's direction on that bar's close.
+
+    The indicators are computed once over the whole series (TA-Lib, causal, so the values up
+    to bar i are what a live run saw at bar i); the strategy's own ``evaluate`` then judges
+    each bar on the arrays cut at that bar, skipping for crossing kinds the bars where its
+    two series do not cross.
+    """
     data = {k: frame[k].to_numpy(dtype="float64") for k in ("open", "high", "low", "close",
                                                              "volume")}
     outputs = {spec.key: spec.compute(data) for spec in strategy.specs.values()}
     out = np.zeros(len(frame), dtype="int8")
-    for i in range(1, len(frame)):
+    pair = CROSSINGS.get(strategy.kind)
+    if pair is not None:
+        (ra, oa), (rb, ob) = pair
+        bars = _crossing_bars(outputs[strategy.specs[ra].key][oa],
+                              outputs[strategy.specs[rb].key][ob])
+    else:
+        bars = np.arange(1, len(frame))
+    for i in bars.tolist():
         view = {k: {n: a[:i + 1] for n, a in o.items()} for k, o in outputs.items()}
         sig = strategy.evaluate(view, {k: a[:i + 1] for k, a in data.items()})
         out[i] = 1 if sig.direction == "long" else -1 if sig.direction == "short" else 0
@@ -96,25 +127,27 @@ def run_replay(frame: pd.DataFrame, cfg: ReplayConfig) -> ReplayResult:
     sig = signals(frame, strat)
     costs = Costs(slippage_bps=cfg.slippage_bps, commission_percent=cfg.commission_rate * 100)
     limits = RiskLimits()
-    step = frame.index[1] - frame.index[0] if len(frame) > 1 else pd.Timedelta(days=1)
+    step = (frame.index[1] - frame.index[0] if len(frame) > 1
+            else pd.Timedelta(days=1)).to_pytimedelta()
     values = frame[["open", "high", "low", "close", "volume"]].to_numpy()
+    times = list(frame.index.to_pydatetime())
+    # converted once: the loop below only adds and multiplies Decimals
+    closes = [D(x) for x in values[:, 3].tolist()]
     cash, pos = cfg.cash, Position(cfg.symbol)
     fills: list[Fill] = []
     rejections: list[dict[str, Any]] = []
     points: list[tuple[Any, Decimal]] = []
-    want = 0
-    for i, ts in enumerate(frame.index):
-        bar = None
-        if want != 0 and i > 0:
-            bar = _bar(ts, values[i], step.to_pytimedelta())
+    want, held, qty = 0, 0, pos.qty
+    last = len(frame) - 1
+    for i, s in enumerate(sig.tolist()):
+        if want != 0:
+            bar = _bar(times[i], values[i], step)
             cash, pos = _act(want, bar, cash, pos, cfg, costs, limits, fills, rejections, i)
-            want = 0
-        s = int(sig[i])
-        held = 1 if pos.qty > 0 else -1 if pos.qty < 0 else 0
-        if s != 0 and s != held and i + 1 < len(frame):
+            want, qty = 0, pos.qty
+            held = 1 if qty > 0 else -1 if qty < 0 else 0
+        if s != 0 and s != held and i < last:
             want = s
-        close = D(float(values[i][3]))
-        points.append((ts.to_pydatetime(), cents(cash + pos.qty * close)))
+        points.append((times[i], cents(cash + qty * closes[i])))
     return ReplayResult(fills, equity_series(points), rejections, cash, pos)
 
 

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
+import uuid
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from decimal import Decimal
@@ -18,7 +20,7 @@ from services.coordination.workflow import Cycle
 from shared.config import Settings
 from shared.config_sections.coordination import Strategy
 from shared.db import Database, DatabaseServiceMixin
-from shared.errors import NotFound, ValidationError
+from shared.errors import Conflict, NotFound, ValidationError
 from shared.market import ClockController
 
 log = logging.getLogger("coordination")
@@ -154,8 +156,14 @@ class CoordinationService(DatabaseServiceMixin):
                 "cycle_every": self.cfg.cycle_every, "step_minutes": self.step_minutes(),
                 "clock": self.clock_view()}
 
-    def set_automation(self, state: str) -> dict[str, Any]:
+    def set_automation(self, state: str, wait_s: float | None = None) -> dict[str, Any]:
         """Start (``running``), pause or stop the automated cycle.
+
+        Pausing or stopping returns once the loop has acknowledged: no loop cycle is in
+        flight any more, and none can start (``claim_step`` re-reads the state in its own
+        transaction), so a caller may drive the clock itself from then on.  ``acknowledged``
+        is False when a cycle still ran after ``wait_s`` (default: the scan timeout plus
+        the call timeout, a cycle's worst case).
 
         Raises:
             ValidationError: for an unknown state.
@@ -163,7 +171,17 @@ class CoordinationService(DatabaseServiceMixin):
         if state not in ("running", "paused", "stopped"):
             raise ValidationError(f"unknown automation state {state!r}", field="state")
         self.repo.set_automation(state)
-        return self.automation()
+        acked = True
+        if state != "running":
+            limit = self.cfg.scan_timeout_s + self.cfg.call_timeout_s
+            deadline = time.monotonic() + (limit if wait_s is None else wait_s)
+            # runs older than the worst case belong to a process that died mid-cycle
+            while self.repo.runs_in_flight("loop", 2 * limit + 60):
+                if time.monotonic() >= deadline:
+                    acked = False
+                    break
+                time.sleep(0.05)
+        return {**self.automation(), "acknowledged": acked}
 
     def step_minutes(self) -> int:
         if self.cfg.cycle_every == "minutes":
@@ -171,20 +189,37 @@ class CoordinationService(DatabaseServiceMixin):
         tf = self.strategy().timeframe
         return {"1m": 1, "5m": 5, "15m": 15, "1h": 60, "1d": 390}[tf]
 
-    def run_cycle(self, trigger: str = "manual", advance_steps: int = 0) -> dict[str, Any]:
+    def run_cycle(self, trigger: str = "manual", advance_steps: int = 0, *,
+                  claim: bool = False, holder: str | None = None) -> dict[str, Any]:
         """Optionally step the clock ``advance_steps`` times, then run one cycle now.
 
+        With ``claim`` the cycle first claims its clock step (see ``Repository.claim_step``):
+        a step already cycled, or a loop (``holder`` given) whose automation stopped or whose
+        lease lapsed, gets no cycle.
+
         Raises:
-            Conflict: when asked to step a live clock.
+            Conflict: when asked to step a live clock, or the claim is refused.
         """
         with self._cycle_lock:
             if advance_steps:
                 self.clock_ctl.step(advance_steps)
+            window = self.window()
+            step = self.step_key(pd.Timestamp(window.now))
+            run_id = None
+            if claim:
+                run_id = uuid.uuid4().hex
+                if not self.repo.claim_step(step, run_id=run_id, trigger=trigger,
+                                            clock_ts=window.now.isoformat(), holder=holder,
+                                            require_running=holder is not None):
+                    raise Conflict(f"clock step {step} was already cycled, or the automation "
+                                   "stopped / the loop lost its lease", field="step")
             cycle = Cycle(self.gateway, self.repo, self.pool,
                           commission_rate=self.commission_rate)
-            rec = cycle.run(self.strategy(), self.window(), trigger, snapshot=self.cfg.snapshot)
-            self.repo.set_automation(last_step_ts=rec["clock_ts"])
-            return rec
+            rec = cycle.run(self.strategy(), window, trigger, snapshot=self.cfg.snapshot,
+                            run_id=run_id)
+            if not claim:
+                self.repo.set_automation(last_step_ts=step)
+            return {**rec, "step": step}
 
     # -- records ----------------------------------------------------------------------------
     def runs(self, limit: int, status: str | None) -> list[dict[str, Any]]:
@@ -223,12 +258,16 @@ class CoordinationService(DatabaseServiceMixin):
         self.loop = WorkflowLoop(self)
         self.loop.start()
 
-    def step_key(self, now: pd.Timestamp) -> str | None:
-        """Return the id of the clock step ``now`` is in (None outside a session)."""
+    def step_key(self, now: pd.Timestamp) -> str:
+        """Return the market time at which the clock step holding ``now`` began (ISO).
+
+        In a session, steps of ``step_minutes`` count from its open; outside one, ``now``
+        itself (a stepped clock stops at the close, which is its own step).
+        """
         cal = self.clock.calendar
         if not cal.is_open(now):
-            return None
-        sess = cal.session_of(now)
-        start = cal.session_bounds(sess)[0]
-        k = int((now - start).total_seconds() // 60) // self.step_minutes()
-        return f"{sess.date() if hasattr(sess, 'date') else sess}:{k}"
+            return now.isoformat()
+        start = cal.session_bounds(cal.session_of(now))[0]
+        size = self.step_minutes() * 60
+        k = int((now - start).total_seconds()) // size
+        return (start + pd.Timedelta(seconds=k * size)).isoformat()

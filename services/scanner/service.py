@@ -14,10 +14,10 @@ from pydantic import ValidationError as PydanticError
 
 from services.scanner.domain import Filters, Panel, ScanParams, scan
 from services.scanner.repository import ScanRepository
-from services.technical_analysis.market_source import Bars, load_bars
+from services.technical_analysis.market_source import Bars, load_bars_many
 from shared.config import Settings
 from shared.db import Database, DatabaseServiceMixin
-from shared.errors import AppError, ConfigError, NotFound, ValidationError
+from shared.errors import ConfigError, NotFound, ValidationError
 
 
 def _grid(series: Sequence[Bars], n: int) -> tuple[np.ndarray, dict[str, np.ndarray]]:
@@ -86,16 +86,17 @@ class ScannerService(DatabaseServiceMixin):
             if self._panel is not None and self._panel[0] == key:
                 return self._panel[1]
         days = int(self.params.rvol_sessions * 7 / 5) + 6
+        syms = [u["symbol"] for u in uni]
+        errors: dict[str, Any] = {}  # a symbol the provider cannot serve is left out
+        # One batched read per timeframe for the whole universe, not two reads per symbol.
+        got = load_bars_many(self.market, syms, self.cfg.timeframe, errors,
+                             start=now - pd.Timedelta(days=days))
+        got_d = load_bars_many(self.market, [s for s in syms if s in got], "1d", errors,
+                               start=now - pd.Timedelta(days=self.cfg.daily_lookback_days))
         intraday, daily, keep = [], [], []
         for u in uni:
-            try:
-                b = load_bars(self.market, u["symbol"], self.cfg.timeframe,
-                              start=now - pd.Timedelta(days=days))
-                d = load_bars(self.market, u["symbol"], "1d",
-                              start=now - pd.Timedelta(days=self.cfg.daily_lookback_days))
-            except AppError:
-                continue  # a symbol the provider cannot serve is left out of this scan
-            if len(b):
+            b, d = got.get(u["symbol"]), got_d.get(u["symbol"])
+            if b is not None and d is not None and len(b):
                 intraday.append(b)
                 daily.append(d)
                 keep.append(u)

@@ -12,6 +12,7 @@ from typing import Any, Protocol
 import numpy as np
 import pandas as pd
 
+from shared.errors import AppError
 from shared.market.timeframes import parse_timeframe
 
 COLUMNS = ("open", "high", "low", "close", "volume")
@@ -80,6 +81,50 @@ def load_bars(market: Any, symbol: str, timeframe: str, *, start: object = None,
         span *= 4
     assert got is not None
     return got
+
+
+def load_bars_many(market: Any, symbols: list[str], timeframe: str, errors: dict[str, Any], *,
+                   start: object = None, bars: int | None = None, days: int = 5
+                   ) -> dict[str, Bars]:
+    """Return ``load_bars`` for many symbols, read in one batch when the market offers it.
+
+    Symbols that fail go to ``errors`` (by the name given); those with fewer than ``bars``
+    bars in the first window are read again one by one, widening as ``load_bars`` does.
+    """
+    tf = parse_timeframe(timeframe)
+    many = getattr(market, "get_bars_many", None)
+    out: dict[str, Bars] = {}
+    if many is None or not symbols:
+        for sym in symbols:
+            try:
+                out[sym] = load_bars(market, sym, tf.name, start=start, bars=bars, days=days)
+            except AppError as exc:
+                errors[sym] = exc
+        return out
+    now = market.clock.now_ts()
+    widen = start is None and bars is not None
+    if start is None:
+        if bars is None:
+            start = now - pd.Timedelta(days=days)
+        else:
+            span = tf.duration * bars * (1.0 if tf.is_daily else 1.05)
+            span = (span * 7 / 5 + pd.Timedelta(days=10) if tf.is_daily
+                    else span + pd.Timedelta(hours=18))
+            start = now - span
+    got = many(symbols, tf.name, start, errors=errors)
+    short = []
+    for sym, arr in got.items():
+        b = Bars(sym, tf.name, arr.ts, arr.ohlcv())
+        if widen and len(b) < bars:  # type: ignore[operator]
+            short.append(sym)
+        out[sym] = b.tail(bars) if bars else b
+    for sym in short:  # nights, weekends and holidays: widen the window for these alone
+        try:
+            out[sym] = load_bars(market, sym, tf.name, bars=bars, days=days)
+        except AppError as exc:
+            errors[sym] = exc
+            out.pop(sym, None)
+    return out
 
 
 def clock_now(market: Any) -> datetime:

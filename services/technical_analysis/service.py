@@ -12,12 +12,12 @@ import pandas as pd
 from cachetools import LRUCache
 
 from services.technical_analysis import domain as D
-from services.technical_analysis.market_source import Bars, load_bars
+from services.technical_analysis.market_source import Bars, load_bars, load_bars_many
 from services.technical_analysis.repository import SignalRepository
 from shared.config import Settings
 from shared.db import Database, DatabaseServiceMixin
 from shared.errors import AppError, ConfigError, ValidationError
-from shared.market.symbols import normalize_symbol
+from shared.market.symbols import classify, normalize_symbol
 from shared.market.timeframes import parse_timeframe
 
 
@@ -154,38 +154,50 @@ class TechnicalAnalysisService(DatabaseServiceMixin):
         """Return each symbol's series on ``tf``: cached ones extended by their new bars, the
         rest read and computed as one batch.  Failures go to ``errors`` by symbol."""
         keys = {s.key for s in specs}
-        step = int(parse_timeframe(tf).duration.total_seconds() * 1e9)
-        now_ns = pd.Timestamp(self.now()).value
+        now = pd.Timestamp(self.now())
         out: dict[str, D.SeriesState] = {}
-        pending: list[Bars] = []
+        stale: dict[int, list[str]] = {}  # cached states to extend, by their last bar
+        fresh: list[str] = []
         for sym in symbols:
             if sym in errors:
                 continue
-            try:
+            with self._lock:
+                state = self._cache.get((sym, tf)) if use_cache else None
+            if state is None or not keys <= {s.key for s in state.specs}:
+                fresh.append(sym)
+            elif not self._new_bar_closed(state.last_ts, tf, sym, now):
+                out[sym] = state  # no bar has closed since the cached one: nothing to read
+            else:
+                stale.setdefault(state.last_ts, []).append(sym)
+        for last_ts, group in stale.items():
+            got = load_bars_many(self.market, group, tf, errors,
+                                 start=pd.Timestamp(last_ts, tz="UTC"))
+            for sym, new in got.items():
                 with self._lock:
-                    state = self._cache.get((sym, tf)) if use_cache else None
-                if state is not None and keys <= {s.key for s in state.specs}:
-                    if now_ns < state.last_ts + 2 * step:
-                        out[sym] = state  # the next bar has not closed yet: nothing to read
-                        continue
-                    new = load_bars(self.market, sym, tf, start=pd.Timestamp(state.last_ts,
-                                                                             tz="UTC"))
-                    fresh = new.ts > state.last_ts  # the store's range includes its start
-                    state.append(new.ts[fresh], {k: v[fresh] for k, v in new.data.items()})
-                    if len(state) > self.cfg.cache_max_bars:
-                        state.trim(self.cfg.cache_max_bars)
-                    out[sym] = state
+                    state = self._cache.get((sym, tf))
+                if state is None:  # evicted meanwhile: computed afresh below
+                    fresh.append(sym)
                     continue
-                got = load_bars(self.market, sym, tf, bars=bars, days=self.cfg.history_days[tf])
-                if len(got) == 0:
-                    raise ValidationError(f"no visible {tf} bars for {sym}", field="symbols")
-                need = max(s.min_bars for s in specs)
-                if len(got) < need:
-                    raise ValidationError(f"{sym} has {len(got)} {tf} bars; the indicators "
-                                          f"need at least {need}", field="symbols")
-                pending.append(got)
-            except AppError as exc:
-                errors[sym] = exc
+                ok = new.ts > state.last_ts  # the store's range includes its start
+                state.append(new.ts[ok], {k: v[ok] for k, v in new.data.items()})
+                if len(state) > self.cfg.cache_max_bars:
+                    state.trim(self.cfg.cache_max_bars)
+                out[sym] = state
+        pending: list[Bars] = []
+        need = max(s.min_bars for s in specs)
+        got = load_bars_many(self.market, fresh, tf, errors, bars=bars,
+                             days=self.cfg.history_days[tf])
+        for sym in fresh:
+            b = got.get(sym)
+            if b is None:
+                continue
+            if len(b) == 0:
+                errors[sym] = ValidationError(f"no visible {tf} bars for {sym}", field="symbols")
+            elif len(b) < need:
+                errors[sym] = ValidationError(f"{sym} has {len(b)} {tf} bars; the indicators "
+                                              f"need at least {need}", field="symbols")
+            else:
+                pending.append(b)
         for b, state in zip(pending, D.build_states(specs, [(b.ts, b.data) for b in pending]),
                             strict=True):
             out[b.symbol] = state
@@ -193,6 +205,26 @@ class TechnicalAnalysisService(DatabaseServiceMixin):
                 with self._lock:
                     self._cache[(b.symbol, tf)] = state
         return out
+
+    def _new_bar_closed(self, last_ts: int, tf: str, sym: str, now: pd.Timestamp) -> bool:
+        """Return whether a bar after the one opening at ``last_ts`` has closed by ``now``.
+
+        The next bar opens one step later inside the session, or at the next session's open
+        after the close (nights, weekends, holidays), so the check follows the calendar.
+        """
+        step = int(parse_timeframe(tf).duration.total_seconds() * 1e9)
+        cal = getattr(self.market, "calendar", None)
+        if cal is None or tf == "1d" or classify(sym).value == "crypto":
+            return now.value >= last_ts + 2 * step
+        close = int(cal.session_close_for(np.array([last_ts], dtype="int64"))[0])
+        nxt = last_ts + step
+        if close < 0 or nxt >= close:
+            try:
+                nxt = cal.next_open(pd.Timestamp(last_ts, tz="UTC")).value
+            except AppError:
+                return True
+            close = int(cal.session_close_for(np.array([nxt], dtype="int64"))[0])
+        return now.value >= min(nxt + step, close if close > 0 else nxt + step)
 
     def analyze(self, symbols: Sequence[str], timeframe: str | None = None, *,
                 names: Sequence[str] | None = None, bars: int | None = None,

@@ -21,7 +21,7 @@ from werkzeug.exceptions import HTTPException
 
 from shared.config import Settings, load_settings
 from shared.db import Database, get_database
-from shared.errors import AppError, AuthError
+from shared.errors import AppError, AuthError, PayloadTooLarge
 from shared.http import breaker_states
 from shared.logging import configure_logging
 from shared.web.envelope import SuiteJSONProvider, error_body, ok
@@ -147,6 +147,13 @@ def create_service_app(
         g.request_id = request.headers.get("X-Request-ID") or uuid.uuid4().hex[:16]
         if request.routing_exception is not None:  # 404/405 answer as such, key or not
             return
+        # Flask only enforces MAX_CONTENT_LENGTH when a view reads the body; refuse an
+        # oversized declared body on every route, before any work is done.
+        length = request.content_length
+        if length is not None and length > settings.security.max_body_bytes:
+            raise PayloadTooLarge(
+                f"the request body is {length} bytes; the limit is "
+                f"{settings.security.max_body_bytes}", field="body")
         for prefix, checker in overrides.items():
             if request.path.startswith(prefix):
                 checker(settings)

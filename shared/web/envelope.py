@@ -54,10 +54,30 @@ def to_jsonable(value: Any) -> Any:
     return value
 
 
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not valid JSON")
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if math.isinf(value):  # e.g. 1e400: JSON has no infinity, so refuse rather than guess
+        raise ValueError(f"number {text[:40]} is out of range")
+    return value
+
+
 class SuiteJSONProvider(DefaultJSONProvider):
-    """Flask JSON provider that encodes our types (Flask's default renders dates as RFC 822)."""
+    """Flask JSON provider that encodes our types (Flask's default renders dates as RFC 822).
+
+    Decoding is strict JSON: ``NaN``/``Infinity`` tokens and numbers that overflow a float are
+    refused (the request then gets a 400 naming the body) instead of reaching a model as NaN.
+    """
 
     sort_keys = False
+
+    def loads(self, s: str | bytes, **kwargs: Any) -> Any:
+        kwargs.setdefault("parse_constant", _reject_constant)
+        kwargs.setdefault("parse_float", _finite_float)
+        return super().loads(s, **kwargs)
 
     def dumps(self, obj: Any, **kwargs: Any) -> str:
         kwargs.setdefault("allow_nan", False)

@@ -119,6 +119,9 @@ def build_openapi(app: Flask, title: str, version: str, description: str = "") -
             if meta.get("body") is not None:
                 op["requestBody"] = {"required": True, "content": {
                     "application/json": {"schema": schemas.of_input(meta["body"])}}}
+            elif meta.get("body_doc") is not None:
+                op["requestBody"] = {"required": False, "content": {
+                    "application/json": {"schema": meta["body_doc"]}}}
             status = str(meta.get("status", 200))
             data_schema = schemas.of(meta.get("response")) if meta.get("response") is not None else {}
             if meta.get("raw") or prefix_raw:

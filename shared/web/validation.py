@@ -133,11 +133,13 @@ def validate(
     responses: dict[int, str] | None = None,
     raw: bool = False,
     mimetypes: tuple[str, ...] = ("application/json",),
+    body_doc: dict[str, Any] | None = None,
 ) -> Callable[[F], F]:
     """Validate the request and record the route's contract for ``/openapi.json``.
 
     ``raw=True`` documents a body sent as is (no envelope), in any of ``mimetypes``, e.g. a
-    file download.
+    file download.  ``body_doc`` documents an optional JSON body the view reads itself (e.g.
+    one forwarded to another service) without validating it here.
     """
 
     def decorate(fn: F) -> F:
@@ -153,7 +155,7 @@ def validate(
             "body": body, "query": query, "response": response, "status": status,
             "summary": summary or (fn.__doc__ or "").strip().split("\n")[0] or fn.__name__,
             "tags": tags or [], "responses": responses or {},
-            "raw": raw, "mimetypes": tuple(mimetypes),
+            "raw": raw, "mimetypes": tuple(mimetypes), "body_doc": body_doc,
         }
         return wrapper  # type: ignore[return-value]
 

@@ -5,6 +5,7 @@ not be a 5xx and must match the documented schema (status code and body).
 """
 from __future__ import annotations
 
+import re
 import time
 from typing import Any
 
@@ -59,3 +60,44 @@ def test_schemathesis_finds_no_5xx_and_no_schema_violation(apps, name):
     print(f"\n{name}: {ops} operations, {sent} requests in {time.perf_counter() - t0:.1f}s")
     assert ops > 0
     assert not failures, "\n\n".join(failures)
+
+
+@pytest.mark.parametrize("name", list(SERVICE_MODULES))
+def test_openapi_documents_every_route_parameter_body_and_response(apps, name):
+    app = apps[name]
+    spec = app.test_client().get("/openapi.json").get_json()
+    missing: list[str] = []
+    for rule in app.url_map.iter_rules():
+        if rule.endpoint == "static":
+            continue
+        view = app.view_functions[rule.endpoint]
+        meta = getattr(view, "_api", None)
+        if meta is None:
+            missing.append(f"{rule.rule}: no @validate/_api contract")
+            continue
+        path = rule.rule
+        for arg in rule.arguments:
+            path = path.replace(f"<{arg}>", "{" + arg + "}")
+        path = re.sub(r"<[a-z]+(?:\([^)]*\))?:(\w+)>", r"{\1}", path)
+        for method in sorted((rule.methods or set()) - {"HEAD", "OPTIONS"}):
+            op = spec["paths"].get(path, {}).get(method.lower())
+            if op is None:
+                missing.append(f"{method} {path}: not in /openapi.json")
+                continue
+            documented = {p["name"] for p in op["parameters"] if p["in"] == "path"}
+            if documented != set(rule.arguments):
+                missing.append(f"{method} {path}: path parameters {documented}")
+            if meta.get("query") is not None:
+                names = {p["name"] for p in op["parameters"] if p["in"] == "query"}
+                want = {f.alias or n for n, f in meta["query"].model_fields.items()}
+                if names != want:
+                    missing.append(f"{method} {path}: query parameters {names} != {want}")
+            if meta.get("body") is not None and "requestBody" not in op:
+                missing.append(f"{method} {path}: body not documented")
+            ok_codes = [c for c in op["responses"] if c.startswith(("2", "3"))]
+            if not ok_codes or not all(op["responses"][c].get("content") for c in ok_codes):
+                missing.append(f"{method} {path}: success response not documented")
+            for code in ("400", "401", "429", "500"):
+                if code not in op["responses"]:
+                    missing.append(f"{method} {path}: {code} not documented")
+    assert not missing, "\n".join(missing)

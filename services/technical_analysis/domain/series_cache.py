@@ -118,27 +118,64 @@ def build_states(specs: Sequence[IndicatorSpec],
     """
     per_row = [s for s in specs if not s.info.custom]
     panel = [s for s in specs if s.info.custom]
-    outputs: list[dict[str, dict[str, np.ndarray]]] = [
-        {s.key: s.compute(d, ts) for s in per_row} for ts, d in series]
-    groups: dict[tuple[int, int], list[int]] = {}
-    for i, (ts, _) in enumerate(series):
-        groups.setdefault((ts.size, hash(np.asarray(ts, "int64").tobytes())), []).append(i)
-    for idx in groups.values():
-        ts = series[idx[0]][0]
-        same = [i for i in idx if np.array_equal(series[i][0], ts)]
-        for i in set(idx) - set(same):  # a hash collision: compute that one alone
-            outputs[i].update({s.key: s.compute(series[i][1], series[i][0]) for s in panel})
-        if not panel or not same:
-            continue
+    outputs = _run_rows(per_row, series)
+    # Series sharing a time axis form one panel; keyed by the axis' bytes (exact equality,
+    # hashed once), which is cheaper than comparing arrays pairwise.
+    groups: dict[bytes, list[int]] = {}
+    if panel:
+        for i, (ts, _) in enumerate(series):
+            groups.setdefault(np.asarray(ts, "int64").tobytes(), []).append(i)
+    for same in groups.values():
+        ts = series[same[0]][0]
         # Blocks of rows small enough (about 128 KiB per array) that numpy's temporaries come
         # from the warm heap rather than fresh pages, which dominate on big panels here.
         rows = max(1, _BLOCK_VALUES // max(ts.size, 1))
+        cols = [c for c in COLUMNS if c in series[same[0]][1]]
+        # One buffer per column, reused by every block and filled row by row: np.vstack's
+        # per-array checks cost more than the copies.
+        bufs = {c: np.empty((min(rows, len(same)), ts.size)) for c in cols}
         for b in range(0, len(same), rows):
             block = same[b:b + rows]
-            stacked = {c: np.vstack([series[i][1][c] for i in block])
-                       for c in COLUMNS if c in series[block[0]][1]}
+            stacked = {}
+            for c in cols:
+                buf = bufs[c][:len(block)]
+                for j, i in enumerate(block):
+                    buf[j] = series[i][1][c]
+                stacked[c] = buf
             for s in panel:
                 res = s.compute(stacked, ts)
                 for j, i in enumerate(block):
                     outputs[i][s.key] = {o: a[j] for o, a in res.items()}
     return [SeriesState(specs, ts, d, rules, outputs[i]) for i, (ts, d) in enumerate(series)]
+
+
+def _run_rows(specs: Sequence[IndicatorSpec],
+              series: Sequence[tuple[np.ndarray, Mapping[str, np.ndarray]]]
+              ) -> list[dict[str, dict[str, np.ndarray]]]:
+    """Return the TA-Lib outputs of every series, through a call plan resolved once.
+
+    The plan holds each function, its input names, positional parameters and output names,
+    so the loop per series is the C calls and little else; lengths are checked once per
+    series rather than once per call.
+
+    Raises:
+        ValidationError: when a series is shorter than a spec needs, or lacks an input.
+    """
+    if not specs:
+        return [{} for _ in series]
+    plan = [(s.key, s._fn, s.info.inputs, tuple(v for _, v in s.params), s.info.outputs)
+            for s in specs]
+    need = max(s.min_bars for s in specs)
+    inputs = {i for s in specs for i in s.info.inputs}
+    out = []
+    for _, d in series:
+        first = next(iter(d.values()))
+        if len(first) < need or not inputs <= d.keys():
+            out.append({s.key: s.compute(d) for s in specs})  # raises the precise error
+            continue
+        res: dict[str, dict[str, np.ndarray]] = {}
+        for key, fn, ins, args, outs in plan:
+            r = fn(*[d[i] for i in ins], *args)
+            res[key] = {outs[0]: r} if len(outs) == 1 else dict(zip(outs, r, strict=True))
+        out.append(res)
+    return out

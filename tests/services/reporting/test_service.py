@@ -178,12 +178,14 @@ def test_decision_ledger_fills_the_decision_columns(svc, db, market) -> None:
     book(db, [fill(0, "buy", 1, "10", order="e1"), fill(1, "sell", 1, "11", order="x1"),
               fill(2, "buy", 1, "10", order="e2"), fill(3, "sell", 1, "9", order="x2")])
     assert [t["decision_id"] for t in svc.trades()["trades"]] == [None, None]
-    # coordination's migration will provide this table (or a view of this shape)
+    # coordination (0009_coordination.sql) is the one writer of decision_ledger
+    sql = ("INSERT INTO decision_ledger (decision_id, client_order_id, order_id, clock_ts, "
+           "symbol, action, side, qty_micros, strategy, pattern, risk_verdict, created_at) "
+           "VALUES (?, ?, ?, '2024-01-02T15:00:00+00:00', 'AAA', ?, ?, 1000000, ?, ?, "
+           "'accepted', '2024-01-02T15:00:00+00:00')")
     with db.transaction() as conn:
-        conn.execute("CREATE TABLE decision_ledger (order_id TEXT PRIMARY KEY, "
-                      "decision_id TEXT NOT NULL, strategy TEXT, pattern TEXT)")
-        conn.execute("INSERT INTO decision_ledger VALUES ('e1', 'd-1', 'momentum', 'bull_flag')")
-        conn.execute("INSERT INTO decision_ledger VALUES ('x1', 'd-exit', 'momentum', NULL)")
+        conn.execute(sql, ("d-1", "c-e1", "e1", "enter_long", "buy", "momentum", "bull_flag"))
+        conn.execute(sql, ("d-exit", "c-x1", "x1", "exit", "sell", "momentum", None))
     rows = svc.trades()["trades"]
     assert [(t["decision_id"], t["strategy"], t["pattern"]) for t in rows] == [
         (None, None, None), ("d-1", "momentum", "bull_flag")]

@@ -1,0 +1,50 @@
+"""The batch analysis on the real data manager: one batched read, cache across the night."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from services.technical_analysis.service import TechnicalAnalysisService
+from shared.db import Database, migrate
+from shared.market import ClockController, DataManager
+from tests.conftest import make_settings
+
+
+def _service(tmp_path: Path, now: str) -> tuple[TechnicalAnalysisService, DataManager]:
+    settings = make_settings(tmp_path, market__universe_size=20,
+                             market__data_cache_dir=str(tmp_path / "data-cache"))
+    db = Database.from_settings(settings)
+    migrate(db)
+    ctl = ClockController(db, settings.market.clock)
+    ctl.reset()
+    ctl.configure(pace="max")
+    ctl.advance(now)
+    dm = DataManager(settings, db, clock=ctl.clock)
+    return TechnicalAnalysisService(settings, db, market=dm), dm
+
+
+def test_repeat_analyze_overnight_is_served_from_cache(tmp_path: Path):
+    # the clock at the next session's open: the last bar closed the evening before
+    svc, dm = _service(tmp_path, "2024-01-04T14:30Z")
+    syms = [s["symbol"] for s in dm.get_symbols("equity")][:5]
+    first = svc.analyze(syms, "1m", bars=390, strategies=False, store=False)
+    assert all("error" not in r for r in first["results"].values())
+    assert {r["bar_ts"] for r in first["results"].values()} == {"2024-01-03T20:59:00+00:00"}
+    requests = dm.counters["requests"]
+    again = svc.analyze(syms, "1m", bars=390, strategies=False, store=False)
+    assert dm.counters["requests"] == requests  # nothing read: no bar has closed since
+    assert again["results"] == first["results"]
+    # once the first bar of the new session has closed, the states are extended by it
+    ClockController(dm.db, dm.settings.market.clock).advance("2024-01-04T14:31Z")
+    dm.clock.invalidate()
+    later = svc.analyze(syms, "1m", bars=390, strategies=False, store=False)
+    assert dm.counters["requests"] > requests
+    assert {r["bar_ts"] for r in later["results"].values()} == {"2024-01-04T14:30:00+00:00"}
+
+
+def test_batch_analyze_equals_one_by_one(tmp_path: Path):
+    svc, dm = _service(tmp_path, "2024-01-04T16:00Z")
+    syms = [s["symbol"] for s in dm.get_symbols("equity")][:4]
+    batch = svc.analyze(syms, "5m", store=False, use_cache=False)["results"]
+    for s in syms:
+        one = svc.analyze([s], "5m", store=False, use_cache=False)["results"][s]
+        assert one == batch[s]
