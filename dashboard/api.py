@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from dashboard import auth
 from dashboard.backend import UPSTREAMS, Backend
 from dashboard.charts import LOOKBACK_DAYS, TIMEFRAMES, chart_payload
+from dashboard.coordination import SLOW_CALL_S, Coordination
 from dashboard.live import Poller
 from shared.errors import NotFound, ServiceUnavailable, ValidationError
 from shared.web import current_settings, ok, validate
@@ -18,8 +19,36 @@ def _backend() -> Backend:
     return current_app.extensions["service"]
 
 
+def _coord() -> Coordination:
+    return _backend().coordination
+
+
 def _poller() -> Poller:
     return current_app.extensions["dashboard_poller"]
+
+
+class AutomationBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    state: Literal["running", "paused", "stopped"]
+
+
+class CycleBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    advance_steps: int = Field(0, ge=0, le=10_000, description="step the clock first")
+
+
+class WorkflowQuery(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    limit: int = Field(20, ge=1, le=200)
+
+
+class DecisionQuery(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    order_id: str | None = Field(None, max_length=100)
+    client_order_id: str | None = Field(None, max_length=100)
+    symbol: str | None = Field(None, max_length=20)
+    decision_id: str | None = Field(None, max_length=100)
+    limit: int = Field(50, ge=1, le=1000)
 
 
 class LogQuery(BaseModel):
@@ -48,6 +77,12 @@ class SymbolQuery(BaseModel):
     model_config = ConfigDict(extra="forbid")
     q: str = Field("", max_length=20)
     limit: int = Field(20, ge=1, le=600)
+
+
+#: Forwarded actions that work over the whole universe and may take tens of seconds.
+SLOW_ACTIONS = {("scanner", "/api/v1/scan"), ("pattern_analysis", "/api/v1/patterns/scan"),
+                ("pattern_recognition", "/api/v1/candlesticks/scan"),
+                ("technical_analysis", "/api/v1/analyze"), ("news", "/api/v1/news/refresh")}
 
 
 def _forward_path(service: str, path: str) -> tuple[str, str]:
@@ -83,7 +118,7 @@ def blueprints() -> list[Blueprint]:
     @bp.post("/services/<name>/restart")
     @validate(status=202)
     def restart(name: str) -> Response:
-        """Ask the manager, through coordination, to restart one service."""
+        """Ask the suite's manager (its control directory) to restart one service."""
         return ok(_backend().restart(name), status=202)
 
     @bp.get("/services/<name>/logs")
@@ -93,18 +128,43 @@ def blueprints() -> list[Blueprint]:
         return ok(_backend().log_tail(name, query.lines))
 
     @bp.get("/clock")
-    @validate()
     def clock() -> Response:
-        """The market clock: mode, pace, speed, paused, now, session (controls when offered)."""
-        return ok(_backend().clock())
+        """The market clock from coordination (mode, pace, speed, paused, now) and its session."""
+        return ok(_coord().clock())
 
     @bp.post("/clock/<action>")
-    @validate(body_doc={"type": "object", "description": "forwarded to coordination"})
     def clock_action(action: str) -> Response:
-        """Forward pause / resume / step / configure to coordination."""
-        if action not in ("pause", "resume", "step", "configure", "reset", "advance"):
-            raise NotFound(f"unknown clock action {action!r}", field="action")
-        return ok(_backend().clock_action(action, request.get_json(silent=True) or {}))
+        """pause / resume / step {n} / advance {to} / reset, or configure {mode, pace, speed...}."""
+        return ok(_coord().clock_action(action, request.get_json(silent=True) or {}))
+
+    @bp.get("/automation")
+    def automation() -> Response:
+        """The automated cycle's state (running, paused, stopped) and its last step."""
+        return ok(_coord().automation())
+
+    @bp.post("/automation")
+    @validate(body=AutomationBody)
+    def set_automation(body: AutomationBody) -> Response:
+        """Start, pause or stop the automated cycle."""
+        return ok(_coord().set_automation(body.state))
+
+    @bp.post("/cycle")
+    @validate(body=CycleBody, status=201)
+    def cycle(body: CycleBody) -> Response:
+        """Run one coordination cycle now (after stepping the clock, when asked)."""
+        return ok(_coord().cycle(body.advance_steps), status=201)
+
+    @bp.get("/workflow")
+    @validate(query=WorkflowQuery)
+    def workflow(query: WorkflowQuery) -> Response:
+        """The newest workflow runs, the first few with their steps (timings, errors)."""
+        return ok(_coord().workflow(query.limit))
+
+    @bp.get("/decisions")
+    @validate(query=DecisionQuery)
+    def decisions(query: DecisionQuery) -> Response:
+        """The decision-ledger entries of an order, a client order id, a decision or a symbol."""
+        return ok(_coord().decisions(**query.model_dump()))
 
     @bp.get("/chart/<symbol>")
     @validate(query=ChartQuery)
@@ -173,8 +233,10 @@ def blueprints() -> list[Blueprint]:
         """Forward an action (with the suite's API key); the service's 4xx comes back as is."""
         svc, p = _forward_path(service, path)
         body = request.get_json(silent=True) if request.data else None
+        slow = (svc, p) in SLOW_ACTIONS
         data = _backend().call(svc, request.method, p, json=body,
-                               params=request.args.to_dict(flat=False))
+                               params=request.args.to_dict(flat=False),
+                               **({"timeout": SLOW_CALL_S} if slow else {}))
         return ok(data, status=201 if request.method == "POST" else 200)
 
     return [bp]

@@ -52,6 +52,7 @@ class Backend:
         self._seen_up: set[str] = set()
         self._clock: Any = None
         self._dm: Any = None
+        self._coordination: Any = None
         self.latencies: dict[str, deque[float]] = {n: deque(maxlen=30) for n in UPSTREAMS}
 
     # -- clients --------------------------------------------------------------------------
@@ -91,6 +92,16 @@ class Backend:
             ServiceUnavailable: the service is down, failing or behind an open breaker.
         """
         return self.client(name).request(method, path, **kwargs)
+
+    @property
+    def coordination(self) -> Any:
+        """Coordination's control routes (``dashboard.coordination.Coordination``)."""
+        if self._coordination is None:
+            from dashboard.coordination import Coordination
+
+            self._coordination = Coordination(self)
+        return self._coordination
+
 
     def fetch(self, name: str, path: str, params: dict[str, Any] | None = None) -> dict[str, Any]:
         """GET ``path`` of ``name`` and return ``{"available": True, "data": ...}`` or a marker.
@@ -178,20 +189,14 @@ class Backend:
                 "dashboard_breakers": breaker_states(), "checked_at": _now_iso()}
 
     def restart(self, name: str) -> dict[str, Any]:
-        """Ask the manager to restart ``name``: coordination's endpoint when it exists, else the
-        running manager's control directory (the interface ``hybrid_manager.py restart`` uses).
+        """Ask the running manager to restart ``name`` through its control directory (the
+        interface ``hybrid_manager.py restart`` uses; coordination offers no restart route).
 
         Raises:
             NotFound: an unknown service.
             ServiceUnavailable: no manager runs this suite, so nobody could restart it.
         """
         self.client(name)  # validates the name
-        try:
-            data = self.call("coordination", "POST", f"/api/v1/services/{name}/restart")
-            return {"service": name, "via": "coordination", "result": data}
-        except AppError as exc:
-            if not (missing_endpoint(exc) or isinstance(exc, ServiceUnavailable)):
-                raise
         from shared.supervisor.rundir import RunDir
 
         rd = RunDir.for_settings(self.settings)
@@ -238,34 +243,29 @@ class Backend:
             self._dm = get_data_manager(self.settings)
         return self._dm
 
-    def clock(self) -> dict[str, Any]:
-        """Return the clock: coordination's endpoint when it exists, else the clock row read here."""
-        remote = self.fetch("coordination", "/api/v1/clock")
-        if remote.get("available"):
-            return {"source": "coordination", "controls": True, **_as_dict(remote["data"])}
+    def market_clock_snapshot(self) -> dict[str, Any]:
+        """Return the clock row as the database holds it (coordination's fallback)."""
         clock = self.market_clock()
         clock.invalidate()
-        snap = clock.snapshot()
-        session = clock.current_session()
-        snap.update(source="database", controls=False,
-                    controls_message=remote.get("message"),
-                    session=session.date().isoformat() if session is not None else None,
-                    next_open=_iso(clock.next_open()), next_close=_iso(clock.next_close()))
-        return snap
+        return clock.snapshot()
 
-    def clock_action(self, action: str, body: dict[str, Any]) -> Any:
-        """Forward a clock control (pause, resume, step, configure) to coordination.
+    def session_info(self, now_iso: str | None) -> dict[str, Any]:
+        """Return the exchange session holding ``now`` (or None) and the next open/close."""
+        if not now_iso:
+            return {"session": None, "next_open": None, "next_close": None}
+        import pandas as pd
 
-        Raises:
-            NotFound: coordination does not offer clock control yet.
-        """
-        try:
-            return self.call("coordination", "POST", f"/api/v1/clock/{action}", json=body)
-        except AppError as exc:
-            if missing_endpoint(exc):
-                raise NotFound(f"coordination does not offer POST /api/v1/clock/{action} yet",
-                               field="clock") from None
-            raise
+        cal = self.market_clock().calendar
+        now = pd.Timestamp(now_iso)
+        session = cal.session_of(now)
+        out: dict[str, Any] = {"session": session.date().isoformat() if session is not None
+                               else None}
+        for key, fn in (("next_open", cal.next_open), ("next_close", cal.next_close)):
+            try:
+                out[key] = _iso(fn(now))
+            except AppError:  # past the calendar's last session
+                out[key] = None
+        return out
 
 
 def missing_endpoint(exc: AppError) -> bool:

@@ -1,7 +1,7 @@
 """What the live stream publishes: one zero-argument reader per topic, all read-only.
 
-The paths are the other services' /api/v1 routes; an endpoint that does not exist yet shows up
-on its topic as ``{"available": False, "message": ...}`` and the page says so.
+The paths are the other services' /api/v1 routes; a service that is down shows up on its topic
+as ``{"available": False, "down": True, "message": ...}`` and the page says so.
 """
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ UPSTREAM_TOPICS: dict[str, tuple[str, str, dict[str, Any] | None]] = {
     "positions": ("paper_trading", "/api/v1/positions", None),
     "account": ("paper_trading", "/api/v1/account", None),
     "fills": ("paper_trading", "/api/v1/fills", {"limit": 50}),
-    "workflow": ("coordination", "/api/v1/workflow/runs", {"limit": 20}),
+    "automation": ("coordination", "/api/v1/automation", None),
 }
 
 
@@ -24,7 +24,8 @@ def live_sources(backend: Backend) -> dict[str, Callable[[], Any]]:
     """Return the poller's readers: health, clock, and the upstream topics."""
     sources: dict[str, Callable[[], Any]] = {
         "health": backend.services,
-        "clock": backend.clock,
+        "clock": backend.coordination.clock,
+        "workflow": backend.coordination.workflow,
     }
     for topic, (service, path, query) in UPSTREAM_TOPICS.items():
         sources[topic] = _reader(backend, service, path, query)

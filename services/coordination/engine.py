@@ -28,6 +28,7 @@ class WorkflowLoop:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._last_key: str | None = None
+        self._ready = False
 
     def start(self) -> None:
         if self._thread is None:
@@ -60,6 +61,11 @@ class WorkflowLoop:
         now = self.svc.clock.now_ts()
         if not self.svc.clock.calendar.is_open(now):
             return None
+        if not self._ready:  # the suite may still be starting beside us
+            ready = getattr(self.svc.gateway, "suite_ready", None)
+            self._ready = ready is None or bool(ready())
+            if not self._ready:
+                return None
         key = self.svc.step_key(now)
         if key == self._last_key:
             return None

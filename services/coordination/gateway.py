@@ -26,6 +26,22 @@ class Gateway:
         self.reporting = ServiceClient.for_service("reporting", settings, timeout=t)
         self._universe: list[str] | None = None
 
+    def suite_ready(self) -> bool:
+        """Return whether the services a cycle cannot do without answer ``/ready``.
+
+        Probed directly, not through the breakers: a loop that cycled while the suite was
+        still starting would open them and fail every cycle for their reset time.
+        """
+        import requests
+
+        for c in (self.broker, self.scanner, self.technical, self.reporting):
+            try:
+                if requests.get(c.base_url + "/ready", timeout=2).status_code != 200:
+                    return False
+            except requests.RequestException:
+                return False
+        return True
+
     def universe(self, limit: int | None) -> list[str] | None:
         """Return the first ``limit`` equity symbols of the market (None: the whole universe)."""
         if limit is None:

@@ -27,7 +27,8 @@ UNICODE = ["nul\x00byte", "\u202eRTL-override", "\ud800lone-surrogate", "Z\u0351
            "\U0001f4a5emoji", "\ufeffbom", "\r\nInjected-Header: 1"]
 LONG = ["A" * 100_000]
 STRINGS = SQL + TRAVERSAL + SCRIPT + UNICODE + LONG + ["", " ", "NaN", "Infinity", "1e400",
-                                                       "-0", str(10**40)]
+                                                       "-0", str(10**40), "0001-01-01",
+                                                       "9999-12-31T23:59:59+00:00"]
 # Raw JSON number tokens (not valid JSON for the first three: the service must refuse them).
 NUMBERS = ["NaN", "Infinity", "-Infinity", "1e400", "-1e400", str(10**400), str(-(10**30)),
            "1e-400", "0", "-1", "0.0000001", "9007199254740993"]

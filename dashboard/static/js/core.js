@@ -149,7 +149,7 @@ export function on(topic, fn) {
   bus.addEventListener(topic, (e) => fn(e.detail));
   if (last[topic] !== undefined) fn(last[topic]);
 }
-const TOPICS = ["health", "clock", "orders", "positions", "account", "fills", "workflow"];
+const TOPICS = ["health", "clock", "orders", "positions", "account", "fills", "workflow", "automation"];
 let source;
 function connect() {
   const dot = $("#live-dot");
@@ -191,7 +191,11 @@ function showClock(c) {
   if (!box || !c) return;
   if (c.available === false) { box.textContent = "clock unavailable"; return; }
   const state = c.paused ? "PAUSED" : c.is_open ? "OPEN" : "CLOSED";
-  box.replaceChildren(el("b", {}, time(c.now)), ` UTC · ${c.mode || "?"} ${c.speed ? "x" + c.speed : ""} · ${state}`);
+  const speed = c.pace === "multiplier" && c.speed ? " x" + c.speed : c.pace && c.pace !== "multiplier" ? " " + c.pace : "";
+  box.dataset.now = c.now || "";
+  box.replaceChildren(el("b", {}, time(c.now)), ` UTC · ${c.mode || "?"}${speed} · `,
+    el("span", { class: c.paused ? "warn" : c.is_open ? "pos" : "muted" }, state),
+    c.source === "database" ? el("span", { class: "neg", title: c.controls_message || "" }, " · coordination down") : "");
 }
 
 export function start() {

@@ -1,32 +1,98 @@
-// Market clock: mode, pace, speed, paused, session and time; controls when coordination offers them.
+// Market clock (mode, pace, speed, pause/resume/step, session and time), the automation
+// (start/pause/stop, one cycle now) and the workflow runs, all through coordination.
 import { $, ApiError, api, el, num, on, start, time, toast } from "../core.js";
 import { renderWorkflow } from "../workflow_view.js";
 
 start();
 
+const item = (k, v) => [el("dt", {}, k), el("dd", {}, v)];
+
 function render(c) {
   if (!c) return;
   const box = $("#clock");
   if (c.available === false) { box.textContent = c.message; return; }
-  const item = (k, v) => [el("dt", {}, k), el("dd", {}, v)];
+  box.dataset.now = c.now || "";
   box.replaceChildren(el("dl", { class: "kv" },
-    item("Now (UTC)", time(c.now)), item("Mode", c.mode || "—"), item("Pace", c.pace || "—"),
-    item("Speed", c.speed == null ? "—" : "x" + num(c.speed, 1)), item("Paused", c.paused ? "yes" : "no"),
-    item("Market", c.is_open ? "open" : "closed"), item("Session", c.session || "—"),
+    item("Now (UTC)", el("b", { id: "clock-now" }, time(c.now))), item("Mode", c.mode || "—"), item("Pace", c.pace || "—"),
+    item("Speed", c.speed == null ? "—" : "x" + num(c.speed, 1)),
+    item("State", el("span", { class: c.paused ? "warn" : "pos" }, c.paused ? "❚❚ paused" : "▶ running")),
+    item("Market", c.is_open ? el("span", { class: "pos" }, "● open") : el("span", { class: "muted" }, "○ closed")),
+    item("Session", c.session || "— (closed)"), item("Step", c.step_minutes ? `${c.step_minutes} min` : "—"),
     item("Next open", time(c.next_open)), item("Next close", time(c.next_close)),
-    item("Step", c.step_minutes ? `${c.step_minutes} min` : "—")));
+    item("Replay", c.mode === "replay" ? `${(c.replay_start || "").slice(0, 10)} → ${(c.replay_end || "").slice(0, 10)}` : "—")));
   $("#clock-source").textContent = c.source === "coordination" ? "from coordination" : "read from the database";
   const controls = c.controls !== false;
-  for (const b of document.querySelectorAll("#clock-controls button, #speed")) b.disabled = !controls;
-  $("#err-clock").textContent = controls ? "" : `Clock controls not available yet: ${c.controls_message || "coordination offers no clock endpoint"}.`;
+  for (const b of document.querySelectorAll("#clock-controls button, #clock-controls input, #clock-controls select")) b.disabled = !controls;
+  if (document.activeElement !== $("#speed") && c.speed != null) $("#speed").value = c.speed;
+  if (document.activeElement !== $("#pace") && c.pace) $("#pace").value = c.pace;
+  if (!controls) $("#err-clock").textContent = `⚠ Clock controls off: ${c.controls_message || "coordination is down"}.`;
+  else if ($("#err-clock").dataset.kind === "down") $("#err-clock").textContent = "";
+  $("#err-clock").dataset.kind = controls ? "" : "down";
 }
 
 async function control(action, body = {}) {
+  $("#err-clock").textContent = "";
   try { render(await api(`/api/v1/clock/${action}`, { method: "POST", body })); toast(`clock: ${action}`); }
   catch (err) { $("#err-clock").textContent = err instanceof ApiError ? err.message : String(err); }
 }
-for (const b of document.querySelectorAll("[data-act]")) b.addEventListener("click", () => control(b.dataset.act));
-$("#set-speed").addEventListener("click", () => control("configure", { speed: Number($("#speed").value) }));
+for (const b of document.querySelectorAll("[data-act]")) {
+  b.addEventListener("click", () => control(b.dataset.act, b.dataset.act === "step" ? { n: Number($("#step-n").value) || 1 } : {}));
+}
+$("#set-speed").addEventListener("click", () => {
+  const body = { pace: $("#pace").value };
+  if ($("#speed").value.trim()) body.speed = Number($("#speed").value);
+  control("configure", body);
+});
+
+function renderAutomation(a) {
+  if (!a) return;
+  const box = $("#automation");
+  const btns = document.querySelectorAll("#auto-controls button, #auto-controls input");
+  if (a.available === false) {
+    box.replaceChildren(el("div", { class: "notice" }, a.down ? `⚠ coordination is down: ${a.message}` : a.message));
+    $("#auto-state").textContent = "";
+    for (const b of btns) b.disabled = true;
+    return;
+  }
+  for (const b of btns) b.disabled = false;
+  const d = a.data || a;
+  $("#auto-state").textContent = d.state;
+  for (const b of document.querySelectorAll("[data-auto]")) b.setAttribute("aria-pressed", String(b.dataset.auto === d.state));
+  box.replaceChildren(el("dl", { class: "kv" },
+    item("State", el("span", { class: d.state === "running" ? "pos" : "warn", id: "auto-state-value" }, d.state)),
+    item("Cycles every", d.cycle_every === "bar" ? `bar (${d.step_minutes} min)` : `${d.step_minutes} min`),
+    item("Last step", time(d.last_step_ts)), item("Loop runs in", d.loop_holder || "— (no loop)")));
+}
+
+async function setAutomation(state) {
+  $("#err-auto").textContent = "";
+  try {
+    const d = await api("/api/v1/automation", { method: "POST", body: { state } });
+    renderAutomation({ available: true, data: d });
+    toast(`automation ${state}${d.acknowledged === false ? " (a cycle was still running)" : ""}`);
+  } catch (err) { $("#err-auto").textContent = err.message; }
+}
+for (const b of document.querySelectorAll("[data-auto]")) b.addEventListener("click", () => setAutomation(b.dataset.auto));
+
+$("#run-cycle").addEventListener("click", async () => {
+  const btn = $("#run-cycle");
+  btn.disabled = true;
+  btn.textContent = "Running…";
+  $("#err-auto").textContent = "";
+  try {
+    const run = await api("/api/v1/cycle", { method: "POST", body: { advance_steps: Number($("#cycle-steps").value) || 0 } });
+    toast(`cycle ${run.status} in ${num(run.duration_ms, 0)} ms`);
+    loadWorkflow();
+    api("/api/v1/clock").then(render).catch(() => {});
+  } catch (err) { $("#err-auto").textContent = err.message; }
+  finally { btn.disabled = false; btn.textContent = "Run one cycle now"; }
+});
+
+function loadWorkflow() { api("/api/v1/workflow").then((w) => renderWorkflow($("#workflow"), w, { max: 8 })).catch(() => {}); }
+
 on("clock", render);
-on("workflow", (w) => renderWorkflow($("#workflow"), w));
+on("automation", renderAutomation);
+on("workflow", (w) => renderWorkflow($("#workflow"), w, { max: 8 }));
 api("/api/v1/clock").then(render).catch(() => {});
+api("/api/v1/automation").then(renderAutomation).catch(() => {});
+loadWorkflow();

@@ -1,5 +1,6 @@
 // Performance: equity curve, drawdown, daily P&L, metrics and the trade journal (reporting).
 import { $, el, money, notice, num, pnl, start, table, time, upstream } from "../core.js";
+import { showDecision } from "../decision_view.js";
 
 start();
 const LC = window.LightweightCharts;
@@ -16,11 +17,40 @@ function dedupe(points) {  // one value per time, ascending, as the chart requir
   return [...m.values()].sort((a, b) => a.time - b.time);
 }
 
+function why(r) {
+  const label = `${r.side} ${r.symbol} ${time(r.entry_time)}`;
+  $("#decision-what").textContent = label;
+  const q = { decision_id: r.decision_id };
+  if (r.entry_order_id) q.order_id = r.entry_order_id;
+  showDecision($("#decision"), q, label);
+}
+
+// Fractions reporting sends (returns, drawdown, win rate, exposure) are shown as percent.
+const PERCENT = new Set(["total_return", "annualized_return", "max_drawdown", "win_rate", "exposure"]);
+const MONEY = new Set(["start_equity", "end_equity", "pnl", "realized_pnl", "open_realized_pnl", "fees", "ledger_pnl", "expectancy"]);
+const SIGNED = new Set(["pnl", "realized_pnl", "open_realized_pnl", "ledger_pnl", "total_return", "annualized_return", "expectancy"]);
+function metric(k, v) {
+  if (v === null || v === undefined) return "—";
+  if (PERCENT.has(k)) return SIGNED.has(k) ? pnl(Number(v) * 100, 2, "%") : num(Number(v) * 100, 2) + "%";
+  if (SIGNED.has(k)) return pnl(v);
+  if (MONEY.has(k)) return money(v);
+  if (k === "start" || k === "end") return time(v);
+  if (typeof v === "number" || /^-?\d+(\.\d+)?$/.test(String(v))) return num(v, Number.isInteger(Number(v)) && !/\./.test(String(v)) ? 0 : 2);
+  return String(v);
+}
+function renderMetrics(box, m) {
+  const entries = Object.entries(m).filter(([k, v]) => k !== "epoch" && (v === null || typeof v !== "object"));
+  const notes = Array.isArray(m.notes) ? m.notes : [];
+  box.replaceChildren(el("dl", { class: "kv", style: "grid-template-columns: repeat(3, auto 1fr)" },
+    entries.map(([k, v]) => [el("dt", {}, k.replace(/_/g, " ")), el("dd", { "data-metric": k }, metric(k, v))])),
+    notes.length ? el("div", { class: "muted small", style: "margin-top:6px" }, notes.join(" · ")) : null);
+}
+
 async function load() {
   const [eq, sum, trades] = await Promise.all([upstream("reporting", "report/equity"),
     upstream("reporting", "report/summary"), upstream("reporting", "report/trades", { limit: 200 })]);
   if (eq.available === false) {
-    for (const id of ["equity", "drawdown", "daily"]) $("#" + id).replaceChildren(notice(eq.message));
+    for (const id of ["equity", "drawdown", "daily"]) $(`#${id}-note`).textContent = "⚠ " + eq.message;
   } else {
     const d = eq.data || {};
     const pts = Array.isArray(d) ? d : d.points || d.equity || d.curve || [];
@@ -32,16 +62,14 @@ async function load() {
     const daily = Array.isArray(d.daily) ? d.daily : [];
     series("daily", "HistogramSeries", {}).setData(dedupe(daily.map((x) => ({ time: secs(x.date || x.day), value: Number(x.pnl ?? x.pl ?? x.value),
       color: Number(x.pnl ?? x.pl ?? x.value) >= 0 ? "#26c281" : "#ff5b5b" }))));
-    if (!daily.length) $("#daily").append(notice("no daily P&L in reporting's equity answer"));
+    $("#equity-note").textContent = pts.length ? `${pts.length} steps · last ${money(pts[pts.length - 1].equity)}` : "no equity snapshots yet";
+    const dd = d.drawdown || {};
+    $("#drawdown-note").textContent = dd.max_drawdown != null ? `max ${num(Number(dd.max_drawdown) * 100, 2)}%` : "";
+    $("#daily-note").textContent = daily.length ? `${daily.length} day(s)` : "no daily P&L yet";
   }
   const mbox = $("#metrics");
   if (sum.available === false) mbox.replaceChildren(notice(sum.message));
-  else {
-    const m = (sum.data && (sum.data.metrics || sum.data)) || {};
-    mbox.replaceChildren(el("dl", { class: "kv", style: "grid-template-columns: repeat(4, auto 1fr)" },
-      Object.entries(m).filter(([k, v]) => k !== "epoch" && (v === null || typeof v !== "object")).map(([k, v]) => [el("dt", {}, k.replace(/_/g, " ")),
-        el("dd", {}, /pnl|return|pl$/.test(k) ? pnl(v) : typeof v === "number" || /^-?\d/.test(String(v)) ? num(v, 2) : String(v ?? "—"))])));
-  }
+  else renderMetrics(mbox, sum.data || {});
   const jbox = $("#journal");
   if (trades.available === false) { jbox.replaceChildren(notice(trades.message)); return; }
   const td = trades.data;
@@ -56,8 +84,11 @@ async function load() {
     { key: "fees", label: "Fees", num: true, render: (r) => money(r.fees ?? r.commission) },
     { key: "entry_time", label: "Entry", render: (r) => time(r.entry_time) },
     { key: "exit_time", label: "Exit", render: (r) => time(r.exit_time) },
-    { key: "decision", label: "Decision", nosort: true, render: (r) => el("span", { class: "muted", style: "white-space:normal" },
-        [r.strategy, r.pattern, r.decision_id && `decision ${r.decision_id}`].filter(Boolean).join(" · ")) },
+    { key: "strategy", label: "Strategy", render: (r) => [r.strategy, r.pattern].filter(Boolean).join(" · ") || "manual" },
+    { key: "decision", label: "Decision", nosort: true, render: (r) => r.decision_id
+        ? el("button", { type: "button", class: "why", "data-decision-id": r.decision_id, "aria-label": `Why ${r.symbol} ${r.side}`,
+                         onclick: () => why(r) }, "Why")
+        : el("span", { class: "muted" }, "—") },
   ], rows, { empty: "no trades yet", sortKey: "entry_time" });
 }
 load();

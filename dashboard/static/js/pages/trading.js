@@ -1,5 +1,6 @@
 // Trading: order ticket, open orders (cancel), positions (live P&L, close), account, fills.
 import { $, ApiError, act, el, money, notice, num, on, pnl, start, table, time, toast, upstream } from "../core.js";
+import { showDecision } from "../decision_view.js";
 
 start();
 
@@ -116,6 +117,13 @@ async function closePosition(symbol) {
   catch (err) { toast(err.message, "err"); }
 }
 
+function why(orderId, label) {
+  $("#decision-what").textContent = label;
+  showDecision($("#decision"), { order_id: orderId }, label);
+}
+const whyButton = (orderId, label) => el("button", { type: "button", class: "why", "data-why": orderId,
+  "aria-label": `Why: ${label}`, onclick: (e) => { e.stopPropagation(); why(orderId, label); } }, "Why");
+
 function renderOrders(payload) {
   const box = $("#orders");
   const rows = listOf(payload);
@@ -132,9 +140,12 @@ function renderOrders(payload) {
     { key: "stop_price", label: "Stop", num: true, render: (r) => num(r.stop_price, 2) },
     { key: "status", label: "Status" },
     { key: "created_at", label: "Created", render: (r) => time(r.created_at || r.submitted_at) },
-    { key: "x", label: "", nosort: true, render: (r) => el("button", { type: "button", class: "cancel",
-        "aria-label": `Cancel ${r.side} ${r.symbol} order`, "data-order-id": r.id, onclick: () => cancel(r.id) }, "Cancel") },
-  ], rows, { empty: "no open orders", sortKey: "created_at", rowAttrs: (r) => ({ "data-order-id": r.id }) });
+    { key: "x", label: "", nosort: true, render: (r) => el("span", { class: "btns" },
+        whyButton(r.id, `${r.side} ${r.symbol} order`),
+        el("button", { type: "button", class: "cancel",
+        "aria-label": `Cancel ${r.side} ${r.symbol} order`, "data-order-id": r.id, onclick: () => cancel(r.id) }, "Cancel")) },
+  ], rows, { empty: "no open orders", sortKey: "created_at",
+             rowAttrs: (r) => ({ "data-order-id": r.id, class: "clickable", onclick: (e) => { if (!e.target.closest("button")) why(r.id, `${r.side} ${r.symbol} order`); } }) });
 }
 
 function renderPositions(payload) {
@@ -162,12 +173,15 @@ function renderFills(payload) {
   if (!Array.isArray(rows)) return unavailable(box, rows);
   table(box, [
     { key: "symbol", label: "Symbol" },
-    { key: "side", label: "Side" },
+    { key: "side", label: "Side", render: (r) => el("span", { class: r.side === "buy" ? "pos" : "neg" }, r.side) },
     { key: "qty", label: "Qty", num: true, render: (r) => num(r.qty, 2) },
     { key: "price", label: "Price", num: true, render: (r) => num(r.price, 2) },
     { key: "commission", label: "Fees", num: true, render: (r) => num(r.commission, 2) },
     { key: "filled_at", label: "Time", render: (r) => time(r.filled_at || r.at || r.ts) },
-  ], rows, { empty: "no fills yet", sortKey: "filled_at" });
+    { key: "x", label: "", nosort: true, render: (r) => whyButton(r.order_id, `fill ${r.side} ${num(r.qty, 0)} ${r.symbol}`) },
+  ], rows, { empty: "no fills yet", sortKey: "filled_at",
+             rowAttrs: (r) => ({ "data-fill-order-id": r.order_id, class: "clickable",
+                                 onclick: (e) => { if (!e.target.closest("button")) why(r.order_id, `fill ${r.side} ${num(r.qty, 0)} ${r.symbol}`); } }) });
 }
 
 function renderAccount(payload) {

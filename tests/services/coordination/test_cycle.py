@@ -1,0 +1,75 @@
+"""One workflow cycle against a fake suite: degraded by non-critical failures, stopped by
+critical ones, every run and step recorded, every order in the decision ledger."""
+from __future__ import annotations
+
+from services.coordination.service import CoordinationService
+from shared.config import Settings
+from shared.db import Database
+from tests.services.coordination.fakes import FakeGateway
+
+
+def _svc(settings: Settings, db: Database, fail: set[str] | None = None) -> CoordinationService:
+    return CoordinationService(settings, db, gateway=FakeGateway(fail))
+
+
+def test_healthy_cycle_enters_both_sides_and_explains_them(settings, db) -> None:  # type: ignore[no-untyped-def]
+    svc = _svc(settings, db)
+    run = svc.run_cycle()
+    assert run["status"] == "ok" and run["degraded"] == []
+    sides = {o["symbol"]: o["side"] for o in svc.gateway.orders}
+    assert sides == {"AAA": "buy", "BBB": "sell"}
+    aaa = svc.gateway.orders[0]
+    # risk sizing: 0.5% of 100,000 at risk over a 2-ATR stop (2.00) -> 250 shares, capped by
+    # 20% of equity at 50 -> 400: 250 shares, stop 48, target 54 (2R)
+    assert (aaa["qty"], aaa["order_class"]) == ("250", "bracket")
+    assert aaa["stop_loss"] == {"stop_price": "48.00"}
+    assert aaa["take_profit"] == {"limit_price": "54.00"}
+    ledger = {d["symbol"]: d for d in svc.ledger()}
+    assert ledger["AAA"]["client_order_id"] == aaa["client_order_id"]
+    assert ledger["AAA"]["order_id"] == "o1" and ledger["AAA"]["risk_verdict"] == "accepted"
+    assert ledger["AAA"]["sizing"]["method"] == "risk" and ledger["AAA"]["scan"]["rank"] == 1
+    rec = svc.run(run["id"])
+    assert [s["name"] for s in rec["steps"]] == ["bars", "account", "scan", "analyze", "decide",
+                                                  "orders", "snapshot"]
+    assert all(s["status"] == "ok" and s["duration_ms"] >= 0 for s in rec["steps"])
+
+
+def test_failing_non_critical_services_degrade_the_cycle(settings, db) -> None:  # type: ignore[no-untyped-def]
+    svc = _svc(settings, db, fail={"news", "pattern_recognition", "pattern_analysis"})
+    run = svc.run_cycle()
+    assert run["status"] == "degraded"
+    assert run["degraded"] == ["news", "pattern_analysis", "pattern_recognition"]
+    assert len(svc.gateway.orders) == 2  # the decision went on without them
+    d = svc.ledger(symbol="AAA")[0]
+    assert d["degraded"] == ["news", "pattern_analysis", "pattern_recognition"]
+    assert d["signals"]["scores"]["news"] is None
+    steps = {s["name"]: s for s in svc.run(run["id"])["steps"]}
+    assert steps["analyze"]["status"] == "degraded"
+    assert "news" in steps["analyze"]["outputs"]["failed"]
+    assert svc.runs(10, "degraded")[0]["id"] == run["id"]
+
+
+def test_failing_reporting_only_degrades(settings, db) -> None:  # type: ignore[no-untyped-def]
+    svc = _svc(settings, db, fail={"reporting"})
+    run = svc.run_cycle()
+    assert (run["status"], run["degraded"]) == ("degraded", ["reporting"])
+    assert len(svc.gateway.orders) == 2
+
+
+def test_failing_technical_analysis_stops_entries(settings, db) -> None:  # type: ignore[no-untyped-def]
+    svc = _svc(settings, db, fail={"technical_analysis"})
+    run = svc.run_cycle()
+    assert run["status"] == "degraded" and "technical_analysis" in run["degraded"]
+    assert svc.gateway.orders == []  # no entry without the technical score
+    assert svc.ledger() == []
+
+
+def test_failing_paper_trading_fails_the_cycle_and_records_it(settings, db) -> None:  # type: ignore[no-untyped-def]
+    svc = _svc(settings, db, fail={"paper_trading"})
+    run = svc.run_cycle()
+    assert run["status"] == "failed"
+    assert "paper_trading is unavailable" in run["error"]
+    rec = svc.run(run["id"])
+    assert rec["status"] == "failed"
+    assert [(s["name"], s["status"]) for s in rec["steps"]][-1] == ("account", "failed")
+    assert svc.gateway.orders == [] and svc.gateway.snapshots == []
