@@ -66,8 +66,10 @@ CREATE TABLE pt_orders (
     CHECK (qty_micros IS NOT NULL OR notional_micros IS NOT NULL)
 );
 CREATE INDEX ix_pt_orders_status_symbol ON pt_orders (status, symbol);
-CREATE INDEX ix_pt_orders_status_expires ON pt_orders (status, expires_at);
-CREATE INDEX ix_pt_orders_parent ON pt_orders (parent_id);
+CREATE INDEX ix_pt_orders_status_expires ON pt_orders (status, expires_at)
+    WHERE expires_at IS NOT NULL;
+-- partial indexes: simple orders (most of them) and gtc orders add no entry to these
+CREATE INDEX ix_pt_orders_parent ON pt_orders (parent_id) WHERE parent_id IS NOT NULL;
 CREATE INDEX ix_pt_orders_submitted ON pt_orders (submitted_at);
 
 -- Every status transition with its clock time and reason.

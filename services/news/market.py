@@ -10,11 +10,11 @@ from typing import TYPE_CHECKING, Protocol
 import numpy as np
 import pandas as pd
 
+from shared.market.access import MarketAccess
 from shared.market.calendar import get_calendar, to_utc
 
 if TYPE_CHECKING:
-    from shared.config import Settings
-    from shared.market import DataManager
+    pass
 
 
 class Market(Protocol):
@@ -70,22 +70,8 @@ class FrameMarket:
         return df[opened]
 
 
-class MarketView:
+class MarketView(MarketAccess):
     """Sessions from ``shared.market``: complete daily bars plus today's open so far."""
-
-    def __init__(self, settings: Settings, dm: DataManager | None = None) -> None:
-        self.settings = settings
-        self._dm = dm
-
-    def _market(self) -> DataManager:
-        if self._dm is None:
-            from shared.market import get_data_manager
-
-            self._dm = get_data_manager(self.settings)
-        return self._dm
-
-    def now(self) -> pd.Timestamp:
-        return self._market().clock.now_ts()
 
     def name(self, symbol: str) -> str:
         info = self._market().universe.get(symbol)

@@ -12,14 +12,14 @@ from typing import TYPE_CHECKING, Protocol
 import numpy as np
 import pandas as pd
 
+from shared.market.access import MarketAccess
 from shared.market.calendar import get_calendar, to_utc
 from shared.market.frames import empty_frame
 from shared.market.symbols import AssetClass, classify
 from shared.market.timeframes import parse_timeframe
 
 if TYPE_CHECKING:
-    from shared.config import Settings
-    from shared.market import DataManager
+    pass
 
 _MIN_NS = 60_000_000_000
 
@@ -95,22 +95,8 @@ class FrameFeed:
         return visible_only(df, symbol, timeframe, min(end, self._now))
 
 
-class MarketFeed:
+class MarketFeed(MarketAccess):
     """Bars from ``shared.market``'s data manager; "now" from the market clock."""
-
-    def __init__(self, settings: Settings, dm: DataManager | None = None) -> None:
-        self.settings = settings
-        self._dm = dm
-
-    def _market(self) -> DataManager:
-        if self._dm is None:
-            from shared.market import get_data_manager
-
-            self._dm = get_data_manager(self.settings)
-        return self._dm
-
-    def now(self) -> pd.Timestamp:
-        return self._market().clock.now_ts()
 
     def bars(self, symbol: str, timeframe: str, start: pd.Timestamp,
              end: pd.Timestamp) -> pd.DataFrame:

@@ -20,8 +20,6 @@ from shared.market.calendar import to_utc
 from shared.market.frames import (
     BarArrays,
     empty_arrays,
-    empty_frame,
-    from_micros_array,
     iso,
     micros,
 )
@@ -276,30 +274,6 @@ class BarStore:
                                      prices[2, lo:hi], prices[3, lo:hi], c[6, lo:hi],
                                      vw[lo:hi], c[8, lo:hi], source.get(i, "database"))
         return out
-
-    def read(self, symbol: str, timeframe: str, start: object, end: object) -> pd.DataFrame:
-        """Return the stored bars with ``start <= ts < end`` as a bar frame."""
-        rows = self.db.get_db_connection().execute(
-            "SELECT ts, open_micros, high_micros, low_micros, close_micros, volume, vwap_micros, "
-            "trade_count, source FROM bars WHERE symbol = ? AND timeframe = ? AND ts >= ? "
-            "AND ts < ? ORDER BY ts", (symbol, timeframe, iso_ts(start), iso_ts(end))).fetchall()
-        if not rows:
-            return empty_frame(symbol, timeframe, "database")
-        cols = list(zip(*rows, strict=False))
-        idx = pd.DatetimeIndex(pd.to_datetime(list(cols[0]), format="%Y-%m-%dT%H:%M:%S%z",
-                                              utc=True), name="ts")
-        vw = np.array([np.nan if x is None else x for x in cols[6]], dtype="float64")
-        df = pd.DataFrame({
-            "open": from_micros_array(np.array(cols[1], dtype="int64")),
-            "high": from_micros_array(np.array(cols[2], dtype="int64")),
-            "low": from_micros_array(np.array(cols[3], dtype="int64")),
-            "close": from_micros_array(np.array(cols[4], dtype="int64")),
-            "volume": np.array(cols[5], dtype="int64"),
-            "vwap": np.round(vw / 1e6, 6),
-            "trade_count": pd.array(list(cols[7]), dtype="Int64"),
-        }, index=idx)
-        df.attrs.update(symbol=symbol, timeframe=timeframe, source=str(cols[8][-1]), stale=False)
-        return df
 
     def count(self, symbol: str | None = None, timeframe: str | None = None) -> int:
         sql, params = "SELECT COUNT(*) FROM bars WHERE 1=1", []

@@ -34,6 +34,7 @@ def _env(tmp: Path) -> dict[str, str]:
                TRADING__coordination__strategy__timeframe="15m",
                TRADING__coordination__strategy__entry_threshold="0.1",
                TRADING__coordination__strategy__no_entry_minutes_before_close="45",
+               TRADING__coordination__strategy__universe_limit="8",
                TRADING__market__clock__replay_start="2024-11-01")
     return env
 

@@ -1,5 +1,6 @@
 // Scanner: the latest matches (sortable, each with why it matched); presets and filters editable.
 import { $, ApiError, act, el, notice, num, pct, start, table, time, toast, upstream } from "../core.js";
+import { explain } from "../decision_view.js";
 
 start();
 const RANGES = [["price", "Price"], ["avg_volume", "Avg volume"], ["rvol", "Rel. volume"], ["gap_pct", "Gap %"],
@@ -33,11 +34,12 @@ function readFilters() {
   return out;
 }
 
+// Each explanation entry is {filter, metric, value, threshold, passed}: "rvol 1.43 ≥ 1.20".
 function why(r) {
   const e = r.explanation;
-  if (!e) return "";
+  if (!e || (Array.isArray(e) && !e.length)) return "no filter set: every visible symbol matches";
   if (typeof e === "string") return e;
-  if (Array.isArray(e)) return e.map((x) => (typeof x === "string" ? x : x.text || x.reason || JSON.stringify(x))).join("; ");
+  if (Array.isArray(e)) return e.map(explain).join(" · ");
   return Object.entries(e).map(([k, v]) => `${k}: ${typeof v === "object" ? JSON.stringify(v) : v}`).join("; ");
 }
 
@@ -45,12 +47,13 @@ function render(run) {
   const box = $("#matches");
   if (!run || run.available === false) { box.replaceChildren(notice(run ? run.message : "no scan")); return; }
   const d = run.data || run;
-  $("#scan-meta").textContent = `${d.preset || "custom"} · ${d.matched ?? (d.results || []).length} of ${d.universe_size ?? "?"} · bar ${time(d.bar_ts)} · ${num(d.duration_ms, 0)} ms`;
+  const active = Object.keys(d.filters || {});
+  $("#scan-meta").textContent = `${d.preset || (active.length ? "custom" : "no filter")} · ${d.matched ?? (d.results || []).length} of ${d.universe_size ?? "?"} matched · clock ${time(d.clock_ts)} · ${num(d.duration_ms, 0)} ms`;
   const m = (r, k) => (r.metrics || {})[k];
   table(box, [
     { key: "rank", label: "#", num: true },
     { key: "symbol", label: "Symbol", render: (r) => el("a", { href: `/symbol?symbol=${encodeURIComponent(r.symbol)}` }, r.symbol) },
-    { key: "sector", label: "Sector" },
+    { key: "sector", label: "Sector", render: (r) => r.sector || "—" },
     { key: "score", label: "Score", num: true, render: (r) => num(r.score, 2) },
     { key: "price", label: "Price", num: true, render: (r) => num(r.price, 2) },
     { key: "change", label: "Chg %", num: true, sort: (r) => m(r, "change_pct"), render: (r) => pct(m(r, "change_pct")) },
@@ -84,11 +87,13 @@ $("#scan-form").addEventListener("submit", async (e) => {
   // a preset's own values are sent as overrides only where the user changed them
   const base = presets[body.preset] || {};
   for (const [k, v] of Object.entries(body.filters)) if (String(base[k]) === String(v)) delete body.filters[k];
+  const btn = $("#run-scan");
+  btn.disabled = true; btn.textContent = "Scanning…";
   try { render(await act("scanner", "scan", "POST", body)); toast("Scan done"); }
   catch (err) {
     const field = err instanceof ApiError ? (err.fields()[0] || "").replace(/^filters\./, "") : "";
     const box = field && document.getElementById(`err-${field}`);
     (box || $("#err-scan")).textContent = err.message;
-  }
+  } finally { btn.disabled = false; btn.textContent = "Run scan"; }
 });
 init();

@@ -155,8 +155,10 @@ async function loadExtras() {
     table(pbox, [
       { key: "pattern", label: "Pattern", render: (p) => String(pick(p, "pattern", "name", "type") || "?") },
       { key: "direction", label: "Dir", render: (p) => String(pick(p, "direction", "signal", "bias") || "") },
-      { key: "ts", label: "When", render: (p) => time(pick(p, "ts", "time", "end_ts", "detected_at")) },
-    ], pl.slice(0, 50), { empty: "no patterns on this timeframe" });
+      { key: "status", label: "Status", render: (p) => String(pick(p, "status") || (p.value !== undefined ? "candle" : "")) },
+      { key: "ts", label: "When", sort: (p) => String(pick(p, "ts", "time", "end_ts", "detected_at") || ""),
+        render: (p) => time(pick(p, "ts", "time", "end_ts", "detected_at")) },
+    ], pl, { empty: "no patterns on this timeframe", sortKey: "ts" });
   }
   const sbox = $("#signals");
   const sv = val(sig);
@@ -164,8 +166,9 @@ async function loadExtras() {
   else table(sbox, [
     { key: "strategy", label: "Strategy", render: (r) => String(pick(r, "strategy", "name") || "") },
     { key: "signal", label: "Signal", render: (r) => String(pick(r, "signal", "direction", "action") || "") },
-    { key: "strength", label: "Str.", num: true, render: (r) => num(pick(r, "strength", "score", "confidence"), 2) },
-    { key: "ts", label: "When", render: (r) => time(pick(r, "ts", "time", "created_at")) },
+    { key: "strength", label: "Score", num: true, render: (r) => pnl(pick(r, "score", "strength", "confidence"), 2) },
+    { key: "rule", label: "Rule", render: (r) => el("span", { class: "muted" }, String(pick(r, "rule") || "")) },
+    { key: "ts", label: "Bar", render: (r) => time(pick(r, "bar_ts", "clock_ts", "ts", "created_at")) },
   ], items(sv).slice(0, 50), { empty: "no signals" });
   newsList($("#sym-news"), val(news));
 }

@@ -1,0 +1,125 @@
+"""Write contention: several services' real write use cases, one process each, one database.
+
+Each writer process builds its service's app with ``create_app`` (so the real service object,
+``Database`` and retry policy), then calls one mutating route through the Flask test client
+as fast as it can for ``seconds``.  It reports every call's latency, every failure whose code
+or message mentions a lock, and its ``Database.stats`` (retries, transactions, max).
+Used by tests/reliability/test_contention.py (short) and bench/contention_bench.py (60 s).
+"""
+from __future__ import annotations
+
+import importlib
+import multiprocessing as mp
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+from shared.config import SERVICES
+
+MODULES = {name: module for name, _, module in SERVICES}
+
+
+def _request(name: str, i: int, tag: str) -> tuple[str, str, dict[str, Any]]:
+    if name == "paper_trading":  # a resting limit order: a write to orders + reservations
+        return "POST", "/api/v1/orders", {
+            "symbol": ("AAPL", "MSFT", "NVDA")[i % 3], "side": "buy", "qty": "1",
+            "type": "limit", "limit_price": "1.00", "time_in_force": "gtc",
+            "client_order_id": f"{tag}-{i}"}
+    if name == "news":
+        return "POST", "/api/v1/news", {"headline": f"{uuid.uuid4().hex} contention story {i}",
+                                        "symbols": ["AAPL"]}
+    if name == "reporting":
+        return "POST", "/api/v1/report/snapshot", {"run_id": f"{tag}-{i}", "source": "bench"}
+    if name == "technical_analysis":
+        return "POST", "/api/v1/analyze", {"symbols": [("AAPL", "MSFT")[i % 2]],
+                                           "store": True, "use_cache": False}
+    if name == "pattern_recognition":
+        return "POST", "/api/v1/candlesticks/scan", {"symbols": [("AAPL", "MSFT")[i % 2]]}
+    raise ValueError(name)
+
+
+WRITERS = ("paper_trading", "news", "reporting", "technical_analysis", "pattern_recognition")
+
+
+def writer(name: str, overrides: dict[str, Any], seconds: float, start_at: float,
+           out: Any) -> None:
+    """Run one writer until ``start_at + seconds``; put its figures on ``out``."""
+    from tests.conftest import make_settings
+
+    settings = make_settings(Path(overrides.pop("_tmp")), **overrides)
+    app = importlib.import_module(MODULES[name]).create_app(settings)
+    client = app.test_client()
+    tag = f"{name}-{uuid.uuid4().hex[:6]}"
+    client.open(*_request(name, 0, tag)[:2], json=_request(name, 0, tag)[2])  # warm up
+    db = app.extensions["db"]
+    base = db.stats.snapshot()
+    lat: list[float] = []
+    statuses: dict[int, int] = {}
+    lock_errors: list[str] = []
+    while time.time() < start_at:
+        time.sleep(0.005)
+    i = 1
+    end = start_at + seconds
+    while time.time() < end:
+        method, path, body = _request(name, i, tag)
+        t0 = time.perf_counter()
+        resp = client.open(path, method=method, json=body)
+        lat.append(time.perf_counter() - t0)
+        statuses[resp.status_code] = statuses.get(resp.status_code, 0) + 1
+        if resp.status_code >= 500 or "lock" in resp.get_data(as_text=True).lower():
+            lock_errors.append(resp.get_data(as_text=True)[:200])
+        i += 1
+    stats = db.stats.snapshot()
+    out.put({"name": name, "latencies": lat, "statuses": statuses, "errors": lock_errors,
+             "retries": stats["retries"] - base["retries"],
+             "transactions": stats["transactions"] - base["transactions"],
+             "rollbacks": stats["rollbacks"] - base["rollbacks"], "max_ms": stats["max_ms"]})
+
+
+def run_contention(tmp: Path, seconds: float, writers: tuple[str, ...] = WRITERS,
+                   **overrides: Any) -> list[dict[str, Any]]:
+    """Run every writer in its own process on one migrated database; return their figures."""
+    from shared.db import Database, migrate
+    from tests.conftest import make_settings
+
+    base = {"security__rate_limit": "", "market__universe_size": 25, **overrides}
+    settings = make_settings(tmp, **base)
+    database = Database.from_settings(settings)
+    migrate(database)
+    database.close()
+    ctx = mp.get_context("spawn")
+    out = ctx.Queue()
+    start_at = time.time() + 20  # every process imports and builds its app before the start
+    procs = [ctx.Process(target=writer, args=(n, {**base, "_tmp": str(tmp)}, seconds, start_at,
+                                              out), daemon=True) for n in writers]
+    for p in procs:
+        p.start()
+    results = [out.get(timeout=seconds + 240) for _ in procs]
+    for p in procs:
+        p.join(30)
+    return results
+
+
+def percentile(values: list[float], q: float) -> float:
+    if not values:
+        return float("nan")
+    s = sorted(values)
+    return s[min(len(s) - 1, int(q * (len(s) - 1) + 0.5))]
+
+
+def report(results: list[dict[str, Any]], seconds: float) -> str:
+    lines = [f"{'writer':<22}{'calls':>8}{'per s':>8}{'p50 ms':>9}{'p99 ms':>9}{'max ms':>9}"
+             f"{'retries':>9}{'lock errs':>10}  statuses"]
+    for r in sorted(results, key=lambda r: r["name"]):
+        lat = r["latencies"]
+        lines.append(f"{r['name']:<22}{len(lat):>8}{len(lat) / seconds:>8.1f}"
+                     f"{percentile(lat, .5) * 1000:>9.2f}{percentile(lat, .99) * 1000:>9.2f}"
+                     f"{max(lat, default=0) * 1000:>9.1f}{r['retries']:>9}{len(r['errors']):>10}"
+                     f"  {r['statuses']}")
+    allat = [x for r in results for x in r["latencies"]]
+    lines.append(f"{'all':<22}{len(allat):>8}{len(allat) / seconds:>8.1f}"
+                 f"{percentile(allat, .5) * 1000:>9.2f}{percentile(allat, .99) * 1000:>9.2f}"
+                 f"{max(allat, default=0) * 1000:>9.1f}{sum(r['retries'] for r in results):>9}"
+                 f"{sum(len(r['errors']) for r in results):>10}")
+    return "\n".join(lines)
