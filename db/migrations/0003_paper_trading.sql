@@ -15,8 +15,11 @@ CREATE TABLE pt_account (
     reset_at TEXT
 );
 
+-- No AUTOINCREMENT on the tables a submission writes (orders, their events, the feed): their
+-- rows are never deleted, so rowids only grow anyway, and AUTOINCREMENT would add a write to
+-- sqlite_sequence to every submission's transaction.
 CREATE TABLE pt_orders (
-    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    seq INTEGER PRIMARY KEY,
     id TEXT NOT NULL UNIQUE,
     client_order_id TEXT NOT NULL UNIQUE,
     parent_id TEXT,
@@ -74,7 +77,7 @@ CREATE INDEX ix_pt_orders_submitted ON pt_orders (submitted_at);
 
 -- Every status transition with its clock time and reason.
 CREATE TABLE pt_order_events (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    id INTEGER PRIMARY KEY,
     order_id TEXT NOT NULL,
     status TEXT NOT NULL,
     reason TEXT,
@@ -184,7 +187,7 @@ CREATE TABLE pt_sessions (
 
 -- Order and fill events for subscribers (Server-Sent Events at /api/v1/events/stream).
 CREATE TABLE trade_events (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    id INTEGER PRIMARY KEY,
     type TEXT NOT NULL,
     payload TEXT NOT NULL,
     created_at TEXT NOT NULL

@@ -3,12 +3,15 @@ from __future__ import annotations
 
 import threading
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from services.paper_trading.domain import Costs, RiskLimits, RiskRejection, daily_loss_breached
 from services.paper_trading.engine import FillEngine
+from services.paper_trading.gate import WriterGate
 from services.paper_trading.intake import Intake, asset_id_for
 from services.paper_trading.lifecycle import Lifecycle
 from services.paper_trading.portfolio import PortfolioUseCases
@@ -49,6 +52,7 @@ class PaperTradingService(PortfolioUseCases, DatabaseServiceMixin):
         self.init_database(database or settings)
         self.cal = calendar or get_calendar(settings.market.calendar)
         self.sessions = SessionClock(self.cal)
+        self.gate = WriterGate(Path(f"{self.db.path}.paper_trading.lock"))
         self._now = now or default_clock(settings, self.db)
         self.intake = Intake(self)
         self.costs = Costs.from_settings(self.cfg.fills)
@@ -63,8 +67,11 @@ class PaperTradingService(PortfolioUseCases, DatabaseServiceMixin):
         t = self._now()
         return t.replace(tzinfo=UTC) if t.tzinfo is None else t.astimezone(UTC)
 
-    def _uow(self, label: str) -> Any:
-        return self.unit_of_work(f"paper_trading:{label}")
+    @contextmanager
+    def _uow(self, label: str) -> Iterator[Any]:
+        """Open a write unit of work, queued behind this service's other writers (``gate``)."""
+        with self.gate.hold(), self.unit_of_work(f"paper_trading:{label}") as uow:
+            yield uow
 
     def _ensure_account(self, repo: Repository, now: datetime) -> None:
         if self.intake._account_seen:  # the row is never deleted once created

@@ -267,3 +267,65 @@ def test_restart_goes_to_the_running_manager(env: tuple[Settings, Any, Server]) 
     finally:
         rd.release()
     assert c.post("/api/v1/services/bogus/restart").status_code == 404
+
+
+@pytest.fixture
+def with_coord(env: tuple[Settings, Any, Server]) -> Iterator[tuple[Settings, Any]]:
+    """``env`` plus a real coordination server (its workflow loop not started)."""
+    settings, _, _ = env
+    settings = settings.model_copy(update={"coordination": settings.coordination.model_copy(
+        update={"autostart": False})})
+    coord = Server("coordination", settings)
+    try:
+        yield settings, create_app(settings)
+    finally:
+        coord.stop()
+
+
+def test_clock_controls_go_to_coordination(with_coord: tuple[Settings, Any]) -> None:
+    _, app = with_coord
+    c = app.test_client()
+    clock = c.get("/api/v1/clock").get_json()["data"]
+    assert clock["source"] == "coordination" and clock["controls"] is True
+    assert clock["session"] == "2024-01-02" and clock["next_close"].startswith("2024-01-02T21:00")
+    assert c.post("/api/v1/clock/pause", json={}).get_json()["data"]["paused"] is True
+    before = pd.Timestamp(c.get("/api/v1/clock").get_json()["data"]["now"])
+    after = c.post("/api/v1/clock/step", json={"n": 3}).get_json()["data"]
+    assert pd.Timestamp(after["now"]) - before == pd.Timedelta(minutes=3 * after["step_minutes"])
+    conf = c.post("/api/v1/clock/configure", json={"speed": 120, "pace": "multiplier"})
+    assert conf.status_code == 200 and conf.get_json()["data"]["speed"] == 120
+    bad = c.post("/api/v1/clock/configure", json={"speed": -1})
+    assert bad.status_code == 400 and bad.get_json()["error"]["details"]["field"] == "speed"
+    assert c.post("/api/v1/clock/configure", json={"warp": 1}).status_code == 400
+    assert c.post("/api/v1/clock/warp", json={}).status_code == 404
+
+
+def test_automation_cycle_workflow_and_decisions(with_coord: tuple[Settings, Any]) -> None:
+    _, app = with_coord
+    c = app.test_client()
+    assert c.get("/api/v1/automation").get_json()["data"]["data"]["state"] == "stopped"
+    r = c.post("/api/v1/automation", json={"state": "paused"})
+    assert r.status_code == 200 and r.get_json()["data"]["state"] == "paused"
+    assert c.post("/api/v1/automation", json={"state": "warp"}).status_code == 400
+    c.post("/api/v1/clock/pause", json={})
+    run = c.post("/api/v1/cycle", json={"advance_steps": 1})
+    assert run.status_code == 201, run.get_json()
+    run = run.get_json()["data"]
+    wf = c.get("/api/v1/workflow").get_json()["data"]
+    assert wf["available"] is True and wf["runs"][0]["id"] == run["id"]
+    steps = wf["runs"][0]["steps"]
+    assert steps and all("duration_ms" in s and "status" in s for s in steps)
+    # the scanner is down: the run says so instead of pretending
+    assert run["status"] in ("degraded", "failed")
+    assert c.get("/api/v1/decisions").status_code == 400  # a filter is required
+    assert c.get("/api/v1/decisions?decision_id=nope").get_json()["data"] == []
+
+
+def test_coordination_down_is_a_value_for_workflow_and_automation(
+        env: tuple[Settings, Any, Server]) -> None:
+    _, app, _ = env
+    c = app.test_client()
+    for path in ("/api/v1/workflow", "/api/v1/automation"):
+        data = c.get(path).get_json()["data"]
+        assert data["available"] is False and data["down"] is True, path
+    assert c.post("/api/v1/cycle", json={}).status_code == 503

@@ -95,7 +95,9 @@ def whole(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Whole]:
 
 
 def _new_page(browser: Any, base: str) -> Any:
-    ctx = browser.new_context(viewport={"width": 1366, "height": 768}, base_url=base)
+    # polling predicates are strings: let them run under the pages' strict CSP
+    ctx = browser.new_context(viewport={"width": 1366, "height": 768}, base_url=base,
+                              bypass_csp=True)
     pg = ctx.new_page()
     pg.errors = []  # type: ignore[attr-defined]
     pg.on("console", lambda m: m.type == "error" and pg.errors.append(m.text))
@@ -107,6 +109,7 @@ def _new_page(browser: Any, base: str) -> Any:
 
 def _shot(page: Any, name: str) -> None:
     ARTIFACTS.mkdir(exist_ok=True)
+    page.evaluate("window.scrollTo(0, 0)")  # a scrolled page shoots its sticky header mid-page
     page.screenshot(path=str(ARTIFACTS / f"e2e-{name}.png"), full_page=True)
 
 
@@ -124,7 +127,8 @@ def test_whole_suite_through_the_dashboard(whole: Whole, browser: Any) -> None:
     assert all(r["status"] in ("ok", "degraded") for r in runs), runs
     # a scan with a filter, so the scanner page has explained matches
     requests.post(whole.url("scanner") + "/api/v1/scan", timeout=90,
-                  json={"filters": {"min_price": 1}, "symbols": runs[0]["summary"]["candidates"]})
+                  json={"filters": {"min_price": 1, "min_rvol": 0, "min_rsi": 0, "min_change_pct": -100},
+                        "symbols": runs[0]["summary"]["candidates"]})
     print(f"cycles done at {time.monotonic() - t0:.1f}s")
 
     page = _new_page(browser, whole.url("dashboard"))

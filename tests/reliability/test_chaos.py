@@ -70,10 +70,18 @@ def _orders_by_cid(s: Suite) -> Counter[str]:
 
 def test_orders_survive_sigkill_exactly_once_with_ledger_invariants(suite):
     s = suite
-    assets = s.get("paper_trading", "/v2/assets",
-                   headers={"APCA-API-SECRET-KEY": SECRETS["API_KEY"]}).json()
-    symbols = [a["symbol"] for a in assets if a.get("tradable") and "/" not in a["symbol"]][:6]
-    assert symbols, assets[:3]
+    alpaca = {"APCA-API-SECRET-KEY": SECRETS["API_KEY"]}
+    # Into the session, so that market orders fill and positions come from real fills.
+    moved = s.post("coordination", "/api/v1/clock",
+                   json={"action": "advance", "to": "2024-01-02T15:30:00+00:00"}, timeout=60)
+    assert moved.status_code < 300, moved.text[:300]
+    rows = s.get("dashboard", "/api/v1/symbols", params={"limit": 40}).json()["data"]
+    candidates = [r["symbol"] for r in rows if "/" not in r["symbol"]]
+    latest = s.get("paper_trading", "/v2/stocks/trades/latest", headers=alpaca,
+                   params={"symbols": ",".join(candidates)}).json().get("trades") or {}
+    symbols = [c for c in candidates if c in latest and s.get(
+        "paper_trading", f"/v2/assets/{c}", headers=alpaca).status_code == 200][:4]
+    assert len(symbols) >= 2, (candidates, latest)
     results: dict[str, tuple[int, str | None]] = {}
     done = threading.Semaphore(0)
     latencies: list[float] = []

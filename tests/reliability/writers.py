@@ -67,8 +67,11 @@ def writer(name: str, overrides: dict[str, Any], seconds: float, start_at: float
         resp = client.open(path, method=method, json=body)
         lat.append(time.perf_counter() - t0)
         statuses[resp.status_code] = statuses.get(resp.status_code, 0) + 1
-        if resp.status_code >= 500 or "lock" in resp.get_data(as_text=True).lower():
-            lock_errors.append(resp.get_data(as_text=True)[:200])
+        if resp.status_code >= 400:
+            err = (resp.get_json(silent=True) or {}).get("error") or {}
+            text = f"{err.get('code', '')} {err.get('message', '')}".lower()
+            if resp.status_code >= 500 or "database is locked" in text or "busy" in text:
+                lock_errors.append(resp.get_data(as_text=True)[:200])
         i += 1
     stats = db.stats.snapshot()
     out.put({"name": name, "latencies": lat, "statuses": statuses, "errors": lock_errors,

@@ -73,7 +73,7 @@ export function renderDecisions(box, rows, what) {
         section("Scan match", scanPart(d.scan)), section("Signals", signalsPart(d.signals)),
         section("Patterns", patternsPart(d.patterns)), section("Sentiment", sentimentPart(d.sentiment)),
         section("Sizing", sizingPart(d.sizing, d)),
-        section("Order", kv([["Order id", d.order_id || "—"], ["Status", d.order_status || "—"], ["Run", (d.run_id || "").slice(0, 8)]]))));
+        section("Order", kv([["Order id", d.order_id ? el("span", { title: d.order_id }, d.order_id.slice(0, 8) + "…") : "—"], ["Status", d.order_status || "—"], ["Run", (d.run_id || "").slice(0, 8)]]))));
   }));
 }
 

@@ -118,3 +118,29 @@ def test_cross_check_against_backtesting_py(tmp_path: Path) -> None:
     eq = pd.read_csv(out / "equity.csv")
     # paper trading rounds each commission to the cent: at most half a cent per fill apart
     assert abs(eq["equity"].iloc[-1] - stats["Equity Final [$]"]) <= 0.005 * 2 * len(ours) + 0.01
+
+
+@pytest.mark.parametrize(("kind", "params"), [("sma_cross", {"fast": 5, "slow": 12}),
+                                              ("ema_cross", {"fast": 4, "slow": 9}),
+                                              ("macd_cross", {})])
+def test_screened_signals_equal_evaluating_every_bar(kind: str, params: dict) -> None:
+    from services.coordination.replay_engine import signals
+    from services.technical_analysis.domain import Strategy
+
+    rng = np.random.default_rng(11)
+    c = 50 * np.exp(np.cumsum(rng.normal(0, 0.02, 600)))
+    frame = pd.DataFrame({"open": c, "high": c * 1.01, "low": c * 0.99, "close": c,
+                          "volume": 1000.0}, index=pd.bdate_range("2020-01-01", periods=600,
+                                                                  tz="UTC"))
+    strat = Strategy(kind, kind, params)
+    data = {k: frame[k].to_numpy(dtype="float64") for k in ("open", "high", "low", "close",
+                                                             "volume")}
+    outputs = {spec.key: spec.compute(data) for spec in strat.specs.values()}
+    every = np.zeros(600, dtype="int8")
+    for i in range(1, 600):  # the live rule on every bar, unscreened
+        sig = strat.evaluate({k: {n: a[:i + 1] for n, a in o.items()} for k, o in
+                              outputs.items()}, {k: a[:i + 1] for k, a in data.items()})
+        every[i] = {"long": 1, "short": -1}.get(sig.direction, 0)
+    screened = signals(frame, strat)
+    assert (every != 0).sum() > 10
+    assert np.array_equal(screened, every)

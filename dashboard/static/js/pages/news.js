@@ -40,7 +40,7 @@ async function load() {
       render: (r) => { const v = w(r)?.volume; if (!v) return el("span", { class: "muted" }, "·");
         return el("span", { class: v.abnormal ? "warn" : "" }, `${v.count} (x${num(v.ratio, 1)})${v.abnormal ? " ⚠" : ""}`); } },
   ], [...by.values()], { empty: "no symbols tagged", sortKey: "count" });
-  $("#agg-note").textContent = top.length ? `window figures (${(windows.get(top[0]) || {}).window || "default window"}) for the ${top.length} most mentioned` : "";
+  $("#agg-note").textContent = top.length ? `${(windows.get(top[0]) || {}).window || ""} window: top ${top.length}` : "";
 }
 $("#news-sym").addEventListener("change", load);
 load();

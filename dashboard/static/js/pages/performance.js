@@ -80,7 +80,7 @@ async function load() {
     { key: "entry_price", label: "Entry px", num: true, render: (r) => num(r.entry_price, 2) },
     { key: "exit_price", label: "Exit px", num: true, render: (r) => num(r.exit_price, 2) },
     { key: "net_pnl", label: "Net P&L", num: true, render: (r) => pnl(r.net_pnl) },
-    { key: "return_pct", label: "Ret %", num: true, render: (r) => pnl(r.return_pct, 2, "%") },
+    { key: "return_pct", label: "Ret %", num: true, render: (r) => pnl(r.return_pct == null ? null : Number(r.return_pct) * 100, 2, "%") },
     { key: "fees", label: "Fees", num: true, render: (r) => money(r.fees ?? r.commission) },
     { key: "entry_time", label: "Entry", render: (r) => time(r.entry_time) },
     { key: "exit_time", label: "Exit", render: (r) => time(r.exit_time) },

@@ -133,10 +133,17 @@ function drawLevels() {
   }
 }
 
+function recentStart() {
+  if (!current || !current.candles.length) return undefined;
+  const c = current.candles[Math.max(0, current.candles.length - 150)];
+  return new Date(c.time * 1000).toISOString();
+}
+
 async function loadExtras() {
   const s = encodeURIComponent(symbol);
   const [cs, pats, lv, fills, sig, news] = await Promise.allSettled([
-    upstream("pattern_recognition", `candlesticks/${s}`, { timeframe: tf, limit: 200 }),
+    // only the candles of the last bars shown: older detections would pile up off to the left
+    upstream("pattern_recognition", `candlesticks/${s}`, { timeframe: tf, limit: 500, start: recentStart() }),
     upstream("pattern_analysis", `patterns/${s}`, { timeframe: tf }),
     upstream("pattern_analysis", `levels/${s}`, { timeframe: tf }),
     upstream("paper_trading", "fills", { symbol, limit: 200 }),
@@ -153,11 +160,11 @@ async function loadExtras() {
     pbox.replaceChildren(notice(`${val(pats).message}; ${val(cs).message}`));
   } else {
     table(pbox, [
-      { key: "pattern", label: "Pattern", render: (p) => String(pick(p, "pattern", "name", "type") || "?") },
+      { key: "pattern", label: "Pattern", render: (p) => String(pick(p, "pattern", "name", "type") || "?").replace(/^CDL/, "").toLowerCase().replace(/_/g, " ") },
       { key: "direction", label: "Dir", render: (p) => String(pick(p, "direction", "signal", "bias") || "") },
-      { key: "status", label: "Status", render: (p) => String(pick(p, "status") || (p.value !== undefined ? "candle" : "")) },
+      { key: "status", label: "Kind", render: (p) => String(pick(p, "status") || (p.value !== undefined ? "candle" : "")) },
       { key: "ts", label: "When", sort: (p) => String(pick(p, "ts", "time", "end_ts", "detected_at") || ""),
-        render: (p) => time(pick(p, "ts", "time", "end_ts", "detected_at")) },
+        render: (p) => time(pick(p, "ts", "time", "end_ts", "detected_at")).slice(5, 16) },
     ], pl, { empty: "no patterns on this timeframe", sortKey: "ts" });
   }
   const sbox = $("#signals");
@@ -165,10 +172,9 @@ async function loadExtras() {
   if (sv.available === false) sbox.replaceChildren(notice(sv.message));
   else table(sbox, [
     { key: "strategy", label: "Strategy", render: (r) => String(pick(r, "strategy", "name") || "") },
-    { key: "signal", label: "Signal", render: (r) => String(pick(r, "signal", "direction", "action") || "") },
+    { key: "signal", label: "Signal", render: (r) => el("span", { title: String(pick(r, "rule") || "") }, String(pick(r, "signal", "direction", "action") || "")) },
     { key: "strength", label: "Score", num: true, render: (r) => pnl(pick(r, "score", "strength", "confidence"), 2) },
-    { key: "rule", label: "Rule", render: (r) => el("span", { class: "muted" }, String(pick(r, "rule") || "")) },
-    { key: "ts", label: "Bar", render: (r) => time(pick(r, "bar_ts", "clock_ts", "ts", "created_at")) },
+    { key: "ts", label: "Bar", render: (r) => time(pick(r, "bar_ts", "clock_ts", "ts", "created_at")).slice(11, 16) },
   ], items(sv).slice(0, 50), { empty: "no signals" });
   newsList($("#sym-news"), val(news));
 }

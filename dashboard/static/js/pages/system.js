@@ -7,10 +7,15 @@ start();
 
 function pill(text) { return el("span", { class: "pill " + String(text).replace(/\s+/g, "-") }, text); }
 
+// Breakers not closed are listed (they matter); the closed ones are only counted.
 function breakers(obj) {
   const entries = Object.entries(obj || {});
   if (!entries.length) return el("span", { class: "muted" }, "none");
-  return el("span", {}, entries.map(([k, v]) => [pill(`${k}: ${v}`), " "]));
+  const bad = entries.filter(([, v]) => v !== "closed");
+  const closed = entries.length - bad.length;
+  return el("span", { title: entries.map(([k, v]) => `${k}: ${v}`).join("\n") },
+    bad.map(([k, v]) => [pill(`${k}: ${v}`), " "]),
+    closed ? el("span", { class: "muted" }, `${closed} closed`) : null);
 }
 
 async function restart(name) {
