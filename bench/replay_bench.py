@@ -2,7 +2,7 @@
 of one-minute bars for 100 symbols through the whole running suite (target < 60 s) with the
 time spent in each service.  Baseline (same run): backtesting.py's SMA cross on the same bars.
 
-Run: ``python bench/replay_bench.py [--skip-suite]``.  The suite part starts its own suite on
+Run: ``python bench/replay_bench.py [--skip-suite | --suite-only]``.  The suite part starts its own suite on
 a temp database and ports 6400-6410 and stops it afterwards.
 """
 from __future__ import annotations
@@ -98,8 +98,12 @@ def bench_suite(tmp: Path) -> None:
                TRADING__coordination__strategy__max_candidates="10")
     mgr = [sys.executable, str(ROOT / "hybrid_manager.py")]
     subprocess.run([*mgr, "migrate"], env=env, cwd=ROOT, check=True, capture_output=True)
-    subprocess.run([*mgr, "start", "--detach"], env=env, cwd=ROOT, check=True,
-                   capture_output=True)
+    started = subprocess.run([*mgr, "start", "--detach"], env=env, cwd=ROOT,
+                             capture_output=True, text=True)
+    if started.returncode != 0:
+        print("suite did not start:", started.stdout[-2000:], started.stderr[-2000:])
+        subprocess.run([*mgr, "stop"], env=env, cwd=ROOT, capture_output=True)
+        return
     try:
         t0 = time.perf_counter()
         r = subprocess.run([*mgr, "replay", "--session", "2024-03-05", "--universe", "100",
@@ -123,6 +127,7 @@ def bench_suite(tmp: Path) -> None:
 
 if __name__ == "__main__":
     with tempfile.TemporaryDirectory() as d:
-        bench_csv(Path(d))
+        if "--suite-only" not in sys.argv:
+            bench_csv(Path(d))
         if "--skip-suite" not in sys.argv:
             bench_suite(Path(d))

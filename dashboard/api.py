@@ -128,16 +128,19 @@ def blueprints() -> list[Blueprint]:
         return ok(_backend().log_tail(name, query.lines))
 
     @bp.get("/clock")
+    @validate()
     def clock() -> Response:
         """The market clock from coordination (mode, pace, speed, paused, now) and its session."""
         return ok(_coord().clock())
 
     @bp.post("/clock/<action>")
+    @validate(body_doc={"type": "object", "description": "forwarded to coordination"})
     def clock_action(action: str) -> Response:
         """pause / resume / step {n} / advance {to} / reset, or configure {mode, pace, speed...}."""
         return ok(_coord().clock_action(action, request.get_json(silent=True) or {}))
 
     @bp.get("/automation")
+    @validate()
     def automation() -> Response:
         """The automated cycle's state (running, paused, stopped) and its last step."""
         return ok(_coord().automation())

@@ -2,13 +2,12 @@
 and the decision ledger (thin: parse, call one use case, serialize)."""
 from __future__ import annotations
 
-from datetime import date
 from typing import Any, Literal
 
 from flask import Blueprint
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field
 
-from shared.web import current_service, ok, validate
+from shared.web import Instant, SessionDate, current_service, ok, validate
 
 
 class _M(BaseModel):
@@ -19,15 +18,15 @@ class ClockBody(_M):
     mode: Literal["live", "replay"] | None = None
     pace: Literal["realtime", "multiplier", "max", "step"] | None = None
     speed: float | None = Field(None, gt=0, le=1_000_000)
-    replay_start: date | None = None
-    replay_end: date | None = None
+    replay_start: SessionDate | None = None
+    replay_end: SessionDate | None = None
     step_minutes: int | None = Field(None, ge=1, le=1440)
 
 
 class ClockActionBody(_M):
     action: Literal["pause", "resume", "step", "advance", "reset"]
     n: int = Field(1, ge=1, le=100_000)
-    to: AwareDatetime | None = None
+    to: Instant | None = None
 
 
 class AutomationBody(_M):

@@ -19,8 +19,6 @@ from services.paper_trading.alpaca_models import (
     account_json,
     alpaca_error,
     asset_json,
-    calendar_json,
-    clock_json,
     order_json,
     position_json,
 )
@@ -101,6 +99,7 @@ class NewsQuery(BaseModel):
     limit: int = Field(10, ge=1, le=50)
     sort: Literal["asc", "desc"] = "desc"
     include_content: bool = False
+    exclude_contentless: bool = False
     page_token: str | None = None
 
 
@@ -133,13 +132,12 @@ def blueprints() -> list[Blueprint]:
     @v2.get("/clock")
     @validate(summary="Alpaca: the market clock", tags=["alpaca"])
     def clock() -> Response:
-        return _json(clock_json(_svc().cal, _svc().now()))
+        return _json(_svc().clock_view())
 
     @v2.get("/calendar")
     @validate(summary="Alpaca: trading sessions", tags=["alpaca"])
     def calendar() -> Response:
-        return _json(calendar_json(_svc().cal, request.args.get("start"),
-                                   request.args.get("end"), _svc().now()))
+        return _json(_svc().calendar_view(request.args.get("start"), request.args.get("end")))
 
     @v2.get("/assets")
     @validate(summary="Alpaca: assets", tags=["alpaca"])
@@ -209,7 +207,7 @@ def blueprints() -> list[Blueprint]:
     @v2.get("/positions")
     @validate(summary="Alpaca: open positions", tags=["alpaca"])
     def positions() -> Response:
-        return _json([position_json(p) for p in _svc().account_snapshot().positions])
+        return _json([position_json(p) for p in _svc().positions()])
 
     @v2.delete("/positions")
     @validate(summary="Alpaca: close all positions", tags=["alpaca"])
@@ -267,7 +265,8 @@ def blueprints() -> list[Blueprint]:
         svc = _svc()
         return _json(marketdata.news(svc.db, svc.now(), _symbols(query.symbols) or None,
                                      query.start, query.end, query.limit, query.sort,
-                                     query.include_content, query.page_token))
+                                     query.include_content, query.page_token,
+                                     query.exclude_contentless))
 
     return [v2, v1b]
 

@@ -82,8 +82,8 @@ def account_json(snap: Snapshot, cfg: Any) -> dict[str, Any]:
         "multiplier": s(f.multiplier), "shorting_enabled": cfg.account_type == "margin",
         "equity": s(f.equity), "last_equity": s(snap.last_equity),
         "long_market_value": s(f.long_market_value),
-        "short_market_value": s(f.short_market_value), "position_market_value":
-            s(f.long_market_value - f.short_market_value),
+        "short_market_value": s(f.short_market_value), "position_market_value":  # net, as Alpaca's (short market value is negative)
+            s(f.long_market_value + f.short_market_value),
         "initial_margin": s(f.initial_margin), "maintenance_margin": s(f.maintenance_margin),
         "last_maintenance_margin": s(f.maintenance_margin), "sma": "0",
         "daytrade_count": snap.daytrade_count, "balance_asof": snap.session,

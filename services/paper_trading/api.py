@@ -160,7 +160,7 @@ def blueprints() -> list[Blueprint]:
     @validate(tags=["positions"])
     def positions() -> Response:
         """Open positions priced at the last visible close."""
-        return ok([position_json(p) for p in _svc().account_snapshot().positions])
+        return ok([position_json(p) for p in _svc().positions()])
 
     @bp.get("/positions/<path:symbol>")
     @validate(tags=["positions"])

@@ -1,4 +1,4 @@
-"""Choose the broker behind the API: the local paper simulator (Alpaca forwarding: not yet)."""
+"""Choose the broker behind the API: the local paper simulator, or Alpaca's paper account."""
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -6,19 +6,22 @@ from datetime import datetime
 from typing import Any
 
 from shared.config import Settings
-from shared.errors import ConfigError
 
 
 def build_service(settings: Settings, *, now: Callable[[], datetime] | None = None) -> Any:
     """Return the service object for ``paper_trading.broker``.
 
+    ``paper`` (the default) is the simulator; ``alpaca`` forwards account, orders, positions,
+    clock and calendar to Alpaca through alpaca-py (see ``alpaca_broker``).
+
     Raises:
-        ConfigError: for ``broker: alpaca``, whose forwarding mode is not built yet (refusing
-            to start beats silently trading on the simulator instead).
+        ConfigError: for ``alpaca`` without ``alpaca.api_key`` and ``alpaca.secret_key``
+            (refusing to start beats silently trading on the simulator instead).
     """
     if settings.paper_trading.broker == "alpaca":
-        raise ConfigError("paper_trading.broker 'alpaca' (forwarding to Alpaca's paper account) "
-                          "is not implemented yet; use 'paper'", field="paper_trading.broker")
+        from services.paper_trading.alpaca_broker import AlpacaBrokerService
+
+        return AlpacaBrokerService(settings, now=now)
     from services.paper_trading.service import PaperTradingService
 
     return PaperTradingService(settings, now=now)

@@ -127,47 +127,19 @@ def latest(db: Database, now: datetime, symbols: list[str], kind: str) -> dict[s
 
 def news(db: Database, now: datetime, symbols: list[str] | None, start: str | None,
          end: str | None, limit: int, sort: str, include_content: bool,
-         page_token: str | None) -> dict[str, Any]:
-    """Return news from the news service's ``news`` table (read-only), or an empty page."""
-    repo = Repository(db.get_db_connection())
-    if not repo.table_exists("news"):
-        return {"news": [], "next_page_token": None}
-    cols = {r[1] for r in db.fetch_all("PRAGMA table_info(news)")}
-    time_col = next((c for c in ("published_at", "created_at", "ts") if c in cols), None)
-    if time_col is None:
-        return {"news": [], "next_page_token": None}
-    offset = _untoken(page_token).get("offset", 0)
-    where, params = [f"{time_col} <= ?"], [now.strftime(_FMT)]
-    if start:
-        where.append(f"{time_col} >= ?")
-        params.append(to_utc(start).strftime(_FMT))
-    if end:
-        where.append(f"{time_col} <= ?")
-        params.append(to_utc(end).strftime(_FMT))
-    order = "ASC" if sort == "asc" else "DESC"
-    rows = db.fetch_all(f"SELECT * FROM news WHERE {' AND '.join(where)} "  # noqa: S608 - our column names
-                        f"ORDER BY {time_col} {order} LIMIT ? OFFSET ?",
-                        [*params, limit * 4 + 1 if symbols else limit + 1, offset])
-    items = []
-    for i, r in enumerate(rows):
-        d = dict(r)
-        syms = d.get("symbols") or "[]"
-        try:
-            sym_list = json.loads(syms) if isinstance(syms, str) and syms.startswith("[") else \
-                [s for s in str(syms).split(",") if s]
-        except ValueError:
-            sym_list = []
-        if symbols and not set(symbols) & set(sym_list):
-            continue
-        ts = d.get(time_col)
-        items.append({"id": int(d.get("id") or i + offset + 1),
-                      "headline": d.get("headline") or d.get("title") or "",
-                      "source": d.get("source") or "", "url": d.get("url"),
-                      "summary": d.get("summary") or "", "created_at": ts,
-                      "updated_at": d.get("updated_at") or ts, "symbols": sym_list,
-                      "author": d.get("author") or "",
-                      "content": (d.get("content") or "") if include_content else ""})
-    more = len(items) > limit
-    items = items[:limit]
-    return {"news": items,
-            "next_page_token": _token({"offset": offset + len(rows) - 1}) if more else None}
+         page_token: str | None, exclude_contentless: bool = False) -> dict[str, Any]:
+    """Return one page of Alpaca's ``/v1beta1/news`` from the news service's table (read-only).
+
+    Only articles published (and known) by the market clock's ``now`` are shown; pages are
+    keyed on (created_at, id), so following ``next_page_token`` ends with a null token.
+
+    Raises:
+        ValidationError: a bad start/end time or a page token this server did not issue.
+    """
+    from services.news.alpaca_shape import news_page  # the news area's reader of its table
+
+    return news_page(db, now, symbols=symbols or None,
+                     start=None if start is None else to_utc(start),
+                     end=None if end is None else to_utc(end), limit=limit, sort=sort,
+                     page_token=page_token, include_content=include_content,
+                     exclude_contentless=exclude_contentless)

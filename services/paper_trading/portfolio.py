@@ -8,6 +8,7 @@ import uuid
 from decimal import ROUND_DOWN, Decimal
 from typing import TYPE_CHECKING, Any
 
+from services.paper_trading.alpaca_models import calendar_json, clock_json
 from services.paper_trading.lifecycle import Lifecycle, timing_for
 from services.paper_trading.records import OrderRecord, bar_iso
 from services.paper_trading.repository import Repository
@@ -114,6 +115,18 @@ class PortfolioUseCases(_Base):
         finally:
             conn.execute("COMMIT")
 
+    def positions(self) -> list[Any]:
+        """Return the open positions priced at the last visible close."""
+        return self.account_snapshot().positions
+
+    def clock_view(self) -> dict[str, Any]:
+        """Return Alpaca's clock object for the market clock's now."""
+        return clock_json(self.cal, self.now())
+
+    def calendar_view(self, start: str | None, end: str | None) -> list[dict[str, Any]]:
+        """Return Alpaca's calendar objects for the sessions from ``start`` to ``end``."""
+        return calendar_json(self.cal, start, end, self.now())
+
     def position(self, symbol_or_id: str) -> Any:
         """Return one priced position by symbol or asset id.
 
@@ -121,7 +134,7 @@ class PortfolioUseCases(_Base):
             NotFound: no open position.
         """
         key = symbol_or_id.upper()
-        for p in self.account_snapshot().positions:
+        for p in self.positions():
             if p.position.symbol == key or p.asset_id == symbol_or_id.lower():
                 return p
         raise NotFound(f"position does not exist for {symbol_or_id}", field="symbol")

@@ -7,7 +7,7 @@ from typing import Annotated
 from flask import Blueprint
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from shared.web import current_service, current_settings, ok, validate
+from shared.web import AnyInstant, current_service, current_settings, ok, validate
 
 Finite = Annotated[float, Field(allow_inf_nan=False)]
 Series = list[Finite] | None
@@ -23,8 +23,8 @@ class IndicatorsQuery(_Model):
     # plain list annotations.
     timeframe: list[str] = Field([], description="one or more of 1m, 5m, 15m, 1h, 1d")
     names: list[str] = Field([], description="e.g. SMA:20,RSI,BBANDS:timeperiod=20")
-    start: datetime | None = None
-    end: datetime | None = None
+    start: AnyInstant | None = None
+    end: AnyInstant | None = None
     limit: int | None = Field(None, ge=1, le=100_000, description="only the last N bars")
 
 
@@ -66,7 +66,7 @@ class AnalyzeBody(_Model):
 class SignalsQuery(_Model):
     strategy: str | None = None
     timeframe: str | None = None
-    since: datetime | None = None
+    since: AnyInstant | None = None
     limit: int = Field(100, ge=1, le=5000)
     refresh: bool = False
 

@@ -135,7 +135,9 @@ class MarketClock:
         if st.paused or st.pace in ("max", "step"):
             return min(st.sim_anchor, st.replay_end)
         speed = 1.0 if st.pace == "realtime" else st.speed
-        elapsed = max(0, wall.value - st.wall_anchor.value) * speed
+        # whole microseconds: datetimes hold no nanoseconds (a fractional speed made some, and
+        # every later to_pydatetime() warned)
+        elapsed = int(max(0, wall.value - st.wall_anchor.value) * speed) // 1000 * 1000
         if self.skip_closed:
             tt = self._trading_time()
             t = tt.time_at(tt.position(st.sim_anchor) + int(elapsed))

@@ -30,7 +30,8 @@ MAX_INSTANT = datetime(2200, 1, 1, tzinfo=UTC)
 
 
 def _instant_in_range(value: datetime) -> datetime:
-    if not MIN_INSTANT <= value < MAX_INSTANT:
+    aware = value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+    if not MIN_INSTANT <= aware < MAX_INSTANT:
         raise ValueError(f"must be between {MIN_INSTANT.date()} and {MAX_INSTANT.date()} "
                          f"(UTC), was {value.isoformat()}")
     return value
@@ -45,6 +46,8 @@ def _date_in_range(value: date) -> date:
 
 #: A timezone-aware datetime within [1970, 2200): use it for every timestamp a request carries.
 Instant = Annotated[AwareDatetime, AfterValidator(_instant_in_range)]
+#: The same range for a datetime that may be naive (read as UTC by the service).
+AnyInstant = Annotated[datetime, AfterValidator(_instant_in_range)]
 #: A calendar date within [1970, 2200).
 SessionDate = Annotated[date, AfterValidator(_date_in_range)]
 

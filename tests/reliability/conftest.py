@@ -14,7 +14,6 @@ from werkzeug.serving import BaseWSGIServer, make_server
 from shared.config import SERVICES, Settings
 from shared.db import Database, migrate
 from tests.conftest import make_settings
-from tests.manager.conftest import free_port_block
 
 SERVICE_MODULES = {name: module for name, _, module in SERVICES}
 API_KEY = "rel-key-7f3a9c1e5b"
@@ -45,29 +44,49 @@ def port_overrides(ports: list[int]) -> dict[str, Any]:
 SMALL = {"market__universe_size": 25, "dashboard__stream_max_s": 0.3}
 
 
-@pytest.fixture(scope="module")
-def module_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
-    ports = free_port_block(start=16500, stop=17400)
-    return reliability_settings(tmp_path_factory.mktemp("reliability"),
-                                **SMALL, **port_overrides(ports))
+class _Late:
+    """A WSGI callable whose app is set after the server bound its port."""
+
+    app: Flask | None = None
+
+    def __call__(self, environ: Any, start_response: Any) -> Any:
+        assert self.app is not None
+        return self.app(environ, start_response)
 
 
 @pytest.fixture(scope="module")
-def apps(module_settings: Settings) -> Iterator[dict[str, Flask]]:
-    """Every service's app, each also served on its loopback port so that the services that
-    call others over HTTP (coordination, dashboard) meet live peers; one migrated database."""
-    built = {name: build_app(name, module_settings) for name in SERVICE_MODULES}
-    servers: list[BaseWSGIServer] = []
-    for name, app in built.items():
-        server = make_server("127.0.0.1", module_settings.port(name), app, threaded=True)
-        threading.Thread(target=server.serve_forever, daemon=True, name=f"serve-{name}").start()
-        servers.append(server)
+def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Settings, dict]]:
+    """Every service's app, each also served on a loopback port (bound first, on port 0, so
+    no other process can take it) so that the services that call others over HTTP
+    (coordination, dashboard) meet live peers; one migrated database."""
+    servers: dict[str, BaseWSGIServer] = {}
+    late = {name: _Late() for name in SERVICE_MODULES}
     try:
-        yield built
+        for name in SERVICE_MODULES:
+            servers[name] = make_server("127.0.0.1", 0, late[name], threaded=True)
+        ports = [servers[n].socket.getsockname()[1] for n in SERVICE_MODULES]
+        settings = reliability_settings(tmp_path_factory.mktemp("reliability"),
+                                        **SMALL, **port_overrides(ports))
+        built = {name: build_app(name, settings) for name in SERVICE_MODULES}
+        for name, server in servers.items():
+            late[name].app = built[name]
+            threading.Thread(target=server.serve_forever, daemon=True,
+                             name=f"serve-{name}").start()
+        yield settings, built
     finally:
-        for server in servers:
+        for server in servers.values():
             server.shutdown()
             server.server_close()
+
+
+@pytest.fixture(scope="module")
+def module_settings(served: tuple[Settings, dict]) -> Settings:
+    return served[0]
+
+
+@pytest.fixture(scope="module")
+def apps(served: tuple[Settings, dict]) -> dict[str, Flask]:
+    return served[1]
 
 
 def operations(spec: dict[str, Any]) -> list[tuple[str, str, dict[str, Any]]]:

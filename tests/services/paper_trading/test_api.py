@@ -75,3 +75,16 @@ def test_event_stream_resumes_from_last_event_id(client, db, clock) -> None:  # 
     data = json.loads([f for f in r2.get_data(as_text=True).split("\n\n")
                        if "event: fill" in f][0].split("data: ", 1)[1])
     assert data["data"]["price"] == "101"
+
+
+def test_account_position_market_value_is_net_with_a_short(client, db, clock) -> None:  # noqa: ANN001
+    seed_bars(db, "AAPL", OPEN, BARS)
+    seed_bars(db, "MSFT", OPEN, BARS)
+    clock.t = OPEN + timedelta(minutes=1)
+    client.post("/v2/orders", json={"symbol": "AAPL", "side": "buy", "qty": 10})
+    client.post("/v2/orders", json={"symbol": "MSFT", "side": "sell", "qty": 4})
+    clock.t = OPEN + timedelta(minutes=3)
+    acct = client.get("/v2/account").json
+    assert acct["long_market_value"] == "1030" and acct["short_market_value"] == "-412"
+    assert acct["position_market_value"] == "618"  # 10 x 103 - 4 x 103, as Alpaca's
+    assert float(acct["equity"]) == float(acct["cash"]) + 618

@@ -240,6 +240,24 @@ def test_reset_restores_cash_and_keeps_the_ledger_invariant(svc, db, clock) -> N
     assert [r["kind"] for r in svc.ledger()][0] == "reset"
 
 
+def test_reset_starts_afresh_on_a_clock_moved_back(svc, db, clock) -> None:  # noqa: ANN001
+    # a replay moved back over a session already traded: its fills must come from its bars
+    seed_bars(db, "AAPL", OPEN, BARS)
+    clock.t = OPEN + 3 * M
+    svc.submit_order(req())
+    clock.t = OPEN + 6 * M
+    svc.process_until()  # the session's risk row and the watermark now stand at +5 minutes
+    clock.t = OPEN
+    svc.reset(D(100000))
+    for table in ("pt_sessions", "pt_day_trades", "pt_watermarks"):
+        assert db.fetch_one(f"SELECT COUNT(*) FROM {table}")[0] == 0  # noqa: S608
+    clock.t = OPEN + M
+    order = svc.submit_order(req())
+    clock.t = OPEN + 3 * M
+    svc.process_until()
+    assert svc.get_order(order.id).status == "filled"
+
+
 def test_unknown_symbol_without_data_is_unprocessable(svc, clock) -> None:  # noqa: ANN001
     with pytest.raises(UnprocessableError):
         svc.submit_order(req(symbol="ZZZZ"))
