@@ -211,6 +211,12 @@ class Database:
         head = sql.lstrip()[:10].upper()
         if head.startswith(("SELECT", "WITH", "PRAGMA", "EXPLAIN")):
             conn = self.get_db_connection()
+            try:  # fast path: a WAL read almost never meets a lock; no Retrying object built
+                return self._timed(conn, sql, params).fetchall()
+            except sqlite3.OperationalError as exc:
+                if not is_lock_error(exc):
+                    raise
+                self.stats.add_retry()
             return call_with_lock_retry(
                 lambda: self._timed(conn, sql, params).fetchall(),
                 attempts=self.retry_attempts, initial=self.retry_initial_s,

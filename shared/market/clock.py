@@ -95,30 +95,41 @@ class MarketClock:
         self.settings = settings
         self.calendar = calendar or get_calendar()
         self.skip_closed = settings.skip_closed if skip_closed is None else skip_closed
-        self._cached: tuple[float, ClockState] | None = None
+        self._cached: tuple[float, tuple | None, ClockState] | None = None
+        self._default: ClockState | None = None
         self._lock = threading.Lock()
         self._trading: _TradingTime | None = None
 
     def _default_state(self) -> ClockState:
-        s = self.settings
-        start, end = replay_bounds(self.calendar, s.replay_start, s.replay_end)
-        return ClockState(s.mode, s.pace, s.speed, start, end, start, _wall(), True,
-                          s.step_minutes)
+        # Computed once: the replay bounds come from the calendar (pandas), and the default
+        # clock is paused, so its wall anchor never matters.
+        if self._default is None:
+            s = self.settings
+            start, end = replay_bounds(self.calendar, s.replay_start, s.replay_end)
+            self._default = ClockState(s.mode, s.pace, s.speed, start, end, start, _wall(), True,
+                                       s.step_minutes)
+        return self._default
 
     def state(self) -> ClockState:
         """Return the clock's state row (or the settings' default when there is none yet)."""
         now = time.monotonic()
         c = self._cached
         if c is not None and (now - c[0]) * 1000 < self.settings.cache_ms:
-            return c[1]
+            return c[2]
         row = None
         if self.db is not None:
-            row = self.db.fetch_one("SELECT * FROM market_clock WHERE id = 1")
-        st = self._default_state() if row is None else ClockState(
-            row["mode"], row["pace"], float(row["speed"]), to_utc(row["replay_start"]),
-            to_utc(row["replay_end"]), to_utc(row["sim_anchor"]), to_utc(row["wall_anchor"]),
-            bool(row["paused"]), int(row["step_minutes"]))
-        self._cached = (now, st)
+            row = self.db.fetch_one(
+                "SELECT mode, pace, speed, replay_start, replay_end, sim_anchor, wall_anchor, "
+                "paused, step_minutes FROM market_clock WHERE id = 1")
+        raw = None if row is None else tuple(row)
+        if c is not None and raw == c[1]:
+            st = c[2]  # unchanged row: skip re-parsing its timestamps with pandas
+        elif raw is None:
+            st = self._default_state()
+        else:
+            st = ClockState(raw[0], raw[1], float(raw[2]), to_utc(raw[3]), to_utc(raw[4]),
+                            to_utc(raw[5]), to_utc(raw[6]), bool(raw[7]), int(raw[8]))
+        self._cached = (now, raw, st)
         return st
 
     def invalidate(self) -> None:

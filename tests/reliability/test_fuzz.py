@@ -16,7 +16,7 @@ from schemathesis.checks import not_a_server_error, response_schema_conformance
 
 from tests.reliability.conftest import SERVICE_MODULES
 
-EXAMPLES_PER_OPERATION = 15
+EXAMPLES_PER_OPERATION = 10
 # Operations that stream forever unless bounded, or that would rebuild the whole market per
 # example: the fuzzer gets them with explicit bounds instead of skipping them.
 STREAMING = ("/stream",)
