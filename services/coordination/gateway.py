@@ -54,10 +54,12 @@ class Gateway:
         return self._universe[:limit]
 
     def ingest(self, symbols: list[str], now: object) -> int:
-        """Store the visible one-minute bars of today's session for ``symbols``.
+        """Store the visible one-minute bars of today's session for ``symbols`` not stored yet.
 
         Paper trading fills from the ``bars`` table only; the simulated market writes bars
         when someone asks for them, so coordination asks for its traded symbols each cycle.
+        Only what is missing is written (the minutes since the last cycle, one batched
+        write), so a cycle late in the session costs what one early in it does.
         """
         if not symbols:
             return 0
@@ -69,7 +71,8 @@ class Gateway:
         ts = pd.Timestamp(now)
         # at the close itself the session is over, yet its last bars still need storing
         session = dm.calendar.session_of(ts - pd.Timedelta(minutes=1))
-        return 0 if session is None else dm.ingest_session(session, symbols, as_of=ts)
+        return 0 if session is None else dm.ingest_session(session, symbols, as_of=ts,
+                                                              only_missing=True)
 
     def scan(self, preset: str | None, limit: int, symbols: list[str] | None) -> dict[str, Any]:
         body: dict[str, Any] = {"limit": limit}

@@ -12,12 +12,19 @@ import numpy as np
 import pandas as pd
 from pydantic import ValidationError as PydanticError
 
+from services.scanner.bar_cache import WindowBars
 from services.scanner.domain import Filters, Panel, ScanParams, scan
 from services.scanner.repository import ScanRepository
-from services.technical_analysis.market_source import Bars, load_bars_many
+from services.technical_analysis.market_source import Bars
 from shared.config import Settings
 from shared.db import Database, DatabaseServiceMixin
 from shared.errors import ConfigError, NotFound, ValidationError
+
+
+def _span(b: Bars) -> tuple[int, int, int]:
+    """Return what identifies a window of bars that only ever grows at the end and shrinks
+    at the start: its first and last bar times and its length."""
+    return (int(b.ts[0]), int(b.ts[-1]), len(b)) if len(b) else (0, 0, 0)
 
 
 def _grid(series: Sequence[Bars], n: int) -> tuple[np.ndarray, dict[str, np.ndarray]]:
@@ -57,6 +64,8 @@ class ScannerService(DatabaseServiceMixin):
         self.repo = ScanRepository(self.db)
         self._panel: tuple[tuple[Any, ...], Panel] | None = None
         self._lock = threading.Lock()
+        self._intraday = WindowBars(lambda: self.market, self.cfg.timeframe)
+        self._daily = WindowBars(lambda: self.market, "1d")
 
     @property
     def market(self) -> Any:
@@ -71,7 +80,11 @@ class ScannerService(DatabaseServiceMixin):
         return [s for s in self.market.get_symbols("equity") if s.get("tradable", True)]
 
     def panel(self, symbols: Sequence[str] | None = None) -> Panel:
-        """Return the universe's visible bars as a panel (reused within one clock minute).
+        """Return the universe's visible bars as a panel.
+
+        Bars are kept between scans and only the new ones read (see ``WindowBars``); the panel
+        is rebuilt only when some symbol's bars changed (a bar of the scan's timeframe closed,
+        or one left the window), so scans between two such bars reuse it.
 
         Raises:
             NotFound: when no symbol has visible bars.
@@ -81,18 +94,14 @@ class ScannerService(DatabaseServiceMixin):
         if symbols:
             wanted = {s.upper() for s in symbols}
             uni = [u for u in uni if u["symbol"] in wanted]
-        key = (now.floor("min").value, tuple(u["symbol"] for u in uni))
-        with self._lock:
-            if self._panel is not None and self._panel[0] == key:
-                return self._panel[1]
         days = int(self.params.rvol_sessions * 7 / 5) + 6
         syms = [u["symbol"] for u in uni]
         errors: dict[str, Any] = {}  # a symbol the provider cannot serve is left out
-        # One batched read per timeframe for the whole universe, not two reads per symbol.
-        got = load_bars_many(self.market, syms, self.cfg.timeframe, errors,
-                             start=now - pd.Timedelta(days=days))
-        got_d = load_bars_many(self.market, [s for s in syms if s in got], "1d", errors,
-                               start=now - pd.Timedelta(days=self.cfg.daily_lookback_days))
+        # One batched read per timeframe and group of symbols, of the new bars only.
+        got = self._intraday.get(syms, now - pd.Timedelta(days=days), now, errors)
+        got_d = self._daily.get([s for s in syms if s in got],
+                                now - pd.Timedelta(days=self.cfg.daily_lookback_days), now,
+                                errors)
         intraday, daily, keep = [], [], []
         for u in uni:
             b, d = got.get(u["symbol"]), got_d.get(u["symbol"])
@@ -102,6 +111,11 @@ class ScannerService(DatabaseServiceMixin):
                 keep.append(u)
         if not keep:
             raise NotFound("no symbol has visible bars at the clock's time", field="universe")
+        key = tuple((u["symbol"], _span(b), _span(d)) for u, b, d in zip(keep, intraday, daily,
+                                                                          strict=True))
+        with self._lock:
+            if self._panel is not None and self._panel[0] == key:
+                return self._panel[1]
         ts, g = _grid(intraday, len(keep))
         dts, dg = _grid(daily, len(keep))
         p = Panel(np.array([u["symbol"] for u in keep]), np.array([u["sector"] for u in keep]),

@@ -250,16 +250,21 @@ class DataManager:
             self.files.write(sym, tf, report.valid, source=source, quality=report.quality)
 
     def ingest_session(self, session: object, symbols: list[str] | None = None, *,
-                       as_of: object = None) -> int:
+                       as_of: object = None, only_missing: bool = False) -> int:
         """Generate and store one whole session of simulated one-minute bars for many equities.
 
-        Only bars visible at ``as_of`` (default: the clock) are stored.  Returns rows stored.
+        Only bars visible at ``as_of`` (default: the clock) are stored.  With ``only_missing``
+        only the part of the session not covered yet is written (nothing is generated when
+        every symbol is covered up to the cutoff): what a caller storing the session minute
+        by minute needs.  Returns rows stored.
         """
         self.ensure_universe()
         syms = symbols or [s for s, i in self.universe.items() if i.asset_class == "equity"]
+        cutoff = self.clock.now_ts() if as_of is None else to_utc(as_of)
+        if only_missing:
+            return self._ingest_missing(session, list(dict.fromkeys(syms)), cutoff)
         sim = self.providers.get("simulated")
         arr = sim.generate_session(session, syms)
-        cutoff = self.clock.now_ts() if as_of is None else to_utc(as_of)
         vis = bar_visible(arr.ts_ns, "1m", self.calendar, cutoff.value)
         k = int(vis.sum())
         if k == 0:
@@ -281,6 +286,20 @@ class DataManager:
                                     coverage=(first, end))
         self.counters["rows_stored"] += n
         return n
+
+    def _ingest_missing(self, session: object, syms: list[str], cutoff: pd.Timestamp) -> int:
+        """Store the visible one-minute bars of ``session`` not covered yet (the read path's
+        gap fill: one batched generate-and-store per group of symbols sharing a gap)."""
+        from shared.market.reads import fill_missing
+
+        start, close = self.calendar.session_bounds(session)
+        before = self.counters["rows_stored"]
+        failed: dict[str, list[str]] = {}
+        with self._fetch_lock:
+            fill_missing(self, syms, "1m", False, start, close, cutoff, failed)
+        if failed:
+            log.warning("ingest left symbols out", extra={"symbols": sorted(failed)[:20]})
+        return self.counters["rows_stored"] - before
 
     # -- prices --------------------------------------------------------------------------
     def get_latest_price(self, symbol: str, *, as_of: object = None) -> LatestPrice:

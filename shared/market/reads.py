@@ -64,7 +64,7 @@ def read_many(dm: DataManager, symbols: list[str], tf: str, s: pd.Timestamp, e: 
         for is_crypto in (False, True):
             group = [x for x in misses if crypto[x] is is_crypto]
             if group:
-                _fill(dm, group, tf, is_crypto, s, e, cutoff, failed)
+                fill_missing(dm, group, tf, is_crypto, s, e, cutoff, failed)
     got = dm.store.read_arrays(misses, tf, iso_ts(s), iso_ts(e))
     dur_ns = parse_timeframe(tf).minutes * 60_000_000_000
     stale_errors: dict[str, list[str]] = {}
@@ -100,8 +100,8 @@ def read_many(dm: DataManager, symbols: list[str], tf: str, s: pd.Timestamp, e: 
     return out, stale_errors
 
 
-def _fill(dm: DataManager, syms: list[str], tf: str, crypto: bool, s: pd.Timestamp,
-          e: pd.Timestamp, cutoff: pd.Timestamp, failed: dict[str, list[str]]) -> None:
+def fill_missing(dm: DataManager, syms: list[str], tf: str, crypto: bool, s: pd.Timestamp,
+                 e: pd.Timestamp, cutoff: pd.Timestamp, failed: dict[str, list[str]]) -> None:
     """Fetch and store what is missing of ``[s, e)`` for symbols of one asset class."""
     if tf == "1d":
         cov_cap = dm.clock_open_of_last_closed(cutoff, crypto) + _MIN
