@@ -178,7 +178,7 @@ def replay_session(settings: Settings, args: argparse.Namespace) -> dict[str, An
             (out / name).write_bytes(r.content)
         summary = suite.report.get("/api/v1/report/summary")
     return {"session": args.session, "cycles": len(runs), "degraded_cycles": degraded,
-            "pnl": summary.get("pnl"), "ledger_pnl": summary.get("ledger_pnl"),
+            "pnl": summary.get("pnl"), "ledger_cash_flow": summary.get("ledger_cash_flow"),
             "trades": summary.get("trades"), "seconds": round(time.perf_counter() - t0, 2),
             "out": str(out)}
 

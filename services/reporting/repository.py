@@ -130,8 +130,12 @@ class ReportRepository:
                      cash=None if r["cash_micros"] is None else from_micros(r["cash_micros"]))
                 for r in rows]
 
-    def ledger_pnl(self, epoch: int) -> Decimal:
-        """Return the sum of the ledger's fill and commission amounts of the epoch's fills."""
+    def ledger_cash_flow(self, epoch: int) -> Decimal:
+        """Return the net cash the epoch's fills and commissions moved in paper trading's ledger.
+
+        Equal to the realized P&L once the account is flat; with open positions it also holds
+        their cost, so it is a cross-check figure, not P&L.
+        """
         row = self.db.fetch_one(
             "SELECT COALESCE(SUM(l.amount_micros), 0) FROM pt_ledger l "
             "JOIN pt_fills f ON f.id = l.fill_id "

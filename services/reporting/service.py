@@ -199,7 +199,7 @@ class ReportingService(DatabaseServiceMixin):
             "realized_pnl": sum((t.net_pnl for t in closed), Decimal(0)),
             "open_realized_pnl": sum((t.net_pnl for t in rep.trades if t.is_open), Decimal(0)),
             "fees": sum((t.fees for t in rep.trades), Decimal(0)),
-            "ledger_pnl": self.repo.ledger_pnl(epoch),
+            "ledger_cash_flow": self.repo.ledger_cash_flow(epoch),
             "last_snapshot": snapshot_dict(s[-1]) if (s := self.repo.snapshots(epoch)) else None,
             "daily": daily_rows(rep.daily[-10:]),
         })

@@ -131,7 +131,7 @@ def test_report_pnl_equals_the_cash_ledger(runs) -> None:  # type: ignore[no-unt
                     if r["kind"] in ("fill", "commission")), Decimal(0))
     realized = Decimal(summary["realized_pnl"])
     assert realized.quantize(CENT) == cash_pnl.quantize(CENT)
-    assert Decimal(summary["ledger_pnl"]).quantize(CENT) == cash_pnl.quantize(CENT)
+    assert Decimal(summary["ledger_cash_flow"]).quantize(CENT) == cash_pnl.quantize(CENT)
     assert sum(Decimal(t[7]) for t in first["trades"]) == realized
     assert Decimal(first["account"]["equity"]) == Decimal(first["account"]["cash"])  # flat
     assert all((out / "out" / n).stat().st_size > 0

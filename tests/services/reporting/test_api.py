@@ -52,7 +52,7 @@ def test_full_flow(client, db, market) -> None:
                                 json={"run_id": f"r{m}", "source": "coordination"}), 201)
         assert snap["ts"] == market.now.isoformat()
     summary = data(client.get("/api/v1/report/summary"))
-    assert summary["trades"] == 5 and summary["realized_pnl"] == summary["ledger_pnl"]
+    assert summary["trades"] == 5 and summary["realized_pnl"] == summary["ledger_cash_flow"]
     assert summary["last_snapshot"]["run_id"] == "r15"
     eq = data(client.get("/api/v1/report/equity"))
     assert len(eq["points"]) == 6 and eq["daily"][0]["day"] == "2024-03-04"

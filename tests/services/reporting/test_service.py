@@ -73,7 +73,7 @@ def test_report_pnl_equals_the_ledger_to_the_cent(svc, db, market) -> None:
     ledger = sum((from_micros(r[0]) for r in db.fetch_all(
         "SELECT amount_micros FROM pt_ledger WHERE kind IN ('fill', 'commission')")), D(0))
     assert s["open_trades"] == 0 and s["trades"] == 5
-    assert D(s["realized_pnl"]) == ledger == D(s["ledger_pnl"])
+    assert D(s["realized_pnl"]) == ledger == D(s["ledger_cash_flow"])
     # the equity curve says the same (cash moved by exactly the ledger)
     assert D(s["pnl"]) == ledger
     # paper trading's per-fill realized P&L rounds each fill to the cent against a rounded

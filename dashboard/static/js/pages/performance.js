@@ -27,8 +27,8 @@ function why(r) {
 
 // Fractions reporting sends (returns, drawdown, win rate, exposure) are shown as percent.
 const PERCENT = new Set(["total_return", "annualized_return", "max_drawdown", "win_rate", "exposure"]);
-const MONEY = new Set(["start_equity", "end_equity", "pnl", "realized_pnl", "open_realized_pnl", "fees", "ledger_pnl", "expectancy"]);
-const SIGNED = new Set(["pnl", "realized_pnl", "open_realized_pnl", "ledger_pnl", "total_return", "annualized_return", "expectancy"]);
+const MONEY = new Set(["start_equity", "end_equity", "pnl", "realized_pnl", "open_realized_pnl", "fees", "ledger_cash_flow", "expectancy"]);
+const SIGNED = new Set(["pnl", "realized_pnl", "open_realized_pnl", "ledger_cash_flow", "total_return", "annualized_return", "expectancy"]);
 function metric(k, v) {
   if (v === null || v === undefined) return "—";
   if (PERCENT.has(k)) return SIGNED.has(k) ? pnl(Number(v) * 100, 2, "%") : num(Number(v) * 100, 2) + "%";
