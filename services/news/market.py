@@ -5,13 +5,16 @@ frames held in memory with a settable clock (tests).  Both give only bars visibl
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Protocol
+import threading
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 import pandas as pd
+from cachetools import LRUCache
 
 from shared.market.access import MarketAccess
 from shared.market.calendar import get_calendar, to_utc
+from shared.market.symbols import AssetClass, classify
 
 if TYPE_CHECKING:
     pass
@@ -71,20 +74,63 @@ class FrameMarket:
 
 
 class MarketView(MarketAccess):
-    """Sessions from ``shared.market``: complete daily bars plus today's open so far."""
+    """Sessions from ``shared.market``: complete daily bars plus today's open so far.
+
+    What ``sessions`` returns for an equity depends only on which sessions lie in the window,
+    which of them have closed and whether today's first minute has: visible bars never
+    change, so the frame is kept under that key and a refresh every clock step (the same
+    sessions all day) reads nothing.
+    """
+
+    def __init__(self, settings: Any, dm: Any = None) -> None:
+        super().__init__(settings, dm)
+        self._frames: LRUCache[tuple[Any, ...], pd.DataFrame] = LRUCache(maxsize=4096)
+        self._lock = threading.Lock()
 
     def name(self, symbol: str) -> str:
         info = self._market().universe.get(symbol)
         return getattr(info, "name", None) or symbol
 
+    @staticmethod
+    def _key(symbol: str, start: pd.Timestamp, end: pd.Timestamp, now: pd.Timestamp
+             ) -> tuple[Any, ...] | None:
+        if classify(symbol) == AssetClass.CRYPTO:
+            return None
+        cal = get_calendar()
+        opens, closes = cal._open_ns, cal._close_ns
+        i0 = int(np.searchsorted(opens, start.value, side="left"))
+        shown = min(int(np.searchsorted(opens, end.value, side="left")),
+                    int(np.searchsorted(closes, now.value, side="right")))
+        cur = int(np.searchsorted(opens, now.value, side="right")) - 1
+        if cur < 0 or now.value >= closes[cur]:
+            cur = -1
+        first = cur >= 0 and now.value >= opens[cur] + 60_000_000_000
+        return (symbol, i0, shown, cur, first)
+
     def sessions(self, symbol: str, start: pd.Timestamp, end: pd.Timestamp) -> pd.DataFrame:
-        dm = self._market()
         now = self.now()
         end = min(end, now)
         if end <= start:
             return with_close_at(pd.DataFrame({"open": [], "close": []},
                                               index=pd.DatetimeIndex([], tz="UTC")))
+        key = self._key(symbol, pd.Timestamp(start), pd.Timestamp(end), now)
+        if key is not None:
+            with self._lock:
+                hit = self._frames.get(key)
+            if hit is not None:
+                return hit.copy()
+        out, complete = self._sessions(symbol, start, end, now)
+        if key is not None and complete:
+            with self._lock:
+                self._frames[key] = out.copy()
+        return out
+
+    def _sessions(self, symbol: str, start: pd.Timestamp, end: pd.Timestamp,
+                  now: pd.Timestamp) -> tuple[pd.DataFrame, bool]:
+        """Return the frame and whether it is complete (nothing stale or failed in it)."""
+        dm = self._market()
         daily = dm.get_ohlcv(symbol, "1d", start, end, as_of=now)
+        complete = not daily.attrs.get("stale") and not daily.attrs.get("errors")
         cal = get_calendar()
         session = cal.session_of(now)
         if session is not None:
@@ -92,8 +138,10 @@ class MarketView(MarketAccess):
             if opened >= start and (len(daily) == 0 or daily.index[-1] < opened):
                 first = dm.get_ohlcv(symbol, "1m", opened, opened + pd.Timedelta(minutes=1),
                                      as_of=now)
+                complete = complete and not first.attrs.get("stale") and \
+                    not first.attrs.get("errors")
                 if len(first):
                     row = pd.DataFrame({"open": [float(first["open"].iloc[0])],
                                         "close": [np.nan]}, index=pd.DatetimeIndex([opened]))
                     daily = pd.concat([daily[["open", "close"]], row])
-        return with_close_at(daily)
+        return with_close_at(daily), complete

@@ -101,13 +101,27 @@ class PatternService(DatabaseServiceMixin):
     def visible_bars(self, symbol: str, timeframe: str) -> pd.DataFrame:
         """Return the last ``lookback_bars`` bars the market clock has made visible."""
         now = pd.Timestamp(self.source.now())
-        df = self.source.bars(symbol, timeframe, self._window_start(timeframe, now), now)
         tf = parse_timeframe(timeframe)
+        want = self.section.lookback_bars
+        start = self._window_start(timeframe, now)
+        # Most reads find their bars in a much shorter window (the bars' own length plus one
+        # night); the full window, sized for weekends and holidays, only when that falls short.
+        short = now - tf.duration * want - (pd.Timedelta(days=4) if tf.is_daily
+                                            else pd.Timedelta(hours=18))
+        df = None
+        if short > start:
+            df = self.source.bars(symbol, timeframe, short, now)
+            if len(df) and not tf.is_daily:
+                df = df[df.index + tf.duration <= now]
+            if len(df) < want:
+                df = None
+        if df is None:
+            df = self.source.bars(symbol, timeframe, start, now)
         if len(df) and not tf.is_daily:
             # The data manager filters by the clock already; this keeps the no-look-ahead rule
             # true for any source.
             df = df[df.index + tf.duration <= now]
-        return df.tail(self.section.lookback_bars)
+        return df.tail(want)
 
     def _prepare(self, symbol: str, timeframe: str, force: bool) -> _Prepared:
         df = self.visible_bars(symbol, timeframe)

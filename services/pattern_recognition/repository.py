@@ -46,7 +46,10 @@ def insert_detections(conn: sqlite3.Connection, rows: Iterable[Sequence[Any]]) -
 def pending(conn: sqlite3.Connection, symbol: str, timeframe: str) -> list[sqlite3.Row]:
     """Return the detections of (symbol, timeframe) still missing an outcome, oldest first."""
     return conn.execute(
+        # The partial index holds only the pending rows; without stats the planner would take
+        # the full (symbol, timeframe, ts) index and walk every detection of the symbol.
         "SELECT id, ts, close_micros, direction FROM candle_detections "
+        "INDEXED BY ix_candle_detections_pending "
         "WHERE symbol = ? AND timeframe = ? AND complete = 0 ORDER BY ts",
         (symbol, timeframe)).fetchall()
 

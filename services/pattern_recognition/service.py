@@ -73,6 +73,24 @@ class CandlestickService(DatabaseServiceMixin):
     def now(self) -> pd.Timestamp:
         return self.feed.now()
 
+    def _bars(self, symbol: str, tf: str, load_from: pd.Timestamp, scan_from: pd.Timestamp,
+              now: pd.Timestamp) -> pd.DataFrame:
+        """Return the visible bars from ``load_from``, or from later when that holds the same.
+
+        Detection needs only ``warmup_bars`` bars before ``scan_from``; inside a session they
+        lie within ``2 x warmup_bars`` bar lengths, so an update every bar reads those first
+        (tens of bars, not the days ``_span`` allows for nights and weekends) and reads the
+        whole span only when the short window holds too few of them.
+        """
+        end = now + pd.Timedelta(microseconds=1)
+        short = load_from + self._span(tf) - \
+            parse_timeframe(tf).duration * (2 * self.cfg.warmup_bars)
+        if short > load_from:
+            df = self.feed.bars(symbol, tf, short, end)
+            if int(df.index.searchsorted(scan_from, side="left")) >= self.cfg.warmup_bars:
+                return df
+        return self.feed.bars(symbol, tf, load_from, end)
+
     # -- use cases -----------------------------------------------------------------------
     def update(self, symbol: str, timeframe: str | None = None) -> UpdateResult:
         """Scan the newly visible bars of ``symbol`` and record new detections and outcomes.
@@ -94,7 +112,7 @@ class CandlestickService(DatabaseServiceMixin):
             scan_from = pd.Timestamp(last) + pd.Timedelta(microseconds=1)
             first = pd.Timestamp(waiting[0]["ts"]) if waiting else scan_from
             load_from = min(first, scan_from) - self._span(tf)
-        df = self.feed.bars(symbol, tf, load_from, now + pd.Timedelta(microseconds=1))
+        df = self._bars(symbol, tf, load_from, scan_from, now)
         if len(df) == 0:
             return UpdateResult(symbol, tf, 0, 0, 0, last)
         bar_ts = ts_ns(df.index)
@@ -103,18 +121,21 @@ class CandlestickService(DatabaseServiceMixin):
         close = df["close"].to_numpy(dtype="float64")
         arr = detect_arrays(df["open"].to_numpy(), df["high"].to_numpy(),
                             df["low"].to_numpy(), close, start=start)
-        # ISO strings and buckets once per bar (vectorised), not once per detection.
-        ts_iso, end_iso = iso(bar_ts), iso(ends)
-        buckets = tod_buckets(df.index, self.cfg.tod_bucket_minutes, self.cfg.exchange_tz,
+        # ISO strings and buckets vectorised, and only for the bars that get a row (the
+        # detected ones; the warm-up bars before them need none).
+        hit = np.unique(arr.bar)
+        at = {int(b): k for k, b in enumerate(hit.tolist())}
+        ts_iso, end_iso = iso(bar_ts[hit]), iso(ends[hit])
+        buckets = tod_buckets(df.index[hit], self.cfg.tod_bucket_minutes, self.cfg.exchange_tz,
                               parse_timeframe(tf).is_daily)
-        close_micros = micros(close)
+        close_micros = micros(close[hit])
         stamp = _iso(pd.Timestamp.now(tz="UTC"))
-        rows = [(symbol, tf, ts_iso[b], end_iso[b], PATTERNS[p], 1 if v > 0 else -1, v,
-                 abs(v) / 100.0, int(close_micros[b]), str(buckets[b]), stamp)
+        rows = [(symbol, tf, ts_iso[at[b]], end_iso[at[b]], PATTERNS[p], 1 if v > 0 else -1,
+                 v, abs(v) / 100.0, int(close_micros[at[b]]), str(buckets[at[b]]), stamp)
                 for b, p, v in zip(arr.bar.tolist(), arr.pattern.tolist(), arr.value.tolist(),
                                    strict=True)]
         scanned = len(df) - start
-        last_bar = ts_iso[-1]
+        last_bar = iso(bar_ts[-1:])[0]
 
         def write(conn: Any) -> tuple[int, int]:
             n_det = repo.insert_detections(conn, rows) if rows else 0
@@ -125,9 +146,10 @@ class CandlestickService(DatabaseServiceMixin):
                 det_close = np.array([r["close_micros"] for r in todo], dtype="float64") / 1e6
                 det_dir = np.array([r["direction"] for r in todo], dtype="float64")
                 outs = forward_outcomes(det_ts, det_close, det_dir, bar_ts, close, ends, horizons)
+                out_iso = iso(ends[[o.bar for o in outs]]) if outs else []
                 n_out = repo.insert_outcomes(conn, [
-                    (todo[o.index]["id"], o.horizon, o.ret, o.signed_ret, end_iso[o.bar])
-                    for o in outs])
+                    (todo[o.index]["id"], o.horizon, o.ret, o.signed_ret, out_iso[k])
+                    for k, o in enumerate(outs)])
                 repo.mark_complete(conn, sorted({todo[o.index]["id"] for o in outs}),
                                    len(horizons))
             repo.set_progress(conn, symbol, tf, last_bar, stamp)

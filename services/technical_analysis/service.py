@@ -17,6 +17,7 @@ from services.technical_analysis.repository import SignalRepository
 from shared.config import Settings
 from shared.db import Database, DatabaseServiceMixin
 from shared.errors import AppError, ConfigError, ValidationError
+from shared.market.clock import bar_visible
 from shared.market.symbols import classify, normalize_symbol
 from shared.market.timeframes import parse_timeframe
 
@@ -163,6 +164,14 @@ class TechnicalAnalysisService(DatabaseServiceMixin):
                 continue
             with self._lock:
                 state = self._cache.get((sym, tf)) if use_cache else None
+            if state is not None and len(state) and not self._visible(state.ts[-1:], tf, sym,
+                                                                       now)[0]:
+                # The clock went back: bars cached after its cutoff must not be served.
+                with self._lock:
+                    state.truncate(int(self._visible(state.ts, tf, sym, now).sum()))
+                    if len(state) < max(s.min_bars for s in specs):
+                        self._cache.pop((sym, tf), None)
+                        state = None
             if state is None or not keys <= {s.key for s in state.specs}:
                 fresh.append(sym)
             elif not self._new_bar_closed(state.last_ts, tf, sym, now):
@@ -205,6 +214,14 @@ class TechnicalAnalysisService(DatabaseServiceMixin):
                 with self._lock:
                     self._cache[(b.symbol, tf)] = state
         return out
+
+    def _visible(self, ts: np.ndarray, tf: str, sym: str, now: pd.Timestamp) -> np.ndarray:
+        """Return which bars (open times) have closed by ``now`` (the market clock's rule)."""
+        cal = getattr(self.market, "calendar", None)
+        if cal is None:
+            step = int(parse_timeframe(tf).duration.total_seconds() * 1e9)
+            return np.asarray(ts, "int64") + step <= now.value
+        return bar_visible(ts, tf, cal, now.value, crypto=classify(sym).value == "crypto")
 
     def _new_bar_closed(self, last_ts: int, tf: str, sym: str, now: pd.Timestamp) -> bool:
         """Return whether a bar after the one opening at ``last_ts`` has closed by ``now``.

@@ -318,8 +318,12 @@ class DataManager:
                 return LatestPrice(sym, cents(t["price"]), t["timestamp"], "alpaca")
             except Exception as exc:  # noqa: BLE001 - fall back to bars
                 log.warning("latest trade failed", extra={"symbol": sym, "error": str(exc)})
-        df = self.get_historical_data(sym, "1m", start_hours_ago=2 if crypto else 100,
-                                      as_of=as_of)
+        # The last hour holds the last bar whenever the market is open; nights, weekends and
+        # holidays need the long look-back (it ends at the same cutoff, so the same last bar).
+        df = self.get_historical_data(sym, "1m", start_hours_ago=1, as_of=as_of)
+        if len(df) == 0:
+            df = self.get_historical_data(sym, "1m", start_hours_ago=2 if crypto else 100,
+                                          as_of=as_of)
         if len(df) == 0:
             raise NotFound(f"no visible price for {sym} yet", field="symbol")
         last = df.iloc[-1]

@@ -147,7 +147,11 @@ def _fill_simulated(dm: DataManager, syms: list[str], tf: str, gs: pd.Timestamp,
     """
     parts: list[tuple[np.ndarray, ...]] = []
     for day in dm.calendar.sessions_in_range(gs, ge):
-        arr = dm.providers.call("simulated", "generate_session", day, syms)
+        # the cached variant when the provider has one: each step of a replay fills the
+        # newest minutes of the same session for the same symbols
+        method = ("session_cached" if hasattr(dm.providers.get("simulated"), "session_cached")
+                  else "generate_session")
+        arr = dm.providers.call("simulated", method, day, syms)
         cols = (arr.open, arr.high, arr.low, arr.close, arr.volume, arr.vwap, arr.trade_count)
         ts, cols = (arr.ts_ns, cols) if tf == "1m" else _resample_panel(arr.ts_ns, cols, tf, dm)
         keep = (ts >= gs.value) & (ts < ge.value)

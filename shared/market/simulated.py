@@ -15,6 +15,7 @@ from functools import lru_cache
 
 import numpy as np
 import pandas as pd
+from cachetools import LRUCache
 
 from shared.market.calendar import MarketCalendar, to_utc
 from shared.market.frames import empty_frame, make_frame
@@ -72,6 +73,7 @@ class SimulatedProvider:
         self.universe = universe
         self.calendar = calendar
         self._daily: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+        self._sessions: LRUCache[tuple[int, tuple[str, ...]], SessionArrays] = LRUCache(4)
         self._lock = threading.Lock()
 
     # -- symbols and daily path ----------------------------------------------------------
@@ -131,6 +133,26 @@ class SimulatedProvider:
 
     def opens_closes(self, idx: int) -> tuple[int, int]:
         return int(self.calendar._open_ns[idx]), int(self.calendar._close_ns[idx])
+
+    def session_cached(self, session: object, symbols: list[str] | tuple[str, ...]
+                       ) -> SessionArrays:
+        """Return ``generate_session``, keeping the last few results (read-only arrays).
+
+        A suite stepping through a session asks for the same session of the same symbols at
+        every step, only to store its newest minutes.
+        """
+        key = (pd.Timestamp(session).value, tuple(symbols))
+        with self._lock:
+            hit = self._sessions.get(key)
+        if hit is not None:
+            return hit
+        arr = self.generate_session(session, key[1])
+        for a in (arr.ts_ns, arr.open, arr.high, arr.low, arr.close, arr.volume, arr.vwap,
+                  arr.trade_count):
+            a.setflags(write=False)
+        with self._lock:
+            self._sessions[key] = arr
+        return arr
 
     def generate_session(self, session: object, symbols: list[str] | tuple[str, ...]) -> SessionArrays:
         """Return one session of one-minute bars for ``symbols`` (all of one asset class)."""

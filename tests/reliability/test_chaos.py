@@ -18,27 +18,48 @@ import threading
 import time
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+import pandas as pd
 import psutil
 import pytest
 import requests
 
+from shared.domain.money import from_micros
+from tests.reliability.ledger import CENT, Market, audit
 from tests.reliability.suite import SECRETS, Suite
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 ORDERS = 240
 THREADS = 8
-CENT = Decimal("0.01")
+STEP_EVERY = 40  # submissions per clock minute during the load
+#: One order in eight of each kind, in this order, per symbol in turn.
+KINDS = ("market_buy", "market_sell", "limit_buy_rests", "limit_buy_fills", "market_buy",
+         "limit_sell_fills", "limit_sell_rests", "market_sell")
+N_SYMBOLS = 4
+LOT_USD = 500  # a lot is at most this much
+SEED_LOTS = 8
+#: After the seed lots (~16,000) far less cash than the load's buys ask for (90 lots,
+#: ~45,000): buys meet "insufficient buying power" until sells fill.  Equity stays over the
+#: PDT threshold (25,000), so partial closes are never refused as day trades.
+STARTING_CASH = Decimal(30000)
+OPEN_AT = pd.Timestamp("2024-01-02T15:00:00Z")  # 30 minutes into the session
+MIN_FILLS, MIN_CLOSING, MIN_FILLS_DURING, MIN_FILLS_AFTER_RESTART, MIN_OPEN = 80, 30, 40, 20, 2
 
 
 @pytest.fixture(scope="module")
 def suite(tmp_path_factory):
+    # A cash account (so "cash never below zero" is a rule the fills must keep) with less cash
+    # than the load asks for; the workflow loop off and the replay clock paused, so the test
+    # alone moves the clock and every order in the book is one of its own.
     s = Suite(tmp_path_factory.mktemp("chaos"),
               TRADING__http__timeout_s="1.0", TRADING__http__retries="0",
               TRADING__http__breaker_fail_max="2", TRADING__http__breaker_reset_s="3",
-              TRADING__market__universe_size="60")
+              TRADING__market__universe_size="60", TRADING__coordination__autostart="false",
+              TRADING__paper_trading__account_type="cash",
+              TRADING__paper_trading__starting_cash=str(STARTING_CASH))
     try:
         t0 = time.monotonic()
         s.start()
@@ -53,11 +74,37 @@ def _group(pid: int) -> list[psutil.Process]:
     return [proc, *proc.children(recursive=True)]
 
 
-def _order_body(i: int, symbols: list[str]) -> dict[str, Any]:
-    body: dict[str, Any] = {"symbol": symbols[i % len(symbols)], "side": "buy", "qty": "1",
-                            "client_order_id": f"chaos-{i:05d}", "time_in_force": "day"}
-    if i % 3 == 2:  # a resting limit order far below the market: reserves cash, never fills
-        body.update(type="limit", limit_price="1.00", time_in_force="gtc")
+@dataclass(frozen=True)
+class Plan:
+    """The traded symbols, their price when the load starts and a lot of ~LOT_USD."""
+
+    symbols: list[str]
+    ref: dict[str, Decimal]
+    lot: dict[str, int]
+
+
+def _kind(i: int) -> str:
+    return KINDS[i % len(KINDS)]
+
+
+def _order_body(i: int, plan: Plan) -> dict[str, Any]:
+    sym = plan.symbols[(i // len(KINDS)) % len(plan.symbols)]
+    q, px, kind = plan.lot[sym], plan.ref[sym], _kind(i)
+    body: dict[str, Any] = {"symbol": sym, "client_order_id": f"chaos-{i:05d}",
+                            "time_in_force": "day", "type": "market", "qty": str(q),
+                            "side": "sell" if "sell" in kind else "buy"}
+    if kind == "market_sell":  # a partial close of what the seed and the buys bought
+        body["qty"] = str(max(1, q // 2))
+    elif kind == "limit_buy_fills":  # marketable: fills on the next bar
+        body.update(type="limit", limit_price=str((px * Decimal("1.10")).quantize(CENT)))
+    elif kind == "limit_sell_fills":
+        body.update(type="limit", qty=str(max(1, q // 2)),
+                    limit_price=str((px * Decimal("0.90")).quantize(CENT)))
+    elif kind == "limit_buy_rests":  # far below the market: reserves cash, never fills
+        body.update(type="limit", qty="1", limit_price="1.00", time_in_force="gtc")
+    elif kind == "limit_sell_rests":  # far above: holds a share, never fills
+        body.update(type="limit", qty="1", limit_price=str((px * 3).quantize(CENT)),
+                    time_in_force="gtc")
     return body
 
 
@@ -68,28 +115,79 @@ def _orders_by_cid(s: Suite) -> Counter[str]:
                    if str(o.get("client_order_id", "")).startswith("chaos-"))
 
 
+def _fill_count(s: Suite) -> int:
+    with sqlite3.connect(s.db_path) as conn:
+        return conn.execute("SELECT COUNT(*) FROM pt_fills").fetchone()[0]
+
+
+def _plan(s: Suite, market: Market) -> Plan:
+    """Pick tradable equities priced $5-$300 (deterministic: the simulated market is seeded)."""
+    alpaca = {"APCA-API-SECRET-KEY": SECRETS["API_KEY"]}
+    candidates = market.equities()[:16]
+    market.ingest(candidates, OPEN_AT)
+    now = OPEN_AT.isoformat()
+    with sqlite3.connect(s.db_path) as conn:
+        last = dict(conn.execute(
+            "SELECT symbol, close_micros FROM bars b WHERE timeframe = '1m' AND ts = (SELECT "
+            "MAX(ts) FROM bars WHERE symbol = b.symbol AND timeframe = '1m' AND ts < ?)",
+            (now,)).fetchall())
+    symbols, ref = [], {}
+    for sym in candidates:
+        px = from_micros(last[sym]) if sym in last else None
+        if px is None or not Decimal(5) <= px <= Decimal(300):
+            continue
+        if s.get("paper_trading", f"/v2/assets/{sym}", headers=alpaca).status_code == 200:
+            symbols.append(sym)
+            ref[sym] = px
+        if len(symbols) == N_SYMBOLS:
+            break
+    assert len(symbols) == N_SYMBOLS, (candidates, last)
+    return Plan(symbols, ref, {s_: max(1, int(LOT_USD / ref[s_])) for s_ in symbols})
+
+
 def test_orders_survive_sigkill_exactly_once_with_ledger_invariants(suite):
     s = suite
-    alpaca = {"APCA-API-SECRET-KEY": SECRETS["API_KEY"]}
-    # Into the session, so that market orders fill and positions come from real fills.
-    moved = s.post("coordination", "/api/v1/clock",
-                   json={"action": "advance", "to": "2024-01-02T15:30:00+00:00"}, timeout=60)
-    assert moved.status_code < 300, moved.text[:300]
-    rows = s.get("dashboard", "/api/v1/symbols", params={"limit": 40}).json()["data"]
-    symbols = [r["symbol"] for r in rows if "/" not in r["symbol"] and s.get(
-        "paper_trading", f"/v2/assets/{r['symbol']}", headers=alpaca).status_code == 200][:4]
-    assert len(symbols) >= 2, rows[:5]
-    results: dict[str, tuple[int, str | None]] = {}
-    done = threading.Semaphore(0)
-    latencies: list[float] = []
+    market = Market(s)
+    try:
+        _chaos_run(s, market)
+    finally:
+        market.close()
 
+
+def _chaos_run(s: Suite, market: Market) -> None:
+    # The clock: paused (nothing else moves it), into the session, with bars stored first.
+    assert s.post("coordination", "/api/v1/clock", json={"action": "pause"}).status_code == 200
+    plan = _plan(s, market)
+    market.move_to(plan.symbols, OPEN_AT)
+    fresh = s.get("paper_trading", "/api/v1/account").json()["data"]
+    assert Decimal(fresh["cash"]) == STARTING_CASH, fresh  # a fresh cash account
+    # Seed a position in every symbol, so that sells during the load partially close it.
+    results: dict[str, tuple[int, str | None]] = {}
+    for sym in plan.symbols:
+        body = {"symbol": sym, "side": "buy", "type": "market", "time_in_force": "day",
+                "qty": str(SEED_LOTS * plan.lot[sym]), "client_order_id": f"chaos-seed-{sym}"}
+        resp = s.post("paper_trading", "/api/v1/orders", json=body)
+        assert resp.status_code == 201, resp.text[:300]
+        results[body["client_order_id"]] = (201, resp.json()["data"]["id"])
+    seeded = market.step(plan.symbols)
+    held = {p["symbol"]: Decimal(p["qty"])
+            for p in s.get("paper_trading", "/api/v1/positions").json()["data"]}
+    assert held == {sym: SEED_LOTS * plan.lot[sym] for sym in plan.symbols}, (seeded, held)
+    print(f"\nsymbols {plan.symbols} at {[str(plan.ref[x]) for x in plan.symbols]}, lots "
+          f"{plan.lot}; seeded {len(held)} positions at {market.now()}")
+
+    lock = threading.Condition()
+    completed = [0]
     errors: Counter[str] = Counter()
+
+    def reached(n: int, limit_s: float = 120) -> None:
+        with lock:
+            assert lock.wait_for(lambda: completed[0] >= n, limit_s), (n, completed[0])
 
     def submit(i: int) -> None:
         """Submit like a careful client: on a connection error or a 503, retry the same
         client_order_id (bounded), which is what makes the idempotency matter."""
-        body = _order_body(i, symbols)
-        t0 = time.perf_counter()
+        body = _order_body(i, plan)
         status, oid = 0, None
         for attempt in range(40):
             try:
@@ -106,71 +204,131 @@ def test_orders_survive_sigkill_exactly_once_with_ledger_invariants(suite):
             if 200 <= status < 300:
                 oid = resp.json()["data"]["id"]
             else:
-                errors[f"{status}: {resp.json()['error']['message'][:80]}"] += 1
+                errors[f"{status}: {resp.json()['error']['message'][:40]}"] += 1
             break
-        latencies.append(time.perf_counter() - t0)
         results[body["client_order_id"]] = (status, oid)
-        done.release()
+        with lock:
+            completed[0] += 1
+            lock.notify_all()
 
     kills: dict[str, float] = {}
+    fills_at: dict[str, int] = {"start": _fill_count(s)}
 
     def chaos() -> None:
         for victim, after in (("paper_trading", ORDERS // 4), ("technical_analysis", ORDERS // 2)):
-            for _ in range(after - (ORDERS // 4 if victim == "technical_analysis" else 0)):
-                done.acquire()
+            reached(after)
             pid = s.status()[victim]["pid"]
             os.kill(pid, signal.SIGKILL)
             kills[victim] = s.wait_healthy(victim, not_pid=pid, limit_s=90)
+            fills_at[victim] = _fill_count(s)
 
-    killer = threading.Thread(target=chaos)
-    killer.start()
+    def clock() -> int:
+        """One clock minute (bars stored, then a sweep) every STEP_EVERY submissions, so
+        orders fill while the load runs, across the kills and after the restart."""
+        steps = 0
+        for n in range(STEP_EVERY, ORDERS, STEP_EVERY):
+            reached(n)
+            market.step(plan.symbols)
+            steps += 1
+        return steps
+
     t0 = time.monotonic()
-    with ThreadPoolExecutor(THREADS) as pool:
+    with ThreadPoolExecutor(2) as side, ThreadPoolExecutor(THREADS) as pool:
+        side_jobs = [side.submit(chaos), side.submit(clock)]
         list(pool.map(submit, range(ORDERS)))
-    elapsed = time.monotonic() - t0
-    killer.join(120)
+        elapsed = time.monotonic() - t0
+        steps = side_jobs[1].result(timeout=180)
+        side_jobs[0].result(timeout=180)
     assert set(kills) == {"paper_trading", "technical_analysis"}, kills
-    codes = Counter(status for status, _ in results.values())
+    fills_at["end"] = _fill_count(s)
+    # (a sweep also runs on any read of paper trading's API, so count fills in the database)
+    during = fills_at["end"] - fills_at["start"]
+    after_restart = fills_at["end"] - fills_at["paper_trading"]
+    codes = Counter(st for cid, (st, _) in results.items() if "seed" not in cid)
     print(f"{ORDERS} submissions in {elapsed:.1f}s; status counts {dict(codes)}; "
-          f"retried/refused: {dict(errors)}; "
-          f"back healthy after SIGKILL: "
+          f"retried/refused: {dict(errors)}; {steps} clock minutes, {during} fills during "
+          f"the load ({after_restart} after paper trading's restart); back healthy after "
+          f"SIGKILL: "
           + ", ".join(f"{k} {v:.1f}s" for k, v in kills.items()))
-    accepted = {cid: oid for cid, (st, oid) in results.items() if 200 <= st < 300}
-    assert len(accepted) >= ORDERS // 2, codes
     assert not [st for st, _ in results.values() if st >= 500 and st != 503], codes
+    assert not [st for st, _ in results.values() if st == 0], codes  # every client got an answer
+    assert during >= MIN_FILLS_DURING and after_restart >= MIN_FILLS_AFTER_RESTART, fills_at
+    by_kind = Counter(_kind(int(cid[6:])) for cid, (st, _) in results.items()
+                      if cid[6:].isdigit() and 200 <= st < 300)
+    assert all(by_kind[k] >= 5 for k in set(KINDS)), by_kind  # every kind was accepted
 
+    accepted = {cid: oid for cid, (st, oid) in results.items() if 200 <= st < 300}
     # every 2xx order exists exactly once
     counts = _orders_by_cid(s)
     assert {cid: counts[cid] for cid in accepted if counts[cid] != 1} == {}
     assert [cid for cid, n in counts.items() if n > 1] == []
 
-    # resubmitting every client_order_id creates no duplicate
+    # resubmitting every client_order_id creates no duplicate and returns the same order
     again: dict[str, tuple[int, str | None]] = {}
     for i in range(ORDERS):
-        body = _order_body(i, symbols)
+        body = _order_body(i, plan)
         resp = s.post("paper_trading", "/api/v1/orders", json=body, timeout=15)
         assert resp.status_code < 500, resp.text[:300]
         again[body["client_order_id"]] = (
             resp.status_code, resp.json()["data"]["id"] if resp.status_code < 300 else None)
     for cid, oid in accepted.items():
-        assert again[cid] == (again[cid][0], oid) and again[cid][0] < 300, (cid, again[cid])
+        if cid in again:
+            assert again[cid] == (again[cid][0], oid) and again[cid][0] < 300, (cid, again[cid])
+    accepted.update({cid: oid for cid, (st, oid) in again.items() if st < 300 and oid})
     after = _orders_by_cid(s)
     assert [cid for cid, n in after.items() if n != 1] == []
-    assert len(after) == len({c for c, (st, _) in again.items() if st < 300})
+    assert set(after) == set(accepted)
 
+    # a few more minutes: every day order still working gets its bar
+    market.step(plan.symbols, minutes=3)
+    now = market.now()
+    _check_books(s, market, plan, accepted, now)
+
+
+def _check_books(s: Suite, market: Market, plan: Plan, accepted: dict[str, str],
+                 now: Any) -> None:
     with sqlite3.connect(s.db_path) as conn:
         assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    book = audit(s.db_path, now, accepted)
+    assert book.problems == [], book.problems[:20]
+    filled = [o for o in book.orders.values() if o["filled_qty_micros"] > 0]
+    closing = [f for f in book.fills if f["closing_micros"] > 0]
+    # what became of each kind of order
+    outcome: Counter[str] = Counter()
+    for o in book.orders.values():
+        kind = "seed" if "seed" in o["client_order_id"] else _kind(int(o["client_order_id"][6:]))
+        outcome[f"{kind} {o['status']}{' ' + o['reason'] if o['reason'] else ''}"] += 1
+        if kind.endswith("_rests"):
+            assert o["status"] in ("new", "accepted") and o["filled_qty_micros"] == 0, o
+        elif o["status"] != "filled":  # day orders: all had bars; only the account stops them
+            assert o["status"] == "canceled" and o["reason"] in (
+                "insufficient_cash_at_fill", "insufficient_qty_at_fill"), o
+    print(", ".join(f"{k}: {n}" for k, n in sorted(outcome.items())))
+    print(f"{len(book.orders)} orders, {len(filled)} filled ({len(book.fills)} fills, "
+          f"{len(closing)} closing), {book.open_positions} open positions; cash "
+          f"{book.cash} (lowest {book.min_running_cash}), start {book.start}, ledger "
+          f"{book.ledger_sum}, market value {book.market_value}")
+    assert len(book.fills) >= MIN_FILLS and len(closing) >= MIN_CLOSING, (
+        len(book.fills), len(closing))
+    assert book.open_positions >= MIN_OPEN
+    assert book.min_running_cash >= 0 and book.cash >= 0
+    # ... and the same books through the API, priced at the last visible bar, to the cent
     inv = s.get("paper_trading", "/api/v1/invariants").json()["data"]
     assert inv["ok"], inv
+    positions = {p["symbol"]: p for p in s.get("paper_trading", "/api/v1/positions").json()["data"]}
+    assert {k: Decimal(p["qty"]) for k, p in positions.items()} == \
+        {k: q for k, q in book.positions.items() if q}
+    for sym, p in positions.items():
+        assert Decimal(p["current_price"]) == book.prices[sym], (p, book.prices[sym])
     acct = s.get("paper_trading", "/v2/account",
                  headers={"APCA-API-SECRET-KEY": SECRETS["API_KEY"]}).json()
-    equity, cash = Decimal(acct["equity"]), Decimal(acct["cash"])
-    market = Decimal(acct["position_market_value"])
-    assert equity.quantize(CENT) == (cash + market).quantize(CENT), acct
-    positions = s.get("paper_trading", "/api/v1/positions").json()["data"]
-    mv = sum((Decimal(p["market_value"]) for p in positions), Decimal(0))
-    print(f"invariants ok: cash {cash}, equity {equity}, {len(positions)} positions "
-          f"(market value {mv}); {len(after)} distinct orders after resubmission")
+    assert Decimal(acct["cash"]) == book.cash, acct
+    assert Decimal(acct["equity"]).quantize(CENT) == \
+        (book.cash + book.market_value).quantize(CENT), (acct, book.market_value)
+    assert Decimal(acct["position_market_value"]).quantize(CENT) == \
+        book.market_value.quantize(CENT), acct
+    print(f"invariants ok: equity {acct['equity']} = cash {acct['cash']} + market value "
+          f"{book.market_value.quantize(CENT)}")
 
 
 def _breaker(s: Suite, target: str) -> str | None:

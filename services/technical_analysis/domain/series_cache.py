@@ -95,6 +95,18 @@ class SeriesState:
             out[name] = np.concatenate([prev[name], new])
         return out
 
+    def truncate(self, n: int) -> None:
+        """Keep only the first ``n`` bars: those a clock set back can still see.
+
+        The outputs of the bars kept are exactly what a run over them alone gives, because no
+        indicator looks ahead.
+        """
+        if n < self.ts.size:
+            self.ts = self.ts[:n].copy()
+            self.data = {c: a[:n].copy() for c, a in self.data.items()}
+            self.outputs = {k: {o: a[:n].copy() for o, a in v.items()}
+                            for k, v in self.outputs.items()}
+
     def trim(self, keep: int) -> None:
         """Drop all but the last ``keep`` bars (outputs keep the values already computed)."""
         if self.ts.size > keep:

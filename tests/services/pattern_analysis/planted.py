@@ -20,6 +20,11 @@ ASCENDING = [(0, 95), (30, 100), (50, 96), (80, 100), (100, 97.5), (125, 100), (
 SYMMETRIC = [(0, 95), (30, 104), (55, 96), (80, 103), (100, 97), (120, 102), (135, 98),
              (150, 101), (200, 107)]
 BULL_FLAG = [(0, 95), (40, 95.5), (60, 101), (90, 99.5), (95, 102), (130, 106)]
+# The same pole, then swings narrowing symmetrically about 100.3 (tops 101 -> 100.75 -> 100.5
+# on an upper line falling 1/48 a bar, bottoms 99.6 -> 99.95 -> 100.15 on a rising lower line)
+# until a break out at bar ~91, where the upper line is at 100.35 (+ ~0.15 of wicks).
+BULL_PENNANT = [(0, 95), (40, 95.5), (60, 101), (66, 99.6), (72, 100.75), (78, 99.95),
+                (84, 100.5), (90, 100.15), (95, 102), (130, 106)]
 RANGE_BREAKOUT = [(0, 99), (20, 100), (40, 98), (60, 100), (80, 98), (100, 100), (120, 98.2),
                   (140, 99.9), (150, 102), (200, 104)]
 
@@ -46,5 +51,10 @@ CASES = {
                   {"breakout_level": 99.7, "target": 105.6, "invalidation": 99.4}, 0.5),
     "bear_flag": (mirror(BULL_FLAG), range(88, 96), "bear_flag",
                   {"breakout_level": 100.3, "target": 94.4, "invalidation": 100.6}, 0.5),
+    # pole = pole top (101) - lowest low of the pole_max_bars before it (~95.4)
+    "bull_pennant": (BULL_PENNANT, range(90, 98), "bull_pennant",
+                     {"breakout_level": 100.5, "target": 106.2, "invalidation": 99.5}, 0.4),
+    "bear_pennant": (mirror(BULL_PENNANT), range(90, 98), "bear_pennant",
+                     {"breakout_level": 99.5, "target": 93.8, "invalidation": 100.5}, 0.4),
     "breakout": (RANGE_BREAKOUT, range(140, 146), "breakout", {"breakout_level": 100.0}, 0.2),
 }

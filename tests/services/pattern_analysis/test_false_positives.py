@@ -4,8 +4,8 @@ A random walk holds no pattern, so any detection reported at the default ``min_c
 is a false positive.  The rate is the share of walks with at least one such detection of a
 pattern.  Stated limits (measured rates at the time of writing in brackets):
 
-* double top/bottom, head-and-shoulders and inverse, bull/bear flags and pennants: <= 6 %
-  (2-3.5 %)
+* double top/bottom, head-and-shoulders and inverse, bull/bear flags: <= 6 % (1-3.5 %)
+* bull/bear pennants: <= 6 % (0-1 %)
 * ascending and descending triangles: <= 12 % (6.5-8 %)
 * symmetric triangles: <= 25 % (17.5 %) - the weakest detector: converging swings are common
   in noise

@@ -1,8 +1,11 @@
 """Planted patterns are found with their key prices; pattern-free series are left alone.
 
+Flags and pennants share a pole; the pennant's swings narrow (converging lines) where the
+flag drifts in a parallel channel, and each must be reported as itself.
+
 Series are straight lines through chosen pivot prices plus seeded iid noise (sd 0.08 on a
 ~100 price), with the breakout bars' volume tripled.  Key prices must match the planted
-geometry within the tolerance stated per case in ``planted.CASES`` (0.2 to 0.7 in price).
+geometry within the tolerance stated per case in ``planted.CASES`` (0.2 to 0.7 in price; 0.4 for pennants).
 """
 from __future__ import annotations
 
@@ -60,6 +63,20 @@ def test_other_reversal_patterns_are_not_reported(name: str, seed: int) -> None:
     result = analyze(path_frame(points, seed=seed, spikes={i: SPIKE for i in spikes}))
     wrong = {d.pattern for d in result.detections} & (REVERSALS - {pattern})
     assert not wrong, f"{name} series also reported {wrong}"
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+@pytest.mark.parametrize(("name", "other"), [("bull_pennant", "bull_flag"),
+                                             ("bear_pennant", "bear_flag"),
+                                             ("bull_flag", "bull_pennant"),
+                                             ("bear_flag", "bear_pennant")])
+def test_pennants_and_flags_are_told_apart(name: str, other: str, seed: int) -> None:
+    """A pennant's converging swings are not reported as a flag (nor its first leg down as a
+    short flag), and a flag's parallel channel is not reported as a pennant."""
+    points, spikes, pattern, _, _ = CASES[name]
+    df = path_frame(points, seed=seed, spikes={i: SPIKE for i in spikes})
+    found = [d.pattern for d in analyze(df, PatternParams(min_confidence=0.0)).detections]
+    assert pattern in found and other not in found, found
 
 
 def test_double_top_statuses_follow_the_bars() -> None:

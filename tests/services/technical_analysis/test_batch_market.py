@@ -48,3 +48,18 @@ def test_batch_analyze_equals_one_by_one(tmp_path: Path):
     for s in syms:
         one = svc.analyze([s], "5m", store=False, use_cache=False)["results"][s]
         assert one == batch[s]
+
+
+def test_cache_drops_bars_after_a_rewound_clock(tmp_path: Path):
+    svc, dm = _service(tmp_path, "2024-01-04T16:00Z")
+    syms = [s["symbol"] for s in dm.get_symbols("equity")][:3]
+    late = svc.analyze(syms, "1m", strategies=False, store=False)["results"]
+    assert {r["bar_ts"] for r in late.values()} == {"2024-01-04T15:59:00+00:00"}
+    ctl = ClockController(dm.db, dm.settings.market.clock)
+    ctl.configure(replay_start="2024-01-03", replay_end="2024-01-05")  # back to an earlier open
+    ctl.advance("2024-01-04T15:00Z")
+    dm.clock.invalidate()
+    back = svc.analyze(syms, "1m", strategies=False, store=False)["results"]
+    fresh = svc.analyze(syms, "1m", strategies=False, store=False, use_cache=False)["results"]
+    assert {r["bar_ts"] for r in back.values()} == {"2024-01-04T14:59:00+00:00"}
+    assert back == fresh

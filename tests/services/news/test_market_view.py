@@ -1,0 +1,46 @@
+"""The sessions view keeps its frames between refreshes yet always equals a fresh read."""
+from __future__ import annotations
+
+import pandas as pd
+
+from services.news.market import MarketView
+from shared.db import Database, migrate
+from shared.market import ClockController, DataManager
+from tests.conftest import make_settings
+
+
+def test_kept_session_frames_equal_fresh_reads_at_every_step(tmp_path):
+    settings = make_settings(tmp_path, market__universe_size=20)
+    db = Database.from_settings(settings)
+    migrate(db)
+    ctl = ClockController(db, settings.market.clock)
+    ctl.reset()
+    ctl.configure(pace="max", replay_start="2024-03-04", replay_end="2024-03-08")
+    dm = DataManager(settings, db, clock=ctl.clock)
+    kept = MarketView(settings, dm)
+    sym = next(iter(dm.universe))
+    reads = []
+    real = dm.get_ohlcv
+    dm.get_ohlcv = lambda *a, **k: reads.append(a[1]) or real(*a, **k)  # type: ignore[method-assign]
+    try:
+        seen = set()
+        for t in ("2024-03-05T14:30Z", "2024-03-05T14:31Z", "2024-03-05T15:00Z",
+                  "2024-03-05T15:01Z", "2024-03-05T21:00Z", "2024-03-06T14:31Z",
+                  "2024-03-06T14:32Z"):
+            ctl.advance(t)
+            now = pd.Timestamp(t)
+            for start in (now - pd.Timedelta(days=6), now - pd.Timedelta(days=6, minutes=1)):
+                got = kept.sessions(sym, start, now + pd.Timedelta(days=1))
+                fresh = MarketView(settings, dm).sessions(sym, start, now + pd.Timedelta(days=1))
+                pd.testing.assert_frame_equal(got, fresh)
+                seen.add((t, len(got), bool(got["close"].isna().any())))
+        # today's open appears one minute after the open, with no close until the close
+        assert any(t == "2024-03-05T14:31Z" and c for t, _, c in seen)
+        assert any(t == "2024-03-05T21:00Z" and not c for t, _, c in seen)
+        n = len(reads)
+        kept.sessions(sym, pd.Timestamp("2024-03-06T14:33Z") - pd.Timedelta(days=6),
+                      pd.Timestamp("2024-03-07T14:33Z"))
+        assert len(reads) == n  # the same sessions as the step before: nothing read
+    finally:
+        dm.close()
+        db.close()
