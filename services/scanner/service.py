@@ -64,6 +64,7 @@ class ScannerService(DatabaseServiceMixin):
         self.repo = ScanRepository(self.db)
         self._panel: tuple[tuple[Any, ...], Panel] | None = None
         self._lock = threading.Lock()
+        self._universe: list[dict[str, Any]] | None = None
         self._intraday = WindowBars(lambda: self.market, self.cfg.timeframe)
         self._daily = WindowBars(lambda: self.market, "1d")
 
@@ -76,8 +77,15 @@ class ScannerService(DatabaseServiceMixin):
         return self._market
 
     def universe(self) -> list[dict[str, Any]]:
-        """Return the tradable equities of the data manager's universe (symbol, sector)."""
-        return [s for s in self.market.get_symbols("equity") if s.get("tradable", True)]
+        """Return the tradable equities of the data manager's universe (symbol, sector).
+
+        Read once: the universe is fixed for a data manager's life, and building its dicts
+        cost more than the incremental scan itself.
+        """
+        if self._universe is None:
+            self._universe = [s for s in self.market.get_symbols("equity")
+                              if s.get("tradable", True)]
+        return [dict(s) for s in self._universe]
 
     def panel(self, symbols: Sequence[str] | None = None) -> Panel:
         """Return the universe's visible bars as a panel.

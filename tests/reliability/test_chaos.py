@@ -1,10 +1,19 @@
 """Chaos on the whole suite (hybrid_manager.py, real processes, loopback, temp database).
 
-1. A bounded load of concurrent order submissions, each with its own client_order_id, while
-   paper trading's gunicorn master is SIGKILLed and then technical analysis's too; the manager
-   restarts them.  Afterwards every order that got a 2xx exists exactly once, resubmitting every
-   client_order_id creates no duplicate, PRAGMA integrity_check is ok and the ledger invariants
-   (cash, equity, positions) hold to the cent.
+1. Real trading under a bounded load while paper trading's gunicorn master is SIGKILLed and then
+   technical analysis's (the manager restarts them).  A cash account with too little cash,
+   the workflow loop off and the replay clock paused: the test stores bars for four symbols
+   (the data manager's ``ingest_session``, as coordination's ``Gateway.ingest`` does),
+   advances the clock through coordination's API and makes paper trading sweep
+   (``POST /api/v1/clock/sync``) one minute every 40 submissions, before, across and after
+   the kills.  240 concurrent submissions, each with its own client_order_id: market buys and
+   sells (partial closes of seeded positions), marketable limits that fill and far limits
+   that rest.  Afterwards every 2xx order exists exactly once, resubmitting every
+   client_order_id creates no duplicate, PRAGMA integrity_check is ok, and the books are
+   recomputed from the database file (``tests/reliability/ledger.py``): fills only of 2xx
+   orders, none twice, position = signed sum of fills, cash = start + ledger exactly, the
+   running balance never below zero, equity = cash + qty x last visible close to the cent
+   (through ``/v2/account``), as well as the service's ``/api/v1/invariants``.
 2. News frozen (SIGSTOP) mid-cycle: coordination's breaker on news opens, the cycle reports
    itself degraded, /health and the dashboard's overview show it; after SIGCONT it recovers.
 3. Every log file of the run is grepped for the configured secrets (API key, Alpaca keys).
