@@ -90,16 +90,19 @@ def mixin_bulk(path: Path, data: list[tuple]) -> float:
     return len(data) / dt
 
 
-def measure(fn, n: int, reps: int) -> float:  # type: ignore[no-untyped-def]
-    results = []
+def measure_pair(raw_fn, mixin_fn, n: int, reps: int) -> tuple[float, float]:  # type: ignore[no-untyped-def]
+    """Return the median rows/s of each side, running them in alternation so that the
+    machine's load drift (these machines are shared) falls on both alike."""
+    results: dict[str, list[float]] = {"raw": [], "mixin": []}
     for _ in range(reps):
-        with tempfile.TemporaryDirectory() as d:
-            path = Path(d) / "bench.db"
-            c = raw_conn(path)
-            c.execute(DDL)
-            c.close()
-            results.append(fn(path, rows(n)))
-    return statistics.median(results)
+        for side, fn in (("raw", raw_fn), ("mixin", mixin_fn)):
+            with tempfile.TemporaryDirectory() as d:
+                path = Path(d) / "bench.db"
+                c = raw_conn(path)
+                c.execute(DDL)
+                c.close()
+                results[side].append(fn(path, rows(n)))
+    return statistics.median(results["raw"]), statistics.median(results["mixin"])
 
 
 def main() -> None:
@@ -112,11 +115,8 @@ def main() -> None:
     ap.add_argument("--bulk-rows", type=int, default=200_000)
     ap.add_argument("--reps", type=int, default=5)
     a = ap.parse_args()
-    # Interleave the two sides so machine noise hits both alike.
-    single_raw = measure(raw_single, a.rows, a.reps)
-    single_mix = measure(mixin_single, a.rows, a.reps)
-    bulk_raw = measure(raw_bulk, a.bulk_rows, a.reps)
-    bulk_mix = measure(mixin_bulk, a.bulk_rows, a.reps)
+    single_raw, single_mix = measure_pair(raw_single, mixin_single, a.rows, a.reps)
+    bulk_raw, bulk_mix = measure_pair(raw_bulk, mixin_bulk, a.bulk_rows, a.reps)
     print(f"one-row BEGIN IMMEDIATE transactions ({a.rows} rows, median of {a.reps}):")
     print(f"  raw sqlite3   {single_raw:>10,.0f} rows/s")
     print(f"  mixin         {single_mix:>10,.0f} rows/s   ratio {single_mix / single_raw:.2f}x "
