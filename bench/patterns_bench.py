@@ -18,6 +18,7 @@ Other areas add their sections as ``bench_<name>() -> None`` functions and list 
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import sys
 import tempfile
@@ -264,7 +265,16 @@ SECTIONS: dict[str, Callable[[], None]] = {
 }
 
 
+#: Keep glibc from handing freed arrays back to the OS: on these virtual machines memory
+#: touched again after being returned is far slower, which swings array timings by up to 10x
+#: depending on which side of a comparison happens to free first (see baselines.md).
+GLIBC_TUNABLES = "glibc.malloc.trim_threshold=4294967296:glibc.malloc.mmap_threshold=33554432"
+
+
 def main(argv: list[str] | None = None) -> int:
+    if argv is None and os.environ.get("GLIBC_TUNABLES") != GLIBC_TUNABLES:
+        env = {**os.environ, "GLIBC_TUNABLES": GLIBC_TUNABLES}
+        os.execve(sys.executable, [sys.executable, *sys.argv], env)  # same run, steady malloc
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("sections", nargs="*", help=f"sections to run (default: all of "
                         f"{', '.join(SECTIONS)})")

@@ -151,7 +151,8 @@ class NewsService(DatabaseServiceMixin):
         for start, syms in by_start.items():
             arts = self.source.fetch(syms, start.to_pydatetime(), now.to_pydatetime())
             arts = [a for a in arts if pd.Timestamp(a.created_at) <= now]
-            res = self.ingest(arts)
+            # most refreshes find nothing new: no write transaction for an empty batch
+            res = self.ingest(arts) if arts else IngestResult()
             stamp = _iso(pd.Timestamp.now(tz="UTC"))
             self.run_in_transaction(lambda c, syms=syms, stamp=stamp: [
                 repo.set_fetched_until(c, self.source.name, s, _iso(now), stamp) for s in syms],

@@ -10,6 +10,7 @@ import math
 import sqlite3
 from collections.abc import Iterable
 from decimal import Decimal
+from functools import lru_cache
 from typing import Any
 
 import pandas as pd
@@ -28,9 +29,13 @@ _COLUMNS = ("id", "symbol", "timeframe", "pattern", "direction", "status", "star
 
 def iso(ts_ns: int | None) -> str | None:
     """Return int64 nanoseconds as ISO-8601 UTC with ``+00:00`` (the database format)."""
-    if ts_ns is None:
-        return None
-    return pd.Timestamp(int(ts_ns), tz="UTC").isoformat()
+    return None if ts_ns is None else _iso(int(ts_ns))
+
+
+@lru_cache(maxsize=1 << 16)
+def _iso(ts_ns: int) -> str:
+    # the same bar times are written again at every re-analysis: format each once
+    return pd.Timestamp(ts_ns, tz="UTC").isoformat()
 
 
 def ns(ts_iso: str | None) -> int | None:

@@ -8,10 +8,12 @@ sees are moved on by ``reassess`` (completed, invalidated or expired).
 from __future__ import annotations
 
 import logging
+import threading
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 import pandas as pd
+from cachetools import LRUCache
 
 from services.pattern_analysis.domain import (
     Analysis,
@@ -88,6 +90,9 @@ class PatternService(DatabaseServiceMixin):
         self.init_database(db or settings)
         self.repo = PatternRepository(self.db)
         self.source: BarSource = source or MarketBarSource(settings)
+        # the last bars read per (symbol, timeframe), with the clock time they were read at
+        self._recent: LRUCache[tuple[str, str], tuple[int, pd.DataFrame]] = LRUCache(2048)
+        self._lock = threading.Lock()
 
     # -- analysis ------------------------------------------------------------------------
     def _window_start(self, timeframe: str, now: pd.Timestamp) -> pd.Timestamp:
@@ -104,6 +109,9 @@ class PatternService(DatabaseServiceMixin):
         tf = parse_timeframe(timeframe)
         want = self.section.lookback_bars
         start = self._window_start(timeframe, now)
+        kept = self._extend_kept(symbol, timeframe, now, start)
+        if kept is not None:
+            return kept
         # Most reads find their bars in a much shorter window (the bars' own length plus one
         # night); the full window, sized for weekends and holidays, only when that falls short.
         short = now - tf.duration * want - (pd.Timedelta(days=4) if tf.is_daily
@@ -121,7 +129,38 @@ class PatternService(DatabaseServiceMixin):
             # The data manager filters by the clock already; this keeps the no-look-ahead rule
             # true for any source.
             df = df[df.index + tf.duration <= now]
-        return df.tail(want)
+        out = df.tail(want)
+        if len(out) == want:
+            with self._lock:
+                self._recent[(symbol, timeframe)] = (now.value, out)
+        return out
+
+    def _extend_kept(self, symbol: str, timeframe: str, now: pd.Timestamp,
+                     start: pd.Timestamp) -> pd.DataFrame | None:
+        """Return the kept last ``lookback_bars`` bars extended by those closed since, or None.
+
+        Visible bars never change, so the window a fresh read would return is the kept one
+        plus the new bars, cut to its length: one read of a few bars instead of days of them.
+        None (read afresh) when nothing is kept, the clock went back (kept bars may lie after
+        its "now"), or the window's start has passed the oldest bar kept.
+        """
+        with self._lock:
+            hit = self._recent.get((symbol, timeframe))
+        if hit is None or now.value < hit[0]:
+            return None
+        df = hit[1]
+        last = df.index[-1]
+        new = self.source.bars(symbol, timeframe, last, now)
+        new = new[new.index > last]
+        tf = parse_timeframe(timeframe)
+        if len(new) and not tf.is_daily:
+            new = new[new.index + tf.duration <= now]
+        out = pd.concat([df, new]).tail(len(df)) if len(new) else df
+        if out.index[0] < start:
+            return None
+        with self._lock:
+            self._recent[(symbol, timeframe)] = (now.value, out)
+        return out
 
     def _prepare(self, symbol: str, timeframe: str, force: bool) -> _Prepared:
         df = self.visible_bars(symbol, timeframe)

@@ -108,3 +108,16 @@ class MarketFeed(MarketAccess):
         # as_of pins the data manager to the same "now" we report, so the two never disagree.
         df = dm.get_ohlcv(symbol, timeframe, start, end, as_of=now)
         return visible_only(df, symbol, timeframe, now)
+
+    def bars_many(self, symbols: list[str], timeframe: str, start: pd.Timestamp,
+                  end: pd.Timestamp) -> dict[str, pd.DataFrame]:
+        """Return ``bars`` for many symbols, read in one batch; those that fail are left out."""
+        dm = self._market()
+        now = self.now()
+        end = min(end, now)
+        if end <= start:
+            return {}
+        errors: dict[str, object] = {}
+        got = dm.get_ohlcv_many(symbols, timeframe, start, end, as_of=now, errors=errors)
+        return {sym: visible_only(df, sym, timeframe, now) for sym, df in got.items()
+                if sym in symbols and not df.attrs.get("stale")}

@@ -34,6 +34,10 @@ from shared.market.timeframes import parse_timeframe
 log = logging.getLogger("pattern_recognition")
 
 
+# (window start, the bars visible from it, the clock time in ns they were read at)
+Prefetched = tuple[pd.Timestamp, pd.DataFrame, int]
+
+
 def _iso(ts: pd.Timestamp) -> str:
     return iso(np.array([ts.value], dtype="int64"))[0]
 
@@ -74,26 +78,50 @@ class CandlestickService(DatabaseServiceMixin):
         return self.feed.now()
 
     def _bars(self, symbol: str, tf: str, load_from: pd.Timestamp, scan_from: pd.Timestamp,
-              now: pd.Timestamp) -> pd.DataFrame:
+              now: pd.Timestamp, pre: Prefetched | None = None) -> pd.DataFrame:
         """Return the visible bars from ``load_from``, or from later when that holds the same.
 
         Detection needs only ``warmup_bars`` bars before ``scan_from``; inside a session they
         lie within ``2 x warmup_bars`` bar lengths, so an update every bar reads those first
-        (tens of bars, not the days ``_span`` allows for nights and weekends) and reads the
-        whole span only when the short window holds too few of them.
+        (tens of bars, not the days ``_span`` allows for nights and weekends), then that
+        window widened by one night, and the whole span only when both hold too few of them.
         """
         end = now + pd.Timedelta(microseconds=1)
-        short = load_from + self._span(tf) - \
-            parse_timeframe(tf).duration * (2 * self.cfg.warmup_bars)
-        if short > load_from:
-            df = self.feed.bars(symbol, tf, short, end)
+        tfo = parse_timeframe(tf)
+        short = load_from + self._span(tf) - tfo.duration * (2 * self.cfg.warmup_bars)
+        # then the same across one night (early in a session the warm-up lies in the last one)
+        tries = [short, short - pd.Timedelta(hours=18)] if not tfo.is_daily else [short]
+        for start in tries:
+            if start <= load_from:
+                break
+            # read already with the scan's batch, at this same "now"
+            if pre is not None and pre[2] == now.value and pre[0] <= start:
+                df = pre[1][pre[1].index >= start]
+            else:
+                df = self.feed.bars(symbol, tf, start, end)
             if int(df.index.searchsorted(scan_from, side="left")) >= self.cfg.warmup_bars:
                 return df
         return self.feed.bars(symbol, tf, load_from, end)
 
     # -- use cases -----------------------------------------------------------------------
-    def update(self, symbol: str, timeframe: str | None = None) -> UpdateResult:
+    def _prefetch(self, symbols: list[str], tf: str, now: pd.Timestamp
+                  ) -> dict[str, Prefetched]:
+        """Return, per symbol, the bars an update every bar needs (see ``_bars``), read in
+        one batch when the feed can; symbols it could not read are left to ``update``."""
+        many = getattr(self.feed, "bars_many", None)
+        tfo = parse_timeframe(tf)
+        if many is None or tfo.is_daily or len(symbols) < 2:
+            return {}
+        start = now - tfo.duration * (2 * self.cfg.warmup_bars + 1) - pd.Timedelta(hours=18)
+        got = many(symbols, tf, start, now + pd.Timedelta(microseconds=1))
+        return {sym: (start, df, now.value) for sym, df in got.items()}
+
+    def update(self, symbol: str, timeframe: str | None = None, *,
+               pre: Prefetched | None = None) -> UpdateResult:
         """Scan the newly visible bars of ``symbol`` and record new detections and outcomes.
+
+        ``pre`` is (start, the symbol's bars from start on, the clock time they were read at),
+        read beforehand by ``scan``; used only when the clock still stands there.
 
         Raises:
             ValidationError: for an unknown timeframe.
@@ -112,7 +140,7 @@ class CandlestickService(DatabaseServiceMixin):
             scan_from = pd.Timestamp(last) + pd.Timedelta(microseconds=1)
             first = pd.Timestamp(waiting[0]["ts"]) if waiting else scan_from
             load_from = min(first, scan_from) - self._span(tf)
-        df = self._bars(symbol, tf, load_from, scan_from, now)
+        df = self._bars(symbol, tf, load_from, scan_from, now, pre)
         if len(df) == 0:
             return UpdateResult(symbol, tf, 0, 0, 0, last)
         bar_ts = ts_ns(df.index)
@@ -194,9 +222,10 @@ class CandlestickService(DatabaseServiceMixin):
             raise ValidationError(f"at most {self.cfg.max_scan_symbols} symbols per scan, "
                                   f"got {len(symbols)}", field="symbols")
         now = self.feed.now()
+        pre = self._prefetch(list(dict.fromkeys(symbols)), tf, now)
         out = []
         for sym in symbols:
-            r = self.update(sym, tf)
+            r = self.update(sym, tf, pre=pre.get(sym))
             latest: list[dict[str, Any]] = []
             if r.last_bar is not None:
                 rows = repo.detections(self.db, sym, tf, r.last_bar, _iso(now + pd.Timedelta(1)),

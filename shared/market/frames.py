@@ -57,8 +57,10 @@ def from_micros_array(values: np.ndarray) -> np.ndarray:
 
 def iso(ts_ns: np.ndarray) -> list[str]:
     """Return int64 ns times as ISO-8601 UTC strings with ``+00:00`` (the database format)."""
-    idx = pd.to_datetime(np.asarray(ts_ns, dtype="int64"), unit="ns", utc=True)
-    return list(idx.strftime("%Y-%m-%dT%H:%M:%S+00:00"))
+    # numpy's formatter, not pandas' strftime: the same text, many times faster on the few
+    # bars a per-step update writes (pandas' fixed cost per call dominated there).
+    secs = np.asarray(ts_ns, dtype="int64").astype("datetime64[ns]").astype("datetime64[s]")
+    return [t + "+00:00" for t in np.datetime_as_string(secs, unit="s").tolist()]
 
 
 @dataclass(frozen=True)

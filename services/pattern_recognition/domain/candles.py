@@ -92,10 +92,13 @@ def detect_arrays(o: np.ndarray, h: np.ndarray, lo: np.ndarray, c: np.ndarray,
         keep = np.zeros(len(PATTERNS), dtype=bool)
         keep[[PATTERN_INDEX[p] for p in patterns]] = True
         m[~keep] = 0
-    # Transposed so np.nonzero walks bar-major: detections come out ordered by bar.
-    b, p = np.nonzero(m[:, start:].T)
-    b = b.astype(np.int64) + start
-    return DetectionArrays(bar=b, pattern=p.astype(np.int64), value=m[p, b])
+    # Bar-major (one contiguous copy) so detections come out ordered by bar; flatnonzero on a
+    # contiguous block is several times cheaper than np.nonzero on the transposed view.
+    bm = np.ascontiguousarray(m[:, start:].T)
+    flat = np.flatnonzero(bm)
+    npat = bm.shape[1]
+    return DetectionArrays(bar=flat // npat + start, pattern=flat % npat,
+                           value=bm.ravel()[flat])
 
 
 def tod_buckets(ts: pd.DatetimeIndex, bucket_minutes: int, tz: str, daily: bool) -> np.ndarray:
