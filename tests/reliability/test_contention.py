@@ -22,6 +22,7 @@ def test_concurrent_writers_never_surface_a_lock_error(tmp_path):
     for r in results:
         assert r["errors"] == [], (r["name"], r["errors"][:3])
         assert len(r["latencies"]) > 0, r["name"]
-        assert all(code < 500 for code in r["statuses"]), (r["name"], r["statuses"])
+        # every call must have written: a writer answering 4xx would prove nothing
+        assert all(200 <= code < 300 for code in r["statuses"]), (r["name"], r["statuses"])
     with sqlite3.connect(tmp_path / "trading.db") as conn:
         assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"

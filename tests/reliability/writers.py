@@ -36,10 +36,20 @@ def _request(name: str, i: int, tag: str) -> tuple[str, str, dict[str, Any]]:
                                            "store": True, "use_cache": False}
     if name == "pattern_recognition":
         return "POST", "/api/v1/candlesticks/scan", {"symbols": [("AAPL", "MSFT")[i % 2]]}
+    if name == "scanner":  # a stored scan run with its results
+        # the simulated universe's own tickers (AD, AEFF, AFDK are its first three)
+        return "POST", "/api/v1/scan", {"preset": "momentum", "symbols": ["AD", "AEFF", "AFDK"]}
+    if name == "pattern_analysis":  # detections stored (force: re-detect every call)
+        return "POST", "/api/v1/patterns/scan", {"symbols": [("AAPL", "MSFT")[i % 2]],
+                                                 "force": True}
+    if name == "coordination":  # a strategy change: the settings row plus its change log
+        return "PATCH", "/api/v1/strategy", {"max_positions": 5 + i % 7}
     raise ValueError(name)
 
 
-WRITERS = ("paper_trading", "news", "reporting", "technical_analysis", "pattern_recognition")
+#: Every service that writes the shared database (the dashboard only reads).
+WRITERS = ("paper_trading", "news", "reporting", "technical_analysis", "pattern_recognition",
+           "scanner", "pattern_analysis", "coordination")
 
 
 def writer(name: str, overrides: dict[str, Any], seconds: float, start_at: float,
