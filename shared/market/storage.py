@@ -265,14 +265,18 @@ class BarStore:
             prices = np.round(c[2:6] / 1e6, 6)
             vw = np.round(c[7] / 1e6, 6)
             vw[c[7] < 0] = np.nan
+            # Own rows for the two int columns: slices of ``c`` would keep all nine of its
+            # columns alive for as long as any symbol's bars are kept (caches hold them).
+            volume, trades = c[6].copy(), c[8].copy()
+            del c
             for i, sym in enumerate(chunk):
                 lo, hi = int(bounds[i]), int(bounds[i + 1])
                 if lo == hi:
                     out[sym] = empty_arrays("database")
                     continue
                 out[sym] = BarArrays(ts[lo:hi], prices[0, lo:hi], prices[1, lo:hi],
-                                     prices[2, lo:hi], prices[3, lo:hi], c[6, lo:hi],
-                                     vw[lo:hi], c[8, lo:hi], source.get(i, "database"))
+                                     prices[2, lo:hi], prices[3, lo:hi], volume[lo:hi],
+                                     vw[lo:hi], trades[lo:hi], source.get(i, "database"))
         return out
 
     def count(self, symbol: str | None = None, timeframe: str | None = None) -> int:
