@@ -24,8 +24,6 @@ from shared.market.symbols import SymbolInfo, classify
 from shared.market.timeframes import parse_timeframe
 
 CRYPTO_EPOCH = pd.Timestamp("2015-01-01")
-#: The first equity session of the simulated market (earlier sessions replay this one).
-EQUITY_EPOCH = "2006-01-03"
 _MAX_DAYS = 8000
 _KERNEL_LEN = 120
 
@@ -74,7 +72,6 @@ class SimulatedProvider:
         self.seed = int(seed)
         self.universe = universe
         self.calendar = calendar
-        self._epoch = calendar.session_ordinal(EQUITY_EPOCH)
         self._daily: dict[str, tuple[np.ndarray, np.ndarray]] = {}
         self._sessions: LRUCache[tuple[int, tuple[str, ...]], SessionArrays] = LRUCache(4)
         self._lock = threading.Lock()
@@ -98,8 +95,7 @@ class SimulatedProvider:
         if cached is not None:
             return cached
         info = self.info(symbol)
-        n = (len(self.calendar.sessions) - self._epoch) if info.asset_class == "equity" \
-            else _MAX_DAYS
+        n = len(self.calendar.sessions) if info.asset_class == "equity" else _MAX_DAYS
         rng = np.random.default_rng([self.seed, _crc(symbol), 2])
         vol = info.daily_vol
         e = rng.standard_normal(n) * vol
@@ -131,11 +127,9 @@ class SimulatedProvider:
             idx = int((day - CRYPTO_EPOCH).days)
             start = pd.Timestamp(day, tz="UTC").value
             return idx, start, 1440
-        ordinal = self.calendar.session_ordinal(session)
-        o, c = self.opens_closes(ordinal)
-        # Paths and seeds count sessions from a fixed epoch, not from the calendar's first
-        # session, so the bars do not depend on how far back the calendar reaches.
-        return max(0, ordinal - self._epoch), o, int((c - o) // 60_000_000_000)
+        idx = self.calendar.session_ordinal(session)
+        o, c = self.opens_closes(idx)
+        return idx, o, int((c - o) // 60_000_000_000)
 
     def opens_closes(self, idx: int) -> tuple[int, int]:
         return int(self.calendar._open_ns[idx]), int(self.calendar._close_ns[idx])
