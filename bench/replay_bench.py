@@ -52,22 +52,11 @@ def bench_csv(tmp: Path) -> None:
     ours = float(np.median(times))
     base = None
     try:
-        from backtesting import Backtest, Strategy
-        from backtesting.lib import crossover
+        from backtesting import Backtest
 
-        class SmaCross(Strategy):
-            def init(self) -> None:
-                close = pd.Series(self.data.Close)
-                self.f = self.I(lambda: close.rolling(10).mean().to_numpy())
-                self.s = self.I(lambda: close.rolling(20).mean().to_numpy())
+        from tests.services.coordination.reference import sma_cross_strategy
 
-            def next(self) -> None:
-                if crossover(self.f, self.s):
-                    self.position.close()
-                    self.buy()
-                elif crossover(self.s, self.f):
-                    self.position.close()
-                    self.sell()
+        SmaCross = sma_cross_strategy(10, 20)
 
         bt_times = []
         for _ in range(3):

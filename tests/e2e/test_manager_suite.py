@@ -20,7 +20,7 @@ import pytest
 
 from shared.config import ROOT, SERVICE_NAMES
 from shared.supervisor.ports import port_free
-from tests.manager.conftest import free_port_block, port_env
+from tests.manager.conftest import free_port_block, port_env, suite_pids
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 MANAGER = str(ROOT / "hybrid_manager.py")
@@ -58,20 +58,7 @@ class Suite:
 
 
 def _all_pids(suite: Suite) -> set[int]:
-    pids = set()
-    try:
-        state = json.loads(suite.state_file.read_text())
-    except (FileNotFoundError, ValueError):
-        return pids
-    pids.add(state["manager_pid"])
-    for s in state["services"]:
-        if s["pid"]:
-            pids.add(s["pid"])
-            try:
-                pids.update(c.pid for c in psutil.Process(s["pid"]).children(recursive=True))
-            except psutil.NoSuchProcess:
-                pass
-    return pids
+    return suite_pids(suite.state_file)
 
 
 def _alive(pids: set[int]) -> set[int]:

@@ -1,10 +1,12 @@
 """Fixtures for the manager tests: free port ranges and a supervisor on fake services."""
 from __future__ import annotations
 
+import json
 import socket
 import sys
 from pathlib import Path
 
+import psutil
 import pytest
 
 from shared.config import SERVICE_NAMES
@@ -31,6 +33,25 @@ def free_port_block(count: int = 9, start: int = 15600, stop: int = 16400) -> li
 
 def port_env(ports: list[int]) -> dict[str, str]:
     return {f"{n.upper()}_PORT": str(p) for n, p in zip(SERVICE_NAMES, ports, strict=True)}
+
+
+def suite_pids(state_file: Path) -> set[int]:
+    """Return the pids of a running suite from the manager's state file: the manager, every
+    service's gunicorn master and their children (empty when there is no state yet)."""
+    pids: set[int] = set()
+    try:
+        state = json.loads(state_file.read_text())
+    except (FileNotFoundError, ValueError):
+        return pids
+    pids.add(state["manager_pid"])
+    for s in state["services"]:
+        if s["pid"]:
+            pids.add(s["pid"])
+            try:
+                pids.update(c.pid for c in psutil.Process(s["pid"]).children(recursive=True))
+            except psutil.NoSuchProcess:
+                pass
+    return pids
 
 
 @pytest.fixture

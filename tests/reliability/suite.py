@@ -14,7 +14,7 @@ import psutil
 import requests
 
 from shared.config import ROOT, SERVICE_NAMES
-from tests.manager.conftest import free_port_block, port_env
+from tests.manager.conftest import free_port_block, port_env, suite_pids
 
 MANAGER = str(ROOT / "hybrid_manager.py")
 #: Distinctive secrets: the leak test greps every log file for them afterwards.
@@ -57,20 +57,7 @@ class Suite:
         return {s["name"]: s for s in json.loads(self.state_file.read_text())["services"]}
 
     def pids(self) -> set[int]:
-        pids: set[int] = set()
-        try:
-            state = json.loads(self.state_file.read_text())
-        except (FileNotFoundError, ValueError):
-            return pids
-        pids.add(state["manager_pid"])
-        for s in state["services"]:
-            if s["pid"]:
-                pids.add(s["pid"])
-                try:
-                    pids.update(c.pid for c in psutil.Process(s["pid"]).children(recursive=True))
-                except psutil.NoSuchProcess:
-                    pass
-        return pids
+        return suite_pids(self.state_file)
 
     def url(self, name: str, path: str) -> str:
         return f"http://127.0.0.1:{self.port[name]}{path}"

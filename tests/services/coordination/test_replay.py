@@ -12,6 +12,7 @@ import pandas as pd
 import pytest
 
 from shared.supervisor.cli import main
+from tests.services.coordination.reference import sma_cross_strategy
 
 
 def _write(path: Path, closes: list[float], opens: list[float] | None = None) -> Path:
@@ -80,21 +81,7 @@ def test_cross_check_against_backtesting_py(tmp_path: Path) -> None:
     df.rename_axis("Date").reset_index().assign(Date=lambda d: d.Date.dt.strftime("%Y-%m-%d")) \
         .to_csv(path, index=False)
 
-    from backtesting.lib import crossover
-
-    class SmaCross(bt.Strategy):
-        def init(self) -> None:
-            close = pd.Series(self.data.Close)
-            self.f = self.I(lambda: close.rolling(10).mean().to_numpy())
-            self.s = self.I(lambda: close.rolling(20).mean().to_numpy())
-
-        def next(self) -> None:
-            if crossover(self.f, self.s):
-                self.position.close()
-                self.buy()
-            elif crossover(self.s, self.f):
-                self.position.close()
-                self.sell()
+    SmaCross = sma_cross_strategy(10, 20)
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
