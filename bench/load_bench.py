@@ -35,45 +35,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from flask import Flask, request  # noqa: E402
 
-DDL = "CREATE TABLE IF NOT EXISTS load_baseline (id INTEGER PRIMARY KEY, cid TEXT, body TEXT)"
-
-
-def baseline_app() -> Flask:
-    """The baseline: one-row insert (POST) and one-row primary-key read (GET)."""
-    import sqlite3
-
-    path = os.environ["DATABASE_PATH"]
-    local = threading.local()
-    app = Flask("baseline")
-
-    def conn() -> sqlite3.Connection:
-        c = getattr(local, "c", None)
-        if c is None:
-            c = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
-            for p in ("journal_mode=WAL", "synchronous=NORMAL", "busy_timeout=30000"):
-                c.execute(f"PRAGMA {p}")
-            local.c = c
-        return c
-
-    @app.post("/write")
-    def write():  # noqa: ANN202
-        body = request.get_json()
-        c = conn()
-        c.execute("BEGIN IMMEDIATE")
-        c.execute("INSERT INTO load_baseline (cid, body) VALUES (?, ?)",
-                  (body.get("client_order_id"), json.dumps(body)))
-        c.execute("COMMIT")
-        return {"ok": True}, 201
-
-    @app.get("/read")
-    def read():  # noqa: ANN202
-        row = conn().execute("SELECT id, cid, body FROM load_baseline WHERE id = ?",
-                             (1,)).fetchone()
-        return {"status": "success", "data": list(row) if row else None}
-
-    return app
+from bench.baseline import DDL, SEED  # noqa: E402
 
 
 def free_port() -> int:
@@ -161,7 +124,7 @@ def main() -> None:
     db = Database.from_settings(settings)
     migrate(db)
     db.execute_with_retry(DDL)
-    db.execute_with_retry("INSERT INTO load_baseline (cid, body) VALUES ('seed', '{}')")
+    db.execute_with_retry(SEED)
     # a clock row as the running suite has (coordination writes it at start), paused at the
     # replay start, so every run sees the same market
     ClockController(db, settings.market.clock).reset(paused=True)
@@ -169,7 +132,7 @@ def main() -> None:
 
     order = {"symbol": "AAPL", "side": "buy", "type": "limit", "qty": "1",
              "limit_price": "1.00", "time_in_force": "gtc"}
-    targets = {"baseline": "bench.load_bench:baseline_app()",
+    targets = {"baseline": "bench.baseline:baseline_app()",
                "paper_trading": "services.paper_trading:create_app()",
                "technical_analysis": "services.technical_analysis:create_app()"}
     servers = {n: start(t, env, args.workers) for n, t in targets.items()}

@@ -30,40 +30,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from flask import Flask, request  # noqa: E402
 
-BASELINE_DDL = ("CREATE TABLE IF NOT EXISTS bench_orders (id INTEGER PRIMARY KEY, "
-                "client_order_id TEXT UNIQUE, body TEXT, created_at TEXT)")
-
-
-def baseline_app() -> Flask:
-    """The baseline: POST inserts one row into the same SQLite file (gunicorn target)."""
-    import sqlite3
-
-    path = os.environ["DATABASE_PATH"]
-    local = threading.local()
-    app = Flask("baseline")
-
-    def conn() -> sqlite3.Connection:
-        c = getattr(local, "c", None)
-        if c is None:
-            c = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
-            for p in ("journal_mode=WAL", "synchronous=NORMAL", "busy_timeout=30000"):
-                c.execute(f"PRAGMA {p}")
-            local.c = c
-        return c
-
-    @app.post("/orders")
-    def orders():  # noqa: ANN202
-        body = request.get_json()
-        c = conn()
-        c.execute("BEGIN IMMEDIATE")
-        c.execute("INSERT INTO bench_orders (client_order_id, body, created_at) VALUES (?, ?, ?)",
-                  (uuid.uuid4().hex, json.dumps(body), datetime.now(UTC).isoformat()))
-        c.execute("COMMIT")
-        return {"ok": True}, 201
-
-    return app
+from bench.baseline import DDL as BASELINE_DDL  # noqa: E402
 
 
 def free_port() -> int:
@@ -147,8 +115,8 @@ def http_part(args: argparse.Namespace, tmp: Path) -> None:
     order = {"symbol": "AAPL", "side": "buy", "type": "limit", "qty": 1, "limit_price": 10,
              "time_in_force": "gtc"}
     targets = {
-        "baseline (Flask + gunicorn, one-row insert)": ("bench.orders_bench:baseline_app()",
-                                                        "/orders"),
+        "baseline (Flask + gunicorn, one-row insert)": ("bench.baseline:baseline_app()",
+                                                        "/write"),
         "paper_trading POST /v2/orders": ("services.paper_trading:create_app()", "/v2/orders"),
     }
     servers = {name: start(target, env, args.workers) for name, (target, _) in targets.items()}
