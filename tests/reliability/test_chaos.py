@@ -55,6 +55,8 @@ SEED_LOTS = 8
 #: PDT threshold (25,000), so partial closes are never refused as day trades.
 STARTING_CASH = Decimal(30000)
 OPEN_AT = pd.Timestamp("2024-01-02T15:00:00Z")  # 30 minutes into the session
+#: (victim, the submission index at which its gunicorn master is SIGKILLed)
+KILLS = (("paper_trading", ORDERS // 4), ("technical_analysis", ORDERS // 2))
 MIN_FILLS, MIN_CLOSING, MIN_FILLS_DURING, MIN_FILLS_AFTER_RESTART, MIN_OPEN = 80, 30, 40, 20, 2
 
 
@@ -187,6 +189,9 @@ def _chaos_run(s: Suite, market: Market) -> None:
 
     lock = threading.Condition()
     completed = [0]
+    # Submission i waits for every kill scheduled at or before i, so the rest of the load
+    # reaches each victim's replacement whatever the machine's speed (no timing race).
+    killed = {victim: threading.Event() for victim, _ in KILLS}
     errors: Counter[str] = Counter()
 
     def reached(n: int, limit_s: float = 120) -> None:
@@ -197,6 +202,9 @@ def _chaos_run(s: Suite, market: Market) -> None:
         """Submit like a careful client: on a connection error or a 503, retry the same
         client_order_id (bounded), which is what makes the idempotency matter."""
         body = _order_body(i, plan)
+        for victim, after in KILLS:
+            if i >= after:
+                assert killed[victim].wait(180), victim
         status, oid = 0, None
         for attempt in range(40):
             try:
@@ -224,12 +232,17 @@ def _chaos_run(s: Suite, market: Market) -> None:
     fills_at: dict[str, int] = {"start": _fill_count(s)}
 
     def chaos() -> None:
-        for victim, after in (("paper_trading", ORDERS // 4), ("technical_analysis", ORDERS // 2)):
+        for victim, after in KILLS:
             reached(after)
             pid = s.status()[victim]["pid"]
+            group = _group(pid)
             os.kill(pid, signal.SIGKILL)
-            kills[victim] = s.wait_healthy(victim, not_pid=pid, limit_s=90)
+            # once the old master and its workers are gone, every later fill is the
+            # replacement's doing
+            psutil.wait_procs(group, timeout=30)
             fills_at[victim] = _fill_count(s)
+            killed[victim].set()
+            kills[victim] = s.wait_healthy(victim, not_pid=pid, limit_s=90)
 
     def clock() -> int:
         """One clock minute (bars stored, then a sweep) every STEP_EVERY submissions, so
