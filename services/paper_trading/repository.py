@@ -112,10 +112,15 @@ class Repository:
         """Return top-level orders (legs are nested by the caller) matching the filters."""
         where = ["parent_id IS NULL"]
         params: list[Any] = []
+        # A bracket/OTO whose entry has filled is still working while a leg is open: it is
+        # listed as open (with its legs), so a client closing the position sees the exits it
+        # must cancel; it is "closed" only once no leg is open.
+        live_legs = (f"id IN (SELECT parent_id FROM pt_orders WHERE parent_id IS NOT NULL "
+                     f"AND status IN {OPEN_SQL})")
         if status == "open":
-            where.append(f"status IN {OPEN_SQL}")
+            where.append(f"(status IN {OPEN_SQL} OR {live_legs})")
         elif status == "closed":
-            where.append(f"status NOT IN {OPEN_SQL}")
+            where.append(f"status NOT IN {OPEN_SQL} AND NOT {live_legs}")
         if after:
             where.append("submitted_at > ?")
             params.append(after)

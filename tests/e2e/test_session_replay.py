@@ -120,6 +120,29 @@ def test_orders_filled_and_explained(runs) -> None:  # type: ignore[no-untyped-d
             assert d["scan"] is not None
 
 
+def test_bracket_exits_only_ever_close_a_position(runs) -> None:  # type: ignore[no-untyped-def]
+    """A bracket's stop or target must not fire after the strategy closed the position itself
+    (its exit cancels them): a leg fill that opens or flips a position is a phantom trade."""
+    first, _, _ = runs
+    fills = []
+    for o in first["orders"]:
+        for rank, x in ((0, o), *((1, leg) for leg in o.get("legs") or [])):
+            if Decimal(x.get("filled_qty") or 0) > 0:
+                fills.append((x["filled_at"], rank, x["symbol"], x["side"],
+                              Decimal(x["filled_qty"]), x is not o))
+    pos: dict[str, Decimal] = {}
+    legs = 0
+    for _, _, sym, side, qty, is_leg in sorted(fills):
+        before = pos.get(sym, Decimal(0))
+        after = before + (qty if side == "buy" else -qty)
+        if is_leg:
+            legs += 1
+            assert before != 0 and abs(after) <= abs(before) and after * before >= 0, (
+                sym, side, qty, before)
+        pos[sym] = after
+    assert legs > 0, "no bracket leg filled: the check saw nothing"
+
+
 def test_report_pnl_equals_the_cash_ledger(runs) -> None:  # type: ignore[no-untyped-def]
     first, _, out = runs
     summary = first["summary"]

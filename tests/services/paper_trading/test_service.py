@@ -95,6 +95,25 @@ def test_bracket_exits_become_oco_after_entry_fill(svc, db, clock) -> None:  # n
     assert svc.invariants()["ok"]
 
 
+def test_a_filled_bracket_with_open_legs_is_listed_open_until_its_legs_end(
+        svc, db, clock) -> None:  # noqa: ANN001
+    seed_bars(db, "AAPL", OPEN, BARS)
+    clock.t = OPEN + M
+    o = svc.submit_order(req(qty=5, order_class="bracket", take_profit={"limit_price": 200},
+                             stop_loss={"stop_price": 50}))
+    clock.t = OPEN + 2 * M
+    svc.process_until()
+    assert svc.get_order(o.id).status == "filled"
+    # the entry filled, its exits work: a client closing the position must see them
+    listed = {r.id: r for r in svc.list_orders(status="open")}
+    assert o.id in listed and {leg.status for leg in listed[o.id].legs} == {"new"}
+    assert o.id not in {r.id for r in svc.list_orders(status="closed")}
+    svc.cancel_order(listed[o.id].legs[0].id)  # its OCO sibling goes with it
+    assert {leg.status for leg in svc.get_order(o.id).legs} == {"canceled"}
+    assert o.id not in {r.id for r in svc.list_orders(status="open")}
+    assert o.id in {r.id for r in svc.list_orders(status="closed")}
+
+
 def test_day_orders_expire_at_the_close_gtc_do_not(svc, db, clock) -> None:  # noqa: ANN001
     seed_bars(db, "AAPL", OPEN, BARS)
     clock.t = OPEN + M
