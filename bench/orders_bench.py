@@ -101,8 +101,12 @@ def http_part(args: argparse.Namespace, tmp: Path) -> None:
     from shared.market import ClockController
 
     db_path = tmp / "bench.db"
+    # The rate limiter stays in the path (its cost is part of a submission) but cannot bind:
+    # the default 300/s per worker is a per-client safety net that one client sending as fast
+    # as it can would otherwise hit at about 1,200 orders/s over 4 workers (429s end the run).
     env = {**os.environ, "DATABASE_PATH": str(db_path), "LOG_DIR": str(tmp / "logs"),
-           "TRADING_ENV": "test", "TRADING__PAPER_TRADING__PROCESS_ON_REQUEST": "false"}
+           "TRADING_ENV": "test", "TRADING__PAPER_TRADING__PROCESS_ON_REQUEST": "false",
+           "TRADING__SECURITY__RATE_LIMIT": "1000000 per second"}
     env.pop("API_KEY", None)
     s = load_settings(environ=env)
     db = Database.from_settings(s)

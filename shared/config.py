@@ -109,7 +109,7 @@ class SecuritySettings(StrictModel):
     api_key: SecretStr | None = None
     bind_host: str = "127.0.0.1"
     max_body_bytes: int = Field(1_000_000, gt=0)
-    # flask-limiter syntax, per client and route on mutating routes; "" switches it off.
+    # ``limits`` syntax ("300 per second"), per client and route on mutating routes; "" = off.
     rate_limit: str = "300 per second"
     cors_origins: list[str] = []
 

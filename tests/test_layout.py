@@ -23,7 +23,7 @@ def test_requirements_pin_exact_versions_and_keep_the_docker_compose_package_out
     assert all("==" in ln for ln in lines), [ln for ln in lines if "==" not in ln]
     for needed in ("flask", "requests", "gunicorn", "pandas", "numpy", "alpaca-py", "pybreaker",
                    "tenacity", "pytest", "ta-lib", "pydantic", "prometheus-client",
-                   "exchange-calendars", "flask-limiter", "vadersentiment", "playwright"):
+                   "exchange-calendars", "limits", "vadersentiment", "playwright"):
         assert needed in names, needed
     assert "docker-compose" not in names
 

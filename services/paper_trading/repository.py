@@ -115,8 +115,8 @@ class Repository:
         # A bracket/OTO whose entry has filled is still working while a leg is open: it is
         # listed as open (with its legs), so a client closing the position sees the exits it
         # must cancel; it is "closed" only once no leg is open.
-        live_legs = (f"id IN (SELECT parent_id FROM pt_orders WHERE parent_id IS NOT NULL "
-                     f"AND status IN {OPEN_SQL})")
+        live_legs = ("id IN (SELECT parent_id FROM pt_orders WHERE parent_id IS NOT NULL "  # noqa: S608 - constants only
+                     "AND status IN " + OPEN_SQL + ")")
         if status == "open":
             where.append(f"(status IN {OPEN_SQL} OR {live_legs})")
         elif status == "closed":

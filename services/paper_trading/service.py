@@ -11,7 +11,7 @@ from typing import Any
 
 from services.paper_trading.domain import Costs, RiskLimits, RiskRejection, daily_loss_breached
 from services.paper_trading.engine import FillEngine
-from services.paper_trading.gate import WriterGate
+from services.paper_trading.gate import Checkpoints, WriterGate
 from services.paper_trading.intake import Intake, asset_id_for
 from services.paper_trading.lifecycle import Lifecycle
 from services.paper_trading.portfolio import PortfolioUseCases
@@ -53,6 +53,7 @@ class PaperTradingService(PortfolioUseCases, DatabaseServiceMixin):
         self.cal = calendar or get_calendar(settings.market.calendar)
         self.sessions = SessionClock(self.cal)
         self.gate = WriterGate(Path(f"{self.db.path}.paper_trading.lock"))
+        self.checkpoints = Checkpoints(self.cfg.wal_checkpoint_every)
         self._now = now or default_clock(settings, self.db)
         self.intake = Intake(self)
         self.costs = Costs.from_settings(self.cfg.fills)
@@ -69,9 +70,16 @@ class PaperTradingService(PortfolioUseCases, DatabaseServiceMixin):
 
     @contextmanager
     def _uow(self, label: str) -> Iterator[Any]:
-        """Open a write unit of work, queued behind this service's other writers (``gate``)."""
+        """Open a write unit of work, queued behind this service's other writers (``gate``).
+
+        The WAL checkpoint, when one is due, runs after the gate is released (see ``gate``).
+        """
+        conn = self.get_db_connection()
+        self.checkpoints.adopt(conn)
         with self.gate.hold(), self.unit_of_work(f"paper_trading:{label}") as uow:
             yield uow
+        if not conn.in_transaction:  # not nested in an outer unit of work
+            self.checkpoints.after_commit(conn)
 
     def _ensure_account(self, repo: Repository, now: datetime) -> None:
         if self.intake._account_seen:  # the row is never deleted once created

@@ -15,8 +15,6 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from flask import Blueprint, Flask, Response, current_app, g, jsonify, request
-from flask_limiter import Limiter
-from flask_limiter.util import get_remote_address
 from werkzeug.exceptions import HTTPException
 
 from shared.config import Settings, load_settings
@@ -27,7 +25,7 @@ from shared.logging import configure_logging
 from shared.web.envelope import SuiteJSONProvider, error_body, ok
 from shared.web.metrics import install_metrics
 from shared.web.openapi import build_openapi, docs_html
-from shared.web.ratelimit import STORAGE_URI
+from shared.web.ratelimit import RequestRateLimit
 
 MUTATING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 ErrorFormatter = Callable[[str, str, Any, int], Any]
@@ -226,11 +224,7 @@ def create_service_app(
     rate = settings.security.rate_limit
     # Mutating routes only, per client address and route; memory storage is per process, so
     # with N gunicorn workers the effective ceiling is up to N times the configured rate.
-    app.extensions["limiter"] = Limiter(
-        get_remote_address, app=app, storage_uri=STORAGE_URI, headers_enabled=True,
-        default_limits=[rate] if rate else [], retry_after="delta-seconds",
-        default_limits_exempt_when=lambda: request.method not in MUTATING,
-        enabled=bool(rate))
+    app.extensions["limiter"] = RequestRateLimit(app, rate) if rate else None
     for bp in blueprints:
         app.register_blueprint(bp)
     log.info("app created", extra={"service": name, "pid": os.getpid(),
