@@ -16,6 +16,22 @@ import numpy as np
 import pandas as pd
 
 from services.technical_analysis.market_source import Bars, load_bars_many
+from shared.market.timeframes import parse_timeframe
+
+
+def _load(market: Any, symbols: list[str], timeframe: str, errors: dict[str, Any],
+          start: pd.Timestamp) -> dict[str, Bars]:
+    """Return ``load_bars_many``'s bars, read past the data manager's memory cache.
+
+    The window keeps what it reads; cached too, the same arrays (and the columns the scan
+    never uses) stayed pinned for the cache's TTL.
+    """
+    many = getattr(market, "get_bars_many", None)
+    if many is None:
+        return load_bars_many(market, symbols, timeframe, errors, start=start)
+    tf = parse_timeframe(timeframe).name
+    got = many(symbols, tf, start, errors=errors, cache=False)
+    return {sym: Bars(sym, tf, arr.ts, arr.ohlcv()) for sym, arr in got.items()}
 
 
 class WindowBars:
@@ -28,6 +44,7 @@ class WindowBars:
         self._from: dict[str, int] = {}  # the window start each symbol's bars were read from
         self._as_of: int | None = None
         self._lock = threading.Lock()
+        self.rows_read = 0  # bars read by the last ``get`` (a bulk read frees memory after)
 
     def get(self, symbols: Sequence[str], start: pd.Timestamp, now: pd.Timestamp,
             errors: dict[str, Any]) -> dict[str, Bars]:
@@ -48,9 +65,11 @@ class WindowBars:
                     fresh.append(sym)  # nothing cached, or the window grew backwards
                 else:
                     by_last.setdefault(int(b.ts[-1]), []).append(sym)
+            self.rows_read = 0
             for last, group in by_last.items():
-                got = load_bars_many(self._market(), group, self.timeframe, errors,
-                                     start=pd.Timestamp(last, tz="UTC"))
+                got = _load(self._market(), group, self.timeframe, errors,
+                            pd.Timestamp(last, tz="UTC"))
+                self.rows_read += sum(len(b) for b in got.values())
                 for sym in group:
                     new = got.get(sym)
                     if new is None:
@@ -64,7 +83,8 @@ class WindowBars:
                                     for k, v in old.data.items()})
                     self._bars[sym] = old
             if fresh:
-                got = load_bars_many(self._market(), fresh, self.timeframe, errors, start=start)
+                got = _load(self._market(), fresh, self.timeframe, errors, start)
+                self.rows_read += sum(len(b) for b in got.values())
                 for sym in fresh:
                     if sym in got:
                         self._bars[sym] = got[sym]

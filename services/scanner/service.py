@@ -19,6 +19,7 @@ from services.technical_analysis.market_source import Bars
 from shared.config import Settings
 from shared.db import Database, DatabaseServiceMixin
 from shared.errors import ConfigError, NotFound, ValidationError
+from shared.market.release import BULK_ROWS, release_memory
 
 
 def _span(b: Bars) -> tuple[int, int, int]:
@@ -131,6 +132,10 @@ class ScannerService(DatabaseServiceMixin):
                   dts, dg["high"], dg["low"], dg["close"], dg["volume"], self.params)
         with self._lock:
             self._panel = (key, p)
+        if self._intraday.rows_read + self._daily.rows_read >= BULK_ROWS:
+            # a first scan (or one after the clock jumped) backfills the whole universe: give
+            # back the page cache and the freed temporaries of the reads and the old panel
+            release_memory(self.db.get_db_connection())
         return p
 
     def filters_for(self, preset: str | None, overrides: dict[str, Any]) -> Filters:

@@ -163,20 +163,24 @@ class DataManager:
     def get_bars_many(self, symbols: list[str] | tuple[str, ...], timeframe: str = "1m",
                       start: object = None, end: object = None, *,
                       start_hours_ago: float | None = None, as_of: object = None,
-                      errors: dict[str, AppError] | None = None) -> dict[str, BarArrays]:
+                      errors: dict[str, AppError] | None = None,
+                      cache: bool = True) -> dict[str, BarArrays]:
         """Return many symbols' visible bars as read-only arrays, read in one batch.
 
         The same window, visibility rules, memory cache and provider fill-in as
         ``get_historical_data``, with one query per chunk of symbols.  Symbols that fail (bad
         name, nothing servable) go to ``errors`` when it is given and are left out; without
-        it the first failure is raised.
+        it the first failure is raised.  ``cache=False`` neither looks in nor fills the
+        memory cache: for a caller that keeps what it reads (its arrays would otherwise stay
+        pinned twice, for the cache's TTL).
 
         Raises:
             ValidationError: a bad symbol, timeframe or range.
             ServiceUnavailable: a symbol no provider could serve (without ``errors``).
         """
         syms = normalize_all(list(symbols), errors)
-        got, _, _ = self._read(syms, timeframe, start, end, start_hours_ago, as_of, errors)
+        got, _, _ = self._read(syms, timeframe, start, end, start_hours_ago, as_of, errors,
+                               cache=cache)
         return got
 
     def get_ohlcv_many(self, symbols: list[str] | tuple[str, ...], timeframe: str = "1m",
@@ -200,13 +204,13 @@ class DataManager:
 
     def _read(self, syms: list[str], timeframe: str, start: object, end: object,
               start_hours_ago: float | None, as_of: object,
-              errors: dict[str, AppError] | None
+              errors: dict[str, AppError] | None, *, cache: bool = True
               ) -> tuple[dict[str, BarArrays], str, dict[str, list[str]]]:
         tf = parse_timeframe(timeframe)
         cutoff = self.clock.now_ts() if as_of is None else to_utc(as_of)
         s, e = self._window(tf.name, False, start, end, start_hours_ago, cutoff)
         self.counters["requests"] += len(syms)
-        got, stale = read_many(self, syms, tf.name, s, e, cutoff, errors)
+        got, stale = read_many(self, syms, tf.name, s, e, cutoff, errors, cache=cache)
         return got, tf.name, stale
 
     def clock_open_of_last_closed(self, cutoff: pd.Timestamp, crypto: bool) -> pd.Timestamp:

@@ -19,6 +19,7 @@ from shared.errors import AppError, ServiceUnavailable
 from shared.market.calendar import to_utc
 from shared.market.clock import bar_visible
 from shared.market.frames import BarArrays
+from shared.market.release import BULK_ROWS, release_memory
 from shared.market.resample import bucket_starts
 from shared.market.storage import iso_ts
 from shared.market.symbols import classify, normalize_symbol
@@ -43,12 +44,13 @@ def _key_tail(tf: str, s: pd.Timestamp, e: pd.Timestamp, cutoff: pd.Timestamp
 
 
 def read_many(dm: DataManager, symbols: list[str], tf: str, s: pd.Timestamp, e: pd.Timestamp,
-              cutoff: pd.Timestamp, errors: dict[str, AppError] | None
+              cutoff: pd.Timestamp, errors: dict[str, AppError] | None, *, cache: bool = True
               ) -> tuple[dict[str, BarArrays], dict[str, list[str]]]:
     """Return the visible bars of each symbol with open time in ``[s, e)``.
 
     Returns the arrays by symbol and, for symbols served stale, the provider errors.  A symbol
-    that cannot be served goes to ``errors`` when given, else its error is raised.
+    that cannot be served goes to ``errors`` when given, else its error is raised.  With
+    ``cache=False`` the memory cache is neither read nor filled.
 
     Raises:
         ServiceUnavailable: every provider failed and nothing is cached (without ``errors``).
@@ -57,7 +59,7 @@ def read_many(dm: DataManager, symbols: list[str], tf: str, s: pd.Timestamp, e: 
     misses: list[str] = []
     tail = _key_tail(tf, s, e, cutoff)
     for sym in symbols:
-        hit = dm.memory.get((sym, *tail))
+        hit = dm.memory.get((sym, *tail)) if cache else None
         if hit is None:
             misses.append(sym)
         else:
@@ -68,11 +70,16 @@ def read_many(dm: DataManager, symbols: list[str], tf: str, s: pd.Timestamp, e: 
     crypto = {sym: classify(sym).value == "crypto" for sym in misses}
     failed: dict[str, list[str]] = {}
     with dm._fetch_lock:
+        stored = dm.counters["rows_stored"]
         for is_crypto in (False, True):
             group = [x for x in misses if crypto[x] is is_crypto]
             if group:
                 fill_missing(dm, group, tf, is_crypto, s, e, cutoff, failed)
+        stored = dm.counters["rows_stored"] - stored
     got = dm.store.read_arrays(misses, tf, iso_ts(s), iso_ts(e))
+    if stored + sum(len(a) for a in got.values()) >= BULK_ROWS:
+        # a backfill: what it cached and freed on the way is not needed again
+        release_memory(dm.store.db.get_db_connection())
     dur_ns = parse_timeframe(tf).minutes * 60_000_000_000
     stale_errors: dict[str, list[str]] = {}
     for sym in misses:
@@ -101,7 +108,7 @@ def read_many(dm: DataManager, symbols: list[str], tf: str, s: pd.Timestamp, e: 
                 "ts", "open", "high", "low", "close", "volume", "vwap", "trade_count")),
                 arr.source, True)
             stale_errors[sym] = errs
-        else:
+        elif cache:
             dm.memory.set((sym, *tail), arr)
         out[sym] = arr
     return out, stale_errors
@@ -153,12 +160,15 @@ def _fill_simulated(dm: DataManager, syms: list[str], tf: str, gs: pd.Timestamp,
     same sessions, the same session-aligned resampling, the same visibility cut.
     """
     parts: list[tuple[np.ndarray, ...]] = []
+    cacheable = hasattr(dm.providers.get("simulated"), "session_cached")
     for day in dm.calendar.sessions_in_range(gs, ge):
-        # the cached variant when the provider has one: each step of a replay fills the
-        # newest minutes of the same session for the same symbols
-        method = ("session_cached" if hasattr(dm.providers.get("simulated"), "session_cached")
-                  else "generate_session")
-        arr = dm.providers.call("simulated", method, day, syms)
+        # The cached variant for a session still open at the cutoff, when the provider has
+        # one: each step of a replay fills the newest minutes of that session for the same
+        # symbols.  A closed session is stored whole and not asked for again: caching it
+        # only pinned ~12 MB per 500 symbols (the backfill's last sessions) for nothing.
+        live = cacheable and dm.calendar.session_bounds(day)[1].value > cutoff.value
+        arr = dm.providers.call("simulated", "session_cached" if live else "generate_session",
+                                day, syms)
         cols = (arr.open, arr.high, arr.low, arr.close, arr.volume, arr.vwap, arr.trade_count)
         ts, cols = (arr.ts_ns, cols) if tf == "1m" else _resample_panel(arr.ts_ns, cols, tf, dm)
         keep = (ts >= gs.value) & (ts < ge.value)

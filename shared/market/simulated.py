@@ -26,6 +26,12 @@ from shared.market.timeframes import parse_timeframe
 CRYPTO_EPOCH = pd.Timestamp("2015-01-01")
 _MAX_DAYS = 8000
 _KERNEL_LEN = 120
+#: Sessions per cached block of a daily path, and blocks kept (of all symbols together).
+#: A full path is ~9,500 sessions (every session since the calendar's start) but a suite only
+#: reads the few hundred around its clock: caching whole paths held ~75 MB per process for a
+#: 500-name universe, these blocks at most 2 x 8 B x 256 x 2048 = 8 MiB.
+PATH_BLOCK = 256
+PATH_BLOCKS_KEPT = 2048
 
 
 def _crc(symbol: str) -> int:
@@ -72,7 +78,7 @@ class SimulatedProvider:
         self.seed = int(seed)
         self.universe = universe
         self.calendar = calendar
-        self._daily: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+        self._daily: LRUCache[tuple[str, int], np.ndarray] = LRUCache(PATH_BLOCKS_KEPT)
         self._sessions: LRUCache[tuple[int, tuple[str, ...]], SessionArrays] = LRUCache(4)
         self._lock = threading.Lock()
 
@@ -89,13 +95,18 @@ class SimulatedProvider:
                           ("trend", "mean_revert", "shock", "random")[int(rng.integers(4))],
                           float(np.round(rng.uniform(10, 300), 2)), float(rng.uniform(0.01, 0.03)))
 
+    def _path_length(self, symbol: str) -> int:
+        return len(self.calendar.sessions) if self.info(symbol).asset_class == "equity" \
+            else _MAX_DAYS
+
     def _daily_path(self, symbol: str) -> tuple[np.ndarray, np.ndarray]:
-        """Return (log open, log close) for every session index of the symbol."""
-        cached = self._daily.get(symbol)
-        if cached is not None:
-            return cached
+        """Return (log open, log close) for every session index of the symbol (not cached).
+
+        The whole path is always drawn, whatever part is wanted: each value depends on the
+        draws before it and on the path's length, and the bars must never change.
+        """
         info = self.info(symbol)
-        n = len(self.calendar.sessions) if info.asset_class == "equity" else _MAX_DAYS
+        n = self._path_length(symbol)
         rng = np.random.default_rng([self.seed, _crc(symbol), 2])
         vol = info.daily_vol
         e = rng.standard_normal(n) * vol
@@ -116,9 +127,36 @@ class SimulatedProvider:
         log_close = np.clip(log_close, np.log(2.0), np.log(info.base_price * 40))
         log_open = np.clip(np.concatenate(([np.log(info.base_price)], log_close[:-1])) + gap,
                            np.log(1.5), np.log(info.base_price * 45))
-        with self._lock:
-            self._daily[symbol] = (log_open, log_close)
         return log_open, log_close
+
+    def daily_open_close(self, symbol: str, idx: int) -> tuple[float, float]:
+        """Return the (log open, log close) of session index ``idx`` of the symbol's path.
+
+        Indices past the path's end take its last session; a negative one counts from the
+        end, as indexing the path would.  Only the block of ``PATH_BLOCK`` sessions holding
+        ``idx`` is kept (in a bounded LRU over all symbols): a miss draws the whole path again
+        and keeps that block, so the values are those of the full path exactly.
+
+        Raises:
+            IndexError: an index before the path's start.
+        """
+        n = self._path_length(symbol)
+        i = min(idx, n - 1)
+        if i < 0:
+            i += n
+            if i < 0:
+                raise IndexError(f"session index {idx} is out of bounds for a path of {n}")
+        key = (symbol, i // PATH_BLOCK)
+        with self._lock:
+            block = self._daily.get(key)
+        if block is None:
+            lo = key[1] * PATH_BLOCK
+            log_open, log_close = self._daily_path(symbol)
+            # a copy: a slice would keep the whole path alive
+            block = np.stack((log_open[lo:lo + PATH_BLOCK], log_close[lo:lo + PATH_BLOCK]))
+            with self._lock:
+                self._daily[key] = block
+        return float(block[0, i % PATH_BLOCK]), float(block[1, i % PATH_BLOCK])
 
     # -- sessions ------------------------------------------------------------------------
     def _session_span(self, crypto: bool, session: pd.Timestamp) -> tuple[int, int, int]:
@@ -169,9 +207,7 @@ class SimulatedProvider:
         shock = np.zeros(S, dtype=bool)
         z = np.empty((S, 5, n))
         for k, s in enumerate(syms):
-            log_open, log_close = self._daily_path(s)
-            i = min(idx, len(log_open) - 1)
-            lo_arr[k], lc_arr[k] = log_open[i], log_close[i]
+            lo_arr[k], lc_arr[k] = self.daily_open_close(s, idx)
             info = self.info(s)
             vol[k] = info.daily_vol
             shock[k] = info.regime == "shock"

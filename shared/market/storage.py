@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
+from itertools import repeat
 from typing import Any
 
 import numpy as np
@@ -45,10 +46,26 @@ READ_CHUNK = 400
 _READ_COLS = ("unixepoch(b.ts), b.open_micros, b.high_micros, b.low_micros, b.close_micros, "
               "b.volume, COALESCE(b.vwap_micros, -1), COALESCE(b.trade_count, -1)")
 _NS = 1_000_000_000
+_FETCH_ROWS = 32_768
 
 
 def iso_ts(value: object) -> str:
     return to_utc(value).strftime("%Y-%m-%dT%H:%M:%S+00:00")
+
+
+def _columns(cur: sqlite3.Cursor) -> np.ndarray:
+    """Return the cursor's rows of nine integers as a (9, rows) int64 array.
+
+    Taken ``_FETCH_ROWS`` rows at a time: ``fetchall`` of a batched read (500 symbols x
+    weeks of 5m bars: ~500k rows) built ~200 MB of Python tuples and ints for a 40 MB array.
+    Each row of the result is contiguous (TA-Lib wants that of the columns sliced from it).
+    """
+    blocks = []
+    while batch := cur.fetchmany(_FETCH_ROWS):
+        blocks.append(np.array(batch, dtype="int64").reshape(-1, 9).T)
+    if not blocks:
+        return np.empty((9, 0), dtype="int64")
+    return np.ascontiguousarray(np.concatenate(blocks, axis=1))
 
 
 def _now() -> str:
@@ -126,26 +143,32 @@ class BarStore:
                      h: np.ndarray, lo: np.ndarray, c: np.ndarray, v: np.ndarray,
                      vwap: np.ndarray, n: np.ndarray, timeframe: str, source: str,
                      coverage: tuple[object, object] | None = None) -> int:
-        """Upsert (symbols x bars) arrays in one transaction: the fast path for whole sessions."""
+        """Upsert (symbols x bars) arrays in one transaction: the fast path for whole sessions.
+
+        Rows are made a symbol at a time while SQLite takes them: a list of every row (a
+        backfill of 500 symbols x weeks of bars is ~500k rows of Python ints and tuples)
+        peaked at hundreds of MB, and the freed objects left the heap fragmented.
+        """
         S, T = o.shape
-        ts = iso(ts_ns) * S
-        sym = [s for s in symbols for _ in range(T)]
-        vw_list = micros(np.nan_to_num(vwap)).ravel().tolist()
-        if np.isnan(vwap).any():  # unknown VWAP (a bar without volume) is stored as NULL
-            vw_list = [None if m else x for x, m in zip(vw_list, np.isnan(vwap).ravel().tolist(),
-                                                      strict=True)]
-        rows = list(zip(sym, [timeframe] * (S * T), ts,
-                        micros(o).ravel().tolist(), micros(h).ravel().tolist(),
-                        micros(lo).ravel().tolist(), micros(c).ravel().tolist(),
-                        v.astype("int64").ravel().tolist(), vw_list,
-                        n.astype("int64").ravel().tolist(), [source] * (S * T), strict=False))
+        ts = iso(ts_ns)
+        cols = [micros(o), micros(h), micros(lo), micros(c), v.astype("int64"),
+                micros(np.nan_to_num(vwap)), n.astype("int64")]
+        vw_nan = np.isnan(vwap)  # unknown VWAP (a bar without volume) is stored as NULL
+
+        def rows() -> Iterator[tuple[Any, ...]]:
+            for i, sym in enumerate(symbols):
+                o_, h_, lo_, c_, v_, vw, n_ = (col[i].tolist() for col in cols)
+                if vw_nan[i].any():
+                    vw = [None if m else x for x, m in zip(vw, vw_nan[i].tolist(), strict=True)]
+                yield from zip(repeat(sym), repeat(timeframe), ts, o_, h_, lo_, c_, v_, vw, n_,
+                               repeat(source))
 
         def write(conn: sqlite3.Connection) -> int:
-            conn.executemany(_UPSERT, rows)
+            conn.executemany(_UPSERT, rows())  # a fresh generator on each (re)try
             if coverage is not None:
                 for s in symbols:
                     self._add_coverage(conn, s, timeframe, coverage[0], coverage[1], source)
-            return len(rows)
+            return S * T
 
         return self.db.run_in_transaction(write, "market:store_arrays")
 
@@ -222,7 +245,7 @@ class BarStore:
         """Return the stored bars with ``start <= ts < end`` (ISO texts) of many symbols.
 
         One indexed query per chunk of ``READ_CHUNK`` symbols (a join of the primary key with
-        the list of symbols), rows taken into numpy in one call.  Every symbol gets an entry,
+        the list of symbols), rows taken into numpy a block at a time.  Every symbol gets an entry,
         empty when nothing is stored.
         """
         syms = list(dict.fromkeys(symbols))
@@ -231,35 +254,33 @@ class BarStore:
         for k in range(0, len(syms), READ_CHUNK):
             chunk = syms[k:k + READ_CHUNK]
             if len(chunk) == 1:
-                rows = conn.execute(
+                c = _columns(conn.execute(
                     f"SELECT 0, {_READ_COLS} FROM bars b WHERE b.symbol = ? AND b.timeframe = ? "  # noqa: S608 - constant columns
                     "AND b.ts >= ? AND b.ts < ? ORDER BY b.ts",
-                    (chunk[0], timeframe, start, end)).fetchall()
+                    (chunk[0], timeframe, start, end)))
                 srcs = conn.execute(
                     "SELECT 0, source FROM bars WHERE symbol = ? AND timeframe = ? AND ts >= ? "
                     "AND ts < ? ORDER BY ts DESC LIMIT 1",
-                    (chunk[0], timeframe, start, end)).fetchall() if rows else []
+                    (chunk[0], timeframe, start, end)).fetchall() if c.shape[1] else []
             else:
                 req = ",".join(["(?, ?)"] * len(chunk))
                 params = [x for i, s in enumerate(chunk) for x in (i, s)]
                 # CROSS JOIN keeps the symbol list as the outer loop, so rows come out grouped
                 # by symbol and in time order along the primary key (checked below).
-                rows = conn.execute(
+                c = _columns(conn.execute(
                     f"WITH req(i, s) AS (VALUES {req}) SELECT req.i, {_READ_COLS} FROM req "  # noqa: S608 - placeholders only
                     "CROSS JOIN bars b ON b.symbol = req.s AND b.timeframe = ? AND b.ts >= ? "
-                    "AND b.ts < ?", (*params, timeframe, start, end)).fetchall()
+                    "AND b.ts < ?", (*params, timeframe, start, end)))
                 srcs = conn.execute(
                     f"WITH req(i, s) AS (VALUES {req}) SELECT req.i, (SELECT source FROM bars "  # noqa: S608 - placeholders only
                     "WHERE symbol = req.s AND timeframe = ? AND ts >= ? AND ts < ? "
                     "ORDER BY ts DESC LIMIT 1) FROM req", (*params, timeframe, start, end)
                 ).fetchall()
             source = {int(i): s or "database" for i, s in srcs}
-            a = np.array(rows, dtype="int64").reshape(-1, 9)
-            if a.shape[0] > 1:
-                same = a[1:, 0] == a[:-1, 0]
-                if (a[1:, 0] < a[:-1, 0]).any() or (same & (a[1:, 1] <= a[:-1, 1])).any():
-                    a = a[np.lexsort((a[:, 1], a[:, 0]))]  # not in the expected order: sort
-            c = np.ascontiguousarray(a.T)  # one contiguous row per column (TA-Lib wants that)
+            if c.shape[1] > 1:
+                same = c[0, 1:] == c[0, :-1]
+                if (c[0, 1:] < c[0, :-1]).any() or (same & (c[1, 1:] <= c[1, :-1])).any():
+                    c = c[:, np.lexsort((c[1], c[0]))]  # not in the expected order: sort
             bounds = np.searchsorted(c[0], np.arange(len(chunk) + 1))
             ts = c[1] * _NS
             prices = np.round(c[2:6] / 1e6, 6)

@@ -28,7 +28,7 @@ from shared.supervisor.policy import RestartPolicy
 from shared.supervisor.ports import busy_ports
 from shared.supervisor.registry import ServiceRegistry
 from shared.supervisor.rundir import RunDir
-from shared.supervisor.spec import START_GROUPS, ServiceSpec, service_specs
+from shared.supervisor.spec import START_GROUPS, ServiceSpec, child_env, service_specs
 
 log = logging.getLogger("supervisor")
 LIVE = ("starting", "running", "degraded")
@@ -98,7 +98,7 @@ class Supervisor:
         self.db = Database.from_settings(settings)
         self.registry = ServiceRegistry(self.db)
         self.pool = ThreadPoolExecutor(max_workers=len(self.services), thread_name_prefix="probe")
-        self.env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+        self.env = child_env(dict(os.environ))
         self.phase = "starting"
         self.error: str | None = None
         self.started_wall = time.time()

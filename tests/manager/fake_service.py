@@ -40,6 +40,7 @@ def main() -> None:
     while gate and not os.path.exists(gate):  # like the real runner: bind once let in
         time.sleep(0.01)
     Handler.mode = mode
+    print(f"malloc trim threshold {os.environ.get('MALLOC_TRIM_THRESHOLD_')}", flush=True)
     server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
     print(f"bound at {time.time():.6f}", flush=True)
     server.serve_forever()

@@ -75,6 +75,10 @@ def test_dockerfile_builds_on_python_311_slim_and_installs_requirements():
     assert re.search(r"^FROM python:3\.11-slim\s*$", text, re.M)
     assert "pip install -r requirements.txt" in text
     assert "BIND_HOST=0.0.0.0" in text
+    from shared.supervisor.spec import MALLOC_ENV
+
+    for key, value in MALLOC_ENV.items():  # the containers run with the manager's settings
+        assert f"{key}={value}" in text
     ignored = (ROOT / ".dockerignore").read_text().split()
     assert ".venv/" in ignored and ".git/" in ignored
 

@@ -1,4 +1,5 @@
 """The supervisor on fake service processes: start order, restarts, crash loops, stop."""
+import os
 import time
 
 import psutil
@@ -7,7 +8,7 @@ import pytest
 from shared.supervisor.ports import port_free
 from shared.supervisor.registry import ServiceRegistry
 from shared.supervisor.rundir import RunDir
-from shared.supervisor.spec import START_GROUPS
+from shared.supervisor.spec import MALLOC_ENV, START_GROUPS, child_env
 from shared.supervisor.supervisor import StartError, Supervisor
 from tests.conftest import make_settings
 from tests.manager.conftest import free_port_block
@@ -147,3 +148,15 @@ def test_restart_request_revives_a_failed_service(suite, fake_modes):
     fake_modes["news"] = "healthy"
     suite.run_dir.request("restart", "news")
     assert wait_for(lambda: (suite.tick() or True) and m.state == "running")
+
+
+def test_services_get_the_malloc_settings_unless_the_environment_sets_them(suite):
+    env = child_env({"MALLOC_TRIM_THRESHOLD_": "0", "PATH": "/bin"})
+    assert env["MALLOC_TRIM_THRESHOLD_"] == "0" and env["PATH"] == "/bin"  # the user's wins
+    assert env["PYTHONUNBUFFERED"] == "1"
+    assert child_env({})["MALLOC_TRIM_THRESHOLD_"] == MALLOC_ENV["MALLOC_TRIM_THRESHOLD_"]
+    want = os.environ.get("MALLOC_TRIM_THRESHOLD_", MALLOC_ENV["MALLOC_TRIM_THRESHOLD_"])
+    suite.start()
+    line = next(x for x in suite.console_log("news").read_text().splitlines()
+                if x.startswith("malloc trim threshold"))
+    assert line.split()[-1] == want

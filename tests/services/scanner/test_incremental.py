@@ -56,3 +56,27 @@ def test_incremental_panel_matches_fresh_reads_and_a_rewind_drops_later_bars(set
     _panels_equal(back, ScannerService(settings, db, market=dm).panel(syms))
     assert back.ts[-1] < pd.Timestamp("2024-03-05T15:00Z").value
     assert first is not None and back.ts[-1] == first.ts[-1]
+
+
+def test_a_backfilling_scan_gives_memory_back_and_an_incremental_one_does_not(settings, db,
+                                                                             monkeypatch
+                                                                             ) -> None:  # type: ignore[no-untyped-def]
+    import services.scanner.service as scanner_service
+
+    calls: list[object] = []
+    monkeypatch.setattr(scanner_service, "release_memory", calls.append)
+    monkeypatch.setattr(scanner_service, "BULK_ROWS", 500)
+    ctl = ClockController(db, settings.market.clock)
+    ctl.reset()
+    ctl.configure(pace="max", replay_start="2024-03-05", replay_end="2024-03-06")
+    dm = DataManager(settings, db, clock=ctl.clock)
+    svc = ScannerService(settings, db, market=dm)
+    syms = [u["symbol"] for u in svc.universe()[:4]]
+    ctl.advance("2024-03-05T15:02Z")
+    svc.panel(syms)  # weeks of 5m bars for four symbols: well over 500 rows
+    assert calls == [db.get_db_connection()]
+    ctl.advance("2024-03-05T15:12Z")
+    svc.panel(syms)  # two new bars each
+    assert len(calls) == 1
+    # the window's bars left the data manager's memory cache alone
+    assert dm.memory.stats()["sets"] == 0
