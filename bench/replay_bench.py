@@ -2,8 +2,9 @@
 of one-minute bars for 100 symbols through the whole running suite (target < 60 s) with the
 time spent in each service.  Baseline (same run): backtesting.py's SMA cross on the same bars.
 
-Run: ``python bench/replay_bench.py [--skip-suite | --suite-only]``.  The suite part starts its own suite on
-a temp database and ports 6400-6410 and stops it afterwards.
+Run: ``python bench/replay_bench.py [--skip-suite | --suite-only] [--keep DIR]``.  The suite part
+starts its own suite on a temp database and ports 6400-6410 and stops it afterwards; ``--keep``
+writes the session's exports (trades.csv, report.json...) to DIR, to compare two runs' trades.
 """
 from __future__ import annotations
 
@@ -74,7 +75,30 @@ def bench_csv(tmp: Path) -> None:
         print(f"  baseline backtesting.py run(): {base:.3f} s; ratio {ours / base:.1f}x")
 
 
-def bench_suite(tmp: Path) -> None:
+def service_cpu(state_file: Path) -> dict[str, float]:
+    """Return each service's CPU seconds so far (gunicorn master and workers): on a shared
+    machine these move far less with the load than wall-clock seconds do."""
+    import psutil
+
+    out: dict[str, float] = {}
+    for svc in json.loads(state_file.read_text())["services"]:
+        try:
+            master = psutil.Process(svc["pid"])
+            procs = [master, *master.children(recursive=True)]
+        except (psutil.NoSuchProcess, TypeError, ValueError):
+            continue
+        total = 0.0
+        for p in procs:
+            try:
+                t = p.cpu_times()
+                total += t.user + t.system
+            except psutil.NoSuchProcess:
+                pass
+        out[svc["name"]] = total
+    return out
+
+
+def bench_suite(tmp: Path, keep: Path | None = None) -> None:
     base = 6400
     ports = {"COORDINATION": 0, "SCANNER": 1, "PATTERN_ANALYSIS": 2, "TECHNICAL_ANALYSIS": 3,
              "PAPER_TRADING": 5, "PATTERN_RECOGNITION": 6, "NEWS": 8, "REPORTING": 9,
@@ -93,23 +117,37 @@ def bench_suite(tmp: Path) -> None:
         print("suite did not start:", started.stdout[-2000:], started.stderr[-2000:])
         subprocess.run([*mgr, "stop"], env=env, cwd=ROOT, capture_output=True)
         return
+    state_file = tmp / "run" / "suite" / "state.json"
     try:
+        cpu0 = service_cpu(state_file)
         t0 = time.perf_counter()
         r = subprocess.run([*mgr, "replay", "--session", "2024-03-05", "--universe", "100",
-                            "--out", str(tmp / "session")], env=env, cwd=ROOT,
+                            "--out", str(keep or tmp / "session")], env=env, cwd=ROOT,
                            capture_output=True, text=True)
         wall = time.perf_counter() - t0
+        cpu1 = service_cpu(state_file)
         out = json.loads(r.stdout[r.stdout.index("{"):]) if "{" in r.stdout else {}
         print(f"session replay, 100 symbols, 1-minute cycles: {wall:.1f} s (target < 60 s) "
               f"{'OK' if wall < 60 else 'OVER'}; cycles {out.get('cycles')}, "
-              f"trades {out.get('trades')}")
+              f"trades {out.get('trades')}, pnl {out.get('pnl')}")
         db = sqlite3.connect(str(tmp / "suite.db"))
         rows = db.execute("SELECT name, SUM(duration_ms), COUNT(*) FROM coord_steps "
                           "GROUP BY name ORDER BY 2 DESC").fetchall()
         for name, ms, n in rows:
             print(f"  step {name:10s} {ms / 1000:8.2f} s over {n} cycles")
+        per: dict[str, float] = {}
+        for (outputs,) in db.execute("SELECT outputs FROM coord_steps WHERE name = 'analyze'"):
+            for src, ms in ((json.loads(outputs) or {}).get("ms") or {}).items():
+                per[src] = per.get(src, 0.0) + ms
+        for src, ms in sorted(per.items(), key=lambda kv: -kv[1]):
+            print(f"    in analyze: {src:20s} {ms / 1000:8.2f} s (one batched call a cycle)")
+        used = {k: cpu1[k] - cpu0.get(k, 0.0) for k in cpu1}
+        print(f"  CPU seconds by service during the replay (total {sum(used.values()):.1f}):")
+        for name, sec in sorted(used.items(), key=lambda kv: -kv[1]):
+            print(f"    {name:20s} {sec:7.2f}")
         print("  (analyze = technical analysis, chart patterns, candlesticks and news in "
-              "parallel; account/orders = paper trading; scan = scanner; snapshot = reporting)")
+              "parallel; account/orders = paper trading; scan = scanner, beside account; "
+              "snapshot = reporting)")
     finally:
         subprocess.run([*mgr, "stop"], env=env, cwd=ROOT, capture_output=True)
 
@@ -119,4 +157,5 @@ if __name__ == "__main__":
         if "--suite-only" not in sys.argv:
             bench_csv(Path(d))
         if "--skip-suite" not in sys.argv:
-            bench_suite(Path(d))
+            at = sys.argv.index("--keep") + 1 if "--keep" in sys.argv else 0
+            bench_suite(Path(d), Path(sys.argv[at]) if at else None)

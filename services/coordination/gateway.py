@@ -86,17 +86,22 @@ class Gateway:
         return self.technical.post("/api/v1/analyze", json={
             "symbols": symbols, "timeframe": timeframe, "indicators": ["ATR:14"]})["results"]
 
-    def chart_patterns(self, symbol: str) -> list[dict[str, Any]]:
-        return self.patterns_c.get(f"/api/v1/patterns/{symbol}",
-                                   params={"limit": 20})["detections"]
+    def chart_patterns(self, symbols: list[str]) -> dict[str, list[dict[str, Any]] | str]:
+        """Return each symbol's chart patterns (one batched request), or its error message."""
+        out = self.patterns_c.post("/api/v1/patterns/batch",
+                                   json={"symbols": symbols, "limit": 20})
+        return {r["symbol"]: r["detections"] if "error" not in r else
+                f"{r['error'].get('code')}: {r['error'].get('message')}" for r in out["results"]}
 
     def candles(self, symbols: list[str], timeframe: str) -> dict[str, list[dict[str, Any]]]:
         out = self.candles_c.post("/api/v1/candlesticks/scan",
                                   json={"symbols": symbols, "timeframe": timeframe})
         return {r["symbol"]: r.get("latest") or [] for r in out["results"]}
 
-    def sentiment(self, symbol: str) -> dict[str, Any]:
-        return self.news.get(f"/api/v1/sentiment/{symbol}")
+    def sentiment(self, symbols: list[str]) -> dict[str, dict[str, Any]]:
+        """Return each symbol's news sentiment (one batched request)."""
+        out = self.news.post("/api/v1/sentiment/batch", json={"symbols": symbols})
+        return {r["symbol"]: r for r in out["results"]}
 
     def account(self) -> dict[str, Any]:
         return self.broker.get("/api/v1/account")

@@ -31,6 +31,7 @@ from shared.errors import AppError
 
 log = logging.getLogger("coordination.workflow")
 NON_CRITICAL = ("pattern_analysis", "pattern_recognition", "news")
+PER_SYMBOL = ("pattern_analysis", "news")  # read per symbol by ``_view``
 
 
 class Steps:
@@ -133,24 +134,30 @@ class Cycle:
                                                self.gw.open_orders)]
             return tuple(x.result() for x in f)
 
-        account, positions, orders = steps.run(
-            "account", book, summarize=lambda r: {"equity": r[0].get("equity"),
-                                                  "positions": len(r[1]), "open_orders": len(r[2])})
+        opening = entries_allowed(window, rules)
+        # the scan needs nothing from the book: it runs (in its own step) beside the account
+        scan_steps = Steps()
+        scanning = self.pool.submit(
+            scan_steps.run, "scan", lambda: self.gw.scan(rules.scanner_preset,
+                                                         rules.max_candidates, universe),
+            {"preset": rules.scanner_preset, "limit": rules.max_candidates,
+             "universe": len(universe) if universe else None},
+            critical=False, summarize=lambda s: {
+                "matched": s.get("matched"),
+                "symbols": [r["symbol"] for r in s.get("results", [])]}) if opening else None
+        try:
+            account, positions, orders = steps.run(
+                "account", book, summarize=lambda r: {
+                    "equity": r[0].get("equity"), "positions": len(r[1]),
+                    "open_orders": len(r[2])})
+        finally:  # a failed account still waits for the scan, so no call outlives the cycle
+            scan = None if scanning is None else scanning.result()
+            steps.rows += scan_steps.rows
+        if opening and scan is None:
+            degraded.add("scanner")
         held = {p["symbol"]: _signed_qty(p) for p in positions if D(p["qty"]) != 0}
         pending = {o["symbol"] for o in orders if o["symbol"] not in held
                    or (o.get("order_class") or "simple") == "simple"}
-        opening = entries_allowed(window, rules)
-        scan = None
-        if opening:
-            scan = steps.run("scan", lambda: self.gw.scan(rules.scanner_preset,
-                                                          rules.max_candidates, universe),
-                             {"preset": rules.scanner_preset, "limit": rules.max_candidates,
-                              "universe": len(universe) if universe else None},
-                             critical=False, summarize=lambda s: {
-                                 "matched": s.get("matched"),
-                                 "symbols": [r["symbol"] for r in s.get("results", [])]})
-            if scan is None:
-                degraded.add("scanner")
         matches = {r["symbol"]: r for r in (scan or {}).get("results", [])}
         symbols = list(dict.fromkeys([*held, *[s for s in matches if s not in pending]]))
         data = self._analyze(symbols, rules, steps, degraded) if symbols else {}
@@ -161,29 +168,44 @@ class Cycle:
                  degraded: set[str]) -> dict[str, Any]:
         tf = rules.timeframe
 
+        ms: dict[str, float] = {}
+
+        def timed(name: str, fn: Callable[..., Any], *args: Any) -> Any:
+            t0 = time.perf_counter()
+            try:
+                return fn(*args)
+            finally:
+                ms[name] = round((time.perf_counter() - t0) * 1000, 3)
+
         def gather() -> dict[str, Any]:
+            # one batched request per service, the four at once (separate processes)
+            calls: dict[str, tuple[Callable[..., Any], tuple[Any, ...]]] = {
+                "technical_analysis": (self.gw.analyze, (symbols, tf)),
+                "pattern_recognition": (self.gw.candles, (symbols, tf)),
+                "pattern_analysis": (self.gw.chart_patterns, (symbols,)),
+                "news": (self.gw.sentiment, (symbols,))}
             futs: dict[str, Future[Any]] = {
-                "technical_analysis": self.pool.submit(self.gw.analyze, symbols, tf),
-                "pattern_recognition": self.pool.submit(self.gw.candles, symbols, tf)}
-            per = {(src, s): self.pool.submit(fn, s) for s in symbols
-                   for src, fn in (("pattern_analysis", self.gw.chart_patterns),
-                                   ("news", self.gw.sentiment))}
-            out: dict[str, Any] = {"failed": {}}
+                name: self.pool.submit(timed, name, fn, *args)
+                for name, (fn, args) in calls.items()}
+            out: dict[str, Any] = {"failed": {}, "ms": ms}
             for name, f in futs.items():
                 try:
                     out[name] = f.result()
                 except Exception as exc:
                     out["failed"][name] = _err(exc)
-            for (src, s), f in per.items():
-                try:
-                    out.setdefault(src, {})[s] = f.result()
-                except Exception as exc:
-                    out["failed"].setdefault(src, _err(exc))
-                    out.setdefault(src, {})[s] = None
+                    if name in PER_SYMBOL:
+                        out[name] = dict.fromkeys(symbols)
+            for src in PER_SYMBOL:  # a symbol the service could not serve counts as failed
+                for s in symbols:
+                    got = out[src].get(s)
+                    if isinstance(got, str):
+                        out["failed"].setdefault(src, got)
+                    if got is None or isinstance(got, str):
+                        out[src][s] = None
             return out
 
         data = steps.run("analyze", gather, {"symbols": symbols, "timeframe": tf},
-                         summarize=lambda d: {"failed": d["failed"]})
+                         summarize=lambda d: {"failed": d["failed"], "ms": d["ms"]})
         for src in data["failed"]:
             degraded.add(src)
         if data["failed"]:

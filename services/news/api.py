@@ -56,6 +56,25 @@ class SentimentQuery(_Strict):
         return v
 
 
+class SentimentBatchBody(_Strict):
+    """``GET /sentiment/<symbol>`` for many symbols in one request."""
+
+    symbols: list[str] = Field(min_length=1, max_length=1000)
+    window: str | None = Field(None, max_length=12)
+
+    @field_validator("symbols")
+    @classmethod
+    def _syms(cls, v: list[str]) -> list[str]:
+        return [_symbol(s) for s in v]
+
+    @field_validator("window")
+    @classmethod
+    def _window(cls, v: str | None) -> str | None:
+        if v is not None:
+            parse_window(v)
+        return v
+
+
 class NewsBody(_Strict):
     headline: str = Field(min_length=1, max_length=500)
     summary: str = Field("", max_length=5000)
@@ -157,6 +176,13 @@ def get_news(news_id: int) -> Any:
           summary="Mean sentiment, article count and abnormal news volume over a window")
 def sentiment(symbol: str, query: SentimentQuery) -> Any:
     return ok(current_service().sentiment(normalize_symbol(symbol), query.window))
+
+
+@bp.post("/sentiment/batch")
+@validate(body=SentimentBatchBody, tags=["news"],
+          summary="Sentiment of many symbols after one refresh of them all")
+def sentiment_batch(body: SentimentBatchBody) -> Any:
+    return ok(current_service().sentiment_many(body.symbols, body.window))
 
 
 def blueprints() -> list[Blueprint]:

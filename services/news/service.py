@@ -196,12 +196,33 @@ class NewsService(DatabaseServiceMixin):
         Raises:
             ValidationError: for a malformed window.
         """
+        w = self._window(window)
+        self.refresh([symbol])
+        return self._sentiment(symbol, w, window, self.now())
+
+    def sentiment_many(self, symbols: list[str], window: str | None = None) -> dict[str, Any]:
+        """Return ``sentiment`` for each of ``symbols`` after one refresh of them all.
+
+        One refresh pulls the source once and writes its fetch log in one transaction,
+        instead of once per symbol.
+
+        Raises:
+            ValidationError: for a malformed window.
+        """
+        w = self._window(window)
+        self.refresh(list(dict.fromkeys(symbols)))
+        now = self.now()
+        results = [self._sentiment(s, w, window, now) for s in symbols]
+        return {"as_of": now.to_pydatetime(), "count": len(results), "results": results}
+
+    def _window(self, window: str | None) -> timedelta:
         try:
-            w = parse_window(window or self.cfg.default_window)
+            return parse_window(window or self.cfg.default_window)
         except ValueError as exc:
             raise ValidationError(str(exc), field="window") from None
-        self.refresh([symbol])
-        now = self.now()
+
+    def _sentiment(self, symbol: str, w: timedelta, window: str | None, now: pd.Timestamp
+                   ) -> dict[str, Any]:
         n_base = self.cfg.baseline_windows
         rows = repo.symbol_scores(self.db, symbol, _iso(now - w * (n_base + 1)), _iso(now))
         times = pd.DatetimeIndex([r["created_at"] for r in rows]).as_unit("ns").asi8

@@ -33,6 +33,18 @@ class LevelsQuery(BaseModel):
     timeframe: Timeframe | None = None
 
 
+class PatternsBatchBody(BaseModel):
+    """``GET /patterns/<symbol>`` for many symbols in one request."""
+
+    model_config = ConfigDict(extra="forbid")
+    symbols: list[str] = Field(min_length=1, max_length=500)
+    timeframe: Timeframe | None = None
+    status: list[StatusName] | None = None
+    pattern: list[PatternName] | None = None
+    min_confidence: float | None = Field(None, ge=0, le=1)
+    limit: int = Field(200, ge=1, le=1000)
+
+
 class ScanBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
     symbols: list[str] = Field(min_length=1, max_length=5000)
@@ -69,6 +81,15 @@ def blueprints() -> list[Blueprint]:
     def get_levels(symbol: str, query: LevelsQuery):
         """Support and resistance levels of one symbol, strongest first."""
         return ok(current_service().levels(_symbol(symbol), query.timeframe))
+
+    @bp.post("/patterns/batch")
+    @validate(body=PatternsBatchBody, tags=["patterns"])
+    def get_patterns_batch(body: PatternsBatchBody):
+        """Chart patterns of many symbols, refreshed as one batch (per-symbol errors inline)."""
+        symbols = [_symbol(s, f"symbols.{i}") for i, s in enumerate(body.symbols)]
+        return ok(current_service().patterns_many(
+            symbols, body.timeframe, statuses=body.status, patterns=body.pattern,
+            min_confidence=body.min_confidence, limit=body.limit))
 
     @bp.post("/patterns/scan")
     @validate(body=ScanBody, tags=["patterns"])

@@ -66,6 +66,13 @@ class MarketBarSource:
              ) -> pd.DataFrame:
         return self._manager().get_ohlcv(symbol, timeframe, start, end)
 
+    def bars_many(self, symbols: list[str], timeframe: str, start: pd.Timestamp,
+                  end: pd.Timestamp) -> dict[str, pd.DataFrame]:
+        """Return ``bars`` of many symbols read in one batch; failing symbols are left out."""
+        errors: dict[str, Any] = {}
+        got = self._manager().get_ohlcv_many(symbols, timeframe, start, end, errors=errors)
+        return {sym: df for sym, df in got.items() if not df.attrs.get("errors")}
+
 
 @dataclass(frozen=True)
 class _Prepared:
@@ -103,13 +110,18 @@ class PatternService(DatabaseServiceMixin):
         days = self.section.lookback_bars * tf.minutes / 390 * 1.6 + 5
         return now - pd.Timedelta(days=days)
 
-    def visible_bars(self, symbol: str, timeframe: str) -> pd.DataFrame:
-        """Return the last ``lookback_bars`` bars the market clock has made visible."""
-        now = pd.Timestamp(self.source.now())
+    def visible_bars(self, symbol: str, timeframe: str, *, now: pd.Timestamp | None = None,
+                     fresh: pd.DataFrame | None = None) -> pd.DataFrame:
+        """Return the last ``lookback_bars`` bars the market clock has made visible.
+
+        ``now`` is the clock time to read at (default: read the clock); ``fresh`` the bars a
+        batch read since the kept window's end (see ``_extend_kept``).
+        """
+        now = pd.Timestamp(self.source.now()) if now is None else now
         tf = parse_timeframe(timeframe)
         want = self.section.lookback_bars
         start = self._window_start(timeframe, now)
-        kept = self._extend_kept(symbol, timeframe, now, start)
+        kept = self._extend_kept(symbol, timeframe, now, start, fresh)
         if kept is not None:
             return kept
         # Most reads find their bars in a much shorter window (the bars' own length plus one
@@ -136,13 +148,16 @@ class PatternService(DatabaseServiceMixin):
         return out
 
     def _extend_kept(self, symbol: str, timeframe: str, now: pd.Timestamp,
-                     start: pd.Timestamp) -> pd.DataFrame | None:
+                     start: pd.Timestamp, fresh: pd.DataFrame | None = None
+                     ) -> pd.DataFrame | None:
         """Return the kept last ``lookback_bars`` bars extended by those closed since, or None.
 
         Visible bars never change, so the window a fresh read would return is the kept one
         plus the new bars, cut to its length: one read of a few bars instead of days of them.
         None (read afresh) when nothing is kept, the clock went back (kept bars may lie after
-        its "now"), or the window's start has passed the oldest bar kept.
+        its "now"), or the window's start has passed the oldest bar kept.  ``fresh`` is the
+        symbol's bars from at or before the kept window's last one to ``now``, when a batch
+        read them already.
         """
         with self._lock:
             hit = self._recent.get((symbol, timeframe))
@@ -150,20 +165,24 @@ class PatternService(DatabaseServiceMixin):
             return None
         df = hit[1]
         last = df.index[-1]
-        new = self.source.bars(symbol, timeframe, last, now)
-        new = new[new.index > last]
+        new = fresh if fresh is not None and len(fresh) and fresh.index[0] <= last else \
+            self.source.bars(symbol, timeframe, last, now)
+        # bars come sorted by time: slices by position cost a third of boolean masks
+        new = new.iloc[new.index.searchsorted(last, side="right"):]
         tf = parse_timeframe(timeframe)
         if len(new) and not tf.is_daily:
-            new = new[new.index + tf.duration <= now]
-        out = pd.concat([df, new]).tail(len(df)) if len(new) else df
+            new = new.iloc[:new.index.searchsorted(now - tf.duration, side="right")]
+        out = pd.concat([df.iloc[len(new):], new]).tail(len(df)) if len(new) else df
         if out.index[0] < start:
             return None
         with self._lock:
             self._recent[(symbol, timeframe)] = (now.value, out)
         return out
 
-    def _prepare(self, symbol: str, timeframe: str, force: bool) -> _Prepared:
-        df = self.visible_bars(symbol, timeframe)
+    def _prepare(self, symbol: str, timeframe: str, force: bool, *,
+                 now: pd.Timestamp | None = None, fresh: pd.DataFrame | None = None
+                 ) -> _Prepared:
+        df = self.visible_bars(symbol, timeframe, now=now, fresh=fresh)
         bars = Bars.from_frame(df, self.params)
         last = iso(int(bars.ts[-1])) if len(bars) else None
         state = self.repo.state(symbol, timeframe)
@@ -255,6 +274,63 @@ class PatternService(DatabaseServiceMixin):
         """Return the stored detections of ``symbol`` (re-analysed first if bars arrived)."""
         tf = parse_timeframe(timeframe or self.section.default_timeframe).name
         self._maybe_refresh(symbol, tf)
+        return self._stored(symbol, tf, statuses, patterns, min_confidence, limit)
+
+    def patterns_many(self, symbols: list[str], timeframe: str | None = None, *,
+                      statuses: list[str] | None = None, patterns: list[str] | None = None,
+                      min_confidence: float | None = None, limit: int = 200
+                      ) -> dict[str, Any]:
+        """Return ``patterns`` for each of ``symbols``, refreshed as one batch.
+
+        The symbols' new bars are read in one query, and every re-analysis is stored in one
+        transaction.  A symbol whose bars cannot be read gets an ``error`` entry (code and
+        message) instead of failing the others.
+
+        Raises:
+            ValidationError: too many symbols or a bad timeframe.
+        """
+        if len(symbols) > self.section.scan_max_symbols:
+            raise ValidationError(f"at most {self.section.scan_max_symbols} symbols per "
+                                  f"request, got {len(symbols)}", field="symbols")
+        tf = parse_timeframe(timeframe or self.section.default_timeframe).name
+        syms = list(dict.fromkeys(symbols))
+        todo = [s for s in syms
+                if self.section.refresh_on_read or self.repo.state(s, tf) is None]
+        failed: dict[str, AppError] = {}
+        if todo:
+            now = pd.Timestamp(self.source.now())
+            at = self._now_iso()
+            fresh = self._read_new_bars(todo, tf, now)
+            prepared = []
+            for sym in todo:
+                try:
+                    prepared.append(self._prepare(sym, tf, False, now=now, fresh=fresh.get(sym)))
+                except AppError as exc:
+                    failed[sym] = exc
+            if prepared:
+                self._store(prepared, at)
+        results = [{"symbol": s, "error": {"code": failed[s].code, "message": failed[s].message}}
+                   if s in failed else
+                   self._stored(s, tf, statuses, patterns, min_confidence, limit) for s in syms]
+        return {"timeframe": tf, "count": len(results), "results": results}
+
+    def _read_new_bars(self, symbols: list[str], timeframe: str, now: pd.Timestamp
+                       ) -> dict[str, pd.DataFrame]:
+        """Return, in one batch read, the bars since their kept window's end of the symbols
+        that have one (see ``_extend_kept``); empty when the source reads one at a time."""
+        many = getattr(self.source, "bars_many", None)
+        with self._lock:
+            kept = [(s, hit[1].index[-1]) for s in symbols
+                    if (hit := self._recent.get((s, timeframe))) is not None
+                    and hit[0] <= now.value]
+        if many is None or len(kept) < 2:
+            return {}
+        since = min(last for _, last in kept)
+        return many([s for s, _ in kept], timeframe, since, now)
+
+    def _stored(self, symbol: str, tf: str, statuses: list[str] | None,
+                patterns: list[str] | None, min_confidence: float | None, limit: int
+                ) -> dict[str, Any]:
         state = self.repo.state(symbol, tf) or {}
         dets = self.repo.detections(symbol, tf, statuses=statuses, patterns=patterns,
                                     min_confidence=min_confidence or 0.0, limit=limit)

@@ -8,6 +8,7 @@ writes goes in one transaction.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -50,6 +51,15 @@ class UpdateResult:
     detections: int
     outcomes: int
     last_bar: str | None
+
+
+@dataclass(frozen=True)
+class _Planned:
+    """One symbol's update, read and scanned: its result if nothing is to be written, else
+    the write that stores it and returns the result (run inside the caller's transaction)."""
+
+    result: UpdateResult
+    write: Callable[[Any], UpdateResult] | None
 
 
 class CandlestickService(DatabaseServiceMixin):
@@ -112,9 +122,21 @@ class CandlestickService(DatabaseServiceMixin):
         tfo = parse_timeframe(tf)
         if many is None or tfo.is_daily or len(symbols) < 2:
             return {}
-        start = now - tfo.duration * (2 * self.cfg.warmup_bars + 1) - pd.Timedelta(hours=18)
-        got = many(symbols, tf, start, now + pd.Timedelta(microseconds=1))
-        return {sym: (start, df, now.value) for sym, df in got.items()}
+        # Inside a session the warm-up and the detections still waiting for their outcomes
+        # lie within the last (2 x warmup + longest horizon) bars: read those first, and the
+        # window widened by one night only for the symbols where that holds too few bars
+        # (early in a session); reading the night for every symbol on every bar cost 4x.
+        want = 2 * self.cfg.warmup_bars + max(self.cfg.horizons) + 2
+        end = now + pd.Timedelta(microseconds=1)
+        start = now - tfo.duration * want
+        out = {sym: (start, df, now.value) for sym, df in many(symbols, tf, start, end).items()
+               if len(df) >= want}
+        rest = [sym for sym in symbols if sym not in out]
+        if rest:
+            wide = now - tfo.duration * (2 * self.cfg.warmup_bars + 1) - pd.Timedelta(hours=18)
+            out.update({sym: (wide, df, now.value)
+                        for sym, df in many(rest, tf, wide, end).items()})
+        return out
 
     def update(self, symbol: str, timeframe: str | None = None, *,
                pre: Prefetched | None = None) -> UpdateResult:
@@ -127,7 +149,19 @@ class CandlestickService(DatabaseServiceMixin):
             ValidationError: for an unknown timeframe.
             ServiceUnavailable: when market data cannot be read.
         """
-        tf = self._timeframe(timeframe)
+        plan = self._plan(symbol, self._timeframe(timeframe), pre)
+        return plan.result if plan.write is None else \
+            self.run_in_transaction(plan.write, "candlesticks:update")
+
+    def _plan(self, symbol: str, tf: str, pre: Prefetched | None = None) -> _Planned:
+        """Read and scan the newly visible bars of ``symbol``; return the write to make.
+
+        Nothing is written here, so ``scan`` can write every symbol's update in one
+        transaction (one write lock and one commit per batch instead of one per symbol).
+
+        Raises:
+            ServiceUnavailable: when market data cannot be read.
+        """
         now = self.feed.now()
         conn = self.get_db_connection()
         last = repo.progress(conn, symbol, tf)
@@ -142,7 +176,7 @@ class CandlestickService(DatabaseServiceMixin):
             load_from = min(first, scan_from) - self._span(tf)
         df = self._bars(symbol, tf, load_from, scan_from, now, pre)
         if len(df) == 0:
-            return UpdateResult(symbol, tf, 0, 0, 0, last)
+            return _Planned(UpdateResult(symbol, tf, 0, 0, 0, last), None)
         bar_ts = ts_ns(df.index)
         ends = bar_end_ns(bar_ts, tf, is_crypto(symbol))
         start = int(df.index.searchsorted(scan_from, side="left"))
@@ -165,7 +199,7 @@ class CandlestickService(DatabaseServiceMixin):
         scanned = len(df) - start
         last_bar = iso(bar_ts[-1:])[0]
 
-        def write(conn: Any) -> tuple[int, int]:
+        def write(conn: Any) -> UpdateResult:
             n_det = repo.insert_detections(conn, rows) if rows else 0
             todo = repo.pending(conn, symbol, tf)
             n_out = 0
@@ -181,10 +215,9 @@ class CandlestickService(DatabaseServiceMixin):
                 repo.mark_complete(conn, sorted({todo[o.index]["id"] for o in outs}),
                                    len(horizons))
             repo.set_progress(conn, symbol, tf, last_bar, stamp)
-            return n_det, n_out
+            return UpdateResult(symbol, tf, scanned, n_det, n_out, last_bar)
 
-        n_det, n_out = self.run_in_transaction(write, "candlesticks:update")
-        return UpdateResult(symbol, tf, scanned, n_det, n_out, last_bar)
+        return _Planned(UpdateResult(symbol, tf, scanned, 0, 0, last_bar), write)
 
     def detections(self, symbol: str, timeframe: str | None = None, start: Any = None,
                    end: Any = None, patterns: list[str] | None = None,
@@ -223,9 +256,16 @@ class CandlestickService(DatabaseServiceMixin):
                                   f"got {len(symbols)}", field="symbols")
         now = self.feed.now()
         pre = self._prefetch(list(dict.fromkeys(symbols)), tf, now)
+        plans = {sym: self._plan(sym, tf, pre.get(sym)) for sym in dict.fromkeys(symbols)}
+
+        def write_all(conn: Any) -> dict[str, UpdateResult]:
+            return {sym: p.result if p.write is None else p.write(conn)
+                    for sym, p in plans.items()}
+
+        done = self.run_in_transaction(write_all, "candlesticks:scan")
         out = []
         for sym in symbols:
-            r = self.update(sym, tf, pre=pre.get(sym))
+            r = done[sym]
             latest: list[dict[str, Any]] = []
             if r.last_bar is not None:
                 rows = repo.detections(self.db, sym, tf, r.last_bar, _iso(now + pd.Timedelta(1)),

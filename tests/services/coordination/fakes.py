@@ -40,17 +40,19 @@ class FakeGateway:
                     else 20.0, "signals": [], "indicators": {"ATR:14": {"real": 1.0}}}
                 for s in symbols}
 
-    def chart_patterns(self, symbol: str) -> list[dict[str, Any]]:
+    def chart_patterns(self, symbols: list[str]) -> dict[str, list[dict[str, Any]] | str]:
+        """One batch; ``fail`` holding ``pattern_analysis:SYM`` fails that symbol alone."""
         self._check("pattern_analysis")
-        return []
+        return {s: "service_unavailable: no bars" if f"pattern_analysis:{s}" in self.fail
+                else [] for s in symbols}
 
     def candles(self, symbols: list[str], timeframe: str) -> dict[str, list[dict[str, Any]]]:
         self._check("pattern_recognition")
         return {s: [] for s in symbols}
 
-    def sentiment(self, symbol: str) -> dict[str, Any]:
+    def sentiment(self, symbols: list[str]) -> dict[str, dict[str, Any]]:
         self._check("news")
-        return {"mean_sentiment": 0.0}
+        return {s: {"symbol": s, "mean_sentiment": 0.0} for s in symbols}
 
     def account(self) -> dict[str, Any]:
         self._check("paper_trading")

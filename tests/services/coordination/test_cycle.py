@@ -71,5 +71,31 @@ def test_failing_paper_trading_fails_the_cycle_and_records_it(settings, db) -> N
     assert "paper_trading is unavailable" in run["error"]
     rec = svc.run(run["id"])
     assert rec["status"] == "failed"
-    assert [(s["name"], s["status"]) for s in rec["steps"]][-1] == ("account", "failed")
+    steps = [(s["name"], s["status"]) for s in rec["steps"]]
+    # the scan ran beside the account and is recorded; nothing after them ran
+    assert ("account", "failed") in steps and steps[-1][0] in ("account", "scan")
+    assert "analyze" not in [n for n, _ in steps]
     assert svc.gateway.orders == [] and svc.gateway.snapshots == []
+
+
+def test_one_symbol_failing_in_a_batch_degrades_only_its_view(settings, db) -> None:  # type: ignore[no-untyped-def]
+    svc = _svc(settings, db, fail={"pattern_analysis:AAA"})
+    run = svc.run_cycle()
+    assert (run["status"], run["degraded"]) == ("degraded", ["pattern_analysis"])
+    steps = {s["name"]: s for s in svc.run(run["id"])["steps"]}
+    assert steps["analyze"]["outputs"]["failed"] == {
+        "pattern_analysis": "service_unavailable: no bars"}
+    assert len(svc.gateway.orders) == 2
+    aaa, bbb = svc.ledger(symbol="AAA")[0], svc.ledger(symbol="BBB")[0]
+    assert aaa["signals"]["scores"]["patterns"] is None  # AAA's chart patterns are unknown
+    assert bbb["signals"]["scores"]["patterns"] is not None  # BBB's were served
+    assert aaa["signals"]["scores"]["news"] == 0.0
+
+
+def test_scan_runs_beside_the_account_and_both_are_recorded(settings, db) -> None:  # type: ignore[no-untyped-def]
+    svc = _svc(settings, db, fail={"scanner"})
+    run = svc.run_cycle()
+    assert (run["status"], run["degraded"]) == ("degraded", ["scanner"])
+    steps = {s["name"]: s for s in svc.run(run["id"])["steps"]}
+    assert steps["scan"]["status"] == "degraded" and "scanner" in steps["scan"]["error"]
+    assert steps["account"]["status"] == "ok" and svc.gateway.orders == []

@@ -10,7 +10,7 @@ from services.news.service import NewsService
 from shared.db import Database, migrate
 from shared.market import DataManager
 from tests.conftest import make_settings
-from tests.services.news.factories import daily_frame
+from tests.services.news.factories import PLAN, daily_frame
 
 T0 = pd.Timestamp("2024-03-12T20:00:00Z")
 
@@ -106,3 +106,46 @@ def test_simulated_news_on_the_built_in_market(tmp_path):
     finally:
         dm.close()
         db.close()
+
+
+def test_sentiment_batch_equals_one_request_per_symbol(settings, db):
+    app = create_app(settings)
+    svc = app.extensions["service"]
+    beta = [(d, o * 0.5, c * 0.5) for d, o, c in PLAN[:4]] + \
+        [(d, 50.0, 50.1) for d, _, _ in PLAN[4:]]  # its own gaps: other stories
+    frames = {"ACME": daily_frame(), "BETA": daily_frame(beta)}
+    svc.market = FrameMarket(frames, now=T0, names={"ACME": "Acme Corp", "BETA": "Beta Inc"})
+    svc.source = svc._default_source()
+    client = app.test_client()
+    r = client.post("/api/v1/sentiment/batch", json={"symbols": ["acme", "BETA"],
+                                                      "window": "7d"})
+    assert r.status_code == 200, r.json
+    got = r.json["data"]
+    assert [x["symbol"] for x in got["results"]] == ["ACME", "BETA"] and got["count"] == 2
+    assert got["results"][0]["article_count"] >= 2
+    for x in got["results"]:  # refreshed already: the single reads pull nothing new
+        one = client.get(f"/api/v1/sentiment/{x['symbol']}?window=7d").json["data"]
+        assert one == x
+    logged = db.fetch_all("SELECT symbol FROM news_fetch_log ORDER BY symbol")
+    assert [row["symbol"] for row in logged] == ["ACME", "BETA"]
+
+
+@pytest.mark.parametrize("body,field", [
+    ({"symbols": []}, "symbols"),
+    ({"symbols": ["ACME", "bad sym!"]}, "symbols"),
+    ({"symbols": ["ACME"], "window": "7x"}, "window"),
+    ({"symbols": ["ACME"], "bogus": 1}, "bogus"),
+    ({}, "symbols"),
+])
+def test_sentiment_batch_bad_input_is_a_400(client, db, body, field):
+    r = client.post("/api/v1/sentiment/batch", json=body)
+    assert r.status_code == 400, r.json
+    assert r.json["error"]["details"]["field"].split(".")[0] == field
+    assert db.fetch_one("SELECT COUNT(*) FROM news_fetch_log")[0] == 0
+
+
+def test_sentiment_batch_is_documented_and_get_sentiment_still_routes(client):
+    spec = client.get("/openapi.json").json
+    spec = spec.get("data", spec)
+    assert "post" in spec["paths"]["/api/v1/sentiment/batch"]
+    assert client.get("/api/v1/sentiment/ACME").status_code == 200

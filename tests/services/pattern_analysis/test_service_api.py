@@ -158,3 +158,82 @@ def test_scan_limit(settings, db, source, tmp_path) -> None:
     client = create_app(small, service=PatternService(small, db, source)).test_client()
     resp = client.post("/api/v1/patterns/scan", json={"symbols": ["DT", "HS"]})
     assert resp.status_code == 400 and resp.json["error"]["details"]["field"] == "symbols"
+
+
+def test_batch_answers_what_one_request_per_symbol_does(db, source, tmp_path) -> None:
+    from shared.db import Database, migrate
+    from tests.conftest import make_settings
+
+    # windows shorter than the bars, so they are kept and extended from request to request;
+    # the same bars and clock on a second database: one request per symbol there
+    settings = make_settings(tmp_path, patterns__lookback_bars=120)
+    other = make_settings(tmp_path / "b", patterns__lookback_bars=120)
+    db2 = Database.from_settings(other)
+    migrate(db2)
+    single = create_app(other, service=PatternService(other, db2, source)).test_client()
+    batched: list[list[str]] = []
+
+    def bars_many(symbols, timeframe, start, end):  # one read for all (GET never uses it)
+        batched.append(list(symbols))
+        return {s: source.bars(s, timeframe, start, end) for s in symbols}
+
+    source.bars_many = bars_many
+    batch = create_app(settings, service=PatternService(settings, db, source)).test_client()
+    try:
+        for minute in (141, 165, 200, 231):  # the kept windows grow between the requests
+            source.minute = minute
+            resp = batch.post("/api/v1/patterns/batch",
+                              json={"symbols": ["DT", "hs", "RNG"], "timeframe": "1m"})
+            assert resp.status_code == 200, resp.json
+            got = resp.json["data"]
+            assert [r["symbol"] for r in got["results"]] == ["DT", "HS", "RNG"]
+            for r in got["results"]:
+                one = single.get(f"/api/v1/patterns/{r['symbol']}?timeframe=1m").json["data"]
+                strip = ("first_seen_at", "updated_at")
+                assert [{k: v for k, v in d.items() if k not in strip}
+                        for d in r["detections"]] == \
+                    [{k: v for k, v in d.items() if k not in strip} for d in one["detections"]]
+                assert (r["as_of"], r["bars"], r["count"]) == \
+                    (one["as_of"], one["bars"], one["count"])
+        assert any(r["count"] for r in got["results"])
+        assert batched == [["DT", "HS", "RNG"]] * 3  # the new bars of each later request
+    finally:
+        db2.close()
+
+
+def test_batch_reports_an_unknown_symbol_inline_and_serves_the_others(client, source, db
+                                                                       ) -> None:
+    source.minute = 200
+    resp = client.post("/api/v1/patterns/batch",
+                       json={"symbols": ["DT", "NOPE"], "timeframe": "1m",
+                             "pattern": ["double_top"], "limit": 5})
+    assert resp.status_code == 200, resp.json
+    dt, nope = resp.json["data"]["results"]
+    assert dt["symbol"] == "DT" and [d["pattern"] for d in dt["detections"]] == ["double_top"]
+    assert nope == {"symbol": "NOPE", "error": {"code": "not_found",
+                                                "message": "unknown symbol NOPE"}}
+    assert db.fetch_one("SELECT COUNT(*) FROM chart_scan_state")[0] == 1
+
+
+@pytest.mark.parametrize("body,field", [
+    ({"symbols": []}, "symbols"),
+    ({"symbols": ["DT", "bad sym!"]}, "symbols.1"),
+    ({"symbols": ["DT"], "timeframe": "7m"}, "timeframe"),
+    ({"symbols": ["DT"], "status": ["nope"]}, "status.0"),
+    ({"symbols": ["DT"], "limit": 0}, "limit"),
+    ({"symbols": ["DT"], "bogus": 1}, "bogus"),
+])
+def test_batch_bad_input_is_a_400_naming_the_field(client, body, field) -> None:
+    resp = client.post("/api/v1/patterns/batch", json=body)
+    assert resp.status_code == 400, resp.json
+    assert resp.json["error"]["details"]["field"] == field
+
+
+def test_batch_is_documented_and_leaves_get_of_a_symbol_named_batch_alone(client, source
+                                                                          ) -> None:
+    spec = client.get("/openapi.json").json
+    spec = spec.get("data", spec)
+    assert "post" in spec["paths"]["/api/v1/patterns/batch"]
+    source.frames["BATCH"] = source.frames["DT"]
+    source.minute = 100
+    assert client.get("/api/v1/patterns/BATCH?timeframe=1m").json["data"]["bars"] == 100

@@ -54,5 +54,8 @@ def test_batched_scan_stores_what_one_by_one_updates_store(tmp_path):
     assert "2024-03-05T15:21Z" not in singles and "2024-03-05T15:22Z" not in singles
     one: list[int] = []
     want = _run(tmp_path / "b", OneByOne, one)
-    assert batched and set(batched) == {4} and not one
+    # one batch of all four per step, and a second one of those whose last bars hold too
+    # few for the warm-up (early in a session: read again across the night)
+    assert batched and batched.count(4) == 6 and set(batched) <= {1, 2, 3, 4} and not one
+    assert len(batched) < 12
     assert got == want and len(got[0]) > 20 and len(got[1]) > 20
