@@ -25,9 +25,14 @@ from shared.market.timeframes import parse_timeframe
 
 CRYPTO_EPOCH = pd.Timestamp("2015-01-01")
 _MAX_DAYS = 8000
+#: Sessions in an equity's daily path, counted from the calendar's first session (1990): to
+#: about 2037.  Fixed, because every value of a path depends on its length (the generator's
+#: later draws start after the first n): sized by the calendar, which exchange_calendars ends a
+#: year after today, the whole market shifted each trading day.
+EQUITY_PATH_SESSIONS = 12_000
 _KERNEL_LEN = 120
 #: Sessions per cached block of a daily path, and blocks kept (of all symbols together).
-#: A full path is ~9,500 sessions (every session since the calendar's start) but a suite only
+#: A full path is 12,000 sessions (from the calendar's start on) but a suite only
 #: reads the few hundred around its clock: caching whole paths held ~75 MB per process for a
 #: 500-name universe, these blocks at most 2 x 8 B x 256 x 2048 = 8 MiB.
 PATH_BLOCK = 256
@@ -96,8 +101,7 @@ class SimulatedProvider:
                           float(np.round(rng.uniform(10, 300), 2)), float(rng.uniform(0.01, 0.03)))
 
     def _path_length(self, symbol: str) -> int:
-        return len(self.calendar.sessions) if self.info(symbol).asset_class == "equity" \
-            else _MAX_DAYS
+        return EQUITY_PATH_SESSIONS if self.info(symbol).asset_class == "equity" else _MAX_DAYS
 
     def _daily_path(self, symbol: str) -> tuple[np.ndarray, np.ndarray]:
         """Return (log open, log close) for every session index of the symbol (not cached).

@@ -1,6 +1,8 @@
 """The built-in market: deterministic, inside sessions only, realistic enough to trade."""
 from __future__ import annotations
 
+import copy
+
 import numpy as np
 import pandas as pd
 
@@ -34,6 +36,19 @@ def test_same_seed_same_bars_and_sessions_generate_independently(calendar):
     assert np.array_equal(alone.close[0], s1.close[7])
     other = _provider(calendar, seed=7).generate_session("2024-06-11", syms)
     assert not np.array_equal(other.close, s1.close)
+
+
+def test_bars_do_not_depend_on_how_far_ahead_the_calendar_reaches(calendar):
+    """exchange_calendars ends a calendar a year after the day it is built: a calendar built
+    100 trading days earlier must give the very same market."""
+    shorter = copy.copy(calendar)
+    shorter.sessions = calendar.sessions[:-100]
+    shorter._open_ns, shorter._close_ns = calendar._open_ns[:-100], calendar._close_ns[:-100]
+    syms = [s.symbol for s in build_universe(42, 500)[:40]]
+    a = _provider(calendar).generate_session("2024-06-11", syms)
+    b = _provider(shorter).generate_session("2024-06-11", syms)
+    for k in ("open", "high", "low", "close", "volume"):
+        assert np.array_equal(getattr(a, k), getattr(b, k)), k
 
 
 def test_bars_only_inside_sessions_including_half_days(calendar):
