@@ -170,6 +170,20 @@ class Coordination:
             # client order ids are "co-<decision_id>" for the orders coordination places
             params["client_order_id"] = f"co-{decision_id}"
         rows = self._call("GET", "/api/v1/decisions", params={**params, "limit": limit}) or []
+        if not rows and order_id and list(params) == ["order_id"]:
+            # a bracket's stop or target has no decision of its own: its entry's explains it
+            parent = self._parent_order_id(order_id)
+            if parent:
+                rows = self._call("GET", "/api/v1/decisions",
+                                  params={"order_id": parent, "limit": limit}) or []
         if decision_id:
             rows = [r for r in rows if r.get("decision_id") == decision_id]
         return rows
+
+    def _parent_order_id(self, order_id: str) -> str | None:
+        """Return the parent of a bracket/OTO leg from paper trading; None otherwise."""
+        try:
+            order = self.backend.call("paper_trading", "GET", f"/api/v1/orders/{order_id}")
+        except AppError:
+            return None  # unknown order, or paper trading down: there is nothing more to show
+        return (order or {}).get("parent_id") or None

@@ -139,8 +139,10 @@ def blueprints() -> list[Blueprint]:
     @bp.get("/orders/<order_id>")
     @validate(tags=["orders"])
     def get_order(order_id: str) -> Response:
-        """One order with its legs and its status history."""
-        data = order_json(_svc().get_order(order_id))
+        """One order with its legs, its status history and, for a leg, its parent's id."""
+        rec = _svc().get_order(order_id)
+        data = order_json(rec)
+        data["parent_id"] = rec.parent_id  # not in Alpaca's order; /v2 leaves it out
         data["events"] = _svc().order_events(order_id)
         return ok(data)
 

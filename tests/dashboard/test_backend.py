@@ -17,6 +17,7 @@ from dashboard.charts import chart_payload, session_vwap
 from dashboard.live import Poller
 from shared.config import Settings
 from shared.db import Database, migrate
+from shared.errors import NotFound
 from shared.http import reset_breakers
 from tests.conftest import make_settings
 from tests.dashboard.harness import PACKAGES, free_port
@@ -329,3 +330,30 @@ def test_coordination_down_is_a_value_for_workflow_and_automation(
         data = c.get(path).get_json()["data"]
         assert data["available"] is False and data["down"] is True, path
     assert c.post("/api/v1/cycle", json={}).status_code == 503
+
+
+class _LegBackend:
+    """Answers as coordination and paper trading do for a bracket whose stop leg filled."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, str, dict[str, Any]]] = []
+
+    def call(self, name: str, method: str, path: str, **kw: Any) -> Any:
+        self.calls.append((name, path, kw.get("params") or {}))
+        if name == "paper_trading":
+            if path == "/api/v1/orders/leg-1":
+                return {"id": "leg-1", "parent_id": "entry-1", "leg": "stop_loss"}
+            raise NotFound("order not found", field="order_id")
+        oid = (kw.get("params") or {}).get("order_id")
+        return [{"decision_id": "d1", "order_id": "entry-1"}] if oid == "entry-1" else []
+
+
+def test_a_bracket_legs_fill_is_explained_by_its_entrys_decision() -> None:
+    from dashboard.coordination import Coordination
+
+    backend = _LegBackend()
+    coord = Coordination(backend)  # type: ignore[arg-type]
+    assert coord.decisions(order_id="leg-1") == [{"decision_id": "d1", "order_id": "entry-1"}]
+    assert coord.decisions(order_id="entry-1")[0]["decision_id"] == "d1"
+    assert coord.decisions(order_id="hand-placed") == []  # no parent: nothing invented
+    assert ("paper_trading", "/api/v1/orders/hand-placed", {}) in backend.calls

@@ -204,11 +204,20 @@ def _clock_controls_step_the_clock(page: Any) -> None:
                            timeout=10_000)
 
 
+def _wait_for_decision(page: Any) -> None:
+    try:
+        page.wait_for_selector("#decision article.decision", timeout=10_000)
+    except Exception as exc:  # say what the panel shows instead
+        raise AssertionError(f"no decision shown: {page.locator('#decision').inner_text()!r} "
+                             f"(first fill row: {page.locator('#fills tbody tr').first.inner_text()!r})"
+                             ) from exc
+
+
 def _decisions_open_from_fills_and_journal(page: Any) -> None:
     _goto(page, "/trading")
     _count(page, "#fills button.why")
     page.locator("#fills button.why").first.click()
-    page.wait_for_selector("#decision article.decision", timeout=10_000)
+    _wait_for_decision(page)
     text = page.locator("#decision").inner_text()
     for part in ("Scan match", "Signals", "Patterns", "Sentiment", "Sizing"):
         assert part.lower() in text.lower(), text
@@ -216,7 +225,7 @@ def _decisions_open_from_fills_and_journal(page: Any) -> None:
     _goto(page, "/performance")
     _count(page, "#journal button.why")
     page.locator("#journal button.why").first.click()
-    page.wait_for_selector("#decision article.decision", timeout=10_000)
+    _wait_for_decision(page)
     _shot(page, "performance-decision")
 
 

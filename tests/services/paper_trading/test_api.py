@@ -88,3 +88,18 @@ def test_account_position_market_value_is_net_with_a_short(client, db, clock) ->
     assert acct["long_market_value"] == "1030" and acct["short_market_value"] == "-412"
     assert acct["position_market_value"] == "618"  # 10 x 103 - 4 x 103, as Alpaca's
     assert float(acct["equity"]) == float(acct["cash"]) + 618
+
+
+def test_a_leg_names_its_parent_on_the_api_not_on_v2(client, db, clock) -> None:  # noqa: ANN001
+    seed_bars(db, "AAPL", OPEN, BARS)
+    clock.t = OPEN + timedelta(minutes=1)
+    r = client.post("/api/v1/orders", json={
+        "symbol": "AAPL", "side": "buy", "qty": "5", "order_class": "bracket",
+        "take_profit": {"limit_price": "200"}, "stop_loss": {"stop_price": "50"}})
+    assert r.status_code == 201, r.json
+    parent = r.json["data"]
+    leg_id = parent["legs"][0]["id"]
+    assert client.get(f"/api/v1/orders/{parent['id']}").json["data"]["parent_id"] is None
+    assert client.get(f"/api/v1/orders/{leg_id}").json["data"]["parent_id"] == parent["id"]
+    v2 = client.get(f"/v2/orders/{leg_id}", headers={"APCA-API-KEY-ID": "k"})
+    assert v2.status_code == 200 and "parent_id" not in v2.json, v2.json
