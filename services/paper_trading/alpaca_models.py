@@ -37,14 +37,20 @@ def ts(dt: datetime | None) -> str | None:
 
 
 def s(v: Decimal | None) -> str | None:
-    return money_str(v)
+    # zero is the most common amount of an order (filled qty, commission): "0" is what
+    # money_str returns for it, without the conversion
+    return None if v is None else (money_str(v) if v else "0")
 
 
 def order_json(rec: OrderRecord, nested: bool = True) -> dict[str, Any]:
+    created = ts(rec.created_at)
+    # a new order's three times are one instant: format it once
+    updated = created if rec.updated_at == rec.created_at else ts(rec.updated_at)
+    submitted = created if rec.submitted_at == rec.created_at else ts(rec.submitted_at)
     return {
         "id": rec.id, "client_order_id": rec.client_order_id,
-        "created_at": ts(rec.created_at), "updated_at": ts(rec.updated_at),
-        "submitted_at": ts(rec.submitted_at), "filled_at": ts(rec.filled_at),
+        "created_at": created, "updated_at": updated,
+        "submitted_at": submitted, "filled_at": ts(rec.filled_at),
         "expired_at": ts(rec.expired_at), "expires_at": ts(rec.expires_at),
         "canceled_at": ts(rec.canceled_at), "failed_at": ts(rec.failed_at),
         "replaced_at": ts(rec.replaced_at), "replaced_by": rec.replaced_by,

@@ -2,7 +2,8 @@
 
 What cannot change while the order waits for the lock happens before ``BEGIN IMMEDIATE``:
 request validation (pydantic, in the API layer), the asset's flags (an in-memory copy of the
-``symbols`` table), the reference price (the last bar the clock has made visible), the
+``symbols`` table), the reference price (the last bar the clock has made visible, read in
+the same statement as the idempotency lookup of the client_order_id: ``look``), the
 calendar facts (``sessions.SessionClock``) and the order records themselves.  Under the lock
 only what other writers can change is read, in two statements: the account, the book's
 reserved buying power, the session's risk row and the day-trade count in one row, and the
@@ -33,6 +34,7 @@ from services.paper_trading.domain import (
     split,
     would_day_trade,
 )
+from services.paper_trading.ids import uuid7_str
 from services.paper_trading.lifecycle import timing_for
 from services.paper_trading.records import ORDER_COLUMNS, OrderRecord, bar_iso, iso
 from services.paper_trading.repository import Repository
@@ -68,6 +70,13 @@ _SELL_HELD_SQL = (
     "SELECT COALESCE(SUM(qty_micros - filled_qty_micros), 0) FROM pt_orders "
     "WHERE status IN ('new', 'accepted', 'partially_filled') AND symbol = ? AND side = 'sell'")
 _RESERVE = ORDER_COLUMNS.index("reserve_micros")
+# The order under a client_order_id (NULL columns when there is none) and the symbol's last
+# visible close, in one row: the submission's only read before the lock.
+_LOOK_SQL = (
+    "SELECT o.*, (SELECT close_micros FROM bars WHERE symbol = ? AND timeframe = '1m' AND ts <= ? "
+    " ORDER BY ts DESC LIMIT 1) FROM (SELECT 1) LEFT JOIN pt_orders o ON o.client_order_id = ?")
+_MINUTE = timedelta(minutes=1)
+_READ: Any = object()  # prepare(): no close given, read it
 _SESSION_ENTRY_SQL = (
     "INSERT INTO pt_sessions (session, start_equity_micros, entries) VALUES (?, ?, 1) "
     "ON CONFLICT (session) DO UPDATE SET entries = entries + 1")
@@ -141,8 +150,23 @@ class Intake:
         self._account_seen = False
 
     # -- before the lock ------------------------------------------------------------------
-    def prepare(self, req: OrderRequest, now: datetime) -> Prepared:
+    def look(self, req: OrderRequest, now: datetime) -> tuple[OrderRecord | None, Any]:
+        """Return (the order stored under ``req``'s client_order_id or None, the last close).
+
+        One read: both lookups in one statement, so one read transaction (each one met
+        other workers' commits and re-read the pages they changed).  The close is that of
+        the last one-minute bar closed by ``now`` (micros, None when no bar is visible).
+        """
+        cid = req.client_order_id
+        row = self.svc.get_db_connection().execute(
+            _LOOK_SQL, (req.symbol, bar_iso(now - _MINUTE), cid)).fetchone()
+        found = None if cid is None or row["seq"] is None else OrderRecord.from_row(row)
+        return found, row[-1]
+
+    def prepare(self, req: OrderRequest, now: datetime, close_micros: Any = _READ) -> Prepared:
         """Validate against the asset and the visible price; build the records.
+
+        ``close_micros`` is the close ``look`` read (read here when not given).
 
         Raises:
             UnprocessableError: bad time in force for crypto, fractional qty of a whole-share
@@ -156,8 +180,11 @@ class Intake:
         fractionable = asset is None or asset.fractionable
         if req.qty is not None and req.qty != req.qty.to_integral_value() and not fractionable:
             raise UnprocessableError(f"{req.symbol} is not fractionable", field="qty")
-        bar = Repository(self.svc.get_db_connection()).latest_bar(req.symbol, now)
-        ref = bar.close if bar is not None else (req.limit_price or req.stop_price)
+        if close_micros is _READ:
+            bar = Repository(self.svc.get_db_connection()).latest_bar(req.symbol, now)
+            close_micros = None if bar is None else to_micros(bar.close)
+        ref = (from_micros(close_micros) if close_micros is not None
+               else (req.limit_price or req.stop_price))
         if ref is None:
             if asset is None:
                 raise UnprocessableError(f"asset {req.symbol} not found", field="symbol")
@@ -188,7 +215,7 @@ class Intake:
             order_class=cls_, created_at=now, updated_at=now, submitted_at=now,
             active_from=bar_iso(now), extended_hours=req.extended_hours, source=source)
         parent = OrderRecord(
-            id=str(uuid.uuid4()), client_order_id=req.client_order_id or str(uuid.uuid4()),
+            id=uuid7_str(), client_order_id=req.client_order_id or uuid7_str(),
             side=req.side, type=req.type, status=status, qty=req.qty, notional=req.notional,
             limit_price=req.limit_price, stop_price=req.stop_price, trail_price=req.trail_price,
             trail_percent=req.trail_percent, position_intent=req.position_intent,
@@ -201,14 +228,14 @@ class Intake:
         leg_side = req.side if cls_ == "oco" else exit_side
         if req.take_profit is not None and cls_ in ("bracket", "oto"):
             legs.append(OrderRecord(
-                id=str(uuid.uuid4()), client_order_id=str(uuid.uuid4()), side=leg_side,
+                id=uuid7_str(), client_order_id=uuid7_str(), side=leg_side,
                 type="limit", status=leg_status, qty=req.qty,
                 limit_price=req.take_profit.limit_price, parent_id=parent.id, leg="take_profit",
                 **base))
         if req.stop_loss is not None:
             sl = req.stop_loss
             legs.append(OrderRecord(
-                id=str(uuid.uuid4()), client_order_id=str(uuid.uuid4()), side=leg_side,
+                id=uuid7_str(), client_order_id=uuid7_str(), side=leg_side,
                 type="stop_limit" if sl.limit_price is not None else "stop", status=leg_status,
                 qty=req.qty, stop_price=sl.stop_price, limit_price=sl.limit_price,
                 parent_id=parent.id, leg="stop_loss",

@@ -4,11 +4,11 @@ Mixed into ``PaperTradingService`` (kept apart only to keep modules small).
 """
 from __future__ import annotations
 
-import uuid
 from decimal import ROUND_DOWN, Decimal
 from typing import TYPE_CHECKING, Any
 
 from services.paper_trading.alpaca_models import calendar_json, clock_json
+from services.paper_trading.ids import uuid7_str
 from services.paper_trading.lifecycle import Lifecycle, timing_for
 from services.paper_trading.records import OrderRecord, bar_iso
 from services.paper_trading.repository import Repository
@@ -45,8 +45,8 @@ class PortfolioUseCases(_Base):
                                          field="client_order_id")
             new = OrderRecord(**{k: getattr(old, k) for k in old.__dataclass_fields__
                                  if k not in ("legs", "seq")})
-            new.id = str(uuid.uuid4())
-            new.client_order_id = req.client_order_id or str(uuid.uuid4())
+            new.id = uuid7_str()
+            new.client_order_id = req.client_order_id or uuid7_str()
             new.replaces = old.id
             new.created_at = new.updated_at = new.submitted_at = now
             new.active_from = bar_iso(now)

@@ -166,8 +166,10 @@ class PaperTradingService(PortfolioUseCases, DatabaseServiceMixin):
     def submit_order(self, req: OrderRequest) -> OrderRecord:
         """Accept an order after the risk checks, or return the one with its client_order_id.
 
-        A known client_order_id costs one indexed read and no write lock.  A new order is
-        prepared without the lock and checked and stored in one short unit of work (see
+        One read comes first: the order stored under the client_order_id, if any, and the
+        symbol's last visible close (``Intake.look``).  A known client_order_id returns that
+        order (its legs need one more read) without the write lock.  A new order is prepared
+        without the lock and checked and stored in one short unit of work (see
         ``intake``); it never runs the fill sweep, which belongs to clock sync and reads.
 
         Raises:
@@ -175,12 +177,13 @@ class PaperTradingService(PortfolioUseCases, DatabaseServiceMixin):
             UnprocessableError: no price is known for the symbol, or bad quantity/asset.
         """
         now = self.now()
-        if req.client_order_id:
-            existing = self.find_order_by_client_id(req.client_order_id)
-            if existing is not None:
-                return existing
+        existing, close_micros = self.intake.look(req, now)
+        if existing is not None:
+            if existing.order_class != "simple":
+                existing.legs = Repository(self.get_db_connection()).children(existing.id)
+            return existing
         try:
-            prepared = self.intake.prepare(req, now)
+            prepared = self.intake.prepare(req, now, close_micros)
             with self._uow("submit") as uow:
                 rec = self.intake.submit_locked(uow.conn, prepared)
                 uow.commit()

@@ -156,3 +156,43 @@ def test_screen_load_matches_the_records(svc, db, clock) -> None:  # noqa: ANN00
                                    else 2**63 - 1)
     assert books["AAPL"].a["type"].tolist() == [3, 4]
     assert books["AAPL"].a["always"].tolist() == [False, True]
+
+
+def test_a_new_submission_reads_once_before_the_lock(svc, db, clock) -> None:  # noqa: ANN001
+    seed_bars(db, "AAPL", OPEN, flat(100, 10))
+    clock.t = OPEN + 2 * M
+    svc.submit_order(req())  # first use creates the account
+    rec, stmts = traced(db, lambda: svc.submit_order(req(client_order_id="new-1")))
+    before = stmts[:stmts.index("BEGIN IMMEDIATE")]
+    assert len(before) == 1  # the client_order_id lookup and the last close, one statement
+    assert "client_order_id" in before[0] and "FROM bars" in before[0]
+    assert rec.reserve == D(100)  # valued at the close that one read returned
+
+
+def test_a_known_bracket_comes_back_with_its_legs(svc, db, clock) -> None:  # noqa: ANN001
+    seed_bars(db, "AAPL", OPEN, flat(100, 10))
+    clock.t = OPEN + 2 * M
+    body = {"order_class": "bracket", "take_profit": {"limit_price": 110},
+            "stop_loss": {"stop_price": 90}, "client_order_id": "b-1"}
+    first = svc.submit_order(req(**body))
+    again = svc.submit_order(req(**body))
+    assert again.id == first.id and len(first.legs) == 2
+    assert sorted(x.id for x in again.legs) == sorted(x.id for x in first.legs)
+    assert db.fetch_one("SELECT COUNT(*) FROM pt_orders")[0] == 3
+
+
+def test_order_ids_are_time_ordered_uuid7(svc, db, clock) -> None:  # noqa: ANN001
+    import time
+    import uuid
+
+    seed_bars(db, "AAPL", OPEN, flat(100, 10))
+    clock.t = OPEN + 2 * M
+    ids = []
+    for _ in range(3):
+        rec = svc.submit_order(req(order_class="bracket", take_profit={"limit_price": 110},
+                                   stop_loss={"stop_price": 90}))
+        ids.append(rec.id)
+        assert all(uuid.UUID(x.id).version == 7 for x in (rec, *rec.legs))
+        assert uuid.UUID(rec.client_order_id).version == 7  # generated when none is given
+        time.sleep(0.002)  # next millisecond: the 48-bit time prefix orders them
+    assert ids == sorted(ids)
