@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import enum
+import json
 import math
 import uuid
 from dataclasses import asdict, is_dataclass
@@ -54,6 +55,53 @@ def to_jsonable(value: Any) -> Any:
     return value
 
 
+def _encode_default(value: Any) -> Any:
+    """Return a JSON-native stand-in for a value ``json`` cannot encode (its ``default=`` hook).
+
+    The same conversions as ``to_jsonable``, one level at a time: the encoder calls this again
+    for whatever the stand-in holds.  Raises TypeError for a type we do not encode.
+    """
+    if isinstance(value, BaseModel):
+        return value.model_dump(mode="python", by_alias=True)
+    if isinstance(value, Decimal):
+        return money_str(value)
+    if isinstance(value, datetime):
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=UTC)
+        return value.isoformat()
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, enum.Enum):
+        return value.value
+    if isinstance(value, uuid.UUID):
+        return str(value)
+    if isinstance(value, (set, frozenset)):
+        return list(value)
+    if is_dataclass(value) and not isinstance(value, type):
+        return asdict(value)
+    if hasattr(value, "tolist"):  # numpy arrays and scalars
+        return value.tolist()
+    raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
+
+
+def dumps_jsonable(obj: Any, **kwargs: Any) -> str:
+    """Return ``json.dumps(to_jsonable(obj))`` without walking plain data in Python.
+
+    ``json``'s C encoder takes dicts, lists, str, int and float as they are and calls
+    ``_encode_default`` for our types; only when that fails (a NaN or infinite float, which
+    ``to_jsonable`` turns into null, or a dict key ``json`` refuses such as a date) is the
+    value walked by ``to_jsonable`` first, so the text is the same either way.  (Not orjson:
+    it renders floats and non-ASCII text differently from ``json``, and the bytes every
+    service answers today are kept.)  Raises TypeError for a value neither path can encode.
+    """
+    kwargs["default"] = _encode_default
+    kwargs["allow_nan"] = False
+    try:
+        return json.dumps(obj, **kwargs)
+    except (ValueError, TypeError):
+        return json.dumps(to_jsonable(obj), **kwargs)
+
+
 def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not valid JSON")
 
@@ -80,8 +128,12 @@ class SuiteJSONProvider(DefaultJSONProvider):
         return super().loads(s, **kwargs)
 
     def dumps(self, obj: Any, **kwargs: Any) -> str:
-        kwargs.setdefault("allow_nan", False)
-        return super().dumps(to_jsonable(obj), **kwargs)
+        if kwargs.get("allow_nan", False) or "default" in kwargs:
+            kwargs.setdefault("allow_nan", False)
+            return super().dumps(to_jsonable(obj), **kwargs)
+        kwargs.setdefault("ensure_ascii", self.ensure_ascii)
+        kwargs.setdefault("sort_keys", self.sort_keys)
+        return dumps_jsonable(obj, **kwargs)
 
 
 def ok(data: Any = None, status: int = 200, headers: dict[str, str] | None = None) -> Response:
