@@ -87,8 +87,8 @@ def read_many(dm: DataManager, symbols: list[str], tf: str, s: pd.Timestamp, e: 
         if len(arr) and arr.ts[-1] > cutoff.value - dur_ns:
             # Only bars opening within one bar of the cutoff can still be open (or capped by
             # the session close); earlier ones closed by construction.
-            arr = arr.take(bar_visible(arr.ts, tf, dm.calendar, cutoff.value,
-                                       crypto=crypto[sym]))
+            arr = visible_prefix(arr, bar_visible(arr.ts, tf, dm.calendar, cutoff.value,
+                                                  crypto=crypto[sym]))
         if sym in failed:
             errs = failed[sym]
             if len(arr) == 0:
@@ -112,6 +112,20 @@ def read_many(dm: DataManager, symbols: list[str], tf: str, s: pd.Timestamp, e: 
             dm.memory.set((sym, *tail), arr)
         out[sym] = arr
     return out, stale_errors
+
+
+def visible_prefix(arr: BarArrays, keep: np.ndarray) -> BarArrays:
+    """Return the bars of ``arr`` flagged in ``keep``, as views when they are a prefix.
+
+    A bar's end (open + duration, capped at its session's close) never decreases with its
+    open, so the visible bars are always the first ones: slicing them shares the read's
+    arrays instead of copying eight columns per symbol (~30 MB of small allocations for a
+    500-symbol window read while its last bar is still open).
+    """
+    k = int(np.count_nonzero(keep))
+    if k == keep.size:
+        return arr
+    return arr.take(slice(0, k) if keep[:k].all() else keep)
 
 
 def fill_missing(dm: DataManager, syms: list[str], tf: str, crypto: bool, s: pd.Timestamp,
