@@ -6,7 +6,6 @@ crypto pairs trade around the clock, so their "session" is the UTC day.
 from __future__ import annotations
 
 import threading
-import warnings
 from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
 
@@ -14,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from shared.errors import ValidationError
+from shared.market.calendar_cache import load_schedule
 
 _lock = threading.Lock()
 _cache: dict[str, MarketCalendar] = {}
@@ -41,19 +41,14 @@ class MarketCalendar:
     """Session opens and closes of one exchange as fast numpy lookups."""
 
     def __init__(self, name: str = "XNYS") -> None:
-        import exchange_calendars as xc  # slow import and build: done once per process
-
         self.name = name
-        with warnings.catch_warnings():
-            # exchange_calendars 4.13 trips pandas 3.1's Series.values deprecation inside itself
-            warnings.simplefilter("ignore", DeprecationWarning)
-            # exchange_calendars' default window is only the last 20 years; real daily
-            # histories (e.g. the bundled GOOG 2004-2013) need sessions from further back.
-            self._cal = xc.get_calendar(name, start=CALENDAR_START)
-            sched = self._cal.schedule
-        self.sessions = pd.DatetimeIndex(sched.index)  # naive session labels (dates)
-        self.opens = pd.DatetimeIndex(sched["open"]).tz_convert("UTC")
-        self.closes = pd.DatetimeIndex(sched["close"]).tz_convert("UTC")
+        # exchange_calendars' default window is only the last 20 years; real daily histories
+        # (e.g. the bundled GOOG 2004-2013) need sessions from further back.  Built by
+        # exchange_calendars once a day per machine, then loaded (see calendar_cache).
+        sessions, opens, closes = load_schedule(name, CALENDAR_START)
+        self.sessions = pd.DatetimeIndex(sessions.astype("datetime64[ns]"))  # naive labels
+        self.opens = pd.DatetimeIndex(opens.astype("datetime64[ns]"), name="open").tz_localize("UTC")
+        self.closes = pd.DatetimeIndex(closes.astype("datetime64[ns]"), name="close").tz_localize("UTC")
         self._open_ns = self.opens.as_unit("ns").asi8
         self._close_ns = self.closes.as_unit("ns").asi8
         self.first_session = self.sessions[0].date()
