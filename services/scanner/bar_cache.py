@@ -20,46 +20,26 @@ from shared.market.timeframes import parse_timeframe
 
 
 def _load(market: Any, symbols: list[str], timeframe: str, errors: dict[str, Any],
-          start: pd.Timestamp, columns: Sequence[str] | None = None) -> dict[str, Bars]:
+          start: pd.Timestamp) -> dict[str, Bars]:
     """Return ``load_bars_many``'s bars, read past the data manager's memory cache.
 
     The window keeps what it reads; cached too, the same arrays (and the columns the scan
-    never uses) stayed pinned for the cache's TTL.  With ``columns``, only those are kept,
-    each in its own array: a read's columns are views of one block per chunk of symbols, and
-    one kept view pins the whole block.
+    never uses) stayed pinned for the cache's TTL.
     """
     many = getattr(market, "get_bars_many", None)
     if many is None:
-        got_b = load_bars_many(market, symbols, timeframe, errors, start=start)
-        if columns is None:
-            return got_b
-        return {sym: Bars(sym, b.timeframe, b.ts, {c: b.data[c] for c in columns})
-                for sym, b in got_b.items()}
+        return load_bars_many(market, symbols, timeframe, errors, start=start)
     tf = parse_timeframe(timeframe).name
     got = many(symbols, tf, start, errors=errors, cache=False)
-    if columns is None:
-        return {sym: Bars(sym, tf, arr.ts, arr.ohlcv()) for sym, arr in got.items()}
-    # One new block per column for all the symbols read, not an array per symbol: thousands
-    # of small arrays kept between scans fragment the heap of the thread that read them.
-    syms = list(got)
-    ends = np.cumsum([len(got[sym]) for sym in syms])
-    blocks = {c: np.concatenate([getattr(got[sym], c) for sym in syms] or [np.empty(0)]
-                                ).astype("float64", copy=False) for c in columns}
-    out = {}
-    for sym, hi in zip(syms, ends.tolist(), strict=True):
-        lo = hi - len(got[sym])
-        out[sym] = Bars(sym, tf, got[sym].ts, {c: v[lo:hi] for c, v in blocks.items()})
-    return out
+    return {sym: Bars(sym, tf, arr.ts, arr.ohlcv()) for sym, arr in got.items()}
 
 
 class WindowBars:
     """Visible bars of one timeframe for many symbols, from ``start`` to the clock's now."""
 
-    def __init__(self, market: Callable[[], Any], timeframe: str,
-                 columns: Sequence[str] | None = None) -> None:
+    def __init__(self, market: Callable[[], Any], timeframe: str) -> None:
         self._market = market  # called on use: the data manager is built lazily
         self.timeframe = timeframe
-        self.columns = tuple(columns) if columns else None  # None: open/high/low/close/volume
         self._bars: dict[str, Bars] = {}
         self._from: dict[str, int] = {}  # the window start each symbol's bars were read from
         self._as_of: int | None = None
@@ -88,7 +68,7 @@ class WindowBars:
             self.rows_read = 0
             for last, group in by_last.items():
                 got = _load(self._market(), group, self.timeframe, errors,
-                            pd.Timestamp(last, tz="UTC"), self.columns)
+                            pd.Timestamp(last, tz="UTC"))
                 self.rows_read += sum(len(b) for b in got.values())
                 for sym in group:
                     new = got.get(sym)
@@ -103,7 +83,7 @@ class WindowBars:
                                     for k, v in old.data.items()})
                     self._bars[sym] = old
             if fresh:
-                got = _load(self._market(), fresh, self.timeframe, errors, start, self.columns)
+                got = _load(self._market(), fresh, self.timeframe, errors, start)
                 self.rows_read += sum(len(b) for b in got.values())
                 for sym in fresh:
                     if sym in got:

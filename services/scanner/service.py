@@ -15,7 +15,6 @@ from pydantic import ValidationError as PydanticError
 from services.scanner.bar_cache import WindowBars
 from services.scanner.domain import Filters, Panel, ScanParams, scan
 from services.scanner.repository import ScanRepository
-from services.technical_analysis.domain.sessions import SessionRules, layout
 from services.technical_analysis.market_source import Bars
 from shared.config import Settings
 from shared.db import Database, DatabaseServiceMixin
@@ -29,27 +28,15 @@ def _span(b: Bars) -> tuple[int, int, int]:
     return (int(b.ts[0]), int(b.ts[-1]), len(b)) if len(b) else (0, 0, 0)
 
 
-def _axis(series: Sequence[Bars]) -> np.ndarray:
-    """Return the union of the bars' times."""
-    return np.unique(np.concatenate([b.ts for b in series])) if series else np.array([], "int64")
-
-
-def _grid(series: Sequence[Bars], n: int, columns: Sequence[str], axis: np.ndarray,
-          start: int = 0) -> dict[str, np.ndarray]:
-    """Return (symbols x times) arrays over ``axis[start:]``, NaN where a bar is missing.
-
-    Bars at times not on the axis are left out: a later read (the clock moves on between two
-    windows' reads) may hold a bar that closed after the axis's last one.
-    """
-    out = {c: np.full((n, axis.size - start), np.nan) for c in columns}
+def _grid(series: Sequence[Bars], n: int) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """Return the union time axis and (symbols x times) arrays, NaN where a bar is missing."""
+    axis = np.unique(np.concatenate([b.ts for b in series])) if series else np.array([], "int64")
+    out = {c: np.full((n, axis.size), np.nan) for c in ("open", "high", "low", "close", "volume")}
     for i, b in enumerate(series):
         pos = np.searchsorted(axis, b.ts)
-        on = pos < axis.size
-        on[on] = axis[pos[on]] == b.ts[on]
-        on &= pos >= start
         for c in out:
-            out[c][i, pos[on] - start] = b.data[c][on]
-    return out
+            out[c][i, pos] = b.data[c]
+    return axis, out
 
 
 class ScannerService(DatabaseServiceMixin):
@@ -79,11 +66,7 @@ class ScannerService(DatabaseServiceMixin):
         self._panel: tuple[tuple[Any, ...], Panel] | None = None
         self._lock = threading.Lock()
         self._universe: list[dict[str, Any]] | None = None
-        # Weeks of close and volume (RSI, relative volume, change), but open/high/low of the
-        # current session only (gap, VWAP, day high/low): three fewer full-length columns
-        # kept, ~10 MB for 500 symbols, and as many fewer grids in the panel.
-        self._intraday = WindowBars(lambda: self.market, self.cfg.timeframe, ("close", "volume"))
-        self._today = WindowBars(lambda: self.market, self.cfg.timeframe, ("open", "high", "low"))
+        self._intraday = WindowBars(lambda: self.market, self.cfg.timeframe)
         self._daily = WindowBars(lambda: self.market, "1d")
 
     @property
@@ -125,54 +108,31 @@ class ScannerService(DatabaseServiceMixin):
         errors: dict[str, Any] = {}  # a symbol the provider cannot serve is left out
         # One batched read per timeframe and group of symbols, of the new bars only.
         got = self._intraday.get(syms, now - pd.Timedelta(days=days), now, errors)
-        ts = _axis([b for b in got.values() if len(b)])
-        today = int(layout(ts, SessionRules()).starts[-1]) if ts.size else 0
-        got_t = self._today.get([s for s in syms if s in got],
-                                pd.Timestamp(int(ts[today]) if ts.size else now.value, tz="UTC"),
-                                now, errors)
-        got_d = self._daily.get([s for s in syms if s in got_t],
+        got_d = self._daily.get([s for s in syms if s in got],
                                 now - pd.Timedelta(days=self.cfg.daily_lookback_days), now,
                                 errors)
-        intraday, ohl, daily, keep = [], [], [], []
+        intraday, daily, keep = [], [], []
         for u in uni:
-            sym = u["symbol"]
-            b, o, d = got.get(sym), got_t.get(sym), got_d.get(sym)
-            if b is not None and o is not None and d is not None and len(b):
+            b, d = got.get(u["symbol"]), got_d.get(u["symbol"])
+            if b is not None and d is not None and len(b):
                 intraday.append(b)
-                ohl.append(o)
                 daily.append(d)
                 keep.append(u)
         if not keep:
             raise NotFound("no symbol has visible bars at the clock's time", field="universe")
-        key = tuple((u["symbol"], _span(b), _span(o), _span(d))
-                    for u, b, o, d in zip(keep, intraday, ohl, daily, strict=True))
+        key = tuple((u["symbol"], _span(b), _span(d)) for u, b, d in zip(keep, intraday, daily,
+                                                                          strict=True))
         with self._lock:
             if self._panel is not None and self._panel[0] == key:
                 return self._panel[1]
-        if len(keep) < len(got):  # the axis and session start of the symbols kept
-            ts, start = _axis(intraday), ts[today]
-            today = int(layout(ts, SessionRules()).starts[-1])
-            if ts[today] < start:  # only symbols left out had bars in the latest session
-                # (a symbol failing this second read keeps NaN open/high/low: rare enough)
-                got_t = self._today.get([u["symbol"] for u in keep],
-                                        pd.Timestamp(int(ts[today]), tz="UTC"), now, errors)
-                none = {c: np.empty(0) for c in ("open", "high", "low")}
-                ohl = [got_t.get(u["symbol"]) or Bars(u["symbol"], self.cfg.timeframe,
-                                                      np.empty(0, "int64"), none)
-                       for u in keep]
-        n = len(keep)
-        g = {**_grid(intraday, n, ("close", "volume"), ts),
-             **_grid(ohl, n, ("open", "high", "low"), ts, today)}
-        dts = _axis(daily)
-        dg = _grid(daily, n, ("high", "low", "close", "volume"), dts)
+        ts, g = _grid(intraday, len(keep))
+        dts, dg = _grid(daily, len(keep))
         p = Panel(np.array([u["symbol"] for u in keep]), np.array([u["sector"] for u in keep]),
                   ts, g["open"], g["high"], g["low"], g["close"], g["volume"],
-                  dts, dg["high"], dg["low"], dg["close"], dg["volume"], self.params,
-                  ohl_start=today)
+                  dts, dg["high"], dg["low"], dg["close"], dg["volume"], self.params)
         with self._lock:
             self._panel = (key, p)
-        if (self._intraday.rows_read + self._today.rows_read + self._daily.rows_read
-                >= BULK_ROWS):
+        if self._intraday.rows_read + self._daily.rows_read >= BULK_ROWS:
             # a first scan (or one after the clock jumped) backfills the whole universe: give
             # back the page cache and the freed temporaries of the reads and the old panel
             release_memory(self.db.get_db_connection())

@@ -35,10 +35,7 @@ class Panel:
     """Intraday bars (S x T, NaN where missing) and completed daily bars (S x D) of a universe.
 
     ``daily_ts`` are the session open times of the daily bars; only sessions before the
-    current intraday session count as "previous" days.  ``open``, ``high`` and ``low`` may
-    cover only ``ts[ohl_start:]`` (S x (T - ohl_start)), ``ohl_start`` at or before the current
-    session's first bar: no metric reads them before it, and a scanner keeping weeks of bars
-    for RSI and relative volume need not keep three more grids of that length.
+    current intraday session count as "previous" days.
     """
 
     symbols: np.ndarray
@@ -56,7 +53,6 @@ class Panel:
     daily_volume: np.ndarray
     params: ScanParams = field(default_factory=ScanParams)
     rules: SessionRules = field(default_factory=SessionRules)
-    ohl_start: int = 0
 
     def __len__(self) -> int:
         return int(self.symbols.size)
@@ -70,13 +66,6 @@ class Panel:
     def session_start(self) -> int:
         """Index of the first bar of the latest (current) session."""
         return int(self._layout.starts[-1])
-
-    @cached_property
-    def _today(self) -> int:
-        """Column of the current session's first bar in ``open``/``high``/``low``."""
-        if not 0 <= self.ohl_start <= self.session_start:
-            raise ValueError("ohl_start must lie at or before the current session's first bar")
-        return self.session_start - self.ohl_start
 
     @cached_property
     def _prev_days(self) -> np.ndarray:
@@ -130,7 +119,7 @@ class Panel:
     @cached_property
     def gap_pct(self) -> np.ndarray:
         with np.errstate(invalid="ignore", divide="ignore"):
-            return (self.open[:, self._today] / self.prev_close - 1.0) * 100.0
+            return (self.open[:, self.session_start] / self.prev_close - 1.0) * 100.0
 
     @cached_property
     def change_pct(self) -> np.ndarray:
@@ -140,8 +129,8 @@ class Panel:
 
     @cached_property
     def vwap(self) -> np.ndarray:
-        a, b = self.session_start, self._today
-        v = custom.vwap(self.ts[a:], self.high[:, b:], self.low[:, b:], self.close[:, a:],
+        a = self.session_start
+        v = custom.vwap(self.ts[a:], self.high[:, a:], self.low[:, a:], self.close[:, a:],
                         np.nan_to_num(self.volume[:, a:]), rules=self.rules)["vwap"]
         return v[:, -1]
 
@@ -197,9 +186,9 @@ class Panel:
     @cached_property
     def day_high(self) -> np.ndarray:
         with np.errstate(invalid="ignore"):
-            return np.nanmax(self.high[:, self._today:], axis=1)
+            return np.nanmax(self.high[:, self.session_start:], axis=1)
 
     @cached_property
     def day_low(self) -> np.ndarray:
         with np.errstate(invalid="ignore"):
-            return np.nanmin(self.low[:, self._today:], axis=1)
+            return np.nanmin(self.low[:, self.session_start:], axis=1)

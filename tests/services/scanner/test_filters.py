@@ -1,8 +1,6 @@
 """Every scanner filter on a constructed universe, plus ranking and explanations."""
 from __future__ import annotations
 
-import dataclasses
-
 import numpy as np
 import pandas as pd
 import pytest
@@ -115,25 +113,3 @@ def test_scanner_rvol_is_the_shared_relative_volume_at_the_last_bar() -> None:
 
     full = custom.relative_volume(PANEL.ts, PANEL.volume, sessions=10, cumulative=True)
     np.testing.assert_allclose(PANEL.rvol, full[:, -1], rtol=1e-12)
-
-
-@pytest.mark.parametrize("ohl_start", [1, 5, "today"])
-def test_open_high_low_of_the_current_session_only_give_the_same_scan(ohl_start) -> None:  # type: ignore[no-untyped-def]
-    k = PANEL.session_start if ohl_start == "today" else ohl_start
-    # the gap, VWAP and day range differ on the last session, so a wrong offset shows
-    trimmed = dataclasses.replace(PANEL, open=PANEL.open[:, k:].copy(), high=PANEL.high[:, k:]
-                                  * 1.0, low=PANEL.low[:, k:] * 1.0, ohl_start=k)
-    for m in ("gap_pct", "vwap", "vwap_dist_pct", "day_high", "day_low", "rsi", "rvol"):
-        np.testing.assert_array_equal(getattr(trimmed, m), getattr(PANEL, m))
-    for f in (Filters(min_gap_pct=4), Filters(above_vwap=True), Filters(min_price=2)):
-        a, b = scan(trimmed, f, limit=100), scan(PANEL, f, limit=100)
-        assert a[1] == b[1] and [(m.symbol, m.score, m.metrics) for m in a[0]] == [
-            (m.symbol, m.score, m.metrics) for m in b[0]]
-
-
-def test_open_high_low_starting_after_the_current_session_are_refused() -> None:
-    k = PANEL.session_start + 1
-    late = dataclasses.replace(PANEL, open=PANEL.open[:, k:], high=PANEL.high[:, k:],
-                               low=PANEL.low[:, k:], ohl_start=k)
-    with pytest.raises(ValueError, match="ohl_start"):
-        _ = late.gap_pct

@@ -44,14 +44,11 @@ def test_incremental_panel_matches_fresh_reads_and_a_rewind_drops_later_bars(set
         first = first or got
         who[0] = "fresh"
         _panels_equal(got, ScannerService(settings, db, market=dm).panel(syms))
-        assert got.open.shape == got.high.shape == (len(syms), got.ts.size - got.session_start)
         assert pd.Timestamp(int(got.ts[-1]), tz="UTC") + pd.Timedelta(minutes=5) <= pd.Timestamp(t)
     # after the first scan, the kept service reads only from its last cached bar on
-    # (two 5m windows: weeks of close/volume, and open/high/low from the session's open)
     kept_reads = [r[2] for r in reads if r[:2] == ("kept", "5m")]
-    assert len(kept_reads) == 12 and min(kept_reads[2:]) >= pd.Timestamp("2024-03-05T14:55Z")
+    assert len(kept_reads) == 6 and min(kept_reads[1:]) >= pd.Timestamp("2024-03-05T14:55Z")
     assert kept_reads[0] < pd.Timestamp("2024-03-01", tz="UTC")  # the first scan read the whole window
-    assert kept_reads[1] == pd.Timestamp("2024-03-05T14:30Z")  # ... but open/high/low of today only
     # a rewound clock must not see the bars cached after its new "now"
     ctl.configure(replay_start="2024-03-05", replay_end="2024-03-06")
     ctl.advance("2024-03-05T15:04Z")
@@ -83,16 +80,3 @@ def test_a_backfilling_scan_gives_memory_back_and_an_incremental_one_does_not(se
     assert len(calls) == 1
     # the window's bars left the data manager's memory cache alone
     assert dm.memory.stats()["sets"] == 0
-
-
-def test_grid_leaves_out_bars_after_the_axis_and_before_its_start() -> None:
-    """A window read a moment later may hold a bar the axis (read first) does not have."""
-    from services.scanner.service import _grid
-    from services.technical_analysis.market_source import Bars
-
-    axis = np.array([10, 20, 30, 40], dtype="int64")
-    late = Bars("A", "5m", np.array([20, 30, 40, 50], dtype="int64"),
-                {"high": np.array([2.0, 3.0, 4.0, 5.0])})
-    gap = Bars("B", "5m", np.array([10, 40], dtype="int64"), {"high": np.array([1.0, 4.0])})
-    g = _grid([late, gap], 2, ("high",), axis, start=1)["high"]
-    np.testing.assert_array_equal(g, [[2.0, 3.0, 4.0], [np.nan, np.nan, 4.0]])
