@@ -3,6 +3,7 @@
 methods, so its tests can hand it a fake."""
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from shared.config import Settings
@@ -25,6 +26,9 @@ class Gateway:
         self.broker = ServiceClient.for_service("paper_trading", settings, timeout=t)
         self.reporting = ServiceClient.for_service("reporting", settings, timeout=t)
         self._universe: list[str] | None = None
+        # the parts of a split batch (see chart_patterns); apart from the cycle's own pool,
+        # which runs the calls that submit here
+        self._fan_out = ThreadPoolExecutor(4, thread_name_prefix="gateway-fan-out")
 
     def suite_ready(self) -> bool:
         """Return whether the services a cycle cannot do without answer ``/ready``.
@@ -87,11 +91,25 @@ class Gateway:
             "symbols": symbols, "timeframe": timeframe, "indicators": ["ATR:14"]})["results"]
 
     def chart_patterns(self, symbols: list[str]) -> dict[str, list[dict[str, Any]] | str]:
-        """Return each symbol's chart patterns (one batched request), or its error message."""
-        out = self.patterns_c.post("/api/v1/patterns/batch",
-                                   json={"symbols": symbols, "limit": 20})
+        """Return each symbol's chart patterns, or its error message.
+
+        The heaviest analysis of a cycle: the symbols go in one batched request per worker
+        process of pattern analysis, sent at once, so its workers share the batch (each
+        request is served by one process; its detection holds the GIL).
+        """
+        parts = _split(symbols, self.settings.services["pattern_analysis"].workers)
+
+        def one(part: list[str]) -> list[dict[str, Any]]:
+            return self.patterns_c.post("/api/v1/patterns/batch",
+                                        json={"symbols": part, "limit": 20})["results"]
+
+        if len(parts) == 1:
+            results = one(parts[0])
+        else:
+            futs = [self._fan_out.submit(one, part) for part in parts]
+            results = [r for f in futs for r in f.result()]
         return {r["symbol"]: r["detections"] if "error" not in r else
-                f"{r['error'].get('code')}: {r['error'].get('message')}" for r in out["results"]}
+                f"{r['error'].get('code')}: {r['error'].get('message')}" for r in results}
 
     def candles(self, symbols: list[str], timeframe: str) -> dict[str, list[dict[str, Any]]]:
         out = self.candles_c.post("/api/v1/candlesticks/scan",
@@ -121,3 +139,15 @@ class Gateway:
     def snapshot(self, ts: str, run_id: str) -> dict[str, Any]:
         return self.reporting.post("/api/v1/report/snapshot",
                                    json={"ts": ts, "run_id": run_id, "source": "coordination"})
+
+
+def _split(symbols: list[str], parts: int) -> list[list[str]]:
+    """Return ``symbols`` in at most ``parts`` contiguous, near-equal, non-empty runs."""
+    n = max(1, min(parts, len(symbols)))
+    size, extra = divmod(len(symbols), n)
+    out, i = [], 0
+    for k in range(n):
+        j = i + size + (k < extra)
+        out.append(symbols[i:j])
+        i = j
+    return out

@@ -99,3 +99,14 @@ def test_scan_runs_beside_the_account_and_both_are_recorded(settings, db) -> Non
     steps = {s["name"]: s for s in svc.run(run["id"])["steps"]}
     assert steps["scan"]["status"] == "degraded" and "scanner" in steps["scan"]["error"]
     assert steps["account"]["status"] == "ok" and svc.gateway.orders == []
+
+
+def test_a_batch_splits_into_one_contiguous_run_per_worker() -> None:
+    from services.coordination.gateway import _split
+
+    syms = [f"S{i}" for i in range(7)]
+    assert _split(syms, 1) == [syms]
+    assert _split(syms, 2) == [syms[:4], syms[4:]]
+    assert [len(p) for p in _split(syms, 3)] == [3, 2, 2]
+    assert _split(syms[:1], 4) == [syms[:1]]  # never an empty request
+    assert sum(_split(syms, 5), []) == syms  # order kept
