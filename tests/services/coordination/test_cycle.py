@@ -110,3 +110,27 @@ def test_a_batch_splits_into_one_contiguous_run_per_worker() -> None:
     assert [len(p) for p in _split(syms, 3)] == [3, 2, 2]
     assert _split(syms[:1], 4) == [syms[:1]]  # never an empty request
     assert sum(_split(syms, 5), []) == syms  # order kept
+
+
+def test_chart_patterns_go_as_one_request_per_worker_and_merge(tmp_path) -> None:  # noqa: ANN001
+    from services.coordination.gateway import Gateway
+    from tests.conftest import make_settings
+
+    class Patterns:
+        def __init__(self) -> None:
+            self.bodies: list[list[str]] = []
+
+        def post(self, path: str, json: dict) -> dict:  # noqa: A002 - the client's keyword
+            self.bodies.append(json["symbols"])
+            return {"results": [{"symbol": s, "detections": [{"pattern": s.lower()}]}
+                                if s != "BAD" else
+                                {"symbol": s, "error": {"code": "x", "message": "no bars"}}
+                                for s in json["symbols"]]}
+
+    for workers, requests_ in ((1, 1), (2, 2)):
+        gw = Gateway(make_settings(tmp_path, services__pattern_analysis__workers=workers))
+        gw.patterns_c = Patterns()  # type: ignore[assignment]
+        out = gw.chart_patterns(["AA", "BAD", "CC"])
+        assert len(gw.patterns_c.bodies) == requests_
+        assert sorted(sum(gw.patterns_c.bodies, [])) == ["AA", "BAD", "CC"]
+        assert out == {"AA": [{"pattern": "aa"}], "BAD": "x: no bars", "CC": [{"pattern": "cc"}]}
