@@ -56,23 +56,15 @@ class SentimentQuery(_Strict):
         return v
 
 
-class SentimentBatchBody(_Strict):
-    """``GET /sentiment/<symbol>`` for many symbols in one request."""
+class SentimentBatchBody(SentimentQuery):
+    """``GET /sentiment/<symbol>`` for many symbols in one request (the same ``window``)."""
 
     symbols: list[str] = Field(min_length=1, max_length=1000)
-    window: str | None = Field(None, max_length=12)
 
     @field_validator("symbols")
     @classmethod
     def _syms(cls, v: list[str]) -> list[str]:
         return [_symbol(s) for s in v]
-
-    @field_validator("window")
-    @classmethod
-    def _window(cls, v: str | None) -> str | None:
-        if v is not None:
-            parse_window(v)
-        return v
 
 
 class NewsBody(_Strict):

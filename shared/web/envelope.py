@@ -27,32 +27,24 @@ def utc_now_iso() -> str:
 
 
 def to_jsonable(value: Any) -> Any:
-    """Return ``value`` with Decimals as strings, datetimes as ISO, NaN as null."""
-    if isinstance(value, BaseModel):
-        return to_jsonable(value.model_dump(mode="python", by_alias=True))
+    """Return ``value`` with Decimals as strings, datetimes as ISO, NaN as null.
+
+    Walks containers (dict keys become strings, tuples and sets lists) and floats here; every
+    other type goes through ``_encode_default``, the encoder hook, so both paths convert alike.
+    """
     if isinstance(value, dict):
         return {str(k): to_jsonable(v) for k, v in value.items()}
     if isinstance(value, (list, tuple, set, frozenset)):
         return [to_jsonable(v) for v in value]
-    if isinstance(value, Decimal):
-        return money_str(value)
     if isinstance(value, float):
         return None if (math.isnan(value) or math.isinf(value)) else value
-    if isinstance(value, datetime):
-        if value.tzinfo is None:
-            value = value.replace(tzinfo=UTC)
-        return value.isoformat()
-    if isinstance(value, date):
-        return value.isoformat()
-    if isinstance(value, enum.Enum):
-        return to_jsonable(value.value)
-    if isinstance(value, uuid.UUID):
-        return str(value)
-    if is_dataclass(value) and not isinstance(value, type):
-        return to_jsonable(asdict(value))
-    if hasattr(value, "tolist"):  # numpy arrays and scalars
-        return to_jsonable(value.tolist())
-    return value
+    if value is None or type(value) in (str, int, bool):
+        return value
+    try:
+        stand_in = _encode_default(value)
+    except TypeError:
+        return value  # not ours to convert: left for the encoder to accept or refuse
+    return to_jsonable(stand_in)
 
 
 def _encode_default(value: Any) -> Any:
