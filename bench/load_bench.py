@@ -23,8 +23,6 @@ import argparse
 import http.client
 import json
 import os
-import socket
-import subprocess
 import sys
 import tempfile
 import threading
@@ -37,30 +35,7 @@ sys.path.insert(0, str(ROOT))
 
 
 from bench.baseline import DDL, SEED  # noqa: E402
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def start(target: str, env: dict[str, str], workers: int) -> tuple[subprocess.Popen, int]:
-    port = free_port()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "-w", str(workers), "-k", "sync", "-b",
-         f"127.0.0.1:{port}", "--log-level", "warning", target],
-        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    for _ in range(600):
-        try:
-            socket.create_connection(("127.0.0.1", port), 0.2).close()
-            return proc, port
-        except OSError:
-            if proc.poll() is not None:
-                break
-            time.sleep(0.1)
-    proc.kill()
-    raise RuntimeError(f"{target} did not start: {proc.stderr.read().decode()[-2000:]}")
+from bench.harness import pct, start  # noqa: E402
 
 
 def drive(port: int, method: str, path: str, seconds: float, clients: int,
@@ -96,11 +71,6 @@ def drive(port: int, method: str, path: str, seconds: float, clients: int,
     for t in threads:
         t.join()
     return len(lat), time.perf_counter() - t0, lat, codes
-
-
-def pct(xs: list[float], q: float) -> float:
-    xs = sorted(xs)
-    return xs[min(len(xs) - 1, int(q * len(xs)))] * 1000 if xs else float("nan")
 
 
 def main() -> None:

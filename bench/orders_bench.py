@@ -15,7 +15,6 @@ import argparse
 import http.client
 import json
 import os
-import socket
 import statistics
 import subprocess
 import sys
@@ -32,28 +31,7 @@ sys.path.insert(0, str(ROOT))
 
 
 from bench.baseline import DDL as BASELINE_DDL  # noqa: E402
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def start(target: str, env: dict[str, str], workers: int) -> tuple[subprocess.Popen, int]:
-    port = free_port()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "-w", str(workers), "-k", "sync", "-b",
-         f"127.0.0.1:{port}", "--log-level", "warning", target],
-        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    for _ in range(300):
-        try:
-            socket.create_connection(("127.0.0.1", port), 0.2).close()
-            return proc, port
-        except OSError:
-            time.sleep(0.1)
-    proc.kill()
-    raise RuntimeError(f"{target} did not start: {proc.stderr.read().decode()[-2000:]}")
+from bench.harness import pct, start  # noqa: E402
 
 
 def drive(port: int, path: str, n: int, clients: int, body: dict) -> tuple[float, list[float]]:
@@ -106,11 +84,6 @@ def server_cpu(proc: subprocess.Popen) -> float:
             continue
         total += t.user + t.system
     return total
-
-
-def pct(xs: list[float], q: float) -> float:
-    xs = sorted(xs)
-    return xs[min(len(xs) - 1, int(q * len(xs)))] * 1000
 
 
 def http_part(args: argparse.Namespace, tmp: Path) -> None:
