@@ -162,7 +162,10 @@ class MarketClock:
         return self.now_ts().to_pydatetime()
 
     def now_ts(self) -> pd.Timestamp:
-        return self.now_at(self.state(), _wall())
+        st = self.state()
+        if st.mode != "live" and (st.paused or st.pace in ("max", "step")):
+            return min(st.sim_anchor, st.replay_end)  # ``now_at`` without reading wall time
+        return self.now_at(st, _wall())
 
     def is_open(self) -> bool:
         return self.calendar.is_open(self.now_ts())

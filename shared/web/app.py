@@ -23,6 +23,7 @@ from shared.errors import AppError, AuthError, PayloadTooLarge
 from shared.http import breaker_states
 from shared.logging import configure_logging
 from shared.web.envelope import SuiteJSONProvider, error_body, ok
+from shared.web.headers import REQUEST_ID_KEY, SecureHeaders, new_request_id
 from shared.web.metrics import install_metrics
 from shared.web.openapi import build_openapi, docs_html
 from shared.web.ratelimit import RequestRateLimit
@@ -142,38 +143,27 @@ def create_service_app(
 
     @app.before_request
     def _authenticate() -> None:
-        g.request_id = request.headers.get("X-Request-ID") or uuid.uuid4().hex[:16]
-        if request.routing_exception is not None:  # 404/405 answer as such, key or not
+        req = request._get_current_object()  # type: ignore[attr-defined]  # one proxy lookup
+        g.request_id = req.environ.get(REQUEST_ID_KEY) or new_request_id()
+        if req.routing_exception is not None:  # 404/405 answer as such, key or not
             return
         # Flask only enforces MAX_CONTENT_LENGTH when a view reads the body; refuse an
         # oversized declared body on every route, before any work is done.
-        length = request.content_length
+        length = req.content_length
         if length is not None and length > settings.security.max_body_bytes:
             raise PayloadTooLarge(
                 f"the request body is {length} bytes; the limit is "
                 f"{settings.security.max_body_bytes}", field="body")
-        for prefix, checker in overrides.items():
-            if request.path.startswith(prefix):
-                checker(settings)
-                return
-        if request.method in MUTATING:
+        if overrides:
+            path = req.path
+            for prefix, checker in overrides.items():
+                if path.startswith(prefix):
+                    checker(settings)
+                    return
+        if req.method in MUTATING:
             check_api_key(settings)
 
-    @app.after_request
-    def _headers(resp: Response) -> Response:
-        resp.headers.setdefault("X-Content-Type-Options", "nosniff")
-        resp.headers.setdefault("X-Frame-Options", "DENY")
-        resp.headers.setdefault("Referrer-Policy", "no-referrer")
-        resp.headers.setdefault(
-            "Content-Security-Policy",
-            "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "
-            "frame-ancestors 'none'")
-        resp.headers["X-Request-ID"] = g.get("request_id", "")
-        origin = request.headers.get("Origin")
-        if origin and origin in settings.security.cors_origins:
-            resp.headers["Access-Control-Allow-Origin"] = origin
-            resp.headers["Vary"] = "Origin"
-        return resp
+    app.wsgi_app = SecureHeaders(app.wsgi_app, settings.security.cors_origins)  # type: ignore[method-assign]
 
     def health() -> Response:
         """Process, database, version, uptime and circuit-breaker states."""

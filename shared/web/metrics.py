@@ -58,6 +58,10 @@ def install_metrics(app: Flask, service: str, db_stats: Callable[[], dict[str, A
         ["service", "method", "route"], buckets=_BUCKETS, registry=registry)
     registry.register(_Collector(service, db_stats, breakers))
 
+    # labelled children by (method, route, status): ``labels()`` re-joins and re-checks its
+    # label values on every call; the set of routes is fixed, so look each pair up once
+    children: dict[tuple[str, str, int], tuple[Any, Any]] = {}
+
     @app.before_request
     def _start_timer() -> None:
         g._t0 = time.perf_counter()
@@ -66,9 +70,16 @@ def install_metrics(app: Flask, service: str, db_stats: Callable[[], dict[str, A
     def _observe(resp: Response) -> Response:
         t0 = getattr(g, "_t0", None)
         if t0 is not None:
-            route = request.url_rule.rule if request.url_rule else "<unmatched>"
-            latency.labels(service, request.method, route).observe(time.perf_counter() - t0)
-            requests_total.labels(service, request.method, route, str(resp.status_code)).inc()
+            req = request._get_current_object()  # type: ignore[attr-defined]
+            rule = req.url_rule
+            key = (req.method, rule.rule if rule else "<unmatched>", resp.status_code)
+            pair = children.get(key)
+            if pair is None:
+                pair = (latency.labels(service, key[0], key[1]),
+                        requests_total.labels(service, key[0], key[1], str(key[2])))
+                children[key] = pair
+            pair[0].observe(time.perf_counter() - t0)
+            pair[1].inc()
         return resp
 
     def metrics() -> Response:

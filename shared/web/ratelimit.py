@@ -3,8 +3,8 @@
 ``RequestRateLimit`` is what ``create_service_app`` installs: one limit (``security.rate_limit``,
 ``limits`` syntax such as ``"300 per second"``) per client address and route, on POST, PUT,
 PATCH and DELETE only, answered with a 429 and ``Retry-After`` when exceeded; every limited
-response carries ``X-RateLimit-Limit``, ``-Remaining``, ``-Reset`` and ``Retry-After``, as
-flask-limiter's headers do.  It is hand-written on top of ``limits`` (the library flask-limiter
+response carries ``X-RateLimit-Limit``, ``-Remaining`` and ``-Reset`` (as Alpaca's API does;
+``Retry-After`` only on the 429, where it means something).  It is hand-written on top of ``limits`` (the library flask-limiter
 itself is built on) because flask-limiter re-resolved and re-parsed its limits, exemption
 scopes and blueprint rules on every request: about a quarter of a millisecond per mutating
 request on our 2-core machines, the largest single cost of an order submission besides the
@@ -93,7 +93,6 @@ class RequestRateLimit:
             headers.add("X-RateLimit-Limit", str(self._amount))
             headers.add("X-RateLimit-Remaining", str(max(0, self._amount - count)))
             headers.add("X-RateLimit-Reset", str(int(self.storage.get_expiry(key))))
-            headers["Retry-After"] = str(self._retry_after(key))  # a 429 already has one
         return resp
 
 

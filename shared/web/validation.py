@@ -112,7 +112,8 @@ def parse_body(model: type[BaseModel]) -> BaseModel:
     Raises:
         ValidationError: when the body is not JSON or does not fit the model.
     """
-    if not request.data:
+    # get_data, not request.data: .data runs Werkzeug's form parser first (~30 us a request)
+    if not request.get_data(cache=True):
         payload: Any = {}
     else:
         payload = request.get_json(silent=True)

@@ -173,6 +173,33 @@ def test_security_headers(client) -> None:  # type: ignore[no-untyped-def]
         "/health", headers={"Origin": "http://evil.example"}).headers
 
 
+def test_every_response_gets_the_headers_once_and_a_view_may_set_its_own(tmp_path: Path) -> None:
+    app = build(tmp_path, security__cors_origins=["http://ok.example"])
+    app.add_url_rule("/framed", "framed", lambda: ("x", 200, {
+        "Content-Security-Policy": "frame-ancestors 'self'", "X-Frame-Options": "SAMEORIGIN"}))
+    c = app.test_client()
+    own = c.get("/framed")
+    assert own.headers.getlist("Content-Security-Policy") == ["frame-ancestors 'self'"]
+    assert own.headers.getlist("X-Frame-Options") == ["SAMEORIGIN"]
+    assert own.headers["Referrer-Policy"] == "no-referrer"  # the ones it did not set are added
+    for resp in (c.get("/missing"), c.post("/api/v1/orders", json={"qty": -1}),
+                 c.get("/health", headers={"Origin": "http://ok.example"})):
+        assert resp.headers.getlist("X-Content-Type-Options") == ["nosniff"], resp.status
+        assert len(resp.headers.getlist("X-Request-ID")) == 1
+    ok_ = c.get("/health", headers={"Origin": "http://ok.example"})
+    assert ok_.headers["Access-Control-Allow-Origin"] == "http://ok.example"
+    assert ok_.headers["Vary"] == "Origin"
+
+
+def test_request_id_is_echoed_or_made_up(client) -> None:  # type: ignore[no-untyped-def]
+    assert client.get("/health", headers={"X-Request-ID": "abc-123"}).headers[
+        "X-Request-ID"] == "abc-123"
+    made = {client.get("/health").headers["X-Request-ID"] for _ in range(3)}
+    assert len(made) == 3 and all(len(m) == 16 for m in made)
+    long_ = client.get("/health", headers={"X-Request-ID": "x" * 500}).headers["X-Request-ID"]
+    assert long_ != "x" * 500 and len(long_) == 16
+
+
 def test_mutating_routes_are_rate_limited_with_retry_after(tmp_path: Path) -> None:
     c = build(tmp_path, security__rate_limit="3 per minute").test_client()
     body = {"symbol": "AAPL", "qty": 1, "side": "buy"}

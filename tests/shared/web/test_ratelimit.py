@@ -48,7 +48,7 @@ def test_limit_headers_per_client_and_route_on_mutating_requests_only() -> None:
     assert first.headers["X-RateLimit-Limit"] == "2"
     assert first.headers["X-RateLimit-Remaining"] == "1"
     assert int(first.headers["X-RateLimit-Reset"]) > time.time()
-    assert 1 <= int(first.headers["Retry-After"]) <= 60
+    assert "Retry-After" not in first.headers  # only a 429 says when to retry
     assert c.post("/a").headers["X-RateLimit-Remaining"] == "0"
     over = c.post("/a")
     assert over.status_code == 429 and "2 per 1 minute" in over.get_data(as_text=True)
