@@ -9,6 +9,8 @@ Sections (run all, or name some: ``python bench/patterns_bench.py chart_patterns
 
 * ``candlesticks`` - all 61 TA-Lib candlestick functions over 5,000 symbols x 390 bars through
   pattern_recognition's code path against a direct TA-Lib loop; target within 1.5x.
+* ``replay_cycles`` - the replay's per-minute ``patterns_many`` batch (20 symbols, one
+  session) in process, against a same-run from-scratch service; answers and rows must match.
 * ``sentiment`` - news sentiment (VADER + finance lexicon) of 10,000 headlines; target over
   2,000 headlines/s.  Baseline: plain VADER.
 
@@ -119,6 +121,71 @@ def _service_scan(sess, repeats: int) -> float:
         t = _median_time(lambda: svc.scan(list(frames), "1m", force=True), repeats)
         db.close()
     return t
+
+
+def bench_replay_cycles(symbols: int = 20, minutes: int = 390) -> None:
+    """One session of the replay's per-minute pattern batch, in process.
+
+    ``PatternService.patterns_many`` over ``symbols`` equities each minute of 2024-03-05 (the
+    replay bench's session) on a temp SQLite file, with the built-in simulated market and a
+    stepped replay clock: the service as it runs, keeping bar windows and rows between calls,
+    beside a same-run from-scratch baseline (a new service each minute, on its own database).
+    Prints CPU ms per call of each and checks both answered and stored the same.
+    """
+    from services.pattern_analysis.service import MarketBarSource, PatternService
+    from shared.config import load_settings
+    from shared.db import Database, migrate
+    from shared.market import ClockController, DataManager
+
+    def build(tmp: str):
+        settings = load_settings(environ={}, env="test", database__path=f"{tmp}/r.db",
+                                 logging__dir=f"{tmp}/logs", market__universe_size=100,
+                                 market__data_cache_dir=f"{tmp}/data-cache")
+        db = Database.from_settings(settings)
+        migrate(db)
+        ctl = ClockController(db, settings.market.clock)
+        ctl.reset()
+        ctl.configure(pace="max", replay_start="2024-03-05", replay_end="2024-03-06")
+        dm = DataManager(settings, db, clock=ctl.clock)
+        src = MarketBarSource(settings)
+        src._dm = dm  # this run's data manager, not the process-wide one
+        return settings, db, ctl, dm, src
+
+    def tables(db) -> list:
+        return [[tuple(r) for r in db.fetch_all(f"SELECT * FROM {t} ORDER BY 1, 2, 3")]  # noqa: S608
+                for t in ("chart_patterns", "chart_levels", "chart_scan_state")]
+
+    with tempfile.TemporaryDirectory() as t1, tempfile.TemporaryDirectory() as t2:
+        kept_env, fresh_env = build(t1), build(t2)
+        syms = [s["symbol"] for s in kept_env[3].get_symbols("equity")][:symbols]
+        kept = PatternService(kept_env[0], kept_env[1], kept_env[4])
+        open_ = pd.Timestamp("2024-03-05T14:30Z")
+        cpu = {"kept": [], "fresh": []}
+        same = 0
+        for m in range(1, minutes + 1):
+            outs = {}
+            for name, (settings, db, ctl, dm, src) in (("kept", kept_env), ("fresh", fresh_env)):
+                ctl.advance(open_ + pd.Timedelta(minutes=m))
+                dm.clock.invalidate()
+                svc = kept if name == "kept" else PatternService(settings, db, src)
+                t0 = time.process_time()
+                outs[name] = svc.patterns_many(syms, "1m", limit=20)
+                cpu[name].append(time.process_time() - t0)
+            same += outs["kept"] == outs["fresh"]
+        stored_same = tables(kept_env[1]) == tables(fresh_env[1])
+        for env in (kept_env, fresh_env):
+            env[3].close()
+            env[1].close()
+    # the first minutes read and store days of bars: steady state is what the replay sees
+    steady = {k: v[5:] for k, v in cpu.items()}
+    k_ms = statistics.mean(steady["kept"]) * 1e3
+    f_ms = statistics.mean(steady["fresh"]) * 1e3
+    print(f"replay cycles: {symbols} symbols x {minutes} one-minute calls of patterns_many")
+    print(f"  from scratch (new service each call)  {f_ms:8.1f} ms CPU/call "
+          f"(total {sum(cpu['fresh']):.1f} s)")
+    print(f"  kept state (the running service)      {k_ms:8.1f} ms CPU/call "
+          f"(total {sum(cpu['kept']):.1f} s)  ratio {f_ms / k_ms:.2f}x")
+    print(f"  identical answers {same}/{minutes}, identical stored rows: {stored_same}")
 
 
 def _random_ohlc(symbols: int, bars: int, seed: int = 7) -> np.ndarray:
@@ -262,6 +329,7 @@ SECTIONS: dict[str, Callable[[], None]] = {
     "chart_patterns": bench_chart_patterns,
     "candlesticks": bench_candlesticks,
     "sentiment": bench_sentiment,
+    "replay_cycles": bench_replay_cycles,
 }
 
 

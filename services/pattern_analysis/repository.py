@@ -8,12 +8,14 @@ from __future__ import annotations
 import json
 import math
 import sqlite3
-from collections.abc import Iterable
+import threading
+from collections.abc import Callable, Iterable
 from decimal import Decimal
 from functools import lru_cache
 from typing import Any
 
 import pandas as pd
+from cachetools import LRUCache
 
 from services.pattern_analysis.domain import Detection, Level
 from shared.db import Database
@@ -46,12 +48,25 @@ def price_micros(x: float | None) -> int | None:
     """Return a float price rounded half-to-even to the cent, in micro-units."""
     if x is None or not math.isfinite(x):
         return None
+    return _price_micros(x)
+
+
+@lru_cache(maxsize=1 << 16)
+def _price_micros(x: float) -> int:
+    # Every re-analysis writes the same key prices again; the Decimal round trip costs ~3 us.
+    # (0.0 and -0.0 share a cache entry: both are 0 micro-units.)
     return to_micros(cents(x))
 
 
 def price(micros: int | None) -> Decimal | None:
     """Return micro-units as a 2-decimal ``Decimal`` (the API's price shape)."""
-    return None if micros is None else cents(from_micros(micros))
+    return None if micros is None else _price(int(micros))
+
+
+@lru_cache(maxsize=1 << 16)
+def _price(micros: int) -> Decimal:
+    # Decimals are immutable, so one object can serve every answer that shows this price.
+    return cents(from_micros(micros))
 
 
 def _clean(values: dict[str, float]) -> dict[str, float]:
@@ -67,20 +82,16 @@ class PatternRepository:
 
     def __init__(self, db: Database) -> None:
         self.db = db
+        self._rows = _RowCache(1 << 14)
+        self._stored = _RowCache(1 << 14)
 
     # -- writes (inside the caller's transaction) ----------------------------------------
     def upsert_detections(self, conn: sqlite3.Connection, symbol: str, timeframe: str,
                           dets: Iterable[Detection], at: str) -> int:
         """Insert new detections and move known ones on (status, end, prices, confidence)."""
-        rows = []
-        for d in dets:
-            pivots = [{"name": n, "ts": iso(t), "price_micros": price_micros(p)}
-                      for n, t, p in d.pivots]
-            rows.append((detection_id(symbol, timeframe, d), symbol, timeframe, d.pattern,
-                         d.direction.value, d.status.value, iso(d.start_ts), iso(d.end_ts),
-                         iso(d.confirmed_ts), iso(d.resolved_ts), json.dumps(pivots),
-                         *(price_micros(getattr(d, f)) for f in _PRICE_FIELDS),
-                         float(d.confidence), json.dumps(_clean(d.measurements)), at, at))
+        rows = [(*self._rows.get(detection_id(symbol, timeframe, d), d,
+                                 lambda did, d: _detection_row(did, symbol, timeframe, d)),
+                 at, at) for d in dets]
         if not rows:
             return 0
         updates = ", ".join(f"{c}=excluded.{c}" for c in _COLUMNS
@@ -100,10 +111,9 @@ class PatternRepository:
             "INSERT INTO chart_levels (symbol, timeframe, rank, kind, price_micros, low_micros, "
             "high_micros, touches, strength, first_ts, last_ts, touch_ts, measurements, as_of) "
             "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [(symbol, timeframe, i + 1, lv.kind, price_micros(lv.price), price_micros(lv.low),
-              price_micros(lv.high), lv.touches, float(lv.strength), iso(lv.first_ts),
-              iso(lv.last_ts), json.dumps([iso(t) for t in lv.touch_ts]),
-              json.dumps(_clean(lv.measurements)), as_of) for i, lv in enumerate(levels)])
+            [(symbol, timeframe, i + 1,
+              *self._rows.get((symbol, timeframe, lv.kind, lv.touch_ts), lv, _level_row),
+              as_of) for i, lv in enumerate(levels)])
 
     def save_state(self, conn: sqlite3.Connection, symbol: str, timeframe: str,
                    last_bar_ts: str | None, bars: int, last_close: float | None,
@@ -132,6 +142,16 @@ class PatternRepository:
             "SELECT * FROM chart_patterns WHERE symbol = ? AND timeframe = ? "
             "AND status IN ('forming', 'active', 'confirmed')", (symbol, timeframe))
 
+    def open_detection_objects(self, symbol: str, timeframe: str
+                               ) -> list[tuple[str, Detection]]:
+        """Return the stored open detections as (id, ``Detection``) (see ``row_to_detection``).
+
+        Most of them are read back unchanged call after call: each distinct row is parsed once.
+        """
+        return [(r["id"], self._stored.get(r["id"], tuple(r), lambda _k, _v, r=r:
+                                           row_to_detection(r)))
+                for r in self.open_detections(symbol, timeframe)]
+
     def detections(self, symbol: str, timeframe: str, *, statuses: list[str] | None = None,
                    patterns: list[str] | None = None, min_confidence: float = 0.0,
                    limit: int = 200) -> list[dict[str, Any]]:
@@ -157,6 +177,58 @@ class PatternRepository:
                  "last_ts": r["last_ts"], "touch_ts": json.loads(r["touch_ts"]),
                  "measurements": json.loads(r["measurements"]), "as_of": r["as_of"]}
                 for r in rows]
+
+
+class _RowCache:
+    """The value last built for each key, reused while what it was built from is identical.
+
+    Re-analysis every minute finds mostly the detections and levels it found the minute
+    before; their database rows (JSON, ISO times, cent-rounded micro-units) are rebuilt only
+    when they changed.  "Identical" is stricter than ``==``: ``0.0 == -0.0`` and dicts compare
+    equal in any key order, yet JSON tells them apart.
+    """
+
+    def __init__(self, size: int) -> None:
+        self._cache: LRUCache[Any, tuple[Any, tuple[Any, ...], Any]] = LRUCache(size)
+        self._lock = threading.Lock()
+
+    def get(self, key: Any, source: Any, build: Callable[[Any, Any], Any]) -> Any:
+        sig = _signature(source)
+        with self._lock:
+            hit = self._cache.get(key)
+        if hit is not None and hit[1] == sig and hit[0] == source:
+            return hit[2]
+        value = build(key, source)
+        with self._lock:
+            self._cache[key] = (source, sig, value)
+        return value
+
+
+def _signature(obj: Any) -> tuple[Any, ...]:
+    """Return what ``==`` misses about ``obj``: its measurements' key order and zero signs."""
+    if isinstance(obj, tuple):
+        return tuple(math.copysign(1.0, v) for v in obj if isinstance(v, float) and v == 0)
+    meas = getattr(obj, "measurements", None)
+    if meas is None:
+        return ()
+    floats = [*meas.values(), getattr(obj, "confidence", 1.0), getattr(obj, "strength", 1.0)]
+    return (tuple(meas), tuple(math.copysign(1.0, v) for v in floats if v == 0))
+
+
+def _detection_row(did: str, symbol: str, timeframe: str, d: Detection) -> tuple[Any, ...]:
+    """Return a detection's ``chart_patterns`` row but for ``first_seen_at``/``updated_at``."""
+    pivots = [{"name": n, "ts": iso(t), "price_micros": price_micros(p)} for n, t, p in d.pivots]
+    return (did, symbol, timeframe, d.pattern, d.direction.value, d.status.value,
+            iso(d.start_ts), iso(d.end_ts), iso(d.confirmed_ts), iso(d.resolved_ts),
+            json.dumps(pivots), *(price_micros(getattr(d, f)) for f in _PRICE_FIELDS),
+            float(d.confidence), json.dumps(_clean(d.measurements)))
+
+
+def _level_row(_key: Any, lv: Level) -> tuple[Any, ...]:
+    """Return a level's ``chart_levels`` columns from ``kind`` to ``measurements``."""
+    return (lv.kind, price_micros(lv.price), price_micros(lv.low), price_micros(lv.high),
+            lv.touches, float(lv.strength), iso(lv.first_ts), iso(lv.last_ts),
+            json.dumps([iso(t) for t in lv.touch_ts]), json.dumps(_clean(lv.measurements)))
 
 
 def detection_dict(r: sqlite3.Row) -> dict[str, Any]:

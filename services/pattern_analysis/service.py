@@ -12,9 +12,11 @@ import threading
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+import numpy as np
 import pandas as pd
 from cachetools import LRUCache
 
+from services.pattern_analysis._window import Window
 from services.pattern_analysis.domain import (
     Analysis,
     Bars,
@@ -26,7 +28,6 @@ from services.pattern_analysis.repository import (
     PatternRepository,
     detection_id,
     iso,
-    row_to_detection,
 )
 from shared.config import Settings
 from shared.db import Database, DatabaseServiceMixin
@@ -73,6 +74,13 @@ class MarketBarSource:
         got = self._manager().get_ohlcv_many(symbols, timeframe, start, end, errors=errors)
         return {sym: df for sym, df in got.items() if not df.attrs.get("errors")}
 
+    def arrays_many(self, symbols: list[str], timeframe: str, start: pd.Timestamp,
+                    end: pd.Timestamp) -> dict[str, Window]:
+        """Return ``bars_many`` as arrays, without building a frame per symbol."""
+        errors: dict[str, Any] = {}
+        got = self._manager().get_bars_many(symbols, timeframe, start, end, errors=errors)
+        return {sym: Window.of(arr) for sym, arr in got.items() if not arr.stale}
+
 
 @dataclass(frozen=True)
 class _Prepared:
@@ -98,7 +106,7 @@ class PatternService(DatabaseServiceMixin):
         self.repo = PatternRepository(self.db)
         self.source: BarSource = source or MarketBarSource(settings)
         # the last bars read per (symbol, timeframe), with the clock time they were read at
-        self._recent: LRUCache[tuple[str, str], tuple[int, pd.DataFrame]] = LRUCache(2048)
+        self._recent: LRUCache[tuple[str, str], tuple[int, Window]] = LRUCache(2048)
         self._lock = threading.Lock()
 
     # -- analysis ------------------------------------------------------------------------
@@ -110,13 +118,18 @@ class PatternService(DatabaseServiceMixin):
         days = self.section.lookback_bars * tf.minutes / 390 * 1.6 + 5
         return now - pd.Timedelta(days=days)
 
-    def visible_bars(self, symbol: str, timeframe: str, *, now: pd.Timestamp | None = None,
-                     fresh: pd.DataFrame | None = None) -> pd.DataFrame:
+    def visible_bars(self, symbol: str, timeframe: str, *, now: pd.Timestamp | None = None
+                     ) -> pd.DataFrame:
         """Return the last ``lookback_bars`` bars the market clock has made visible.
 
-        ``now`` is the clock time to read at (default: read the clock); ``fresh`` the bars a
-        batch read since the kept window's end (see ``_extend_kept``).
+        ``now`` is the clock time to read at (default: read the clock).
         """
+        return self._visible(symbol, timeframe, now=now).frame()
+
+    def _visible(self, symbol: str, timeframe: str, *, now: pd.Timestamp | None = None,
+                 fresh: Window | None = None) -> Window:
+        """Return ``visible_bars`` as arrays; ``fresh`` is the bars a batch read since the kept
+        window's end (see ``_extend_kept``)."""
         now = pd.Timestamp(self.source.now()) if now is None else now
         tf = parse_timeframe(timeframe)
         want = self.section.lookback_bars
@@ -124,32 +137,32 @@ class PatternService(DatabaseServiceMixin):
         kept = self._extend_kept(symbol, timeframe, now, start, fresh)
         if kept is not None:
             return kept
+        dur = pd.Timedelta(tf.duration).value
         # Most reads find their bars in a much shorter window (the bars' own length plus one
         # night); the full window, sized for weekends and holidays, only when that falls short.
         short = now - tf.duration * want - (pd.Timedelta(days=4) if tf.is_daily
                                             else pd.Timedelta(hours=18))
-        df = None
+        w = None
         if short > start:
-            df = self.source.bars(symbol, timeframe, short, now)
-            if len(df) and not tf.is_daily:
-                df = df[df.index + tf.duration <= now]
-            if len(df) < want:
-                df = None
-        if df is None:
-            df = self.source.bars(symbol, timeframe, start, now)
-        if len(df) and not tf.is_daily:
+            w = Window.of(self.source.bars(symbol, timeframe, short, now))
+            if len(w) and not tf.is_daily:
+                w = w.closed_by(now.value, dur)
+            if len(w) < want:
+                w = None
+        if w is None:
+            w = Window.of(self.source.bars(symbol, timeframe, start, now))
+        if len(w) and not tf.is_daily:
             # The data manager filters by the clock already; this keeps the no-look-ahead rule
             # true for any source.
-            df = df[df.index + tf.duration <= now]
-        out = df.tail(want)
+            w = w.closed_by(now.value, dur)
+        out = w.tail(want)
         if len(out) == want:
             with self._lock:
                 self._recent[(symbol, timeframe)] = (now.value, out)
         return out
 
     def _extend_kept(self, symbol: str, timeframe: str, now: pd.Timestamp,
-                     start: pd.Timestamp, fresh: pd.DataFrame | None = None
-                     ) -> pd.DataFrame | None:
+                     start: pd.Timestamp, fresh: Window | None = None) -> Window | None:
         """Return the kept last ``lookback_bars`` bars extended by those closed since, or None.
 
         Visible bars never change, so the window a fresh read would return is the kept one
@@ -163,27 +176,27 @@ class PatternService(DatabaseServiceMixin):
             hit = self._recent.get((symbol, timeframe))
         if hit is None or now.value < hit[0]:
             return None
-        df = hit[1]
-        last = df.index[-1]
-        new = fresh if fresh is not None and len(fresh) and fresh.index[0] <= last else \
-            self.source.bars(symbol, timeframe, last, now)
+        kept = hit[1]
+        last = int(kept.ts[-1])
+        new = fresh if fresh is not None and len(fresh) and fresh.ts[0] <= last else \
+            Window.of(self.source.bars(symbol, timeframe, pd.Timestamp(last, tz="UTC"), now))
         # bars come sorted by time: slices by position cost a third of boolean masks
-        new = new.iloc[new.index.searchsorted(last, side="right"):]
+        lo = int(np.searchsorted(new.ts, last, side="right"))
         tf = parse_timeframe(timeframe)
-        if len(new) and not tf.is_daily:
-            new = new.iloc[:new.index.searchsorted(now - tf.duration, side="right")]
-        out = pd.concat([df.iloc[len(new):], new]).tail(len(df)) if len(new) else df
-        if out.index[0] < start:
+        hi = (int(np.searchsorted(new.ts, (now - tf.duration).value, side="right"))
+              if not tf.is_daily else len(new))
+        out = kept.extended(new.take(slice(lo, max(lo, hi))))
+        if out.ts[0] < start.value:
             return None
         with self._lock:
             self._recent[(symbol, timeframe)] = (now.value, out)
         return out
 
     def _prepare(self, symbol: str, timeframe: str, force: bool, *,
-                 now: pd.Timestamp | None = None, fresh: pd.DataFrame | None = None
+                 now: pd.Timestamp | None = None, fresh: Window | None = None
                  ) -> _Prepared:
-        df = self.visible_bars(symbol, timeframe, now=now, fresh=fresh)
-        bars = Bars.from_frame(df, self.params)
+        w = self._visible(symbol, timeframe, now=now, fresh=fresh)
+        bars = Bars.from_arrays(w.ts, w.open, w.high, w.low, w.close, w.volume, self.params)
         last = iso(int(bars.ts[-1])) if len(bars) else None
         state = self.repo.state(symbol, timeframe)
         unchanged = (not force and state is not None and state["last_bar_ts"] == last)
@@ -202,9 +215,8 @@ class PatternService(DatabaseServiceMixin):
                     continue
                 fresh = {detection_id(p.symbol, p.timeframe, d): d for d in p.analysis.detections}
                 moved = []
-                for row in self.repo.open_detections(p.symbol, p.timeframe):
-                    if row["id"] not in fresh:
-                        old = row_to_detection(row)
+                for did, old in self.repo.open_detection_objects(p.symbol, p.timeframe):
+                    if did not in fresh:
                         new = reassess(old, p.bars, self.params)
                         if new != old:
                             moved.append(new)
@@ -315,18 +327,20 @@ class PatternService(DatabaseServiceMixin):
         return {"timeframe": tf, "count": len(results), "results": results}
 
     def _read_new_bars(self, symbols: list[str], timeframe: str, now: pd.Timestamp
-                       ) -> dict[str, pd.DataFrame]:
+                       ) -> dict[str, Window]:
         """Return, in one batch read, the bars since their kept window's end of the symbols
         that have one (see ``_extend_kept``); empty when the source reads one at a time."""
-        many = getattr(self.source, "bars_many", None)
+        arrays = getattr(self.source, "arrays_many", None)
+        many = arrays or getattr(self.source, "bars_many", None)
         with self._lock:
-            kept = [(s, hit[1].index[-1]) for s in symbols
+            kept = [(s, int(hit[1].ts[-1])) for s in symbols
                     if (hit := self._recent.get((s, timeframe))) is not None
                     and hit[0] <= now.value]
         if many is None or len(kept) < 2:
             return {}
-        since = min(last for _, last in kept)
-        return many([s for s, _ in kept], timeframe, since, now)
+        since = pd.Timestamp(min(last for _, last in kept), tz="UTC")
+        got = many([s for s, _ in kept], timeframe, since, now)
+        return got if arrays else {s: Window.of(df) for s, df in got.items()}
 
     def _stored(self, symbol: str, tf: str, statuses: list[str] | None,
                 patterns: list[str] | None, min_confidence: float | None, limit: int

@@ -31,7 +31,7 @@ def level_breaks(bars: Bars, pivots: list[Pivot], params: PatternParams) -> list
     """
     n = len(bars)
     out = []
-    unit = float(np.median(bars.atr)) if n else 0.0
+    unit = bars.atr_median
     for g in level_groups(pivots, bars, params):
         touches = sorted(g, key=lambda p: p.idx)
         level = float(np.mean([p.price for p in touches]))

@@ -21,7 +21,6 @@ counts the lines' swing touches, the shape (parallelism or symmetry) and the bre
 from __future__ import annotations
 
 import numpy as np
-from numpy.lib.stride_tricks import sliding_window_view
 
 from services.pattern_analysis.domain.lifecycle import resolve
 from services.pattern_analysis.domain.lines import Line, WindowFitter
@@ -35,6 +34,7 @@ from services.pattern_analysis.domain.model import (
     clip01,
     weighted_score,
 )
+from services.pattern_analysis.domain.pivots import rolling_max, rolling_min
 
 _WEIGHTS = {"pole": 1.0, "retrace": 1.0, "shape": 1.0, "touches": 1.0, "volume_dryup": 0.5,
             "confirmation": 1.5, "volume": 1.0}
@@ -86,11 +86,11 @@ def bull_flags(bars: Bars, zz: list[Pivot], params: PatternParams) -> list[Detec
         # not be a zigzag pivot (a flat base has no clean swing low).
         a = max(0, top.idx - params.pole_max_bars)
         base_idx = a + int(np.argmin(bars.low[a:top.idx]))
-        base = Pivot(base_idx, "L", float(bars.low[base_idx]))
         atr = float(bars.atr[top.idx])
-        pole = top.price - base.price
+        pole = top.price - float(bars.low[base_idx])
         if pole < params.pole_min_atr * atr:
             continue
+        base = Pivot(base_idx, "L", float(bars.low[base_idx]))
         if fit_hi is None:
             fit_hi, fit_lo = WindowFitter(bars.high), WindowFitter(bars.low)
         buffer = params.break_buffer_atr * atr
@@ -184,7 +184,8 @@ def _edge(fitter: WindowFitter, y: np.ndarray, a: int, b: int, upper: bool) -> L
             break
         xs, ys = x[side], seg[side]
         # Hand-written two-moment fit: np.polyfit costs ~10x more on these few points.
-        xm, ym = float(xs.mean()), float(ys.mean())
+        # sum / count is exactly what ndarray.mean computes, without its overhead
+        xm, ym = float(xs.sum()) / len(xs), float(ys.sum()) / len(ys)
         sxx = float(((xs - xm) ** 2).sum())
         if sxx <= 0:
             break
@@ -201,9 +202,10 @@ def _touches(y: np.ndarray, line: Line, a: int, b: int, tol: float, upper: bool)
     k = _SWING
     if b - a < 2 * k + 1:
         return 0
-    win = sliding_window_view(y[a:b], 2 * k + 1)
+    seg = y[a:b]
     centre = np.arange(a + k, b - k)
-    ext = y[centre] >= win.max(axis=1) if upper else y[centre] <= win.min(axis=1)
+    ext = (y[centre] >= rolling_max(seg, 2 * k + 1) if upper
+           else y[centre] <= rolling_min(seg, 2 * k + 1))
     gap = line.at(centre) - y[centre] if upper else y[centre] - line.at(centre)
     return int((ext & (gap <= tol)).sum())
 

@@ -40,7 +40,7 @@ def support_resistance(bars: Bars, pivots: list[Pivot], params: PatternParams) -
     n = len(bars)
     if n == 0 or not pivots:
         return []
-    unit = float(np.median(bars.atr))
+    unit = bars.atr_median
     tol = params.level_tolerance_atr * unit
     last_close = float(bars.close[-1])
     levels = []
@@ -67,6 +67,6 @@ def support_resistance(bars: Bars, pivots: list[Pivot], params: PatternParams) -
 
 def level_groups(pivots: list[Pivot], bars: Bars, params: PatternParams) -> list[list[Pivot]]:
     """Return the pivot groups that qualify as levels (for breakout detection)."""
-    unit = float(np.median(bars.atr)) if len(bars) else 0.0
+    unit = bars.atr_median
     return [g for g in cluster_pivots(pivots, params.level_tolerance_atr * unit)
             if len(g) >= params.min_level_touches]

@@ -9,6 +9,7 @@ import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 from enum import Enum
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -134,11 +135,22 @@ class Bars:
         return cls(np.asarray(ts, dtype=np.int64), np.asarray(o, dtype=np.float64), h, lo, c, v,
                    _atr(h, lo, c, params.atr_period), _rel_volume(v, params.volume_lookback))
 
+    @cached_property
+    def atr_median(self) -> float:
+        """Return the median ATR: the volatility unit of levels and lines (0.0 without bars).
+
+        Several detectors need it; computed once per bars (``mirror`` shares it).
+        """
+        return float(np.median(self.atr)) if len(self.atr) else 0.0
+
     def mirror(self) -> Bars:
         """Return the bars upside down (prices negated), so a bearish detector finds bullish
         patterns and vice versa; ATR and volume are unchanged."""
-        return Bars(self.ts, -self.open, -self.low, -self.high, -self.close, self.volume,
-                    self.atr, self.rel_vol)
+        out = Bars(self.ts, -self.open, -self.low, -self.high, -self.close, self.volume,
+                   self.atr, self.rel_vol)
+        if "atr_median" in self.__dict__:
+            out.__dict__["atr_median"] = self.__dict__["atr_median"]
+        return out
 
 
 def _atr(h: np.ndarray, lo: np.ndarray, c: np.ndarray, period: int) -> np.ndarray:

@@ -45,6 +45,45 @@ def _resolve_side(bars: Bars, start: int, hi: Line, lo: Line, height: float, bul
     return replace(r, breakout_price=-r.breakout_price, target=-r.target)
 
 
+def _maybe_tall(bars: Bars, zz: list[Pivot], size: int, params: PatternParams) -> np.ndarray:
+    """Return, for each run of ``size`` pivots, False when it surely fails the height and
+    width checks of ``triangles`` (True: check it exactly).
+
+    Nine runs in ten fail them; this fits every run's lines at once with numpy, and rules a
+    run out only by a margin (1e-7 of the largest price) thousands of times the rounding
+    error between these fits and ``fit_points``, so no run that passes is ever skipped.
+    """
+    m = len(zz) - size + 1
+    kinds = [p.kind == "H" for p in zz]
+    if m <= 0 or any(a == b for a, b in zip(kinds, kinds[1:], strict=False)):
+        return np.ones(max(m, 0), dtype=bool)  # not a zigzag: no shortcut
+    idx = np.array([p.idx for p in zz], dtype=np.int64)
+    price = np.array([p.price for p in zz], dtype=np.float64)
+    x, first, last = idx.astype(np.float64), np.arange(m), np.arange(m) + size - 1
+    at = []
+    for o in (0, 1):  # the pivots of a run at even and at odd offsets: one kind each
+        cols = first[:, None] + np.arange(o, size, 2)[None, :]
+        xs, ys = x[cols], price[cols]
+        xm, ym = xs.mean(axis=1), ys.mean(axis=1)
+        dx = xs - xm[:, None]
+        sxx = (dx * dx).sum(axis=1)
+        slope = np.where(sxx > 0, (dx * (ys - ym[:, None])).sum(axis=1) / np.where(
+            sxx > 0, sxx, 1.0), 0.0)
+        icpt = ym - slope * xm
+        at.append((icpt + slope * x[first], icpt + slope * x[last]))
+    hi_even = np.array(kinds[:m])
+    hi_first = np.where(hi_even, at[0][0], at[1][0])
+    lo_first = np.where(hi_even, at[1][0], at[0][0])
+    hi_last = np.where(hi_even, at[0][1], at[1][1])
+    lo_last = np.where(hi_even, at[1][1], at[0][1])
+    margin = 1e-7 * (float(np.abs(price).max()) + 1.0)
+    thr = params.min_pattern_height_atr * bars.atr[idx[last]]
+    with np.errstate(all="ignore"):
+        surely_out = ((hi_first - lo_first < thr - margin)
+                      | (hi_last - lo_last < -margin))
+    return ~surely_out
+
+
 def triangles(bars: Bars, zz: list[Pivot], params: PatternParams) -> list[Detection]:
     """Return triangles: a flat or falling upper line over highs and a rising or flat lower
     line under lows, converging, at least ``min_pattern_height_atr`` tall at the start.
@@ -54,8 +93,21 @@ def triangles(bars: Bars, zz: list[Pivot], params: PatternParams) -> list[Detect
     """
     out: list[Detection] = []
     n = len(bars)
+    # Neighbouring runs share the pivots of one side: fit each set of pivots once.
+    fits: dict[tuple[Pivot, ...], Line] = {}
+
+    def fit(points: list[Pivot]) -> Line:
+        key = tuple(points)
+        line = fits.get(key)
+        if line is None:
+            line = fits[key] = fit_points([p.idx for p in points], [p.price for p in points])
+        return line
+
     for size in sorted({params.triangle_pivots, 6}, reverse=True):
+        maybe = _maybe_tall(bars, zz, size, params)
         for i in range(0, len(zz) - size + 1):
+            if not maybe[i]:
+                continue
             run = zz[i:i + size]
             first, last = run[0], run[-1]
             span = last.idx - first.idx
@@ -64,8 +116,8 @@ def triangles(bars: Bars, zz: list[Pivot], params: PatternParams) -> list[Detect
             highs = [p for p in run if p.kind == "H"]
             lows = [p for p in run if p.kind == "L"]
             atr = float(bars.atr[last.idx])
-            hi = fit_points([p.idx for p in highs], [p.price for p in highs])
-            lo = fit_points([p.idx for p in lows], [p.price for p in lows])
+            hi = fit(highs)
+            lo = fit(lows)
             height = float(hi.at(first.idx) - lo.at(first.idx))
             width_end = float(hi.at(last.idx) - lo.at(last.idx))
             if height < params.min_pattern_height_atr * atr or width_end <= 0:
