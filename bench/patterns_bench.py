@@ -11,6 +11,11 @@ Sections (run all, or name some: ``python bench/patterns_bench.py chart_patterns
   pattern_recognition's code path against a direct TA-Lib loop; target within 1.5x.
 * ``replay_cycles`` - the replay's per-minute ``patterns_many`` batch (20 symbols, one
   session) in process, against a same-run from-scratch service; answers and rows must match.
+* ``candles_cycles`` - the replay's per-minute candlestick call: ``scan`` of 20 symbols on 1m
+  bars once a minute over one simulated session (temp DB, market clock advanced minute by
+  minute, bars stored before each call as coordination's ingest does), CPU ms per call with
+  the held tails against a same-run baseline reading every update's whole window
+  (``keep_tails=False``); both must store the same rows.
 * ``sentiment`` - news sentiment (VADER + finance lexicon) of 10,000 headlines; target over
   2,000 headlines/s.  Baseline: plain VADER.
 
@@ -27,6 +32,7 @@ import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
@@ -273,6 +279,55 @@ def _candlestick_service_update(data: np.ndarray, bars: int) -> tuple[float, int
     return t, int(n)
 
 
+def _candle_cycles(keep_tails: bool, minutes: int, symbols: int) -> tuple[list[float], Any]:
+    """Return the CPU seconds of each per-minute ``scan`` (the first, a backfill, left out)
+    and what was stored."""
+    from services.pattern_recognition.feed import MarketFeed
+    from services.pattern_recognition.service import CandlestickService
+    from shared.config import load_settings
+    from shared.db import Database, migrate
+    from shared.market import ClockController, DataManager
+
+    with tempfile.TemporaryDirectory() as tmp:
+        settings = load_settings(environ={}, env="test", database__path=f"{tmp}/c.db",
+                                 logging__dir=f"{tmp}/logs", market__universe_size=100)
+        db = Database.from_settings(settings)
+        migrate(db)
+        ctl = ClockController(db, settings.market.clock)
+        ctl.reset()
+        ctl.configure(pace="max", replay_start="2024-03-04", replay_end="2024-03-05")
+        dm = DataManager(settings, db, clock=ctl.clock)
+        svc = CandlestickService(settings, db, MarketFeed(settings, dm), keep_tails=keep_tails)
+        equities = [s for s in sorted(dm.universe) if "/" not in s]
+        syms = equities[:symbols]
+        cpu = []
+        for k in range(minutes):
+            ctl.advance(pd.Timestamp("2024-03-05T14:30Z") + pd.Timedelta(minutes=k))
+            dm.ingest_session("2024-03-05", equities, only_missing=True)
+            c0 = time.process_time()
+            svc.scan(syms, "1m")
+            cpu.append(time.process_time() - c0)
+        stored = [tuple(r) for r in db.fetch_all(
+            "SELECT symbol, ts, pattern, value, complete, (SELECT COUNT(*) FROM candle_outcomes "
+            "o WHERE o.detection_id = d.id) FROM candle_detections d ORDER BY 1, 2, 3")]
+        dm.close()
+        db.close()
+    return cpu[1:], stored
+
+
+def bench_candles_cycles(minutes: int = 391, symbols: int = 20) -> None:
+    """Per-minute candlestick scans of ``symbols`` over one session (target: 2x the baseline)."""
+    base, want = _candle_cycles(False, minutes, symbols)
+    held, got = _candle_cycles(True, minutes, symbols)
+    mb, mh = statistics.median(base) * 1e3, statistics.median(held) * 1e3
+    print(f"candles_cycles: scan of {symbols} symbols, 1m, {len(held)} per-minute calls")
+    print(f"  baseline (whole window read each call) {mb:8.2f} ms CPU/call (median), "
+          f"{sum(base):.2f} s total")
+    print(f"  held tails (new bars only)             {mh:8.2f} ms CPU/call (median), "
+          f"{sum(held):.2f} s total  ratio {mb / mh:.2f}x")
+    print(f"  same stored rows: {got == want} ({len(got)} detections)")
+
+
 def _headlines(n: int, seed: int = 3) -> list[str]:
     """Return ``n`` varied headlines from the news generator's templates."""
     from services.news.domain.generator import _TEMPLATES, BROKERS
@@ -328,6 +383,7 @@ def bench_sentiment(n: int = 10_000, repeats: int = 3) -> None:
 SECTIONS: dict[str, Callable[[], None]] = {
     "chart_patterns": bench_chart_patterns,
     "candlesticks": bench_candlesticks,
+    "candles_cycles": bench_candles_cycles,
     "sentiment": bench_sentiment,
     "replay_cycles": bench_replay_cycles,
 }

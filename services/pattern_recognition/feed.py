@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Protocol
 import numpy as np
 import pandas as pd
 
+from services.pattern_recognition.tails import Bars
 from shared.market.access import MarketAccess
 from shared.market.calendar import get_calendar, to_utc
 from shared.market.frames import empty_frame
@@ -121,3 +122,24 @@ class MarketFeed(MarketAccess):
         got = dm.get_ohlcv_many(symbols, timeframe, start, end, as_of=now, errors=errors)
         return {sym: visible_only(df, sym, timeframe, now) for sym, df in got.items()
                 if sym in symbols and not df.attrs.get("stale")}
+
+    def arrays_many(self, symbols: list[str], timeframe: str, start: pd.Timestamp,
+                    end: pd.Timestamp) -> dict[str, Bars]:
+        """Return ``bars_many`` as arrays (no frames: the few new bars of each step)."""
+        dm = self._market()
+        now = self.now()
+        end = min(end, now)
+        if end <= start:
+            return {}
+        errors: dict[str, object] = {}
+        got = dm.get_bars_many(symbols, timeframe, start, end, as_of=now, errors=errors,
+                               cache=False)
+        out = {}
+        for sym, arr in got.items():
+            if sym not in symbols or arr.stale:
+                continue
+            ends = bar_end_ns(arr.ts, timeframe, is_crypto(sym))
+            keep = ends <= now.value  # the rule ``visible_only`` applies
+            out[sym] = Bars(arr.ts[keep], ends[keep], arr.open[keep], arr.high[keep],
+                            arr.low[keep], arr.close[keep])
+        return out

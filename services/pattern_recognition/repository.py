@@ -28,6 +28,18 @@ def progress(conn: sqlite3.Connection, symbol: str, timeframe: str) -> str | Non
     return None if row is None else str(row[0])
 
 
+def versions(conn: sqlite3.Connection, symbols: Sequence[str], timeframe: str
+             ) -> dict[str, tuple[str, str]]:
+    """Return (last_bar_ts, updated_at) of each symbol that has a progress row."""
+    out: dict[str, tuple[str, str]] = {}
+    for i in range(0, len(symbols), 500):  # under SQLite's bound-parameter limit
+        part = list(symbols[i:i + 500])
+        out.update((r[0], (str(r[1]), str(r[2]))) for r in conn.execute(
+            "SELECT symbol, last_bar_ts, updated_at FROM candle_progress WHERE "  # noqa: S608
+            f"timeframe = ? AND symbol IN ({', '.join('?' * len(part))})", [timeframe, *part]))
+    return out
+
+
 def set_progress(conn: sqlite3.Connection, symbol: str, timeframe: str, last_bar_ts: str,
                  now: str) -> None:
     conn.execute(
@@ -51,6 +63,28 @@ def pending(conn: sqlite3.Connection, symbol: str, timeframe: str) -> list[sqlit
         "SELECT id, ts, close_micros, direction FROM candle_detections "
         "INDEXED BY ix_candle_detections_pending "
         "WHERE symbol = ? AND timeframe = ? AND complete = 0 ORDER BY ts",
+        (symbol, timeframe)).fetchall()
+
+
+def pending_after(conn: sqlite3.Connection, symbol: str, timeframe: str, after_ts: str
+                  ) -> list[sqlite3.Row]:
+    """Return ``pending``'s rows with ts after ``after_ts`` (the ones an update just added)."""
+    return conn.execute(
+        "SELECT id, ts, close_micros, direction FROM candle_detections "
+        "INDEXED BY ix_candle_detections_pending "
+        "WHERE symbol = ? AND timeframe = ? AND complete = 0 AND ts > ? ORDER BY ts",
+        (symbol, timeframe, after_ts)).fetchall()
+
+
+def pending_outcomes(conn: sqlite3.Connection, symbol: str, timeframe: str
+                     ) -> list[sqlite3.Row]:
+    """Return ``pending``'s rows with the horizon of each outcome they have (None: none yet):
+    (id, ts, close_micros, direction, horizon), by ts then id."""
+    return conn.execute(
+        "SELECT d.id, d.ts, d.close_micros, d.direction, o.horizon FROM candle_detections d "
+        "INDEXED BY ix_candle_detections_pending "
+        "LEFT JOIN candle_outcomes o ON o.detection_id = d.id "
+        "WHERE d.symbol = ? AND d.timeframe = ? AND d.complete = 0 ORDER BY d.ts, d.id",
         (symbol, timeframe)).fetchall()
 
 

@@ -3,7 +3,9 @@
 ``update`` is incremental: it scans only bars after the last one processed (with a warm-up
 window before them so TA-Lib's rolling candle averages match a full-history run) and writes
 the forward returns of earlier detections whose k-th bar has now closed.  Everything one update
-writes goes in one transaction.
+writes goes in one transaction.  Between updates the service holds each symbol's recent bars
+and pending detections (``incremental.TailStore``), so an update every bar reads only the new
+bars and stores exactly what reading everything again would (``keep_tails=False``).
 """
 from __future__ import annotations
 
@@ -16,14 +18,10 @@ import numpy as np
 import pandas as pd
 
 from services.pattern_recognition import repository as repo
-from services.pattern_recognition.domain import (
-    PATTERNS,
-    PatternStats,
-    detect_arrays,
-    forward_outcomes,
-    tod_buckets,
-)
+from services.pattern_recognition.domain import PATTERNS, PatternStats, detect_arrays
 from services.pattern_recognition.feed import BarFeed, MarketFeed, bar_end_ns, is_crypto, ts_ns
+from services.pattern_recognition.incremental import Buckets, TailStore, Writer, read_new
+from services.pattern_recognition.tails import Bars, Tail
 from shared.config import Settings
 from shared.db import Database, DatabaseServiceMixin
 from shared.domain.money import from_micros
@@ -59,18 +57,25 @@ class _Planned:
     the write that stores it and returns the result (run inside the caller's transaction)."""
 
     result: UpdateResult
-    write: Callable[[Any], UpdateResult] | None
+    # (connection, the progress row's version now) -> (result, the symbol's new tail)
+    write: Callable[[Any, tuple[str, str] | None], tuple[UpdateResult, Tail]] | None
 
 
 class CandlestickService(DatabaseServiceMixin):
     """Candlestick detections and their walk-forward reliability, for one database."""
 
     def __init__(self, settings: Settings, db: Database | None = None,
-                 feed: BarFeed | None = None) -> None:
+                 feed: BarFeed | None = None, *, keep_tails: bool = True) -> None:
         self.settings = settings
         self.cfg = settings.candlesticks
         self.init_database(db or settings)
         self.feed: BarFeed = feed or MarketFeed(settings)
+        # keep_tails=False reads every update's whole window (the reference the held path
+        # is tested against)
+        self._keep_tails = keep_tails
+        self._tails = TailStore()
+        self._span_memo: dict[str, tuple[pd.Timedelta, list[pd.Timedelta]]] = {}
+        self._buckets = Buckets(self.cfg.tod_bucket_minutes, self.cfg.exchange_tz)
 
     # -- helpers -------------------------------------------------------------------------
     def _timeframe(self, timeframe: str | None) -> str:
@@ -78,45 +83,79 @@ class CandlestickService(DatabaseServiceMixin):
 
     def _span(self, timeframe: str) -> pd.Timedelta:
         """Return a time span holding at least ``warmup_bars`` bars across closed hours."""
-        tf = parse_timeframe(timeframe)
-        # Sessions leave gaps (nights, weekends, holidays), so take twice the bars' time and
-        # never less than five days, which covers the longest exchange closure plus a session.
-        return max(pd.Timedelta(minutes=tf.minutes * self.cfg.warmup_bars * 2),
-                   pd.Timedelta(days=5 if not tf.is_daily else 7))
+        return self._spans(timeframe)[0]
+
+    def _spans(self, timeframe: str) -> tuple[pd.Timedelta, list[pd.Timedelta]]:
+        """Return ``_span`` and the offsets of ``_tries`` from ``load_from`` (kept per
+        timeframe: every symbol of every update asks for them)."""
+        got = self._span_memo.get(timeframe)
+        if got is None:
+            tf = parse_timeframe(timeframe)
+            # Sessions leave gaps (nights, weekends, holidays), so take twice the bars' time
+            # and never less than five days, which covers the longest exchange closure plus a
+            # session.
+            span = max(pd.Timedelta(minutes=tf.minutes * self.cfg.warmup_bars * 2),
+                       pd.Timedelta(days=5 if not tf.is_daily else 7))
+            short = span - tf.duration * (2 * self.cfg.warmup_bars)
+            # then the same across one night (early in a session the warm-up lies in the last)
+            tries = [short, short - pd.Timedelta(hours=18)] if not tf.is_daily else [short]
+            got = self._span_memo[timeframe] = (span, tries)
+        return got
 
     def now(self) -> pd.Timestamp:
         return self.feed.now()
 
-    def _bars(self, symbol: str, tf: str, load_from: pd.Timestamp, scan_from: pd.Timestamp,
-              now: pd.Timestamp, pre: Prefetched | None = None) -> pd.DataFrame:
-        """Return the visible bars from ``load_from``, or from later when that holds the same.
+    def _tries(self, tf: str, load_from: pd.Timestamp) -> list[pd.Timestamp]:
+        """Return the window starts an update tries before reading all from ``load_from``.
 
-        Detection needs only ``warmup_bars`` bars before ``scan_from``; inside a session they
-        lie within ``2 x warmup_bars`` bar lengths, so an update every bar reads those first
-        (tens of bars, not the days ``_span`` allows for nights and weekends), then that
+        Detection needs only ``warmup_bars`` bars before the first new bar; inside a session
+        they lie within ``2 x warmup_bars`` bar lengths, so an update every bar tries those
+        first (tens of bars, not the days ``_span`` allows for nights and weekends), then that
         window widened by one night, and the whole span only when both hold too few of them.
         """
-        end = now + pd.Timedelta(microseconds=1)
-        tfo = parse_timeframe(tf)
-        short = load_from + self._span(tf) - tfo.duration * (2 * self.cfg.warmup_bars)
-        # then the same across one night (early in a session the warm-up lies in the last one)
-        tries = [short, short - pd.Timedelta(hours=18)] if not tfo.is_daily else [short]
-        for start in tries:
-            if start <= load_from:
+        out = []
+        for offset in self._spans(tf)[1]:
+            if offset <= pd.Timedelta(0):  # the start would be at or before load_from
                 break
+            out.append(load_from + offset)
+        return out
+
+    def _window(self, symbol: str, tf: str, load_from: pd.Timestamp, scan_from: pd.Timestamp,
+                now: pd.Timestamp, pre: Prefetched | None, held: tuple[Bars, int] | None
+                ) -> tuple[Bars, int] | None:
+        """Return the visible bars from the first start of ``_tries`` holding the warm-up
+        (else from ``load_from``) and that start (ns); None when ``held`` (bars and the time
+        from which they are complete) lacks them."""
+        end = now + pd.Timedelta(microseconds=1)
+
+        def read(start: pd.Timestamp, last: bool) -> Bars | None:
+            if held is not None:
+                return held[0].since(start.value) if start.value >= held[1] else None
             # read already with the scan's batch, at this same "now"
-            if pre is not None and pre[2] == now.value and pre[0] <= start:
+            if not last and pre is not None and pre[2] == now.value and pre[0] <= start:
                 df = pre[1][pre[1].index >= start]
             else:
                 df = self.feed.bars(symbol, tf, start, end)
-            if int(df.index.searchsorted(scan_from, side="left")) >= self.cfg.warmup_bars:
-                return df
-        return self.feed.bars(symbol, tf, load_from, end)
+            return self._to_bars(symbol, tf, df)
+
+        for start in self._tries(tf, load_from):
+            bars = read(start, False)
+            if bars is None:
+                return None
+            if int(np.searchsorted(bars.ts, scan_from.value, side="left")) >= \
+                    self.cfg.warmup_bars:
+                return bars, start.value
+        bars = read(load_from, True)
+        return None if bars is None else (bars, load_from.value)
+
+    @staticmethod
+    def _to_bars(symbol: str, tf: str, df: pd.DataFrame) -> Bars:
+        return Bars.from_frame(df, bar_end_ns(ts_ns(df.index), tf, is_crypto(symbol)))
 
     # -- use cases -----------------------------------------------------------------------
     def _prefetch(self, symbols: list[str], tf: str, now: pd.Timestamp
                   ) -> dict[str, Prefetched]:
-        """Return, per symbol, the bars an update every bar needs (see ``_bars``), read in
+        """Return, per symbol, the bars an update every bar needs (see ``_tries``), read in
         one batch when the feed can; symbols it could not read are left to ``update``."""
         many = getattr(self.feed, "bars_many", None)
         tfo = parse_timeframe(tf)
@@ -138,86 +177,110 @@ class CandlestickService(DatabaseServiceMixin):
                         for sym, df in many(rest, tf, wide, end).items()})
         return out
 
-    def update(self, symbol: str, timeframe: str | None = None, *,
-               pre: Prefetched | None = None) -> UpdateResult:
+    def update(self, symbol: str, timeframe: str | None = None) -> UpdateResult:
         """Scan the newly visible bars of ``symbol`` and record new detections and outcomes.
-
-        ``pre`` is (start, the symbol's bars from start on, the clock time they were read at),
-        read beforehand by ``scan``; used only when the clock still stands there.
 
         Raises:
             ValidationError: for an unknown timeframe.
             ServiceUnavailable: when market data cannot be read.
         """
-        plan = self._plan(symbol, self._timeframe(timeframe), pre)
-        return plan.result if plan.write is None else \
-            self.run_in_transaction(plan.write, "candlesticks:update")
+        return self._update_many([symbol], self._timeframe(timeframe))[symbol][0]
 
-    def _plan(self, symbol: str, tf: str, pre: Prefetched | None = None) -> _Planned:
-        """Read and scan the newly visible bars of ``symbol``; return the write to make.
+    def _update_many(self, symbols: list[str], tf: str
+                     ) -> dict[str, tuple[UpdateResult, Tail | None]]:
+        """Update every symbol, writing all of them in one transaction (one write lock and
+        one commit per batch instead of one per symbol); return each one's result and new
+        tail (None when nothing was written).
 
-        Nothing is written here, so ``scan`` can write every symbol's update in one
-        transaction (one write lock and one commit per batch instead of one per symbol).
+        A symbol whose ``Tail`` is current reads only its new bars, in one batch with the
+        others; the rest read their whole window as the first update of a symbol does.
 
         Raises:
             ServiceUnavailable: when market data cannot be read.
         """
         now = self.feed.now()
-        conn = self.get_db_connection()
-        last = repo.progress(conn, symbol, tf)
-        horizons = self.cfg.horizons
-        waiting = repo.pending(conn, symbol, tf)
+        syms = list(dict.fromkeys(symbols))
+        versions = repo.versions(self.get_db_connection(), syms, tf)
+        held: dict[str, tuple[Tail, Bars]] = {}
+        if self._keep_tails:
+            tails = self._tails.current(syms, tf, versions)
+            held = {sym: (tails[sym], new) for sym, new in
+                    read_new(self.feed, tails, tf, now).items()}
+        pre = self._prefetch([s for s in syms if s not in held], tf, now)
+        plans = {}
+        for sym in syms:
+            plan = None
+            if sym in held:
+                plan = self._plan(sym, tf, now, versions.get(sym), held=held[sym])
+            plans[sym] = plan or self._plan(sym, tf, now, versions.get(sym), pre=pre.get(sym))
+
+        def write_all(conn: Any) -> dict[str, tuple[UpdateResult, Tail | None]]:
+            current = repo.versions(conn, [s for s, p in plans.items() if p.write], tf)
+            return {sym: (p.result, None) if p.write is None else p.write(conn, current.get(sym))
+                    for sym, p in plans.items()}
+
+        done = self.run_in_transaction(write_all, "candlesticks:update")
+        if self._keep_tails:
+            self._tails.put(tf, {sym: t for sym, (_, t) in done.items() if t is not None})
+        return done
+
+    def _plan(self, symbol: str, tf: str, now: pd.Timestamp, version: tuple[str, str] | None,
+              pre: Prefetched | None = None, held: tuple[Tail, Bars] | None = None
+              ) -> _Planned | None:
+        """Read and scan the newly visible bars of ``symbol``; return the write to make.
+
+        With ``held`` (a current ``Tail`` and the bars since it) nothing is read; None when
+        those lack the bars the update needs.  Nothing is written here.
+
+        Raises:
+            ServiceUnavailable: when market data cannot be read.
+        """
+        last = None if version is None else version[0]
+        tail = None if held is None else held[0]
+        if tail is not None:
+            first_ns = tail.waiting[0].ts_ns if tail.waiting else None
+        else:
+            waiting = repo.pending(self.get_db_connection(), symbol, tf)
+            first_ns = pd.Timestamp(waiting[0]["ts"]).value if waiting else None
         if last is None:
             scan_from = now - pd.Timedelta(days=self.cfg.backfill_days)
             load_from = scan_from - self._span(tf)
         else:
             scan_from = pd.Timestamp(last) + pd.Timedelta(microseconds=1)
-            first = pd.Timestamp(waiting[0]["ts"]) if waiting else scan_from
+            first = scan_from if first_ns is None else pd.Timestamp(first_ns, tz="UTC")
             load_from = min(first, scan_from) - self._span(tf)
-        df = self._bars(symbol, tf, load_from, scan_from, now, pre)
-        if len(df) == 0:
+        got = self._window(symbol, tf, load_from, scan_from, now, pre,
+                           None if held is None else (held[0].bars.then(held[1]), held[0].cov))
+        if got is None:
+            return None
+        bars, cov = got
+        if len(bars) == 0:
             return _Planned(UpdateResult(symbol, tf, 0, 0, 0, last), None)
-        bar_ts = ts_ns(df.index)
-        ends = bar_end_ns(bar_ts, tf, is_crypto(symbol))
-        start = int(df.index.searchsorted(scan_from, side="left"))
-        close = df["close"].to_numpy(dtype="float64")
-        arr = detect_arrays(df["open"].to_numpy(), df["high"].to_numpy(),
-                            df["low"].to_numpy(), close, start=start)
+        start = int(np.searchsorted(bars.ts, scan_from.value, side="left"))
+        stamp = _iso(pd.Timestamp.now(tz="UTC"))
+        rows = self._rows(symbol, tf, bars, start, stamp)
+        last_bar = iso(bars.ts[-1:])[0]
+        result = UpdateResult(symbol, tf, len(bars) - start, 0, 0, last_bar)
+        # the tail keeps every bar it held plus the new ones, from its start on
+        keep = (bars, cov) if held is None else (held[0].bars.then(held[1]), held[0].cov)
+        return _Planned(result, Writer(self, symbol, tf, last, bars, keep, rows, result, tail,
+                                       stamp))
+
+    def _rows(self, symbol: str, tf: str, bars: Bars, start: int, stamp: str
+              ) -> list[tuple[Any, ...]]:
+        """Return the candle_detections rows of the patterns on ``bars[start:]``."""
+        arr = detect_arrays(bars.open, bars.high, bars.low, bars.close, start=start)
         # ISO strings and buckets vectorised, and only for the bars that get a row (the
         # detected ones; the warm-up bars before them need none).
         hit = np.unique(arr.bar)
         at = {int(b): k for k, b in enumerate(hit.tolist())}
-        ts_iso, end_iso = iso(bar_ts[hit]), iso(ends[hit])
-        buckets = tod_buckets(df.index[hit], self.cfg.tod_bucket_minutes, self.cfg.exchange_tz,
-                              parse_timeframe(tf).is_daily)
-        close_micros = micros(close[hit])
-        stamp = _iso(pd.Timestamp.now(tz="UTC"))
-        rows = [(symbol, tf, ts_iso[at[b]], end_iso[at[b]], PATTERNS[p], 1 if v > 0 else -1,
-                 v, abs(v) / 100.0, int(close_micros[at[b]]), str(buckets[at[b]]), stamp)
+        ts_iso, end_iso = iso(bars.ts[hit]), iso(bars.end[hit])
+        buckets = self._buckets.get(bars.ts[hit], parse_timeframe(tf).is_daily)
+        close_micros = micros(bars.close[hit])
+        return [(symbol, tf, ts_iso[at[b]], end_iso[at[b]], PATTERNS[p], 1 if v > 0 else -1,
+                 v, abs(v) / 100.0, int(close_micros[at[b]]), buckets[at[b]], stamp)
                 for b, p, v in zip(arr.bar.tolist(), arr.pattern.tolist(), arr.value.tolist(),
                                    strict=True)]
-        scanned = len(df) - start
-        last_bar = iso(bar_ts[-1:])[0]
-
-        def write(conn: Any) -> UpdateResult:
-            n_det = repo.insert_detections(conn, rows) if rows else 0
-            todo = repo.pending(conn, symbol, tf)
-            n_out = 0
-            if todo:
-                det_ts = ts_ns(pd.DatetimeIndex([r["ts"] for r in todo]))
-                det_close = np.array([r["close_micros"] for r in todo], dtype="float64") / 1e6
-                det_dir = np.array([r["direction"] for r in todo], dtype="float64")
-                outs = forward_outcomes(det_ts, det_close, det_dir, bar_ts, close, ends, horizons)
-                out_iso = iso(ends[[o.bar for o in outs]]) if outs else []
-                n_out = repo.insert_outcomes(conn, [
-                    (todo[o.index]["id"], o.horizon, o.ret, o.signed_ret, out_iso[k])
-                    for k, o in enumerate(outs)])
-                repo.mark_complete(conn, sorted({todo[o.index]["id"] for o in outs}),
-                                   len(horizons))
-            repo.set_progress(conn, symbol, tf, last_bar, stamp)
-            return UpdateResult(symbol, tf, scanned, n_det, n_out, last_bar)
-
-        return _Planned(UpdateResult(symbol, tf, scanned, 0, 0, last_bar), write)
 
     def detections(self, symbol: str, timeframe: str | None = None, start: Any = None,
                    end: Any = None, patterns: list[str] | None = None,
@@ -255,19 +318,15 @@ class CandlestickService(DatabaseServiceMixin):
             raise ValidationError(f"at most {self.cfg.max_scan_symbols} symbols per scan, "
                                   f"got {len(symbols)}", field="symbols")
         now = self.feed.now()
-        pre = self._prefetch(list(dict.fromkeys(symbols)), tf, now)
-        plans = {sym: self._plan(sym, tf, pre.get(sym)) for sym in dict.fromkeys(symbols)}
-
-        def write_all(conn: Any) -> dict[str, UpdateResult]:
-            return {sym: p.result if p.write is None else p.write(conn)
-                    for sym, p in plans.items()}
-
-        done = self.run_in_transaction(write_all, "candlesticks:scan")
+        done = self._update_many(symbols, tf)
         out = []
         for sym in symbols:
-            r = done[sym]
+            r, tail = done[sym]
             latest: list[dict[str, Any]] = []
-            if r.last_bar is not None:
+            if tail is not None and tail.latest is not None and tail.version[0] == r.last_bar:
+                latest = [dict(x) for x in sorted(tail.latest, key=lambda x: x["pattern"])
+                          if not patterns or x["pattern"] in patterns][:self.cfg.max_detections]
+            elif r.last_bar is not None:
                 rows = repo.detections(self.db, sym, tf, r.last_bar, _iso(now + pd.Timedelta(1)),
                                        _iso(now), patterns, self.cfg.max_detections)
                 latest = [self._row(x) for x in rows]

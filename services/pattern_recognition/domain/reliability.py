@@ -28,12 +28,14 @@ class Outcome:
 
 def forward_outcomes(det_ts_ns: np.ndarray, det_close: np.ndarray, det_direction: np.ndarray,
                      bar_ts_ns: np.ndarray, bar_close: np.ndarray, bar_end_ns: np.ndarray,
-                     horizons: list[int]) -> list[Outcome]:
+                     horizons: list[int], skip: np.ndarray | None = None) -> list[Outcome]:
     """Return every outcome whose forward bar is among the given (visible) bars.
 
     ``bar_ts_ns`` are the open times of the visible bars, sorted, and ``bar_end_ns`` their
     close times (when bar t+k closes the outcome is known); a detection whose bar is not
     among them, or whose bar t+k is not yet there, gets no outcome for that horizon.
+    ``skip`` (detections x horizons, bool) leaves out the outcomes flagged in it (those the
+    caller already holds).
     """
     det_ts_ns = np.asarray(det_ts_ns, dtype="int64")
     bar_ts_ns = np.asarray(bar_ts_ns, dtype="int64")
@@ -43,8 +45,10 @@ def forward_outcomes(det_ts_ns: np.ndarray, det_close: np.ndarray, det_direction
     pos = np.searchsorted(bar_ts_ns, det_ts_ns)
     found = (pos < n) & (bar_ts_ns[np.minimum(pos, n - 1)] == det_ts_ns)
     out: list[Outcome] = []
-    for k in horizons:
+    for h, k in enumerate(horizons):
         ok = found & (pos + k < n)
+        if skip is not None:
+            ok &= ~skip[:, h]
         for i in np.flatnonzero(ok):
             entry = float(det_close[i])
             if entry <= 0:

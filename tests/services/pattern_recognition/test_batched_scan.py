@@ -10,7 +10,9 @@ from tests.conftest import make_settings
 
 
 class OneByOne(MarketFeed):
-    bars_many = None  # type: ignore[assignment]  # the scan falls back to per-symbol reads
+    # the scan falls back to per-symbol reads
+    bars_many = None  # type: ignore[assignment]
+    arrays_many = None  # type: ignore[assignment]
 
 
 def _run(tmp_path, feed_cls, batches: list[int], singles: list[str] | None = None):  # type: ignore[no-untyped-def]
@@ -23,6 +25,8 @@ def _run(tmp_path, feed_cls, batches: list[int], singles: list[str] | None = Non
     dm = DataManager(settings, db, clock=ctl.clock)
     real = dm.get_ohlcv_many
     dm.get_ohlcv_many = lambda *a, **k: batches.append(len(a[0])) or real(*a, **k)  # type: ignore[method-assign]
+    arrays = dm.get_bars_many  # the new bars of held symbols, as arrays
+    dm.get_bars_many = lambda *a, **k: batches.append(len(a[0])) or arrays(*a, **k)  # type: ignore[method-assign]
     one = dm.get_ohlcv
     step = [""]
     seen = singles if singles is not None else []
