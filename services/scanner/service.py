@@ -21,17 +21,20 @@ from shared.db import Database, DatabaseServiceMixin
 from shared.errors import ConfigError, NotFound, ValidationError
 from shared.market.release import BULK_ROWS, release_memory
 
-
-def _span(b: Bars) -> tuple[int, int, int]:
-    """Return what identifies a window of bars that only ever grows at the end and shrinks
-    at the start: its first and last bar times and its length."""
-    return (int(b.ts[0]), int(b.ts[-1]), len(b)) if len(b) else (0, 0, 0)
+_COLS = ("open", "high", "low", "close", "volume")
 
 
 def _grid(series: Sequence[Bars], n: int) -> tuple[np.ndarray, dict[str, np.ndarray]]:
     """Return the union time axis and (symbols x times) arrays, NaN where a bar is missing."""
+    first = series[0].ts if series else None
+    if first is not None and all(b.ts is first or np.array_equal(b.ts, first)
+                                 for b in series[1:]):
+        # every symbol has a bar at every time (the usual case): their bars are the rows,
+        # stacked in one call per column instead of placed a symbol at a time
+        return first, {c: np.vstack([b.data[c] for b in series]).astype("float64", copy=False)
+                       for c in _COLS}
     axis = np.unique(np.concatenate([b.ts for b in series])) if series else np.array([], "int64")
-    out = {c: np.full((n, axis.size), np.nan) for c in ("open", "high", "low", "close", "volume")}
+    out = {c: np.full((n, axis.size), np.nan) for c in _COLS}
     for i, b in enumerate(series):
         pos = np.searchsorted(axis, b.ts)
         for c in out:
@@ -66,6 +69,7 @@ class ScannerService(DatabaseServiceMixin):
         self._panel: tuple[tuple[Any, ...], Panel] | None = None
         self._lock = threading.Lock()
         self._universe: list[dict[str, Any]] | None = None
+        self._chosen_last: tuple[tuple[str, ...] | None, list[dict[str, Any]]] | None = None
         self._intraday = WindowBars(lambda: self.market, self.cfg.timeframe)
         self._daily = WindowBars(lambda: self.market, "1d")
 
@@ -83,10 +87,30 @@ class ScannerService(DatabaseServiceMixin):
         Read once: the universe is fixed for a data manager's life, and building its dicts
         cost more than the incremental scan itself.
         """
+        return [dict(s) for s in self._tradable()]
+
+    def _tradable(self) -> list[dict[str, Any]]:
+        """Return the cached universe rows themselves (callers must not change them)."""
         if self._universe is None:
             self._universe = [s for s in self.market.get_symbols("equity")
                               if s.get("tradable", True)]
-        return [dict(s) for s in self._universe]
+        return self._universe
+
+    def _chosen(self, symbols: Sequence[str] | None) -> list[dict[str, Any]]:
+        """Return the universe rows of ``symbols`` (all of them for None), in universe order.
+
+        The last answer is kept: coordination asks for the same symbols at every step.
+        """
+        key = None if not symbols else tuple(symbols)
+        last = self._chosen_last
+        if last is not None and last[0] == key:
+            return last[1]
+        uni = self._tradable()
+        if key:
+            wanted = {s.upper() for s in key}
+            uni = [u for u in uni if u["symbol"] in wanted]
+        self._chosen_last = (key, uni)
+        return uni
 
     def panel(self, symbols: Sequence[str] | None = None) -> Panel:
         """Return the universe's visible bars as a panel.
@@ -99,18 +123,21 @@ class ScannerService(DatabaseServiceMixin):
             NotFound: when no symbol has visible bars.
         """
         now = pd.Timestamp(self.market.clock.now())
-        uni = self.universe()
-        if symbols:
-            wanted = {s.upper() for s in symbols}
-            uni = [u for u in uni if u["symbol"] in wanted]
+        uni = self._chosen(symbols)
         days = int(self.params.rvol_sessions * 7 / 5) + 6
         syms = [u["symbol"] for u in uni]
         errors: dict[str, Any] = {}  # a symbol the provider cannot serve is left out
         # One batched read per timeframe and group of symbols, of the new bars only.
-        got = self._intraday.get(syms, now - pd.Timedelta(days=days), now, errors)
-        got_d = self._daily.get([s for s in syms if s in got],
-                                now - pd.Timedelta(days=self.cfg.daily_lookback_days), now,
-                                errors)
+        got, v_intraday = self._intraday.get_versioned(syms, now - pd.Timedelta(days=days),
+                                                        now, errors)
+        got_d, v_daily = self._daily.get_versioned(
+            [s for s in syms if s in got],
+            now - pd.Timedelta(days=self.cfg.daily_lookback_days), now, errors)
+        # the same symbols' bars at the same versions of both windows: the same panel
+        key = (tuple(syms), v_intraday, v_daily)
+        with self._lock:
+            if self._panel is not None and self._panel[0] == key:
+                return self._panel[1]
         intraday, daily, keep = [], [], []
         for u in uni:
             b, d = got.get(u["symbol"]), got_d.get(u["symbol"])
@@ -120,11 +147,6 @@ class ScannerService(DatabaseServiceMixin):
                 keep.append(u)
         if not keep:
             raise NotFound("no symbol has visible bars at the clock's time", field="universe")
-        key = tuple((u["symbol"], _span(b), _span(d)) for u, b, d in zip(keep, intraday, daily,
-                                                                          strict=True))
-        with self._lock:
-            if self._panel is not None and self._panel[0] == key:
-                return self._panel[1]
         ts, g = _grid(intraday, len(keep))
         dts, dg = _grid(daily, len(keep))
         p = Panel(np.array([u["symbol"] for u in keep]), np.array([u["sector"] for u in keep]),

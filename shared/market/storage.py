@@ -155,19 +155,26 @@ class BarStore:
                 micros(np.nan_to_num(vwap)), n.astype("int64")]
         vw_nan = np.isnan(vwap)  # unknown VWAP (a bar without volume) is stored as NULL
 
+        # A block of symbols at a time (each column flattened in one call): a replay step
+        # stores one bar for each of hundreds of symbols, where per-symbol calls dominated.
+        per = max(1, _FETCH_ROWS // max(T, 1))
+
         def rows() -> Iterator[tuple[Any, ...]]:
-            for i, sym in enumerate(symbols):
-                o_, h_, lo_, c_, v_, vw, n_ = (col[i].tolist() for col in cols)
-                if vw_nan[i].any():
-                    vw = [None if m else x for x, m in zip(vw, vw_nan[i].tolist(), strict=True)]
-                yield from zip(repeat(sym), repeat(timeframe), ts, o_, h_, lo_, c_, v_, vw, n_,
-                               repeat(source))
+            for a in range(0, S, per):
+                b = min(S, a + per)
+                o_, h_, lo_, c_, v_, vw, n_ = (col[a:b].ravel().tolist() for col in cols)
+                nan = vw_nan[a:b].ravel()
+                if nan.any():
+                    vw = [None if m else x for x, m in zip(vw, nan.tolist(), strict=True)]
+                syms = [sym for sym in symbols[a:b] for _ in range(T)]
+                yield from zip(syms, repeat(timeframe), ts * (b - a), o_, h_, lo_, c_, v_, vw,
+                               n_, repeat(source))
 
         def write(conn: sqlite3.Connection) -> int:
             conn.executemany(_UPSERT, rows())  # a fresh generator on each (re)try
             if coverage is not None:
-                for s in symbols:
-                    self._add_coverage(conn, s, timeframe, coverage[0], coverage[1], source)
+                self._add_coverage_many(conn, symbols, timeframe, coverage[0], coverage[1],
+                                        source)
             return S * T
 
         return self.db.run_in_transaction(write, "market:store_arrays")
@@ -189,6 +196,38 @@ class BarStore:
         conn.execute("INSERT INTO bar_coverage (symbol, timeframe, start_ts, end_ts, source, "
                      "fetched_at) VALUES (?, ?, ?, ?, ?, ?)",
                      (symbol, timeframe, s, e, source, _now()))
+
+    @staticmethod
+    def _add_coverage_many(conn: sqlite3.Connection, symbols: Iterable[str], timeframe: str,
+                           start: object, end: object, source: str) -> None:
+        """Do ``_add_coverage`` for many symbols sharing one span, in a few statements.
+
+        The same rows result as one ``_add_coverage`` per symbol (each symbol's spans are
+        merged and replaced independently); a replay step stores one bar for each of
+        hundreds of symbols, where three statements per symbol cost more than the bars.
+        """
+        s, e = iso_ts(start), iso_ts(end)
+        syms = list(dict.fromkeys(symbols))
+        if s >= e or not syms:
+            return
+        merged = {sym: (s, e) for sym in syms}
+        for k in range(0, len(syms), READ_CHUNK):
+            chunk = syms[k:k + READ_CHUNK]
+            marks = ",".join("?" * len(chunk))
+            for sym, a, b in conn.execute(
+                    f"SELECT symbol, start_ts, end_ts FROM bar_coverage WHERE symbol IN ({marks}) "  # noqa: S608 - placeholders only
+                    "AND timeframe = ? AND start_ts <= ? AND end_ts >= ?",
+                    (*chunk, timeframe, e, s)):
+                lo, hi = merged[sym]
+                merged[sym] = (min(lo, a), max(hi, b))
+        conn.executemany("DELETE FROM bar_coverage WHERE symbol = ? AND timeframe = ? "
+                         "AND start_ts <= ? AND end_ts >= ?",
+                         [(sym, timeframe, hi, lo) for sym, (lo, hi) in merged.items()])
+        now = _now()
+        conn.executemany("INSERT INTO bar_coverage (symbol, timeframe, start_ts, end_ts, source, "
+                         "fetched_at) VALUES (?, ?, ?, ?, ?, ?)",
+                         [(sym, timeframe, lo, hi, source, now)
+                          for sym, (lo, hi) in merged.items()])
 
     def missing_ranges(self, symbol: str, timeframe: str, start: object,
                        end: object) -> list[tuple[pd.Timestamp, pd.Timestamp]]:

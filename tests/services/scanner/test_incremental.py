@@ -36,18 +36,24 @@ def test_incremental_panel_matches_fresh_reads_and_a_rewind_drops_later_bars(set
 
     dm.get_bars_many = counting  # type: ignore[method-assign]
     first = None
+    read_at: list[str] = []  # the steps at which the kept service read 5m bars
     for t in ("2024-03-05T15:02Z", "2024-03-05T15:04Z", "2024-03-05T15:05Z",
               "2024-03-05T15:31Z", "2024-03-05T20:00Z", "2024-03-06T14:41Z"):
         ctl.advance(t)
         who[0] = "kept"
+        before = len(reads)
         got = kept.panel(syms)
+        if any(r[:2] == ("kept", "5m") for r in reads[before:]):
+            read_at.append(t)
         first = first or got
         who[0] = "fresh"
         _panels_equal(got, ScannerService(settings, db, market=dm).panel(syms))
         assert pd.Timestamp(int(got.ts[-1]), tz="UTC") + pd.Timedelta(minutes=5) <= pd.Timestamp(t)
     # after the first scan, the kept service reads only from its last cached bar on
     kept_reads = [r[2] for r in reads if r[:2] == ("kept", "5m")]
-    assert len(kept_reads) == 6 and min(kept_reads[1:]) >= pd.Timestamp("2024-03-05T14:55Z")
+    assert len(kept_reads) == 5 and min(kept_reads[1:]) >= pd.Timestamp("2024-03-05T14:55Z")
+    # ... and not at all before the next 5m bar can have closed (15:00's closes at 15:05)
+    assert "2024-03-05T15:04Z" not in read_at and "2024-03-05T15:05Z" in read_at
     assert kept_reads[0] < pd.Timestamp("2024-03-01", tz="UTC")  # the first scan read the whole window
     # a rewound clock must not see the bars cached after its new "now"
     ctl.configure(replay_start="2024-03-05", replay_end="2024-03-06")
