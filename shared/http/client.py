@@ -36,13 +36,42 @@ class _ServerError(Exception):
         self.response = response
 
 
+class ConcurrentBreaker(pybreaker.CircuitBreaker):
+    """A pybreaker breaker whose closed state lets calls to its target run at the same time.
+
+    ``pybreaker.CircuitBreaker.call`` holds the breaker's lock for the whole guarded call, so
+    one process's calls to one target ran one after another even when its threads sent them
+    together (coordination reads paper trading's account, positions and orders at once, and
+    splits a pattern batch over the target's workers).  Here, while the breaker is closed,
+    the lock is held only to read the state and to count the outcome; the counting is
+    pybreaker's own (``_handle_error``/``_handle_success`` of the state current when the
+    call ends, as its ``call`` does).  Open and half-open calls go through pybreaker's
+    ``call`` unchanged: an open breaker fails at once and a half-open trial runs alone.
+    Relies on pybreaker 1.4's internals (pinned in requirements.txt; a test covers it).
+    """
+
+    def call(self, func: Any, *args: Any, **kwargs: Any) -> Any:
+        with self._lock:
+            state = self.state
+            if state.name != pybreaker.STATE_CLOSED or self.listeners:
+                return state.call(func, *args, **kwargs)
+        try:
+            ret = func(*args, **kwargs)
+        except BaseException as exc:
+            with self._lock:
+                self.state._handle_error(exc, reraise=False)
+            raise
+        with self._lock:
+            self.state._handle_success()
+        return ret
+
+
 def breaker_for(target: str, fail_max: int = 5, reset_timeout: float = 30.0) -> pybreaker.CircuitBreaker:
     """Return the process's breaker for ``target`` (created on first use)."""
     with _lock:
         b = _breakers.get(target)
         if b is None:
-            b = pybreaker.CircuitBreaker(fail_max=fail_max, reset_timeout=reset_timeout,
-                                         name=target)
+            b = ConcurrentBreaker(fail_max=fail_max, reset_timeout=reset_timeout, name=target)
             _breakers[target] = b
         return b
 

@@ -19,6 +19,8 @@ class Upstream:
     def __init__(self) -> None:
         self.calls = 0
         self.mode = "ok"
+        self.inflight = self.max_inflight = 0
+        self._count = threading.Lock()
         app = Flask("upstream")
 
         @app.get("/api/v1/thing")
@@ -31,7 +33,12 @@ class Upstream:
                                error={"code": "validation_error", "message": "bad qty",
                                       "details": {"field": "qty"}}), 400
             if self.mode == "slow":
+                with self._count:
+                    self.inflight += 1
+                    self.max_inflight = max(self.max_inflight, self.inflight)
                 time.sleep(0.5)
+                with self._count:
+                    self.inflight -= 1
             return jsonify(status="success", data={"n": self.calls}, error=None, timestamp="t")
 
         self.server = make_server("127.0.0.1", 0, app, threaded=True)
@@ -101,6 +108,40 @@ def test_breaker_opens_after_n_failures_then_half_opens(upstream: Upstream) -> N
     upstream.mode = "ok"
     assert c.get("/api/v1/thing")["n"] == calls + 1  # the half-open trial call goes through
     assert breaker_states()["upstream"] == "closed"
+
+
+def test_calls_to_one_target_run_at_the_same_time(upstream: Upstream) -> None:
+    """A closed breaker does not queue a process's calls to its target (pybreaker's does)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    upstream.mode = "slow"  # each call takes 0.5 s
+    c = client(upstream, timeout=5.0)
+    with ThreadPoolExecutor(3) as pool:
+        results = list(pool.map(lambda _: c.get("/api/v1/thing"), range(3)))
+    assert len(results) == 3 and upstream.calls == 3
+    assert upstream.max_inflight >= 2, "the calls reached the target one after another"
+
+
+def test_concurrent_failures_still_open_the_breaker(upstream: Upstream) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    upstream.mode = "500"
+    c = client(upstream, retries=0, fail_max=4, reset_timeout=30)
+
+    def call(_: int) -> str:
+        try:
+            c.get("/api/v1/thing")
+        except ServiceUnavailable as exc:
+            return exc.message
+        return "ok"
+
+    with ThreadPoolExecutor(4) as pool:
+        msgs = list(pool.map(call, range(4)))
+    # the call that trips the breaker reports it open (as pybreaker's own call does)
+    assert sorted("failed with 500" in m for m in msgs) == [False, True, True, True], msgs
+    assert breaker_states()["upstream"] == "open"
+    calls = upstream.calls
+    assert "circuit breaker open" in call(0) and upstream.calls == calls
 
 
 def test_connection_refused_is_service_unavailable() -> None:
