@@ -84,6 +84,7 @@ class PatternRepository:
         self.db = db
         self._rows = _RowCache(1 << 14)
         self._stored = _RowCache(1 << 14)
+        self._dicts = _RowCache(1 << 14)
 
     # -- writes (inside the caller's transaction) ----------------------------------------
     def upsert_detections(self, conn: sqlite3.Connection, symbol: str, timeframe: str,
@@ -165,7 +166,10 @@ class PatternRepository:
                 params.extend(values)
         sql += " ORDER BY start_ts DESC, pattern LIMIT ?"
         params.append(limit)
-        return [detection_dict(r) for r in self.db.fetch_all(sql, params)]
+        # Answers repeat most rows call after call: each distinct row's JSON is parsed once,
+        # and every answer gets its own copy of the containers.
+        return [_copied(self._dicts.get(r["id"], tuple(r), lambda _k, _v, r=r: detection_dict(r)))
+                for r in self.db.fetch_all(sql, params)]
 
     def levels(self, symbol: str, timeframe: str) -> list[dict[str, Any]]:
         rows = self.db.fetch_all(
@@ -244,6 +248,12 @@ def detection_dict(r: sqlite3.Row) -> dict[str, Any]:
         "confidence": r["confidence"], "measurements": json.loads(r["measurements"]),
         "first_seen_at": r["first_seen_at"], "updated_at": r["updated_at"],
     }
+
+
+def _copied(d: dict[str, Any]) -> dict[str, Any]:
+    """Return ``detection_dict``'s answer with fresh containers (callers may change theirs)."""
+    return {**d, "pivots": [dict(p) for p in d["pivots"]], "key_prices": dict(d["key_prices"]),
+            "measurements": dict(d["measurements"])}
 
 
 def row_to_detection(r: sqlite3.Row) -> Detection:

@@ -5,6 +5,8 @@ detectors on mirrored bars and maps the detections back.
 """
 from __future__ import annotations
 
+import numpy as np
+
 from services.pattern_analysis.domain.lifecycle import Resolution, resolve
 from services.pattern_analysis.domain.lines import Line, fit_points
 from services.pattern_analysis.domain.model import (
@@ -59,46 +61,106 @@ def double_bottoms(bars: Bars, zz: list[Pivot], params: PatternParams) -> list[D
     at least ``min_pattern_height_atr`` above, after a decline from above that peak."""
     out = []
     buffer_unit = params.break_buffer_atr
-    for a in range(len(zz)):
+    maybe = _maybe_double(bars, zz, params)
+    pairs = ([(a, b) for a in range(len(zz)) for b in (a + 2, a + 4)] if maybe is None else
+             [(a, a + 2 * (r + 1)) for a in np.flatnonzero(maybe[0] | maybe[1]).tolist()
+              for r in (0, 1) if maybe[r][a]])
+    stop = -1
+    for a, b in pairs:
         first = zz[a]
-        if first.kind != "L":
-            continue
         # The second bottom is the next low, or the one after if the low between stays higher.
-        for b in (a + 2, a + 4):
-            if b >= len(zz):
-                break
-            second = zz[b]
-            between = zz[a + 1:b]
-            lows_between = [p for p in between if p.kind == "L"]
-            if second.idx - first.idx > params.max_pattern_bars:
-                break
-            atr = float(bars.atr[second.idx])
-            peak = max((p for p in between if p.kind == "H"), key=lambda p: p.price)
-            neck = peak.price
-            bottom = min(first.price, second.price)
-            height = neck - bottom
-            tol = max(params.peak_tolerance_atr * atr, 0.1 * height)
-            if any(p.price <= max(first.price, second.price) + tol for p in lows_between):
-                continue
-            diff = abs(first.price - second.price)
-            if diff > tol or height < params.min_pattern_height_atr * atr:
-                continue
-            prior = _prior_high(bars, first.idx, second.idx - first.idx)
-            if prior < neck:
-                continue
-            line = Line(0.0, neck, 0.0, 1.0)
-            res = resolve(bars, second.idx + 1, line, height, bottom, buffer_unit * atr,
-                          params.expiry_bars)
-            parts = {"symmetry": clip01(1 - diff / tol),
-                     "height": clip01(height / atr / (2 * params.min_pattern_height_atr)),
-                     "prior_trend": clip01((prior - neck) / height),
-                     **_confirmation_parts(res, params)}
-            extra = {"height_atr": height / atr, "bottom_diff_atr": diff / atr,
-                     "bars_between": float(second.idx - first.idx)}
-            out.append(_detection(bars, "double_bottom",
-                                  [("first", first), ("neck", peak), ("second", second)],
-                                  res, parts, extra, neck, bottom, _WEIGHTS))
+        if a == stop or first.kind != "L" or b >= len(zz):
+            continue
+        second = zz[b]
+        between = zz[a + 1:b]
+        lows_between = [p for p in between if p.kind == "L"]
+        if second.idx - first.idx > params.max_pattern_bars:
+            stop = a
+            continue
+        atr = float(bars.atr[second.idx])
+        peak = max((p for p in between if p.kind == "H"), key=lambda p: p.price)
+        neck = peak.price
+        bottom = min(first.price, second.price)
+        height = neck - bottom
+        tol = max(params.peak_tolerance_atr * atr, 0.1 * height)
+        if any(p.price <= max(first.price, second.price) + tol for p in lows_between):
+            continue
+        diff = abs(first.price - second.price)
+        if diff > tol or height < params.min_pattern_height_atr * atr:
+            continue
+        prior = _prior_high(bars, first.idx, second.idx - first.idx)
+        if prior < neck:
+            continue
+        line = Line(0.0, neck, 0.0, 1.0)
+        res = resolve(bars, second.idx + 1, line, height, bottom, buffer_unit * atr,
+                      params.expiry_bars)
+        parts = {"symmetry": clip01(1 - diff / tol),
+                 "height": clip01(height / atr / (2 * params.min_pattern_height_atr)),
+                 "prior_trend": clip01((prior - neck) / height),
+                 **_confirmation_parts(res, params)}
+        extra = {"height_atr": height / atr, "bottom_diff_atr": diff / atr,
+                 "bars_between": float(second.idx - first.idx)}
+        out.append(_detection(bars, "double_bottom",
+                              [("first", first), ("neck", peak), ("second", second)],
+                              res, parts, extra, neck, bottom, _WEIGHTS))
     return out
+
+
+def _maybe_double(bars: Bars, zz: list[Pivot], params: PatternParams
+                  ) -> list[np.ndarray] | None:
+    """Return, for second bottoms two (row 0) and four (row 1) pivots after each first one,
+    False where ``double_bottoms`` surely skips the pair (None: no shortcut, check them all).
+
+    Most pairs fail its span, tolerance or height checks; these are the same float operations
+    on every pair at once (numpy's elementwise arithmetic is Python's), so a pair is ruled
+    out here exactly when the loop would rule it out.
+    """
+    m = len(zz)
+    kinds = [p.kind for p in zz]
+    if m < 3 or any(x == y for x, y in zip(kinds, kinds[1:], strict=False)):
+        return None  # not an alternating zigzag: the loop checks every pair
+    idx = np.array([p.idx for p in zz], dtype=np.int64)
+    price = np.array([p.price for p in zz], dtype=np.float64)
+    atr = bars.atr[idx]
+    rows = []
+    for step in (2, 4):
+        k = max(m - step, 0)
+        first, second, a2 = price[:k], price[step:], atr[step:]
+        span_ok = idx[step:] - idx[:k] <= params.max_pattern_bars
+        neck = price[1:k + 1] if step == 2 else np.maximum(price[1:k + 1], price[3:k + 3])
+        height = neck - np.minimum(first, second)
+        tol = np.maximum(params.peak_tolerance_atr * a2, 0.1 * height)
+        ok = span_ok & ~(np.abs(first - second) > tol) & ~(height < params.min_pattern_height_atr * a2)
+        if step == 4:  # the low between must stay above both bottoms by the tolerance
+            ok &= ~(price[2:k + 2] <= np.maximum(first, second) + tol)
+        rows.append(np.concatenate([ok, np.zeros(m - k, dtype=bool)]))
+    return rows
+
+
+def _maybe_ihs(bars: Bars, zz: list[Pivot], params: PatternParams) -> list[int]:
+    """Return the first pivots of the runs of five that ``inverse_head_and_shoulders`` may keep.
+
+    Its kind, span and head-depth checks are computed here for every run at once with the
+    same float operations (exact); its height check against the neckline through the two
+    highs is applied only beyond a margin (1e-7 of the largest price) far above the rounding
+    difference between this fit and ``fit_points``, so no run it would keep is skipped.
+    """
+    m = len(zz) - 4
+    if m <= 0:
+        return []
+    idx = np.array([p.idx for p in zz], dtype=np.int64)
+    price = np.array([p.price for p in zz], dtype=np.float64)
+    is_low = np.array([p.kind == "L" for p in zz])
+    atr = bars.atr[idx[4:]]
+    ls, n1, head, n2, rs = (price[k:k + m] for k in range(5))
+    x1, xh, x2 = (idx[k:k + m].astype(np.float64) for k in (1, 2, 3))
+    with np.errstate(all="ignore"):
+        neck_at_head = n1 + (n2 - n1) * (xh - x1) / (x2 - x1)
+        margin = 1e-7 * (float(np.abs(price).max()) + 1.0)
+        ok = (is_low[:m] & (idx[4:] - idx[:m] <= params.max_pattern_bars)
+              & ~(head > np.minimum(ls, rs) - params.head_min_atr * atr)
+              & ~(neck_at_head - head < params.min_pattern_height_atr * atr - margin))
+    return np.flatnonzero(ok).tolist()
 
 
 def inverse_head_and_shoulders(bars: Bars, zz: list[Pivot], params: PatternParams
@@ -108,7 +170,7 @@ def inverse_head_and_shoulders(bars: Bars, zz: list[Pivot], params: PatternParam
     the two highs; confirmed by a close above the neckline."""
     out = []
     weights = {**_WEIGHTS, "time_symmetry": 0.5}
-    for i in range(len(zz) - 4):
+    for i in _maybe_ihs(bars, zz, params):
         ls, n1, head, n2, rs = zz[i:i + 5]
         if ls.kind != "L" or rs.idx - ls.idx > params.max_pattern_bars:
             continue
