@@ -1,6 +1,8 @@
 """Bar frames for candlestick tests: hand-built patterns and seeded random sessions."""
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pandas as pd
 
@@ -40,3 +42,19 @@ def session_frame(sessions: list[str], seed: int = 1, timeframe_minutes: int = 5
                        "volume": rng.integers(100, 10_000, n)},
                       index=pd.DatetimeIndex(idx, name="ts"))
     return df
+
+
+def simulated_market(tmp_path: Any) -> tuple[Any, Any, Any, Any]:
+    """Return (settings, db, clock controller, data manager) of a migrated temp database with the built-in
+    20-symbol market on a replay clock over 2024-03-04..06 (pace max)."""
+    from shared.db import Database, migrate
+    from shared.market import ClockController, DataManager
+    from tests.conftest import make_settings
+
+    settings = make_settings(tmp_path, market__universe_size=20, candlesticks__backfill_days=2)
+    db = Database.from_settings(settings)
+    migrate(db)
+    ctl = ClockController(db, settings.market.clock)
+    ctl.reset()
+    ctl.configure(pace="max", replay_start="2024-03-04", replay_end="2024-03-06")
+    return settings, db, ctl, DataManager(settings, db, clock=ctl.clock)

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 from services.pattern_recognition.feed import MarketFeed
 from services.pattern_recognition.service import CandlestickService
-from shared.db import Database, migrate
-from shared.market import ClockController, DataManager
-from tests.conftest import make_settings
+from tests.services.pattern_recognition.factories import simulated_market
 
 
 class OneByOne(MarketFeed):
@@ -16,13 +14,7 @@ class OneByOne(MarketFeed):
 
 
 def _run(tmp_path, feed_cls, batches: list[int], singles: list[str] | None = None):  # type: ignore[no-untyped-def]
-    settings = make_settings(tmp_path, market__universe_size=20, candlesticks__backfill_days=2)
-    db = Database.from_settings(settings)
-    migrate(db)
-    ctl = ClockController(db, settings.market.clock)
-    ctl.reset()
-    ctl.configure(pace="max", replay_start="2024-03-04", replay_end="2024-03-06")
-    dm = DataManager(settings, db, clock=ctl.clock)
+    settings, db, ctl, dm = simulated_market(tmp_path)
     real = dm.get_ohlcv_many
     dm.get_ohlcv_many = lambda *a, **k: batches.append(len(a[0])) or real(*a, **k)  # type: ignore[method-assign]
     arrays = dm.get_bars_many  # the new bars of held symbols, as arrays

@@ -9,9 +9,8 @@ import pandas as pd
 from services.pattern_recognition.feed import FrameFeed, MarketFeed
 from services.pattern_recognition.service import CandlestickService
 from shared.db import Database, migrate
-from shared.market import ClockController, DataManager
 from tests.conftest import make_settings
-from tests.services.pattern_recognition.factories import session_frame
+from tests.services.pattern_recognition.factories import session_frame, simulated_market
 
 _DETECTIONS = ("SELECT symbol, timeframe, ts, visible_at, pattern, direction, value, strength, "
                "close_micros, tod_bucket, complete FROM candle_detections ORDER BY 1, 2, 3, 5")
@@ -36,13 +35,7 @@ def _steps() -> list[pd.Timestamp]:
 
 
 def _session(tmp_path, keep_tails: bool, reads: list[int]):  # type: ignore[no-untyped-def]
-    settings = make_settings(tmp_path, market__universe_size=20, candlesticks__backfill_days=2)
-    db = Database.from_settings(settings)
-    migrate(db)
-    ctl = ClockController(db, settings.market.clock)
-    ctl.reset()
-    ctl.configure(pace="max", replay_start="2024-03-04", replay_end="2024-03-06")
-    dm = DataManager(settings, db, clock=ctl.clock)
+    settings, db, ctl, dm = simulated_market(tmp_path)
     arrays = dm.get_bars_many
     dm.get_bars_many = lambda *a, **k: reads.append(len(a[0])) or arrays(*a, **k)  # type: ignore[method-assign]
     svc = CandlestickService(settings, db, MarketFeed(settings, dm), keep_tails=keep_tails)
