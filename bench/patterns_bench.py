@@ -141,7 +141,7 @@ def bench_replay_cycles(symbols: int = 20, minutes: int = 390) -> None:
     from services.pattern_analysis.service import MarketBarSource, PatternService
     from shared.config import load_settings
     from shared.db import Database, migrate
-    from shared.market import ClockController, DataManager
+    from tests.conftest import replay_market
 
     def build(tmp: str):
         settings = load_settings(environ={}, env="test", database__path=f"{tmp}/r.db",
@@ -149,10 +149,7 @@ def bench_replay_cycles(symbols: int = 20, minutes: int = 390) -> None:
                                  market__data_cache_dir=f"{tmp}/data-cache")
         db = Database.from_settings(settings)
         migrate(db)
-        ctl = ClockController(db, settings.market.clock)
-        ctl.reset()
-        ctl.configure(pace="max", replay_start="2024-03-05", replay_end="2024-03-06")
-        dm = DataManager(settings, db, clock=ctl.clock)
+        ctl, dm = replay_market(settings, db, "2024-03-05", "2024-03-06")
         src = MarketBarSource(settings)
         src._dm = dm  # this run's data manager, not the process-wide one
         return settings, db, ctl, dm, src
@@ -286,17 +283,14 @@ def _candle_cycles(keep_tails: bool, minutes: int, symbols: int) -> tuple[list[f
     from services.pattern_recognition.service import CandlestickService
     from shared.config import load_settings
     from shared.db import Database, migrate
-    from shared.market import ClockController, DataManager
+    from tests.conftest import replay_market
 
     with tempfile.TemporaryDirectory() as tmp:
         settings = load_settings(environ={}, env="test", database__path=f"{tmp}/c.db",
                                  logging__dir=f"{tmp}/logs", market__universe_size=100)
         db = Database.from_settings(settings)
         migrate(db)
-        ctl = ClockController(db, settings.market.clock)
-        ctl.reset()
-        ctl.configure(pace="max", replay_start="2024-03-04", replay_end="2024-03-05")
-        dm = DataManager(settings, db, clock=ctl.clock)
+        ctl, dm = replay_market(settings, db, "2024-03-04", "2024-03-05")
         svc = CandlestickService(settings, db, MarketFeed(settings, dm), keep_tails=keep_tails)
         equities = [s for s in sorted(dm.universe) if "/" not in s]
         syms = equities[:symbols]

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -22,6 +23,18 @@ def make_settings(tmp_path: Path, **overrides: object) -> Settings:
     for var in ("DATABASE_PATH", "LOG_DIR", "API_KEY", "ALPACA_API_KEY", "ALPACA_SECRET_KEY"):
         env.pop(var, None)
     return load_settings(environ=env, **base)
+
+
+def replay_market(settings: Settings, db: Database, start: str, end: str,
+                  pace: str = "max") -> tuple[Any, Any]:
+    """Return (clock controller, data manager) of the built-in market on a fresh replay clock
+    from session ``start`` to session ``end``."""
+    from shared.market import ClockController, DataManager
+
+    ctl = ClockController(db, settings.market.clock)
+    ctl.reset()
+    ctl.configure(pace=pace, replay_start=start, replay_end=end)
+    return ctl, DataManager(settings, db, clock=ctl.clock)
 
 
 @pytest.fixture

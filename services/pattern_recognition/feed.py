@@ -7,7 +7,7 @@ ahead.
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 import pandas as pd
@@ -99,13 +99,19 @@ class FrameFeed:
 class MarketFeed(MarketAccess):
     """Bars from ``shared.market``'s data manager; "now" from the market clock."""
 
-    def bars(self, symbol: str, timeframe: str, start: pd.Timestamp,
-             end: pd.Timestamp) -> pd.DataFrame:
-        dm = self._market()
+    def _span(self, start: pd.Timestamp, end: pd.Timestamp
+              ) -> tuple[Any, pd.Timestamp, pd.Timestamp] | None:
+        """Return (data manager, now, ``end`` cut at now), or None when nothing is visible."""
         now = self.now()
         end = min(end, now)
-        if end <= start:
+        return None if end <= start else (self._market(), now, end)
+
+    def bars(self, symbol: str, timeframe: str, start: pd.Timestamp,
+             end: pd.Timestamp) -> pd.DataFrame:
+        span = self._span(start, end)
+        if span is None:
             return empty_frame(symbol, timeframe, "market")
+        dm, now, end = span
         # as_of pins the data manager to the same "now" we report, so the two never disagree.
         df = dm.get_ohlcv(symbol, timeframe, start, end, as_of=now)
         return visible_only(df, symbol, timeframe, now)
@@ -113,11 +119,10 @@ class MarketFeed(MarketAccess):
     def bars_many(self, symbols: list[str], timeframe: str, start: pd.Timestamp,
                   end: pd.Timestamp) -> dict[str, pd.DataFrame]:
         """Return ``bars`` for many symbols, read in one batch; those that fail are left out."""
-        dm = self._market()
-        now = self.now()
-        end = min(end, now)
-        if end <= start:
+        span = self._span(start, end)
+        if span is None:
             return {}
+        dm, now, end = span
         errors: dict[str, object] = {}
         got = dm.get_ohlcv_many(symbols, timeframe, start, end, as_of=now, errors=errors)
         return {sym: visible_only(df, sym, timeframe, now) for sym, df in got.items()
@@ -126,11 +131,10 @@ class MarketFeed(MarketAccess):
     def arrays_many(self, symbols: list[str], timeframe: str, start: pd.Timestamp,
                     end: pd.Timestamp) -> dict[str, Bars]:
         """Return ``bars_many`` as arrays (no frames: the few new bars of each step)."""
-        dm = self._market()
-        now = self.now()
-        end = min(end, now)
-        if end <= start:
+        span = self._span(start, end)
+        if span is None:
             return {}
+        dm, now, end = span
         errors: dict[str, object] = {}
         got = dm.get_bars_many(symbols, timeframe, start, end, as_of=now, errors=errors,
                                cache=False)

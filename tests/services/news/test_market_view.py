@@ -5,18 +5,14 @@ import pandas as pd
 
 from services.news.market import MarketView
 from shared.db import Database, migrate
-from shared.market import ClockController, DataManager
-from tests.conftest import make_settings
+from tests.conftest import make_settings, replay_market
 
 
 def test_kept_session_frames_equal_fresh_reads_at_every_step(tmp_path):
     settings = make_settings(tmp_path, market__universe_size=20)
     db = Database.from_settings(settings)
     migrate(db)
-    ctl = ClockController(db, settings.market.clock)
-    ctl.reset()
-    ctl.configure(pace="max", replay_start="2024-03-04", replay_end="2024-03-08")
-    dm = DataManager(settings, db, clock=ctl.clock)
+    ctl, dm = replay_market(settings, db, "2024-03-04", "2024-03-08")
     kept = MarketView(settings, dm)
     sym = next(iter(dm.universe))
     reads = []

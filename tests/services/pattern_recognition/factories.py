@@ -48,13 +48,10 @@ def simulated_market(tmp_path: Any) -> tuple[Any, Any, Any, Any]:
     """Return (settings, db, clock controller, data manager) of a migrated temp database with the built-in
     20-symbol market on a replay clock over 2024-03-04..06 (pace max)."""
     from shared.db import Database, migrate
-    from shared.market import ClockController, DataManager
-    from tests.conftest import make_settings
+    from tests.conftest import make_settings, replay_market
 
     settings = make_settings(tmp_path, market__universe_size=20, candlesticks__backfill_days=2)
     db = Database.from_settings(settings)
     migrate(db)
-    ctl = ClockController(db, settings.market.clock)
-    ctl.reset()
-    ctl.configure(pace="max", replay_start="2024-03-04", replay_end="2024-03-06")
-    return settings, db, ctl, DataManager(settings, db, clock=ctl.clock)
+    ctl, dm = replay_market(settings, db, "2024-03-04", "2024-03-06")
+    return settings, db, ctl, dm

@@ -5,7 +5,7 @@ import numpy as np
 import pandas as pd
 
 from services.scanner.service import ScannerService
-from shared.market import ClockController, DataManager
+from tests.conftest import replay_market
 
 
 def _panels_equal(a, b) -> None:  # type: ignore[no-untyped-def]
@@ -20,10 +20,7 @@ def _panels_equal(a, b) -> None:  # type: ignore[no-untyped-def]
 
 def test_incremental_panel_matches_fresh_reads_and_a_rewind_drops_later_bars(settings, db
                                                                             ) -> None:  # type: ignore[no-untyped-def]
-    ctl = ClockController(db, settings.market.clock)
-    ctl.reset()
-    ctl.configure(pace="max", replay_start="2024-03-05", replay_end="2024-03-06")
-    dm = DataManager(settings, db, clock=ctl.clock)
+    ctl, dm = replay_market(settings, db, "2024-03-05", "2024-03-06")
     syms = [u["symbol"] for u in ScannerService(settings, db, market=dm).universe()[:8]]
     kept = ScannerService(settings, db, market=dm)
     reads: list[tuple[str, str, pd.Timestamp]] = []
@@ -72,10 +69,7 @@ def test_a_backfilling_scan_gives_memory_back_and_an_incremental_one_does_not(se
     calls: list[object] = []
     monkeypatch.setattr(scanner_service, "release_memory", calls.append)
     monkeypatch.setattr(scanner_service, "BULK_ROWS", 500)
-    ctl = ClockController(db, settings.market.clock)
-    ctl.reset()
-    ctl.configure(pace="max", replay_start="2024-03-05", replay_end="2024-03-06")
-    dm = DataManager(settings, db, clock=ctl.clock)
+    ctl, dm = replay_market(settings, db, "2024-03-05", "2024-03-06")
     svc = ScannerService(settings, db, market=dm)
     syms = [u["symbol"] for u in svc.universe()[:4]]
     ctl.advance("2024-03-05T15:02Z")

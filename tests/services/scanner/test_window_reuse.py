@@ -9,11 +9,11 @@ import pytest
 from services.scanner.bar_cache import may_have_new
 from services.scanner.service import ScannerService, _grid
 from services.technical_analysis.market_source import Bars
-from shared.market import ClockController, DataManager
 from shared.market.calendar import get_calendar
 from shared.market.clock import bar_visible
 from shared.market.resample import bucket_starts
 from shared.market.timeframes import parse_timeframe
+from tests.conftest import replay_market
 from tests.services.scanner.test_incremental import _panels_equal
 
 MIN = 60_000_000_000
@@ -67,10 +67,7 @@ def test_grid_equals_the_general_union(times: list[list[int]]) -> None:
 
 def test_minute_steps_equal_fresh_scans_while_reusing_between_bars(settings, db
                                                                    ) -> None:  # type: ignore[no-untyped-def]
-    ctl = ClockController(db, settings.market.clock)
-    ctl.reset()
-    ctl.configure(pace="step", replay_start="2024-03-05", replay_end="2024-03-06")
-    dm = DataManager(settings, db, clock=ctl.clock)
+    ctl, dm = replay_market(settings, db, "2024-03-05", "2024-03-06", pace="step")
     kept = ScannerService(settings, db, market=dm)
     syms = [u["symbol"] for u in kept.universe()[:6]]
     ctl.advance("2024-03-05T14:50Z")
