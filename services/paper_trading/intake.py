@@ -1,27 +1,35 @@
-"""Order intake: check and store a submitted order with the least work under the write lock.
+"""Order intake: check and store a submitted order in one short write transaction.
 
-What cannot change while the order waits for the lock happens before ``BEGIN IMMEDIATE``:
-request validation (pydantic, in the API layer), the asset's flags (an in-memory copy of the
-``symbols`` table), the reference price (the last bar the clock has made visible, read in
-the same statement as the idempotency lookup of the client_order_id: ``look``), the
-calendar facts (``sessions.SessionClock``) and the order records themselves.  Under the lock
-only what other writers can change is read, in two statements: the account, the book's
-reserved buying power, the session's risk row and the day-trade count in one row, and the
-positions priced at their last visible close in one more.  Then the pure risk checks run and
-the rows are written: the order with ``INSERT ... ON CONFLICT (client_order_id) DO NOTHING``
-(a retry racing its original finds the stored order), its legs and status events with one
-``executemany`` each, the feed event, and the session's entry count with one upsert.
+The request is validated before (pydantic, in the API layer); the asset's flags come from an
+in-memory copy of the ``symbols`` table and the calendar facts from ``sessions.SessionClock``.
+Everything read from the database is read under the write lock, in the same transaction as
+the writes, in three statements: the order stored under the client_order_id together with
+the symbol's last visible close (``look``), then the account, the book's reserved buying
+power, the session's risk row and the day-trade count in one row, then the positions priced
+at their last visible close.  Reading before the lock cost more than it saved: under several
+gunicorn workers every transaction starts after other workers' commits, and SQLite drops a
+connection's page cache whenever the database changed since its last transaction, so each
+extra read transaction re-read the pages it touched.  In one transaction the lookup also
+cannot race a retry of the same client_order_id.  The lock is held for a few hundred
+microseconds; submissions are CPU-bound long before it binds.
+
+Then the pure risk checks run and the rows are written: the order with ``INSERT ... ON
+CONFLICT (client_order_id) DO NOTHING``, its legs with one ``executemany``, the feed event,
+and the session's entry count with one upsert.  Each order row is also its creation event
+(``initial_status``; see the ``pt_order_history`` view): no status-event row is written.
 """
 from __future__ import annotations
 
-import json
 import sqlite3
+import time
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import ROUND_DOWN, Decimal
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
+
+import orjson
 
 from services.paper_trading.domain import (
     OrderIntent,
@@ -40,7 +48,6 @@ from services.paper_trading.records import ORDER_COLUMNS, OrderRecord, bar_iso, 
 from services.paper_trading.repository import Repository
 from services.paper_trading.schemas import OrderRequest
 from services.paper_trading.sessions import Period
-from shared.cache import MemoryCache
 from shared.domain.money import from_micros, to_micros
 from shared.errors import UnprocessableError
 
@@ -96,19 +103,27 @@ class Asset:
 
 
 class AssetTable:
-    """The ``symbols`` table in memory, reloaded at most once a minute (it changes rarely)."""
+    """The ``symbols`` table in memory, reloaded at most once a ``ttl_s`` (it changes rarely).
+
+    A plain (deadline, dict) pair rather than the shared ``MemoryCache``: this is read on
+    every order submission and holds one entry, so a TTL cache's bookkeeping (and its hit
+    metrics) cost more than the lookup itself.
+    """
 
     def __init__(self, db: Any, ttl_s: float = 60.0) -> None:
         self.db = db
-        self._cache = MemoryCache("paper_trading.assets", max_size=1, default_ttl=ttl_s)
+        self.ttl_s = ttl_s
+        self._table: dict[str, Asset] = {}
+        self._deadline = float("-inf")
 
     def get(self, symbol: str) -> Asset | None:
-        table = self._cache.get("all")
-        if table is None:
-            table = {r[0]: Asset(bool(r[1]), bool(r[2]), bool(r[3])) for r in self.db.fetch_all(
-                "SELECT symbol, tradable, shortable, fractionable FROM symbols")}
-            self._cache.set("all", table)
-        return table.get(symbol)
+        now = time.monotonic()
+        if now >= self._deadline:
+            self._table = {r[0]: Asset(bool(r[1]), bool(r[2]), bool(r[3])) for r in
+                           self.db.fetch_all("SELECT symbol, tradable, shortable, fractionable "
+                                             "FROM symbols")}
+            self._deadline = now + self.ttl_s
+        return self._table.get(symbol)
 
 
 def priced_rows(conn: sqlite3.Connection, now: datetime,
@@ -136,7 +151,6 @@ class Prepared:
     parent: OrderRecord
     legs: list[OrderRecord]
     rows: list[list[Any]]  # the parent's and legs' prepared rows (parent first)
-    events: list[tuple[Any, ...]]  # their status events
     feed: tuple[str, str, str]  # the trade_events row
 
 
@@ -150,7 +164,8 @@ class Intake:
         self._account_seen = False
 
     # -- before the lock ------------------------------------------------------------------
-    def look(self, req: OrderRequest, now: datetime) -> tuple[OrderRecord | None, Any]:
+    def look(self, req: OrderRequest, now: datetime,
+             conn: sqlite3.Connection | None = None) -> tuple[OrderRecord | None, Any]:
         """Return (the order stored under ``req``'s client_order_id or None, the last close).
 
         One read: both lookups in one statement, so one read transaction (each one met
@@ -158,7 +173,7 @@ class Intake:
         the last one-minute bar closed by ``now`` (micros, None when no bar is visible).
         """
         cid = req.client_order_id
-        row = self.svc.get_db_connection().execute(
+        row = (conn or self.svc.get_db_connection()).execute(
             _LOOK_SQL, (req.symbol, bar_iso(now - _MINUTE), cid)).fetchone()
         found = None if cid is None or row["seq"] is None else OrderRecord.from_row(row)
         return found, row[-1]
@@ -196,9 +211,8 @@ class Intake:
         period = self.svc.sessions.period(now)
         parent, legs = self.build(req, now, period)
         sign = 1 if req.side == "buy" else -1
-        rows, events, feed = self.rows(parent, legs, now, "api")
-        return Prepared(req, now, period, asset, est, sign * qty, parent, legs, rows, events,
-                        feed)
+        rows, feed = self.rows(parent, legs, now, "api")
+        return Prepared(req, now, period, asset, est, sign * qty, parent, legs, rows, feed)
 
     def build(self, req: OrderRequest, now: datetime, period: Period, *,
               source: str = "api") -> tuple[OrderRecord, list[OrderRecord]]:
@@ -216,7 +230,8 @@ class Intake:
             active_from=bar_iso(now), extended_hours=req.extended_hours, source=source)
         parent = OrderRecord(
             id=uuid7_str(), client_order_id=req.client_order_id or uuid7_str(),
-            side=req.side, type=req.type, status=status, qty=req.qty, notional=req.notional,
+            side=req.side, type=req.type, status=status, initial_status=status, qty=req.qty,
+            notional=req.notional,
             limit_price=req.limit_price, stop_price=req.stop_price, trail_price=req.trail_price,
             trail_percent=req.trail_percent, position_intent=req.position_intent,
             expires_at=expires, target_bar=target,
@@ -229,7 +244,7 @@ class Intake:
         if req.take_profit is not None and cls_ in ("bracket", "oto"):
             legs.append(OrderRecord(
                 id=uuid7_str(), client_order_id=uuid7_str(), side=leg_side,
-                type="limit", status=leg_status, qty=req.qty,
+                type="limit", status=leg_status, initial_status=leg_status, qty=req.qty,
                 limit_price=req.take_profit.limit_price, parent_id=parent.id, leg="take_profit",
                 **base))
         if req.stop_loss is not None:
@@ -237,6 +252,7 @@ class Intake:
             legs.append(OrderRecord(
                 id=uuid7_str(), client_order_id=uuid7_str(), side=leg_side,
                 type="stop_limit" if sl.limit_price is not None else "stop", status=leg_status,
+                initial_status=leg_status,
                 qty=req.qty, stop_price=sl.stop_price, limit_price=sl.limit_price,
                 parent_id=parent.id, leg="stop_loss",
                 expires_at=expires if cls_ == "oco" else None, **base))
@@ -304,35 +320,37 @@ class Intake:
                       threshold=cfg.pdt_equity_threshold, max_day_trades=cfg.pdt_max_day_trades)
         if opening > 0 and period.session is not None:
             conn.execute(_SESSION_ENTRY_SQL, (period.session, to_micros(fig.equity)))
-        self._write(conn, p.rows[1:], p.events, p.feed)
+        self._write(conn, p.rows[1:], p.feed)
         return p.parent
 
     @staticmethod
     def rows(parent: OrderRecord, legs: list[OrderRecord], now: datetime,
-             source: str) -> tuple[list[list[Any]], list[tuple[Any, ...]], tuple[str, str, str]]:
-        """Return the order rows, status-event rows and feed-event row of a new order."""
+             source: str) -> tuple[list[list[Any]], tuple[str, str, str]]:
+        """Return the order rows and the feed-event row of a new order.
+
+        Each row is also the order's creation event (``initial_status``, ``created_at``,
+        reason 'submitted'; see the ``pt_order_history`` view), so no pt_order_events row is
+        written.
+        """
         at = iso(now)
         payload = {"id": parent.id, "client_order_id": parent.client_order_id,
                    "symbol": parent.symbol, "side": parent.side, "type": parent.type,
                    "qty": None if parent.qty is None else str(parent.qty),
                    "order_class": parent.order_class, "source": source}
         return ([list(r.to_row()) for r in (parent, *legs)],
-                [(r.id, r.status, at) for r in (parent, *legs)],
-                ("order_submitted", json.dumps(payload), at or ""))
+                ("order_submitted", orjson.dumps(payload).decode(), at or ""))
 
     @staticmethod
-    def _write(conn: sqlite3.Connection, rows: list[list[Any]], events: list[tuple[Any, ...]],
+    def _write(conn: sqlite3.Connection, rows: list[list[Any]],
                feed: tuple[str, str, str]) -> None:
         if rows:
             conn.executemany(_INSERT, rows)
-        conn.executemany("INSERT INTO pt_order_events (order_id, status, reason, at) "
-                         "VALUES (?, ?, 'submitted', ?)", events)
         conn.execute("INSERT INTO trade_events (type, payload, created_at) VALUES (?, ?, ?)",
                      feed)
 
     def store(self, conn: sqlite3.Connection, parent: OrderRecord, legs: list[OrderRecord],
               now: datetime, source: str) -> None:
-        """Insert an order built by ``build`` with its events (one statement per table)."""
+        """Insert an order built by ``build`` and its feed event (one statement per table)."""
         self._write(conn, *self.rows(parent, legs, now, source))
 
 

@@ -48,6 +48,7 @@ class PortfolioUseCases(_Base):
             new.id = uuid7_str()
             new.client_order_id = req.client_order_id or uuid7_str()
             new.replaces = old.id
+            new.initial_status = None  # its creation event is written below, with its reason
             new.created_at = new.updated_at = new.submitted_at = now
             new.active_from = bar_iso(now)
             new.evaluated = False

@@ -85,6 +85,7 @@ class OrderRecord:
     replaced_at: datetime | None = None
     replaced_by: str | None = None
     replaces: str | None = None
+    initial_status: str | None = None  # set on submission: the row is its creation event
     seq: int | None = None
     legs: list[OrderRecord] = field(default_factory=list)
 

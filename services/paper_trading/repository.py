@@ -169,8 +169,8 @@ class Repository:
                           "VALUES (?, ?, ?, ?)", (order_id, status, reason, iso(at)))
 
     def order_events(self, order_id: str) -> list[sqlite3.Row]:
-        return self._all("SELECT status, reason, at FROM pt_order_events WHERE order_id = ? "
-                         "ORDER BY id", (order_id,))
+        return self._all("SELECT status, reason, at FROM pt_order_history WHERE order_id = ? "
+                         "ORDER BY kind, n", (order_id,))
 
     def reserved(self) -> Decimal:
         """Return the buying power held by working orders (kept in ``pt_book`` by trigger)."""

@@ -166,33 +166,34 @@ class PaperTradingService(PortfolioUseCases, DatabaseServiceMixin):
     def submit_order(self, req: OrderRequest) -> OrderRecord:
         """Accept an order after the risk checks, or return the one with its client_order_id.
 
-        One read comes first: the order stored under the client_order_id, if any, and the
-        symbol's last visible close (``Intake.look``).  A known client_order_id returns that
-        order (its legs need one more read) without the write lock.  A new order is prepared
-        without the lock and checked and stored in one short unit of work (see
-        ``intake``); it never runs the fill sweep, which belongs to clock sync and reads.
+        One unit of work (see ``intake``): the clock, then the order stored under the
+        client_order_id, if any, with the symbol's last visible close (``Intake.look``).  A
+        known client_order_id returns that order (its legs need one more read) and writes
+        nothing.  A new order is built, checked and stored before the commit.  A submission
+        never runs the fill sweep, which belongs to clock sync and reads.
 
         Raises:
             RiskRejection / PatternDayTraderRejection: 403 with the rule as the code.
             UnprocessableError: no price is known for the symbol, or bad quantity/asset.
         """
-        now = self.now()
-        existing, close_micros = self.intake.look(req, now)
-        if existing is not None:
-            if existing.order_class != "simple":
-                existing.legs = Repository(self.get_db_connection()).children(existing.id)
-            return existing
+        now = None
         try:
-            prepared = self.intake.prepare(req, now, close_micros)
             with self._uow("submit") as uow:
+                now = self.now()
+                existing, close_micros = self.intake.look(req, now, uow.conn)
+                if existing is not None:
+                    if existing.order_class != "simple":
+                        existing.legs = Repository(uow.conn).children(existing.id)
+                    return existing
+                prepared = self.intake.prepare(req, now, close_micros)
                 rec = self.intake.submit_locked(uow.conn, prepared)
                 uow.commit()
         except (RiskRejection, UnprocessableError) as exc:
-            self._record_rejection(req, exc, now)
+            self._record_rejection(req, exc, now or self.now())
             raise
         except Exception as exc:  # PDT rejections are Forbidden too
             if getattr(exc, "http_status", 0) == 403:
-                self._record_rejection(req, exc, now)
+                self._record_rejection(req, exc, now or self.now())
             raise
         if rec is None:  # lost a race with a retry of the same client_order_id
             rec = self.get_order_by_client_id(req.client_order_id or "")

@@ -97,6 +97,9 @@ class MarketClock:
         self.skip_closed = settings.skip_closed if skip_closed is None else skip_closed
         self._cached: tuple[float, tuple | None, ClockState] | None = None
         self._default: ClockState | None = None
+        # (state, its "now") while the clock stands still (paused, max or step pace): the
+        # same state object means the same instant, without pandas on every call
+        self._still: tuple[ClockState, datetime] | None = None
         self._lock = threading.Lock()
         self._trading: _TradingTime | None = None
 
@@ -159,7 +162,15 @@ class MarketClock:
 
     def now(self) -> datetime:
         """Return the market's "now" (UTC)."""
-        return self.now_ts().to_pydatetime()
+        st = self.state()
+        still = self._still
+        if still is not None and still[0] is st:
+            return still[1]
+        if st.mode != "live" and (st.paused or st.pace in ("max", "step")):
+            t = min(st.sim_anchor, st.replay_end).to_pydatetime()
+            self._still = (st, t)
+            return t
+        return self.now_at(st, _wall()).to_pydatetime()
 
     def now_ts(self) -> pd.Timestamp:
         st = self.state()

@@ -40,28 +40,52 @@ def under_lock(stmts: list[str]) -> list[str]:
     return stmts[i + 1: stmts.index("COMMIT", i)]
 
 
-def test_submission_reads_two_rows_under_the_lock(svc, db, clock) -> None:  # noqa: ANN001
+def test_submission_is_one_transaction_with_three_reads(svc, db, clock) -> None:  # noqa: ANN001
     seed_bars(db, "AAPL", OPEN, flat(100, 10))
     clock.t = OPEN + 2 * M
     svc.submit_order(req())  # first use creates the account
     rec, stmts = traced(db, lambda: svc.submit_order(req(type="limit", limit_price=99)))
+    assert stmts[0] == "BEGIN IMMEDIATE" and stmts[-1] == "COMMIT"  # nothing outside it
     locked = under_lock(stmts)
     reads = [s for s in locked if s.startswith("SELECT")]
-    assert len(reads) == 2  # account/book/session row, then the priced positions
+    # the client_order_id and the last close in one row, then the account/book/session row,
+    # then the priced positions
+    assert len(reads) == 3
+    assert "client_order_id" in reads[0] and "FROM bars" in reads[0]
     assert not any("SELECT *" in s for s in locked)
-    assert not any("FROM bars" in s for s in locked if s.startswith("SELECT ts"))  # price read before
     assert any(s.startswith("INSERT INTO pt_orders") and "ON CONFLICT" in s for s in locked)
     assert not any(s.startswith(("UPDATE pt_orders", "SELECT COALESCE(SUM")) for s in locked)
+    assert not any("pt_order_events" in s for s in locked)  # the row is its creation event
     assert rec.reserve == D(99)
 
 
-def test_known_client_order_id_is_one_read_without_the_lock(svc, db, clock) -> None:  # noqa: ANN001
+def test_known_client_order_id_reads_one_row_and_writes_nothing(svc, db, clock) -> None:  # noqa: ANN001
     seed_bars(db, "AAPL", OPEN, flat(100, 10))
     clock.t = OPEN + 2 * M
     first = svc.submit_order(req(client_order_id="c-1"))
     again, stmts = traced(db, lambda: svc.submit_order(req(client_order_id="c-1", qty=7)))
     assert again.id == first.id and again.qty == D(1)
-    assert stmts == [s for s in stmts if s.startswith("SELECT")] and len(stmts) == 1
+    assert [s for s in stmts if s not in ("BEGIN IMMEDIATE", "ROLLBACK")] == [
+        s for s in stmts if s.startswith("SELECT")]
+    assert len([s for s in stmts if s.startswith("SELECT")]) == 1
+    assert "COMMIT" not in stmts
+
+
+def test_creation_events_come_from_the_order_rows(svc, db, clock) -> None:  # noqa: ANN001
+    """A submission's creation events (parent and legs) read back in order, with later ones."""
+    seed_bars(db, "AAPL", OPEN, flat(100, 10))
+    clock.t = OPEN + 2 * M
+    p = svc.submit_order(req(qty=2, type="limit", limit_price=90, order_class="bracket",
+                             take_profit={"limit_price": 120}, stop_loss={"stop_price": 70}))
+    svc.cancel_order(p.id)
+    assert db.fetch_one("SELECT COUNT(*) FROM pt_order_events WHERE reason = 'submitted'")[0] == 0
+    events = svc.order_events(p.id)
+    assert [(e["status"], e["reason"]) for e in events][:1] == [("new", "submitted")]
+    assert events[0]["at"] == (OPEN + 2 * M).isoformat(timespec="microseconds")
+    assert events[-1]["status"] == "canceled" and len(events) == 2
+    for leg in p.legs:
+        assert [(e["status"], e["reason"]) for e in svc.order_events(leg.id)][0] == (
+            "held", "submitted")
 
 
 def test_losing_the_race_to_a_retry_writes_nothing(svc, db, clock) -> None:  # noqa: ANN001
@@ -158,14 +182,14 @@ def test_screen_load_matches_the_records(svc, db, clock) -> None:  # noqa: ANN00
     assert books["AAPL"].a["always"].tolist() == [False, True]
 
 
-def test_a_new_submission_reads_once_before_the_lock(svc, db, clock) -> None:  # noqa: ANN001
+def test_a_market_order_is_valued_at_the_close_its_lookup_read(svc, db, clock) -> None:  # noqa: ANN001
     seed_bars(db, "AAPL", OPEN, flat(100, 10))
     clock.t = OPEN + 2 * M
     svc.submit_order(req())  # first use creates the account
     rec, stmts = traced(db, lambda: svc.submit_order(req(client_order_id="new-1")))
-    before = stmts[:stmts.index("BEGIN IMMEDIATE")]
-    assert len(before) == 1  # the client_order_id lookup and the last close, one statement
-    assert "client_order_id" in before[0] and "FROM bars" in before[0]
+    locked = under_lock(stmts)
+    assert "client_order_id" in locked[0] and "FROM bars" in locked[0]
+    assert not any("FROM bars" in s for s in locked[1:] if "pt_positions" not in s)
     assert rec.reserve == D(100)  # valued at the close that one read returned
 
 
