@@ -105,6 +105,10 @@ def _finite_float(text: str) -> float:
     return value
 
 
+_ENCODER = json.JSONEncoder(default=_encode_default, allow_nan=False)
+_STRICT_DECODER = json.JSONDecoder(parse_float=_finite_float, parse_constant=_reject_constant)
+
+
 class SuiteJSONProvider(DefaultJSONProvider):
     """Flask JSON provider that encodes our types (Flask's default renders dates as RFC 822).
 
@@ -115,6 +119,11 @@ class SuiteJSONProvider(DefaultJSONProvider):
     sort_keys = False
 
     def loads(self, s: str | bytes, **kwargs: Any) -> Any:
+        if not kwargs and isinstance(s, (bytes, bytearray)):
+            # what json.loads does with bytes, minus building a decoder and its scanner on
+            # every call (it does whenever hooks are passed); ``json`` shares its own default
+            # decoder across threads the same way
+            return _STRICT_DECODER.decode(s.decode(json.detect_encoding(s), "surrogatepass"))
         kwargs.setdefault("parse_constant", _reject_constant)
         kwargs.setdefault("parse_float", _finite_float)
         return super().loads(s, **kwargs)
@@ -123,6 +132,12 @@ class SuiteJSONProvider(DefaultJSONProvider):
         if kwargs.get("allow_nan", False) or "default" in kwargs:
             kwargs.setdefault("allow_nan", False)
             return super().dumps(to_jsonable(obj), **kwargs)
+        if not kwargs and self.ensure_ascii and not self.sort_keys:
+            # dumps_jsonable(obj) with the encoder built once, not on every call
+            try:
+                return _ENCODER.encode(obj)
+            except (ValueError, TypeError):
+                return _ENCODER.encode(to_jsonable(obj))
         kwargs.setdefault("ensure_ascii", self.ensure_ascii)
         kwargs.setdefault("sort_keys", self.sort_keys)
         return dumps_jsonable(obj, **kwargs)

@@ -60,8 +60,11 @@ class SecureHeaders:
 
         def start(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
             have = {k.lower() for k, _ in headers}
-            headers.extend(h for h, name in zip(STATIC_HEADERS, _STATIC_NAMES, strict=True)
-                           if name not in have)
+            if have.isdisjoint(_STATIC_NAMES):  # the usual case: the view set none of them
+                headers.extend(STATIC_HEADERS)
+            else:
+                headers.extend(h for h, name in zip(STATIC_HEADERS, _STATIC_NAMES, strict=True)
+                               if name not in have)
             headers.append(("X-Request-ID", rid))
             if allow is not None:
                 headers.append(("Access-Control-Allow-Origin", allow))

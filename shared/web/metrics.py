@@ -10,7 +10,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from flask import Flask, Response, g, request
+from flask import Flask, Request, Response, g, request
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
@@ -46,21 +46,56 @@ class _Collector:
         yield states
 
 
+class RequestMetrics:
+    """Request count and latency per (method, route, status) of one app, in its own registry."""
+
+    def __init__(self, service: str, db_stats: Callable[[], dict[str, Any]] | None,
+                 breakers: Callable[[], dict[str, str]]) -> None:
+        self.service = service
+        self.registry = CollectorRegistry()
+        self._requests = Counter(
+            "suite_http_requests", "HTTP requests by route and status",
+            ["service", "method", "route", "status"], registry=self.registry)
+        self._latency = Histogram(
+            "suite_http_request_seconds", "HTTP request latency by route",
+            ["service", "method", "route"], buckets=_BUCKETS, registry=self.registry)
+        self.registry.register(_Collector(service, db_stats, breakers))
+        # labelled children by (method, route, status): ``labels()`` re-joins and re-checks
+        # its label values on every call; the set of routes is fixed, so look each up once
+        self._children: dict[tuple[str, str, int], tuple[Any, Any]] = {}
+
+    def observe(self, req: Request, resp: Response, t0: float) -> None:
+        """Count ``resp`` to ``req`` and its latency since ``t0`` (``time.perf_counter``)."""
+        rule = req.url_rule
+        key = (req.method, rule.rule if rule else "<unmatched>", resp.status_code)
+        pair = self._children.get(key)
+        if pair is None:
+            pair = (self._latency.labels(self.service, key[0], key[1]),
+                    self._requests.labels(self.service, key[0], key[1], str(key[2])))
+            self._children[key] = pair
+        pair[0].observe(time.perf_counter() - t0)
+        pair[1].inc()
+
+
+def add_metrics(app: Flask, service: str, db_stats: Callable[[], dict[str, Any]] | None,
+                breakers: Callable[[], dict[str, str]]) -> RequestMetrics:
+    """Serve ``GET /metrics``; return the recorder the caller's own hooks feed."""
+    recorder = RequestMetrics(service, db_stats, breakers)
+
+    def metrics() -> Response:
+        """Prometheus metrics of this process."""
+        return Response(generate_latest(recorder.registry), mimetype=CONTENT_TYPE_LATEST)
+
+    metrics._api = {"raw": True, "mimetype": "text/plain", "summary": "Prometheus metrics",  # type: ignore[attr-defined]
+                    "tags": ["system"], "response": {"type": "string"}}
+    app.add_url_rule("/metrics", "metrics", metrics, methods=["GET"])
+    return recorder
+
+
 def install_metrics(app: Flask, service: str, db_stats: Callable[[], dict[str, Any]] | None,
                     breakers: Callable[[], dict[str, str]]) -> CollectorRegistry:
     """Time every request and serve ``GET /metrics`` in Prometheus' text format."""
-    registry = CollectorRegistry()
-    requests_total = Counter(
-        "suite_http_requests", "HTTP requests by route and status",
-        ["service", "method", "route", "status"], registry=registry)
-    latency = Histogram(
-        "suite_http_request_seconds", "HTTP request latency by route",
-        ["service", "method", "route"], buckets=_BUCKETS, registry=registry)
-    registry.register(_Collector(service, db_stats, breakers))
-
-    # labelled children by (method, route, status): ``labels()`` re-joins and re-checks its
-    # label values on every call; the set of routes is fixed, so look each pair up once
-    children: dict[tuple[str, str, int], tuple[Any, Any]] = {}
+    recorder = add_metrics(app, service, db_stats, breakers)
 
     @app.before_request
     def _start_timer() -> None:
@@ -70,23 +105,7 @@ def install_metrics(app: Flask, service: str, db_stats: Callable[[], dict[str, A
     def _observe(resp: Response) -> Response:
         t0 = getattr(g, "_t0", None)
         if t0 is not None:
-            req = request._get_current_object()  # type: ignore[attr-defined]
-            rule = req.url_rule
-            key = (req.method, rule.rule if rule else "<unmatched>", resp.status_code)
-            pair = children.get(key)
-            if pair is None:
-                pair = (latency.labels(service, key[0], key[1]),
-                        requests_total.labels(service, key[0], key[1], str(key[2])))
-                children[key] = pair
-            pair[0].observe(time.perf_counter() - t0)
-            pair[1].inc()
+            recorder.observe(request._get_current_object(), resp, t0)  # type: ignore[attr-defined]
         return resp
 
-    def metrics() -> Response:
-        """Prometheus metrics of this process."""
-        return Response(generate_latest(registry), mimetype=CONTENT_TYPE_LATEST)
-
-    metrics._api = {"raw": True, "mimetype": "text/plain", "summary": "Prometheus metrics",  # type: ignore[attr-defined]
-                    "tags": ["system"], "response": {"type": "string"}}
-    app.add_url_rule("/metrics", "metrics", metrics, methods=["GET"])
-    return registry
+    return recorder.registry

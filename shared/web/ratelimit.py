@@ -24,7 +24,7 @@ import math
 import time
 from typing import Any
 
-from flask import Flask, Response, g, request
+from flask import Flask, Request, Response, g, request
 from limits import parse
 from limits.storage import MemoryStorage
 from werkzeug.exceptions import TooManyRequests
@@ -60,27 +60,52 @@ class RequestRateLimit:
     times the rate).  Requests that match no route (404/405) are not counted.
     """
 
-    def __init__(self, app: Flask, rate: str) -> None:
+    def __init__(self, app: Flask, rate: str, *, hooks: bool = True) -> None:
+        """Parse ``rate`` once; ``hooks=False`` leaves calling ``count``/``add_headers`` to
+        the caller (``create_service_app`` runs them from its own one before/after hook)."""
         self.limit = parse(rate)
         self.storage = InlineExpiryMemoryStorage()
         self._expiry = self.limit.get_expiry()
         self._amount = self.limit.amount
-        app.before_request(self._check)
-        app.after_request(self._headers)
+        if hooks:
+            app.before_request(self._check)
+            app.after_request(self._headers)
 
-    def _check(self) -> None:
-        """Count the request; raise 429 when its client is over the limit on this route.
+    def count(self, req: Request) -> tuple[str, int] | None:
+        """Count ``req`` against its client's limit on its route; return ``(key, count)``.
+
+        Returns None for a request that is not limited (not mutating, or matching no route).
+        Keep the result for ``add_headers``, then call ``enforce`` with it.
+        """
+        endpoint = req.endpoint
+        if endpoint is None or req.method not in LIMITED_METHODS:
+            return None
+        key = self.limit.key_for(req.remote_addr or "127.0.0.1", endpoint)
+        return key, self.storage.incr(key, self._expiry)
+
+    def enforce(self, state: tuple[str, int]) -> None:
+        """Raise 429 when the count ``count`` returned is over the limit.
 
         Raises:
             TooManyRequests: the limit is exceeded (``retry_after``: seconds to the next window).
         """
-        if request.method not in LIMITED_METHODS or request.endpoint is None:
-            return
-        key = self.limit.key_for(request.remote_addr or "127.0.0.1", request.endpoint)
-        count = self.storage.incr(key, self._expiry)
-        g._rate_limit = (key, count)
-        if count > self._amount:
-            raise TooManyRequests(str(self.limit), retry_after=self._retry_after(key))
+        if state[1] > self._amount:
+            raise TooManyRequests(str(self.limit), retry_after=self._retry_after(state[0]))
+
+    def add_headers(self, resp: Response, state: tuple[str, int]) -> None:
+        """Add the ``X-RateLimit-*`` headers for the count ``count`` returned."""
+        key, count = state
+        headers = resp.headers
+        headers.add("X-RateLimit-Limit", str(self._amount))
+        headers.add("X-RateLimit-Remaining", str(max(0, self._amount - count)))
+        headers.add("X-RateLimit-Reset", str(int(self.storage.get_expiry(key))))
+
+    def _check(self) -> None:
+        """Count the request; raise 429 when its client is over the limit on this route."""
+        state = self.count(request._get_current_object())  # type: ignore[attr-defined]
+        if state is not None:
+            g._rate_limit = state
+            self.enforce(state)
 
     def _retry_after(self, key: str) -> int:
         return max(1, math.ceil(self.storage.get_expiry(key) - time.time()))
@@ -88,11 +113,7 @@ class RequestRateLimit:
     def _headers(self, resp: Response) -> Response:
         state: Any = g.pop("_rate_limit", None)
         if state is not None:
-            key, count = state
-            headers = resp.headers
-            headers.add("X-RateLimit-Limit", str(self._amount))
-            headers.add("X-RateLimit-Remaining", str(max(0, self._amount - count)))
-            headers.add("X-RateLimit-Reset", str(int(self.storage.get_expiry(key))))
+            self.add_headers(resp, state)
         return resp
 
 

@@ -209,3 +209,65 @@ def test_mutating_routes_are_rate_limited_with_retry_after(tmp_path: Path) -> No
     assert_error_envelope(resp, 429)
     assert int(resp.headers["Retry-After"]) > 0
     assert all(c.get("/api/v1/orders").status_code == 200 for _ in range(5))  # reads are not limited
+
+
+def test_body_must_be_json_by_content_type_and_not_null(client) -> None:  # type: ignore[no-untyped-def]
+    good = '{"symbol": "AAPL", "qty": 1, "side": "buy"}'
+    for data, ctype in ((good, "text/plain"), (good, "application/x-www-form-urlencoded"),
+                        ("null", "application/json"), ('{"qty": NaN}', "application/json"),
+                        ('{"qty": 1e400}', "application/json")):
+        err = assert_error_envelope(client.post("/api/v1/orders", data=data, content_type=ctype),
+                                    400, "validation_error")
+        assert err["message"] == ("the request body must be valid JSON "
+                                  "(Content-Type: application/json)"), (data, ctype)
+        assert err["details"]["field"] == "body"
+    assert client.post("/api/v1/orders", data=good,
+                       content_type="application/vnd.api+json").status_code == 201
+    missing = assert_error_envelope(client.post("/api/v1/orders"), 400, "validation_error")
+    assert missing["details"]["field"] == "symbol"  # an empty body validates as {}
+
+
+def _count(metrics: str, method: str, route: str, status: int) -> float:
+    line = (f'suite_http_requests_total{{method="{method}",route="{route}",'
+            f'service="scanner",status="{status}"}}')
+    return sum(float(x.rsplit(" ", 1)[1]) for x in metrics.splitlines() if x.startswith(line))
+
+
+def test_metrics_count_limited_requests_but_not_refused_keys(tmp_path: Path) -> None:
+    c = build(tmp_path, security__rate_limit="2 per minute",
+              security__api_key="k3y").test_client()
+    body, key = {"symbol": "AAPL", "qty": 1, "side": "buy"}, {"X-API-Key": "k3y"}
+    refused = c.post("/api/v1/orders", json=body)  # 401 before the timer and the limit
+    assert refused.status_code == 401 and "X-RateLimit-Limit" not in refused.headers
+    codes = [c.post("/api/v1/orders", json=body, headers=key) for _ in range(3)]
+    assert [r.status_code for r in codes] == [201, 201, 429]
+    assert [r.headers["X-RateLimit-Remaining"] for r in codes] == ["1", "0", "0"]
+    assert codes[2].headers["X-RateLimit-Limit"] == "2" and "Retry-After" in codes[2].headers
+    c.get("/api/v1/nowhere")
+    text = c.get("/metrics").get_data(as_text=True)
+    assert _count(text, "POST", "/api/v1/orders", 201) == 2
+    assert _count(text, "POST", "/api/v1/orders", 429) == 1
+    assert _count(text, "POST", "/api/v1/orders", 401) == 0
+    assert _count(text, "GET", "<unmatched>", 404) == 1
+
+
+def test_ensure_sync_passes_plain_functions_and_leaves_the_rest_to_flask(tmp_path: Path) -> None:
+    import functools
+
+    from flask import Flask
+
+    app = build(tmp_path)
+
+    def plain() -> None: ...
+
+    async def coro() -> None: ...
+
+    class Holder:
+        def method(self) -> None: ...
+
+    bound = Holder().method
+    assert app.ensure_sync(plain) is plain and app.ensure_sync(bound) is bound
+    partial = functools.partial(plain)
+    assert app.ensure_sync(partial) is Flask.ensure_sync(app, partial)
+    with pytest.raises(RuntimeError, match="async"):  # Flask's answer: the async extra is absent
+        app.ensure_sync(coro)

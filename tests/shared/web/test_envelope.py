@@ -91,3 +91,46 @@ def test_explicit_default_or_allow_nan_keeps_the_walk() -> None:
     assert provider.dumps({"p": Decimal("2.50")}, default=str) == json.dumps(
         to_jsonable({"p": Decimal("2.50")}))
     assert provider.dumps([float("nan")], allow_nan=True) == "[null]"
+
+
+@pytest.mark.parametrize("value", VALUES)
+def test_provider_default_text_is_the_walked_text(value: object) -> None:
+    # no arguments: what ok() calls, served by an encoder built once
+    expected = json.dumps(to_jsonable(value), allow_nan=False, ensure_ascii=True,
+                          sort_keys=False)
+    assert SuiteJSONProvider(Flask(__name__)).dumps(value) == expected
+
+
+def test_provider_default_refuses_unknown_types_as_before() -> None:
+    with pytest.raises(TypeError, match="not JSON serializable"):
+        SuiteJSONProvider(Flask(__name__)).dumps({"x": object()})
+
+
+def _strict(text: str | bytes) -> object:
+    """Decode the way the provider did before its decoder was built once."""
+    from shared.web.envelope import _finite_float, _reject_constant
+
+    return json.loads(text, parse_float=_finite_float, parse_constant=_reject_constant)
+
+
+BODIES = [
+    b'{"a": 10.1, "b": 1e-400, "c": 12345678901234567890.5, "d": [1, 2.0], "e": null}',
+    b'{"s": "\\ud800lone", "t": "\\ud83d\\udca5", "u": "\\u0000", "k": 1, "k": 2}',
+    '{"x": "é→"}'.encode(), "\ufeff{\"bom\": 1}".encode(), '{"w": 1}'.encode("utf-16"),
+    '{"w": [1.5]}'.encode("utf-32-le"), bytearray(b'[1, "2", 3.25]'), b'"just text"', b"null",
+    b'{"n": NaN}', b'{"n": Infinity}', b'{"n": -Infinity}', b'{"n": 1e400}', b'{"n": -1e400}',
+    b'{"s": "\xff"}', b'{nope', b'{"a": 1} trailing', b"",
+]
+
+
+@pytest.mark.parametrize("raw", BODIES)
+def test_provider_decodes_bytes_as_json_loads_with_the_strict_hooks(raw: bytes) -> None:
+    provider = SuiteJSONProvider(Flask(__name__))
+    try:
+        expected: object = _strict(raw)
+    except ValueError as exc:
+        with pytest.raises(type(exc)) as got:
+            provider.loads(raw)
+        assert str(got.value) == str(exc)
+    else:
+        assert provider.loads(raw) == expected
