@@ -164,16 +164,16 @@ class Intake:
         self._account_seen = False
 
     # -- before the lock ------------------------------------------------------------------
-    def look(self, req: OrderRequest, now: datetime,
-             conn: sqlite3.Connection | None = None) -> tuple[OrderRecord | None, Any]:
+    def look(self, conn: sqlite3.Connection, req: OrderRequest,
+             now: datetime) -> tuple[OrderRecord | None, Any]:
         """Return (the order stored under ``req``'s client_order_id or None, the last close).
 
-        One read: both lookups in one statement, so one read transaction (each one met
-        other workers' commits and re-read the pages they changed).  The close is that of
-        the last one-minute bar closed by ``now`` (micros, None when no bar is visible).
+        Both lookups in one statement, run on ``conn`` inside the submission's unit of work.
+        The close is that of the last one-minute bar closed by ``now`` (micros, None when no
+        bar is visible).
         """
         cid = req.client_order_id
-        row = (conn or self.svc.get_db_connection()).execute(
+        row = conn.execute(
             _LOOK_SQL, (req.symbol, bar_iso(now - _MINUTE), cid)).fetchone()
         found = None if cid is None or row["seq"] is None else OrderRecord.from_row(row)
         return found, row[-1]

@@ -180,7 +180,7 @@ class PaperTradingService(PortfolioUseCases, DatabaseServiceMixin):
         try:
             with self._uow("submit") as uow:
                 now = self.now()
-                existing, close_micros = self.intake.look(req, now, uow.conn)
+                existing, close_micros = self.intake.look(uow.conn, req, now)
                 if existing is not None:
                     if existing.order_class != "simple":
                         existing.legs = Repository(uow.conn).children(existing.id)

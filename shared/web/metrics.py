@@ -10,7 +10,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from flask import Flask, Request, Response, g, request
+from flask import Flask, Request, Response
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
@@ -90,22 +90,3 @@ def add_metrics(app: Flask, service: str, db_stats: Callable[[], dict[str, Any]]
                     "tags": ["system"], "response": {"type": "string"}}
     app.add_url_rule("/metrics", "metrics", metrics, methods=["GET"])
     return recorder
-
-
-def install_metrics(app: Flask, service: str, db_stats: Callable[[], dict[str, Any]] | None,
-                    breakers: Callable[[], dict[str, str]]) -> CollectorRegistry:
-    """Time every request and serve ``GET /metrics`` in Prometheus' text format."""
-    recorder = add_metrics(app, service, db_stats, breakers)
-
-    @app.before_request
-    def _start_timer() -> None:
-        g._t0 = time.perf_counter()
-
-    @app.after_request
-    def _observe(resp: Response) -> Response:
-        t0 = getattr(g, "_t0", None)
-        if t0 is not None:
-            recorder.observe(request._get_current_object(), resp, t0)  # type: ignore[attr-defined]
-        return resp
-
-    return recorder.registry
