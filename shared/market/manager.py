@@ -160,6 +160,19 @@ class DataManager:
             df.attrs["errors"] = stale[sym]
         return df
 
+    def get_bars(self, symbol: str, timeframe: str = "1m", start: object = None,
+                 end: object = None, *, start_hours_ago: float | None = None,
+                 as_of: object = None) -> BarArrays:
+        """Return one symbol's visible bars as read-only arrays (``get_bars_many`` for one).
+
+        Raises:
+            ValidationError: a bad symbol, timeframe or range.
+            NotFound: a symbol outside the market's universe.
+        """
+        sym = normalize_symbol(symbol)
+        got, _, _ = self._read([sym], timeframe, start, end, start_hours_ago, as_of, None)
+        return got[sym]
+
     def get_bars_many(self, symbols: list[str] | tuple[str, ...], timeframe: str = "1m",
                       start: object = None, end: object = None, *,
                       start_hours_ago: float | None = None, as_of: object = None,
