@@ -75,6 +75,13 @@ def control_blueprint() -> Blueprint:
         """The market clock: mode, pace, speed, range, now and whether the market is open."""
         return ok(_svc().clock_view())
 
+    @bp.get("/market/feed")
+    @validate(tags=["clock"])
+    def market_feed():  # type: ignore[no-untyped-def]
+        """The market-data owner: how far every symbol's bars are stored, the backfill's
+        progress, rows written and the last error."""
+        return ok(_svc().market_feed())
+
     @bp.patch("/clock")
     @validate(body=ClockBody, tags=["clock"])
     def configure_clock(body: ClockBody):  # type: ignore[no-untyped-def]

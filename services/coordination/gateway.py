@@ -45,6 +45,7 @@ class Gateway:
         self.broker = client("paper_trading", t)
         self.reporting = client("reporting", t)
         self._universe: list[str] | None = None
+        self.feed: Any = None  # the service's MarketFeed, set by CoordinationService
         # the parts of a split batch (see chart_patterns); apart from the cycle's own pool,
         # which runs the calls that submit here
         self._fan_out = ThreadPoolExecutor(4, thread_name_prefix="gateway-fan-out")
@@ -75,25 +76,13 @@ class Gateway:
         return self._universe[:limit]
 
     def ingest(self, symbols: list[str], now: object) -> int:
-        """Store the visible one-minute bars of today's session for ``symbols`` not stored yet.
+        """Store every universe symbol's bars up to ``now`` before the cycle reads them.
 
-        Paper trading fills from the ``bars`` table only; the simulated market writes bars
-        when someone asks for them, so coordination asks for its traded symbols each cycle.
-        Only what is missing is written (the minutes since the last cycle, one batched
-        write), so a cycle late in the session costs what one early in it does.
+        The market feed (coordination's one writer of market data) follows the clock on its
+        own; a cycle asks it once more so the bar that just closed is stored before the
+        other services analyse it.  ``symbols`` are the cycle's (the feed stores them all).
         """
-        if not symbols:
-            return 0
-        from shared.market import get_data_manager
-
-        dm = get_data_manager(self.settings)
-        import pandas as pd
-
-        ts = pd.Timestamp(now)
-        # at the close itself the session is over, yet its last bars still need storing
-        session = dm.calendar.session_of(ts - pd.Timedelta(minutes=1))
-        return 0 if session is None else dm.ingest_session(session, symbols, as_of=ts,
-                                                              only_missing=True)
+        return 0 if self.feed is None else int(self.feed.catch_up(now))
 
     def scan(self, preset: str | None, limit: int, symbols: list[str] | None) -> dict[str, Any]:
         body: dict[str, Any] = {"limit": limit}

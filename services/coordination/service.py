@@ -58,6 +58,7 @@ class CoordinationService(DatabaseServiceMixin):
         self._pool: ThreadPoolExecutor | None = None
         self._cycle_lock = threading.Lock()
         self.loop: Any = None
+        self._feed: Any = None
         fills = settings.paper_trading.fills
         self.commission_rate = Decimal(str(fills.commission_percent)) / 100
 
@@ -66,7 +67,22 @@ class CoordinationService(DatabaseServiceMixin):
     def gateway(self) -> Any:
         if self._gateway is None:
             self._gateway = Gateway(self.settings)
+            self._gateway.feed = self.feed
         return self._gateway
+
+    @property
+    def feed(self) -> Any:
+        """The suite's one writer of market data (``shared.market.feed.MarketFeed``)."""
+        if self._feed is None:
+            from shared.market import DataManager
+            from shared.market.feed import MarketFeed
+
+            dm = DataManager(self.settings, self.db, clock=self.clock, owner=True)
+            self._feed = MarketFeed(dm, self.settings.market.ingest)
+        return self._feed
+
+    def market_feed(self) -> dict[str, Any]:
+        return self.feed.status()
 
     @property
     def pool(self) -> ThreadPoolExecutor:
@@ -85,6 +101,7 @@ class CoordinationService(DatabaseServiceMixin):
             ValidationError: for a bad mode, pace, speed or an empty range.
         """
         self.clock_ctl.configure(**{k: v for k, v in changes.items() if v is not None})
+        self._clock_moved()
         return self.clock_view()
 
     def clock_action(self, action: str, n: int = 1, to: datetime | None = None) -> dict[str, Any]:
@@ -108,7 +125,21 @@ class CoordinationService(DatabaseServiceMixin):
             self.clock_ctl.reset(paused=True)
         else:
             raise ValidationError(f"unknown clock action {action!r}", field="action")
+        self._clock_moved()
         return self.clock_view()
+
+    def _clock_moved(self) -> None:
+        """Store the market up to the clock's new time before answering (a stepped or
+        advanced clock is priced when the call returns); a clock moved back walks the history
+        again from there."""
+        if self._feed is None:
+            return
+        now = self.clock.now_ts()
+        through = self._feed.status()["through"]
+        if through is not None and now < pd.Timestamp(through) - pd.Timedelta(minutes=1):
+            self._feed.restart_backfill()
+            self._feed._through = None
+        self._feed.catch_up(now)
 
     def window(self) -> SessionWindow:
         """Return where the market clock stands in the session."""
@@ -246,15 +277,18 @@ class CoordinationService(DatabaseServiceMixin):
         """Start the workflow loop in this serving process (the lease keeps it to one)."""
         from services.coordination.engine import WorkflowLoop
 
-        if not self.cfg.autostart:
-            return
-        if self.repo.automation() is None:
+        if self.cfg.autostart and self.repo.automation() is None:
             self.repo.set_automation("running")
             row = self.db.fetch_one("SELECT 1 FROM market_clock WHERE id = 1")
             if row is None and self.cfg.start_clock_speed and \
                     self.settings.market.clock.mode == "replay":
                 self.clock_ctl.configure(pace="multiplier", speed=self.cfg.start_clock_speed)
                 self.clock_ctl.resume()
+        # the market is stored up to the clock before this process answers /health, so
+        # every symbol is priced once the suite reports healthy; then it follows the clock
+        self.feed.start()
+        if not self.cfg.autostart:
+            return
         self.loop = WorkflowLoop(self)
         self.loop.start()
 

@@ -32,6 +32,27 @@ class ClockSection(StrictModel):
         return self
 
 
+class IngestSection(StrictModel):
+    """The market-data owner (coordination's ``MarketFeed``): what it stores and how."""
+
+    # calendar days of history stored per timeframe (the readers' deepest default windows:
+    # technical analysis reads 1m 5 days, 5m 16, 15m 30, 1h 90, 1d 500)
+    history_days: dict[Literal["1m", "5m", "15m", "1h", "1d"], int] = {
+        "1m": 5, "5m": 16, "15m": 30, "1h": 90, "1d": 500}
+    chunk_rows: int = Field(40_000, ge=100, le=1_000_000)  # rows per write transaction
+    poll_s: float = Field(0.05, gt=0, le=10)
+    # readers call their data stale when the store is this far behind the clock
+    stale_after_minutes: float = Field(3.0, gt=0)
+
+    @field_validator("history_days")
+    @classmethod
+    def _depths(cls, v: dict[str, int]) -> dict[str, int]:
+        for tf, days in v.items():
+            if not 1 <= days <= 20_000:
+                raise ValueError(f"history_days.{tf} must be 1..20000, was {days}")
+        return v
+
+
 class Section(StrictModel):
     """Every market setting with its default."""
 
@@ -56,6 +77,7 @@ class Section(StrictModel):
     alpaca_sdk_retries: int = Field(1, ge=0, le=5)
     alpaca_sdk_retry_wait_s: int = Field(1, ge=0, le=30)
     clock: ClockSection = ClockSection()
+    ingest: IngestSection = IngestSection()
 
     @field_validator("routes")
     @classmethod

@@ -43,6 +43,20 @@ def _operational(exc: sqlite3.OperationalError) -> Exception:
     return exc
 
 
+_WRITES = frozenset((sqlite3.SQLITE_INSERT, sqlite3.SQLITE_UPDATE, sqlite3.SQLITE_DELETE,
+                     sqlite3.SQLITE_DROP_TABLE, sqlite3.SQLITE_ALTER_TABLE))
+
+
+def _deny_writes(tables: frozenset[str]) -> Callable[..., int]:
+    def check(action: int, arg1: str | None, _arg2: str | None, _db: str | None,
+              _trigger: str | None) -> int:
+        if action in _WRITES and arg1 in tables:
+            return sqlite3.SQLITE_DENY
+        return sqlite3.SQLITE_OK
+
+    return check
+
+
 class Database:
     """One SQLite file shared by the suite, seen from one process."""
 
@@ -70,6 +84,7 @@ class Database:
         self._lock = threading.Lock()
         self._all: list[sqlite3.Connection] = []
         self._pid = os.getpid()
+        self._read_only: frozenset[str] = frozenset()
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Database:
@@ -99,7 +114,26 @@ class Database:
         conn.execute("PRAGMA synchronous=NORMAL")
         conn.execute(f"PRAGMA cache_size=-{int(self.cache_size_kib)}")
         conn.execute("PRAGMA foreign_keys=ON")
+        if self._read_only:
+            conn.set_authorizer(_deny_writes(self._read_only))
         return conn
+
+    def protect(self, tables: Iterable[str]) -> None:
+        """Refuse every write to ``tables`` on this process's connections, now and later.
+
+        Enforced by SQLite itself (an authorizer callback checked when a statement is
+        prepared): an INSERT, UPDATE or DELETE naming one of them fails with
+        ``sqlite3.DatabaseError: not authorized``, so a reader cannot write them by mistake.
+        """
+        self._read_only = self._read_only | frozenset(tables)
+        check = _deny_writes(self._read_only)
+        with self._lock:
+            for conn in self._all:
+                conn.set_authorizer(check)
+
+    @property
+    def read_only_tables(self) -> frozenset[str]:
+        return self._read_only
 
     def get_db_connection(self, retries: int = 3, timeout: float = 30.0) -> sqlite3.Connection:
         """Return this thread's connection, opening it (with ``retries``) on first use.

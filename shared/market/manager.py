@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -26,8 +27,10 @@ from shared.errors import AppError, NotFound, UnprocessableError, ValidationErro
 from shared.market.calendar import get_calendar, to_utc
 from shared.market.clock import MarketClock, bar_visible
 from shared.market.csv_provider import CsvProvider
+from shared.market.feed import feed_row
 from shared.market.filecache import FileCache
 from shared.market.frames import BAR_COLUMNS, BarArrays, empty_frame, make_frame
+from shared.market.limits import max_span
 from shared.market.memcache import MemoryCache
 from shared.market.providers import ProviderSet
 from shared.market.reads import normalize_all, read_many
@@ -62,7 +65,11 @@ class DataManager:
 
     def __init__(self, settings: Settings, db: Database | None = None, *,
                  clock: MarketClock | None = None,
-                 extra_providers: dict[str, Callable[[], Any]] | None = None) -> None:
+                 extra_providers: dict[str, Callable[[], Any]] | None = None,
+                 owner: bool = False) -> None:
+        #: Only the owner (coordination's ``MarketFeed``, the replay CLI, benches) fetches
+        #: and stores what is missing; a reader returns what the owner stored.
+        self.owner = owner
         self.settings = settings
         self.cfg = settings.market
         self.db = db or get_database(settings)
@@ -86,6 +93,9 @@ class DataManager:
         self.counters = {"requests": 0, "fetches": 0, "rows_stored": 0, "rows_rejected": 0,
                          "stale_served": 0, "failovers": 0}
         self._universe_saved = False
+        self._known: tuple[float, frozenset[str]] = (0.0, frozenset())
+        self._feed: tuple[float, pd.Timestamp | None] = (-1e9, None)
+        self._closed_session: tuple[Any, Any] | None = None  # reads._session's one slot
         self._fetch_lock = threading.Lock()
         self._stream: _Stream | None = None
         self._closed = False
@@ -104,9 +114,54 @@ class DataManager:
     # -- universe ------------------------------------------------------------------------
     def ensure_universe(self) -> None:
         """Write the symbol universe to the ``symbols`` table once per process."""
-        if not self._universe_saved:
+        if self.owner and not self._universe_saved:
             self.store.upsert_symbols(self.universe.values(), "simulated")
             self._universe_saved = True
+
+    def require_known(self, symbols: list[str], errors: dict[str, AppError] | None
+                      ) -> list[str]:
+        """Return the symbols of the market (the universe, or stored by the owner); the
+        others go to ``errors`` as NotFound, or the first is raised.  The owner may fetch
+        any ticker its providers know.
+
+        Raises:
+            NotFound: a symbol that is not in the market (without ``errors``).
+        """
+        if self.owner:
+            return symbols
+        out = []
+        for sym in symbols:
+            if sym in self.universe or sym in self._stored_symbols(sym):
+                out.append(sym)
+                continue
+            exc = NotFound(f"unknown symbol {sym}: it is not in the market's universe",
+                           field="symbol", details={"symbol": sym})
+            if errors is None:
+                raise exc
+            errors[sym] = exc
+        return out
+
+    def _stored_symbols(self, sym: str) -> frozenset[str]:
+        """Return the owner's ``symbols`` rows (read again at most every 5 s on a miss)."""
+        at, known = self._known
+        if sym not in known and time.monotonic() - at > 5.0:
+            rows = self.db.fetch_all("SELECT symbol FROM symbols")
+            known = frozenset(r[0] for r in rows)
+            self._known = (time.monotonic(), known)
+        return known
+
+    def feed_behind(self, cutoff: pd.Timestamp) -> pd.Timestamp | None:
+        """Return how far the owner has stored when that is short of ``cutoff`` by more than
+        ``ingest.stale_after_minutes`` (market time), else None (read at most once a second)."""
+        at, through = self._feed
+        if time.monotonic() - at > 1.0:
+            row = feed_row(self.db)
+            through = None if row is None else to_utc(row["through_ts"])
+            self._feed = (time.monotonic(), through)
+        lag = pd.Timedelta(minutes=self.cfg.ingest.stale_after_minutes)
+        if through is None:
+            return pd.Timestamp(0, tz="UTC")
+        return through if cutoff - through > lag else None
 
     def get_symbols(self, asset_class: str | None = None) -> list[dict[str, Any]]:
         return [i.to_dict() for i in self.universe.values()
@@ -129,7 +184,9 @@ class DataManager:
             s = e - (pd.Timedelta(days=370) if tf_name == "1d" else pd.Timedelta(days=5))
         if s > e:
             raise ValidationError(f"start {s} is after end {e}", field="start")
-        return s, e
+        # bounded work whatever the caller: a read never spans more than the timeframe's cap
+        # (API routes reject a wider range with a 400 first: ``shared.market.limits``)
+        return max(s, e - max_span(tf_name)), e
 
     def get_historical_data(self, symbol: str, timeframe: str = "1m", start: object = None,
                             end: object = None, *, start_hours_ago: float | None = None,
@@ -220,6 +277,7 @@ class DataManager:
               errors: dict[str, AppError] | None, *, cache: bool = True
               ) -> tuple[dict[str, BarArrays], str, dict[str, list[str]]]:
         tf = parse_timeframe(timeframe)
+        syms = self.require_known(syms, errors)
         cutoff = self.clock.now_ts() if as_of is None else to_utc(as_of)
         s, e = self._window(tf.name, False, start, end, start_hours_ago, cutoff)
         self.counters["requests"] += len(syms)

@@ -66,16 +66,19 @@ def read_many(dm: DataManager, symbols: list[str], tf: str, s: pd.Timestamp, e: 
             out[sym] = hit
     if not misses:
         return out, {}
-    dm.ensure_universe()
     crypto = {sym: classify(sym).value == "crypto" for sym in misses}
     failed: dict[str, list[str]] = {}
-    with dm._fetch_lock:
-        stored = dm.counters["rows_stored"]
-        for is_crypto in (False, True):
-            group = [x for x in misses if crypto[x] is is_crypto]
-            if group:
-                fill_missing(dm, group, tf, is_crypto, s, e, cutoff, failed)
-        stored = dm.counters["rows_stored"] - stored
+    stored = 0
+    if dm.owner:  # only the market-data owner fills what is missing; readers only read
+        dm.ensure_universe()
+        with dm._fetch_lock:
+            stored = dm.counters["rows_stored"]
+            for is_crypto in (False, True):
+                group = [x for x in misses if crypto[x] is is_crypto]
+                if group:
+                    fill_missing(dm, group, tf, is_crypto, s, e, cutoff, failed)
+            stored = dm.counters["rows_stored"] - stored
+    behind = dm.feed_behind(cutoff) if not dm.owner else None
     got = dm.store.read_arrays(misses, tf, iso_ts(s), iso_ts(e))
     if stored + sum(len(a) for a in got.values()) >= BULK_ROWS:
         # a backfill: what it cached and freed on the way is not needed again
@@ -108,6 +111,11 @@ def read_many(dm: DataManager, symbols: list[str], tf: str, s: pd.Timestamp, e: 
                 "ts", "open", "high", "low", "close", "volume", "vwap", "trade_count")),
                 arr.source, True)
             stale_errors[sym] = errs
+        elif behind is not None and e > behind:
+            # the owner has not stored up to the clock: say so, and do not cache it
+            arr = BarArrays(*(getattr(arr, f) for f in (
+                "ts", "open", "high", "low", "close", "volume", "vwap", "trade_count")),
+                arr.source, True)
         elif cache:
             dm.memory.set((sym, *tail), arr)
         out[sym] = arr
@@ -148,10 +156,10 @@ def fill_missing(dm: DataManager, syms: list[str], tf: str, crypto: bool, s: pd.
         gs, ge = to_utc(a), to_utc(b)
         if not crypto and len(dm.calendar.sessions_in_range(gs, ge)) == 0:
             continue
-        batch = [x for x in group if _vectorisable(dm, x, tf, crypto)]
+        batch = [x for x in group if _vectorisable(dm, x, tf)]
         if len(batch) > 1:
             try:
-                _fill_simulated(dm, batch, tf, gs, ge, cutoff)
+                _fill_simulated(dm, batch, tf, gs, ge, cutoff, crypto)
                 group = [x for x in group if x not in set(batch)]
             except Exception as exc:  # noqa: BLE001 - fall back to the per-symbol chain
                 log.warning("batched simulated fill failed", extra={"error": str(exc)})
@@ -161,32 +169,55 @@ def fill_missing(dm: DataManager, syms: list[str], tf: str, crypto: bool, s: pd.
                 failed.setdefault(sym, []).extend(errs)
 
 
-def _vectorisable(dm: DataManager, sym: str, tf: str, crypto: bool) -> bool:
-    return (not crypto and dm.route(sym, tf)[:1] == ["simulated"]
+def _vectorisable(dm: DataManager, sym: str, tf: str) -> bool:
+    return (dm.route(sym, tf)[:1] == ["simulated"]
             and "simulated" not in dm.cfg.file_cache_sources)
 
 
+def _days(dm: DataManager, gs: pd.Timestamp, ge: pd.Timestamp, crypto: bool) -> list[pd.Timestamp]:
+    """Return the sessions (equities) or UTC days (crypto, 24/7) overlapping ``[gs, ge)``."""
+    if not crypto:
+        return list(dm.calendar.sessions_in_range(gs, ge))
+    last = (ge - pd.Timedelta(1)).floor("D")
+    return [d.tz_localize(None) for d in pd.date_range(gs.floor("D"), last, freq="1D")]
+
+
+def _session(dm: DataManager, day: pd.Timestamp, syms: list[str], live: bool) -> Any:
+    """Return one generated session (day) of ``syms``.
+
+    A session still open at the cutoff comes from the provider's cache (each step of a
+    replay stores its newest minutes for the same symbols); a closed one is kept in a single
+    slot, so the owner's backfill storing each timeframe of it in turn generates it once
+    without evicting the open session from the provider's cache.
+    """
+    if live and hasattr(dm.providers.get("simulated"), "session_cached"):
+        return dm.providers.call("simulated", "session_cached", day, syms)
+    key = (pd.Timestamp(day).value, tuple(syms))
+    slot = dm._closed_session
+    if slot is not None and slot[0] == key:
+        return slot[1]
+    arr = dm.providers.call("simulated", "generate_session", day, syms)
+    dm._closed_session = (key, arr)
+    return arr
+
+
 def _fill_simulated(dm: DataManager, syms: list[str], tf: str, gs: pd.Timestamp,
-                    ge: pd.Timestamp, cutoff: pd.Timestamp) -> None:
+                    ge: pd.Timestamp, cutoff: pd.Timestamp, crypto: bool = False) -> None:
     """Generate ``[gs, ge)`` for many equities a session at a time and store it at once.
 
     Equal bar for bar to ``SimulatedProvider.fetch_bars`` per symbol then ``_ingest``: the
     same sessions, the same session-aligned resampling, the same visibility cut.
     """
     parts: list[tuple[np.ndarray, ...]] = []
-    cacheable = hasattr(dm.providers.get("simulated"), "session_cached")
-    for day in dm.calendar.sessions_in_range(gs, ge):
-        # The cached variant for a session still open at the cutoff, when the provider has
-        # one: each step of a replay fills the newest minutes of that session for the same
-        # symbols.  A closed session is stored whole and not asked for again: caching it
-        # only pinned ~12 MB per 500 symbols (the backfill's last sessions) for nothing.
-        live = cacheable and dm.calendar.session_bounds(day)[1].value > cutoff.value
-        arr = dm.providers.call("simulated", "session_cached" if live else "generate_session",
-                                day, syms)
+    for day in _days(dm, gs, ge, crypto):
+        end = (pd.Timestamp(day, tz="UTC") + pd.Timedelta(days=1) if crypto
+               else dm.calendar.session_bounds(day)[1])
+        arr = _session(dm, day, syms, end.value > cutoff.value)
         cols = (arr.open, arr.high, arr.low, arr.close, arr.volume, arr.vwap, arr.trade_count)
-        ts, cols = (arr.ts_ns, cols) if tf == "1m" else _resample_panel(arr.ts_ns, cols, tf, dm)
+        ts, cols = ((arr.ts_ns, cols) if tf == "1m"
+                    else _resample_panel(arr.ts_ns, cols, tf, dm, crypto))
         keep = (ts >= gs.value) & (ts < ge.value)
-        keep &= bar_visible(ts, tf, dm.calendar, cutoff.value)
+        keep &= bar_visible(ts, tf, dm.calendar, cutoff.value, crypto=crypto)
         if keep.any():
             parts.append((ts[keep], *(c[:, keep] for c in cols)))
     dm.counters["fetches"] += 1
@@ -198,7 +229,7 @@ def _fill_simulated(dm: DataManager, syms: list[str], tf: str, gs: pd.Timestamp,
     o, h, lo, c, v, vw, n = (np.concatenate([p[k] for p in parts], axis=1) for k in range(1, 8))
     bad = ((h < np.maximum(o, c)) | (lo > np.minimum(o, c)) | (v < 0) | (lo <= 0)).any(axis=1)
     for i in np.flatnonzero(bad):  # never expected: these go row by row, with reasons
-        dm._fetch(syms[i], tf, False, gs, ge, cutoff, [])
+        dm._fetch(syms[i], tf, crypto, gs, ge, cutoff, [])
     good = np.flatnonzero(~bad)
     n_rows = dm.store.store_arrays(tuple(syms[i] for i in good), ts, o[good], h[good],
                                    lo[good], c[good], v[good], vw[good], n[good], tf,
@@ -206,10 +237,10 @@ def _fill_simulated(dm: DataManager, syms: list[str], tf: str, gs: pd.Timestamp,
     dm.counters["rows_stored"] += n_rows
 
 
-def _resample_panel(ts: np.ndarray, cols: tuple[np.ndarray, ...], tf: str, dm: DataManager
-                    ) -> tuple[np.ndarray, tuple[np.ndarray, ...]]:
+def _resample_panel(ts: np.ndarray, cols: tuple[np.ndarray, ...], tf: str, dm: DataManager,
+                    crypto: bool = False) -> tuple[np.ndarray, tuple[np.ndarray, ...]]:
     """Return one session's (symbols x minutes) bars aggregated like ``resample_bars``."""
-    b = bucket_starts(ts, tf, dm.calendar)
+    b = bucket_starts(ts, tf, dm.calendar, crypto)
     starts = np.flatnonzero(np.r_[True, b[1:] != b[:-1]])
     ends = np.r_[starts[1:], len(b)] - 1
     o, h, lo, c, v, vw, n = cols

@@ -21,6 +21,7 @@ from werkzeug.exceptions import HTTPException
 
 from shared.config import Settings, load_settings
 from shared.db import Database, get_database
+from shared.db.ownership import MARKET_OWNER, MARKET_TABLES
 from shared.errors import AppError, AuthError, PayloadTooLarge
 from shared.http import breaker_states
 from shared.logging import configure_logging
@@ -104,6 +105,10 @@ def create_service_app(
     settings = settings or load_settings()
     log = configure_logging(name, settings)
     db = database or get_database(settings)
+    if name != MARKET_OWNER:
+        # one owner per table: only coordination's market feed writes market data; SQLite
+        # refuses any write to those tables from this process's connections
+        db.protect(MARKET_TABLES)
     app = SuiteFlask(name)
     app.json = SuiteJSONProvider(app)
     app.config["MAX_CONTENT_LENGTH"] = settings.security.max_body_bytes
@@ -239,6 +244,12 @@ def create_service_app(
         reachable = db.ping()
         own = ready_check() if ready_check is not None else True
         data = {"service": name, "ready": bool(reachable and own), "database": reachable}
+        if reachable:
+            # whether the market-data owner has stored up to the clock (stale: it has not,
+            # and this service serves what is stored)
+            from shared.market.feed import market_data_status
+
+            data["market_data"] = market_data_status(db, settings)
         return ok(data, status=200 if data["ready"] else 503)
 
     def openapi() -> Response:

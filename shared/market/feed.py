@@ -1,0 +1,307 @@
+"""The market-data owner: the one writer of bars in the suite.
+
+Coordination (the process that owns the market clock) runs one ``MarketFeed``.  As the clock
+advances it stores every universe symbol's bars up to the clock (one-minute bars and the 5m,
+15m, 1h and 1d bars derived from them, each stored once, when it closes), in bulk, a chunk of
+symbols per short ``BEGIN IMMEDIATE`` transaction; between clock steps it backfills history
+(newest session first) down to the configured depth per timeframe.  Every other process opens
+the market tables read-only (``Database.protect(MARKET_TABLES)``) and only reads what this
+stores, so a symbol is priced from the first second whether or not anyone looked at it, and a
+read never writes.
+
+``market_feed`` (one row) says how far the store reaches (``through_ts``, market time) and
+how far the backfill has come; readers compare it with the clock to say their data is stale.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+
+from shared.db.ownership import MARKET_TABLES
+from shared.market.reads import fill_missing
+from shared.market.release import release_memory
+
+if TYPE_CHECKING:
+    from shared.config_sections.market import IngestSection
+    from shared.market.manager import DataManager
+
+log = logging.getLogger("market.feed")
+
+INTRADAY = ("1m", "5m", "15m", "1h")
+TIMEFRAMES = (*INTRADAY, "1d")
+_MIN = pd.Timedelta(minutes=1)
+_DAY = pd.Timedelta(days=1)
+
+
+@dataclass
+class FeedStats:
+    """What the feed has done since it started (for ``status()`` and the bench)."""
+
+    rows: int = 0
+    catch_ups: int = 0
+    catch_up_s: float = 0.0
+    backfill_jobs: int = 0
+    backfill_s: float = 0.0
+    errors: int = 0
+    last_error: str | None = None
+    primed_at: float | None = None
+    started_at: float = field(default_factory=time.monotonic)
+
+
+class MarketFeed:
+    """Stores the market up to the clock, then its history, for the whole universe."""
+
+    def __init__(self, dm: DataManager, cfg: IngestSection, *, owner: str | None = None) -> None:
+        self.dm = dm
+        self.cfg = cfg
+        self.cal = dm.calendar
+        self.owner = owner or f"{socket.gethostname()}:{os.getpid()}"
+        syms = list(dm.universe.values())
+        self.equities = [i.symbol for i in syms if i.asset_class == "equity" and i.tradable]
+        self.crypto = [i.symbol for i in syms if i.asset_class == "crypto" and i.tradable]
+        self.stats = FeedStats()
+        self._lock = threading.Lock()  # one catch-up or backfill job at a time
+        self._through: pd.Timestamp | None = None
+        self._backfill: Iterator[Callable[[], int]] | None = None
+        self._backfill_done = False
+        self._backfill_label = "pending"
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    # -- the store up to the clock ---------------------------------------------------------
+    def catch_up(self, now: object = None) -> int:
+        """Store every symbol's bars that the clock has closed and the store lacks; return rows.
+
+        The last closed session and the current one (equities) and the last two UTC days
+        (crypto pairs): after a jump of the clock, older sessions come with the backfill.
+        Cheap when nothing is missing (one coverage query per timeframe and chunk).
+        """
+        cutoff = self.dm.clock.now_ts() if now is None else pd.Timestamp(now)
+        t0 = time.perf_counter()
+        with self._lock:
+            self.dm.ensure_universe()
+            rows = 0
+            for k in self._recent_sessions(cutoff):
+                rows += self._store_session(k, cutoff, TIMEFRAMES)
+            if self.crypto:
+                day = cutoff.floor("D")
+                for d in (day - _DAY, day):
+                    rows += self._store_crypto_day(d, cutoff, TIMEFRAMES)
+            if self._through is None or cutoff > self._through:
+                self._through = cutoff
+            self._write_progress()
+        self.stats.catch_ups += 1
+        self.stats.catch_up_s += time.perf_counter() - t0
+        self.stats.rows += rows
+        if self.stats.primed_at is None:
+            self.stats.primed_at = time.monotonic()
+        return rows
+
+    def _recent_sessions(self, cutoff: pd.Timestamp) -> list[int]:
+        """Return the index of the last session opened by ``cutoff`` and of the one before."""
+        i = int(self.cal._open_ns.searchsorted(cutoff.value, side="right")) - 1
+        return [k for k in (i - 1, i) if k >= 0]
+
+    def _session_span(self, k: int) -> tuple[pd.Timestamp, pd.Timestamp]:
+        """Return [New York midnight of session ``k``, its close): holds all its bars' stamps."""
+        label = self.cal.sessions[k]
+        start = pd.Timestamp(label).tz_localize("America/New_York").tz_convert("UTC")
+        return start, self.cal.closes[k]
+
+    def _chunks(self, symbols: list[str], bars_per_symbol: int) -> Iterator[list[str]]:
+        per = max(1, self.cfg.chunk_rows // max(1, bars_per_symbol))
+        for a in range(0, len(symbols), per):
+            yield symbols[a:a + per]
+
+    def _store_session(self, k: int, cutoff: pd.Timestamp, tfs: tuple[str, ...],
+                       symbols: list[str] | None = None) -> int:
+        """Store session ``k``'s missing bars of ``tfs`` visible at ``cutoff``, a chunk of
+        symbols per transaction (all timeframes of a chunk share one generated session)."""
+        chunks = (self._chunks(self.equities, self._minutes(k, cutoff, self._through))
+                  if symbols is None else [symbols])
+        before = self.dm.counters["rows_stored"]
+        failed: dict[str, list[str]] = {}
+        s, e = self._session_span(k)
+        if self.equities and s < cutoff:
+            for chunk in chunks:
+                for tf in tfs:
+                    fill_missing(self.dm, chunk, tf, False, s, min(e, cutoff), cutoff, failed)
+        self._log_failures(failed)
+        return self.dm.counters["rows_stored"] - before
+
+    def _minutes(self, k: int, cutoff: pd.Timestamp, since: pd.Timestamp | None = None) -> int:
+        """Return how many minutes of session ``k`` may be missing (stored through ``since``)."""
+        start = self.cal.opens[k] if since is None else max(self.cal.opens[k], since - _MIN)
+        return max(1, int((min(self.cal.closes[k], cutoff) - start) / _MIN))
+
+    def _store_crypto_day(self, day: pd.Timestamp, cutoff: pd.Timestamp,
+                          tfs: tuple[str, ...]) -> int:
+        if day >= cutoff:
+            return 0
+        before = self.dm.counters["rows_stored"]
+        failed: dict[str, list[str]] = {}
+        for tf in tfs:
+            fill_missing(self.dm, self.crypto, tf, True, day, min(day + _DAY, cutoff), cutoff,
+                         failed)
+        self._log_failures(failed)
+        return self.dm.counters["rows_stored"] - before
+
+    def _log_failures(self, failed: dict[str, list[str]]) -> None:
+        if failed:
+            self.stats.errors += 1
+            first = next(iter(failed.items()))
+            self.stats.last_error = f"{first[0]}: {'; '.join(first[1])[:300]}"
+            log.warning("ingest left symbols out",
+                        extra={"symbols": sorted(failed)[:20], "count": len(failed)})
+
+    # -- history ---------------------------------------------------------------------------
+    def _jobs(self, cutoff: pd.Timestamp) -> Iterator[Callable[[], int]]:
+        """Yield the backfill as jobs of one session (all timeframes its depth covers),
+        newest first; then the daily bars alone further back."""
+        depth = {tf: pd.Timedelta(days=d) for tf, d in self.cfg.history_days.items()}
+        intraday_back = max((depth[tf] for tf in INTRADAY if tf in depth), default=_DAY)
+        i = int(self.cal._open_ns.searchsorted(cutoff.value, side="right")) - 1
+        k = i - 2  # the last two are the catch-up's
+        while k >= 0:
+            start = self._session_span(k)[0]
+            age = cutoff - start
+            tfs = tuple(tf for tf in TIMEFRAMES if tf in depth and age <= depth[tf])
+            if not tfs:
+                break
+            self._backfill_label = f"{self.cal.sessions[k].date()} {','.join(tfs)}"
+            # one chunk of symbols a job: a catch-up waits for at most one chunk
+            for chunk in self._chunks(self.equities, self._minutes(k, cutoff)):
+                yield lambda k=k, tfs=tfs, c=chunk: self._store_session(k, cutoff, tfs, c)
+            if self.crypto and age <= intraday_back:
+                day = start.tz_convert("UTC").floor("D")
+                yield lambda d=day, tfs=tfs: self._store_crypto_day(d, cutoff, tfs)
+            k -= 1
+
+    def backfill_step(self) -> bool:
+        """Run one backfill job; return False when the history is complete."""
+        if self._backfill_done:
+            return False
+        if self._backfill is None:
+            self._backfill = self._jobs(self._through or self.dm.clock.now_ts())
+        t0 = time.perf_counter()
+        with self._lock:
+            job = next(self._backfill, None)
+            if job is None:
+                self._backfill_done = True
+                self._backfill_label = "done"
+                self._write_progress()
+                release_memory(self.dm.db.get_db_connection())
+                return False
+            self.stats.rows += job()
+        self.stats.backfill_jobs += 1
+        self.stats.backfill_s += time.perf_counter() - t0
+        if self.stats.backfill_jobs % 20 == 0:
+            self._write_progress()
+        return True
+
+    def restart_backfill(self) -> None:
+        """Walk the history again from the clock (after the clock moved back or jumped)."""
+        with self._lock:
+            self._backfill, self._backfill_done = None, False
+            self._backfill_label = "pending"
+
+    # -- progress row ----------------------------------------------------------------------
+    def _write_progress(self) -> None:
+        if self._through is None:
+            return
+        now = datetime.now(UTC).isoformat(timespec="milliseconds")
+        with self.dm.db.transaction("market:feed") as conn:
+            conn.execute(
+                "INSERT INTO market_feed (id, through_ts, symbols, backfill, owner, updated_at) "
+                "VALUES (1, ?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET "
+                "through_ts = excluded.through_ts, symbols = excluded.symbols, "
+                "backfill = excluded.backfill, owner = excluded.owner, "
+                "updated_at = excluded.updated_at",
+                (self._through.isoformat(), len(self.equities) + len(self.crypto),
+                 self._backfill_label, self.owner, now))
+
+    def status(self) -> dict[str, Any]:
+        s = self.stats
+        return {"owner": self.owner, "through": None if self._through is None
+                else self._through.isoformat(), "symbols": len(self.equities) + len(self.crypto),
+                "backfill": self._backfill_label, "rows_stored": s.rows,
+                "catch_ups": s.catch_ups, "catch_up_s": round(s.catch_up_s, 3),
+                "backfill_jobs": s.backfill_jobs, "backfill_s": round(s.backfill_s, 3),
+                "errors": s.errors, "last_error": s.last_error,
+                "running": self._thread is not None and self._thread.is_alive()}
+
+    # -- the thread ------------------------------------------------------------------------
+    def start(self) -> None:
+        """Catch up now (the suite is priced before this returns), then follow the clock."""
+        self.catch_up()
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._run, name="market-feed", daemon=True)
+            self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+
+    def _run(self) -> None:
+        last_minute = None
+        while not self._stop.is_set():
+            try:
+                now = self.dm.clock.now_ts()
+                minute = now.floor("min")
+                if self._through is not None and now < self._through - _MIN:
+                    self.restart_backfill()  # the clock went back: walk history again
+                    self._through = None
+                if minute != last_minute:
+                    self.catch_up(now)
+                    last_minute = minute
+                    continue
+                if self.backfill_step():
+                    continue
+            except Exception as exc:  # noqa: BLE001 - keep feeding; counted and logged
+                self.stats.errors += 1
+                self.stats.last_error = f"{type(exc).__name__}: {exc}"[:300]
+                log.exception("market feed step failed")
+                self._stop.wait(1.0)
+            self._stop.wait(self.cfg.poll_s)
+
+
+def feed_row(db: Any) -> dict[str, Any] | None:
+    """Return the owner's progress row, or None before the owner first stored anything."""
+    row = db.fetch_one("SELECT through_ts, symbols, backfill, owner, updated_at "
+                       "FROM market_feed WHERE id = 1")
+    return None if row is None else dict(row)
+
+
+_clocks: dict[str, Any] = {}
+
+
+def market_data_status(db: Any, settings: Any) -> dict[str, Any]:
+    """Return whether the stored market reaches the clock: ``stale`` when the owner's
+    ``through`` is more than ``ingest.stale_after_minutes`` behind the clock (or missing)."""
+    from shared.market.clock import MarketClock
+
+    clock = _clocks.get(str(db.path))
+    if clock is None:
+        clock = _clocks[str(db.path)] = MarketClock(db, settings.market.clock)
+    now = clock.now_ts()
+    row = feed_row(db)
+    through = None if row is None else pd.Timestamp(row["through_ts"])
+    lag = pd.Timedelta(minutes=settings.market.ingest.stale_after_minutes)
+    routes = settings.market.routes
+    return {"stale": through is None or now - through > lag, "clock": now.isoformat(),
+            "through": None if through is None else through.isoformat(),
+            "backfill": None if row is None else row["backfill"],
+            "source": ",".join(sorted({p for chain in routes.values() for p in chain}))}
+
+
+__all__ = ["MARKET_TABLES", "FeedStats", "MarketFeed", "feed_row", "market_data_status"]

@@ -1,0 +1,90 @@
+"""How much one request may ask of the market: the widest range per timeframe and the
+earliest time, and the check that turns a request's ``start``/``end``/``limit`` into a clear
+400 instead of a read (or, before there was one owner of the market, a generation) of years.
+"""
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pandas as pd
+
+from shared.errors import ValidationError
+from shared.market.calendar import to_utc
+from shared.market.timeframes import parse_timeframe
+
+#: The widest span one read may cover, by timeframe (about 20,000-40,000 bars a symbol).
+MAX_SPAN_DAYS = {"1m": 62, "5m": 190, "15m": 370, "1h": 1100, "1d": 36600}
+#: No stored bar is older than this (the exchange calendar starts in 1990; CSV history
+#: such as the bundled GOOG daily starts in 2004).
+EARLIEST = pd.Timestamp("1990-01-01", tz="UTC")
+MAX_LIMIT = 10_000
+
+
+def max_span(timeframe: str) -> timedelta:
+    """Return the widest ``end - start`` one read of ``timeframe`` bars may cover."""
+    return timedelta(days=MAX_SPAN_DAYS[parse_timeframe(timeframe).name])
+
+
+def _time(value: object, name: str) -> pd.Timestamp:
+    try:
+        ts = to_utc(value)
+    except (ValueError, TypeError, OverflowError, ValidationError):
+        raise ValidationError(f"{name} is not a time: {str(value)[:40]!r}; use ISO-8601 "
+                              "such as 2024-03-05T14:30:00Z", field=name) from None
+    if pd.isna(ts):
+        raise ValidationError(f"{name} is not a time: {str(value)[:40]!r}", field=name)
+    return ts
+
+
+def check_range(timeframe: str, start: object = None, end: object = None, *,
+                now: pd.Timestamp | None = None) -> tuple[pd.Timestamp | None, pd.Timestamp | None]:
+    """Return ``start``/``end`` parsed, after checking them against the allowed range.
+
+    Raises:
+        ValidationError: an unknown timeframe, an unparsable time, a start before 1990, a
+            start after the end, or a span wider than the timeframe allows (the message
+            names the field and the allowed values).
+    """
+    tf = parse_timeframe(timeframe)
+    s = None if start in (None, "") else _time(start, "start")
+    e = None if end in (None, "") else _time(end, "end")
+    for ts, name in ((s, "start"), (e, "end")):
+        if ts is not None and ts < EARLIEST:
+            raise ValidationError(f"{name} {ts.isoformat()} is before the earliest bar the "
+                                  f"market can have ({EARLIEST.date()})", field=name,
+                                  details={"min": EARLIEST.isoformat()})
+    if s is not None:
+        upper = e if e is not None else (now if now is not None else pd.Timestamp.now("UTC"))
+        if s > upper:
+            raise ValidationError(f"start {s.isoformat()} is after end {upper.isoformat()}",
+                                  field="start")
+        if upper - s > max_span(tf.name):
+            raise ValidationError(
+                f"a {tf.name} read spans at most {MAX_SPAN_DAYS[tf.name]} days; start "
+                f"{s.isoformat()} is {(upper - s).days} days before end {upper.isoformat()}",
+                field="start", details={"timeframe": tf.name,
+                                        "max_days": MAX_SPAN_DAYS[tf.name]})
+    return s, e
+
+
+def check_limit(value: object, default: int, maximum: int = MAX_LIMIT, *,
+                name: str = "limit") -> int:
+    """Return ``value`` as an int in ``[1, maximum]`` (``default`` when missing).
+
+    Raises:
+        ValidationError: not an integer, or outside the allowed range.
+    """
+    if value in (None, ""):
+        return default
+    try:
+        n = int(str(value))
+    except ValueError:
+        raise ValidationError(f"{name} must be an integer, was {str(value)[:40]!r}",
+                              field=name) from None
+    if not 1 <= n <= maximum:
+        raise ValidationError(f"{name} must be between 1 and {maximum}, was {n}", field=name,
+                              details={"min": 1, "max": maximum})
+    return n
+
+
+__all__ = ["EARLIEST", "MAX_LIMIT", "MAX_SPAN_DAYS", "check_limit", "check_range", "max_span"]
