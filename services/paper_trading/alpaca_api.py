@@ -11,6 +11,7 @@ from decimal import Decimal
 from typing import Literal
 
 import orjson
+import pandas as pd
 from flask import Blueprint, Response, request
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -27,6 +28,7 @@ from services.paper_trading.schemas import OrderRequest, ReplaceRequest
 from services.paper_trading.service import PaperTradingService, asset_id_for
 from shared.config import Settings
 from shared.errors import AppError, AuthError, NotFound
+from shared.market.limits import check_range, require_symbols
 from shared.web import current_service, to_jsonable, validate
 
 
@@ -249,7 +251,10 @@ def blueprints() -> list[Blueprint]:
     @validate(query=BarsQuery, summary="Alpaca: historical bars", tags=["alpaca"])
     def bars(query: BarsQuery) -> Response:
         svc = _svc()
-        return _json(marketdata.stock_bars(svc.db, svc.cal, svc.now(), _symbols(query.symbols),
+        now = svc.now()
+        check_range(query.timeframe, query.start, query.end, now=pd.Timestamp(now))
+        return _json(marketdata.stock_bars(svc.db, svc.cal, now,
+                                           require_symbols(svc.db, _symbols(query.symbols)),
                                            query.timeframe, query.start, query.end, query.limit,
                                            query.page_token, query.sort))
 
@@ -257,15 +262,15 @@ def blueprints() -> list[Blueprint]:
     @validate(summary="Alpaca: latest trades", tags=["alpaca"])
     def latest_trades() -> Response:
         svc = _svc()
-        return _json(marketdata.latest(svc.db, svc.now(), _symbols(request.args.get("symbols")),
-                                       "trades"))
+        syms = require_symbols(svc.db, _symbols(request.args.get("symbols")))
+        return _json(marketdata.latest(svc.db, svc.now(), syms, "trades"))
 
     @v2.get("/stocks/quotes/latest")
     @validate(summary="Alpaca: latest quotes", tags=["alpaca"])
     def latest_quotes() -> Response:
         svc = _svc()
-        return _json(marketdata.latest(svc.db, svc.now(), _symbols(request.args.get("symbols")),
-                                       "quotes"))
+        syms = require_symbols(svc.db, _symbols(request.args.get("symbols")))
+        return _json(marketdata.latest(svc.db, svc.now(), syms, "quotes"))
 
     @v1b.get("/news")
     @validate(query=NewsQuery, summary="Alpaca: news", tags=["alpaca"])

@@ -7,8 +7,9 @@ from typing import Any, Literal
 from flask import Blueprint
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from shared.market.limits import check_range
 from shared.market.symbols import normalize_symbol
-from shared.web import current_service, ok, validate
+from shared.web import current_service, current_settings, ok, validate
 
 Timeframe = Literal["1m", "5m", "15m", "1h", "1d"]
 
@@ -106,6 +107,8 @@ def scan(body: ScanBody) -> Any:
 @validate(query=DetectionsQuery, tags=["candlesticks"],
           summary="Candlestick detections of one symbol in a time range")
 def detections(symbol: str, query: DetectionsQuery) -> Any:
+    check_range(query.timeframe or current_settings().candlesticks.default_timeframe,
+                query.start, query.end)
     return ok(current_service().detections(
         normalize_symbol(symbol), query.timeframe, query.start, query.end, query.pattern or None,
         query.limit))

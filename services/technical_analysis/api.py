@@ -7,6 +7,7 @@ from typing import Annotated
 from flask import Blueprint
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from shared.market.limits import check_range
 from shared.web import AnyInstant, current_service, current_settings, ok, validate
 
 Finite = Annotated[float, Field(allow_inf_nan=False)]
@@ -85,6 +86,8 @@ def blueprints() -> list[Blueprint]:
               summary="Indicator series of a symbol (aligned timestamps, warm-up as null)")
     def symbol_indicators(symbol: str, query: IndicatorsQuery):  # type: ignore[no-untyped-def]
         tfs = query.timeframe or [current_settings().technical.default_timeframe]
+        for tf in tfs:  # a bounded read: 400 naming the field and the allowed range
+            check_range(tf, query.start, query.end)
         return ok(current_service().indicators(symbol, tfs, query.names, query.start,
                                                query.end, query.limit))
 

@@ -85,6 +85,7 @@ class Database:
         self._all: list[sqlite3.Connection] = []
         self._pid = os.getpid()
         self._read_only: frozenset[str] = frozenset()
+        self._owner = False
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Database:
@@ -125,8 +126,22 @@ class Database:
         prepared): an INSERT, UPDATE or DELETE naming one of them fails with
         ``sqlite3.DatabaseError: not authorized``, so a reader cannot write them by mistake.
         """
+        if self._owner:
+            return
         self._read_only = self._read_only | frozenset(tables)
-        check = _deny_writes(self._read_only)
+        self._set_authorizer(_deny_writes(self._read_only))
+
+    def claim_ownership(self) -> None:
+        """Make this process an owner: nothing is protected from it, now or later.
+
+        For a process hosting several services on one ``Database`` (in-process tests):
+        when the owner is among them, the process writes what the owner writes.
+        """
+        self._owner = True
+        self._read_only = frozenset()
+        self._set_authorizer(None)
+
+    def _set_authorizer(self, check: Callable[..., int] | None) -> None:
         with self._lock:
             for conn in self._all:
                 conn.set_authorizer(check)

@@ -4,11 +4,13 @@ earliest time, and the check that turns a request's ``start``/``end``/``limit`` 
 """
 from __future__ import annotations
 
+import time
 from datetime import timedelta
+from typing import Any
 
 import pandas as pd
 
-from shared.errors import ValidationError
+from shared.errors import NotFound, ValidationError
 from shared.market.calendar import to_utc
 from shared.market.timeframes import parse_timeframe
 
@@ -87,4 +89,30 @@ def check_limit(value: object, default: int, maximum: int = MAX_LIMIT, *,
     return n
 
 
-__all__ = ["EARLIEST", "MAX_LIMIT", "MAX_SPAN_DAYS", "check_limit", "check_range", "max_span"]
+_known: dict[str, tuple[float, frozenset[str]]] = {}
+
+
+def require_symbols(db: Any, symbols: list[str]) -> list[str]:
+    """Return ``symbols`` after checking each is in the market (the owner's ``symbols``
+    table, read again at most every 5 s when a symbol is missing from it).
+
+    Raises:
+        NotFound: naming the first symbol the market does not have.
+    """
+    key = str(db.path)
+    at, known = _known.get(key, (0.0, frozenset()))
+    for sym in symbols:
+        if sym in known:
+            continue
+        if time.monotonic() - at > 5.0:
+            known = frozenset(r[0] for r in db.fetch_all("SELECT symbol FROM symbols"))
+            at = time.monotonic()
+            _known[key] = (at, known)
+        if sym not in known:
+            raise NotFound(f"unknown symbol {sym}: it is not in the market's universe",
+                           field="symbol", details={"symbol": sym})
+    return symbols
+
+
+__all__ = ["EARLIEST", "MAX_LIMIT", "MAX_SPAN_DAYS", "check_limit", "check_range", "max_span",
+           "require_symbols"]

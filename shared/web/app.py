@@ -3,6 +3,8 @@
 It gives a service the JSON envelope, one error handler for everything, API-key checks on
 mutating routes, request size limits, secure headers, ``/health``, ``/ready``, ``/metrics``,
 ``/openapi.json`` and ``/docs``.  The service adds its blueprints and its service object.
+Every response says where prices come from (header ``X-Market-Data``, and ``market`` in the
+envelope; raw bodies such as the Alpaca-compatible ones keep their shape and get the header).
 """
 from __future__ import annotations
 
@@ -25,8 +27,8 @@ from shared.db.ownership import MARKET_OWNER, MARKET_TABLES
 from shared.errors import AppError, AuthError, PayloadTooLarge
 from shared.http import breaker_states
 from shared.logging import configure_logging
-from shared.web.envelope import SuiteJSONProvider, error_body, ok
-from shared.web.headers import REQUEST_ID_KEY, SecureHeaders, new_request_id
+from shared.web.envelope import MARKET_KEY, SuiteJSONProvider, error_body, market_label, ok
+from shared.web.headers import MARKET_HEADER, REQUEST_ID_KEY, SecureHeaders, new_request_id
 from shared.web.metrics import add_metrics
 from shared.web.openapi import build_openapi, docs_html
 from shared.web.ratelimit import RequestRateLimit
@@ -109,6 +111,8 @@ def create_service_app(
         # one owner per table: only coordination's market feed writes market data; SQLite
         # refuses any write to those tables from this process's connections
         db.protect(MARKET_TABLES)
+    else:
+        db.claim_ownership()
     app = SuiteFlask(name)
     app.json = SuiteJSONProvider(app)
     app.config["MAX_CONTENT_LENGTH"] = settings.security.max_body_bytes
@@ -118,6 +122,8 @@ def create_service_app(
     app.extensions["service"] = service
     app.extensions["service_name"] = name
     app.extensions["openapi_raw_prefixes"] = dict(raw_prefixes or {})
+    market = market_label(settings)
+    app.extensions[MARKET_KEY] = market
     started = time.time()
     formatters = dict(error_formatters or {})
     overrides = dict(auth_overrides or {})
@@ -135,7 +141,8 @@ def create_service_app(
     def error_response(status: int, code: str, message: str, details: Any = None,
                        headers: dict[str, str] | None = None) -> Response:
         fmt = formatter_for(request.path)
-        body = fmt(code, message, details, status) if fmt else error_body(code, message, details)
+        body = (fmt(code, message, details, status) if fmt
+                else error_body(code, message, details, market))
         resp = jsonify(body)
         resp.status_code = status
         for k, v in (headers or {}).items():
@@ -218,7 +225,8 @@ def create_service_app(
             metrics.observe(request._get_current_object(), resp, t0)  # type: ignore[attr-defined]
         return resp
 
-    app.wsgi_app = SecureHeaders(app.wsgi_app, settings.security.cors_origins)  # type: ignore[method-assign]
+    app.wsgi_app = SecureHeaders(  # type: ignore[method-assign]
+        app.wsgi_app, settings.security.cors_origins, ((MARKET_HEADER, market["source"]),))
 
     def health() -> Response:
         """Process, database, version, uptime and circuit-breaker states."""
@@ -287,3 +295,8 @@ def current_service() -> Any:
 
 def current_settings() -> Settings:
     return current_app.extensions["settings"]
+
+
+def current_market() -> dict[str, Any]:
+    """Return the running app's market label: ``{"source": ..., "simulated": bool}``."""
+    return current_app.extensions[MARKET_KEY]
