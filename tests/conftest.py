@@ -34,7 +34,24 @@ def replay_market(settings: Settings, db: Database, start: str, end: str,
     ctl = ClockController(db, settings.market.clock)
     ctl.reset()
     ctl.configure(pace=pace, replay_start=start, replay_end=end)
-    return ctl, DataManager(settings, db, clock=ctl.clock)
+    return ctl, DataManager(settings, db, clock=ctl.clock, owner=True)
+
+
+def own_market(settings: Settings, db: Database, clock: Any = None, *,
+               history_days: dict[str, int] | None = None) -> Any:
+    """Store the built-in market up to the clock as the suite's owner (coordination's
+    market feed) does, with the history of ``history_days`` (default: none beyond the last
+    session); return the feed, whose ``catch_up()`` stores what a moved clock closed."""
+    from shared.market import DataManager
+    from shared.market.feed import MarketFeed
+
+    dm = DataManager(settings, db, clock=clock, owner=True)
+    cfg = settings.market.ingest.model_copy(update={"history_days": history_days or {}})
+    feed = MarketFeed(dm, cfg)
+    feed.catch_up()
+    while feed.backfill_step():
+        pass
+    return feed
 
 
 @pytest.fixture

@@ -39,6 +39,7 @@ log = logging.getLogger("market.feed")
 INTRADAY = ("1m", "5m", "15m", "1h")
 TIMEFRAMES = (*INTRADAY, "1d")
 _MIN = pd.Timedelta(minutes=1)
+_BARS_PER_SESSION = {"1m": 390, "5m": 78, "15m": 26, "1h": 7, "1d": 1}
 _DAY = pd.Timedelta(days=1)
 
 
@@ -165,26 +166,51 @@ class MarketFeed:
 
     # -- history ---------------------------------------------------------------------------
     def _jobs(self, cutoff: pd.Timestamp) -> Iterator[Callable[[], int]]:
-        """Yield the backfill as jobs of one session (all timeframes its depth covers),
-        newest first; then the daily bars alone further back."""
+        """Yield the backfill as jobs, newest first: a session (every timeframe its depth
+        covers) a chunk of symbols at a time while intraday timeframes need it, then the
+        daily bars alone further back, a block of sessions for every symbol at a time."""
         depth = {tf: pd.Timedelta(days=d) for tf, d in self.cfg.history_days.items()}
-        intraday_back = max((depth[tf] for tf in INTRADAY if tf in depth), default=_DAY)
         i = int(self.cal._open_ns.searchsorted(cutoff.value, side="right")) - 1
         k = i - 2  # the last two are the catch-up's
         while k >= 0:
             start = self._session_span(k)[0]
             age = cutoff - start
             tfs = tuple(tf for tf in TIMEFRAMES if tf in depth and age <= depth[tf])
-            if not tfs:
+            if tfs in ((), ("1d",)):
                 break
             self._backfill_label = f"{self.cal.sessions[k].date()} {','.join(tfs)}"
             # one chunk of symbols a job: a catch-up waits for at most one chunk
-            for chunk in self._chunks(self.equities, self._minutes(k, cutoff)):
+            per_symbol = sum(_BARS_PER_SESSION[tf] for tf in tfs)
+            for chunk in self._chunks(self.equities, per_symbol):
                 yield lambda k=k, tfs=tfs, c=chunk: self._store_session(k, cutoff, tfs, c)
-            if self.crypto and age <= intraday_back:
-                day = start.tz_convert("UTC").floor("D")
+            if self.crypto:
+                day = start.floor("D")
                 yield lambda d=day, tfs=tfs: self._store_crypto_day(d, cutoff, tfs)
             k -= 1
+        if "1d" not in depth or k < 0:
+            return
+        oldest = max(0, int(self.cal.sessions.searchsorted(
+            (cutoff - depth["1d"]).tz_convert("America/New_York").tz_localize(None)
+            .normalize())))
+        block = max(1, min(60, self.cfg.chunk_rows // max(1, len(self.equities))))
+        while k >= oldest:
+            lo = max(oldest, k - block + 1)
+            self._backfill_label = f"{self.cal.sessions[lo].date()} 1d"
+            yield lambda lo=lo, hi=k: self._store_daily(lo, hi, cutoff)
+            k = lo - 1
+
+    def _store_daily(self, lo: int, hi: int, cutoff: pd.Timestamp) -> int:
+        """Store the daily bars of sessions ``lo..hi`` for every symbol (one write)."""
+        before = self.dm.counters["rows_stored"]
+        failed: dict[str, list[str]] = {}
+        s, e = self._session_span(lo)[0], self._session_span(hi)[1]
+        if self.equities:
+            fill_missing(self.dm, self.equities, "1d", False, s, e, cutoff, failed)
+        if self.crypto:
+            fill_missing(self.dm, self.crypto, "1d", True, s.floor("D"), e.ceil("D"), cutoff,
+                         failed)
+        self._log_failures(failed)
+        return self.dm.counters["rows_stored"] - before
 
     def backfill_step(self) -> bool:
         """Run one backfill job; return False when the history is complete."""

@@ -4,11 +4,21 @@ from __future__ import annotations
 import pytest
 
 from services.scanner import create_app
-from tests.conftest import make_settings
+from tests.conftest import make_settings, own_market
+
+#: What a scan reads: 5m bars of today and 60 days of daily bars.
+SCAN_HISTORY = {"5m": 2, "1d": 62}
+
+
+@pytest.fixture
+def settings(tmp_path):  # type: ignore[no-untyped-def]
+    # a small universe: the market owner stores its 60 days of history for each test
+    return make_settings(tmp_path, market__universe_size=40, market__crypto_symbols=[])
 
 
 @pytest.fixture
 def client(settings, db):  # type: ignore[no-untyped-def]
+    own_market(settings, db, history_days=SCAN_HISTORY)
     return create_app(settings).test_client()
 
 
