@@ -8,6 +8,7 @@ from flask import Blueprint, Response, redirect, render_template, request, url_f
 from dashboard import auth
 from shared.errors import AppError
 from shared.web import current_settings
+from shared.web.app import current_market
 
 #: (endpoint, path, title) of every page, in the navigation's order.
 PAGES: tuple[tuple[str, str, str], ...] = (
@@ -23,7 +24,7 @@ PAGES: tuple[tuple[str, str, str], ...] = (
 
 def _render(page: str, **extra: object) -> str:
     settings = current_settings()
-    return render_template(f"{page}.html", page=page, pages=PAGES,
+    return render_template(f"{page}.html", page=page, pages=PAGES, market=current_market(),
                            csrf_token=auth.csrf_token(),
                            login_required=auth.login_required(settings),
                            logged_in=auth.logged_in(settings), **extra)

@@ -1,7 +1,10 @@
 """The response envelope every ``/api/v1`` endpoint answers, and JSON encoding of our types.
 
 ``{"status": "success"|"error", "data": ..., "error": {"code", "message", "details"}|null,
-"timestamp": ISO-8601 UTC}``.  Decimals are encoded as strings so no cent is lost to a float.
+"timestamp": ISO-8601 UTC, "market": {"source", "simulated"}}``.  Decimals are encoded as
+strings so no cent is lost to a float.  ``market`` says where the suite's prices come from
+(``{"source": "simulated", "simulated": true}`` on the built-in market), so no client takes a
+simulated price for a real one; apps not built by ``create_service_app`` leave it out.
 """
 from __future__ import annotations
 
@@ -12,13 +15,19 @@ import uuid
 from dataclasses import asdict, is_dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from flask import Response, current_app
 from flask.json.provider import DefaultJSONProvider
 from pydantic import BaseModel
 
 from shared.domain.money import money_str
+
+if TYPE_CHECKING:
+    from shared.config import Settings
+
+#: where ``create_service_app`` keeps the app's market label (``app.extensions``)
+MARKET_KEY = "market_label"
 
 
 def utc_now_iso() -> str:
@@ -143,21 +152,46 @@ class SuiteJSONProvider(DefaultJSONProvider):
         return dumps_jsonable(obj, **kwargs)
 
 
+def market_label(settings: Settings) -> dict[str, Any]:
+    """Return where the suite's prices come from: ``{"source": ..., "simulated": bool}``.
+
+    ``source`` names the providers the market routes can serve from, in route order and
+    comma-separated: ``"simulated"`` on the built-in market.  An asset class with no route of
+    its own is served by the built-in market, as the data manager does; Alpaca without its
+    keys serves nothing, so it is left out when another provider is named.  ``simulated`` is
+    true whenever a price may come from the built-in market, as a fallback too.
+    """
+    routes = settings.market.routes
+    names = list(dict.fromkeys(name for chain in routes.values() for name in chain))
+    if not {"equity", "crypto"} <= set(routes) and "simulated" not in names:
+        names.append("simulated")
+    if not settings.alpaca.configured and len(names) > 1 and "alpaca" in names:
+        names.remove("alpaca")
+    return {"source": ", ".join(names), "simulated": "simulated" in names}
+
+
 def ok(data: Any = None, status: int = 200, headers: dict[str, str] | None = None) -> Response:
     """Return a success envelope."""
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
     body = {"status": "success", "data": data, "error": None, "timestamp": utc_now_iso()}
-    resp = current_app.response_class(
-        current_app.json.dumps(body), status=status, mimetype="application/json")
+    market = app.extensions.get(MARKET_KEY)
+    if market is not None:
+        body["market"] = market
+    resp = app.response_class(app.json.dumps(body), status=status, mimetype="application/json")
     for k, v in (headers or {}).items():
         resp.headers[k] = v
     return resp
 
 
-def error_body(code: str, message: str, details: Any = None) -> dict[str, Any]:
-    """Return an error envelope body."""
-    return {
+def error_body(code: str, message: str, details: Any = None,
+               market: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Return an error envelope body (with the app's ``market`` label when given)."""
+    body = {
         "status": "error",
         "data": None,
         "error": {"code": code, "message": message, "details": details},
         "timestamp": utc_now_iso(),
     }
+    if market is not None:
+        body["market"] = market
+    return body

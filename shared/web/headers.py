@@ -1,8 +1,10 @@
-"""Security headers, the request id and CORS on every response, added at the WSGI layer.
+"""Security headers, the request id, the market label and CORS on every response (WSGI layer).
 
 Every response gets ``X-Content-Type-Options``, ``X-Frame-Options``, ``Referrer-Policy`` and a
 ``Content-Security-Policy`` unless the view set its own, the request's ``X-Request-ID`` (or a
-new one) and, for an allowed ``Origin``, ``Access-Control-Allow-Origin`` with ``Vary``.
+new one), the app's fixed extra headers (``X-Market-Data: simulated`` on the built-in market)
+and, for an allowed ``Origin``, ``Access-Control-Allow-Origin`` with ``Vary`` (and
+``Access-Control-Expose-Headers`` naming the extra headers, so a page's script can read them).
 
 This is a few lines of WSGI middleware rather than a Flask ``after_request`` hook (or a
 package such as flask-talisman, which also works through Werkzeug's ``Headers``): every
@@ -19,6 +21,8 @@ from typing import Any
 
 #: where the request id is kept in the WSGI environ (read by the app's hooks and logs)
 REQUEST_ID_KEY = "suite.request_id"
+#: the header naming the source of the suite's prices ("simulated" on the built-in market)
+MARKET_HEADER = "X-Market-Data"
 
 STATIC_HEADERS: tuple[tuple[str, str], ...] = (
     ("X-Content-Type-Options", "nosniff"),
@@ -45,11 +49,18 @@ def _clean_id(value: str | None) -> str:
 
 
 class SecureHeaders:
-    """WSGI middleware: ``app.wsgi_app = SecureHeaders(app.wsgi_app, cors_origins)``."""
+    """WSGI middleware: ``app.wsgi_app = SecureHeaders(app.wsgi_app, cors_origins, extra)``.
 
-    def __init__(self, app: Callable[..., Iterable[bytes]], cors_origins: Iterable[str]) -> None:
+    ``extra`` headers go on every response as they are.
+    """
+
+    def __init__(self, app: Callable[..., Iterable[bytes]], cors_origins: Iterable[str],
+                 extra: Iterable[tuple[str, str]] = ()) -> None:
         self.app = app
         self.cors_origins = frozenset(cors_origins)
+        self.extra = tuple(extra)
+        names = ", ".join(k for k, _ in self.extra)
+        self.expose = (("Access-Control-Expose-Headers", names),) if names else ()
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]
                  ) -> Iterable[bytes]:
@@ -66,12 +77,14 @@ class SecureHeaders:
                 headers.extend(h for h, name in zip(STATIC_HEADERS, _STATIC_NAMES, strict=True)
                                if name not in have)
             headers.append(("X-Request-ID", rid))
+            headers.extend(self.extra)
             if allow is not None:
                 headers.append(("Access-Control-Allow-Origin", allow))
                 headers.append(("Vary", "Origin"))
+                headers.extend(self.expose)
             return start_response(status, headers, exc_info)
 
         return self.app(environ, start)
 
 
-__all__ = ["REQUEST_ID_KEY", "STATIC_HEADERS", "SecureHeaders", "new_request_id"]
+__all__ = ["MARKET_HEADER", "REQUEST_ID_KEY", "STATIC_HEADERS", "SecureHeaders", "new_request_id"]

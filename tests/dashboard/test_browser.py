@@ -28,6 +28,9 @@ def test_every_page_loads_without_console_errors(page: Any, suite: Suite) -> Non
         page.goto(path)
         page.wait_for_selector("#hdr-clock:not(:has-text('clock …'))", timeout=10_000)
         assert page.title().startswith(title) or name in page.title().lower()
+        # the built-in market's prices are simulated, and every page says so in its header
+        badge = page.locator("header.top [data-testid='market-source']")
+        assert badge.is_visible() and badge.inner_text().strip() == "Simulated market"
         # let the live stream deliver its first snapshot
         page.wait_for_timeout(700)
         screenshot(page, name)

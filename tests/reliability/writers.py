@@ -37,8 +37,8 @@ def _request(name: str, i: int, tag: str) -> tuple[str, str, dict[str, Any]]:
     if name == "pattern_recognition":
         return "POST", "/api/v1/candlesticks/scan", {"symbols": [("AAPL", "MSFT")[i % 2]]}
     if name == "scanner":  # a stored scan run with its results
-        # the simulated universe's own tickers (AD, AEFF, AFDK are its first three)
-        return "POST", "/api/v1/scan", {"preset": "momentum", "symbols": ["AD", "AEFF", "AFDK"]}
+        # the universe's own tickers (its three largest real names: in a universe of any size)
+        return "POST", "/api/v1/scan", {"preset": "momentum", "symbols": ["AAPL", "MSFT", "NVDA"]}
     if name == "pattern_analysis":  # detections stored (force: re-detect every call)
         return "POST", "/api/v1/patterns/scan", {"symbols": [("AAPL", "MSFT")[i % 2]],
                                                  "force": True}

@@ -25,6 +25,9 @@ class ListQuery(BaseModel):
     tags: list[str] | None = None
 
 
+SIMULATED = {"source": "simulated", "simulated": True}
+
+
 def build(tmp_path: Path, **overrides: object) -> Flask:
     settings = make_settings(tmp_path, **overrides)
     migrate(get_database(settings))
@@ -64,8 +67,10 @@ def assert_error_envelope(resp, status: int, code: str | None = None) -> dict:  
     assert resp.status_code == status, resp.get_data(as_text=True)
     assert resp.mimetype == "application/json"
     body = resp.get_json()
+    assert set(body) == {"status", "data", "error", "timestamp", "market"}
     assert body["status"] == "error" and body["data"] is None
     assert set(body["error"]) == {"code", "message", "details"}
+    assert body["market"] == SIMULATED
     assert body["timestamp"].endswith("+00:00")
     if code:
         assert body["error"]["code"] == code
@@ -81,8 +86,11 @@ def test_success_envelope(client) -> None:  # type: ignore[no-untyped-def]
     resp = client.post("/api/v1/orders", json={"symbol": "AAPL", "qty": 5, "side": "buy"})
     assert resp.status_code == 201
     body = resp.get_json()
+    assert list(body) == ["status", "data", "error", "timestamp", "market"]
     assert body["status"] == "success" and body["error"] is None
     assert body["data"] == {"symbol": "AAPL", "qty": 5, "side": "buy"}
+    assert body["market"] == SIMULATED  # the built-in market: its prices are not real
+    assert resp.headers["X-Market-Data"] == "simulated"
 
 
 @pytest.mark.parametrize("payload,field", [
@@ -189,6 +197,55 @@ def test_every_response_gets_the_headers_once_and_a_view_may_set_its_own(tmp_pat
     ok_ = c.get("/health", headers={"Origin": "http://ok.example"})
     assert ok_.headers["Access-Control-Allow-Origin"] == "http://ok.example"
     assert ok_.headers["Vary"] == "Origin"
+    assert ok_.headers["Access-Control-Expose-Headers"] == "X-Market-Data"
+    assert "Access-Control-Expose-Headers" not in c.get("/health").headers
+
+
+def test_every_response_says_the_market_is_simulated(tmp_path: Path) -> None:
+    app = build(tmp_path)
+
+    def alpaca_error(code: str, message: str, details: object, status: int) -> dict:
+        return {"code": status * 1000, "message": message}
+
+    def missing() -> None:
+        raise NotFound("x")
+
+    raw = Blueprint("raw", __name__, url_prefix="/v2")
+    raw.add_url_rule("/clock", "clock", lambda: {"is_open": True})
+    raw.add_url_rule("/missing", "missing", missing)
+    alpaca = create_service_app("paper_trading", make_settings(tmp_path / "pt"),
+                                blueprints=[raw], error_formatters={"/v2": alpaca_error})
+    c, pt = app.test_client(), alpaca.test_client()
+    answers = [c.get(p) for p in ("/health", "/ready", "/metrics", "/openapi.json", "/docs",
+                                  "/api/v1/orders", "/api/v1/missing", "/api/v1/boom",
+                                  "/nowhere")]
+    answers += [pt.get("/v2/clock"), pt.get("/v2/missing")]
+    for resp in answers:
+        assert resp.headers.getlist("X-Market-Data") == ["simulated"], resp.request.path
+    for resp in answers[:2] + answers[5:9]:  # the envelope
+        assert resp.get_json()["market"] == SIMULATED, resp.request.path
+    # the Alpaca-compatible bodies keep Alpaca's shape: alpaca-py parses them unmodified
+    assert pt.get("/v2/clock").get_json() == {"is_open": True}
+    assert pt.get("/v2/missing").get_json() == {"code": 404000, "message": "x"}
+
+
+@pytest.mark.parametrize("routes,alpaca,label", [
+    ({"equity": ["simulated"], "crypto": ["simulated"]}, False, SIMULATED),
+    ({"equity": ["csv"], "crypto": ["csv"]}, False, {"source": "csv", "simulated": False}),
+    ({"equity": ["alpaca", "simulated"], "crypto": ["alpaca"]}, True,
+     {"source": "alpaca, simulated", "simulated": True}),
+    ({"equity": ["alpaca", "simulated"], "crypto": ["alpaca"]}, False, SIMULATED),
+    ({"equity": ["alpaca"], "crypto": ["alpaca"]}, True, {"source": "alpaca", "simulated": False}),
+    ({"equity": ["csv"], "equity:1d": ["alpaca"]}, True,  # crypto falls back to the built-in
+     {"source": "csv, alpaca, simulated", "simulated": True}),
+])
+def test_market_label_names_the_providers_in_use(tmp_path: Path, routes, alpaca, label) -> None:  # type: ignore[no-untyped-def]
+    keys = {"alpaca__api_key": "PKTEST", "alpaca__secret_key": "sk"} if alpaca else {}
+    app = build(tmp_path, market__routes=routes, **keys)
+    c = app.test_client()
+    assert c.get("/health").get_json()["market"] == label
+    assert c.get("/api/v1/missing").get_json()["market"] == label
+    assert c.get("/health").headers["X-Market-Data"] == label["source"]
 
 
 def test_request_id_is_echoed_or_made_up(client) -> None:  # type: ignore[no-untyped-def]
