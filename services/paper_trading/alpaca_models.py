@@ -5,6 +5,7 @@ objects present (null where it does not apply).
 """
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
@@ -14,6 +15,7 @@ import pandas as pd
 from services.paper_trading.records import OrderRecord
 from services.paper_trading.snapshot import PricedPosition, Snapshot
 from shared.domain.money import money_str
+from shared.errors import ValidationError
 from shared.market.calendar import MarketCalendar
 
 UTC = UTC
@@ -147,10 +149,25 @@ def clock_json(cal: MarketCalendar, now: datetime) -> dict[str, Any]:
             "next_close": cal.next_close(t).tz_convert(ny).isoformat()}
 
 
+def _day(value: str, name: str) -> pd.Timestamp:
+    """Return a calendar argument (a date or an ISO time) as a Timestamp.
+
+    Raises:
+        ValidationError: when it is neither (Alpaca answers 400 too).
+    """
+    try:
+        if not re.match(r"^\d{4}-\d{2}-\d{2}", value):
+            raise ValueError(value)
+        return pd.Timestamp(value)
+    except (ValueError, OverflowError):
+        raise ValidationError(f"{name} must be a date such as 2024-03-05, was {value[:40]!r}",
+                              field=name) from None
+
+
 def calendar_json(cal: MarketCalendar, start: str | None, end: str | None,
                   now: datetime) -> list[dict[str, Any]]:
-    s0 = pd.Timestamp(start) if start else pd.Timestamp(now.date())
-    e0 = pd.Timestamp(end) if end else s0 + pd.Timedelta(days=30)
+    s0 = _day(start, "start") if start else pd.Timestamp(now.date())
+    e0 = _day(end, "end") if end else s0 + pd.Timedelta(days=30)
     labels = cal.sessions[(cal.sessions >= s0.tz_localize(None) if s0.tzinfo else
                            cal.sessions >= s0) & (cal.sessions <= (e0.tz_localize(None)
                                                                      if e0.tzinfo else e0))]
