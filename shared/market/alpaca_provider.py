@@ -63,6 +63,10 @@ def _sdk_call(what: str, fn: Callable[[], T]) -> T:
         raise ServiceUnavailable(f"alpaca {what}: unreadable answer ({exc})") from exc
 
 
+#: Symbols per multi-symbol bars request.
+MANY = 100
+
+
 class AlpacaProvider:
     """Market data from Alpaca's data API (stocks, crypto) and news API."""
 
@@ -95,7 +99,8 @@ class AlpacaProvider:
             c._retry_wait = max(0, int(sdk_retry_wait_s))
 
     # -- bars ----------------------------------------------------------------------------
-    def _request(self, symbol: str, alpaca_tf: str, start: pd.Timestamp, end: pd.Timestamp) -> Any:
+    def _request(self, symbol: str | list[str], alpaca_tf: str, start: pd.Timestamp,
+                 end: pd.Timestamp) -> Any:
         from alpaca.data.enums import DataFeed
         from alpaca.data.requests import CryptoBarsRequest, StockBarsRequest
         from alpaca.data.timeframe import TimeFrame, TimeFrameUnit
@@ -105,7 +110,8 @@ class AlpacaProvider:
                 "Day": TimeFrameUnit.Day}["".join(ch for ch in alpaca_tf if ch.isalpha())]
         tf = TimeFrame(amount, unit)
         s, e = start.to_pydatetime(), end.to_pydatetime()
-        if classify(symbol).value == "crypto":
+        first = symbol if isinstance(symbol, str) else symbol[0]
+        if classify(first).value == "crypto":
             req = CryptoBarsRequest(symbol_or_symbols=symbol, timeframe=tf, start=s, end=e)
             return _sdk_call("crypto bars", lambda: self.crypto.get_crypto_bars(req))
         req = StockBarsRequest(symbol_or_symbols=symbol, timeframe=tf, start=s, end=e,
@@ -119,7 +125,29 @@ class AlpacaProvider:
         crypto = classify(symbol).value == "crypto"
         ask = "15Min" if tf.name == "1h" and not crypto else tf.alpaca
         barset = self._request(symbol, ask, s, e)
-        bars = (getattr(barset, "data", None) or {}).get(symbol, [])
+        return self._frame(symbol, (getattr(barset, "data", None) or {}).get(symbol, []), tf,
+                           s, e)
+
+    def fetch_bars_many(self, symbols: list[str], timeframe: str, start: object,
+                        end: object) -> dict[str, pd.DataFrame]:
+        """Return ``fetch_bars`` for many symbols of one asset class, asked for in requests
+        of up to ``MANY`` symbols each (the market feed polls the whole universe every minute,
+        and Alpaca's rate limit is per request, not per symbol)."""
+        tf = parse_timeframe(timeframe)
+        s, e = to_utc(start), to_utc(end)
+        crypto = classify(symbols[0]).value == "crypto"
+        ask = "15Min" if tf.name == "1h" and not crypto else tf.alpaca
+        out: dict[str, pd.DataFrame] = {}
+        for k in range(0, len(symbols), MANY):
+            part = list(symbols[k:k + MANY])
+            data = getattr(self._request(part, ask, s, e), "data", None) or {}
+            for sym in part:
+                out[sym] = self._frame(sym, data.get(sym, []), tf, s, e)
+        return out
+
+    def _frame(self, symbol: str, bars: list[Any], tf: Any, s: pd.Timestamp,
+               e: pd.Timestamp) -> pd.DataFrame:
+        crypto = classify(symbol).value == "crypto"
         if not bars:
             return empty_frame(symbol, tf.name, self.name)
         ts = pd.DatetimeIndex([b.timestamp for b in bars]).tz_convert("UTC").as_unit("ns").asi8
@@ -131,18 +159,13 @@ class AlpacaProvider:
                         np.array(count, dtype=object) if None not in count else None,
                         symbol=symbol, timeframe=tf.name, source=self.name)
         extended = 0
-        if not crypto:
-            if tf.is_daily:
-                labels = df.index.tz_convert("America/New_York").tz_localize(None).normalize()
-                opens = [self.calendar.session_bounds(d)[0].value if self.calendar.is_session(d)
-                         else v for d, v in zip(labels, df.index.as_unit("ns").asi8, strict=False)]
-                df.index = pd.DatetimeIndex(pd.to_datetime(opens, utc=True), name="ts")
-            else:
-                inside = self.calendar.session_close_for(df.index.as_unit("ns").asi8) >= 0
-                extended = int((~inside).sum())
-                df = df[inside]
-                if tf.name == "1h":
-                    df = resample_bars(df, "1h", self.calendar)
+        # a daily bar keeps Alpaca's stamp (the session date at New York midnight): ours
+        if not crypto and not tf.is_daily:
+            inside = self.calendar.session_close_for(df.index.as_unit("ns").asi8) >= 0
+            extended = int((~inside).sum())
+            df = df[inside]
+            if tf.name == "1h":
+                df = resample_bars(df, "1h", self.calendar)
         df = df[(df.index >= s) & (df.index < e)]
         df.attrs.update(symbol=symbol, timeframe=tf.name, source=self.name, stale=False,
                         extended_hours=extended)

@@ -163,10 +163,33 @@ def fill_missing(dm: DataManager, syms: list[str], tf: str, crypto: bool, s: pd.
                 group = [x for x in group if x not in set(batch)]
             except Exception as exc:  # noqa: BLE001 - fall back to the per-symbol chain
                 log.warning("batched simulated fill failed", extra={"error": str(exc)})
+        if len(group) > 1:
+            group = _fetch_many(dm, group, tf, crypto, gs, ge, cutoff)
         for sym in group:
             errs: list[str] = []
             if not dm._fetch(sym, tf, crypto, gs, ge, cutoff, errs):
                 failed.setdefault(sym, []).extend(errs)
+
+
+def _fetch_many(dm: DataManager, group: list[str], tf: str, crypto: bool, gs: pd.Timestamp,
+                ge: pd.Timestamp, cutoff: pd.Timestamp) -> list[str]:
+    """Fetch ``group`` in multi-symbol requests from its first provider when it offers them
+    (Alpaca: the market feed polls the whole universe each minute); return the symbols left
+    for the per-symbol chain (a different route, or the batched call failed)."""
+    name = dm.route(group[0], tf)[0]
+    same = [x for x in group if dm.route(x, tf)[0] == name]
+    provider = dm.providers.get(name)
+    if len(same) < 2 or not hasattr(provider, "fetch_bars_many"):
+        return group
+    try:
+        frames = dm.providers.call(name, "fetch_bars_many", same, tf, gs, ge)
+    except Exception as exc:  # noqa: BLE001 - any fault: each symbol takes its own chain
+        log.warning("batched fetch failed", extra={"provider": name, "error": str(exc)[:300]})
+        return group
+    for sym, df in frames.items():
+        dm._ingest(sym, tf, crypto, df, name, cutoff, (gs, ge))
+    done = set(frames)
+    return [x for x in group if x not in done]
 
 
 def _vectorisable(dm: DataManager, sym: str, tf: str) -> bool:

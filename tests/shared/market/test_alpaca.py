@@ -89,9 +89,9 @@ def test_minute_bars_leave_out_extended_hours(provider):
     assert df["trade_count"].iloc[0] == 3 and df["vwap"].iloc[0] == 10.1
 
 
-def test_daily_bars_are_stamped_at_the_session_open(provider):
+def test_daily_bars_keep_alpacas_stamp_at_new_york_midnight(provider):
     df = provider.fetch_bars("ACME", "1d", "2024-03-04", "2024-03-08")
-    assert list(df.index) == [pd.Timestamp(f"2024-03-0{d}T14:30Z") for d in (4, 5, 6)]
+    assert list(df.index) == [pd.Timestamp(f"2024-03-0{d}T05:00Z") for d in (4, 5, 6)]
 
 
 def test_latest_trade_quote_and_news(provider):
@@ -122,7 +122,7 @@ def test_manager_uses_alpaca_then_fails_over(fake, db, market_settings, controll
         "market": market_settings.market.model_copy(update={
             "routes": {"equity": ["alpaca", "simulated"], "crypto": ["simulated"]},
             "alpaca_sdk_retries": 0})})
-    dm = DataManager(s, db, clock=controller.clock)
+    dm = DataManager(s, db, clock=controller.clock, owner=True)
     controller.advance("2024-03-05T15:00Z")
     df = dm.get_historical_data("ACME", "1m", start="2024-03-05T14:00Z")
     assert len(df) == 15 and df.attrs["source"] == "alpaca"
