@@ -129,17 +129,11 @@ class CoordinationService(DatabaseServiceMixin):
         return self.clock_view()
 
     def _clock_moved(self) -> None:
-        """Store the market up to the clock's new time before answering (a stepped or
-        advanced clock is priced when the call returns); a clock moved back walks the history
-        again from there."""
-        if self._feed is None:
-            return
-        now = self.clock.now_ts()
-        through = self._feed.status()["through"]
-        if through is not None and now < pd.Timestamp(through) - pd.Timedelta(minutes=1):
-            self._feed.restart_backfill()
-            self._feed._through = None
-        self._feed.catch_up(now)
+        """Store the market up to the clock's new time before answering: a stepped or
+        advanced clock is priced when the call returns (the feed walks the history again
+        when the clock jumped)."""
+        if self._feed is not None:
+            self._feed.catch_up(self.clock.now_ts())
 
     def window(self) -> SessionWindow:
         """Return where the market clock stands in the session."""

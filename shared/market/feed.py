@@ -89,6 +89,7 @@ class MarketFeed:
         cutoff = self.dm.clock.now_ts() if now is None else pd.Timestamp(now)
         t0 = time.perf_counter()
         with self._lock:
+            self._follow_jumps(cutoff)
             self.dm.ensure_universe()
             rows = 0
             for k in self._recent_sessions(cutoff):
@@ -107,9 +108,24 @@ class MarketFeed:
             self.stats.primed_at = time.monotonic()
         return rows
 
+    def _follow_jumps(self, cutoff: pd.Timestamp) -> None:
+        """Walk the history again from ``cutoff`` when the clock moved back, or forward by
+        more than a session (a reset, a new replay range, an advance): the history the
+        readers need is the one behind the clock's new time."""
+        if self._through is None:
+            return
+        k = self._session_index(cutoff)
+        if cutoff < self._through - _MIN or k > self._session_index(self._through) + 1:
+            self._backfill, self._backfill_done = None, False
+            self._backfill_label = "pending"
+            self._through = None
+
+    def _session_index(self, ts: pd.Timestamp) -> int:
+        return int(self.cal._open_ns.searchsorted(ts.value, side="right")) - 1
+
     def _recent_sessions(self, cutoff: pd.Timestamp) -> list[int]:
         """Return the index of the last session opened by ``cutoff`` and of the one before."""
-        i = int(self.cal._open_ns.searchsorted(cutoff.value, side="right")) - 1
+        i = self._session_index(cutoff)
         return [k for k in (i - 1, i) if k >= 0]
 
     def _session_span(self, k: int) -> tuple[pd.Timestamp, pd.Timestamp]:
@@ -170,7 +186,7 @@ class MarketFeed:
         covers) a chunk of symbols at a time while intraday timeframes need it, then the
         daily bars alone further back, a block of sessions for every symbol at a time."""
         depth = {tf: pd.Timedelta(days=d) for tf, d in self.cfg.history_days.items()}
-        i = int(self.cal._open_ns.searchsorted(cutoff.value, side="right")) - 1
+        i = self._session_index(cutoff)
         k = i - 2  # the last two are the catch-up's
         while k >= 0:
             start = self._session_span(k)[0]
@@ -234,12 +250,6 @@ class MarketFeed:
             self._write_progress()
         return True
 
-    def restart_backfill(self) -> None:
-        """Walk the history again from the clock (after the clock moved back or jumped)."""
-        with self._lock:
-            self._backfill, self._backfill_done = None, False
-            self._backfill_label = "pending"
-
     # -- progress row ----------------------------------------------------------------------
     def _write_progress(self) -> None:
         if self._through is None:
@@ -284,9 +294,6 @@ class MarketFeed:
             try:
                 now = self.dm.clock.now_ts()
                 minute = now.floor("min")
-                if self._through is not None and now < self._through - _MIN:
-                    self.restart_backfill()  # the clock went back: walk history again
-                    self._through = None
                 if minute != last_minute:
                     self.catch_up(now)
                     last_minute = minute

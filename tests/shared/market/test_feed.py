@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import sqlite3
+import time
 
 import numpy as np
 import pandas as pd
@@ -166,6 +167,7 @@ def test_status_says_stale_when_the_owner_falls_behind(market) -> None:  # type:
     own_market(settings, db, ctl.clock)
     assert market_data_status(db, settings)["stale"] is False
     ctl.step(30)  # the clock moves on, the owner does not follow (it is down)
+    time.sleep(0.02)  # past the readers' clock cache (market.clock.cache_ms)
     status = market_data_status(db, settings)
     assert status["stale"] is True and status["through"].startswith("2024-03-05T15:00")
     reader = DataManager(settings, db, clock=ctl.clock)
@@ -214,8 +216,6 @@ def test_feed_follows_a_running_clock_in_its_thread(market) -> None:  # type: ig
     try:
         ctl.configure(pace="multiplier", speed=600)
         ctl.resume()
-        import time
-
         deadline = time.monotonic() + 20
         target = pd.Timestamp("2024-03-05T15:20Z")
         while time.monotonic() < deadline:
@@ -231,3 +231,20 @@ def test_feed_follows_a_running_clock_in_its_thread(market) -> None:  # type: ig
         assert feed.status()["running"] and feed.status()["errors"] == 0
     finally:
         feed.stop()
+
+
+def test_a_jump_of_the_clock_walks_the_history_again(market) -> None:  # type: ignore[no-untyped-def]
+    settings, db, ctl = market
+    feed = own_market(settings, db, ctl.clock, history_days={"1d": 10})
+    reader = DataManager(settings, db, clock=ctl.clock)
+    sym = next(iter(reader.universe))
+    ctl.advance("2024-03-26T15:00Z")  # three weeks on
+    feed.catch_up()
+    while feed.backfill_step():
+        pass
+    daily = reader.get_bars(sym, "1d", start="2024-03-14")
+    # the ten days behind the new time are there (Mar 18..25: 6 sessions)
+    assert len(daily) == 6
+    assert pd.Timestamp(int(daily.ts[0]), tz="UTC").tz_convert("America/New_York") == \
+        pd.Timestamp("2024-03-18", tz="America/New_York")
+    assert feed.status()["backfill"] == "done"
