@@ -66,25 +66,30 @@ def bench_chart_patterns(symbols: int = 500, repeats: int = 3) -> None:
     """Chart-pattern detection for ``symbols`` x one session (target < 5 s)."""
     import talib
 
-    from services.pattern_analysis.domain import Bars, PatternParams, analyze_bars, fractal_pivots
+    from services.pattern_analysis.domain import (
+        Derived,
+        PatternParams,
+        analyze_bars,
+        fractal_pivots,
+    )
+    from shared.market.frames import BarArrays
 
     params = PatternParams()
     sess = _simulated_session(symbols)
     n_sym, n_bars = sess.close.shape
-    rows = [(sess.ts_ns, sess.open[i], sess.high[i], sess.low[i], sess.close[i],
-             sess.volume[i].astype(float)) for i in range(n_sym)]
+    rows = [BarArrays.from_frame(sess.frame(i)) for i in range(n_sym)]
 
     def baseline() -> None:
-        for _, _o, h, lo, c, _v in rows:
-            talib.ATR(h, lo, c, timeperiod=params.atr_period)
-            fractal_pivots(h, lo, params.pivot_window)
+        for b in rows:
+            talib.ATR(b.high, b.low, b.close, timeperiod=params.atr_period)
+            fractal_pivots(b.high, b.low, params.pivot_window)
 
     found: dict[str, int] = {}
 
     def detect() -> None:
         found.clear()
-        for r in rows:
-            for d in analyze_bars(Bars.from_arrays(*r, params=params), params).detections:
+        for b in rows:
+            for d in analyze_bars(Derived.of(b, params), params).detections:
                 found[d.pattern] = found.get(d.pattern, 0) + 1
 
     t_base = _median_time(baseline, repeats)
@@ -107,8 +112,9 @@ def _service_scan(sess, repeats: int) -> float:
     from services.pattern_analysis.service import PatternService
     from shared.config import load_settings
     from shared.db import Database, migrate
+    from shared.market.frames import BarArrays
 
-    frames = {s: sess.frame(i) for i, s in enumerate(sess.symbols)}
+    arrays = {s: BarArrays.from_frame(sess.frame(i)) for i, s in enumerate(sess.symbols)}
     now = pd.Timestamp(int(sess.ts_ns[-1]), tz="UTC") + pd.Timedelta(minutes=1)
 
     class Source:
@@ -116,7 +122,7 @@ def _service_scan(sess, repeats: int) -> float:
             return now
 
         def bars(self, symbol, timeframe, start, end):
-            return frames[symbol]
+            return arrays[symbol]
 
     with tempfile.TemporaryDirectory() as tmp:
         settings = load_settings(environ={}, env="test", database__path=f"{tmp}/b.db",
@@ -124,7 +130,7 @@ def _service_scan(sess, repeats: int) -> float:
         db = Database.from_settings(settings)
         migrate(db)
         svc = PatternService(settings, db, Source())
-        t = _median_time(lambda: svc.scan(list(frames), "1m", force=True), repeats)
+        t = _median_time(lambda: svc.scan(list(arrays), "1m", force=True), repeats)
         db.close()
     return t
 
@@ -150,8 +156,7 @@ def bench_replay_cycles(symbols: int = 20, minutes: int = 390) -> None:
         db = Database.from_settings(settings)
         migrate(db)
         ctl, dm = replay_market(settings, db, "2024-03-05", "2024-03-06")
-        src = MarketBarSource(settings)
-        src._dm = dm  # this run's data manager, not the process-wide one
+        src = MarketBarSource(settings, dm)  # this run's data manager, not the process-wide one
         return settings, db, ctl, dm, src
 
     def tables(db) -> list:

@@ -16,10 +16,9 @@ import numpy as np
 import pandas as pd
 from cachetools import LRUCache
 
-from services.pattern_analysis._window import Window
 from services.pattern_analysis.domain import (
     Analysis,
-    Bars,
+    Derived,
     PatternParams,
     analyze_bars,
     reassess,
@@ -32,54 +31,70 @@ from services.pattern_analysis.repository import (
 from shared.config import Settings
 from shared.db import Database, DatabaseServiceMixin
 from shared.errors import AppError, ValidationError
+from shared.market.frames import BarArrays
+from shared.market.reader import BarReader
 from shared.market.timeframes import parse_timeframe
 
 log = logging.getLogger("pattern_analysis")
 
 
 class BarSource(Protocol):
-    """Where bars and "now" come from (the data manager in production)."""
+    """Where bars and "now" come from (a ``BarReader`` in production: ``MarketBarSource``).
+
+    A source may also offer ``bars_many(symbols, timeframe, start, end)``, ``bars`` of many
+    symbols read in one batch (those it cannot read left out).
+    """
 
     def now(self) -> pd.Timestamp: ...
 
     def bars(self, symbol: str, timeframe: str, start: pd.Timestamp, end: pd.Timestamp
-             ) -> pd.DataFrame: ...
+             ) -> BarArrays: ...
 
 
 class MarketBarSource:
-    """Bars from ``shared.market.get_data_manager(settings)`` and its market clock."""
+    """Bars from a ``BarReader`` (``shared.market.get_data_manager(settings)`` unless one is
+    given) and its market clock."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, reader: BarReader | None = None) -> None:
         self.settings = settings
-        self._dm: Any = None
+        self._reader = reader
 
-    def _manager(self) -> Any:
-        if self._dm is None:
+    def reader(self) -> BarReader:
+        if self._reader is None:
             from shared.market import get_data_manager
 
-            self._dm = get_data_manager(self.settings)
-        return self._dm
+            self._reader = get_data_manager(self.settings)
+        return self._reader
 
     def now(self) -> pd.Timestamp:
-        return self._manager().clock.now_ts()
+        return self.reader().clock.now_ts()
 
     def bars(self, symbol: str, timeframe: str, start: pd.Timestamp, end: pd.Timestamp
-             ) -> pd.DataFrame:
-        return self._manager().get_ohlcv(symbol, timeframe, start, end)
+             ) -> BarArrays:
+        return self.reader().get_bars(symbol, timeframe, start, end)
 
     def bars_many(self, symbols: list[str], timeframe: str, start: pd.Timestamp,
-                  end: pd.Timestamp) -> dict[str, pd.DataFrame]:
-        """Return ``bars`` of many symbols read in one batch; failing symbols are left out."""
-        errors: dict[str, Any] = {}
-        got = self._manager().get_ohlcv_many(symbols, timeframe, start, end, errors=errors)
-        return {sym: df for sym, df in got.items() if not df.attrs.get("errors")}
+                  end: pd.Timestamp) -> dict[str, BarArrays]:
+        """Return ``bars`` of many symbols read in one batch; failing symbols (and those only
+        served stale) are left out."""
+        errors: dict[str, AppError] = {}
+        got = self.reader().get_bars_many(symbols, timeframe, start, end, errors=errors)
+        return {sym: arr for sym, arr in got.items() if not arr.stale}
 
-    def arrays_many(self, symbols: list[str], timeframe: str, start: pd.Timestamp,
-                    end: pd.Timestamp) -> dict[str, Window]:
-        """Return ``bars_many`` as arrays, without building a frame per symbol."""
-        errors: dict[str, Any] = {}
-        got = self._manager().get_bars_many(symbols, timeframe, start, end, errors=errors)
-        return {sym: Window.of(arr) for sym, arr in got.items() if not arr.stale}
+
+def _closed_by(bars: BarArrays, now_ns: int, duration_ns: int) -> BarArrays:
+    """Return the bars closed at ``now_ns`` (open time + one bar <= now)."""
+    keep = bars.ts + duration_ns <= now_ns
+    return bars if keep.all() else bars.take(keep)
+
+
+def _extended(kept: BarArrays, new: BarArrays) -> BarArrays:
+    """Return ``kept`` followed by ``new``, cut to ``kept``'s length."""
+    n = len(kept)
+    if not len(new) or not n:
+        return kept
+    # drop what falls out first, so only the window's length is concatenated
+    return kept.take(slice(min(len(new), n), None)).then(new).tail(n)
 
 
 @dataclass(frozen=True)
@@ -88,7 +103,7 @@ class _Prepared:
 
     symbol: str
     timeframe: str
-    bars: Bars
+    bars: Derived
     analysis: Analysis
     last_bar_ts: str | None
     unchanged: bool
@@ -106,7 +121,7 @@ class PatternService(DatabaseServiceMixin):
         self.repo = PatternRepository(self.db)
         self.source: BarSource = source or MarketBarSource(settings)
         # the last bars read per (symbol, timeframe), with the clock time they were read at
-        self._recent: LRUCache[tuple[str, str], tuple[int, Window]] = LRUCache(2048)
+        self._recent: LRUCache[tuple[str, str], tuple[int, BarArrays]] = LRUCache(2048)
         self._lock = threading.Lock()
 
     # -- analysis ------------------------------------------------------------------------
@@ -124,10 +139,11 @@ class PatternService(DatabaseServiceMixin):
 
         ``now`` is the clock time to read at (default: read the clock).
         """
-        return self._visible(symbol, timeframe, now=now).frame()
+        return self._visible(symbol, timeframe, now=now).frame(symbol, timeframe,
+                                                               ohlcv_only=True)
 
     def _visible(self, symbol: str, timeframe: str, *, now: pd.Timestamp | None = None,
-                 fresh: Window | None = None) -> Window:
+                 fresh: BarArrays | None = None) -> BarArrays:
         """Return ``visible_bars`` as arrays; ``fresh`` is the bars a batch read since the kept
         window's end (see ``_extend_kept``)."""
         now = pd.Timestamp(self.source.now()) if now is None else now
@@ -144,17 +160,17 @@ class PatternService(DatabaseServiceMixin):
                                             else pd.Timedelta(hours=18))
         w = None
         if short > start:
-            w = Window.of(self.source.bars(symbol, timeframe, short, now))
+            w = self.source.bars(symbol, timeframe, short, now)
             if len(w) and not tf.is_daily:
-                w = w.closed_by(now.value, dur)
+                w = _closed_by(w, now.value, dur)
             if len(w) < want:
                 w = None
         if w is None:
-            w = Window.of(self.source.bars(symbol, timeframe, start, now))
+            w = self.source.bars(symbol, timeframe, start, now)
         if len(w) and not tf.is_daily:
             # The data manager filters by the clock already; this keeps the no-look-ahead rule
             # true for any source.
-            w = w.closed_by(now.value, dur)
+            w = _closed_by(w, now.value, dur)
         out = w.tail(want)
         if len(out) == want:
             with self._lock:
@@ -162,7 +178,7 @@ class PatternService(DatabaseServiceMixin):
         return out
 
     def _extend_kept(self, symbol: str, timeframe: str, now: pd.Timestamp,
-                     start: pd.Timestamp, fresh: Window | None = None) -> Window | None:
+                     start: pd.Timestamp, fresh: BarArrays | None = None) -> BarArrays | None:
         """Return the kept last ``lookback_bars`` bars extended by those closed since, or None.
 
         Visible bars never change, so the window a fresh read would return is the kept one
@@ -179,13 +195,13 @@ class PatternService(DatabaseServiceMixin):
         kept = hit[1]
         last = int(kept.ts[-1])
         new = fresh if fresh is not None and len(fresh) and fresh.ts[0] <= last else \
-            Window.of(self.source.bars(symbol, timeframe, pd.Timestamp(last, tz="UTC"), now))
+            self.source.bars(symbol, timeframe, pd.Timestamp(last, tz="UTC"), now)
         # bars come sorted by time: slices by position cost a third of boolean masks
         lo = int(np.searchsorted(new.ts, last, side="right"))
         tf = parse_timeframe(timeframe)
         hi = (int(np.searchsorted(new.ts, (now - tf.duration).value, side="right"))
               if not tf.is_daily else len(new))
-        out = kept.extended(new.take(slice(lo, max(lo, hi))))
+        out = _extended(kept, new.take(slice(lo, max(lo, hi))))
         if out.ts[0] < start.value:
             return None
         with self._lock:
@@ -193,10 +209,9 @@ class PatternService(DatabaseServiceMixin):
         return out
 
     def _prepare(self, symbol: str, timeframe: str, force: bool, *,
-                 now: pd.Timestamp | None = None, fresh: Window | None = None
+                 now: pd.Timestamp | None = None, fresh: BarArrays | None = None
                  ) -> _Prepared:
-        w = self._visible(symbol, timeframe, now=now, fresh=fresh)
-        bars = Bars.from_arrays(w.ts, w.open, w.high, w.low, w.close, w.volume, self.params)
+        bars = Derived.of(self._visible(symbol, timeframe, now=now, fresh=fresh), self.params)
         last = iso(int(bars.ts[-1])) if len(bars) else None
         state = self.repo.state(symbol, timeframe)
         unchanged = (not force and state is not None and state["last_bar_ts"] == last)
@@ -327,11 +342,10 @@ class PatternService(DatabaseServiceMixin):
         return {"timeframe": tf, "count": len(results), "results": results}
 
     def _read_new_bars(self, symbols: list[str], timeframe: str, now: pd.Timestamp
-                       ) -> dict[str, Window]:
+                       ) -> dict[str, BarArrays]:
         """Return, in one batch read, the bars since their kept window's end of the symbols
         that have one (see ``_extend_kept``); empty when the source reads one at a time."""
-        arrays = getattr(self.source, "arrays_many", None)
-        many = arrays or getattr(self.source, "bars_many", None)
+        many = getattr(self.source, "bars_many", None)
         with self._lock:
             kept = [(s, int(hit[1].ts[-1])) for s in symbols
                     if (hit := self._recent.get((s, timeframe))) is not None
@@ -339,8 +353,7 @@ class PatternService(DatabaseServiceMixin):
         if many is None or len(kept) < 2:
             return {}
         since = pd.Timestamp(min(last for _, last in kept), tz="UTC")
-        got = many([s for s, _ in kept], timeframe, since, now)
-        return got if arrays else {s: Window.of(df) for s, df in got.items()}
+        return many([s for s, _ in kept], timeframe, since, now)
 
     def _stored(self, symbol: str, tf: str, statuses: list[str] | None,
                 patterns: list[str] | None, min_confidence: float | None, limit: int

@@ -1,26 +1,25 @@
-"""Where this service reads bars and "now": the market data manager, or in-memory frames.
+"""Where this service reads bars and "now": a ``BarReader`` (the market data manager), or
+bars held in memory.
 
-``MarketFeed`` wraps ``shared.market`` (data manager + market clock); ``FrameFeed`` serves
+``MarketFeed`` wraps a ``shared.market.BarReader`` (bars + market clock); ``FrameFeed`` serves
 bar frames held in memory with a settable clock (tests, benchmarks, replays of saved data).
-Both hand out only bars that have closed by the clock's "now", so nothing downstream can look
-ahead.
+Both hand out ``BarArrays`` holding only bars that have closed by the clock's "now", so nothing
+downstream can look ahead.
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Protocol
 
 import numpy as np
 import pandas as pd
 
-from services.pattern_recognition.tails import Bars
+from shared.errors import AppError
 from shared.market.access import MarketAccess
 from shared.market.calendar import get_calendar, to_utc
-from shared.market.frames import empty_frame
+from shared.market.frames import BarArrays, empty_arrays
+from shared.market.reader import BarReader
 from shared.market.symbols import AssetClass, classify
 from shared.market.timeframes import parse_timeframe
-
-if TYPE_CHECKING:
-    pass
 
 _MIN_NS = 60_000_000_000
 
@@ -51,20 +50,25 @@ def is_crypto(symbol: str) -> bool:
 
 
 class BarFeed(Protocol):
-    """Visible bars and the market clock."""
+    """Visible bars (as ``BarArrays``) and the market clock.
+
+    A feed may also offer ``bars_many(symbols, timeframe, start, end, *, cache=True)``, the
+    same for many symbols in one read (those it cannot read left out); ``cache=False`` for
+    bars the caller keeps (see ``BarReader.get_bars_many``).
+    """
 
     def now(self) -> pd.Timestamp: ...
 
     def bars(self, symbol: str, timeframe: str, start: pd.Timestamp,
-             end: pd.Timestamp) -> pd.DataFrame: ...
+             end: pd.Timestamp) -> BarArrays: ...
 
 
-def visible_only(df: pd.DataFrame, symbol: str, timeframe: str, now: pd.Timestamp) -> pd.DataFrame:
-    """Return the rows of ``df`` whose bar has closed by ``now``."""
-    if len(df) == 0:
-        return df
-    ends = bar_end_ns(ts_ns(df.index), timeframe, is_crypto(symbol))
-    return df[ends <= now.value]
+def visible_only(bars: BarArrays, symbol: str, timeframe: str, now: pd.Timestamp) -> BarArrays:
+    """Return the bars whose close (``bar_end_ns``) is at or before ``now``."""
+    if not len(bars):
+        return bars
+    keep = bar_end_ns(bars.ts, timeframe, is_crypto(symbol)) <= now.value
+    return bars if keep.all() else bars.take(keep)
 
 
 class FrameFeed:
@@ -72,78 +76,64 @@ class FrameFeed:
 
     def __init__(self, frames: dict[tuple[str, str], pd.DataFrame] | None = None,
                  now: object = None) -> None:
-        self.frames = dict(frames or {})
+        self._bars: dict[tuple[str, str], BarArrays] = {}
+        for (symbol, timeframe), df in (frames or {}).items():
+            self.add(symbol, timeframe, df)
         self._now = to_utc(now) if now is not None else pd.Timestamp.max.tz_localize("UTC")
 
     def set_now(self, now: object) -> None:
         self._now = to_utc(now)
 
     def add(self, symbol: str, timeframe: str, df: pd.DataFrame) -> None:
-        self.frames[(symbol, timeframe)] = df.sort_index()
+        """Hold a bar frame's bars (a UTC index of open times; open/high/low/close/volume)."""
+        self._bars[(symbol, timeframe)] = BarArrays.from_frame(df.sort_index())
 
     def now(self) -> pd.Timestamp:
         return self._now
 
     def symbols(self) -> list[str]:
-        return sorted({s for s, _ in self.frames})
+        return sorted({s for s, _ in self._bars})
 
     def bars(self, symbol: str, timeframe: str, start: pd.Timestamp,
-             end: pd.Timestamp) -> pd.DataFrame:
-        df = self.frames.get((symbol, timeframe))
-        if df is None:
-            return empty_frame(symbol, timeframe, "memory")
-        df = df[(df.index >= start) & (df.index < end)]
-        return visible_only(df, symbol, timeframe, min(end, self._now))
+             end: pd.Timestamp) -> BarArrays:
+        b = self._bars.get((symbol, timeframe))
+        if b is None:
+            return empty_arrays("memory")
+        lo, hi = np.searchsorted(b.ts, [start.value, end.value], side="left").tolist()
+        return visible_only(b.take(slice(lo, hi)), symbol, timeframe, min(end, self._now))
 
 
 class MarketFeed(MarketAccess):
-    """Bars from ``shared.market``'s data manager; "now" from the market clock."""
+    """Bars from a ``BarReader`` (the process's data manager unless one is given); "now" from
+    its market clock."""
 
     def _span(self, start: pd.Timestamp, end: pd.Timestamp
-              ) -> tuple[Any, pd.Timestamp, pd.Timestamp] | None:
-        """Return (data manager, now, ``end`` cut at now), or None when nothing is visible."""
+              ) -> tuple[BarReader, pd.Timestamp, pd.Timestamp] | None:
+        """Return (reader, now, ``end`` cut at now), or None when nothing is visible."""
         now = self.now()
         end = min(end, now)
         return None if end <= start else (self._market(), now, end)
 
     def bars(self, symbol: str, timeframe: str, start: pd.Timestamp,
-             end: pd.Timestamp) -> pd.DataFrame:
+             end: pd.Timestamp) -> BarArrays:
         span = self._span(start, end)
         if span is None:
-            return empty_frame(symbol, timeframe, "market")
-        dm, now, end = span
-        # as_of pins the data manager to the same "now" we report, so the two never disagree.
-        df = dm.get_ohlcv(symbol, timeframe, start, end, as_of=now)
-        return visible_only(df, symbol, timeframe, now)
+            return empty_arrays("market")
+        reader, now, end = span
+        # as_of pins the reader to the same "now" we report, so the two never disagree.
+        got = reader.get_bars(symbol, timeframe, start, end, as_of=now)
+        return visible_only(got, symbol, timeframe, now)
 
     def bars_many(self, symbols: list[str], timeframe: str, start: pd.Timestamp,
-                  end: pd.Timestamp) -> dict[str, pd.DataFrame]:
-        """Return ``bars`` for many symbols, read in one batch; those that fail are left out."""
+                  end: pd.Timestamp, *, cache: bool = True) -> dict[str, BarArrays]:
+        """Return ``bars`` for many symbols, read in one batch; those that fail (or could only
+        be served stale) are left out."""
         span = self._span(start, end)
         if span is None:
             return {}
-        dm, now, end = span
-        errors: dict[str, object] = {}
-        got = dm.get_ohlcv_many(symbols, timeframe, start, end, as_of=now, errors=errors)
-        return {sym: visible_only(df, sym, timeframe, now) for sym, df in got.items()
-                if sym in symbols and not df.attrs.get("stale")}
-
-    def arrays_many(self, symbols: list[str], timeframe: str, start: pd.Timestamp,
-                    end: pd.Timestamp) -> dict[str, Bars]:
-        """Return ``bars_many`` as arrays (no frames: the few new bars of each step)."""
-        span = self._span(start, end)
-        if span is None:
-            return {}
-        dm, now, end = span
-        errors: dict[str, object] = {}
-        got = dm.get_bars_many(symbols, timeframe, start, end, as_of=now, errors=errors,
-                               cache=False)
-        out = {}
-        for sym, arr in got.items():
-            if sym not in symbols or arr.stale:
-                continue
-            ends = bar_end_ns(arr.ts, timeframe, is_crypto(sym))
-            keep = ends <= now.value  # the rule ``visible_only`` applies
-            out[sym] = Bars(arr.ts[keep], ends[keep], arr.open[keep], arr.high[keep],
-                            arr.low[keep], arr.close[keep])
-        return out
+        reader, now, end = span
+        errors: dict[str, AppError] = {}
+        got = reader.get_bars_many(symbols, timeframe, start, end, as_of=now, errors=errors,
+                                   cache=cache)
+        return {sym: visible_only(arr, sym, timeframe, now) for sym, arr in got.items()
+                if sym in symbols and not arr.stale}

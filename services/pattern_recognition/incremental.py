@@ -20,9 +20,9 @@ from cachetools import LRUCache
 from services.pattern_recognition import repository as repo
 from services.pattern_recognition.domain import forward_outcomes, tod_buckets
 from services.pattern_recognition.feed import BarFeed, bar_end_ns, is_crypto, ts_ns
-from services.pattern_recognition.tails import Bars, Tail, Waiting, waiting_from_rows
+from services.pattern_recognition.tails import Tail, Waiting, waiting_from_rows
 from shared.domain.money import from_micros
-from shared.market.frames import iso
+from shared.market.frames import BarArrays, iso
 
 if TYPE_CHECKING:
     from services.pattern_recognition.service import CandlestickService, UpdateResult
@@ -52,26 +52,32 @@ class TailStore:
                 self._tails[(sym, tf)] = t
 
 
+def _row(bars: BarArrays, i: int) -> tuple[int, float, float, float, float]:
+    """Return bar ``i``'s open time and prices (what a re-read of it must find unchanged)."""
+    return (int(bars.ts[i]), float(bars.open[i]), float(bars.high[i]), float(bars.low[i]),
+            float(bars.close[i]))
+
+
 def read_new(feed: BarFeed, tails: dict[str, Tail], tf: str, now: pd.Timestamp
-             ) -> dict[str, Bars]:
+             ) -> dict[str, BarArrays]:
     """Return, per symbol, the bars visible at ``now`` after the last one its tail holds.
 
-    One batched read from the earliest last bar when the feed has ``arrays_many``.  The last
-    held bar is read again and must be unchanged; a symbol whose read fails or whose bars
-    changed is left out (its update then reads everything, as a first one does).
+    One batched read from the earliest last bar when the feed has ``bars_many`` (past the
+    reader's cache: the tail keeps them).  The last held bar is read again and must be
+    unchanged; a symbol whose read fails or whose bars changed is left out (its update then
+    reads everything, as a first one does).
     """
     if not tails:
         return {}
     starts = {sym: int(t.bars.ts[-1]) if len(t.bars) else t.cov for sym, t in tails.items()}
     end = now + pd.Timedelta(microseconds=1)
-    many = getattr(feed, "arrays_many", None)
+    many = getattr(feed, "bars_many", None)
     if many is not None:
-        got = many(list(tails), tf, pd.Timestamp(min(starts.values()), tz="UTC"), end)
+        got = many(list(tails), tf, pd.Timestamp(min(starts.values()), tz="UTC"), end,
+                   cache=False)
     else:
-        got = {}
-        for sym in tails:
-            df = feed.bars(sym, tf, pd.Timestamp(starts[sym], tz="UTC"), end)
-            got[sym] = Bars.from_frame(df, bar_end_ns(ts_ns(df.index), tf, is_crypto(sym)))
+        got = {sym: feed.bars(sym, tf, pd.Timestamp(starts[sym], tz="UTC"), end)
+               for sym in tails}
     out = {}
     for sym, t in tails.items():
         b = got.get(sym)
@@ -79,7 +85,7 @@ def read_new(feed: BarFeed, tails: dict[str, Tail], tf: str, now: pd.Timestamp
             continue
         b = b.since(starts[sym])
         if len(t.bars):
-            if not len(b) or b.first_row() != t.bars.last_row():
+            if not len(b) or _row(b, 0) != _row(t.bars, -1):
                 continue
             b = b.since(int(b.ts[0]) + 1)
         out[sym] = b
@@ -122,12 +128,16 @@ class Writer:
     it again): it changes nothing but the database."""
 
     def __init__(self, svc: CandlestickService, symbol: str, tf: str, last: str | None,
-                 window: Bars, keep: tuple[Bars, int], rows: list[tuple[Any, ...]],
+                 window: BarArrays, keep: tuple[BarArrays, int], rows: list[tuple[Any, ...]],
                  result: UpdateResult, tail: Tail | None, stamp: str) -> None:
         self.svc, self.symbol, self.tf, self.last = svc, symbol, tf, last
         self.window, self.keep, self.rows, self.result = window, keep, rows, result
         self.tail, self.stamp = tail, stamp
         self.horizons = list(svc.cfg.horizons)
+
+    def _ends(self) -> np.ndarray:
+        """Return the window's bar close times (when each bar's outcome becomes known)."""
+        return bar_end_ns(self.window.ts, self.tf, is_crypto(self.symbol))
 
     def __call__(self, conn: Any, current: tuple[str, str] | None
                  ) -> tuple[UpdateResult, Tail]:
@@ -188,8 +198,9 @@ class Writer:
         det_ts = ts_ns(pd.DatetimeIndex([x["ts"] for x in todo]))
         det_close = np.array([x["close_micros"] for x in todo], dtype="float64") / 1e6
         det_dir = np.array([x["direction"] for x in todo], dtype="float64")
-        outs = forward_outcomes(det_ts, det_close, det_dir, w.ts, w.close, w.end, self.horizons)
-        out_iso = iso(w.end[[o.bar for o in outs]]) if outs else []
+        ends = self._ends()
+        outs = forward_outcomes(det_ts, det_close, det_dir, w.ts, w.close, ends, self.horizons)
+        out_iso = iso(ends[[o.bar for o in outs]]) if outs else []
         n_out = repo.insert_outcomes(conn, [
             (todo[o.index]["id"], o.horizon, o.ret, o.signed_ret, out_iso[k])
             for k, o in enumerate(outs)])
@@ -208,10 +219,11 @@ class Writer:
         det_close = np.array([x.close_micros for x in todo], dtype="float64") / 1e6
         det_dir = np.array([x.direction for x in todo], dtype="float64")
         skip = np.array([[k in x.done for k in hz] for x in todo], dtype=bool)
-        outs = forward_outcomes(det_ts, det_close, det_dir, w.ts, w.close, w.end, hz, skip)
+        ends = self._ends()
+        outs = forward_outcomes(det_ts, det_close, det_dir, w.ts, w.close, ends, hz, skip)
         n_out = 0
         if outs:
-            out_iso = iso(w.end[[o.bar for o in outs]])
+            out_iso = iso(ends[[o.bar for o in outs]])
             n_out = repo.insert_outcomes(conn, [
                 (todo[o.index].id, o.horizon, o.ret, o.signed_ret, out_iso[k])
                 for k, o in enumerate(outs)])

@@ -19,22 +19,22 @@ import pandas as pd
 
 from services.pattern_recognition import repository as repo
 from services.pattern_recognition.domain import PATTERNS, PatternStats, detect_arrays
-from services.pattern_recognition.feed import BarFeed, MarketFeed, bar_end_ns, is_crypto, ts_ns
+from services.pattern_recognition.feed import BarFeed, MarketFeed, bar_end_ns, is_crypto
 from services.pattern_recognition.incremental import Buckets, TailStore, Writer, read_new
-from services.pattern_recognition.tails import Bars, Tail
+from services.pattern_recognition.tails import Tail
 from shared.config import Settings
 from shared.db import Database, DatabaseServiceMixin
 from shared.domain.money import from_micros
 from shared.errors import ValidationError
 from shared.market.calendar import to_utc
-from shared.market.frames import iso, micros
+from shared.market.frames import BarArrays, iso, micros
 from shared.market.timeframes import parse_timeframe
 
 log = logging.getLogger("pattern_recognition")
 
 
 # (window start, the bars visible from it, the clock time in ns they were read at)
-Prefetched = tuple[pd.Timestamp, pd.DataFrame, int]
+Prefetched = tuple[pd.Timestamp, BarArrays, int]
 
 
 def _iso(ts: pd.Timestamp) -> str:
@@ -121,22 +121,20 @@ class CandlestickService(DatabaseServiceMixin):
         return out
 
     def _window(self, symbol: str, tf: str, load_from: pd.Timestamp, scan_from: pd.Timestamp,
-                now: pd.Timestamp, pre: Prefetched | None, held: tuple[Bars, int] | None
-                ) -> tuple[Bars, int] | None:
+                now: pd.Timestamp, pre: Prefetched | None, held: tuple[BarArrays, int] | None
+                ) -> tuple[BarArrays, int] | None:
         """Return the visible bars from the first start of ``_tries`` holding the warm-up
         (else from ``load_from``) and that start (ns); None when ``held`` (bars and the time
         from which they are complete) lacks them."""
         end = now + pd.Timedelta(microseconds=1)
 
-        def read(start: pd.Timestamp, last: bool) -> Bars | None:
+        def read(start: pd.Timestamp, last: bool) -> BarArrays | None:
             if held is not None:
                 return held[0].since(start.value) if start.value >= held[1] else None
             # read already with the scan's batch, at this same "now"
             if not last and pre is not None and pre[2] == now.value and pre[0] <= start:
-                df = pre[1][pre[1].index >= start]
-            else:
-                df = self.feed.bars(symbol, tf, start, end)
-            return self._to_bars(symbol, tf, df)
+                return pre[1].since(start.value)
+            return self.feed.bars(symbol, tf, start, end)
 
         for start in self._tries(tf, load_from):
             bars = read(start, False)
@@ -147,10 +145,6 @@ class CandlestickService(DatabaseServiceMixin):
                 return bars, start.value
         bars = read(load_from, True)
         return None if bars is None else (bars, load_from.value)
-
-    @staticmethod
-    def _to_bars(symbol: str, tf: str, df: pd.DataFrame) -> Bars:
-        return Bars.from_frame(df, bar_end_ns(ts_ns(df.index), tf, is_crypto(symbol)))
 
     # -- use cases -----------------------------------------------------------------------
     def _prefetch(self, symbols: list[str], tf: str, now: pd.Timestamp
@@ -168,13 +162,13 @@ class CandlestickService(DatabaseServiceMixin):
         want = 2 * self.cfg.warmup_bars + max(self.cfg.horizons) + 2
         end = now + pd.Timedelta(microseconds=1)
         start = now - tfo.duration * want
-        out = {sym: (start, df, now.value) for sym, df in many(symbols, tf, start, end).items()
-               if len(df) >= want}
+        out = {sym: (start, b, now.value) for sym, b in many(symbols, tf, start, end).items()
+               if len(b) >= want}
         rest = [sym for sym in symbols if sym not in out]
         if rest:
             wide = now - tfo.duration * (2 * self.cfg.warmup_bars + 1) - pd.Timedelta(hours=18)
-            out.update({sym: (wide, df, now.value)
-                        for sym, df in many(rest, tf, wide, end).items()})
+            out.update({sym: (wide, b, now.value)
+                        for sym, b in many(rest, tf, wide, end).items()})
         return out
 
     def update(self, symbol: str, timeframe: str | None = None) -> UpdateResult:
@@ -201,7 +195,7 @@ class CandlestickService(DatabaseServiceMixin):
         now = self.feed.now()
         syms = list(dict.fromkeys(symbols))
         versions = repo.versions(self.get_db_connection(), syms, tf)
-        held: dict[str, tuple[Tail, Bars]] = {}
+        held: dict[str, tuple[Tail, BarArrays]] = {}
         if self._keep_tails:
             tails = self._tails.current(syms, tf, versions)
             held = {sym: (tails[sym], new) for sym, new in
@@ -225,7 +219,7 @@ class CandlestickService(DatabaseServiceMixin):
         return done
 
     def _plan(self, symbol: str, tf: str, now: pd.Timestamp, version: tuple[str, str] | None,
-              pre: Prefetched | None = None, held: tuple[Tail, Bars] | None = None
+              pre: Prefetched | None = None, held: tuple[Tail, BarArrays] | None = None
               ) -> _Planned | None:
         """Read and scan the newly visible bars of ``symbol``; return the write to make.
 
@@ -266,7 +260,7 @@ class CandlestickService(DatabaseServiceMixin):
         return _Planned(result, Writer(self, symbol, tf, last, bars, keep, rows, result, tail,
                                        stamp))
 
-    def _rows(self, symbol: str, tf: str, bars: Bars, start: int, stamp: str
+    def _rows(self, symbol: str, tf: str, bars: BarArrays, start: int, stamp: str
               ) -> list[tuple[Any, ...]]:
         """Return the candle_detections rows of the patterns on ``bars[start:]``."""
         arr = detect_arrays(bars.open, bars.high, bars.low, bars.close, start=start)
@@ -274,7 +268,8 @@ class CandlestickService(DatabaseServiceMixin):
         # detected ones; the warm-up bars before them need none).
         hit = np.unique(arr.bar)
         at = {int(b): k for k, b in enumerate(hit.tolist())}
-        ts_iso, end_iso = iso(bars.ts[hit]), iso(bars.end[hit])
+        ts_iso = iso(bars.ts[hit])
+        end_iso = iso(bar_end_ns(bars.ts[hit], tf, is_crypto(symbol)))
         buckets = self._buckets.get(bars.ts[hit], parse_timeframe(tf).is_daily)
         close_micros = micros(bars.close[hit])
         return [(symbol, tf, ts_iso[at[b]], end_iso[at[b]], PATTERNS[p], 1 if v > 0 else -1,

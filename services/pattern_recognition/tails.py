@@ -2,7 +2,8 @@
 detections still waiting for outcomes, so an update every bar reads only the new bars.
 
 A ``Tail`` is a snapshot of the database (``candle_progress``'s row, the pending detections
-and their outcome counts) plus every visible bar from ``cov`` on; it is trusted only while the
+and their outcome counts) plus every visible bar from ``cov`` on (as ``BarArrays``; their
+close times are ``feed.bar_end_ns`` of their open times); it is trusted only while the
 progress row still reads ``version`` (every write to the symbol changes it), and the service
 falls back to reading everything when it does not, or when the bars it needs start before
 ``cov``.  Frozen: a new one replaces the old after each committed write.
@@ -12,53 +13,9 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
-
-@dataclass(frozen=True)
-class Bars:
-    """Bars as arrays: open times and close times (int64 ns) and float64 prices."""
-
-    ts: np.ndarray
-    end: np.ndarray
-    open: np.ndarray
-    high: np.ndarray
-    low: np.ndarray
-    close: np.ndarray
-
-    def __len__(self) -> int:
-        return int(self.ts.size)
-
-    def since(self, start_ns: int) -> Bars:
-        """Return the bars opening at or after ``start_ns`` (views, no copy)."""
-        i = int(np.searchsorted(self.ts, start_ns, side="left"))
-        return self if i == 0 else Bars(*(a[i:] for a in self._arrays()))
-
-    def then(self, other: Bars) -> Bars:
-        """Return these bars followed by ``other`` (all of whose bars are later)."""
-        if not len(other):
-            return self
-        if not len(self):
-            return other
-        return Bars(*(np.concatenate([a, b]) for a, b in zip(self._arrays(), other._arrays(),
-                                                              strict=True)))
-
-    def first_row(self) -> tuple[Any, ...]:
-        return tuple(a[0].item() for a in self._arrays())
-
-    def last_row(self) -> tuple[Any, ...]:
-        return tuple(a[-1].item() for a in self._arrays())
-
-    def _arrays(self) -> tuple[np.ndarray, ...]:
-        return self.ts, self.end, self.open, self.high, self.low, self.close
-
-    @classmethod
-    def from_frame(cls, df: pd.DataFrame, end_ns: np.ndarray) -> Bars:
-        """Return a bar frame's prices as arrays; ``end_ns`` are its bars' close times."""
-        return cls(np.asarray(df.index.as_unit("ns").asi8, dtype="int64"),
-                   np.asarray(end_ns, dtype="int64"),
-                   *(df[c].to_numpy(dtype="float64") for c in ("open", "high", "low", "close")))
+from shared.market.frames import BarArrays
 
 
 @dataclass(frozen=True)
@@ -79,7 +36,7 @@ class Tail:
 
     version: tuple[str, str]          # candle_progress (last_bar_ts, updated_at)
     cov: int                          # every visible bar opening at or after this (ns) is held
-    bars: Bars
+    bars: BarArrays
     waiting: tuple[Waiting, ...]      # by bar time
     latest: tuple[Any, ...] | None    # the rows on the last bar (None: not known, ask the DB)
 

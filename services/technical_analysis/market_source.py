@@ -1,26 +1,27 @@
-"""The service's view of market data: visible bars as numpy arrays, the clock, the universe.
+"""The service's view of market data: visible bars as ``BarArrays``, read through a ``BarReader``.
 
-A thin adapter over ``shared.market.DataManager`` (which only returns bars the market clock
-has made visible), so the use cases and tests can also run on any object with these methods.
+``shared.market.DataManager`` is the reader in production (it only returns bars the market
+clock has made visible); the use cases and tests can run on any other ``BarReader``.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
-from typing import Any, Protocol
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from shared.errors import AppError
+from shared.market.frames import BarArrays
+from shared.market.reader import BarReader
 from shared.market.timeframes import parse_timeframe
-
-COLUMNS = ("open", "high", "low", "close", "volume")
 
 
 @dataclass(frozen=True)
 class Bars:
-    """Bars of one symbol and timeframe as arrays (times: int64 ns UTC bar open)."""
+    """Deprecated: the scanner's window of float64 columns by name (``services/scanner`` still
+    builds these); technical analysis itself reads ``BarArrays``.  Remove once the scanner
+    keeps ``BarArrays``."""
 
     symbol: str
     timeframe: str
@@ -30,52 +31,40 @@ class Bars:
     def __len__(self) -> int:
         return int(self.ts.size)
 
-    def tail(self, n: int) -> Bars:
-        return Bars(self.symbol, self.timeframe, self.ts[-n:],
-                    {k: v[-n:] for k, v in self.data.items()})
+
+def _span(timeframe: str, bars: int) -> pd.Timedelta:
+    """Return a look-back holding ``bars`` bars of ``timeframe`` across closed hours."""
+    tf = parse_timeframe(timeframe)
+    span = tf.duration * bars * (1.0 if tf.is_daily else 1.05)
+    if tf.is_daily:
+        return span * 7 / 5 + pd.Timedelta(days=10)
+    # Sessions are 6.5 h of 24: allow one overnight gap up front, so a session's worth of
+    # bars read at the next open takes one read, not two.
+    return span + pd.Timedelta(hours=18)
 
 
-def bars_from_frame(symbol: str, timeframe: str, df: pd.DataFrame) -> Bars:
-    """Return a bar frame (UTC index; open/high/low/close/volume) as arrays."""
-    ts = np.asarray(pd.DatetimeIndex(df.index).as_unit("ns").asi8, dtype="int64")
-    data = {c: np.ascontiguousarray(df[c].to_numpy(dtype="float64")) for c in COLUMNS}
-    return Bars(symbol, timeframe, ts, data)
-
-
-class MarketData(Protocol):
-    def get_ohlcv(self, symbol: str, timeframe: str = ..., start: object = ...,
-                  end: object = ...) -> pd.DataFrame: ...
-
-
-def load_bars(market: Any, symbol: str, timeframe: str, *, start: object = None,
-              end: object = None, bars: int | None = None, days: int = 5) -> Bars:
+def load_bars(market: BarReader, symbol: str, timeframe: str, *, start: object = None,
+              end: object = None, bars: int | None = None, days: int = 5) -> BarArrays:
     """Return the visible bars of ``symbol``: in ``[start, end)``, or the last ``bars`` of them.
 
     Without ``start`` it reads back ``bars`` bar-lengths (widening until enough are found, as
     nights, weekends and holidays have none) or ``days`` calendar days.
 
     Raises:
-        ValidationError: bad symbol, timeframe or range (from the data manager).
+        ValidationError: bad symbol, timeframe or range (from the reader).
         ServiceUnavailable: no provider could serve the bars.
     """
     tf = parse_timeframe(timeframe)
     if start is not None or bars is None:
         if start is None:
-            now = market.clock.now_ts() if hasattr(market, "clock") else pd.Timestamp.now("UTC")
-            start = now - pd.Timedelta(days=days)
-        out = bars_from_frame(symbol, tf.name, market.get_ohlcv(symbol, tf.name, start, end))
+            start = market.clock.now_ts() - pd.Timedelta(days=days)
+        out = market.get_bars(symbol, tf.name, start, end)
         return out.tail(bars) if bars else out
     now = pd.Timestamp(end) if end is not None else market.clock.now_ts()
-    span = tf.duration * bars * (1.0 if tf.is_daily else 1.05)
-    if tf.is_daily:
-        span = span * 7 / 5 + pd.Timedelta(days=10)
-    else:
-        # Sessions are 6.5 h of 24: allow one overnight gap up front, so a session's worth of
-        # bars read at the next open takes one read, not two.
-        span += pd.Timedelta(hours=18)
+    span = _span(tf.name, bars)
     got = None
     for _ in range(6):
-        got = bars_from_frame(symbol, tf.name, market.get_ohlcv(symbol, tf.name, now - span, end))
+        got = market.get_bars(symbol, tf.name, now - span, end)
         if len(got) >= bars:
             return got.tail(bars)
         span *= 4
@@ -83,38 +72,25 @@ def load_bars(market: Any, symbol: str, timeframe: str, *, start: object = None,
     return got
 
 
-def load_bars_many(market: Any, symbols: list[str], timeframe: str, errors: dict[str, Any], *,
-                   start: object = None, bars: int | None = None, days: int = 5
-                   ) -> dict[str, Bars]:
-    """Return ``load_bars`` for many symbols, read in one batch when the market offers it.
+def load_bars_many(market: BarReader, symbols: list[str], timeframe: str,
+                   errors: dict[str, Any], *, start: object = None, bars: int | None = None,
+                   days: int = 5) -> dict[str, BarArrays]:
+    """Return ``load_bars`` for many symbols, read in one batch.
 
     Symbols that fail go to ``errors`` (by the name given); those with fewer than ``bars``
     bars in the first window are read again one by one, widening as ``load_bars`` does.
     """
     tf = parse_timeframe(timeframe)
-    many = getattr(market, "get_bars_many", None)
-    out: dict[str, Bars] = {}
-    if many is None or not symbols:
-        for sym in symbols:
-            try:
-                out[sym] = load_bars(market, sym, tf.name, start=start, bars=bars, days=days)
-            except AppError as exc:
-                errors[sym] = exc
+    out: dict[str, BarArrays] = {}
+    if not symbols:
         return out
     now = market.clock.now_ts()
     widen = start is None and bars is not None
     if start is None:
-        if bars is None:
-            start = now - pd.Timedelta(days=days)
-        else:
-            span = tf.duration * bars * (1.0 if tf.is_daily else 1.05)
-            span = (span * 7 / 5 + pd.Timedelta(days=10) if tf.is_daily
-                    else span + pd.Timedelta(hours=18))
-            start = now - span
-    got = many(symbols, tf.name, start, errors=errors)
+        start = now - (pd.Timedelta(days=days) if bars is None else _span(tf.name, bars))
+    got = market.get_bars_many(symbols, tf.name, start, errors=errors)
     short = []
-    for sym, arr in got.items():
-        b = Bars(sym, tf.name, arr.ts, arr.ohlcv())
+    for sym, b in got.items():
         if widen and len(b) < bars:  # type: ignore[operator]
             short.append(sym)
         out[sym] = b.tail(bars) if bars else b
@@ -125,8 +101,3 @@ def load_bars_many(market: Any, symbols: list[str], timeframe: str, errors: dict
             errors[sym] = exc
             out.pop(sym, None)
     return out
-
-
-def clock_now(market: Any) -> datetime:
-    """Return the market clock's now (UTC)."""
-    return market.clock.now()

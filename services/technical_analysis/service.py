@@ -12,12 +12,14 @@ import pandas as pd
 from cachetools import LRUCache
 
 from services.technical_analysis import domain as D
-from services.technical_analysis.market_source import Bars, load_bars, load_bars_many
+from services.technical_analysis.market_source import load_bars, load_bars_many
 from services.technical_analysis.repository import SignalRepository
 from shared.config import Settings
 from shared.db import Database, DatabaseServiceMixin
 from shared.errors import AppError, ConfigError, ValidationError
 from shared.market.clock import bar_visible
+from shared.market.frames import BarArrays
+from shared.market.reader import BarReader
 from shared.market.symbols import classify, normalize_symbol
 from shared.market.timeframes import parse_timeframe
 
@@ -51,7 +53,8 @@ def build_strategies(cfg: Any) -> list[D.Strategy]:
 class TechnicalAnalysisService(DatabaseServiceMixin):
     """Indicators and strategy signals over the data manager's visible bars."""
 
-    def __init__(self, settings: Settings, db: Database | None = None, market: Any = None) -> None:
+    def __init__(self, settings: Settings, db: Database | None = None,
+                 market: BarReader | None = None) -> None:
         """Check the strategies and the battery in the settings.
 
         Raises:
@@ -74,7 +77,7 @@ class TechnicalAnalysisService(DatabaseServiceMixin):
         self._lock = threading.Lock()
 
     @property
-    def market(self) -> Any:
+    def market(self) -> BarReader:
         if self._market is None:
             from shared.market import DataManager
 
@@ -139,13 +142,14 @@ class TechnicalAnalysisService(DatabaseServiceMixin):
             if len(bars) == 0:
                 raise ValidationError(f"no visible {tf} bars for {symbol} in that range",
                                       field="start")
-            series = {s.key: self._run(s, bars.data, bars.ts) for s in specs}
+            data = bars.ohlcv()
+            series = {s.key: self._run(s, data, bars.ts) for s in specs}
             if limit:
                 for item in series.values():
                     item["outputs"] = {k: v[-limit:] for k, v in item["outputs"].items()}
             ts = bars.ts[-limit:] if limit else bars.ts
             result[tf] = {"timestamps": [_iso(t) for t in ts], "indicators": series}
-        return {"symbol": bars.symbol if result else symbol, "timeframes": result,
+        return {"symbol": symbol, "timeframes": result,
                 "clock": self.now().isoformat()}
 
     # -- analysis ----------------------------------------------------------------------
@@ -188,11 +192,11 @@ class TechnicalAnalysisService(DatabaseServiceMixin):
                     fresh.append(sym)
                     continue
                 ok = new.ts > state.last_ts  # the store's range includes its start
-                state.append(new.ts[ok], {k: v[ok] for k, v in new.data.items()})
+                state.append(new.ts[ok], {k: v[ok] for k, v in new.ohlcv().items()})
                 if len(state) > self.cfg.cache_max_bars:
                     state.trim(self.cfg.cache_max_bars)
                 out[sym] = state
-        pending: list[Bars] = []
+        pending: list[tuple[str, BarArrays]] = []
         need = max(s.min_bars for s in specs)
         got = load_bars_many(self.market, fresh, tf, errors, bars=bars,
                              days=self.cfg.history_days[tf])
@@ -206,13 +210,13 @@ class TechnicalAnalysisService(DatabaseServiceMixin):
                 errors[sym] = ValidationError(f"{sym} has {len(b)} {tf} bars; the indicators "
                                               f"need at least {need}", field="symbols")
             else:
-                pending.append(b)
-        for b, state in zip(pending, D.build_states(specs, [(b.ts, b.data) for b in pending]),
-                            strict=True):
-            out[b.symbol] = state
+                pending.append((sym, b))
+        built = D.build_states(specs, [(b.ts, b.ohlcv()) for _, b in pending])
+        for (sym, _), state in zip(pending, built, strict=True):
+            out[sym] = state
             if use_cache:
                 with self._lock:
-                    self._cache[(b.symbol, tf)] = state
+                    self._cache[(sym, tf)] = state
         return out
 
     def _visible(self, ts: np.ndarray, tf: str, sym: str, now: pd.Timestamp) -> np.ndarray:

@@ -10,9 +10,10 @@ from shared.market.calendar import MarketCalendar, get_calendar, to_utc
 from shared.market.clock import ClockController, ClockState, MarketClock, bar_visible
 from shared.market.csv_provider import CsvProvider, bundled_datasets, read_ohlcv_file
 from shared.market.filecache import FileCache
-from shared.market.frames import BAR_COLUMNS, empty_frame, make_frame
+from shared.market.frames import BAR_COLUMNS, BarArrays, empty_frame, make_frame
 from shared.market.manager import DataManager, LatestPrice, get_data_manager, reset_data_manager
 from shared.market.memcache import MemoryCache
+from shared.market.reader import BarReader, ClockView
 from shared.market.resample import resample_bars
 from shared.market.simulated import SimulatedProvider
 from shared.market.storage import BarStore
@@ -21,10 +22,11 @@ from shared.market.timeframes import TIMEFRAMES, Timeframe, parse_timeframe
 from shared.market.validation import ValidationReport, validate_bars
 
 __all__ = [
-    "BAR_COLUMNS", "TIMEFRAMES", "AssetClass", "BarStore", "ClockController", "ClockState",
-    "CsvProvider", "DataManager", "FileCache", "LatestPrice", "MarketCalendar", "MarketClock",
-    "MemoryCache", "SimulatedProvider", "SymbolInfo", "Timeframe", "ValidationReport",
-    "bar_visible", "build_universe", "bundled_datasets", "classify", "empty_frame",
-    "get_calendar", "get_data_manager", "make_frame", "normalize_symbol", "parse_timeframe",
-    "read_ohlcv_file", "reset_data_manager", "resample_bars", "to_utc", "validate_bars",
+    "BAR_COLUMNS", "TIMEFRAMES", "AssetClass", "BarArrays", "BarReader", "BarStore",
+    "ClockController", "ClockState", "ClockView", "CsvProvider", "DataManager", "FileCache",
+    "LatestPrice", "MarketCalendar", "MarketClock", "MemoryCache", "SimulatedProvider",
+    "SymbolInfo", "Timeframe", "ValidationReport", "bar_visible", "build_universe",
+    "bundled_datasets", "classify", "empty_frame", "get_calendar", "get_data_manager",
+    "make_frame", "normalize_symbol", "parse_timeframe", "read_ohlcv_file", "reset_data_manager",
+    "resample_bars", "to_utc", "validate_bars",
 ]

@@ -3,7 +3,8 @@
 A bar frame has a UTC ``DatetimeIndex`` named ``ts`` (the bar's *open* time) and the columns
 ``open, high, low, close`` (float64, cents-exact), ``volume`` (int64), ``vwap`` (float64, NaN when
 unknown) and ``trade_count`` (Int64, missing when unknown).  ``attrs`` carry ``symbol``,
-``timeframe``, ``source`` and ``stale``.
+``timeframe``, ``source`` and ``stale``.  ``BarArrays`` is the same data as read-only
+numpy arrays: what the data manager caches and hands to the services.
 """
 from __future__ import annotations
 
@@ -65,11 +66,22 @@ def iso(ts_ns: np.ndarray) -> list[str]:
 
 @dataclass(frozen=True)
 class BarArrays:
-    """One symbol's bars as read-only numpy arrays: the form reads are cached in.
+    """One symbol's bars as aligned numpy arrays: the suite's one array form of bars.
 
-    ``ts`` is int64 ns (bar open, UTC); prices float64; ``volume`` int64; ``vwap`` float64
-    (NaN unknown); ``trade_count`` int64 (-1 unknown).  The arrays are flagged read-only so
-    the cached copy can be handed out without copying.
+    The data manager returns it (``get_bars``/``get_bars_many``, see
+    ``shared.market.reader.BarReader``), caches it, and every service computes on it.
+
+    * ``ts``: int64, the bar's *open* time in nanoseconds since the epoch, UTC, ascending;
+    * ``open``, ``high``, ``low``, ``close``: float64 prices (cents-exact);
+    * ``volume``: int64 (``ohlcv()`` gives it as float64, for float maths);
+    * ``vwap``: float64, NaN when unknown;
+    * ``trade_count``: int64, -1 when unknown.
+
+    ``source`` names the provider and ``stale`` is True when every provider failed and the
+    bars came from a cache.  Every array is flagged read-only (set here, on whatever is
+    passed in), so a cached copy can be handed to many callers without copying: code that
+    writes in place must copy first (``np.array(a)`` or ``a.copy()``).  The helpers below
+    return views where they can (slices) and never write.
     """
 
     ts: np.ndarray
@@ -94,6 +106,27 @@ class BarArrays:
         """Return the bars selected by a boolean mask or a slice."""
         return BarArrays(*(getattr(self, f)[keep] for f in _ARRAY_FIELDS), self.source,
                          self.stale)
+
+    def tail(self, n: int) -> BarArrays:
+        """Return the last ``n`` bars (all of them when there are fewer; views, no copy)."""
+        return self if len(self) <= n else self.take(slice(len(self) - n, None))
+
+    def since(self, ts_ns: int) -> BarArrays:
+        """Return the bars opening at or after ``ts_ns`` (views, no copy)."""
+        i = int(np.searchsorted(self.ts, ts_ns, side="left"))
+        return self if i == 0 else self.take(slice(i, None))
+
+    def then(self, other: BarArrays) -> BarArrays:
+        """Return these bars followed by ``other`` (all of whose bars open later).
+
+        An empty side is left out; otherwise ``source`` is this one's, stale if either is.
+        """
+        if not len(other):
+            return self
+        if not len(self):
+            return other
+        return BarArrays(*(np.concatenate([getattr(self, f), getattr(other, f)])
+                           for f in _ARRAY_FIELDS), self.source, self.stale or other.stale)
 
     def ohlcv(self) -> dict[str, np.ndarray]:
         """Return open/high/low/close/volume as float64 arrays (volume converted)."""

@@ -13,7 +13,7 @@ from services.pattern_analysis.domain.analyze import (
     reassess,
 )
 from services.pattern_analysis.domain.model import (
-    Bars,
+    Derived,
     Detection,
     Direction,
     Level,
@@ -26,7 +26,7 @@ from services.pattern_analysis.domain.pivots import fractal_pivots, zigzag
 __all__ = [
     "PATTERNS",
     "Analysis",
-    "Bars",
+    "Derived",
     "Detection",
     "Direction",
     "Level",

@@ -11,7 +11,7 @@ from services.pattern_analysis.domain.flags import bull_flags
 from services.pattern_analysis.domain.levels import support_resistance
 from services.pattern_analysis.domain.lines import trendlines
 from services.pattern_analysis.domain.model import (
-    Bars,
+    Derived,
     Detection,
     Direction,
     Level,
@@ -47,7 +47,7 @@ class Analysis:
     last_ts: int | None
 
 
-def _bullish_detectors(bars: Bars, zz: list[Pivot], params: PatternParams) -> list[Detection]:
+def _bullish_detectors(bars: Derived, zz: list[Pivot], params: PatternParams) -> list[Detection]:
     return (double_bottoms(bars, zz, params) + inverse_head_and_shoulders(bars, zz, params)
             + bull_flags(bars, zz, params))
 
@@ -65,7 +65,7 @@ def _dedupe(dets: list[Detection]) -> list[Detection]:
     return kept
 
 
-def analyze_bars(bars: Bars, params: PatternParams = DEFAULT_PARAMS) -> Analysis:
+def analyze_bars(bars: Derived, params: PatternParams = DEFAULT_PARAMS) -> Analysis:
     """Return levels and every detection (confidence >= ``min_confidence``) in ``bars``."""
     if len(bars) < 2 * params.pivot_window + 2:
         return Analysis([], [], [], len(bars), int(bars.ts[-1]) if len(bars) else None)
@@ -87,10 +87,10 @@ def analyze(df: pd.DataFrame, params: PatternParams = DEFAULT_PARAMS) -> Analysi
     Raises:
         ValueError: when the frame lacks a column or a DatetimeIndex.
     """
-    return analyze_bars(Bars.from_frame(df, params), params)
+    return analyze_bars(Derived.from_frame(df, params), params)
 
 
-def reassess(det: Detection, bars: Bars, params: PatternParams) -> Detection:
+def reassess(det: Detection, bars: Derived, params: PatternParams) -> Detection:
     """Return ``det`` with its status moved on by the bars after its ``end_ts``.
 
     Used for stored detections that a fresh analysis no longer finds (their pivots left the
@@ -143,7 +143,7 @@ def _first(mask: np.ndarray) -> int:
     return k if mask[k] else -1
 
 
-def _moved(det: Detection, status: Status, bars: Bars, idx: int) -> Detection:
+def _moved(det: Detection, status: Status, bars: Derived, idx: int) -> Detection:
     if idx < 0 or idx >= len(bars):
         return det
     return replace(det, status=status, resolved_ts=int(bars.ts[idx]), end_ts=int(bars.ts[idx]))

@@ -9,7 +9,7 @@ from services.pattern_analysis.domain.levels import level_groups
 from services.pattern_analysis.domain.lifecycle import resolve
 from services.pattern_analysis.domain.lines import Line, first_cross
 from services.pattern_analysis.domain.model import (
-    Bars,
+    Derived,
     Detection,
     Direction,
     PatternParams,
@@ -22,7 +22,7 @@ from services.pattern_analysis.domain.model import (
 _WEIGHTS = {"touches": 1.0, "volume": 1.5, "follow_through": 1.0}
 
 
-def level_breaks(bars: Bars, pivots: list[Pivot], params: PatternParams) -> list[Detection]:
+def level_breaks(bars: Derived, pivots: list[Pivot], params: PatternParams) -> list[Detection]:
     """Return the first close through each level after it was touched ``min_level_touches``
     times, kept only when that bar's relative volume is at least ``breakout_rel_volume``.
 
@@ -79,7 +79,7 @@ def level_breaks(bars: Bars, pivots: list[Pivot], params: PatternParams) -> list
     return out
 
 
-def gaps(bars: Bars, params: PatternParams) -> list[Detection]:
+def gaps(bars: Derived, params: PatternParams) -> list[Detection]:
     """Return gaps of at least ``gap_min_atr`` ATR between one bar's range and the next, each
     ``completed`` once a later bar trades back to the far side (filled)."""
     n = len(bars)

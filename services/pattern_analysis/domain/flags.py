@@ -25,7 +25,7 @@ import numpy as np
 from services.pattern_analysis.domain.lifecycle import resolve
 from services.pattern_analysis.domain.lines import Line, WindowFitter
 from services.pattern_analysis.domain.model import (
-    Bars,
+    Derived,
     Detection,
     Direction,
     PatternParams,
@@ -71,7 +71,7 @@ def _pennant_symmetry(hi: Line, lo: Line, a: int, e: int, params: PatternParams)
     return 1.0 - abs(down - up) / (down + up)
 
 
-def bull_flags(bars: Bars, zz: list[Pivot], params: PatternParams) -> list[Detection]:
+def bull_flags(bars: Derived, zz: list[Pivot], params: PatternParams) -> list[Detection]:
     """Return bull flags and bull pennants (pattern names ``bull_flag``/``bull_pennant``)."""
     n = len(bars)
     out: list[Detection] = []
@@ -210,7 +210,7 @@ def _touches(y: np.ndarray, line: Line, a: int, b: int, tol: float, upper: bool)
     return int((ext & (gap <= tol)).sum())
 
 
-def _detection(bars: Bars, base: Pivot, top: Pivot, e: int, hi: Line, lo: Line, flag_low: float,
+def _detection(bars: Derived, base: Pivot, top: Pivot, e: int, hi: Line, lo: Line, flag_low: float,
                pole: float, atr: float, shape: str, shape_score: float,
                params: PatternParams) -> Detection:
     res = resolve(bars, e + 1, hi, pole, flag_low, params.break_buffer_atr * atr,

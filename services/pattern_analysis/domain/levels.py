@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from services.pattern_analysis.domain.model import (
-    Bars,
+    Derived,
     Level,
     PatternParams,
     Pivot,
@@ -31,7 +31,7 @@ def cluster_pivots(pivots: list[Pivot], tol: float) -> list[list[Pivot]]:
     return groups
 
 
-def support_resistance(bars: Bars, pivots: list[Pivot], params: PatternParams) -> list[Level]:
+def support_resistance(bars: Derived, pivots: list[Pivot], params: PatternParams) -> list[Level]:
     """Return the strongest ``max_levels`` levels touched at least ``min_level_touches`` times.
 
     Strength weighs touch count, how recently the level was touched, whether it acted as both
@@ -65,7 +65,7 @@ def support_resistance(bars: Bars, pivots: list[Pivot], params: PatternParams) -
     return levels[: params.max_levels]
 
 
-def level_groups(pivots: list[Pivot], bars: Bars, params: PatternParams) -> list[list[Pivot]]:
+def level_groups(pivots: list[Pivot], bars: Derived, params: PatternParams) -> list[list[Pivot]]:
     """Return the pivot groups that qualify as levels (for breakout detection)."""
     unit = bars.atr_median
     return [g for g in cluster_pivots(pivots, params.level_tolerance_atr * unit)

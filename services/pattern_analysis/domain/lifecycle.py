@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from services.pattern_analysis.domain.lines import Line
-from services.pattern_analysis.domain.model import Bars, Status
+from services.pattern_analysis.domain.model import Derived, Status
 
 
 @dataclass(frozen=True)
@@ -30,7 +30,7 @@ def _first(mask: np.ndarray) -> int:
     return k if mask[k] else -1
 
 
-def resolve(bars: Bars, start: int, line: Line, height: float, invalidation: float,
+def resolve(bars: Derived, start: int, line: Line, height: float, invalidation: float,
             buffer: float, expiry_bars: int, *, check_before: bool = True) -> Resolution:
     """Return the pattern's status given the bars from ``start`` (its first bar after forming).
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from services.pattern_analysis.domain.model import (
-    Bars,
+    Derived,
     Detection,
     Direction,
     PatternParams,
@@ -93,7 +93,7 @@ def first_cross(close: np.ndarray, start: int, line: Line, above: bool, buffer: 
     return start + k if hit[k] else -1
 
 
-def _best_line(bars: Bars, piv: list[Pivot], params: PatternParams, above: bool
+def _best_line(bars: Derived, piv: list[Pivot], params: PatternParams, above: bool
                ) -> tuple[Line, list[Pivot]] | None:
     """Return the longest recent run of pivots that a line fits within tolerance.
 
@@ -116,7 +116,7 @@ def _best_line(bars: Bars, piv: list[Pivot], params: PatternParams, above: bool
     return None
 
 
-def trendlines(bars: Bars, pivots: list[Pivot], params: PatternParams) -> list[Detection]:
+def trendlines(bars: Derived, pivots: list[Pivot], params: PatternParams) -> list[Detection]:
     """Return the current support and resistance trendlines and, when parallel, a channel."""
     n = len(bars)
     if n == 0:
@@ -155,7 +155,7 @@ def trendlines(bars: Bars, pivots: list[Pivot], params: PatternParams) -> list[D
     return out
 
 
-def _channel(bars: Bars, found: dict[str, tuple[Line, list[Pivot]]], params: PatternParams,
+def _channel(bars: Derived, found: dict[str, tuple[Line, list[Pivot]]], params: PatternParams,
              unit: float) -> list[Detection]:
     lo_line, lo_pts = found["support_trendline"]
     hi_line, hi_pts = found["resistance_trendline"]

@@ -1,4 +1,4 @@
-"""Value types of chart-pattern analysis: bars as arrays, pivots, levels, detections, parameters.
+"""Value types of chart-pattern analysis: bars with ATR, pivots, levels, detections, parameters.
 
 Prices here are float64 (analytics); the service converts them to ``Decimal`` cents at the
 storage and API edge.  Times are int64 nanoseconds since the epoch, UTC (the bar *open* time).
@@ -15,6 +15,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import talib
+
+from shared.market.frames import BarArrays
 
 
 class Direction(str, Enum):  # noqa: UP042 - str mixin keeps JSON/SQL plain strings
@@ -93,24 +95,36 @@ class PatternParams:
 
 
 @dataclass(frozen=True)
-class Bars:
-    """One symbol's bars as aligned float64 arrays, with ATR and relative volume."""
+class Derived:
+    """One symbol's bars with the columns every detector derives from them: ATR and relative
+    volume, aligned with the bars.
 
-    ts: np.ndarray
-    open: np.ndarray
-    high: np.ndarray
-    low: np.ndarray
-    close: np.ndarray
-    volume: np.ndarray
+    The bars are a ``shared.market.frames.BarArrays`` (its columns and dtypes are documented
+    there); their columns read through (``ts``, ``open``, ``high``, ``low``, ``close``), and
+    ``volume`` reads as float64, the form the volume checks compute in.
+    """
+
+    bars: BarArrays
     atr: np.ndarray
     rel_vol: np.ndarray
 
     def __len__(self) -> int:
-        return len(self.close)
+        return len(self.bars)
 
     @classmethod
-    def from_frame(cls, df: pd.DataFrame, params: PatternParams = PatternParams()) -> Bars:
-        """Return arrays from a bar frame (UTC index; open, high, low, close, volume).
+    def of(cls, bars: BarArrays, params: PatternParams = PatternParams()) -> Derived:
+        """Return ``bars`` with their ATR (TA-Lib) and relative volume."""
+        h, lo, c = (np.ascontiguousarray(a, dtype=np.float64)
+                    for a in (bars.high, bars.low, bars.close))
+        volume = bars.volume.astype(np.float64)
+        out = cls(bars, _atr(h, lo, c, params.atr_period),
+                  _rel_volume(volume, params.volume_lookback))
+        out.__dict__["volume"] = volume  # computed anyway: seed the cached property
+        return out
+
+    @classmethod
+    def from_frame(cls, df: pd.DataFrame, params: PatternParams = PatternParams()) -> Derived:
+        """Return ``of`` a bar frame (UTC or naive-UTC index; open, high, low, close, volume).
 
         Raises:
             ValueError: when a column is missing or the index is not a DatetimeIndex.
@@ -120,20 +134,33 @@ class Bars:
             raise ValueError(f"bar frame lacks columns {missing}")
         if not isinstance(df.index, pd.DatetimeIndex):
             raise ValueError("bar frame index must be a DatetimeIndex")
-        idx = df.index if df.index.tz is not None else df.index.tz_localize("UTC")
-        ts = idx.tz_convert("UTC").as_unit("ns").asi8
-        return cls.from_arrays(ts, df["open"].to_numpy(float), df["high"].to_numpy(float),
-                               df["low"].to_numpy(float), df["close"].to_numpy(float),
-                               df["volume"].to_numpy(float), params)
+        return cls.of(BarArrays.from_frame(df), params)
 
-    @classmethod
-    def from_arrays(cls, ts: np.ndarray, o: np.ndarray, h: np.ndarray, lo: np.ndarray,
-                    c: np.ndarray, v: np.ndarray, params: PatternParams = PatternParams()) -> Bars:
-        """Return bars from plain arrays, computing ATR (TA-Lib) and relative volume."""
-        h, lo, c = (np.ascontiguousarray(a, dtype=np.float64) for a in (h, lo, c))
-        v = np.ascontiguousarray(v, dtype=np.float64)
-        return cls(np.asarray(ts, dtype=np.int64), np.asarray(o, dtype=np.float64), h, lo, c, v,
-                   _atr(h, lo, c, params.atr_period), _rel_volume(v, params.volume_lookback))
+    # The bars' columns, read through (cached: the detectors read them in loops).
+    @cached_property
+    def ts(self) -> np.ndarray:
+        return self.bars.ts
+
+    @cached_property
+    def open(self) -> np.ndarray:
+        return self.bars.open
+
+    @cached_property
+    def high(self) -> np.ndarray:
+        return self.bars.high
+
+    @cached_property
+    def low(self) -> np.ndarray:
+        return self.bars.low
+
+    @cached_property
+    def close(self) -> np.ndarray:
+        return self.bars.close
+
+    @cached_property
+    def volume(self) -> np.ndarray:
+        """Return the volume as float64."""
+        return self.bars.volume.astype(np.float64)
 
     @cached_property
     def atr_median(self) -> float:
@@ -143,13 +170,15 @@ class Bars:
         """
         return float(np.median(self.atr)) if len(self.atr) else 0.0
 
-    def mirror(self) -> Bars:
+    def mirror(self) -> Derived:
         """Return the bars upside down (prices negated), so a bearish detector finds bullish
         patterns and vice versa; ATR and volume are unchanged."""
-        out = Bars(self.ts, -self.open, -self.low, -self.high, -self.close, self.volume,
-                   self.atr, self.rel_vol)
-        if "atr_median" in self.__dict__:
-            out.__dict__["atr_median"] = self.__dict__["atr_median"]
+        b = self.bars
+        out = Derived(BarArrays(b.ts, -b.open, -b.low, -b.high, -b.close, b.volume, b.vwap,
+                                b.trade_count, b.source, b.stale), self.atr, self.rel_vol)
+        for shared in ("atr_median", "volume"):
+            if shared in self.__dict__:
+                out.__dict__[shared] = self.__dict__[shared]
         return out
 
 

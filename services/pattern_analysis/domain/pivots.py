@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from services.pattern_analysis.domain.model import Bars, Pivot
+from services.pattern_analysis.domain.model import Derived, Pivot
 
 
 def rolling_max(y: np.ndarray, w: int) -> np.ndarray:
@@ -72,7 +72,7 @@ def fractal_pivots(high: np.ndarray, low: np.ndarray, window: int) -> list[Pivot
     return [Pivot(i, "H" if h else "L", p) for i, h, p in zip(idx, is_h, price, strict=True)]
 
 
-def zigzag(bars: Bars, window: int, min_swing_atr: float) -> list[Pivot]:
+def zigzag(bars: Derived, window: int, min_swing_atr: float) -> list[Pivot]:
     """Return alternating swing highs and lows, each at least ``min_swing_atr`` ATR from the last.
 
     Consecutive pivots of one kind keep the more extreme; a swing smaller than the threshold is

@@ -10,7 +10,7 @@ import numpy as np
 from services.pattern_analysis.domain.lifecycle import Resolution, resolve
 from services.pattern_analysis.domain.lines import Line, fit_points
 from services.pattern_analysis.domain.model import (
-    Bars,
+    Derived,
     Detection,
     Direction,
     PatternParams,
@@ -23,7 +23,7 @@ from services.pattern_analysis.domain.model import (
 _WEIGHTS = {"symmetry": 1.0, "height": 1.0, "confirmation": 1.5, "volume": 1.0, "prior_trend": 0.5}
 
 
-def _prior_high(bars: Bars, idx: int, span: int) -> float:
+def _prior_high(bars: Derived, idx: int, span: int) -> float:
     """Return the highest high of the ``span`` bars before ``idx``: a bottom pattern needs the
     decline into it to have started above its neckline."""
     seg = bars.high[max(0, idx - span):idx]
@@ -39,7 +39,7 @@ def _confirmation_parts(res: Resolution, params: PatternParams) -> dict[str, flo
     }
 
 
-def _detection(bars: Bars, pattern: str, pivots: list[tuple[str, Pivot]], res: Resolution,
+def _detection(bars: Derived, pattern: str, pivots: list[tuple[str, Pivot]], res: Resolution,
                parts: dict[str, float], extra: dict[str, float], neck_last: float,
                invalidation: float, weights: dict[str, float]) -> Detection:
     last = pivots[-1][1].idx
@@ -56,7 +56,7 @@ def _detection(bars: Bars, pattern: str, pivots: list[tuple[str, Pivot]], res: R
         resolved_ts=int(bars.ts[res.resolved_idx]) if res.resolved_idx >= 0 else None)
 
 
-def double_bottoms(bars: Bars, zz: list[Pivot], params: PatternParams) -> list[Detection]:
+def double_bottoms(bars: Derived, zz: list[Pivot], params: PatternParams) -> list[Detection]:
     """Return double bottoms: two lows within ``peak_tolerance_atr`` with a peak between them
     at least ``min_pattern_height_atr`` above, after a decline from above that peak."""
     out = []
@@ -106,7 +106,7 @@ def double_bottoms(bars: Bars, zz: list[Pivot], params: PatternParams) -> list[D
     return out
 
 
-def _maybe_double(bars: Bars, zz: list[Pivot], params: PatternParams
+def _maybe_double(bars: Derived, zz: list[Pivot], params: PatternParams
                   ) -> list[np.ndarray] | None:
     """Return, for second bottoms two (row 0) and four (row 1) pivots after each first one,
     False where ``double_bottoms`` surely skips the pair (None: no shortcut, check them all).
@@ -137,7 +137,7 @@ def _maybe_double(bars: Bars, zz: list[Pivot], params: PatternParams
     return rows
 
 
-def _maybe_ihs(bars: Bars, zz: list[Pivot], params: PatternParams) -> list[int]:
+def _maybe_ihs(bars: Derived, zz: list[Pivot], params: PatternParams) -> list[int]:
     """Return the first pivots of the runs of five that ``inverse_head_and_shoulders`` may keep.
 
     Its kind, span and head-depth checks are computed here for every run at once with the
@@ -163,7 +163,7 @@ def _maybe_ihs(bars: Bars, zz: list[Pivot], params: PatternParams) -> list[int]:
     return np.flatnonzero(ok).tolist()
 
 
-def inverse_head_and_shoulders(bars: Bars, zz: list[Pivot], params: PatternParams
+def inverse_head_and_shoulders(bars: Derived, zz: list[Pivot], params: PatternParams
                                ) -> list[Detection]:
     """Return inverse head-and-shoulders: five alternating pivots L H L H L whose middle low
     (head) is at least ``head_min_atr`` under two similar shoulders, with a neckline through

@@ -8,7 +8,7 @@ import numpy as np
 from services.pattern_analysis.domain.lifecycle import Resolution, resolve
 from services.pattern_analysis.domain.lines import Line, first_cross, fit_points
 from services.pattern_analysis.domain.model import (
-    Bars,
+    Derived,
     Detection,
     Direction,
     PatternParams,
@@ -36,7 +36,7 @@ def _shape(up: float, lo: float, flat: float) -> str | None:
     return None
 
 
-def _resolve_side(bars: Bars, start: int, hi: Line, lo: Line, height: float, bullish: bool,
+def _resolve_side(bars: Derived, start: int, hi: Line, lo: Line, height: float, bullish: bool,
                   buffer: float, params: PatternParams, last: int) -> Resolution:
     if bullish:
         return resolve(bars, start, hi, height, float(lo.at(last)), buffer, params.expiry_bars)
@@ -45,7 +45,7 @@ def _resolve_side(bars: Bars, start: int, hi: Line, lo: Line, height: float, bul
     return replace(r, breakout_price=-r.breakout_price, target=-r.target)
 
 
-def _maybe_tall(bars: Bars, zz: list[Pivot], size: int, params: PatternParams) -> np.ndarray:
+def _maybe_tall(bars: Derived, zz: list[Pivot], size: int, params: PatternParams) -> np.ndarray:
     """Return, for each run of ``size`` pivots, False when it surely fails the height and
     width checks of ``triangles`` (True: check it exactly).
 
@@ -84,7 +84,7 @@ def _maybe_tall(bars: Bars, zz: list[Pivot], size: int, params: PatternParams) -
     return ~surely_out
 
 
-def triangles(bars: Bars, zz: list[Pivot], params: PatternParams) -> list[Detection]:
+def triangles(bars: Derived, zz: list[Pivot], params: PatternParams) -> list[Detection]:
     """Return triangles: a flat or falling upper line over highs and a rising or flat lower
     line under lows, converging, at least ``min_pattern_height_atr`` tall at the start.
 

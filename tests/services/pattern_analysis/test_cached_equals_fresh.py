@@ -3,11 +3,7 @@ extended in place, rows rebuilt only when a detection changed, stored rows parse
 and stores exactly what a service started afresh at every step does."""
 from __future__ import annotations
 
-from types import SimpleNamespace
-
-import numpy as np
 import pandas as pd
-import pytest
 
 from services.pattern_analysis.service import PatternService
 from shared.db import Database, migrate
@@ -42,25 +38,15 @@ def _frames() -> dict[str, pd.DataFrame]:
 
 
 class BatchSource(FakeSource):
-    """``FakeSource`` with the batched read of new bars, as frames or as bare arrays."""
+    """``FakeSource`` with the batched read of new bars."""
 
-    def __init__(self, frames: dict[str, pd.DataFrame], arrays: bool) -> None:
+    def __init__(self, frames: dict[str, pd.DataFrame]) -> None:
         super().__init__(frames)
         self.batches = 0
-        if arrays:
-            self.arrays_many = self._arrays_many
 
     def bars_many(self, symbols, timeframe, start, end):  # type: ignore[no-untyped-def]
         self.batches += 1
         return {s: self.bars(s, timeframe, start, end) for s in symbols}
-
-    def _arrays_many(self, symbols, timeframe, start, end):  # type: ignore[no-untyped-def]
-        from services.pattern_analysis._window import Window
-
-        return {s: Window.of(SimpleNamespace(
-            ts=df.index.as_unit("ns").asi8, volume=df["volume"].to_numpy(np.int64),
-            **{c: df[c].to_numpy() for c in ("open", "high", "low", "close")}))
-            for s, df in self.bars_many(symbols, timeframe, start, end).items()}
 
 
 def _tables(db: Database) -> dict[str, list[tuple]]:
@@ -68,8 +54,7 @@ def _tables(db: Database) -> dict[str, list[tuple]]:
             for t in TABLES}
 
 
-@pytest.mark.parametrize("arrays", [False, True], ids=["frames", "arrays"])
-def test_a_session_through_the_kept_state_equals_fresh_services(tmp_path, arrays) -> None:  # type: ignore[no-untyped-def]
+def test_a_session_through_the_kept_state_equals_fresh_services(tmp_path) -> None:  # type: ignore[no-untyped-def]
     frames = _frames()
     syms = list(frames)
     kept_settings = make_settings(tmp_path / "kept", patterns__lookback_bars=120)
@@ -77,7 +62,7 @@ def test_a_session_through_the_kept_state_equals_fresh_services(tmp_path, arrays
     dbs = [Database.from_settings(s) for s in (kept_settings, fresh_settings)]
     for d in dbs:
         migrate(d)
-    src = BatchSource(frames, arrays)
+    src = BatchSource(frames)
     kept = PatternService(kept_settings, dbs[0], src)
     try:
         answered = 0

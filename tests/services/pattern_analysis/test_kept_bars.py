@@ -16,9 +16,9 @@ class CountingSource(FakeSource):
         self.rows = 0
 
     def bars(self, symbol, timeframe, start, end):  # type: ignore[no-untyped-def]
-        df = super().bars(symbol, timeframe, start, end)
-        self.rows += int(((df.index >= start) & (df.index < end)).sum())
-        return df
+        got = super().bars(symbol, timeframe, start, end)
+        self.rows += int(((got.ts >= start.value) & (got.ts < end.value)).sum())
+        return got
 
 
 def test_kept_bars_equal_a_fresh_read_and_a_rewind_reads_afresh(tmp_path, db) -> None:  # type: ignore[no-untyped-def]

@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 
 from services.pattern_analysis.domain import (
-    Bars,
+    Derived,
     PatternParams,
     Status,
     analyze,
@@ -104,7 +104,7 @@ def test_failed_double_top_is_invalidated() -> None:
     late = [d for d in analyze(df, everything).detections if d.pattern == "double_top"]
     assert [d.status for d in late] == [Status.INVALIDATED]
     assert late[0].confidence < early[0].confidence
-    moved = reassess(early[0], Bars.from_frame(df), PatternParams())
+    moved = reassess(early[0], Derived.from_frame(df), PatternParams())
     assert moved.status == Status.INVALIDATED and moved.resolved_ts is not None
 
 

@@ -6,7 +6,7 @@ import importlib
 
 import pytest
 
-from services.pattern_analysis.domain import Bars, PatternParams
+from services.pattern_analysis.domain import Derived, PatternParams
 from services.pattern_analysis.domain.pivots import zigzag
 from tests.services.pattern_analysis.planted import DOUBLE_TOP, HEAD_SHOULDERS, SPIKE, mirror
 from tests.services.pattern_analysis.series import path_frame, random_walk
@@ -14,14 +14,14 @@ from tests.services.pattern_analysis.series import path_frame, random_walk
 reversals = importlib.import_module("services.pattern_analysis.domain.reversals")
 
 
-def _cases() -> list[Bars]:
+def _cases() -> list[Derived]:
     frames = [random_walk(seed, n=390, sigma=0.05 + 0.03 * (seed % 4)) for seed in range(12)]
     for s in range(3):
         frames.append(path_frame(DOUBLE_TOP + [(230, 92), (300, 99)], seed=s,
                                  spikes={i: SPIKE for i in range(146, 156)}))
         frames.append(path_frame(HEAD_SHOULDERS + [(300, 97)], seed=s + 3))
         frames.append(path_frame(mirror(HEAD_SHOULDERS) + [(300, 103)], seed=s + 6))
-    return [Bars.from_frame(df) for df in frames]
+    return [Derived.from_frame(df) for df in frames]
 
 
 @pytest.mark.parametrize("mirrored", [False, True])

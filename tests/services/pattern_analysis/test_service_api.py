@@ -8,6 +8,7 @@ import pytest
 from services.pattern_analysis import create_app
 from services.pattern_analysis.service import PatternService
 from shared.errors import NotFound
+from shared.market.frames import BarArrays
 from tests.services.pattern_analysis.planted import (
     DOUBLE_TOP,
     HEAD_SHOULDERS,
@@ -27,11 +28,11 @@ class FakeSource:
     def now(self) -> pd.Timestamp:
         return T0 + pd.Timedelta(minutes=self.minute)
 
-    def bars(self, symbol, timeframe, start, end):
+    def bars(self, symbol, timeframe, start, end) -> BarArrays:
         if symbol not in self.frames:
             raise NotFound(f"unknown symbol {symbol}", field="symbol")
         df = self.frames[symbol]
-        return df[(df.index >= start) & (df.index <= end)]
+        return BarArrays.from_frame(df[(df.index >= start) & (df.index <= end)])
 
 
 @pytest.fixture

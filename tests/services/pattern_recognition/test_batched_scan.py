@@ -10,19 +10,16 @@ from tests.services.pattern_recognition.factories import simulated_market
 class OneByOne(MarketFeed):
     # the scan falls back to per-symbol reads
     bars_many = None  # type: ignore[assignment]
-    arrays_many = None  # type: ignore[assignment]
 
 
 def _run(tmp_path, feed_cls, batches: list[int], singles: list[str] | None = None):  # type: ignore[no-untyped-def]
     settings, db, ctl, dm = simulated_market(tmp_path)
-    real = dm.get_ohlcv_many
-    dm.get_ohlcv_many = lambda *a, **k: batches.append(len(a[0])) or real(*a, **k)  # type: ignore[method-assign]
-    arrays = dm.get_bars_many  # the new bars of held symbols, as arrays
-    dm.get_bars_many = lambda *a, **k: batches.append(len(a[0])) or arrays(*a, **k)  # type: ignore[method-assign]
-    one = dm.get_ohlcv
+    many = dm.get_bars_many  # the batches: windows of unheld symbols, new bars of held ones
+    dm.get_bars_many = lambda *a, **k: batches.append(len(a[0])) or many(*a, **k)  # type: ignore[method-assign]
+    one = dm.get_bars
     step = [""]
     seen = singles if singles is not None else []
-    dm.get_ohlcv = lambda *a, **k: seen.append(step[0]) or one(*a, **k)  # type: ignore[method-assign]
+    dm.get_bars = lambda *a, **k: seen.append(step[0]) or one(*a, **k)  # type: ignore[method-assign]
     svc = CandlestickService(settings, db, feed_cls(settings, dm))
     syms = sorted(dm.universe)[:4]
     try:
