@@ -137,7 +137,7 @@ def part_http(n_sym: int, repeat: int) -> None:
     settings = load_settings(environ=env)
     db = Database.from_settings(settings)
     migrate(db)
-    dm = DataManager(settings, db)
+    dm = DataManager(settings, db, owner=True)
     syms = [s["symbol"] for s in dm.get_symbols("equity")][:n_sym]
     t0 = time.perf_counter()
     rows = dm.ingest_session("2024-01-03", syms)

@@ -185,8 +185,18 @@ class Backend:
                          "last_reason": r.get("last_reason"),
                          "last_exit_code": r.get("last_exit_code")})
         down = [r["name"] for r in rows if r["state"] in ("down", "failed")]
-        return {"services": rows, "down": down,
+        return {"services": rows, "down": down, "market_data": self.market_data(),
                 "dashboard_breakers": breaker_states(), "checked_at": _now_iso()}
+
+    def market_data(self) -> dict[str, Any]:
+        """Return whether the stored market reaches the clock (stale: the owner, coordination's
+        market feed, is behind or down, and what is shown is the last stored)."""
+        from shared.market.feed import market_data_status
+
+        try:
+            return market_data_status(self.db, self.settings)
+        except Exception as exc:  # noqa: BLE001 - an unreadable DB must not break the page
+            return {"stale": True, "error": f"{type(exc).__name__}: {exc}"[:200]}
 
     def restart(self, name: str) -> dict[str, Any]:
         """Ask the running manager to restart ``name`` through its control directory (the

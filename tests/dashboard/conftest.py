@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from shared.db import Database, migrate
-from tests.conftest import make_settings
+from tests.conftest import make_settings, own_market
 from tests.dashboard.harness import Suite
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -19,13 +19,15 @@ SEED_SYMBOLS = ("AAPL", "MSFT")
 
 
 def seed_bars(tmp: Path) -> None:
-    """Build the temp database with the real migrations and store some visible bars."""
+    """Build the temp database with the real migrations and store the market as the owner
+    does (every symbol up to the clock), with more history for the seed symbols."""
     settings = make_settings(tmp)
     db = Database.from_settings(settings)
     migrate(db)
     from shared.market import DataManager, MarketClock
 
-    dm = DataManager(settings, db, clock=MarketClock(db, settings.market.clock))
+    own_market(settings, db)
+    dm = DataManager(settings, db, clock=MarketClock(db, settings.market.clock), owner=True)
     for sym in SEED_SYMBOLS:
         for tf in ("5m", "1d"):
             assert len(dm.get_ohlcv(sym, tf, start=dm.clock.now_ts() - _days(10 if tf == "5m" else 200)))

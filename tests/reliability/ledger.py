@@ -38,7 +38,7 @@ class Market:
         self.settings = load_settings(environ=suite.env)  # exactly the suite's settings
         self.db = Database.from_settings(self.settings)
         # its own manager, not the process-wide one other tests may have built on their DB
-        self.dm = DataManager(self.settings, self.db)
+        self.dm = DataManager(self.settings, self.db, owner=True)
         self.syncs: list[dict[str, int]] = []
 
     def close(self) -> None:

@@ -176,15 +176,19 @@ function showHealth(h) {
   const b = $("#banner");
   if (!b) return;
   const down = (h && h.down) || [];
+  const md = (h && h.market_data) || {};
+  const lines = [];
   if (down.length) {
-    b.textContent = `⚠ Service down: ${down.join(", ")} — panels that need ${down.length > 1 ? "them" : "it"} show what is missing; actions may fail.`;
-    b.classList.add("show");
-    b.dataset.down = down.join(",");
-  } else {
-    b.textContent = "";
-    b.classList.remove("show");
-    b.dataset.down = "";
+    lines.push(`⚠ Service down: ${down.join(", ")} — panels that need ${down.length > 1 ? "them" : "it"} show what is missing; actions may fail.`);
   }
+  if (md.stale) {
+    lines.push(`⚠ Market data stale: prices are stored up to ${md.through ? time(md.through) + " UTC" : "nothing yet"}, ` +
+      `the clock is at ${md.clock ? time(md.clock) + " UTC" : "?"} — the market-data owner (coordination) is behind or down; what is shown is the last stored.`);
+  }
+  b.textContent = lines.join(" ");
+  b.classList.toggle("show", lines.length > 0);
+  b.dataset.down = down.join(",");
+  b.dataset.stale = md.stale ? "true" : "false";
 }
 function showClock(c) {
   const box = $("#hdr-clock");

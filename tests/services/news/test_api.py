@@ -91,7 +91,7 @@ def test_simulated_news_on_the_built_in_market(tmp_path):
     settings = make_settings(tmp_path, news__gap_threshold=0.004)
     db = Database.from_settings(settings)
     migrate(db)
-    dm = DataManager(settings, db)
+    dm = DataManager(settings, db, owner=True)
     try:
         svc = NewsService(settings, db, market=MarketView(settings, dm))
         now = svc.now()

@@ -90,7 +90,7 @@ def test_runs_on_the_built_in_market(settings, db):
     from services.pattern_recognition.service import CandlestickService
 
 
-    dm = DataManager(settings, db)
+    dm = DataManager(settings, db, owner=True)
     try:
         svc = CandlestickService(settings, db, MarketFeed(settings, dm))
         now = svc.now()

@@ -18,7 +18,7 @@ def _service(tmp_path: Path, now: str) -> tuple[TechnicalAnalysisService, DataMa
     ctl.reset()
     ctl.configure(pace="max")
     ctl.advance(now)
-    dm = DataManager(settings, db, clock=ctl.clock)
+    dm = DataManager(settings, db, clock=ctl.clock, owner=True)
     return TechnicalAnalysisService(settings, db, market=dm), dm
 
 
