@@ -16,6 +16,7 @@ from services.paper_trading.repository import Repository
 from shared.db import Database
 from shared.errors import ValidationError
 from shared.market.calendar import MarketCalendar, to_utc
+from shared.market.clock import bar_visible
 from shared.market.resample import resample_bars
 from shared.market.timeframes import parse_timeframe
 
@@ -81,8 +82,10 @@ def stock_bars(db: Database, cal: MarketCalendar, now: datetime, symbols: list[s
                 df = resample_bars(df.astype({"volume": "int64"}), tf.name, cal, "/" in sym)
         if df.empty:
             continue
-        visible = df.index + pd.Timedelta(tf.duration) <= pd.Timestamp(now)
-        df = df[visible]
+        # the market clock's rule: a daily bar (00:00 New York) is seen from its session's
+        # close, the 09:00 hour bar from 10:00, a bar cut short by an early close from the close
+        df = df[bar_visible(df.index.as_unit("ns").asi8, tf.name, cal,
+                            pd.Timestamp(now).value, crypto="/" in sym)]
         if sort == "desc":
             df = df.iloc[::-1]
         skip = offsets.get(sym, 0)

@@ -7,7 +7,7 @@ The result equals a fresh read of ``[start, now)``.  When the clock goes back, b
 after the new "now" must not be served (no look-ahead): the cache starts over.
 
 Most scans come before the next bar of the timeframe can have closed (a 5-minute bar closes
-every fifth one-minute step, a daily bar once a session): those skip the read altogether
+every fifth one-minute step, a daily bar once a session, at its close): those skip the read altogether
 (``may_have_new``), which was most of a scan's cost; and when, besides, no bar left the
 window, the last answer is served as it was, without a pass over the symbols.
 """
@@ -22,6 +22,7 @@ import pandas as pd
 
 from services.technical_analysis.market_source import Bars, load_bars_many
 from shared.market.clock import bar_visible
+from shared.market.resample import next_bucket_start
 from shared.market.timeframes import Timeframe, parse_timeframe
 
 
@@ -43,18 +44,19 @@ def _load(market: Any, symbols: list[str], timeframe: str, errors: dict[str, Any
 def may_have_new(last_ns: int, now_ns: int, tf: Timeframe, cal: Any) -> bool:
     """Return whether a bar of ``tf`` opening after ``last_ns`` can be visible at ``now_ns``.
 
-    Stored equity bars are validated to lie inside a session and, above one minute, to open
-    at a bucket start of it (a daily bar at the session open); and a bar's end never
-    decreases with its open (see ``bar_visible``).  So the earliest bar that could follow
-    ``last_ns`` decides: one bucket later in the same session, else the next session's open.
-    When unsure (past the calendar's end) the answer is True: reading is always correct.
+    Stored equity bars are validated to belong to a session and, above one minute, to open
+    at a bucket start of it (an hour bar on the clock hour, a daily bar at its session's date,
+    00:00 New York); and a bar's end never decreases with its open (see ``bar_visible``).  So
+    the earliest bar that could follow ``last_ns`` decides: one bucket later in the same
+    session, else the next session's first bucket (``next_bucket_start``).  When unsure (past
+    the calendar's end) the answer is True: reading is always correct.
     """
     try:
-        if tf.is_daily:
-            nxt = cal.next_open(pd.Timestamp(last_ns, tz="UTC")).value
+        if tf.minutes > 1:
+            nxt = next_bucket_start(last_ns, tf.name, cal)
         else:
             # one-minute bars are not checked for alignment: any later open is possible
-            nxt = last_ns + (tf.minutes * 60_000_000_000 if tf.minutes > 1 else 1)
+            nxt = last_ns + 1
             if cal.session_close_for(np.array([nxt], "int64"))[0] < 0:
                 nxt = cal.next_open(pd.Timestamp(nxt, tz="UTC")).value
     except Exception:  # noqa: BLE001 - past the calendar: fall back to reading

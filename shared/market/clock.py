@@ -191,15 +191,15 @@ class MarketClock:
         return self.calendar.next_close(self.now_ts())
 
     def visible_cutoff(self, timeframe: str = "1m") -> pd.Timestamp:
-        """Return the latest bar *open* time that may be seen now (its bar has closed)."""
+        """Return the latest bar *open* time that may be seen now (its bar has closed).
+
+        For daily bars that is the stamp (00:00 New York) of the last session closed by now.
+        """
         tf = parse_timeframe(timeframe)
         now = self.now_ts()
         if tf.is_daily:
-            prev = self.calendar.previous_close(now)
-            if prev is None:
-                return pd.Timestamp(0, tz="UTC")
-            sess = self.calendar.session_of(prev - pd.Timedelta(minutes=1))
-            return self.calendar.session_bounds(sess)[0]
+            stamp = self.calendar.previous_session_stamp(now)
+            return pd.Timestamp(0, tz="UTC") if stamp is None else stamp
         return now - tf.duration
 
     def visible_mask(self, ts_ns: np.ndarray, timeframe: str, *, crypto: bool = False,
@@ -217,14 +217,19 @@ class MarketClock:
 
 def bar_visible(ts_ns: np.ndarray, timeframe: str, cal: MarketCalendar, now_ns: int, *,
                 crypto: bool = False) -> np.ndarray:
-    """Return True for bars whose close (``ts + timeframe``, capped at the session close;
-    a daily bar at its session's close) is at or before ``now_ns``."""
+    """Return True for bars whose close is at or before ``now_ns``.
+
+    A bar closes at ``ts + timeframe``, capped at its session's close: a daily equity bar
+    (stamped 00:00 New York) at its session's close, the hour bar stamped 09:00 New York at
+    10:00, a half day's 12:00 hour bar at 13:00 (``MarketCalendar.bar_close_for`` finds the
+    session from the stamp).  Crypto bars close at ``ts + timeframe``.
+    """
     tf = parse_timeframe(timeframe)
     ts_ns = np.asarray(ts_ns, dtype="int64")
     end = ts_ns + tf.minutes * _MIN_NS
     if not crypto:
-        close = cal.session_close_for(ts_ns)
-        end = np.where(close > 0, np.minimum(end, close) if not tf.is_daily else close, end)
+        close = cal.bar_close_for(ts_ns, tf)
+        end = np.where(close > 0, np.minimum(end, close), end)
     return end <= now_ns
 
 

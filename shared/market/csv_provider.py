@@ -2,7 +2,8 @@
 
 Column names are matched loosely (``Date``/``datetime``/``timestamp``/``t``, ``Open``/``o``...),
 times may be ISO strings, US dates or epoch seconds/milliseconds; naive times are read in the
-configured time zone (New York by default).  Daily rows are stamped with their session's open.
+configured time zone (New York by default).  Daily rows are stamped as Alpaca stamps daily
+bars: the row's date at 00:00 New York (00:00 UTC for a crypto pair).
 Files are found as ``<dir>/<SYMBOL>.csv`` (or ``.csv.gz``, ``.parquet``), or
 ``<dir>/<SYMBOL>_<timeframe>.csv``.  What cannot be read raises a ``ValidationError`` that
 names the file and says what to fix.
@@ -65,10 +66,13 @@ def _parse_times(col: pd.Series, tz: str, path: str) -> pd.DatetimeIndex:
 
 def read_ohlcv_file(path: str | os.PathLike[str], *, tz: str = "America/New_York",
                     calendar: MarketCalendar | None = None, symbol: str | None = None) -> pd.DataFrame:
-    """Return the bars of one OHLCV file as a bar frame (sorted, UTC, daily rows at the open).
+    """Return the bars of one OHLCV file as a bar frame (sorted, UTC; daily rows at their
+    date's 00:00 New York, or 00:00 UTC for a crypto pair).
 
     ``attrs['timeframe']`` is inferred from the spacing of the rows.  A file with a
-    ``symbol`` column must be given ``symbol`` to pick its rows.
+    ``symbol`` column must be given ``symbol`` to pick its rows; daily rows are taken as a
+    crypto pair's only when ``symbol`` is one.  ``calendar`` is not needed any more (kept for
+    callers that pass it).
 
     Raises:
         ValidationError: the file is missing, unreadable, or lacks a needed column.
@@ -116,11 +120,14 @@ def read_ohlcv_file(path: str | os.PathLike[str], *, tz: str = "America/New_York
     local = idx.tz_convert(tz)
     daily = bool(len(idx)) and bool(((local.hour == 0) & (local.minute == 0)).all()) and (
         len(idx) < 2 or np.median(np.diff(idx.as_unit("ns").asi8)) >= 86_400e9 * 0.9)
-    if daily and calendar is not None:
-        labels = pd.DatetimeIndex(local.tz_localize(None).normalize())
-        opens = np.array([calendar.session_bounds(d)[0].value if calendar.is_session(d)
-                          else d.tz_localize(tz).tz_convert("UTC").value for d in labels])
-        idx = pd.DatetimeIndex(pd.to_datetime(opens, utc=True))
+    name = symbol or p.name.split(".")[0].split("_")[0].upper()
+    if daily:
+        # the row's date, whatever zone the file is in: a session's bar is stamped with its
+        # date at 00:00 New York (Alpaca's 1Day ``t``), a crypto day's at 00:00 UTC
+        crypto = symbol is not None and classify(symbol).value == "crypto"
+        zone = "UTC" if crypto else "America/New_York"
+        idx = pd.DatetimeIndex(local.tz_localize(None).normalize()).tz_localize(zone) \
+            .tz_convert("UTC")
     vol = (pd.to_numeric(raw[found["volume"]], errors="coerce") if "volume" in found
            else pd.Series(0, index=raw.index))
     df = pd.DataFrame({k: pd.to_numeric(raw[found[k]], errors="coerce").to_numpy()
@@ -132,9 +139,8 @@ def read_ohlcv_file(path: str | os.PathLike[str], *, tz: str = "America/New_York
                                  if "trade_count" in found else [pd.NA] * len(df), dtype="Int64")
     df.index.name = "ts"
     df = df.sort_index(kind="stable")
-    df.attrs.update(symbol=symbol or p.name.split(".")[0].split("_")[0].upper(),
-                    timeframe=infer_timeframe(df.index, daily), source="csv", stale=False,
-                    path=str(p))
+    df.attrs.update(symbol=name, timeframe=infer_timeframe(df.index, daily), source="csv",
+                    stale=False, path=str(p))
     return df
 
 

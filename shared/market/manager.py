@@ -287,10 +287,9 @@ class DataManager:
     def clock_open_of_last_closed(self, cutoff: pd.Timestamp, crypto: bool) -> pd.Timestamp:
         if crypto:
             return cutoff.floor("D") - pd.Timedelta(days=1)
-        prev = self.calendar.previous_close(cutoff)
-        if prev is None:
-            return pd.Timestamp(0, tz="UTC")
-        return self.calendar.session_bounds(self.calendar.session_of(prev - _MIN))[0]
+        # the stamp of the last closed session's daily bar (00:00 New York of its date)
+        stamp = self.calendar.previous_session_stamp(cutoff)
+        return pd.Timestamp(0, tz="UTC") if stamp is None else stamp
 
     def _fetch(self, sym: str, tf: str, crypto: bool, s: pd.Timestamp, e: pd.Timestamp,
                cutoff: pd.Timestamp, errors: list[str]) -> bool:

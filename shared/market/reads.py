@@ -154,7 +154,7 @@ def fill_missing(dm: DataManager, syms: list[str], tf: str, crypto: bool, s: pd.
             by_gap.setdefault(span, []).append(sym)
     for (a, b), group in by_gap.items():
         gs, ge = to_utc(a), to_utc(b)
-        if not crypto and len(dm.calendar.sessions_in_range(gs, ge)) == 0:
+        if not crypto and len(dm.calendar.sessions_with_bars(gs, ge, tf)) == 0:
             continue
         batch = [x for x in group if _vectorisable(dm, x, tf)]
         if len(batch) > 1:
@@ -197,10 +197,13 @@ def _vectorisable(dm: DataManager, sym: str, tf: str) -> bool:
             and "simulated" not in dm.cfg.file_cache_sources)
 
 
-def _days(dm: DataManager, gs: pd.Timestamp, ge: pd.Timestamp, crypto: bool) -> list[pd.Timestamp]:
-    """Return the sessions (equities) or UTC days (crypto, 24/7) overlapping ``[gs, ge)``."""
+def _days(dm: DataManager, gs: pd.Timestamp, ge: pd.Timestamp, crypto: bool,
+          tf: str = "1m") -> list[pd.Timestamp]:
+    """Return the sessions (equities) holding a ``tf`` bar opening in ``[gs, ge)`` (a daily
+    bar opens at 00:00 New York, the first hour bar at 09:00), or the UTC days (crypto, 24/7)
+    overlapping it."""
     if not crypto:
-        return list(dm.calendar.sessions_in_range(gs, ge))
+        return list(dm.calendar.sessions_with_bars(gs, ge, tf))
     last = (ge - pd.Timedelta(1)).floor("D")
     return [d.tz_localize(None) for d in pd.date_range(gs.floor("D"), last, freq="1D")]
 
@@ -232,7 +235,7 @@ def _fill_simulated(dm: DataManager, syms: list[str], tf: str, gs: pd.Timestamp,
     same sessions, the same session-aligned resampling, the same visibility cut.
     """
     parts: list[tuple[np.ndarray, ...]] = []
-    for day in _days(dm, gs, ge, crypto):
+    for day in _days(dm, gs, ge, crypto, tf):
         end = (pd.Timestamp(day, tz="UTC") + pd.Timedelta(days=1) if crypto
                else dm.calendar.session_bounds(day)[1])
         arr = _session(dm, day, syms, end.value > cutoff.value)

@@ -250,18 +250,22 @@ class SimulatedProvider:
         trade_count = np.maximum(volume // 120, 1)
         return SessionArrays(syms, ts_ns, opn, high, low, close, volume, vwap, trade_count)
 
-    def _days(self, symbol: str, start: pd.Timestamp, end: pd.Timestamp) -> list[pd.Timestamp]:
+    def _days(self, symbol: str, start: pd.Timestamp, end: pd.Timestamp,
+              timeframe: str = "1m") -> list[pd.Timestamp]:
         if classify(symbol).value == "crypto":
             days = pd.date_range(start.normalize(), end.normalize(), freq="1D")
             return [d.tz_localize(None) for d in days]
-        return list(self.calendar.sessions_in_range(start, end))
+        # by bar: a session's daily bar opens at 00:00 New York and its first hour bar at
+        # 09:00, before the session's hours, so [start, end) can hold them without the hours
+        return list(self.calendar.sessions_with_bars(start, end, timeframe))
 
     # -- provider interface --------------------------------------------------------------
     def fetch_bars(self, symbol: str, timeframe: str, start: object, end: object) -> pd.DataFrame:
         """Return the bars of ``symbol`` whose open time is in ``[start, end)``."""
         tf = parse_timeframe(timeframe)
         s, e = to_utc(start), to_utc(end)
-        frames = [self.generate_session(d, [symbol]).frame(0) for d in self._days(symbol, s, e)]
+        frames = [self.generate_session(d, [symbol]).frame(0)
+                  for d in self._days(symbol, s, e, tf.name)]
         if not frames:
             return empty_frame(symbol, tf.name, self.name)
         df = pd.concat(frames) if len(frames) > 1 else frames[0]

@@ -18,7 +18,7 @@ import pandas as pd
 from shared.errors import ValidationError
 from shared.market.calendar import MarketCalendar
 from shared.market.frames import BAR_COLUMNS, PRICE_COLUMNS
-from shared.market.resample import bucket_starts
+from shared.market.resample import bar_stamps
 from shared.market.timeframes import parse_timeframe
 
 log = logging.getLogger("market.validation")
@@ -102,15 +102,13 @@ def validate_bars(df: pd.DataFrame, timeframe: str, calendar: MarketCalendar, *,
     if rows_in > 1:
         dup[1:] = ts[1:] == ts[:-1]
     flag(dup, "duplicate_timestamp")
+    # each bar's session and stamp from its open time: a daily bar at 00:00 New York of its
+    # session's date, the 09:00 hour bar holding 09:30-10:00 (as Alpaca stamps them)
+    stamps = bar_stamps(ts, tf.name, calendar, crypto)
     if not crypto:
-        if tf.is_daily:
-            inside = calendar.session_open_for(ts) >= 0
-        else:
-            inside = calendar.session_close_for(ts) >= 0
-        flag(~inside, "outside_session")
+        flag(stamps < 0, "outside_session")
     if tf.name != "1m" and rows_in:
-        starts = bucket_starts(ts, tf.name, calendar, crypto)
-        flag((starts >= 0) & (starts != ts), "misaligned_timestamp")
+        flag((stamps >= 0) & (stamps != ts), "misaligned_timestamp")
 
     bad = reason != ""
     valid = work.loc[~bad].copy()

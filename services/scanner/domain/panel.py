@@ -15,7 +15,7 @@ import numpy as np
 import talib
 
 from services.technical_analysis.domain import custom
-from services.technical_analysis.domain.sessions import SessionRules, layout
+from services.technical_analysis.domain.sessions import NS_PER_MIN, SessionRules, layout
 
 
 @dataclass(frozen=True)
@@ -34,8 +34,9 @@ class ScanParams:
 class Panel:
     """Intraday bars (S x T, NaN where missing) and completed daily bars (S x D) of a universe.
 
-    ``daily_ts`` are the session open times of the daily bars; only sessions before the
-    current intraday session count as "previous" days.
+    ``daily_ts`` are the open times of the daily bars (a session's date at 00:00 New York,
+    as Alpaca stamps them); only sessions before the current intraday session's day count as
+    "previous" days.
     """
 
     symbols: np.ndarray
@@ -69,8 +70,16 @@ class Panel:
 
     @cached_property
     def _prev_days(self) -> np.ndarray:
-        """Indices of the daily bars of sessions before the current one."""
-        return np.flatnonzero(self.daily_ts < self.ts[self.session_start])
+        """Indices of the daily bars of sessions before the current one.
+
+        A daily bar opens at its session's 00:00 local, before the session's first intraday
+        bar: the current session's own daily bar (there once the session has closed) starts
+        at that day's midnight and is left out.
+        """
+        first = int(self.ts[self.session_start])
+        # that bar's local midnight (sessions never span a daylight-saving change)
+        day = first - int(self._layout.minute[self.session_start]) * NS_PER_MIN - first % NS_PER_MIN
+        return np.flatnonzero(self.daily_ts < day)
 
     # -- metrics (each S values) -------------------------------------------------------
     @cached_property

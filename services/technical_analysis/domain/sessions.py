@@ -2,8 +2,11 @@
 
 Bars carry UTC open times (int64 nanoseconds).  Equity sessions are New York calendar days with
 regular hours 09:30-16:00 and pre-market from 04:00; crypto trades around the clock, so its
-session is the UTC day and it has no pre-market.  Everything is vectorised over one shared
-time axis, so a (symbols x bars) panel pays for this once.
+session is the UTC day and it has no pre-market.  Bars are stamped as Alpaca stamps them, so a
+bar can open before the hours it holds: the hour bar stamped 09:00 holds 09:30-10:00 and a
+daily bar opens at 00:00; a bar counts as regular when its span overlaps the regular hours.
+Everything is vectorised over one shared time axis, so a (symbols x bars) panel pays for this
+once.
 """
 from __future__ import annotations
 
@@ -14,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 NS_PER_MIN = 60_000_000_000
+_DAY_MIN = 24 * 60
 
 
 @dataclass(frozen=True)
@@ -36,8 +40,9 @@ class SessionLayout:
     """Per-bar session facts for one time axis.
 
     ``session`` numbers the local days 0, 1, 2... in order; ``minute`` is the bar's local
-    minute of the day; ``regular`` and ``premarket`` flag the bars inside those windows;
-    ``starts`` holds the index of each session's first bar.
+    minute of the day (of its open); ``regular`` flags the bars whose span overlaps the
+    regular hours, ``premarket`` those lying wholly inside the pre-market; ``starts`` holds
+    the index of each session's first bar.
     """
 
     session: np.ndarray
@@ -60,22 +65,25 @@ _memo_lock = threading.Lock()
 _MEMO_MAX = 64
 
 
-def layout(ts_ns: np.ndarray, rules: SessionRules = NY) -> SessionLayout:
+def layout(ts_ns: np.ndarray, rules: SessionRules = NY,
+           bar_minutes: int | None = None) -> SessionLayout:
     """Return the session layout of ascending UTC bar open times ``ts_ns`` (int64 ns).
 
-    A batch of symbols usually shares one time axis, so layouts are memoised on the bytes of
-    the axis: the time-zone conversion costs more than a TA-Lib call on 390 bars.
+    ``bar_minutes`` is the bars' length (1440 for daily bars); by default it is read from
+    the bars' times of day (see ``_layout``).  A batch of symbols usually shares one time
+    axis, so layouts are memoised on the bytes of the axis: the time-zone conversion costs
+    more than a TA-Lib call on 390 bars.
 
     Raises:
         ValueError: when the times are not strictly ascending.
     """
     ts = np.asarray(ts_ns, dtype="int64")
-    key = (rules, ts.size, hash(ts.tobytes()))
+    key = (rules, bar_minutes, ts.size, hash(ts.tobytes()))
     with _memo_lock:
         hit = _memo.get(key)
     if hit is not None and np.array_equal(hit[0], ts):
         return hit[1]
-    out = _layout(ts, rules)
+    out = _layout(ts, rules, bar_minutes)
     with _memo_lock:
         if len(_memo) >= _MEMO_MAX:
             _memo.pop(next(iter(_memo)))
@@ -83,7 +91,7 @@ def layout(ts_ns: np.ndarray, rules: SessionRules = NY) -> SessionLayout:
     return out
 
 
-def _layout(ts: np.ndarray, rules: SessionRules) -> SessionLayout:
+def _layout(ts: np.ndarray, rules: SessionRules, bar_minutes: int | None) -> SessionLayout:
     if ts.size > 1 and np.any(np.diff(ts) <= 0):
         raise ValueError("bar times must be strictly ascending")
     local = pd.DatetimeIndex(pd.to_datetime(ts, utc=True)).tz_convert(rules.timezone)
@@ -95,8 +103,15 @@ def _layout(ts: np.ndarray, rules: SessionRules) -> SessionLayout:
     new = np.ones(ts.size, dtype=bool)
     new[1:] = day[1:] != day[:-1]
     session = np.cumsum(new) - 1
-    regular = (minute >= rules.open_minute) & (minute < rules.close_minute)
-    premarket = (minute >= rules.premarket_minute) & (minute < rules.open_minute)
+    if bar_minutes is None:
+        # Read from the times of day, not the steps, so a session's tail alone gives the same
+        # answer: bars all at local midnight are daily bars; else the bars' common alignment,
+        # at most an hour (09:00 and 10:00: hour bars; any odd minute: one-minute bars).
+        g = int(np.gcd.reduce(np.append(minute, _DAY_MIN)))
+        bar_minutes = g if g == _DAY_MIN else min(g, 60)
+    end = minute + bar_minutes
+    regular = (minute < rules.close_minute) & (end > rules.open_minute)
+    premarket = (minute >= rules.premarket_minute) & (end <= rules.open_minute)
     return SessionLayout(session=session.astype("int64"), minute=minute.astype("int64"),
                          regular=regular, premarket=premarket, starts=np.flatnonzero(new))
 

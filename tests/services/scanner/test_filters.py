@@ -15,7 +15,8 @@ SYMS = ["NRM", "LOW", "GAP", "VOL", "UP", "DOWN", "HIGH", "TECH"]
 IDX = {s: i for i, s in enumerate(SYMS)}
 
 
-def build() -> Panel:
+def build(days: pd.DatetimeIndex = DAYS[:-1]) -> Panel:
+    """The universe with daily bars of ``days`` (stamped like Alpaca's: 00:00 New York)."""
     s, t = len(SYMS), len(INTRA_DAYS) * BARS
     rng = np.random.default_rng(0)
     ts = np.concatenate([(d + pd.Timedelta(hours=9, minutes=30) +
@@ -33,7 +34,7 @@ def build() -> Panel:
     opn = np.concatenate([close[:, :1], close[:, :-1]], axis=1)
     opn[IDX["GAP"], t - BARS] = 55.0
     high, low = np.maximum(opn, close) + 0.01, np.minimum(opn, close) - 0.01
-    dts = (DAYS[:-1] + pd.Timedelta(hours=9, minutes=30)).tz_convert("UTC").as_unit("ns").asi8
+    dts = days.tz_convert("UTC").as_unit("ns").asi8
     dclose = np.full((s, dts.size), 50.0)
     dclose[IDX["LOW"]] = 1.5
     dhigh, dlow = dclose * 1.02, dclose * 0.98
@@ -46,6 +47,15 @@ def build() -> Panel:
 
 
 PANEL = build()
+
+
+def test_the_current_sessions_own_daily_bar_is_not_a_previous_day() -> None:
+    """Once the session has closed its daily bar (stamped 00:00 New York, before the
+    session's first intraday bar) is visible too: it must not count as the previous day."""
+    closed = build(DAYS)
+    assert closed.daily_ts[-1] < closed.ts[closed.session_start]
+    assert np.array_equal(closed._prev_days, PANEL._prev_days)
+    assert np.array_equal(closed.prev_close, PANEL.prev_close)
 
 
 def names(**filters: object) -> set[str]:

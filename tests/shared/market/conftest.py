@@ -33,6 +33,6 @@ def controller(db: Database, market_settings: Settings) -> ClockController:
 
 @pytest.fixture
 def manager(db: Database, market_settings: Settings, controller: ClockController):
-    dm = DataManager(market_settings, db, clock=controller.clock)  # no stale clock cache
+    dm = DataManager(market_settings, db, clock=controller.clock, owner=True)  # no stale clock cache
     yield dm
     dm.close()

@@ -22,7 +22,7 @@ def _manager(tmp_path: Path, name: str, now: str) -> DataManager:
     ctl.reset()
     ctl.configure(pace="max")
     ctl.advance(now)
-    return DataManager(settings, db, clock=ctl.clock)
+    return DataManager(settings, db, clock=ctl.clock, owner=True)
 
 
 @pytest.fixture
@@ -116,7 +116,7 @@ def test_many_reports_unservable_symbols_when_the_route_is_not_simulated(tmp_pat
     ctl.reset()
     ctl.configure(pace="max")
     ctl.advance("2024-03-06T17:00Z")
-    dm = DataManager(settings, db, clock=ctl.clock)
+    dm = DataManager(settings, db, clock=ctl.clock, owner=True)
     syms = _equities(dm, 2)
     errors: dict = {}
     assert dm.get_bars_many(syms, "1m", "2024-03-06", errors=errors) == {}

@@ -48,12 +48,12 @@ def test_configure_switches_mode_and_range(controller):
 
 
 def test_bar_visibility_rule(calendar):
-    o = pd.Timestamp("2024-11-29T14:30Z")  # a half day closing 18:00Z
-    hour = pd.Timestamp("2024-11-29T17:30Z").value
+    day = pd.Timestamp("2024-11-29T05:00Z")  # 00:00 New York of a half day closing 18:00Z
+    hour = pd.Timestamp("2024-11-29T17:00Z").value  # its last hour bar, 12:00-13:00 New York
     assert not bar_visible([hour], "1h", calendar, pd.Timestamp("2024-11-29T17:59Z").value)[0]
     assert bar_visible([hour], "1h", calendar, pd.Timestamp("2024-11-29T18:00Z").value)[0]
-    assert not bar_visible([o.value], "1d", calendar, pd.Timestamp("2024-11-29T17:59Z").value)[0]
-    assert bar_visible([o.value], "1d", calendar, pd.Timestamp("2024-11-29T18:00Z").value)[0]
+    assert not bar_visible([day.value], "1d", calendar, pd.Timestamp("2024-11-29T17:59Z").value)[0]
+    assert bar_visible([day.value], "1d", calendar, pd.Timestamp("2024-11-29T18:00Z").value)[0]
 
 
 @pytest.mark.parametrize("tf", ["1m", "5m", "15m", "1h", "1d"])
@@ -66,7 +66,7 @@ def test_manager_never_returns_a_bar_before_its_close(manager, controller, tf):
         df = manager.get_historical_data(sym, tf, start="2024-03-01")
         assert len(df)
         if tf == "1d":
-            assert df.index[-1] == pd.Timestamp("2024-03-04T14:30Z")  # today not closed yet
+            assert df.index[-1] == pd.Timestamp("2024-03-04T05:00Z")  # today not closed yet
         else:
             assert (df.index + dur <= now).all()
             if tf != "1h":  # the newest closed bar is there

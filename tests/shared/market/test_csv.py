@@ -15,7 +15,8 @@ def test_daily_csv_with_odd_names_and_us_dates(tmp_path, calendar):
                  "01/03/2024,10.5,10.9,10.1,10.2,10.1,1200\n")
     df = read_ohlcv_file(p, calendar=calendar)
     assert df.attrs["timeframe"] == "1d"
-    assert list(df.index) == [pd.Timestamp("2024-01-02T14:30Z"), pd.Timestamp("2024-01-03T14:30Z")]
+    # Alpaca's 1Day stamp: the date at 00:00 New York
+    assert list(df.index) == [pd.Timestamp("2024-01-02T05:00Z"), pd.Timestamp("2024-01-03T05:00Z")]
     assert df["close"].tolist() == [10.5, 10.2]
 
 
@@ -57,12 +58,14 @@ def test_provider_replays_and_resamples_and_feeds_the_manager(tmp_path, calendar
         d / "ACME.csv.gz", index=False, compression="gzip")
     prov = CsvProvider([d], calendar, include_bundled=False)
     h = prov.fetch_bars("ACME", "1h", "2024-03-05", "2024-03-06")
-    assert len(h) == 7 and h["volume"].iloc[0] == 420
+    # on the clock hour: the 09:00 bar holds 09:30-10:00 (30 minutes), then whole hours
+    assert len(h) == 7 and list(h["volume"].iloc[:2]) == [210, 420]
+    assert h.index[0] == pd.Timestamp("2024-03-05T14:00Z")
     with pytest.raises(NotFound):
         prov.fetch_bars("NOPE", "1m", "2024-03-05", "2024-03-06")
     s = market_settings.model_copy(update={"market": market_settings.market.model_copy(
         update={"routes": {"equity": ["csv", "simulated"], "crypto": ["simulated"]}})})
-    dm = DataManager(s, db, clock=controller.clock)
+    dm = DataManager(s, db, clock=controller.clock, owner=True)
     controller.advance("2024-03-06T00:00Z")
     got = dm.get_historical_data("ACME", "1m", start="2024-03-05")
     assert len(got) == 390 and got.attrs["source"] == "csv"

@@ -67,7 +67,7 @@ def test_failover_to_the_next_provider_and_breaker_opens(db, market_settings, co
                 "breaker_fail_max": 2})})
     flaky = {}
     dm = DataManager(s, db, clock=controller.clock, extra_providers={"flaky": lambda: flaky.setdefault(
-        "p", Flaky(dm.providers.get("simulated")))})
+        "p", Flaky(dm.providers.get("simulated")))}, owner=True)
     sym = next(iter(dm.universe))
     controller.advance("2024-03-05T15:00Z")
     for _ in range(4):
@@ -85,7 +85,7 @@ def test_stale_fallback_when_every_provider_fails(db, market_settings, controlle
         update={"routes": {"equity": ["flaky"], "crypto": ["simulated"]}})})
     holder = {}
     dm = DataManager(s, db, clock=controller.clock, extra_providers={"flaky": lambda: holder.setdefault(
-        "p", Flaky(dm.providers.get("simulated"), fail=False))})
+        "p", Flaky(dm.providers.get("simulated"), fail=False))}, owner=True)
     sym = next(iter(dm.universe))
     controller.advance("2024-03-05T15:00Z")
     assert not dm.get_historical_data(sym, "1m", start="2024-03-05").attrs["stale"]
@@ -114,7 +114,7 @@ def test_bad_rows_are_logged_and_counted_not_stored(db, market_settings, control
 
     s = market_settings.model_copy(update={"market": market_settings.market.model_copy(
         update={"routes": {"equity": ["bad"], "crypto": ["simulated"]}})})
-    dm = DataManager(s, db, clock=controller.clock, extra_providers={"bad": Bad})
+    dm = DataManager(s, db, clock=controller.clock, extra_providers={"bad": Bad}, owner=True)
     controller.advance("2024-03-05T14:40Z")
     df = dm.get_historical_data("ZZZ", "1m", start="2024-03-05")
     assert len(df) == 1

@@ -19,29 +19,31 @@ def minutes(calendar):
 
 @pytest.mark.parametrize("tf,rule", [("5m", "5min"), ("15m", "15min"), ("1h", "1h")])
 def test_intraday_matches_pandas(calendar, minutes, tf, rule):
+    """Buckets on the New York clock (pandas' default origin, local midnight), per session."""
     ours = resample_bars(minutes, tf, calendar)
     parts = []
-    for _, day in minutes.groupby(minutes.index.tz_convert("America/New_York").date):
-        parts.append(day.resample(rule, origin=day.index[0], closed="left", label="left")
-                     .agg(AGG).dropna())
-    theirs = pd.concat(parts)
+    ny = minutes.tz_convert("America/New_York")
+    for _, day in ny.groupby(ny.index.date):
+        parts.append(day.resample(rule, closed="left", label="left").agg(AGG).dropna())
+    theirs = pd.concat(parts).tz_convert("UTC")
     theirs["volume"] = theirs["volume"].astype("int64")
     pd.testing.assert_frame_equal(ours[list(AGG)], theirs, check_freq=False, check_names=False)
 
 
-def test_daily_bar_is_the_session_bar(calendar, minutes):
+def test_daily_bar_is_the_session_bar_stamped_at_new_york_midnight(calendar, minutes):
     ours = resample_bars(minutes, "1d", calendar)
     ny = minutes.tz_convert("America/New_York")
     theirs = ny.resample("1D").agg(AGG).dropna()
     assert len(ours) == len(theirs) == 5  # Thanksgiving is closed
     assert (ours[list(AGG)].to_numpy() == theirs.to_numpy()).all()
-    opens = [calendar.session_bounds(d)[0] for d in theirs.index.tz_localize(None)]
-    assert list(ours.index) == opens
+    assert list(ours.index) == list(theirs.index.tz_convert("UTC"))  # 00:00 New York
+    assert ours.index[0] == pd.Timestamp("2024-11-25T05:00Z")
+    assert list(ours.index) == [calendar.session_stamp(d) for d in theirs.index.tz_localize(None)]
 
 
-def test_hour_bars_align_to_the_session_open(calendar, minutes):
+def test_hour_bars_are_on_the_clock_hour(calendar, minutes):
     h = resample_bars(minutes, "1h", calendar)
     day = h[h.index.tz_convert("America/New_York").date == pd.Timestamp("2024-11-26").date()]
     assert [t.strftime("%H:%M") for t in day.index.tz_convert("America/New_York")] == [
-        "09:30", "10:30", "11:30", "12:30", "13:30", "14:30", "15:30"]
+        "09:00", "10:00", "11:00", "12:00", "13:00", "14:00", "15:00"]
     assert day["volume"].sum() == minutes.loc["2024-11-26", "volume"].sum()
