@@ -9,3 +9,9 @@ CREATE TABLE market_feed (
     owner TEXT NOT NULL,
     updated_at TEXT NOT NULL
 );
+
+-- Hourly bars are now stamped on the clock hour and daily bars at the session date's New York
+-- midnight (as Alpaca stamps them); those stored under the old stamps (the session's open)
+-- go, with their coverage, and the owner stores them again.
+DELETE FROM bars WHERE timeframe IN ('1h', '1d');
+DELETE FROM bar_coverage WHERE timeframe IN ('1h', '1d');

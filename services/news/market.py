@@ -34,7 +34,7 @@ def with_close_at(daily: pd.DataFrame) -> pd.DataFrame:
     """Return ``daily`` with ``close_at``: each session's close time from the calendar."""
     out = daily[["open", "close"]].astype("float64").copy()
     ns = daily.index.as_unit("ns").asi8
-    close = get_calendar().session_close_for(ns)
+    close = get_calendar().session_close_for(ns)  # rows are sessions by their open time
     # Crypto "sessions" are UTC days: they close 24 hours after they open.
     close = np.where(close > 0, close, ns + 86_400_000_000_000)
     out["close_at"] = pd.to_datetime(close, utc=True)
@@ -97,9 +97,10 @@ class MarketView(MarketAccess):
         if classify(symbol) == AssetClass.CRYPTO:
             return None
         cal = get_calendar()
-        opens, closes = cal._open_ns, cal._close_ns
-        i0 = int(np.searchsorted(opens, start.value, side="left"))
-        shown = min(int(np.searchsorted(opens, end.value, side="left")),
+        opens, closes, stamps = cal._open_ns, cal._close_ns, cal.session_stamps_ns()
+        # which daily bars (stamped 00:00 New York) lie in the window and have closed
+        i0 = int(np.searchsorted(stamps, start.value, side="left"))
+        shown = min(int(np.searchsorted(stamps, end.value, side="left")),
                     int(np.searchsorted(closes, now.value, side="right")))
         cur = int(np.searchsorted(opens, now.value, side="right")) - 1
         if cur < 0 or now.value >= closes[cur]:
@@ -133,9 +134,16 @@ class MarketView(MarketAccess):
         complete = not daily.attrs.get("stale") and not daily.attrs.get("errors")
         cal = get_calendar()
         session = cal.session_of(now)
+        if classify(symbol) != AssetClass.CRYPTO and len(daily):
+            # the generator's rows are sessions by their open time (a daily bar is stamped
+            # 00:00 New York): its stories are published before, and known after, the open
+            i = cal.bar_session_index(daily.index.as_unit("ns").asi8, "1d")
+            daily = daily[i >= 0]
+            daily.index = pd.DatetimeIndex(cal.opens[i[i >= 0]])
         if session is not None:
             opened = cal.session_bounds(session)[0]
-            if opened >= start and (len(daily) == 0 or daily.index[-1] < opened):
+            stamp = cal.session_stamp(session)  # where its daily bar will be stamped
+            if stamp >= start and (len(daily) == 0 or daily.index[-1] < opened):
                 first = dm.get_ohlcv(symbol, "1m", opened, opened + pd.Timedelta(minutes=1),
                                      as_of=now)
                 complete = complete and not first.attrs.get("stale") and \

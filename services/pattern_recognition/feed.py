@@ -16,10 +16,10 @@ import pandas as pd
 from shared.errors import AppError
 from shared.market.access import MarketAccess
 from shared.market.calendar import get_calendar, to_utc
+from shared.market.clock import bar_end
 from shared.market.frames import BarArrays, empty_arrays
 from shared.market.reader import BarReader
 from shared.market.symbols import AssetClass, classify
-from shared.market.timeframes import parse_timeframe
 
 _MIN_NS = 60_000_000_000
 
@@ -30,19 +30,9 @@ def ts_ns(index: pd.DatetimeIndex) -> np.ndarray:
 
 
 def bar_end_ns(ts_ns: np.ndarray, timeframe: str, crypto: bool = False) -> np.ndarray:
-    """Return each bar's close time: ``ts + timeframe`` capped at its session's close.
-
-    A daily equity bar closes with its session (the rule ``shared.market.clock`` uses for
-    visibility, so a bar is visible exactly when its end has passed).
-    """
-    tf = parse_timeframe(timeframe)
-    ts_ns = np.asarray(ts_ns, dtype="int64")
-    end = ts_ns + tf.minutes * _MIN_NS
-    if crypto:
-        return end
-    close = get_calendar().session_close_for(ts_ns)
-    capped = close if tf.is_daily else np.minimum(end, close)
-    return np.where(close > 0, capped, end)
+    """Return each bar's close time: the rule ``shared.market.clock`` uses for visibility,
+    so a bar is visible exactly when its end has passed."""
+    return bar_end(ts_ns, timeframe, get_calendar(), crypto=crypto)
 
 
 def is_crypto(symbol: str) -> bool:

@@ -17,9 +17,10 @@ from services.technical_analysis.repository import SignalRepository
 from shared.config import Settings
 from shared.db import Database, DatabaseServiceMixin
 from shared.errors import AppError, ConfigError, ValidationError
-from shared.market.clock import bar_visible
+from shared.market.clock import bar_end, bar_visible
 from shared.market.frames import BarArrays
 from shared.market.reader import BarReader
+from shared.market.resample import next_bucket_start
 from shared.market.symbols import classify, normalize_symbol
 from shared.market.timeframes import parse_timeframe
 
@@ -230,22 +231,21 @@ class TechnicalAnalysisService(DatabaseServiceMixin):
     def _new_bar_closed(self, last_ts: int, tf: str, sym: str, now: pd.Timestamp) -> bool:
         """Return whether a bar after the one opening at ``last_ts`` has closed by ``now``.
 
-        The next bar opens one step later inside the session, or at the next session's open
-        after the close (nights, weekends, holidays), so the check follows the calendar.
+        The next bar is the next bucket of the calendar (one step later inside the session,
+        else the next session's first: its 09:00 hour bar, its daily stamp), and it has
+        closed when ``bar_end`` (capped at its session's close) has passed.
         """
         step = int(parse_timeframe(tf).duration.total_seconds() * 1e9)
         cal = getattr(self.market, "calendar", None)
-        if cal is None or tf == "1d" or classify(sym).value == "crypto":
+        crypto = classify(sym).value == "crypto"
+        if cal is None:
             return now.value >= last_ts + 2 * step
-        close = int(cal.session_close_for(np.array([last_ts], dtype="int64"))[0])
-        nxt = last_ts + step
-        if close < 0 or nxt >= close:
-            try:
-                nxt = cal.next_open(pd.Timestamp(last_ts, tz="UTC")).value
-            except AppError:
-                return True
-            close = int(cal.session_close_for(np.array([nxt], dtype="int64"))[0])
-        return now.value >= min(nxt + step, close if close > 0 else nxt + step)
+        try:
+            nxt = next_bucket_start(last_ts, tf, cal, crypto)
+        except AppError:
+            return True
+        return bool(bar_end(np.array([nxt], dtype="int64"), tf, cal, crypto=crypto)[0]
+                    <= now.value)
 
     def analyze(self, symbols: Sequence[str], timeframe: str | None = None, *,
                 names: Sequence[str] | None = None, bars: int | None = None,

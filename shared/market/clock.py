@@ -215,9 +215,9 @@ class MarketClock:
                 "skip_closed": self.skip_closed}
 
 
-def bar_visible(ts_ns: np.ndarray, timeframe: str, cal: MarketCalendar, now_ns: int, *,
-                crypto: bool = False) -> np.ndarray:
-    """Return True for bars whose close is at or before ``now_ns``.
+def bar_end(ts_ns: np.ndarray, timeframe: str, cal: MarketCalendar, *,
+            crypto: bool = False) -> np.ndarray:
+    """Return each bar's close time (int64 ns) from its open time.
 
     A bar closes at ``ts + timeframe``, capped at its session's close: a daily equity bar
     (stamped 00:00 New York) at its session's close, the hour bar stamped 09:00 New York at
@@ -230,7 +230,13 @@ def bar_visible(ts_ns: np.ndarray, timeframe: str, cal: MarketCalendar, now_ns: 
     if not crypto:
         close = cal.bar_close_for(ts_ns, tf)
         end = np.where(close > 0, np.minimum(end, close), end)
-    return end <= now_ns
+    return end
+
+
+def bar_visible(ts_ns: np.ndarray, timeframe: str, cal: MarketCalendar, now_ns: int, *,
+                crypto: bool = False) -> np.ndarray:
+    """Return True for bars whose close (``bar_end``) is at or before ``now_ns``."""
+    return bar_end(ts_ns, timeframe, cal, crypto=crypto) <= now_ns
 
 
 class ClockController:

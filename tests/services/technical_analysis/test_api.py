@@ -7,11 +7,19 @@ import pytest
 import talib
 
 from services.technical_analysis import create_app
+from tests.conftest import make_settings, own_market
 from tests.services.technical_analysis.helpers import random_walk
 
 
 @pytest.fixture
+def settings(tmp_path):  # type: ignore[no-untyped-def]
+    return make_settings(tmp_path, market__universe_size=12, market__crypto_symbols=[])
+
+
+@pytest.fixture
 def client(settings, db):  # type: ignore[no-untyped-def]
+    # the market as coordination's owner stores it: what the strategies read
+    own_market(settings, db, history_days={"1m": 3, "5m": 6, "15m": 10, "1h": 20, "1d": 80})
     app = create_app(settings)
     return app.test_client()
 
