@@ -20,14 +20,15 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from services.technical_analysis.market_source import Bars, load_bars_many
+from services.technical_analysis.market_source import load_bars_many
 from shared.market.clock import bar_visible
+from shared.market.frames import BarArrays
 from shared.market.resample import next_bucket_start
 from shared.market.timeframes import Timeframe, parse_timeframe
 
 
 def _load(market: Any, symbols: list[str], timeframe: str, errors: dict[str, Any],
-          start: pd.Timestamp) -> dict[str, Bars]:
+          start: pd.Timestamp) -> dict[str, BarArrays]:
     """Return ``load_bars_many``'s bars, read past the data manager's memory cache.
 
     The window keeps what it reads; cached too, the same arrays (and the columns the scan
@@ -36,9 +37,8 @@ def _load(market: Any, symbols: list[str], timeframe: str, errors: dict[str, Any
     many = getattr(market, "get_bars_many", None)
     if many is None:
         return load_bars_many(market, symbols, timeframe, errors, start=start)
-    tf = parse_timeframe(timeframe).name
-    got = many(symbols, tf, start, errors=errors, cache=False)
-    return {sym: Bars(sym, tf, arr.ts, arr.ohlcv()) for sym, arr in got.items()}
+    return dict(many(symbols, parse_timeframe(timeframe).name, start, errors=errors,
+                     cache=False))
 
 
 def may_have_new(last_ns: int, now_ns: int, tf: Timeframe, cal: Any) -> bool:
@@ -75,7 +75,7 @@ class WindowBars:
         self._market = market  # called on use: the data manager is built lazily
         self.timeframe = timeframe
         self._tf = parse_timeframe(timeframe)
-        self._bars: dict[str, Bars] = {}
+        self._bars: dict[str, BarArrays] = {}
         self._from: dict[str, int] = {}  # the window start each symbol's bars were read from
         self._as_of: int | None = None
         self._lock = threading.Lock()
@@ -84,9 +84,9 @@ class WindowBars:
         self.version = 0
         # the last ``get``: its symbols, its answer, the last bar times it grouped them by,
         # and the earliest first bar time and window start among them (see ``_unchanged``)
-        self._last: tuple[tuple[str, ...], dict[str, Bars], list[int], int, int] | None = None
+        self._last: tuple[tuple[str, ...], dict[str, BarArrays], list[int], int, int] | None = None
 
-    def _unchanged(self, symbols: tuple[str, ...], start: int, now: int) -> dict[str, Bars] | None:
+    def _unchanged(self, symbols: tuple[str, ...], start: int, now: int) -> dict[str, BarArrays] | None:
         """Return the last answer when it still holds: the same symbols, no bar to trim at
         ``start``, and no bar after any cached one visible at ``now`` (checked per distinct
         last bar time, not per symbol)."""
@@ -99,7 +99,7 @@ class WindowBars:
         return dict(last[1])
 
     def get(self, symbols: Sequence[str], start: pd.Timestamp, now: pd.Timestamp,
-            errors: dict[str, Any]) -> dict[str, Bars]:
+            errors: dict[str, Any]) -> dict[str, BarArrays]:
         """Return the visible bars with open time at or after ``start`` of each symbol.
 
         Symbols that cannot be read go to ``errors`` and are left out (and forgotten).
@@ -107,14 +107,14 @@ class WindowBars:
         return self.get_versioned(symbols, start, now, errors)[0]
 
     def get_versioned(self, symbols: Sequence[str], start: pd.Timestamp, now: pd.Timestamp,
-                      errors: dict[str, Any]) -> tuple[dict[str, Bars], int]:
+                      errors: dict[str, Any]) -> tuple[dict[str, BarArrays], int]:
         """Return ``get``'s answer with the ``version`` it was taken at (under one lock)."""
         with self._lock:
             out = self._get(symbols, start, now, errors)
             return out, self.version
 
     def _get(self, symbols: Sequence[str], start: pd.Timestamp, now: pd.Timestamp,
-             errors: dict[str, Any]) -> dict[str, Bars]:
+             errors: dict[str, Any]) -> dict[str, BarArrays]:
         if self._as_of is not None and now.value < self._as_of:
             self._bars.clear()  # the clock went back: cached bars may lie after now
             self._from.clear()
@@ -152,9 +152,7 @@ class WindowBars:
                 old = self._bars[sym]
                 ok = new.ts > last  # the read's start is inclusive (and second-granular)
                 if ok.any():
-                    old = Bars(sym, self.timeframe, np.concatenate([old.ts, new.ts[ok]]),
-                               {k: np.concatenate([v, new.data[k][ok]])
-                                for k, v in old.data.items()})
+                    old = old.then(new.take(ok))
                 self._bars[sym] = old
         if fresh:
             self.reads += 1
@@ -166,7 +164,7 @@ class WindowBars:
                     self._from[sym] = start.value
                 else:
                     self._bars.pop(sym, None)
-        out: dict[str, Bars] = {}
+        out: dict[str, BarArrays] = {}
         lasts: set[int] = set()
         first = np.iinfo("int64").max
         for sym in symbols:
@@ -174,9 +172,7 @@ class WindowBars:
             if b is None or sym in errors:
                 continue
             if len(b) and b.ts[0] < start.value:
-                k = int(np.searchsorted(b.ts, start.value, side="left"))
-                b = Bars(sym, self.timeframe, b.ts[k:],
-                         {c: v[k:] for c, v in b.data.items()})
+                b = b.since(start.value)
                 self._bars[sym] = b
             if len(b):
                 lasts.add(int(b.ts[-1]))

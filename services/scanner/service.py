@@ -15,30 +15,30 @@ from pydantic import ValidationError as PydanticError
 from services.scanner.bar_cache import WindowBars
 from services.scanner.domain import Filters, Panel, ScanParams, scan
 from services.scanner.repository import ScanRepository
-from services.technical_analysis.market_source import Bars
 from shared.config import Settings
 from shared.db import Database, DatabaseServiceMixin
 from shared.errors import ConfigError, NotFound, ValidationError
+from shared.market.frames import BarArrays
 from shared.market.release import BULK_ROWS, release_memory
 
 _COLS = ("open", "high", "low", "close", "volume")
 
 
-def _grid(series: Sequence[Bars], n: int) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+def _grid(series: Sequence[BarArrays], n: int) -> tuple[np.ndarray, dict[str, np.ndarray]]:
     """Return the union time axis and (symbols x times) arrays, NaN where a bar is missing."""
     first = series[0].ts if series else None
     if first is not None and all(b.ts is first or np.array_equal(b.ts, first)
                                  for b in series[1:]):
         # every symbol has a bar at every time (the usual case): their bars are the rows,
         # stacked in one call per column instead of placed a symbol at a time
-        return first, {c: np.vstack([b.data[c] for b in series]).astype("float64", copy=False)
+        return first, {c: np.vstack([getattr(b, c) for b in series]).astype("float64", copy=False)
                        for c in _COLS}
     axis = np.unique(np.concatenate([b.ts for b in series])) if series else np.array([], "int64")
     out = {c: np.full((n, axis.size), np.nan) for c in _COLS}
     for i, b in enumerate(series):
         pos = np.searchsorted(axis, b.ts)
         for c in out:
-            out[c][i, pos] = b.data[c]
+            out[c][i, pos] = getattr(b, c)
     return axis, out
 
 

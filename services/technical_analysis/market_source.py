@@ -5,31 +5,14 @@ clock has made visible); the use cases and tests can run on any other ``BarReade
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from shared.errors import AppError
 from shared.market.frames import BarArrays
 from shared.market.reader import BarReader
 from shared.market.timeframes import parse_timeframe
-
-
-@dataclass(frozen=True)
-class Bars:
-    """Deprecated: the scanner's window of float64 columns by name (``services/scanner`` still
-    builds these); technical analysis itself reads ``BarArrays``.  Remove once the scanner
-    keeps ``BarArrays``."""
-
-    symbol: str
-    timeframe: str
-    ts: np.ndarray
-    data: dict[str, np.ndarray]
-
-    def __len__(self) -> int:
-        return int(self.ts.size)
 
 
 def _span(timeframe: str, bars: int) -> pd.Timedelta:

@@ -8,9 +8,9 @@ import pytest
 
 from services.scanner.bar_cache import may_have_new
 from services.scanner.service import ScannerService, _grid
-from services.technical_analysis.market_source import Bars
 from shared.market.calendar import get_calendar
 from shared.market.clock import bar_visible
+from shared.market.frames import BarArrays
 from shared.market.resample import bucket_starts
 from shared.market.timeframes import parse_timeframe
 from tests.conftest import replay_market
@@ -37,20 +37,21 @@ def test_may_have_new_agrees_with_every_later_bar(tf_name: str) -> None:
                 bar_visible(later, tf_name, cal, now).any()), (tf_name, last, now)
 
 
-def _bars(ts: list[int], seed: int) -> Bars:
+def _bars(ts: list[int], seed: int) -> BarArrays:
     rng = np.random.default_rng(seed)
-    data = {c: rng.random(len(ts)) for c in ("open", "high", "low", "close")}
-    data["volume"] = rng.integers(1, 100, len(ts)).astype("float64")
-    return Bars("X", "5m", np.array(ts, "int64"), data)
+    n = len(ts)
+    prices = (rng.random(n) for _ in range(4))
+    return BarArrays(np.array(ts, "int64"), *prices, rng.integers(1, 100, n),
+                     np.full(n, np.nan), np.full(n, -1, "int64"))
 
 
-def _general(series: list[Bars]) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+def _general(series: list[BarArrays]) -> tuple[np.ndarray, dict[str, np.ndarray]]:
     axis = np.unique(np.concatenate([b.ts for b in series]))
     out = {c: np.full((len(series), axis.size), np.nan)
            for c in ("open", "high", "low", "close", "volume")}
     for i, b in enumerate(series):
         for c in out:
-            out[c][i, np.searchsorted(axis, b.ts)] = b.data[c]
+            out[c][i, np.searchsorted(axis, b.ts)] = getattr(b, c)
     return axis, out
 
 
