@@ -108,7 +108,7 @@ def scan(body: ScanBody) -> Any:
           summary="Candlestick detections of one symbol in a time range")
 def detections(symbol: str, query: DetectionsQuery) -> Any:
     check_range(query.timeframe or current_settings().candlesticks.default_timeframe,
-                query.start, query.end)
+                query.start, query.end, now=current_service().now())
     return ok(current_service().detections(
         normalize_symbol(symbol), query.timeframe, query.start, query.end, query.pattern or None,
         query.limit))

@@ -4,6 +4,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
+import pandas as pd
 from flask import Blueprint
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -86,8 +87,9 @@ def blueprints() -> list[Blueprint]:
               summary="Indicator series of a symbol (aligned timestamps, warm-up as null)")
     def symbol_indicators(symbol: str, query: IndicatorsQuery):  # type: ignore[no-untyped-def]
         tfs = query.timeframe or [current_settings().technical.default_timeframe]
+        now = pd.Timestamp(current_service().now())
         for tf in tfs:  # a bounded read: 400 naming the field and the allowed range
-            check_range(tf, query.start, query.end)
+            check_range(tf, query.start, query.end, now=now)
         return ok(current_service().indicators(symbol, tfs, query.names, query.start,
                                                query.end, query.limit))
 

@@ -41,8 +41,10 @@ class IngestSection(StrictModel):
         "1m": 5, "5m": 16, "15m": 30, "1h": 90, "1d": 500}
     chunk_rows: int = Field(40_000, ge=100, le=1_000_000)  # rows per write transaction
     poll_s: float = Field(0.05, gt=0, le=10)
-    # readers call their data stale when the store is this far behind the clock
+    # readers call their data stale when the store is this far behind the clock (market
+    # minutes), or what a fast clock covers in stale_after_s of wall time, if more
     stale_after_minutes: float = Field(3.0, gt=0)
+    stale_after_s: float = Field(5.0, gt=0)
 
     @field_validator("history_days")
     @classmethod

@@ -89,7 +89,8 @@ class MarketFeed:
         cutoff = self.dm.clock.now_ts() if now is None else pd.Timestamp(now)
         t0 = time.perf_counter()
         with self._lock:
-            self._follow_jumps(cutoff)
+            # jumps are the clock's own: a caller's "now" taken a moment ago is no jump back
+            self._follow_jumps(cutoff if now is None else self.dm.clock.now_ts())
             self.dm.ensure_universe()
             rows = 0
             for k in self._recent_sessions(cutoff):
@@ -230,12 +231,12 @@ class MarketFeed:
 
     def backfill_step(self) -> bool:
         """Run one backfill job; return False when the history is complete."""
-        if self._backfill_done:
-            return False
-        if self._backfill is None:
-            self._backfill = self._jobs(self._through or self.dm.clock.now_ts())
         t0 = time.perf_counter()
         with self._lock:
+            if self._backfill_done:
+                return False
+            if self._backfill is None:
+                self._backfill = self._jobs(self._through or self.dm.clock.now_ts())
             job = next(self._backfill, None)
             if job is None:
                 self._backfill_done = True
@@ -318,6 +319,19 @@ def feed_row(db: Any) -> dict[str, Any] | None:
 _clocks: dict[str, Any] = {}
 
 
+def allowed_lag(state: Any, cfg: IngestSection) -> pd.Timedelta:
+    """Return how far (market time) the store may trail the clock before it is stale:
+    ``stale_after_minutes``, or what the clock covers in ``stale_after_s`` of wall time when
+    it runs faster (x130: the owner storing every half second is minutes behind, not down)."""
+    speed = 0.0
+    if state.mode == "live" or (not state.paused and state.pace == "realtime"):
+        speed = 1.0
+    elif not state.paused and state.pace == "multiplier":
+        speed = float(state.speed)
+    return pd.Timedelta(minutes=max(cfg.stale_after_minutes,
+                                    speed * cfg.stale_after_s / 60.0))
+
+
 def market_data_status(db: Any, settings: Any) -> dict[str, Any]:
     """Return whether the stored market reaches the clock: ``stale`` when the owner's
     ``through`` is more than ``ingest.stale_after_minutes`` behind the clock (or missing)."""
@@ -329,7 +343,7 @@ def market_data_status(db: Any, settings: Any) -> dict[str, Any]:
     now = clock.now_ts()
     row = feed_row(db)
     through = None if row is None else pd.Timestamp(row["through_ts"])
-    lag = pd.Timedelta(minutes=settings.market.ingest.stale_after_minutes)
+    lag = allowed_lag(clock.state(), settings.market.ingest)
     routes = settings.market.routes
     return {"stale": through is None or now - through > lag, "clock": now.isoformat(),
             "through": None if through is None else through.isoformat(),
@@ -337,4 +351,5 @@ def market_data_status(db: Any, settings: Any) -> dict[str, Any]:
             "source": ",".join(sorted({p for chain in routes.values() for p in chain}))}
 
 
-__all__ = ["MARKET_TABLES", "FeedStats", "MarketFeed", "feed_row", "market_data_status"]
+__all__ = ["MARKET_TABLES", "FeedStats", "MarketFeed", "allowed_lag", "feed_row",
+           "market_data_status"]

@@ -55,8 +55,8 @@ def check_range(timeframe: str, start: object = None, end: object = None, *,
             raise ValidationError(f"{name} {ts.isoformat()} is before the earliest bar the "
                                   f"market can have ({EARLIEST.date()})", field=name,
                                   details={"min": EARLIEST.isoformat()})
-    if s is not None:
-        upper = e if e is not None else (now if now is not None else pd.Timestamp.now("UTC"))
+    upper = e if e is not None else now  # "now" is the market clock's: the caller's to give
+    if s is not None and upper is not None:
         if s > upper:
             raise ValidationError(f"start {s.isoformat()} is after end {upper.isoformat()}",
                                   field="start")

@@ -27,7 +27,7 @@ from shared.errors import AppError, NotFound, UnprocessableError, ValidationErro
 from shared.market.calendar import get_calendar, to_utc
 from shared.market.clock import MarketClock, bar_visible
 from shared.market.csv_provider import CsvProvider
-from shared.market.feed import feed_row
+from shared.market.feed import allowed_lag, feed_row
 from shared.market.filecache import FileCache
 from shared.market.frames import BAR_COLUMNS, BarArrays, empty_frame, make_frame
 from shared.market.limits import max_span
@@ -158,7 +158,7 @@ class DataManager:
             row = feed_row(self.db)
             through = None if row is None else to_utc(row["through_ts"])
             self._feed = (time.monotonic(), through)
-        lag = pd.Timedelta(minutes=self.cfg.ingest.stale_after_minutes)
+        lag = allowed_lag(self.clock.state(), self.cfg.ingest)
         if through is None:
             return pd.Timestamp(0, tz="UTC")
         return through if cutoff - through > lag else None
