@@ -160,7 +160,8 @@ def fill_missing(dm: DataManager, syms: list[str], tf: str, crypto: bool, s: pd.
         if len(batch) > 1:
             try:
                 _fill_simulated(dm, batch, tf, gs, ge, cutoff, crypto)
-                group = [x for x in group if x not in set(batch)]
+                done = set(batch)
+                group = [x for x in group if x not in done]
             except Exception as exc:  # noqa: BLE001 - fall back to the per-symbol chain
                 log.warning("batched simulated fill failed", extra={"error": str(exc)})
         if len(group) > 1:
