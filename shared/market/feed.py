@@ -39,6 +39,7 @@ log = logging.getLogger("market.feed")
 INTRADAY = ("1m", "5m", "15m", "1h")
 TIMEFRAMES = (*INTRADAY, "1d")
 _MIN = pd.Timedelta(minutes=1)
+_LAST_HOUR = pd.Timedelta(hours=1)
 _BARS_PER_SESSION = {"1m": 390, "5m": 78, "15m": 26, "1h": 7, "1d": 1}
 _DAY = pd.Timedelta(days=1)
 
@@ -93,8 +94,12 @@ class MarketFeed:
             self._follow_jumps(cutoff if now is None else self.dm.clock.now_ts())
             self.dm.ensure_universe()
             rows = 0
+            current = self._session_index(cutoff)
             for k in self._recent_sessions(cutoff):
-                rows += self._store_session(k, cutoff, TIMEFRAMES)
+                # of the session before, only its last hour of minutes (and all its longer
+                # bars): what prices every symbol; the backfill's first job stores the rest
+                rows += self._store_session(k, cutoff, TIMEFRAMES, minutes_from=(
+                    self.cal.closes[k] - _LAST_HOUR if k < current else None))
             if self.crypto:
                 day = cutoff.floor("D")
                 for d in (day - _DAY, day):
@@ -141,10 +146,13 @@ class MarketFeed:
             yield symbols[a:a + per]
 
     def _store_session(self, k: int, cutoff: pd.Timestamp, tfs: tuple[str, ...],
-                       symbols: list[str] | None = None) -> int:
-        """Store session ``k``'s missing bars of ``tfs`` visible at ``cutoff``, a chunk of
-        symbols per transaction (all timeframes of a chunk share one generated session)."""
-        chunks = (self._chunks(self.equities, self._minutes(k, cutoff, self._through))
+                       symbols: list[str] | None = None, *,
+                       minutes_from: pd.Timestamp | None = None) -> int:
+        """Store session ``k``'s missing bars of ``tfs`` visible at ``cutoff`` (its 1m bars
+        from ``minutes_from`` on, when given), a chunk of symbols per transaction (all
+        timeframes of a chunk share one generated session)."""
+        since = self._through if minutes_from is None else minutes_from
+        chunks = (self._chunks(self.equities, self._minutes(k, cutoff, since))
                   if symbols is None else [symbols])
         before = self.dm.counters["rows_stored"]
         failed: dict[str, list[str]] = {}
@@ -152,7 +160,9 @@ class MarketFeed:
         if self.equities and s < cutoff:
             for chunk in chunks:
                 for tf in tfs:
-                    fill_missing(self.dm, chunk, tf, False, s, min(e, cutoff), cutoff, failed)
+                    start = s if tf != "1m" or minutes_from is None else max(s, minutes_from)
+                    fill_missing(self.dm, chunk, tf, False, start, min(e, cutoff), cutoff,
+                                 failed)
         self._log_failures(failed)
         return self.dm.counters["rows_stored"] - before
 
@@ -188,12 +198,14 @@ class MarketFeed:
         daily bars alone further back, a block of sessions for every symbol at a time."""
         depth = {tf: pd.Timedelta(days=d) for tf, d in self.cfg.history_days.items()}
         i = self._session_index(cutoff)
-        k = i - 2  # the last two are the catch-up's
+        k = i - 1  # the session before: the minutes its catch-up left out first
         while k >= 0:
             start = self._session_span(k)[0]
             age = cutoff - start
             tfs = tuple(tf for tf in TIMEFRAMES if tf in depth and age <= depth[tf])
-            if tfs in ((), ("1d",)):
+            if k == i - 1:
+                tfs = TIMEFRAMES  # the session the catch-up stored the last hour of
+            elif tfs in ((), ("1d",)):
                 break
             self._backfill_label = f"{self.cal.sessions[k].date()} {','.join(tfs)}"
             # one chunk of symbols a job: a catch-up waits for at most one chunk

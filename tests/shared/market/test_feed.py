@@ -61,6 +61,19 @@ def test_catch_up_prices_every_symbol_up_to_the_clock(market) -> None:  # type: 
     assert feed.status()["through"].startswith("2024-03-05T15:00")
 
 
+def test_the_first_catch_up_prices_everyone_and_the_backfill_completes_it(market) -> None:  # type: ignore[no-untyped-def]
+    settings, db, ctl = market
+    dm = DataManager(settings, db, clock=ctl.clock, owner=True)
+    feed = MarketFeed(dm, settings.market.ingest.model_copy(update={"history_days": {}}))
+    feed.catch_up()
+    prev = "SELECT COUNT(*) FROM bars WHERE timeframe = '1m' AND ts < '2024-03-05' AND symbol = ?"
+    sym = feed.equities[0]
+    assert db.fetch_one(prev, (sym,))[0] == 60  # the last hour of Mar 4: every symbol priced
+    while feed.backfill_step():
+        pass
+    assert db.fetch_one(prev, (sym,))[0] == 390  # then the whole session
+
+
 def test_the_clock_moving_stores_only_the_new_bars(market) -> None:  # type: ignore[no-untyped-def]
     settings, db, ctl = market
     feed = own_market(settings, db, ctl.clock)
