@@ -19,7 +19,7 @@ from shared.config import Settings
 from shared.db import Database, migrate
 from shared.errors import NotFound
 from shared.http import reset_breakers
-from tests.conftest import make_settings
+from tests.conftest import make_settings, own_market
 from tests.dashboard.harness import PACKAGES, free_port
 
 KEY = "test-key-123"
@@ -123,7 +123,10 @@ def test_clock_reads_the_database_and_controls_say_unavailable(env: tuple[Settin
 
 
 def test_chart_is_cut_at_the_clock_and_matches_talib(env: tuple[Settings, Any, Server]) -> None:
-    _, app, _ = env
+    settings, app, _ = env
+    db = Database.from_settings(settings)
+    own_market(settings, db, history_days={"5m": 7})  # what coordination's feed stores
+    db.close()
     data = app.test_client().get("/api/v1/chart/AAPL?timeframe=5m&bars=100").get_json()["data"]
     assert len(data["candles"]) == 100
     now = pd.Timestamp(data["as_of"]).timestamp()

@@ -41,6 +41,11 @@ def seed_bars(db: Database, symbol: str, start: datetime,
         "bars", rows, ["symbol", "timeframe", "ts", "open_micros", "high_micros", "low_micros",
                        "close_micros", "volume", "vwap_micros", "trade_count", "source"],
         on_conflict="replace")
+    # the symbol is in the market, as the owner (coordination's market feed) records it
+    db.execute_with_retry(
+        "INSERT INTO symbols (symbol, name, sector, asset_class, exchange, source, updated_at) "
+        "VALUES (?, ?, 'Test', ?, 'NASDAQ', 'test', '2024-01-01') ON CONFLICT DO NOTHING",
+        (symbol, symbol, "crypto" if "/" in symbol else "equity"))
 
 
 def flat(price: object, n: int) -> list[tuple[object, object, object, object]]:

@@ -9,6 +9,7 @@ import pytest
 from services.reporting.domain import Fill
 from services.reporting.service import ReportingService
 from shared.market import ClockController, get_data_manager, reset_data_manager
+from tests.conftest import own_market
 from tests.services.reporting.paper_book import book, open_account
 
 OPEN = datetime.fromisoformat("2024-01-02T14:30:00+00:00")
@@ -26,6 +27,7 @@ def test_snapshot_and_excursions_from_visible_market_data(settings, db, dm) -> N
     symbol = sorted(dm.universe)[0]
     clock = ClockController(db, settings.market.clock)
     clock.advance(OPEN + timedelta(minutes=90))
+    own_market(settings, db, clock.clock)  # what coordination's market feed stores
     dm.clock.invalidate()
     bars = dm.get_historical_data(symbol, "1m", OPEN, OPEN + timedelta(minutes=90))
     entry_ts, exit_ts = bars.index[10], bars.index[40]
