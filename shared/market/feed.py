@@ -40,6 +40,9 @@ INTRADAY = ("1m", "5m", "15m", "1h")
 TIMEFRAMES = (*INTRADAY, "1d")
 _MIN = pd.Timedelta(minutes=1)
 _LAST_HOUR = pd.Timedelta(hours=1)
+#: Daily bars of this many days come right after the session before (the scanner's 60-day
+#: averages and the news service's 30-day gaps need them from the first cycle).
+DAILY_FIRST_DAYS = 100
 _BARS_PER_SESSION = {"1m": 390, "5m": 78, "15m": 26, "1h": 7, "1d": 1}
 _DAY = pd.Timedelta(days=1)
 
@@ -193,40 +196,57 @@ class MarketFeed:
 
     # -- history ---------------------------------------------------------------------------
     def _jobs(self, cutoff: pd.Timestamp) -> Iterator[Callable[[], int]]:
-        """Yield the backfill as jobs, newest first: a session (every timeframe its depth
-        covers) a chunk of symbols at a time while intraday timeframes need it, then the
-        daily bars alone further back, a block of sessions for every symbol at a time."""
+        """Yield the backfill as jobs, in the order readers need it: the rest of the session
+        before; the daily bars of the last ``DAILY_FIRST_DAYS`` (a scan's averages, news
+        gaps: one row a symbol a session, a block of sessions a job); then the intraday
+        history, newest session first, a chunk of symbols a job; then the older daily bars."""
         depth = {tf: pd.Timedelta(days=d) for tf, d in self.cfg.history_days.items()}
         i = self._session_index(cutoff)
-        k = i - 1  # the session before: the minutes its catch-up left out first
+        if i < 1:
+            return
+        self._backfill_label = f"{self.cal.sessions[i - 1].date()} {','.join(TIMEFRAMES)}"
+        yield from self._session_jobs(i - 1, cutoff, TIMEFRAMES)
+        oldest = 0
+        if "1d" in depth:
+            first = min(depth["1d"], pd.Timedelta(days=DAILY_FIRST_DAYS))
+            yield from self._daily_jobs(i - 2, self._session_on(cutoff - first), cutoff)
+            oldest = self._session_on(cutoff - depth["1d"])
+        k = i - 2
         while k >= 0:
-            start = self._session_span(k)[0]
-            age = cutoff - start
-            tfs = tuple(tf for tf in TIMEFRAMES if tf in depth and age <= depth[tf])
-            if k == i - 1:
-                tfs = TIMEFRAMES  # the session the catch-up stored the last hour of
-            elif tfs in ((), ("1d",)):
+            age = cutoff - self._session_span(k)[0]
+            tfs = tuple(tf for tf in INTRADAY if tf in depth and age <= depth[tf])
+            if not tfs:
                 break
             self._backfill_label = f"{self.cal.sessions[k].date()} {','.join(tfs)}"
-            # one chunk of symbols a job: a catch-up waits for at most one chunk
-            per_symbol = sum(_BARS_PER_SESSION[tf] for tf in tfs)
-            for chunk in self._chunks(self.equities, per_symbol):
-                yield lambda k=k, tfs=tfs, c=chunk: self._store_session(k, cutoff, tfs, c)
-            if self.crypto:
-                day = start.floor("D")
-                yield lambda d=day, tfs=tfs: self._store_crypto_day(d, cutoff, tfs)
+            yield from self._session_jobs(k, cutoff, tfs)
             k -= 1
-        if "1d" not in depth or k < 0:
-            return
-        oldest = max(0, int(self.cal.sessions.searchsorted(
-            (cutoff - depth["1d"]).tz_convert("America/New_York").tz_localize(None)
-            .normalize())))
+        if "1d" in depth:
+            yield from self._daily_jobs(i - 2, oldest, cutoff)  # stored ones are skipped
+
+    def _session_jobs(self, k: int, cutoff: pd.Timestamp,
+                      tfs: tuple[str, ...]) -> Iterator[Callable[[], int]]:
+        # one chunk of symbols a job: a catch-up waits for at most one chunk
+        per_symbol = sum(_BARS_PER_SESSION[tf] for tf in tfs)
+        for chunk in self._chunks(self.equities, per_symbol):
+            yield lambda c=chunk: self._store_session(k, cutoff, tfs, c)
+        if self.crypto:
+            day = self._session_span(k)[0].floor("D")
+            yield lambda: self._store_crypto_day(day, cutoff, tfs)
+
+    def _daily_jobs(self, newest: int, oldest: int,
+                    cutoff: pd.Timestamp) -> Iterator[Callable[[], int]]:
         block = max(1, min(60, self.cfg.chunk_rows // max(1, len(self.equities))))
-        while k >= oldest:
-            lo = max(oldest, k - block + 1)
+        k = newest
+        while k >= max(0, oldest):
+            lo = max(0, oldest, k - block + 1)
             self._backfill_label = f"{self.cal.sessions[lo].date()} 1d"
             yield lambda lo=lo, hi=k: self._store_daily(lo, hi, cutoff)
             k = lo - 1
+
+    def _session_on(self, ts: pd.Timestamp) -> int:
+        """Return the index of the first session on or after ``ts``'s New York date."""
+        day = ts.tz_convert("America/New_York").tz_localize(None).normalize()
+        return int(self.cal.sessions.searchsorted(day))
 
     def _store_daily(self, lo: int, hi: int, cutoff: pd.Timestamp) -> int:
         """Store the daily bars of sessions ``lo..hi`` for every symbol (one write)."""

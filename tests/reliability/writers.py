@@ -94,12 +94,14 @@ def run_contention(tmp: Path, seconds: float, writers: tuple[str, ...] = WRITERS
                    **overrides: Any) -> list[dict[str, Any]]:
     """Run every writer in its own process on one migrated database; return their figures."""
     from shared.db import Database, migrate
-    from tests.conftest import make_settings
+    from tests.conftest import make_settings, own_market
 
     base = {"security__rate_limit": "", "market__universe_size": 25, **overrides}
     settings = make_settings(tmp, **base)
     database = Database.from_settings(settings)
     migrate(database)
+    # the market as coordination's feed stores it: what the analyses and the scan read
+    own_market(settings, database, history_days={"5m": 3, "1d": 62})
     database.close()
     ctx = mp.get_context("spawn")
     out = ctx.Queue()

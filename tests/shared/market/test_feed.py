@@ -261,3 +261,23 @@ def test_a_jump_of_the_clock_walks_the_history_again(market) -> None:  # type: i
     assert pd.Timestamp(int(daily.ts[0]), tz="UTC").tz_convert("America/New_York") == \
         pd.Timestamp("2024-03-18", tz="America/New_York")
     assert feed.status()["backfill"] == "done"
+
+
+def test_the_backfill_stores_recent_daily_bars_before_older_minutes(market) -> None:  # type: ignore[no-untyped-def]
+    settings, db, ctl = market
+    dm = DataManager(settings, db, clock=ctl.clock, owner=True)
+    feed = MarketFeed(dm, settings.market.ingest.model_copy(
+        update={"history_days": {"5m": 10, "1d": 300}}))
+    feed.catch_up()
+    sym = feed.equities[0]
+    older_5m = ("SELECT COUNT(*) FROM bars WHERE symbol = ? AND timeframe = '5m' "
+                "AND ts < '2024-03-04'")
+    daily = "SELECT COUNT(*) FROM bars WHERE symbol = ? AND timeframe = '1d'"
+    while feed.backfill_step():
+        if db.fetch_one(older_5m, (sym,))[0]:
+            break
+    # a scan's 60-day averages were there before the first older intraday bar
+    assert db.fetch_one(daily, (sym,))[0] >= 60
+    while feed.backfill_step():
+        pass
+    assert db.fetch_one(daily, (sym,))[0] >= 200  # then the rest of the 300 days
