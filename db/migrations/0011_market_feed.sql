@@ -6,6 +6,9 @@ CREATE TABLE market_feed (
     through_ts TEXT NOT NULL,
     symbols INTEGER NOT NULL,
     backfill TEXT NOT NULL,
+    -- counts backfill writes: readers that keep bars drop them when it moves (older bars
+    -- arrived behind what they read)
+    history_epoch INTEGER NOT NULL DEFAULT 0,
     owner TEXT NOT NULL,
     updated_at TEXT NOT NULL
 );

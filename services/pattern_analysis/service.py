@@ -32,7 +32,7 @@ from shared.config import Settings
 from shared.db import Database, DatabaseServiceMixin
 from shared.errors import AppError, ValidationError
 from shared.market.frames import BarArrays
-from shared.market.reader import BarReader
+from shared.market.reader import BarReader, history_epoch
 from shared.market.timeframes import parse_timeframe
 
 log = logging.getLogger("pattern_analysis")
@@ -122,7 +122,17 @@ class PatternService(DatabaseServiceMixin):
         self.source: BarSource = source or MarketBarSource(settings)
         # the last bars read per (symbol, timeframe), with the clock time they were read at
         self._recent: LRUCache[tuple[str, str], tuple[int, BarArrays]] = LRUCache(2048)
+        self._epoch = 0  # the market owner's history epoch the kept windows were read at
         self._lock = threading.Lock()
+
+    def _drop_kept_if_history_moved(self) -> None:
+        """Forget the kept windows when the market owner stored older bars since."""
+        reader = getattr(self.source, "reader", None)  # MarketBarSource's (a fake has none)
+        epoch = history_epoch(reader() if callable(reader) else reader)
+        if epoch != self._epoch:
+            with self._lock:
+                self._recent.clear()
+                self._epoch = epoch
 
     # -- analysis ------------------------------------------------------------------------
     def _window_start(self, timeframe: str, now: pd.Timestamp) -> pd.Timestamp:
@@ -188,6 +198,7 @@ class PatternService(DatabaseServiceMixin):
         symbol's bars from at or before the kept window's last one to ``now``, when a batch
         read them already.
         """
+        self._drop_kept_if_history_moved()
         with self._lock:
             hit = self._recent.get((symbol, timeframe))
         if hit is None or now.value < hit[0]:
@@ -346,6 +357,7 @@ class PatternService(DatabaseServiceMixin):
         """Return, in one batch read, the bars since their kept window's end of the symbols
         that have one (see ``_extend_kept``); empty when the source reads one at a time."""
         many = getattr(self.source, "bars_many", None)
+        self._drop_kept_if_history_moved()
         with self._lock:
             kept = [(s, int(hit[1].ts[-1])) for s in symbols
                     if (hit := self._recent.get((s, timeframe))) is not None

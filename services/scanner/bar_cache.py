@@ -23,6 +23,7 @@ import pandas as pd
 from services.technical_analysis.market_source import load_bars_many
 from shared.market.clock import bar_visible
 from shared.market.frames import BarArrays
+from shared.market.reader import history_epoch
 from shared.market.resample import next_bucket_start
 from shared.market.timeframes import Timeframe, parse_timeframe
 
@@ -78,6 +79,7 @@ class WindowBars:
         self._bars: dict[str, BarArrays] = {}
         self._from: dict[str, int] = {}  # the window start each symbol's bars were read from
         self._as_of: int | None = None
+        self._epoch = 0  # the market owner's history epoch the kept bars were read at
         self._lock = threading.Lock()
         self.rows_read = 0  # bars read by the last ``get`` (a bulk read frees memory after)
         self.reads = 0  # batched reads by the last ``get``
@@ -115,6 +117,13 @@ class WindowBars:
 
     def _get(self, symbols: Sequence[str], start: pd.Timestamp, now: pd.Timestamp,
              errors: dict[str, Any]) -> dict[str, BarArrays]:
+        epoch = history_epoch(self._market())
+        if epoch != self._epoch:  # the owner stored older bars: kept windows may lack them
+            self._epoch = epoch
+            self._bars.clear()
+            self._from.clear()
+            self._last = None
+            self.version += 1
         if self._as_of is not None and now.value < self._as_of:
             self._bars.clear()  # the clock went back: cached bars may lie after now
             self._from.clear()

@@ -19,7 +19,7 @@ from shared.db import Database, DatabaseServiceMixin
 from shared.errors import AppError, ConfigError, ValidationError
 from shared.market.clock import bar_end, bar_visible
 from shared.market.frames import BarArrays
-from shared.market.reader import BarReader
+from shared.market.reader import BarReader, history_epoch
 from shared.market.resample import next_bucket_start
 from shared.market.symbols import classify, normalize_symbol
 from shared.market.timeframes import parse_timeframe
@@ -73,6 +73,7 @@ class TechnicalAnalysisService(DatabaseServiceMixin):
                               field="technical.default_battery") from None
         self._market = market
         self.repo = SignalRepository(self.db)
+        self._epoch = 0  # the market owner's history epoch the cache was filled at
         self._cache: LRUCache[tuple[str, str], D.SeriesState] = LRUCache(
             max(self.cfg.cache_max_series, 1))
         self._lock = threading.Lock()
@@ -161,6 +162,11 @@ class TechnicalAnalysisService(DatabaseServiceMixin):
         rest read and computed as one batch.  Failures go to ``errors`` by symbol."""
         keys = {s.key for s in specs}
         now = pd.Timestamp(self.now())
+        epoch = history_epoch(self.market)
+        if epoch != self._epoch:  # the owner stored older bars: cached series may lack them
+            with self._lock:
+                self._cache.clear()
+                self._epoch = epoch
         out: dict[str, D.SeriesState] = {}
         stale: dict[int, list[str]] = {}  # cached states to extend, by their last bar
         fresh: list[str] = []

@@ -79,6 +79,9 @@ class MarketFeed:
         self._backfill: Iterator[Callable[[], int]] | None = None
         self._backfill_done = False
         self._backfill_label = "pending"
+        # bumped after each backfill write; a restarted owner continues from the stored one
+        row = feed_row(dm.db)
+        self._epoch = 0 if row is None else int(row["history_epoch"])
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -211,15 +214,18 @@ class MarketFeed:
             first = min(depth["1d"], pd.Timedelta(days=DAILY_FIRST_DAYS))
             yield from self._daily_jobs(i - 2, self._session_on(cutoff - first), cutoff)
             oldest = self._session_on(cutoff - depth["1d"])
-        k = i - 2
-        while k >= 0:
-            age = cutoff - self._session_span(k)[0]
-            tfs = tuple(tf for tf in INTRADAY if tf in depth and age <= depth[tf])
-            if not tfs:
-                break
-            self._backfill_label = f"{self.cal.sessions[k].date()} {','.join(tfs)}"
-            yield from self._session_jobs(k, cutoff, tfs)
-            k -= 1
+        # the longer intraday bars first (cheap, and what scans and analyses read), then
+        # the minutes (the bulk of the rows)
+        for group in (tuple(tf for tf in INTRADAY if tf != "1m"), ("1m",)):
+            k = i - 2
+            while k >= 0:
+                age = cutoff - self._session_span(k)[0]
+                tfs = tuple(tf for tf in group if tf in depth and age <= depth[tf])
+                if not tfs:
+                    break
+                self._backfill_label = f"{self.cal.sessions[k].date()} {','.join(tfs)}"
+                yield from self._session_jobs(k, cutoff, tfs)
+                k -= 1
         if "1d" in depth:
             yield from self._daily_jobs(i - 2, oldest, cutoff)  # stored ones are skipped
 
@@ -276,11 +282,13 @@ class MarketFeed:
                 self._write_progress()
                 release_memory(self.dm.db.get_db_connection())
                 return False
-            self.stats.rows += job()
+            stored = job()
+            self.stats.rows += stored
+            if stored:
+                self._epoch += 1  # older bars arrived: readers drop what they keep
+                self._write_progress()
         self.stats.backfill_jobs += 1
         self.stats.backfill_s += time.perf_counter() - t0
-        if self.stats.backfill_jobs % 20 == 0:
-            self._write_progress()
         return True
 
     # -- progress row ----------------------------------------------------------------------
@@ -290,19 +298,21 @@ class MarketFeed:
         now = datetime.now(UTC).isoformat(timespec="milliseconds")
         with self.dm.db.transaction("market:feed") as conn:
             conn.execute(
-                "INSERT INTO market_feed (id, through_ts, symbols, backfill, owner, updated_at) "
-                "VALUES (1, ?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET "
+                "INSERT INTO market_feed (id, through_ts, symbols, backfill, history_epoch, "
+                "owner, updated_at) VALUES (1, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET "
                 "through_ts = excluded.through_ts, symbols = excluded.symbols, "
                 "backfill = excluded.backfill, owner = excluded.owner, "
+                "history_epoch = MAX(market_feed.history_epoch, excluded.history_epoch), "
                 "updated_at = excluded.updated_at",
                 (self._through.isoformat(), len(self.equities) + len(self.crypto),
-                 self._backfill_label, self.owner, now))
+                 self._backfill_label, self._epoch, self.owner, now))
 
     def status(self) -> dict[str, Any]:
         s = self.stats
         return {"owner": self.owner, "through": None if self._through is None
                 else self._through.isoformat(), "symbols": len(self.equities) + len(self.crypto),
-                "backfill": self._backfill_label, "rows_stored": s.rows,
+                "backfill": self._backfill_label, "history_epoch": self._epoch,
+                "rows_stored": s.rows,
                 "catch_ups": s.catch_ups, "catch_up_s": round(s.catch_up_s, 3),
                 "backfill_jobs": s.backfill_jobs, "backfill_s": round(s.backfill_s, 3),
                 "errors": s.errors, "last_error": s.last_error,
@@ -343,8 +353,8 @@ class MarketFeed:
 
 def feed_row(db: Any) -> dict[str, Any] | None:
     """Return the owner's progress row, or None before the owner first stored anything."""
-    row = db.fetch_one("SELECT through_ts, symbols, backfill, owner, updated_at "
-                       "FROM market_feed WHERE id = 1")
+    row = db.fetch_one("SELECT through_ts, symbols, backfill, history_epoch, owner, "
+                       "updated_at FROM market_feed WHERE id = 1")
     return None if row is None else dict(row)
 
 

@@ -94,7 +94,7 @@ class DataManager:
                          "stale_served": 0, "failovers": 0}
         self._universe_saved = False
         self._known: tuple[float, frozenset[str]] = (0.0, frozenset())
-        self._feed: tuple[float, pd.Timestamp | None] = (-1e9, None)
+        self._feed: tuple[float, pd.Timestamp | None, int] = (-1e9, None, 0)
         self._closed_session: tuple[Any, Any] | None = None  # reads._session's one slot
         self._fetch_lock = threading.Lock()
         self._stream: _Stream | None = None
@@ -150,14 +150,26 @@ class DataManager:
             self._known = (time.monotonic(), known)
         return known
 
-    def feed_behind(self, cutoff: pd.Timestamp) -> pd.Timestamp | None:
-        """Return how far the owner has stored when that is short of ``cutoff`` by more than
-        ``ingest.stale_after_minutes`` (market time), else None (read at most once a second)."""
-        at, through = self._feed
+    def _feed_view(self) -> tuple[pd.Timestamp | None, int]:
+        """Return the owner's (through, history epoch), read at most once a second."""
+        at, through, epoch = self._feed
         if time.monotonic() - at > 1.0:
             row = feed_row(self.db)
             through = None if row is None else to_utc(row["through_ts"])
-            self._feed = (time.monotonic(), through)
+            epoch = 0 if row is None else int(row["history_epoch"])
+            self._feed = (time.monotonic(), through, epoch)
+        return through, epoch
+
+    def history_epoch(self) -> int:
+        """Return how many times the owner has written history behind the clock: bars kept
+        from an earlier read (a cache, a window extended bar by bar) may lack older bars
+        once it has moved, so keepers drop them (the owner itself: never, it wrote them)."""
+        return 0 if self.owner else self._feed_view()[1]
+
+    def feed_behind(self, cutoff: pd.Timestamp) -> pd.Timestamp | None:
+        """Return how far the owner has stored when that is short of ``cutoff`` by more than
+        ``ingest.stale_after_minutes`` (market time), else None (read at most once a second)."""
+        through = self._feed_view()[0]
         lag = allowed_lag(self.clock.state(), self.cfg.ingest)
         if through is None:
             return pd.Timestamp(0, tz="UTC")

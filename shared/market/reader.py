@@ -75,4 +75,17 @@ class BarReader(Protocol):
         ...
 
 
-__all__ = ["BarReader", "ClockView"]
+
+
+def history_epoch(reader: object) -> int:
+    """Return the market owner's history epoch as ``reader`` sees it (0 when it has none).
+
+    The owner backfills history behind the clock after the suite starts; a service that keeps
+    bars it read (a window extended bar by bar, a series cache) drops them when this moves,
+    so it never serves a window that lacks bars stored since.
+    """
+    fn = getattr(reader, "history_epoch", None)
+    return int(fn()) if callable(fn) else 0
+
+
+__all__ = ["BarReader", "ClockView", "history_epoch"]

@@ -57,7 +57,8 @@ def read_many(dm: DataManager, symbols: list[str], tf: str, s: pd.Timestamp, e: 
     """
     out: dict[str, BarArrays] = {}
     misses: list[str] = []
-    tail = _key_tail(tf, s, e, cutoff)
+    # the owner's history epoch in the key: bars backfilled since are read, not cached ones
+    tail = (*_key_tail(tf, s, e, cutoff), dm.history_epoch())
     for sym in symbols:
         hit = dm.memory.get((sym, *tail)) if cache else None
         if hit is None:

@@ -281,3 +281,26 @@ def test_the_backfill_stores_recent_daily_bars_before_older_minutes(market) -> N
     while feed.backfill_step():
         pass
     assert db.fetch_one(daily, (sym,))[0] >= 200  # then the rest of the 300 days
+
+
+def test_keepers_drop_their_bars_when_the_owner_backfills_behind_them(market) -> None:  # type: ignore[no-untyped-def]
+    from services.scanner.bar_cache import WindowBars
+
+    settings, db, ctl = market
+    dm = DataManager(settings, db, clock=ctl.clock, owner=True)
+    feed = MarketFeed(dm, settings.market.ingest.model_copy(update={"history_days": {"5m": 8}}))
+    feed.catch_up()
+    reader = DataManager(settings, db, clock=ctl.clock)
+    sym = feed.equities[0]
+    window = WindowBars(lambda: reader, "5m")
+    start = pd.Timestamp("2024-02-28T00:00Z")
+    now = ctl.clock.now_ts()
+    before = window.get([sym], start, now, {})[sym]
+    epoch = reader.history_epoch()
+    while feed.backfill_step():
+        pass
+    time.sleep(1.1)  # past the readers' once-a-second look at the owner's row
+    assert reader.history_epoch() > epoch
+    after = window.get([sym], start, now, {})[sym]
+    fresh = reader.get_bars(sym, "5m", start)
+    assert len(after) > len(before) and np.array_equal(after.ts, fresh.ts)
