@@ -63,7 +63,11 @@ class WorkflowLoop:
             return None
         if not self._ready:  # the suite may still be starting beside us
             ready = getattr(self.svc.gateway, "suite_ready", None)
-            self._ready = ready is None or bool(ready())
+            # and the history the analyses read must be stored (the market feed backfills it
+            # in the first seconds): no automated decision on a window still filling
+            feed = getattr(self.svc, "_feed", None)
+            self._ready = (ready is None or bool(ready())) and (
+                feed is None or bool(feed.status()["history_ready"]))
             if not self._ready:
                 return None
         key = self.svc.step_key(now)

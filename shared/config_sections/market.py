@@ -36,9 +36,10 @@ class IngestSection(StrictModel):
     """The market-data owner (coordination's ``MarketFeed``): what it stores and how."""
 
     # calendar days of history stored per timeframe (the readers' deepest default windows:
-    # technical analysis reads 1m 5 days, 5m 16, 15m 30, 1h 90, 1d 500)
+    # technical analysis reads 1m 5 days, 15m 30, 1h 90, 1d 500; the scanner's relative
+    # volume 5m bars of 10 sessions, 20 days)
     history_days: dict[Literal["1m", "5m", "15m", "1h", "1d"], int] = {
-        "1m": 5, "5m": 16, "15m": 30, "1h": 90, "1d": 500}
+        "1m": 5, "5m": 24, "15m": 30, "1h": 90, "1d": 500}
     chunk_rows: int = Field(40_000, ge=100, le=1_000_000)  # rows per write transaction
     poll_s: float = Field(0.05, gt=0, le=10)
     # readers call their data stale when the store is this far behind the clock (market

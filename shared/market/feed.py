@@ -79,6 +79,8 @@ class MarketFeed:
         self._backfill: Iterator[Callable[[], int]] | None = None
         self._backfill_done = False
         self._backfill_label = "pending"
+        # the history the services read by default is stored (the minutes may still come)
+        self._history_ready = False
         # bumped after each backfill write; a restarted owner continues from the stored one
         row = feed_row(dm.db)
         self._epoch = 0 if row is None else int(row["history_epoch"])
@@ -130,6 +132,7 @@ class MarketFeed:
         if cutoff < self._through - _MIN or k > self._session_index(self._through) + 1:
             self._backfill, self._backfill_done = None, False
             self._backfill_label = "pending"
+            self._history_ready = False
             self._through = None
 
     def _session_index(self, ts: pd.Timestamp) -> int:
@@ -217,6 +220,8 @@ class MarketFeed:
         # the longer intraday bars first (cheap, and what scans and analyses read), then
         # the minutes (the bulk of the rows)
         for group in (tuple(tf for tf in INTRADAY if tf != "1m"), ("1m",)):
+            if group == ("1m",):
+                yield self._history_is_ready  # what the analyses read by default is there
             k = i - 2
             while k >= 0:
                 age = cutoff - self._session_span(k)[0]
@@ -228,6 +233,10 @@ class MarketFeed:
                 k -= 1
         if "1d" in depth:
             yield from self._daily_jobs(i - 2, oldest, cutoff)  # stored ones are skipped
+
+    def _history_is_ready(self) -> int:
+        self._history_ready = True
+        return 0
 
     def _session_jobs(self, k: int, cutoff: pd.Timestamp,
                       tfs: tuple[str, ...]) -> Iterator[Callable[[], int]]:
@@ -277,7 +286,7 @@ class MarketFeed:
                 self._backfill = self._jobs(self._through or self.dm.clock.now_ts())
             job = next(self._backfill, None)
             if job is None:
-                self._backfill_done = True
+                self._backfill_done = self._history_ready = True
                 self._backfill_label = "done"
                 self._write_progress()
                 release_memory(self.dm.db.get_db_connection())
@@ -311,7 +320,8 @@ class MarketFeed:
         s = self.stats
         return {"owner": self.owner, "through": None if self._through is None
                 else self._through.isoformat(), "symbols": len(self.equities) + len(self.crypto),
-                "backfill": self._backfill_label, "history_epoch": self._epoch,
+                "backfill": self._backfill_label, "history_ready": self._history_ready,
+                "history_epoch": self._epoch,
                 "rows_stored": s.rows,
                 "catch_ups": s.catch_ups, "catch_up_s": round(s.catch_up_s, 3),
                 "backfill_jobs": s.backfill_jobs, "backfill_s": round(s.backfill_s, 3),

@@ -121,6 +121,11 @@ def _count(page: Any, selector: str, at_least: int = 1, timeout: float = 15_000)
 
 def test_whole_suite_through_the_dashboard(whole: Whole, browser: Any) -> None:
     t0 = time.monotonic()
+    # the history the analyses read (the market feed backfills it after the start)
+    while not whole.coord("GET", "/api/v1/market/feed")["history_ready"]:
+        assert time.monotonic() - t0 < 90, "the market's history was not stored in 90 s"
+        time.sleep(0.5)
+    print(f"history stored at {time.monotonic() - t0:.1f}s")
     # a small universe keeps each cycle to a second or two on a shared machine
     whole.coord("PATCH", "/api/v1/strategy", json={"universe_limit": 30})
     runs = [whole.coord("POST", "/api/v1/cycle", json={"advance_steps": 5}) for _ in range(4)]

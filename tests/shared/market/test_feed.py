@@ -273,6 +273,7 @@ def test_the_backfill_stores_recent_daily_bars_before_older_minutes(market) -> N
     older_5m = ("SELECT COUNT(*) FROM bars WHERE symbol = ? AND timeframe = '5m' "
                 "AND ts < '2024-03-04'")
     daily = "SELECT COUNT(*) FROM bars WHERE symbol = ? AND timeframe = '1d'"
+    assert feed.status()["history_ready"] is False
     while feed.backfill_step():
         if db.fetch_one(older_5m, (sym,))[0]:
             break
@@ -281,6 +282,7 @@ def test_the_backfill_stores_recent_daily_bars_before_older_minutes(market) -> N
     while feed.backfill_step():
         pass
     assert db.fetch_one(daily, (sym,))[0] >= 200  # then the rest of the 300 days
+    assert feed.status()["history_ready"] is True
 
 
 def test_keepers_drop_their_bars_when_the_owner_backfills_behind_them(market) -> None:  # type: ignore[no-untyped-def]
