@@ -1,16 +1,14 @@
 """The Alpaca provider against a local fake of Alpaca's data API (never the internet)."""
 from __future__ import annotations
 
-import threading
-
 import pandas as pd
 import pytest
 from flask import Flask, jsonify, request
 from pydantic import SecretStr
-from werkzeug.serving import make_server
 
 from shared.errors import RetryableError, ServiceUnavailable
 from shared.market.alpaca_provider import AlpacaProvider
+from tests.shared.market.conftest import served
 
 
 def _fake() -> Flask:
@@ -68,12 +66,8 @@ def _fake() -> Flask:
 @pytest.fixture
 def fake():
     app = _fake()
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    t = threading.Thread(target=server.serve_forever, daemon=True)
-    t.start()
-    yield app, f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    t.join(5)
+    with served(app) as url:
+        yield app, url
 
 
 @pytest.fixture

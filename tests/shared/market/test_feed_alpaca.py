@@ -2,16 +2,14 @@
 multi-symbol requests, storing what arrives for every universe symbol."""
 from __future__ import annotations
 
-import threading
-
 import pandas as pd
 import pytest
 from flask import Flask, jsonify, request
 from pydantic import SecretStr
-from werkzeug.serving import make_server
 
 from shared.market import ClockController, DataManager
 from shared.market.feed import MarketFeed
+from tests.shared.market.conftest import served
 
 
 def _fake() -> Flask:
@@ -41,12 +39,8 @@ def _fake() -> Flask:
 @pytest.fixture
 def fake():
     app = _fake()
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    t = threading.Thread(target=server.serve_forever, daemon=True)
-    t.start()
-    yield app, f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    t.join(5)
+    with served(app) as url:
+        yield app, url
 
 
 def test_feed_polls_alpaca_for_the_whole_universe_in_few_requests(fake, db, market_settings):
