@@ -92,27 +92,33 @@ def check_limit(value: object, default: int, maximum: int = MAX_LIMIT, *,
 _known: dict[str, tuple[float, frozenset[str]]] = {}
 
 
+def unknown_symbol(sym: str) -> NotFound:
+    return NotFound(f"unknown symbol {sym}: it is not in the market's universe",
+                    field="symbol", details={"symbol": sym})
+
+
+def is_known(db: Any, sym: str) -> bool:
+    """Return whether ``sym`` is in the market: a row of the owner's ``symbols`` table, read
+    again (at most every 5 s) when a symbol is not among those last read."""
+    key = str(db.path)
+    at, known = _known.get(key, (0.0, frozenset()))
+    if sym not in known and time.monotonic() - at > 5.0:
+        known = frozenset(r[0] for r in db.fetch_all("SELECT symbol FROM symbols"))
+        _known[key] = (time.monotonic(), known)
+    return sym in known
+
+
 def require_symbols(db: Any, symbols: list[str]) -> list[str]:
-    """Return ``symbols`` after checking each is in the market (the owner's ``symbols``
-    table, read again at most every 5 s when a symbol is missing from it).
+    """Return ``symbols`` after checking each is in the market (``is_known``).
 
     Raises:
         NotFound: naming the first symbol the market does not have.
     """
-    key = str(db.path)
-    at, known = _known.get(key, (0.0, frozenset()))
     for sym in symbols:
-        if sym in known:
-            continue
-        if time.monotonic() - at > 5.0:
-            known = frozenset(r[0] for r in db.fetch_all("SELECT symbol FROM symbols"))
-            at = time.monotonic()
-            _known[key] = (at, known)
-        if sym not in known:
-            raise NotFound(f"unknown symbol {sym}: it is not in the market's universe",
-                           field="symbol", details={"symbol": sym})
+        if not is_known(db, sym):
+            raise unknown_symbol(sym)
     return symbols
 
 
-__all__ = ["EARLIEST", "MAX_LIMIT", "MAX_SPAN_DAYS", "check_limit", "check_range", "max_span",
-           "require_symbols"]
+__all__ = ["EARLIEST", "MAX_LIMIT", "MAX_SPAN_DAYS", "check_limit", "check_range", "is_known",
+           "max_span", "require_symbols", "unknown_symbol"]

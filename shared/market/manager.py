@@ -30,7 +30,7 @@ from shared.market.csv_provider import CsvProvider
 from shared.market.feed import allowed_lag, feed_row
 from shared.market.filecache import FileCache
 from shared.market.frames import BAR_COLUMNS, BarArrays, empty_frame, make_frame
-from shared.market.limits import max_span
+from shared.market.limits import is_known, max_span, unknown_symbol
 from shared.market.memcache import MemoryCache
 from shared.market.providers import ProviderSet
 from shared.market.reads import normalize_all, read_many
@@ -93,7 +93,6 @@ class DataManager:
         self.counters = {"requests": 0, "fetches": 0, "rows_stored": 0, "rows_rejected": 0,
                          "stale_served": 0, "failovers": 0}
         self._universe_saved = False
-        self._known: tuple[float, frozenset[str]] = (0.0, frozenset())
         self._feed: tuple[float, pd.Timestamp | None, int] = (-1e9, None, 0)
         self._closed_session: tuple[Any, Any] | None = None  # reads._session's one slot
         self._fetch_lock = threading.Lock()
@@ -131,24 +130,13 @@ class DataManager:
             return symbols
         out = []
         for sym in symbols:
-            if sym in self.universe or sym in self._stored_symbols(sym):
+            if sym in self.universe or is_known(self.db, sym):
                 out.append(sym)
                 continue
-            exc = NotFound(f"unknown symbol {sym}: it is not in the market's universe",
-                           field="symbol", details={"symbol": sym})
             if errors is None:
-                raise exc
-            errors[sym] = exc
+                raise unknown_symbol(sym)
+            errors[sym] = unknown_symbol(sym)
         return out
-
-    def _stored_symbols(self, sym: str) -> frozenset[str]:
-        """Return the owner's ``symbols`` rows (read again at most every 5 s on a miss)."""
-        at, known = self._known
-        if sym not in known and time.monotonic() - at > 5.0:
-            rows = self.db.fetch_all("SELECT symbol FROM symbols")
-            known = frozenset(r[0] for r in rows)
-            self._known = (time.monotonic(), known)
-        return known
 
     def _feed_view(self) -> tuple[pd.Timestamp | None, int]:
         """Return the owner's (through, history epoch), read at most once a second."""
