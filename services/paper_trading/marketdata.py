@@ -17,7 +17,6 @@ from shared.db import Database
 from shared.errors import ValidationError
 from shared.market.calendar import MarketCalendar, to_utc
 from shared.market.clock import bar_visible
-from shared.market.resample import resample_bars
 from shared.market.timeframes import parse_timeframe
 
 _FMT = "%Y-%m-%dT%H:%M:%S+00:00"
@@ -75,11 +74,8 @@ def stock_bars(db: Database, cal: MarketCalendar, now: datetime, symbols: list[s
     out: dict[str, list[dict[str, Any]]] = {}
     remaining, next_offsets = limit, {}
     for sym in symbols:
+        # every timeframe as the market's owner stored it (readers never derive their own)
         df = _frame(db, sym, tf.name, start_ts.strftime(_FMT), end_ts.strftime(_FMT))
-        if tf.name != "1m" and df.empty:
-            df = _frame(db, sym, "1m", start_ts.strftime(_FMT), end_ts.strftime(_FMT))
-            if not df.empty:
-                df = resample_bars(df.astype({"volume": "int64"}), tf.name, cal, "/" in sym)
         if df.empty:
             continue
         # the market clock's rule: a daily bar (00:00 New York) is seen from its session's
