@@ -139,6 +139,24 @@ def _refuse_rewind(settings: Settings, now: str, session: str) -> None:
                        field="session")
 
 
+def _await_history(coord: Any, limit_s: float = 600.0) -> None:
+    """Wait until the market feed has stored the whole history behind the session's open.
+
+    A replay reads what the owner stored: cycles run while it still backfilled would see
+    windows that depend on how far it had come, and the same seed could trade differently.
+
+    Raises:
+        ServiceUnavailable: the history was not stored within ``limit_s``.
+    """
+    from shared.errors import ServiceUnavailable
+
+    deadline = time.monotonic() + limit_s
+    while coord.get("/api/v1/market/feed")["backfill"] != "done":
+        if time.monotonic() > deadline:
+            raise ServiceUnavailable(f"the market feed did not store the history in {limit_s:g}s")
+        time.sleep(0.2)
+
+
 def replay_session(settings: Settings, args: argparse.Namespace) -> dict[str, Any]:
     """Drive the suite through session ``args.session``; write the reporting exports."""
     out = Path(args.out)
@@ -158,6 +176,10 @@ def replay_session(settings: Settings, args: argparse.Namespace) -> dict[str, An
                                        "step_minutes": auto["step_minutes"]})
         c.patch("/api/v1/strategy", json={"universe_limit": args.universe,
                                           "max_candidates": min(args.universe, 10)})
+        t_wait = time.perf_counter()
+        _await_history(c)
+        waited = time.perf_counter() - t_wait
+        t0 += waited  # the replay's own time: the history is the market's, stored once
         suite.broker.post("/api/v1/account/reset", json={})
         runs, degraded, advance = [], 0, 0
         while True:
@@ -180,6 +202,7 @@ def replay_session(settings: Settings, args: argparse.Namespace) -> dict[str, An
     return {"session": args.session, "cycles": len(runs), "degraded_cycles": degraded,
             "pnl": summary.get("pnl"), "ledger_cash_flow": summary.get("ledger_cash_flow"),
             "trades": summary.get("trades"), "seconds": round(time.perf_counter() - t0, 2),
+            "history_wait_seconds": round(waited, 2),
             "out": str(out)}
 
 
