@@ -27,8 +27,9 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from shared.db.ownership import MARKET_TABLES
-from shared.market.reads import fill_missing
+from shared.market.reads import coverage_cap, fill_missing
 from shared.market.release import release_memory
+from shared.market.timeframes import parse_timeframe
 
 if TYPE_CHECKING:
     from shared.config_sections.market import IngestSection
@@ -40,6 +41,8 @@ INTRADAY = ("1m", "5m", "15m", "1h")
 TIMEFRAMES = (*INTRADAY, "1d")
 _MIN = pd.Timedelta(minutes=1)
 _LAST_HOUR = pd.Timedelta(hours=1)
+_NEVER = pd.Timestamp(0, tz="UTC")
+_MINUTES = {"1m": 1, "5m": 5, "15m": 15, "1h": 60}
 #: Daily bars of this many days come right after the session before (the scanner's 60-day
 #: averages and the news service's 30-day gaps need them from the first cycle).
 DAILY_FIRST_DAYS = 100
@@ -81,6 +84,8 @@ class MarketFeed:
         self._backfill_label = "pending"
         # the history the services read by default is stored (the minutes may still come)
         self._history_ready = False
+        # (session or crypto day, timeframe) -> coverage cap the catch-up last checked it to
+        self._checked: dict[tuple[Any, ...], pd.Timestamp] = {}
         # bumped after each backfill write; a restarted owner continues from the stored one
         row = feed_row(dm.db)
         self._epoch = 0 if row is None else int(row["history_epoch"])
@@ -111,7 +116,7 @@ class MarketFeed:
             if self.crypto:
                 day = cutoff.floor("D")
                 for d in (day - _DAY, day):
-                    rows += self._store_crypto_day(d, cutoff, TIMEFRAMES)
+                    rows += self._store_crypto_day(d, cutoff, TIMEFRAMES, catch_up=True)
             if self._through is None or cutoff > self._through:
                 self._through = cutoff
             self._write_progress()
@@ -134,6 +139,7 @@ class MarketFeed:
             self._backfill_label = "pending"
             self._history_ready = False
             self._through = None
+            self._checked.clear()
 
     def _session_index(self, ts: pd.Timestamp) -> int:
         return int(self.cal._open_ns.searchsorted(ts.value, side="right")) - 1
@@ -166,14 +172,40 @@ class MarketFeed:
         before = self.dm.counters["rows_stored"]
         failed: dict[str, list[str]] = {}
         s, e = self._session_span(k)
-        if self.equities and s < cutoff:
+        if symbols is None:  # a catch-up: only the timeframes a bar of may have closed since
+            tfs = tuple(tf for tf in tfs if self._due(("s", k, tf), tf, False, e, cutoff))
+        if self.equities and s < cutoff and tfs:
             for chunk in chunks:
                 for tf in tfs:
                     start = s if tf != "1m" or minutes_from is None else max(s, minutes_from)
                     fill_missing(self.dm, chunk, tf, False, start, min(e, cutoff), cutoff,
                                  failed)
+            if symbols is None and not failed:
+                self._mark(("s", k), tfs, False, e, cutoff)
         self._log_failures(failed)
         return self.dm.counters["rows_stored"] - before
+
+    def _due(self, key: tuple[Any, ...], tf: str, crypto: bool, end: pd.Timestamp,
+             cutoff: pd.Timestamp) -> bool:
+        """Return whether a ``tf`` bar may have closed since the catch-up last checked
+        ``key`` (the coverage query of each timeframe and class, each minute, was most of a
+        catch-up's cost)."""
+        return self._newest_closed(tf, crypto, end, cutoff) > self._checked.get(key, _NEVER)
+
+    def _newest_closed(self, tf: str, crypto: bool, end: pd.Timestamp,
+                       cutoff: pd.Timestamp) -> pd.Timestamp:
+        """Return the open of the newest ``tf`` bar that may have closed by ``cutoff`` (bars
+        are on clock boundaries, a session's close is on one too), or ``end`` when later."""
+        if tf == "1d":
+            newest = coverage_cap(self.dm, tf, crypto, cutoff)
+        else:
+            newest = (cutoff - parse_timeframe(tf).duration).floor(f"{_MINUTES[tf]}min")
+        return min(end, newest)
+
+    def _mark(self, key: tuple[Any, ...], tfs: tuple[str, ...], crypto: bool,
+              end: pd.Timestamp, cutoff: pd.Timestamp) -> None:
+        for tf in tfs:
+            self._checked[(*key, tf)] = self._newest_closed(tf, crypto, end, cutoff)
 
     def _minutes(self, k: int, cutoff: pd.Timestamp, since: pd.Timestamp | None = None) -> int:
         """Return how many minutes of session ``k`` may be missing (stored through ``since``)."""
@@ -181,14 +213,18 @@ class MarketFeed:
         return max(1, int((min(self.cal.closes[k], cutoff) - start) / _MIN))
 
     def _store_crypto_day(self, day: pd.Timestamp, cutoff: pd.Timestamp,
-                          tfs: tuple[str, ...]) -> int:
+                          tfs: tuple[str, ...], *, catch_up: bool = False) -> int:
         if day >= cutoff:
             return 0
         before = self.dm.counters["rows_stored"]
         failed: dict[str, list[str]] = {}
+        end = min(day + _DAY, cutoff)
+        if catch_up:
+            tfs = tuple(tf for tf in tfs if self._due(("c", day, tf), tf, True, end, cutoff))
         for tf in tfs:
-            fill_missing(self.dm, self.crypto, tf, True, day, min(day + _DAY, cutoff), cutoff,
-                         failed)
+            fill_missing(self.dm, self.crypto, tf, True, day, end, cutoff, failed)
+        if catch_up and not failed:
+            self._mark(("c", day), tfs, True, end, cutoff)
         self._log_failures(failed)
         return self.dm.counters["rows_stored"] - before
 

@@ -137,15 +137,19 @@ def visible_prefix(arr: BarArrays, keep: np.ndarray) -> BarArrays:
     return arr.take(slice(0, k) if keep[:k].all() else keep)
 
 
+def coverage_cap(dm: DataManager, tf: str, crypto: bool, cutoff: pd.Timestamp) -> pd.Timestamp:
+    """Return the time before which every ``tf`` bar opening has closed at ``cutoff``: what
+    may be stored (and recorded as covered) then."""
+    if tf == "1d":
+        return dm.clock_open_of_last_closed(cutoff, crypto) + _MIN
+    # every bar opening at or before (cutoff - duration) has closed
+    return (cutoff - parse_timeframe(tf).duration).floor("min") + _MIN
+
+
 def fill_missing(dm: DataManager, syms: list[str], tf: str, crypto: bool, s: pd.Timestamp,
                  e: pd.Timestamp, cutoff: pd.Timestamp, failed: dict[str, list[str]]) -> None:
     """Fetch and store what is missing of ``[s, e)`` for symbols of one asset class."""
-    if tf == "1d":
-        cov_cap = dm.clock_open_of_last_closed(cutoff, crypto) + _MIN
-    else:
-        # every bar opening at or before (cutoff - duration) has closed
-        cov_cap = (cutoff - parse_timeframe(tf).duration).floor("min") + _MIN
-    hi = min(e, cov_cap)
+    hi = min(e, coverage_cap(dm, tf, crypto, cutoff))
     if s >= hi:
         return
     gaps = dm.store.covered_gaps(syms, tf, iso_ts(s), iso_ts(hi))
@@ -157,7 +161,8 @@ def fill_missing(dm: DataManager, syms: list[str], tf: str, crypto: bool, s: pd.
         gs, ge = to_utc(a), to_utc(b)
         if not crypto and len(dm.calendar.sessions_with_bars(gs, ge, tf)) == 0:
             continue
-        batch = [x for x in group if _vectorisable(dm, x, tf)]
+        # one asset class per call, and routes go by class: one look for the whole group
+        batch = group if _vectorisable(dm, group[0], tf) else []
         if len(batch) > 1:
             try:
                 _fill_simulated(dm, batch, tf, gs, ge, cutoff, crypto)
