@@ -1,5 +1,5 @@
 """How much one request may ask of the market: the widest range per timeframe and the
-earliest time, and the check that turns a request's ``start``/``end``/``limit`` into a clear
+earliest time, and the check that turns a request's ``start``/``end`` into a clear
 400 instead of a read (or, before there was one owner of the market, a generation) of years.
 """
 from __future__ import annotations
@@ -19,7 +19,6 @@ MAX_SPAN_DAYS = {"1m": 62, "5m": 190, "15m": 370, "1h": 1100, "1d": 36600}
 #: No stored bar is older than this (the exchange calendar starts in 1990; CSV history
 #: such as the bundled GOOG daily starts in 2004).
 EARLIEST = pd.Timestamp("1990-01-01", tz="UTC")
-MAX_LIMIT = 10_000
 
 
 def max_span(timeframe: str) -> timedelta:
@@ -69,26 +68,6 @@ def check_range(timeframe: str, start: object = None, end: object = None, *,
     return s, e
 
 
-def check_limit(value: object, default: int, maximum: int = MAX_LIMIT, *,
-                name: str = "limit") -> int:
-    """Return ``value`` as an int in ``[1, maximum]`` (``default`` when missing).
-
-    Raises:
-        ValidationError: not an integer, or outside the allowed range.
-    """
-    if value in (None, ""):
-        return default
-    try:
-        n = int(str(value))
-    except ValueError:
-        raise ValidationError(f"{name} must be an integer, was {str(value)[:40]!r}",
-                              field=name) from None
-    if not 1 <= n <= maximum:
-        raise ValidationError(f"{name} must be between 1 and {maximum}, was {n}", field=name,
-                              details={"min": 1, "max": maximum})
-    return n
-
-
 _known: dict[str, tuple[float, frozenset[str]]] = {}
 
 
@@ -120,5 +99,5 @@ def require_symbols(db: Any, symbols: list[str]) -> list[str]:
     return symbols
 
 
-__all__ = ["EARLIEST", "MAX_LIMIT", "MAX_SPAN_DAYS", "check_limit", "check_range", "is_known",
+__all__ = ["EARLIEST", "MAX_SPAN_DAYS", "check_range", "is_known",
            "max_span", "require_symbols", "unknown_symbol"]
