@@ -324,13 +324,16 @@ class MarketFeed:
             if job is None:
                 self._backfill_done = self._history_ready = True
                 self._backfill_label = "done"
+                self._epoch += 1  # the minutes and older days behind readers' windows too
                 self._write_progress()
                 release_memory(self.dm.db.get_db_connection())
                 return False
             stored = job()
             self.stats.rows += stored
-            if stored:
-                self._epoch += 1  # older bars arrived: readers drop what they keep
+            if stored and not self._history_ready:
+                # older bars of the readers' default windows arrived: they drop what they
+                # keep (after that, once more when the rest, minutes and old days, is done)
+                self._epoch += 1
                 self._write_progress()
         self.stats.backfill_jobs += 1
         self.stats.backfill_s += time.perf_counter() - t0
