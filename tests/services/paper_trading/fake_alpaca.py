@@ -7,15 +7,11 @@ clock and calendar.  ``fail_with`` makes every request answer that status; ``req
 """
 from __future__ import annotations
 
-import threading
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
 from flask import Flask, Response, jsonify, request
-from werkzeug.serving import make_server
 
 ASSET = "b0b6dd9d-8b9b-48a9-ba46-b9d54906e415"
 
@@ -186,16 +182,3 @@ class FakeAlpaca:
                             {"date": "2024-01-03", "open": "09:30", "close": "16:00"}])
 
         return app
-
-
-@contextmanager
-def serve(app: Flask) -> Iterator[str]:
-    """Serve ``app`` from a thread on a free loopback port; yield its base URL."""
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
-        thread.join(5)

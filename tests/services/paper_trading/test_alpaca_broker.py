@@ -11,8 +11,8 @@ import pytest
 from services.paper_trading import create_app
 from shared.errors import ConfigError
 from shared.http import reset_breakers
-from tests.conftest import make_settings
-from tests.services.paper_trading.fake_alpaca import FakeAlpaca, serve
+from tests.conftest import make_settings, serve
+from tests.services.paper_trading.fake_alpaca import FakeAlpaca
 from tests.services.paper_trading.helpers import Clock
 
 with warnings.catch_warnings():

@@ -1,11 +1,7 @@
 """Fixtures for the market tests: a migrated DB, a stepped replay clock, a data manager."""
 from __future__ import annotations
 
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -40,18 +36,3 @@ def manager(db: Database, market_settings: Settings, controller: ClockController
     dm = DataManager(market_settings, db, clock=controller.clock, owner=True)  # no stale clock cache
     yield dm
     dm.close()
-
-
-@contextmanager
-def served(app: Any) -> Iterator[str]:
-    """Serve a fake of a remote API (a Flask app) on a loopback port; yield its base URL."""
-    from werkzeug.serving import make_server
-
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    t = threading.Thread(target=server.serve_forever, daemon=True)
-    t.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
-        t.join(5)

@@ -8,7 +8,7 @@ from pydantic import SecretStr
 
 from shared.errors import RetryableError, ServiceUnavailable
 from shared.market.alpaca_provider import AlpacaProvider
-from tests.shared.market.conftest import served
+from tests.conftest import serve
 
 
 def _fake() -> Flask:
@@ -66,7 +66,7 @@ def _fake() -> Flask:
 @pytest.fixture
 def fake():
     app = _fake()
-    with served(app) as url:
+    with serve(app) as url:
         yield app, url
 
 

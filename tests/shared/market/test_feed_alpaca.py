@@ -9,7 +9,7 @@ from pydantic import SecretStr
 
 from shared.market import ClockController, DataManager
 from shared.market.feed import MarketFeed
-from tests.shared.market.conftest import served
+from tests.conftest import serve
 
 
 def _fake() -> Flask:
@@ -39,7 +39,7 @@ def _fake() -> Flask:
 @pytest.fixture
 def fake():
     app = _fake()
-    with served(app) as url:
+    with serve(app) as url:
         yield app, url
 
 
