@@ -19,7 +19,7 @@ from shared.config import Settings
 from shared.db import Database, DatabaseServiceMixin
 from shared.errors import ConfigError, NotFound, ValidationError
 from shared.market.frames import BarArrays
-from shared.market.release import BULK_ROWS, release_memory
+from shared.market.release import BULK_ROWS, release_memory, trim_heap
 
 _COLS = ("open", "high", "low", "close", "volume")
 
@@ -158,6 +158,11 @@ class ScannerService(DatabaseServiceMixin):
             # a first scan (or one after the clock jumped) backfills the whole universe: give
             # back the page cache and the freed temporaries of the reads and the old panel
             release_memory(self.db.get_db_connection())
+        else:
+            # a new panel replaced the old one (tens of MB for the whole universe, and every
+            # symbol's window was extended by a copy): give the freed heap back, or the
+            # worker's resident memory grew by ~100 MB over its first minutes of scans
+            trim_heap()
         return p
 
     def filters_for(self, preset: str | None, overrides: dict[str, Any]) -> Filters:
