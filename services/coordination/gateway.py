@@ -69,9 +69,15 @@ class Gateway:
         if limit is None:
             return None
         if self._universe is None:
-            from shared.market import get_data_manager
+            # the market feed's data manager (this process's owner); a second one only
+            # when there is no feed (a gateway on its own)
+            if self.feed is not None:
+                dm = self.feed.dm
+            else:
+                from shared.market import get_data_manager
 
-            rows = get_data_manager(self.settings).get_symbols("equity")
+                dm = get_data_manager(self.settings)
+            rows = dm.get_symbols("equity")
             self._universe = sorted(r["symbol"] for r in rows)
         return self._universe[:limit]
 

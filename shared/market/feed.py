@@ -20,7 +20,7 @@ import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -61,8 +61,6 @@ class FeedStats:
     backfill_s: float = 0.0
     errors: int = 0
     last_error: str | None = None
-    primed_at: float | None = None
-    started_at: float = field(default_factory=time.monotonic)
 
 
 class MarketFeed:
@@ -123,8 +121,6 @@ class MarketFeed:
         self.stats.catch_ups += 1
         self.stats.catch_up_s += time.perf_counter() - t0
         self.stats.rows += rows
-        if self.stats.primed_at is None:
-            self.stats.primed_at = time.monotonic()
         return rows
 
     def _follow_jumps(self, cutoff: pd.Timestamp) -> None:
