@@ -10,12 +10,11 @@ import hmac
 from decimal import Decimal
 from typing import Literal
 
-import orjson
-import pandas as pd
 from flask import Blueprint, Response, request
 from pydantic import BaseModel, ConfigDict, Field
 
-from services.paper_trading import marketdata
+from services.paper_trading.alpaca_data_api import data_blueprints
+from services.paper_trading.alpaca_json import json_response as _json
 from services.paper_trading.alpaca_models import (
     account_json,
     alpaca_error,
@@ -28,8 +27,7 @@ from services.paper_trading.schemas import OrderRequest, ReplaceRequest
 from services.paper_trading.service import PaperTradingService, asset_id_for
 from shared.config import Settings
 from shared.errors import AppError, AuthError, NotFound
-from shared.market.limits import check_range, require_symbols
-from shared.web import current_service, to_jsonable, validate
+from shared.web import current_service, validate
 
 
 def check_alpaca_key(settings: Settings) -> None:
@@ -54,24 +52,6 @@ def _svc() -> PaperTradingService:
     return current_service()
 
 
-#: datetimes and dataclasses go through ``to_jsonable`` like everywhere else in the suite
-#: (orjson's own formats differ); NaN comes out as null either way
-_ORJSON_OPTS = orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS | \
-    orjson.OPT_NON_STR_KEYS
-
-
-def _json(data: object, status: int = 200) -> Response:
-    """Return Alpaca's raw JSON body.
-
-    The Alpaca objects are already JSON types (money as strings), so they are encoded directly
-    rather than walked again by the suite's generic encoder; anything else falls back to it.
-    orjson, not ``json``: an order object took 7.5 us to encode with ``json`` and 0.6 us
-    with orjson, on the path of every submission.
-    """
-    return Response(orjson.dumps(data, default=to_jsonable, option=_ORJSON_OPTS),
-                    status=status, mimetype="application/json")
-
-
 class OrdersQuery(BaseModel):
     model_config = ConfigDict(extra="ignore")
     status: Literal["open", "closed", "all"] = "open"
@@ -88,29 +68,6 @@ class CloseQuery(BaseModel):
     model_config = ConfigDict(extra="ignore")
     qty: Decimal | None = Field(None, gt=0)
     percentage: Decimal | None = Field(None, gt=0, le=100)
-
-
-class BarsQuery(BaseModel):
-    model_config = ConfigDict(extra="ignore")
-    symbols: str = Field(min_length=1)
-    timeframe: str = "1Day"
-    start: str | None = None
-    end: str | None = None
-    limit: int = Field(1000, ge=1, le=10000)
-    page_token: str | None = None
-    sort: Literal["asc", "desc"] = "asc"
-
-
-class NewsQuery(BaseModel):
-    model_config = ConfigDict(extra="ignore")
-    symbols: str | None = None
-    start: str | None = None
-    end: str | None = None
-    limit: int = Field(10, ge=1, le=50)
-    sort: Literal["asc", "desc"] = "desc"
-    include_content: bool = False
-    exclude_contentless: bool = False
-    page_token: str | None = None
 
 
 def _symbols(text: str | None) -> list[str]:
@@ -246,42 +203,7 @@ def blueprints() -> list[Blueprint]:
     def close(symbol: str, query: CloseQuery) -> Response:
         return _json(order_json(_svc().close_position(symbol, query.qty, query.percentage)))
 
-    # -- market data ------------------------------------------------------------------------
-    @v2.get("/stocks/bars")
-    @validate(query=BarsQuery, summary="Alpaca: historical bars", tags=["alpaca"])
-    def bars(query: BarsQuery) -> Response:
-        svc = _svc()
-        now = svc.now()
-        check_range(query.timeframe, query.start, query.end, now=pd.Timestamp(now))
-        return _json(marketdata.stock_bars(svc.db, svc.cal, now,
-                                           require_symbols(svc.db, _symbols(query.symbols)),
-                                           query.timeframe, query.start, query.end, query.limit,
-                                           query.page_token, query.sort))
-
-    @v2.get("/stocks/trades/latest")
-    @validate(summary="Alpaca: latest trades", tags=["alpaca"])
-    def latest_trades() -> Response:
-        svc = _svc()
-        syms = require_symbols(svc.db, _symbols(request.args.get("symbols")))
-        return _json(marketdata.latest(svc.db, svc.now(), syms, "trades"))
-
-    @v2.get("/stocks/quotes/latest")
-    @validate(summary="Alpaca: latest quotes", tags=["alpaca"])
-    def latest_quotes() -> Response:
-        svc = _svc()
-        syms = require_symbols(svc.db, _symbols(request.args.get("symbols")))
-        return _json(marketdata.latest(svc.db, svc.now(), syms, "quotes"))
-
-    @v1b.get("/news")
-    @validate(query=NewsQuery, summary="Alpaca: news", tags=["alpaca"])
-    def news(query: NewsQuery) -> Response:
-        svc = _svc()
-        return _json(marketdata.news(svc.db, svc.now(), _symbols(query.symbols) or None,
-                                     query.start, query.end, query.limit, query.sort,
-                                     query.include_content, query.page_token,
-                                     query.exclude_contentless))
-
-    return [v2, v1b]
+    return [v2, *data_blueprints(v2, v1b)]
 
 
 __all__ = ["alpaca_error", "blueprints", "check_alpaca_key"]

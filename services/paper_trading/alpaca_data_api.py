@@ -1,0 +1,89 @@
+"""The Alpaca-compatible market-data routes: /v2/stocks (bars, latest trades and quotes) and
+/v1beta1/news, as alpaca-py's ``StockHistoricalDataClient`` and ``NewsClient`` call them.
+
+Read-only over the market owner's tables (``bars``, ``symbols``, ``news``).
+"""
+from __future__ import annotations
+
+from typing import Literal
+
+import pandas as pd
+from flask import Blueprint, Response, request
+from pydantic import BaseModel, ConfigDict, Field
+
+from services.paper_trading import marketdata
+from services.paper_trading.alpaca_json import json_response as _json
+from shared.market.limits import check_range, require_symbols
+from shared.web import current_service, validate
+
+
+class BarsQuery(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    symbols: str = Field(min_length=1)
+    timeframe: str = "1Day"
+    start: str | None = None
+    end: str | None = None
+    limit: int = Field(1000, ge=1, le=10000)
+    page_token: str | None = None
+    sort: Literal["asc", "desc"] = "asc"
+
+
+class NewsQuery(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    symbols: str | None = None
+    start: str | None = None
+    end: str | None = None
+    limit: int = Field(10, ge=1, le=50)
+    sort: Literal["asc", "desc"] = "desc"
+    include_content: bool = False
+    exclude_contentless: bool = False
+    page_token: str | None = None
+
+
+def _symbols(text: str | None) -> list[str]:
+    return [s.strip().upper() for s in (text or "").split(",") if s.strip()]
+
+
+def data_blueprints(v2: Blueprint, v1b: Blueprint) -> list[Blueprint]:
+    """Add the market-data routes to the /v2 and /v1beta1 blueprints; return /v1beta1."""
+    _svc = current_service
+
+    # -- market data ------------------------------------------------------------------------
+    @v2.get("/stocks/bars")
+    @validate(query=BarsQuery, summary="Alpaca: historical bars", tags=["alpaca"])
+    def bars(query: BarsQuery) -> Response:
+        svc = _svc()
+        now = svc.now()
+        check_range(query.timeframe, query.start, query.end, now=pd.Timestamp(now))
+        return _json(marketdata.stock_bars(svc.db, svc.cal, now,
+                                           require_symbols(svc.db, _symbols(query.symbols)),
+                                           query.timeframe, query.start, query.end, query.limit,
+                                           query.page_token, query.sort))
+
+    @v2.get("/stocks/trades/latest")
+    @validate(summary="Alpaca: latest trades", tags=["alpaca"])
+    def latest_trades() -> Response:
+        svc = _svc()
+        syms = require_symbols(svc.db, _symbols(request.args.get("symbols")))
+        return _json(marketdata.latest(svc.db, svc.now(), syms, "trades"))
+
+    @v2.get("/stocks/quotes/latest")
+    @validate(summary="Alpaca: latest quotes", tags=["alpaca"])
+    def latest_quotes() -> Response:
+        svc = _svc()
+        syms = require_symbols(svc.db, _symbols(request.args.get("symbols")))
+        return _json(marketdata.latest(svc.db, svc.now(), syms, "quotes"))
+
+    @v1b.get("/news")
+    @validate(query=NewsQuery, summary="Alpaca: news", tags=["alpaca"])
+    def news(query: NewsQuery) -> Response:
+        svc = _svc()
+        return _json(marketdata.news(svc.db, svc.now(), _symbols(query.symbols) or None,
+                                     query.start, query.end, query.limit, query.sort,
+                                     query.include_content, query.page_token,
+                                     query.exclude_contentless))
+
+    return [v1b]
+
+
+__all__ = ["data_blueprints"]
