@@ -10,7 +10,7 @@ import hmac
 from decimal import Decimal
 from typing import Literal
 
-from flask import Blueprint, Response, request
+from flask import Blueprint, Response, g, request
 from pydantic import BaseModel, ConfigDict, Field
 
 from services.paper_trading.alpaca_data_api import data_blueprints
@@ -52,6 +52,20 @@ def _svc() -> PaperTradingService:
     return current_service()
 
 
+def _acct() -> int:
+    return g.account  # type: ignore[no-any-return]
+
+
+def resolve_key_account() -> None:
+    """Set ``g.account`` to the account of the request's APCA-API-KEY-ID (created on first use).
+
+    Raises:
+        AuthError: no or a malformed key id, or a secret that does not match the account's.
+    """
+    g.account = _svc().accounts.resolve(request.headers.get("APCA-API-KEY-ID", ""),
+                                        request.headers.get("APCA-API-SECRET-KEY"))
+
+
 class OrdersQuery(BaseModel):
     model_config = ConfigDict(extra="ignore")
     status: Literal["open", "closed", "all"] = "open"
@@ -87,6 +101,9 @@ def blueprints() -> list[Blueprint]:
 
     @v2.before_request
     def _process() -> None:
+        if not request.path.startswith(("/v2/stocks", "/v2/calendar", "/v2/clock",
+                                        "/v2/assets")):
+            resolve_key_account()
         if not is_submission():
             _svc().maybe_process()
 
@@ -94,7 +111,7 @@ def blueprints() -> list[Blueprint]:
     @v2.get("/account")
     @validate(summary="Alpaca: the account", tags=["alpaca"])
     def account() -> Response:
-        return _json(account_json(_svc().account_snapshot(), _svc().cfg))
+        return _json(account_json(_svc().account_snapshot(account=_acct()), _svc().cfg))
 
     @v2.get("/clock")
     @validate(summary="Alpaca: the market clock", tags=["alpaca"])
@@ -109,8 +126,12 @@ def blueprints() -> list[Blueprint]:
     @v2.get("/assets")
     @validate(summary="Alpaca: assets", tags=["alpaca"])
     def assets() -> Response:
+        from services.paper_trading.asset_catalog import asset_rows
+
+        a = request.args
         return _json([asset_json(r["symbol"], asset_id_for(r["symbol"]), r)
-                      for r in _svc().db.fetch_all("SELECT * FROM symbols ORDER BY symbol")])
+                      for r in asset_rows(_svc().db, a.get("status"), a.get("asset_class"),
+                                          a.get("exchange"), a.get("attributes"))])
 
     @v2.get("/assets/<path:symbol>")
     @validate(summary="Alpaca: one asset", tags=["alpaca"])
@@ -131,7 +152,7 @@ def blueprints() -> list[Blueprint]:
     @v2.post("/orders")
     @validate(body=OrderRequest, summary="Alpaca: submit an order", tags=["alpaca"])
     def submit(body: OrderRequest) -> Response:
-        return _json(order_json(_svc().submit_order(body)))
+        return _json(order_json(_svc().submit_order(body, account=_acct())))
 
     @v2.get("/orders")
     @validate(query=OrdersQuery, summary="Alpaca: list orders", tags=["alpaca"])
@@ -139,49 +160,50 @@ def blueprints() -> list[Blueprint]:
         recs = _svc().list_orders(status=query.status, limit=query.limit,
                                   after=_iso_arg(query.after), until=_iso_arg(query.until),
                                   direction=query.direction, side=query.side,
-                                  symbols=_symbols(query.symbols) or None)
+                                  symbols=_symbols(query.symbols) or None,
+                                  account=_acct())
         return _json([order_json(r, query.nested) for r in recs])
 
     @v2.delete("/orders")
     @validate(summary="Alpaca: cancel all open orders", tags=["alpaca"])
     def cancel_all() -> Response:
         return _json([{"id": r.id, "status": 200, "body": order_json(r, False)}
-                      for r in _svc().cancel_all()], 207)
+                      for r in _svc().cancel_all(account=_acct())], 207)
 
     @v2.get("/orders:by_client_order_id")
     @validate(summary="Alpaca: order by client_order_id", tags=["alpaca"])
     def by_client_id() -> Response:
         return _json(order_json(_svc().get_order_by_client_id(
-            request.args.get("client_order_id", ""))))
+            request.args.get("client_order_id", ""), account=_acct())))
 
     @v2.get("/orders/<order_id>")
     @validate(summary="Alpaca: one order", tags=["alpaca"])
     def get_order(order_id: str) -> Response:
-        return _json(order_json(_svc().get_order(order_id)))
+        return _json(order_json(_svc().get_order(order_id, account=_acct())))
 
     @v2.delete("/orders/<order_id>")
     @validate(summary="Alpaca: cancel an order", tags=["alpaca"])
     def cancel(order_id: str) -> Response:
-        _svc().cancel_order(order_id)
+        _svc().cancel_order(order_id, account=_acct())
         return Response(status=204)
 
     @v2.patch("/orders/<order_id>")
     @validate(body=ReplaceRequest, summary="Alpaca: replace an order", tags=["alpaca"])
     def replace(order_id: str, body: ReplaceRequest) -> Response:
-        return _json(order_json(_svc().replace_order(order_id, body)))
+        return _json(order_json(_svc().replace_order(order_id, body, account=_acct())))
 
     # -- positions --------------------------------------------------------------------------
     @v2.get("/positions")
     @validate(summary="Alpaca: open positions", tags=["alpaca"])
     def positions() -> Response:
-        return _json([position_json(p) for p in _svc().positions()])
+        return _json([position_json(p) for p in _svc().positions(account=_acct())])
 
     @v2.delete("/positions")
     @validate(summary="Alpaca: close all positions", tags=["alpaca"])
     def close_all() -> Response:
         cancel = request.args.get("cancel_orders", "false").lower() == "true"
         out = []
-        for sym, res in _svc().close_all_positions(cancel):
+        for sym, res in _svc().close_all_positions(cancel, account=_acct()):
             if isinstance(res, AppError):
                 out.append({"symbol": sym, "status": res.http_status,
                             "body": alpaca_error(res.code, res.message, None, res.http_status)})
@@ -196,12 +218,13 @@ def blueprints() -> list[Blueprint]:
     @v2.get("/positions/<path:symbol>")
     @validate(summary="Alpaca: one position", tags=["alpaca"])
     def position(symbol: str) -> Response:
-        return _json(position_json(_svc().position(symbol)))
+        return _json(position_json(_svc().position(symbol, account=_acct())))
 
     @v2.delete("/positions/<path:symbol>")
     @validate(query=CloseQuery, summary="Alpaca: close a position", tags=["alpaca"])
     def close(symbol: str, query: CloseQuery) -> Response:
-        return _json(order_json(_svc().close_position(symbol, query.qty, query.percentage)))
+        return _json(order_json(_svc().close_position(symbol, query.qty, query.percentage,
+                                                      account=_acct())))
 
     return [v2, *data_blueprints(v2, v1b)]
 

@@ -118,7 +118,8 @@ def account_snapshot(a: TradeAccount, positions: list[PricedPosition]) -> Snapsh
         maintenance_margin=_dec(a.maintenance_margin) or z,
         multiplier=_dec(a.multiplier) or Decimal(1))
     return Snapshot(
-        account_id=str(a.id), account_number=a.account_number, epoch=0, start_cash=fig.equity,
+        account=1, account_id=str(a.id), account_number=a.account_number, epoch=0,
+        start_cash=fig.equity,
         figures=fig, positions=positions, session=None,
         last_equity=_dec(a.last_equity) or fig.equity, daytrade_count=a.daytrade_count or 0,
         created_at=iso(a.created_at) or "", halted=bool(a.trading_blocked), entries_today=0,
@@ -147,6 +148,25 @@ def order_request(req: OrderRequest) -> areq.OrderRequest:
         if getattr(req, name) is not None:
             kw[name] = float(getattr(req, name))
     return _ORDER_TYPES[req.type](**{k: v for k, v in kw.items() if v is not None})
+
+
+class _OneAccount:
+    """The account directory of the forwarding broker: every key id is Alpaca's one paper
+    account (the keys in the settings), the suite's account 1."""
+
+    def resolve(self, key_id: str, secret: str | None) -> int:
+        return 1
+
+    def get(self, ref: int | str) -> Any:
+        if str(ref) not in ("1", "automation"):
+            raise AlpacaBrokerService._simulator_only("an account per key id")
+        return None
+
+    def all(self) -> list[Any]:
+        raise AlpacaBrokerService._simulator_only("the account list")
+
+    def create(self, **_: Any) -> Any:
+        raise AlpacaBrokerService._simulator_only("creating accounts")
 
 
 class AlpacaBrokerService(DatabaseServiceMixin):
@@ -183,6 +203,7 @@ class AlpacaBrokerService(DatabaseServiceMixin):
         session.request = lambda method, url, **kw: send(  # type: ignore[method-assign]
             method, url, **{"timeout": timeout, **kw})
         self.client = client
+        self.accounts = _OneAccount()
         self.breaker = breaker_for("alpaca_trading", settings.http.breaker_fail_max,
                                    settings.http.breaker_reset_s)
 
@@ -231,23 +252,37 @@ class AlpacaBrokerService(DatabaseServiceMixin):
         cls = _BY_STATUS.get(status, UnprocessableError)
         raise cls(_message(value), code=f"alpaca_{status}")
 
+    def _one_account(self, account: int) -> None:
+        """Refuse every account but the automation's: Alpaca's paper account is one account.
+
+        Raises:
+            UnprocessableError: for any other account (a bot with its own keys talks to Alpaca
+                directly, or to the simulator).
+        """
+        if account != 1:
+            raise self._simulator_only("an account per key id")
+
     @staticmethod
     def _simulator_only(what: str) -> UnprocessableError:
         return UnprocessableError(f"{what} is only available with the paper simulator "
                                   "(paper_trading.broker: paper)", field="paper_trading.broker")
 
     # -- account and positions --------------------------------------------------------------
-    def account_snapshot(self) -> Snapshot:
+    def account_snapshot(self, *, account: int = 1) -> Snapshot:
+        self._one_account(account)
         return account_snapshot(self._call(self.client.get_account), [])
 
-    def positions(self) -> list[PricedPosition]:
+    def positions(self, *, account: int = 1) -> list[PricedPosition]:
+        self._one_account(account)
         return [priced_position(p) for p in self._call(self.client.get_all_positions)]
 
-    def position(self, symbol_or_id: str) -> PricedPosition:
+    def position(self, symbol_or_id: str, *, account: int = 1) -> PricedPosition:
+        self._one_account(account)
         return priced_position(self._call(lambda: self.client.get_open_position(symbol_or_id)))
 
     def close_position(self, symbol_or_id: str, qty: Decimal | None = None,
-                       percentage: Decimal | None = None) -> OrderRecord:
+                       percentage: Decimal | None = None, *, account: int = 1) -> OrderRecord:
+        self._one_account(account)
         if qty is not None and percentage is not None:
             raise ValidationError("give qty or percentage, not both", field="qty")
         opts = areq.ClosePositionRequest(qty=None if qty is None else str(qty),
@@ -255,7 +290,9 @@ class AlpacaBrokerService(DatabaseServiceMixin):
                                          ) if (qty or percentage) else None
         return order_record(self._call(lambda: self.client.close_position(symbol_or_id, opts)))
 
-    def close_all_positions(self, cancel_orders: bool = False) -> list[tuple[str, Any]]:
+    def close_all_positions(self, cancel_orders: bool = False, *,
+                            account: int = 1) -> list[tuple[str, Any]]:
+        self._one_account(account)
         out: list[tuple[str, Any]] = []
         for r in self._call(lambda: self.client.close_all_positions(cancel_orders)):
             body = r.body
@@ -268,23 +305,27 @@ class AlpacaBrokerService(DatabaseServiceMixin):
         return out
 
     # -- orders ---------------------------------------------------------------------------
-    def submit_order(self, req: OrderRequest) -> OrderRecord:
+    def submit_order(self, req: OrderRequest, *, account: int = 1) -> OrderRecord:
+        self._one_account(account)
         request = order_request(req)
         return order_record(self._call(lambda: self.client.submit_order(request)))
 
-    def get_order(self, order_id: str) -> OrderRecord:
+    def get_order(self, order_id: str, *, account: int = 1) -> OrderRecord:
+        self._one_account(account)
         return order_record(self._call(lambda: self.client.get_order_by_id(
             order_id, areq.GetOrderByIdRequest(nested=True))))
 
-    def get_order_by_client_id(self, cid: str) -> OrderRecord:
+    def get_order_by_client_id(self, cid: str, *, account: int = 1) -> OrderRecord:
+        self._one_account(account)
         return order_record(self._call(lambda: self.client.get_order_by_client_id(cid)))
 
-    def order_events(self, order_id: str) -> list[dict[str, Any]]:
+    def order_events(self, order_id: str, *, account: int = 1) -> list[dict[str, Any]]:
         return []  # Alpaca keeps no per-order status history we could read
 
     def list_orders(self, *, status: str = "open", limit: int = 50, after: str | None = None,
                     until: str | None = None, direction: str = "desc", side: str | None = None,
-                    symbols: list[str] | None = None) -> list[OrderRecord]:
+                    symbols: list[str] | None = None, account: int = 1) -> list[OrderRecord]:
+        self._one_account(account)
         f = areq.GetOrdersRequest(
             status=QueryOrderStatus(status), limit=limit, direction=Sort(direction), nested=True,
             after=None if after is None else datetime.fromisoformat(after),
@@ -292,18 +333,22 @@ class AlpacaBrokerService(DatabaseServiceMixin):
             side=None if side is None else OrderSide(side), symbols=symbols)
         return [order_record(o) for o in self._call(lambda: self.client.get_orders(f))]
 
-    def cancel_order(self, order_id: str) -> OrderRecord:
+    def cancel_order(self, order_id: str, *, account: int = 1) -> OrderRecord:
+        self._one_account(account)
         self._call(lambda: self.client.cancel_order_by_id(order_id))
         return self.get_order(order_id)
 
-    def cancel_all(self) -> list[OrderRecord]:
+    def cancel_all(self, *, account: int = 1) -> list[OrderRecord]:
+        self._one_account(account)
         out = []
         for r in self._call(self.client.cancel_orders):
             body = r.body if isinstance(r.body, dict) and "client_order_id" in r.body else None
             out.append(order_record(Order(**body)) if body else self.get_order(str(r.id)))
         return out
 
-    def replace_order(self, order_id: str, req: ReplaceRequest) -> OrderRecord:
+    def replace_order(self, order_id: str, req: ReplaceRequest, *,
+                      account: int = 1) -> OrderRecord:
+        self._one_account(account)
         if req.qty is not None and req.qty != req.qty.to_integral_value():
             raise ValidationError("Alpaca replaces whole-share quantities only", field="qty")
         r = areq.ReplaceOrderRequest(
@@ -326,7 +371,7 @@ class AlpacaBrokerService(DatabaseServiceMixin):
             lambda: self.client.get_calendar(f))]
 
     # -- simulator-only use cases ---------------------------------------------------------
-    def reset(self, starting_cash: Decimal | None = None) -> Snapshot:
+    def reset(self, starting_cash: Decimal | None = None, *, account: int = 1) -> Snapshot:
         raise self._simulator_only("account reset")
 
     def fills(self, *args: Any, **kwargs: Any) -> list[dict[str, Any]]:
@@ -335,10 +380,10 @@ class AlpacaBrokerService(DatabaseServiceMixin):
     def ledger(self, *args: Any, **kwargs: Any) -> list[dict[str, Any]]:
         raise self._simulator_only("the cash ledger")
 
-    def risk_state(self) -> dict[str, Any]:
+    def risk_state(self, *, account: int = 1) -> dict[str, Any]:
         raise self._simulator_only("the risk state")
 
-    def invariants(self) -> dict[str, Any]:
+    def invariants(self, *, account: int = 1) -> dict[str, Any]:
         raise self._simulator_only("the accounting invariants")
 
     def process_until(self, now: datetime | None = None) -> dict[str, int]:

@@ -266,6 +266,7 @@ class FillEngine:
         """Return why a fill would break the account's rules at fill time, or None."""
         if self.margin:
             return None
+        repo = repo.scoped(rec.account)
         row = repo.position(rec.symbol)
         pos = from_micros(row["qty_micros"]) if row else Decimal(0)
         if rec.side == "sell":
@@ -277,6 +278,7 @@ class FillEngine:
     def _fill(self, repo: Repository, life: Lifecycle, rec: OrderRecord, bar: Bar, qty: Decimal,
               price: Decimal) -> None:
         at = bar.close_time
+        repo = repo.scoped(rec.account)  # the fill lands in the order's account
         acct = repo.account()
         row = repo.position(rec.symbol)
         pos = Position(rec.symbol) if row is None else Position(

@@ -58,13 +58,13 @@ ACCOUNT_NAMESPACE = uuid.UUID("6f1c1e0a-5a43-4d2b-9a57-2f0c8d6b9e11")
 _QTY_STEP = Decimal("0.000001")
 _INSERT = (f"INSERT INTO pt_orders ({', '.join(ORDER_COLUMNS)}) "  # noqa: S608 - fixed fragments
            f"VALUES ({', '.join('?' * len(ORDER_COLUMNS))})")
-_INSERT_NEW = _INSERT + " ON CONFLICT (client_order_id) DO NOTHING"
+_INSERT_NEW = _INSERT + " ON CONFLICT (account, client_order_id) DO NOTHING"
 # The account, the book and the session in one row (NULL columns when a row does not exist).
 _CONTEXT_SQL = (
     "SELECT a.cash_micros, a.epoch, b.reserved_micros, s.start_equity_micros, s.entries, "
-    "s.halted, (SELECT COUNT(*) FROM pt_day_trades WHERE session >= ?) "
-    "FROM pt_book b LEFT JOIN pt_account a ON a.id = 1 "
-    "LEFT JOIN pt_sessions s ON s.session = ? WHERE b.id = 1")
+    "s.halted, (SELECT COUNT(*) FROM pt_day_trades WHERE account = b.id AND session >= ?) "
+    "FROM pt_book b LEFT JOIN pt_accounts a ON a.id = b.id "
+    "LEFT JOIN pt_sessions s ON s.account = b.id AND s.session = ? WHERE b.id = ?")
 # Every open position with the close of its last bar visible at the cutoff (bars' primary key).
 POSITIONS_SQL = (
     "SELECT p.symbol, p.qty_micros, p.avg_entry_price_micros, p.realized_pl_micros, p.asset_id, "
@@ -72,27 +72,50 @@ POSITIONS_SQL = (
     " ORDER BY ts DESC LIMIT 1), "
     "(SELECT close_micros FROM bars WHERE symbol = p.symbol AND timeframe = '1m' AND ts <= ? "
     " ORDER BY ts DESC LIMIT 1) "
-    "FROM pt_positions p WHERE p.qty_micros != 0 ORDER BY p.symbol")
+    "FROM pt_positions p WHERE p.account = ? AND p.qty_micros != 0 ORDER BY p.symbol")
 _SELL_HELD_SQL = (
     "SELECT COALESCE(SUM(qty_micros - filled_qty_micros), 0) FROM pt_orders "
-    "WHERE status IN ('new', 'accepted', 'partially_filled') AND symbol = ? AND side = 'sell'")
+    "WHERE status IN ('new', 'accepted', 'partially_filled') AND account = ? AND symbol = ? "
+    "AND side = 'sell'")
 _RESERVE = ORDER_COLUMNS.index("reserve_micros")
 # The order under a client_order_id (NULL columns when there is none) and the symbol's last
 # visible close, in one row: the submission's only read before the lock.
 _LOOK_SQL = (
     "SELECT o.*, (SELECT close_micros FROM bars WHERE symbol = ? AND timeframe = '1m' AND ts <= ? "
-    " ORDER BY ts DESC LIMIT 1) FROM (SELECT 1) LEFT JOIN pt_orders o ON o.client_order_id = ?")
+    " ORDER BY ts DESC LIMIT 1) FROM (SELECT 1) "
+    "LEFT JOIN pt_orders o ON o.account = ? AND o.client_order_id = ?")
 _MINUTE = timedelta(minutes=1)
 _READ: Any = object()  # prepare(): no close given, read it
 _SESSION_ENTRY_SQL = (
-    "INSERT INTO pt_sessions (session, start_equity_micros, entries) VALUES (?, ?, 1) "
-    "ON CONFLICT (session) DO UPDATE SET entries = entries + 1")
+    "INSERT INTO pt_sessions (account, session, start_equity_micros, entries) "
+    "VALUES (?, ?, ?, 1) ON CONFLICT (account, session) DO UPDATE SET entries = entries + 1")
 
 
 @lru_cache(maxsize=4096)
 def asset_id_for(symbol: str) -> str:
     """Return a stable asset UUID for a symbol (the same in every process)."""
     return str(uuid.uuid5(ACCOUNT_NAMESPACE, symbol))
+
+
+def same_request(existing: OrderRecord, req: OrderRequest) -> None:
+    """Check that ``req`` asks for what the order stored under its client_order_id asked for.
+
+    The same request sent again is a retry and gets the stored order back (idempotent); a
+    different order under a used client_order_id is refused, as Alpaca refuses it.
+
+    Raises:
+        UnprocessableError: 422 "client_order_id must be unique".
+    """
+    asked = (req.symbol, req.side, req.type, req.time_in_force, req.order_class or "simple",
+             req.limit_price, req.stop_price, req.trail_price, req.trail_percent)
+    stored = (existing.symbol, existing.side, existing.type, existing.time_in_force,
+              existing.order_class, existing.limit_price if existing.order_class != "oco"
+              else req.limit_price, existing.stop_price if existing.type != "trailing_stop"
+              else req.stop_price, existing.trail_price, existing.trail_percent)
+    size_same = (existing.notional == req.notional if req.notional is not None
+                 else existing.qty == req.qty)
+    if asked != stored or not size_same:
+        raise UnprocessableError("client_order_id must be unique", field="client_order_id")
 
 
 @dataclass(frozen=True)
@@ -127,7 +150,7 @@ class AssetTable:
 
 
 def priced_rows(conn: sqlite3.Connection, now: datetime,
-                prev_close: datetime | None) -> list[tuple[Any, ...]]:
+                prev_close: datetime | None, account: int = 1) -> list[tuple[Any, ...]]:
     """Return (symbol, qty, avg, realized, asset_id, price, lastday_price) per open position.
 
     Prices are micros of the last one-minute bar closed by ``now`` (and by ``prev_close``),
@@ -135,7 +158,7 @@ def priced_rows(conn: sqlite3.Connection, now: datetime,
     """
     cut = bar_iso(now - timedelta(minutes=1))
     prev = bar_iso(prev_close - timedelta(minutes=1)) if prev_close is not None else ""
-    return conn.execute(POSITIONS_SQL, (cut, prev)).fetchall()
+    return conn.execute(POSITIONS_SQL, (cut, prev, account)).fetchall()
 
 
 @dataclass
@@ -151,7 +174,8 @@ class Prepared:
     parent: OrderRecord
     legs: list[OrderRecord]
     rows: list[list[Any]]  # the parent's and legs' prepared rows (parent first)
-    feed: tuple[str, str, str]  # the trade_events row
+    feed: tuple[int, str, str, str]  # the trade_events row
+    account: int = 1
 
 
 class Intake:
@@ -161,11 +185,10 @@ class Intake:
         self.svc = svc
         self.cfg = svc.cfg
         self.assets = AssetTable(svc.db)
-        self._account_seen = False
 
     # -- before the lock ------------------------------------------------------------------
     def look(self, conn: sqlite3.Connection, req: OrderRequest,
-             now: datetime) -> tuple[OrderRecord | None, Any]:
+             now: datetime, account: int = 1) -> tuple[OrderRecord | None, Any]:
         """Return (the order stored under ``req``'s client_order_id or None, the last close).
 
         Both lookups in one statement, run on ``conn`` inside the submission's unit of work.
@@ -174,11 +197,12 @@ class Intake:
         """
         cid = req.client_order_id
         row = conn.execute(
-            _LOOK_SQL, (req.symbol, bar_iso(now - _MINUTE), cid)).fetchone()
+            _LOOK_SQL, (req.symbol, bar_iso(now - _MINUTE), account, cid)).fetchone()
         found = None if cid is None or row["seq"] is None else OrderRecord.from_row(row)
         return found, row[-1]
 
-    def prepare(self, req: OrderRequest, now: datetime, close_micros: Any = _READ) -> Prepared:
+    def prepare(self, req: OrderRequest, now: datetime, close_micros: Any = _READ,
+                account: int = 1) -> Prepared:
         """Validate against the asset and the visible price; build the records.
 
         ``close_micros`` is the close ``look`` read (read here when not given).
@@ -209,13 +233,14 @@ class Intake:
         qty = req.qty if req.qty is not None else (req.notional / ref).quantize(  # type: ignore[operator]
             _QTY_STEP, rounding=ROUND_DOWN)
         period = self.svc.sessions.period(now)
-        parent, legs = self.build(req, now, period)
+        parent, legs = self.build(req, now, period, account=account)
         sign = 1 if req.side == "buy" else -1
         rows, feed = self.rows(parent, legs, now, "api")
-        return Prepared(req, now, period, asset, est, sign * qty, parent, legs, rows, feed)
+        return Prepared(req, now, period, asset, est, sign * qty, parent, legs, rows, feed,
+                        account)
 
     def build(self, req: OrderRequest, now: datetime, period: Period, *,
-              source: str = "api") -> tuple[OrderRecord, list[OrderRecord]]:
+              source: str = "api", account: int = 1) -> tuple[OrderRecord, list[OrderRecord]]:
         """Return the order's records (the parent and its legs), not yet stored."""
         crypto = "/" in req.symbol
         status = "new" if (crypto or period.session is not None) else "accepted"
@@ -227,7 +252,8 @@ class Intake:
         base: dict[str, Any] = dict(
             symbol=req.symbol, asset_id=asset_id_for(req.symbol), time_in_force=req.time_in_force,
             order_class=cls_, created_at=now, updated_at=now, submitted_at=now,
-            active_from=bar_iso(now), extended_hours=req.extended_hours, source=source)
+            active_from=bar_iso(now), extended_hours=req.extended_hours, source=source,
+            account=account)
         parent = OrderRecord(
             id=uuid7_str(), client_order_id=req.client_order_id or uuid7_str(),
             side=req.side, type=req.type, status=status, initial_status=status, qty=req.qty,
@@ -264,11 +290,10 @@ class Intake:
     # -- under the lock -------------------------------------------------------------------
     def context(self, conn: sqlite3.Connection, p: Prepared) -> tuple[Any, ...]:
         """Return the account/book/session row, creating the account on first use."""
-        args = (p.period.five_start, p.period.session)
-        row = conn.execute(_CONTEXT_SQL, args).fetchone()
-        if row[0] is None:
-            self.svc._ensure_account(Repository(conn), p.now)
-            row = conn.execute(_CONTEXT_SQL, args).fetchone()
+        row = conn.execute(_CONTEXT_SQL, (p.period.five_start, p.period.session,
+                                          p.account)).fetchone()
+        if row is None or row[0] is None:
+            raise UnprocessableError("account not found", field="account")
         return tuple(row)
 
     def submit_locked(self, conn: sqlite3.Connection, p: Prepared) -> OrderRecord | None:
@@ -282,7 +307,7 @@ class Intake:
         cash_m, epoch, reserved_m, start_eq_m, entries, halted, daytrades = self.context(conn, p)
         pos_qty = Decimal(0)
         priced = []
-        for sym, q, avg, real, _aid, px, _prev in priced_rows(conn, p.now, None):
+        for sym, q, avg, real, _aid, px, _prev in priced_rows(conn, p.now, None, p.account):
             pos = Position(sym, from_micros(q), from_micros(avg), from_micros(real))
             priced.append((pos, pos.avg_entry if px is None else from_micros(px)))
             if sym == req.symbol:
@@ -298,7 +323,7 @@ class Intake:
         if conn.execute(_INSERT_NEW, p.rows[0]).rowcount == 0:
             return None  # a retry of an order that is already stored
         if not margin and req.side == "sell":
-            held = from_micros(conn.execute(_SELL_HELD_SQL, (req.symbol,)).fetchone()[0])
+            held = from_micros(conn.execute(_SELL_HELD_SQL, (p.account, req.symbol)).fetchone()[0])
             if abs(p.signed) > pos_qty - held:
                 raise RiskRejection("insufficient_qty",
                                     f"insufficient qty available for order (requested: "
@@ -314,18 +339,19 @@ class Intake:
             minutes_to_close=period.minutes_to_close(p.now))
         check_order(OrderIntent(req.symbol, p.signed, p.est), ctx, self.svc.limits)
         if period.session is not None and closing > 0:  # only a reducing order can day-trade
-            opened = Repository(conn).opened_in_session(req.symbol, period.session, epoch)
+            opened = Repository(conn, p.account).opened_in_session(req.symbol, period.session,
+                                                                   epoch)
             check_pdt(equity=fig.equity, day_trades_last5=int(daytrades),
                       would_be_day_trade=would_day_trade(pos_qty, p.signed, opened),
                       threshold=cfg.pdt_equity_threshold, max_day_trades=cfg.pdt_max_day_trades)
         if opening > 0 and period.session is not None:
-            conn.execute(_SESSION_ENTRY_SQL, (period.session, to_micros(fig.equity)))
+            conn.execute(_SESSION_ENTRY_SQL, (p.account, period.session, to_micros(fig.equity)))
         self._write(conn, p.rows[1:], p.feed)
         return p.parent
 
     @staticmethod
     def rows(parent: OrderRecord, legs: list[OrderRecord], now: datetime,
-             source: str) -> tuple[list[list[Any]], tuple[str, str, str]]:
+             source: str) -> tuple[list[list[Any]], tuple[int, str, str, str]]:
         """Return the order rows and the feed-event row of a new order.
 
         Each row is also the order's creation event (``initial_status``, ``created_at``,
@@ -338,15 +364,15 @@ class Intake:
                    "qty": None if parent.qty is None else str(parent.qty),
                    "order_class": parent.order_class, "source": source}
         return ([list(r.to_row()) for r in (parent, *legs)],
-                ("order_submitted", orjson.dumps(payload).decode(), at or ""))
+                (parent.account, "order_submitted", orjson.dumps(payload).decode(), at or ""))
 
     @staticmethod
     def _write(conn: sqlite3.Connection, rows: list[list[Any]],
-               feed: tuple[str, str, str]) -> None:
+               feed: tuple[int, str, str, str]) -> None:
         if rows:
             conn.executemany(_INSERT, rows)
-        conn.execute("INSERT INTO trade_events (type, payload, created_at) VALUES (?, ?, ?)",
-                     feed)
+        conn.execute("INSERT INTO trade_events (account, type, payload, created_at) "
+                     "VALUES (?, ?, ?, ?)", feed)
 
     def store(self, conn: sqlite3.Connection, parent: OrderRecord, legs: list[OrderRecord],
               now: datetime, source: str) -> None:
@@ -355,4 +381,4 @@ class Intake:
 
 
 __all__ = ["POSITIONS_SQL", "Asset", "AssetTable", "Intake", "Prepared", "asset_id_for",
-           "priced_rows"]
+           "priced_rows", "same_request"]

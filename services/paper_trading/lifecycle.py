@@ -72,7 +72,7 @@ class Lifecycle:
             rec.reserve = Decimal(0)
         self.repo.update_order(rec)
         self.repo.order_event(rec.id, status, reason, at)
-        self.repo.trade_event(f"order_{status}", order_payload(rec), at)
+        self.repo.trade_event(f"order_{status}", order_payload(rec), at, rec.account)
         self.changed[rec.id] = rec
 
     def save(self, rec: OrderRecord) -> None:
@@ -83,7 +83,7 @@ class Lifecycle:
         """Return the other open exit legs of ``rec``'s OCO group."""
         members: list[OrderRecord] = []
         if rec.parent_id is not None:
-            parent = self.changed.get(rec.parent_id) or self.repo.order(rec.parent_id)
+            parent = self.changed.get(rec.parent_id) or self.repo.order_any(rec.parent_id)
             if parent is not None and parent.leg != Leg.ENTRY.value:
                 members.append(parent)
             members.extend(self.repo.children(rec.parent_id))

@@ -7,6 +7,7 @@ from __future__ import annotations
 from decimal import ROUND_DOWN, Decimal
 from typing import TYPE_CHECKING, Any
 
+from services.paper_trading.accounts import AUTOMATION
 from services.paper_trading.alpaca_models import calendar_json, clock_json
 from services.paper_trading.ids import uuid7_str
 from services.paper_trading.lifecycle import Lifecycle, timing_for
@@ -25,7 +26,8 @@ else:
 
 class PortfolioUseCases(_Base):
     # -- replace --------------------------------------------------------------------------
-    def replace_order(self, order_id: str, req: ReplaceRequest) -> OrderRecord:
+    def replace_order(self, order_id: str, req: ReplaceRequest, *,
+                      account: int = AUTOMATION) -> OrderRecord:
         """Replace an open, unfilled order with an amended copy; the old one is 'replaced'.
 
         Raises:
@@ -33,7 +35,7 @@ class PortfolioUseCases(_Base):
         """
         now = self.now()
         with self._uow("replace") as uow:
-            repo = Repository(uow.conn)
+            repo = Repository(uow.conn, account)
             old = repo.order(order_id)
             if old is None:
                 raise NotFound(f"order not found for {order_id}", field="order_id")
@@ -94,31 +96,25 @@ class PortfolioUseCases(_Base):
         return new
 
     # -- positions ------------------------------------------------------------------------
-    def account_snapshot(self) -> Snapshot:
+    def account_snapshot(self, *, account: int = AUTOMATION) -> Snapshot:
         """Return the account as of the clock's now, read from one consistent view.
 
-        Once the account row exists this takes no write lock: a deferred read transaction
-        sees one WAL snapshot, so cash, positions and the book agree with each other.
+        This takes no write lock: a deferred read transaction sees one WAL snapshot, so cash,
+        positions and the book agree with each other.
         """
         now = self.now()
         period = self.sessions.period(now)
-        if not self.intake._account_seen:
-            with self._uow("account") as uow:
-                repo = Repository(uow.conn)
-                self._ensure_account(repo, now)
-                snap = snapshot(repo, self.cfg, period, now)
-                uow.commit()
-            return snap
+        self.ensure_accounts()
         conn = self.get_db_connection()
         conn.execute("BEGIN")  # read-only: never upgraded to a write, so it cannot hit BUSY
         try:
-            return snapshot(Repository(conn), self.cfg, period, now)
+            return snapshot(Repository(conn, account), self.cfg, period, now)
         finally:
             conn.execute("COMMIT")
 
-    def positions(self) -> list[Any]:
+    def positions(self, *, account: int = AUTOMATION) -> list[Any]:
         """Return the open positions priced at the last visible close."""
-        return self.account_snapshot().positions
+        return self.account_snapshot(account=account).positions
 
     def clock_view(self) -> dict[str, Any]:
         """Return Alpaca's clock object for the market clock's now."""
@@ -128,26 +124,27 @@ class PortfolioUseCases(_Base):
         """Return Alpaca's calendar objects for the sessions from ``start`` to ``end``."""
         return calendar_json(self.cal, start, end, self.now())
 
-    def position(self, symbol_or_id: str) -> Any:
+    def position(self, symbol_or_id: str, *, account: int = AUTOMATION) -> Any:
         """Return one priced position by symbol or asset id.
 
         Raises:
             NotFound: no open position.
         """
         key = symbol_or_id.upper()
-        for p in self.positions():
+        for p in self.positions(account=account):
             if p.position.symbol == key or p.asset_id == symbol_or_id.lower():
                 return p
         raise NotFound(f"position does not exist for {symbol_or_id}", field="symbol")
 
     def close_position(self, symbol_or_id: str, qty: Decimal | None = None,
-                       percentage: Decimal | None = None) -> OrderRecord:
+                       percentage: Decimal | None = None, *,
+                       account: int = AUTOMATION) -> OrderRecord:
         """Submit a market order closing all or part of a position.
 
         Raises:
             NotFound: no open position.  ValidationError: qty/percentage out of range.
         """
-        p = self.position(symbol_or_id)
+        p = self.position(symbol_or_id, account=account)
         held = abs(p.position.qty)
         if qty is not None and percentage is not None:
             raise ValidationError("give qty or percentage, not both", field="qty")
@@ -160,28 +157,35 @@ class PortfolioUseCases(_Base):
             raise ValidationError(f"qty must be in (0, {held}]", field="qty")
         side = "sell" if p.position.qty > 0 else "buy"
         return self.submit_order(OrderRequest(symbol=p.position.symbol, side=side, qty=qty,
-                                              type="market", time_in_force="day"))
+                                              type="market", time_in_force="day"),
+                                 account=account)
 
-    def close_all_positions(self, cancel_orders: bool = False) -> list[tuple[str, Any]]:
+    def close_all_positions(self, cancel_orders: bool = False, *,
+                            account: int = AUTOMATION) -> list[tuple[str, Any]]:
         """Close every position; return (symbol, order or error) pairs."""
         if cancel_orders:
-            self.cancel_all()
+            self.cancel_all(account=account)
         out: list[tuple[str, Any]] = []
-        for p in self.account_snapshot().positions:
+        for p in self.account_snapshot(account=account).positions:
             try:
-                out.append((p.position.symbol, self.close_position(p.position.symbol)))
+                out.append((p.position.symbol,
+                            self.close_position(p.position.symbol, account=account)))
             except Exception as exc:  # report per symbol, as Alpaca's 207 does
                 out.append((p.position.symbol, exc))
         return out
 
     # -- account --------------------------------------------------------------------------
-    def reset(self, starting_cash: Decimal | None = None) -> Snapshot:
-        """Cancel open orders, drop positions and bring cash to the starting balance."""
+    def reset(self, starting_cash: Decimal | None = None, *,
+              account: int = AUTOMATION) -> Snapshot:
+        """Cancel the account's open orders, drop its positions and bring its cash to the
+        starting balance."""
         now = self.now()
         start = starting_cash if starting_cash is not None else self.cfg.starting_cash
+        self.ensure_accounts()
         with self._uow("reset") as uow:
-            repo = Repository(uow.conn)
-            self._ensure_account(repo, now)
+            repo = Repository(uow.conn, account)
+            if repo.account() is None:
+                raise NotFound(f"account not found for {account}", field="account")
             life = Lifecycle(repo, self.cal)
             for rec in repo.open_orders():
                 rec = life.changed.get(rec.id, rec)
@@ -194,29 +198,33 @@ class PortfolioUseCases(_Base):
             repo.bump_epoch(now)
             repo.trade_event("account_reset", {"starting_cash": str(start)}, now)
             uow.commit()
-        return self.account_snapshot()
+        return self.account_snapshot(account=account)
 
     def fills(self, limit: int = 100, symbol: str | None = None,
-              order_id: str | None = None) -> list[dict[str, Any]]:
-        repo = Repository(self.get_db_connection())
+              order_id: str | None = None, *, account: int = AUTOMATION) -> list[dict[str, Any]]:
+        repo = Repository(self.get_db_connection(), account)
         return [_money_row(r) for r in repo.fills(limit, symbol, order_id)]
 
-    def ledger(self, limit: int = 100, before_id: int | None = None) -> list[dict[str, Any]]:
-        return [_money_row(r) for r in Repository(self.get_db_connection()).ledger(limit, before_id)]
+    def ledger(self, limit: int = 100, before_id: int | None = None, *,
+               account: int = AUTOMATION) -> list[dict[str, Any]]:
+        return [_money_row(r) for r in
+                Repository(self.get_db_connection(), account).ledger(limit, before_id)]
 
-    def risk_state(self) -> dict[str, Any]:
-        snap = self.account_snapshot()
+    def risk_state(self, *, account: int = AUTOMATION) -> dict[str, Any]:
+        snap = self.account_snapshot(account=account)
         return {"session": snap.session, "halted": snap.halted, "entries_today": snap.entries_today,
                 "start_equity": snap.last_equity, "equity": snap.figures.equity,
                 "daytrade_count": snap.daytrade_count, "limits": self.cfg.risk.model_dump(),
                 "buying_power": snap.figures.buying_power, "reserved": snap.reserved}
 
-    def invariants(self) -> dict[str, Any]:
-        """Check the accounting invariants; return each check and whether it holds."""
+    def invariants(self, *, account: int = AUTOMATION) -> dict[str, Any]:
+        """Check the account's accounting invariants; return each check and whether it holds."""
+        self.ensure_accounts()
         with self._uow("invariants") as uow:  # one consistent view, under the write lock
-            repo = Repository(uow.conn)
-            self._ensure_account(repo, self.now())
+            repo = Repository(uow.conn, account)
             acct = repo.account()
+            if acct is None:
+                raise NotFound(f"account not found for {account}", field="account")
             cash = from_micros(acct["cash_micros"])
             start = from_micros(acct["start_cash_micros"])
             ledger = repo.ledger_sum()

@@ -86,6 +86,7 @@ class OrderRecord:
     replaced_by: str | None = None
     replaces: str | None = None
     initial_status: str | None = None  # set on submission: the row is its creation event
+    account: int = 1  # the paper account (accounts.AUTOMATION is 1)
     seq: int | None = None
     legs: list[OrderRecord] = field(default_factory=list)
 

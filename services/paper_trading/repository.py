@@ -30,10 +30,19 @@ def bar_from_row(row: sqlite3.Row | tuple[Any, ...], duration: timedelta) -> Bar
 
 
 class Repository:
-    """Statements over one connection."""
+    """Statements over one connection, for one account (``accounts.AUTOMATION`` unless given).
 
-    def __init__(self, conn: sqlite3.Connection) -> None:
+    Everything an account owns is read and written through ``account``; the fill sweep and
+    the book (working orders of every account, watermarks, bars) are the suite's.
+    """
+
+    def __init__(self, conn: sqlite3.Connection, account: int = 1) -> None:
         self.conn = conn
+        self.account_id = account
+
+    def scoped(self, account: int) -> Repository:
+        """Return a repository on the same connection for ``account``."""
+        return self if account == self.account_id else Repository(self.conn, account)
 
     def _one(self, sql: str, params: Any = ()) -> sqlite3.Row | None:
         return self.conn.execute(sql, params).fetchone()
@@ -43,35 +52,37 @@ class Repository:
 
     # -- account and ledger ---------------------------------------------------------------
     def account(self) -> sqlite3.Row | None:
-        return self._one("SELECT * FROM pt_account WHERE id = 1")
+        return self._one("SELECT * FROM pt_accounts WHERE id = ?", (self.account_id,))
 
-    def create_account(self, account_id: str, number: str, start: Decimal, at: datetime) -> None:
-        self.conn.execute(
-            "INSERT OR IGNORE INTO pt_account (id, account_id, account_number, start_cash_micros, "
-            "cash_micros, epoch, created_at) VALUES (1, ?, ?, ?, ?, 0, ?)",
-            (account_id, number, to_micros(start), to_micros(start), iso(at)))
+    def account_ids(self) -> list[int]:
+        return [r[0] for r in self._all("SELECT id FROM pt_accounts ORDER BY id")]
 
     def add_ledger(self, kind: str, amount: Decimal, at: datetime, *, order_id: str | None = None,
                    fill_id: int | None = None, note: str | None = None) -> None:
         """Insert a ledger row and move the account's cash by the same amount."""
         m = to_micros(amount)
+        a = self.account_id
         self.conn.execute(
-            "INSERT INTO pt_ledger (kind, amount_micros, order_id, fill_id, at, note) "
-            "VALUES (?, ?, ?, ?, ?, ?)", (kind, m, order_id, fill_id, iso(at), note))
-        self.conn.execute("UPDATE pt_account SET cash_micros = cash_micros + ? WHERE id = 1", (m,))
+            "INSERT INTO pt_ledger (account, kind, amount_micros, order_id, fill_id, at, note) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?)", (a, kind, m, order_id, fill_id, iso(at), note))
+        self.conn.execute("UPDATE pt_accounts SET cash_micros = cash_micros + ? WHERE id = ?",
+                          (m, a))
 
-    def bump_epoch(self, at: datetime) -> None:
-        self.conn.execute("UPDATE pt_account SET epoch = epoch + 1, reset_at = ? WHERE id = 1",
-                          (iso(at),))
+    def bump_epoch(self, at: datetime, start: Decimal | None = None) -> None:
+        self.conn.execute("UPDATE pt_accounts SET epoch = epoch + 1, reset_at = ?, "
+                          "start_cash_micros = COALESCE(?, start_cash_micros) WHERE id = ?",
+                          (iso(at), None if start is None else to_micros(start), self.account_id))
 
     def ledger_sum(self) -> Decimal:
-        return from_micros(self._one("SELECT COALESCE(SUM(amount_micros), 0) FROM pt_ledger")[0])
+        return from_micros(self._one("SELECT COALESCE(SUM(amount_micros), 0) FROM pt_ledger "
+                                     "WHERE account = ?", (self.account_id,))[0])
 
     def ledger(self, limit: int, before_id: int | None) -> list[sqlite3.Row]:
         if before_id is None:
-            return self._all("SELECT * FROM pt_ledger ORDER BY id DESC LIMIT ?", (limit,))
-        return self._all("SELECT * FROM pt_ledger WHERE id < ? ORDER BY id DESC LIMIT ?",
-                         (before_id, limit))
+            return self._all("SELECT * FROM pt_ledger WHERE account = ? ORDER BY id DESC LIMIT ?",
+                             (self.account_id, limit))
+        return self._all("SELECT * FROM pt_ledger WHERE account = ? AND id < ? "
+                         "ORDER BY id DESC LIMIT ?", (self.account_id, before_id, limit))
 
     # -- orders ---------------------------------------------------------------------------
     def insert_order(self, rec: OrderRecord) -> None:
@@ -82,14 +93,23 @@ class Repository:
         self.conn.execute(_UPDATE_ORDER, rec.to_params())
 
     def book_version(self) -> int:
-        return int(self._one("SELECT version FROM pt_book WHERE id = 1")[0])
+        """Return the sum of every account's book version: it moves on any order write."""
+        return int(self._one("SELECT COALESCE(SUM(version), 0) FROM pt_book")[0])
 
     def order(self, order_id: str) -> OrderRecord | None:
+        """Return this account's order ``order_id`` (None for another account's)."""
+        row = self._one("SELECT * FROM pt_orders WHERE id = ? AND account = ?",
+                        (order_id, self.account_id))
+        return None if row is None else OrderRecord.from_row(row)
+
+    def order_any(self, order_id: str) -> OrderRecord | None:
+        """Return order ``order_id`` of whichever account (the sweep's and lifecycle's)."""
         row = self._one("SELECT * FROM pt_orders WHERE id = ?", (order_id,))
         return None if row is None else OrderRecord.from_row(row)
 
     def order_by_client_id(self, cid: str) -> OrderRecord | None:
-        row = self._one("SELECT * FROM pt_orders WHERE client_order_id = ?", (cid,))
+        row = self._one("SELECT * FROM pt_orders WHERE account = ? AND client_order_id = ?",
+                        (self.account_id, cid))
         return None if row is None else OrderRecord.from_row(row)
 
     def children(self, parent_id: str) -> list[OrderRecord]:
@@ -110,8 +130,8 @@ class Repository:
     def list_orders(self, *, status: str, limit: int, after: str | None, until: str | None,
                     direction: str, side: str | None, symbols: list[str] | None) -> list[OrderRecord]:
         """Return top-level orders (legs are nested by the caller) matching the filters."""
-        where = ["parent_id IS NULL"]
-        params: list[Any] = []
+        where = ["account = ?", "parent_id IS NULL"]
+        params: list[Any] = [self.account_id]
         # A bracket/OTO whose entry has filled is still working while a leg is open: it is
         # listed as open (with its legs), so a client closing the position sees the exits it
         # must cancel; it is "closed" only once no leg is open.
@@ -139,9 +159,10 @@ class Repository:
         return [OrderRecord.from_row(r) for r in self._all(sql, [*params, limit])]
 
     def open_orders(self, symbol: str | None = None) -> list[OrderRecord]:
-        sql = f"SELECT * FROM pt_orders WHERE status IN {OPEN_SQL}"  # noqa: S608 - constant
-        rows = (self._all(sql + " AND symbol = ? ORDER BY seq", (symbol,)) if symbol
-                else self._all(sql + " ORDER BY seq"))
+        """Return this account's open orders (of ``symbol`` when given), oldest first."""
+        sql = f"SELECT * FROM pt_orders WHERE status IN {OPEN_SQL} AND account = ?"  # noqa: S608
+        rows = (self._all(sql + " AND symbol = ? ORDER BY seq", (self.account_id, symbol))
+                if symbol else self._all(sql + " ORDER BY seq", (self.account_id,)))
         return [OrderRecord.from_row(r) for r in rows]
 
     def active_orders(self) -> list[OrderRecord]:
@@ -174,37 +195,42 @@ class Repository:
 
     def reserved(self) -> Decimal:
         """Return the buying power held by working orders (kept in ``pt_book`` by trigger)."""
-        return from_micros(int(self._one("SELECT reserved_micros FROM pt_book WHERE id = 1")[0]))
+        row = self._one("SELECT reserved_micros FROM pt_book WHERE id = ?", (self.account_id,))
+        return from_micros(0 if row is None else int(row[0]))
 
     def reserved_recount(self) -> Decimal:
         """Return the same figure summed over the book (the invariant check's reference)."""
         row = self._one("SELECT COALESCE(SUM(reserve_micros), 0) FROM pt_orders "  # noqa: S608 - constant
-                        f"WHERE status IN {ACTIVE_SQL}")
+                        f"WHERE status IN {ACTIVE_SQL} AND account = ?", (self.account_id,))
         return from_micros(int(row[0]))
 
     # -- positions and fills --------------------------------------------------------------
     def positions(self) -> list[sqlite3.Row]:
-        return self._all("SELECT * FROM pt_positions WHERE qty_micros != 0 ORDER BY symbol")
+        return self._all("SELECT * FROM pt_positions WHERE account = ? AND qty_micros != 0 "
+                         "ORDER BY symbol", (self.account_id,))
 
     def position(self, symbol: str) -> sqlite3.Row | None:
-        return self._one("SELECT * FROM pt_positions WHERE symbol = ?", (symbol,))
+        return self._one("SELECT * FROM pt_positions WHERE account = ? AND symbol = ?",
+                         (self.account_id, symbol))
 
     def save_position(self, symbol: str, asset_id: str, qty: Decimal, avg: Decimal,
                       realized: Decimal, at: datetime) -> None:
         if qty == 0:
-            self.conn.execute("DELETE FROM pt_positions WHERE symbol = ?", (symbol,))
+            self.conn.execute("DELETE FROM pt_positions WHERE account = ? AND symbol = ?",
+                              (self.account_id, symbol))
             return
         self.conn.execute(
-            "INSERT INTO pt_positions (symbol, asset_id, qty_micros, avg_entry_price_micros, "
-            "realized_pl_micros, opened_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?) "
-            "ON CONFLICT (symbol) DO UPDATE SET qty_micros = excluded.qty_micros, "
+            "INSERT INTO pt_positions (account, symbol, asset_id, qty_micros, "
+            "avg_entry_price_micros, realized_pl_micros, opened_at, updated_at) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?) "
+            "ON CONFLICT (account, symbol) DO UPDATE SET qty_micros = excluded.qty_micros, "
             "avg_entry_price_micros = excluded.avg_entry_price_micros, "
             "realized_pl_micros = excluded.realized_pl_micros, updated_at = excluded.updated_at",
-            (symbol, asset_id, to_micros(qty), to_micros(avg), to_micros(realized), iso(at),
-             iso(at)))
+            (self.account_id, symbol, asset_id, to_micros(qty), to_micros(avg),
+             to_micros(realized), iso(at), iso(at)))
 
     def clear_positions(self) -> None:
-        self.conn.execute("DELETE FROM pt_positions")
+        self.conn.execute("DELETE FROM pt_positions WHERE account = ?", (self.account_id,))
 
     def clear_run_state(self) -> None:
         """Forget the per-session risk state, day trades and fill watermarks (account reset).
@@ -212,21 +238,24 @@ class Repository:
         A reset starts a new account, possibly on a replay clock moved back over sessions
         already traded: the old rows would halt it, count its day trades and skip its bars.
         """
-        for table in ("pt_sessions", "pt_day_trades", "pt_watermarks"):
-            self.conn.execute(f"DELETE FROM {table}")  # noqa: S608 - constant names
+        for table in ("pt_sessions", "pt_day_trades"):
+            self.conn.execute(f"DELETE FROM {table} WHERE account = ?",  # noqa: S608 - constants
+                              (self.account_id,))
+        self.conn.execute("DELETE FROM pt_watermarks")
 
     def insert_fill(self, **f: Any) -> int:
         cur = self.conn.execute(
-            "INSERT INTO pt_fills (order_id, symbol, side, qty_micros, price_micros, "
+            "INSERT INTO pt_fills (account, order_id, symbol, side, qty_micros, price_micros, "
             "commission_micros, opening_micros, closing_micros, realized_pl_micros, bar_ts, "
-            "filled_at, session, epoch) VALUES (:order_id, :symbol, :side, :qty_micros, "
-            ":price_micros, :commission_micros, :opening_micros, :closing_micros, "
-            ":realized_pl_micros, :bar_ts, :filled_at, :session, :epoch)", f)
+            "filled_at, session, epoch) VALUES (:account, :order_id, :symbol, :side, "
+            ":qty_micros, :price_micros, :commission_micros, :opening_micros, :closing_micros, "
+            ":realized_pl_micros, :bar_ts, :filled_at, :session, :epoch)",
+            {"account": self.account_id, **f})
         return int(cur.lastrowid)
 
     def fills(self, limit: int, symbol: str | None = None,
               order_id: str | None = None) -> list[sqlite3.Row]:
-        where, params = ["1=1"], []
+        where, params = ["account = ?"], [self.account_id]
         if symbol:
             where.append("symbol = ?")
             params.append(symbol)
@@ -239,34 +268,39 @@ class Repository:
     def fill_qty_sums(self, epoch: int) -> dict[str, Decimal]:
         rows = self._all(
             "SELECT symbol, SUM(CASE side WHEN 'buy' THEN qty_micros ELSE -qty_micros END) "
-            "FROM pt_fills WHERE epoch = ? GROUP BY symbol", (epoch,))
+            "FROM pt_fills WHERE account = ? AND epoch = ? GROUP BY symbol",
+            (self.account_id, epoch))
         return {r[0]: from_micros(r[1]) for r in rows}
 
     def opened_in_session(self, symbol: str, session: str, epoch: int) -> Decimal:
         row = self._one("SELECT COALESCE(SUM(opening_micros), 0) FROM pt_fills "
-                        "WHERE symbol = ? AND session = ? AND epoch = ?", (symbol, session, epoch))
+                        "WHERE symbol = ? AND session = ? AND epoch = ? AND account = ?",
+                        (symbol, session, epoch, self.account_id))
         return from_micros(row[0])
 
     def add_day_trade(self, symbol: str, session: str, order_id: str, at: datetime) -> None:
-        self.conn.execute("INSERT OR IGNORE INTO pt_day_trades (symbol, session, order_id, at) "
-                          "VALUES (?, ?, ?, ?)", (symbol, session, order_id, iso(at)))
+        self.conn.execute("INSERT OR IGNORE INTO pt_day_trades (account, symbol, session, "
+                          "order_id, at) VALUES (?, ?, ?, ?, ?)",
+                          (self.account_id, symbol, session, order_id, iso(at)))
 
     def day_trades_since(self, session: str) -> int:
-        return int(self._one("SELECT COUNT(*) FROM pt_day_trades WHERE session >= ?",
-                             (session,))[0])
+        return int(self._one("SELECT COUNT(*) FROM pt_day_trades WHERE account = ? AND "
+                             "session >= ?", (self.account_id, session))[0])
 
     # -- sessions (risk state) ------------------------------------------------------------
     def session(self, label: str) -> sqlite3.Row | None:
-        return self._one("SELECT * FROM pt_sessions WHERE session = ?", (label,))
+        return self._one("SELECT * FROM pt_sessions WHERE account = ? AND session = ?",
+                         (self.account_id, label))
 
     def start_session(self, label: str, equity: Decimal) -> None:
-        self.conn.execute("INSERT OR IGNORE INTO pt_sessions (session, start_equity_micros) "
-                          "VALUES (?, ?)", (label, to_micros(equity)))
+        self.conn.execute("INSERT OR IGNORE INTO pt_sessions (account, session, "
+                          "start_equity_micros) VALUES (?, ?, ?)",
+                          (self.account_id, label, to_micros(equity)))
 
     def update_session(self, label: str, **cols: Any) -> None:
         sets = ", ".join(f"{k} = ?" for k in cols)
-        self.conn.execute(f"UPDATE pt_sessions SET {sets} WHERE session = ?",  # noqa: S608 - our keys
-                          (*cols.values(), label))
+        self.conn.execute(f"UPDATE pt_sessions SET {sets} WHERE account = ? AND session = ?",  # noqa: S608 - our keys
+                          (*cols.values(), self.account_id, label))
 
     # -- market data (read-only) ----------------------------------------------------------
     def watermarks(self) -> dict[str, str]:
@@ -307,10 +341,13 @@ class Repository:
                          (name,)) is not None
 
     # -- events ---------------------------------------------------------------------------
-    def trade_event(self, type_: str, payload: dict[str, Any], at: datetime) -> None:
-        self.conn.execute("INSERT INTO trade_events (type, payload, created_at) VALUES (?, ?, ?)",
-                          (type_, json.dumps(payload, default=str), iso(at)))
+    def trade_event(self, type_: str, payload: dict[str, Any], at: datetime,
+                    account: int | None = None) -> None:
+        self.conn.execute("INSERT INTO trade_events (account, type, payload, created_at) "
+                          "VALUES (?, ?, ?, ?)",
+                          (self.account_id if account is None else account, type_,
+                           json.dumps(payload, default=str), iso(at)))
 
     def events_after(self, last_id: int, limit: int) -> list[sqlite3.Row]:
         return self._all("SELECT id, type, payload, created_at FROM trade_events WHERE id > ? "
-                         "ORDER BY id LIMIT ?", (last_id, limit))
+                         "AND account = ? ORDER BY id LIMIT ?", (last_id, self.account_id, limit))

@@ -2,17 +2,17 @@
 from __future__ import annotations
 
 import threading
-import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from services.paper_trading.accounts import AUTOMATION, AccountDirectory
 from services.paper_trading.domain import Costs, RiskLimits, RiskRejection, daily_loss_breached
 from services.paper_trading.engine import FillEngine
 from services.paper_trading.gate import Checkpoints, WriterGate
-from services.paper_trading.intake import Intake, asset_id_for
+from services.paper_trading.intake import Intake, asset_id_for, same_request
 from services.paper_trading.lifecycle import Lifecycle
 from services.paper_trading.portfolio import PortfolioUseCases
 from services.paper_trading.records import OrderRecord
@@ -56,6 +56,8 @@ class PaperTradingService(PortfolioUseCases, DatabaseServiceMixin):
         self.checkpoints = Checkpoints(self.cfg.wal_checkpoint_every)
         self._now = now or default_clock(settings, self.db)
         self.intake = Intake(self)
+        self.accounts = AccountDirectory(self.db, self.cfg.starting_cash, self.now)
+        self._automation_seen = False
         self.costs = Costs.from_settings(self.cfg.fills)
         self.limits = RiskLimits.from_settings(self.cfg.risk)
         self.engine = FillEngine(self.costs, self.cal, margin=self.cfg.account_type == "margin",
@@ -81,14 +83,11 @@ class PaperTradingService(PortfolioUseCases, DatabaseServiceMixin):
         if not conn.in_transaction:  # not nested in an outer unit of work
             self.checkpoints.after_commit(conn)
 
-    def _ensure_account(self, repo: Repository, now: datetime) -> None:
-        if self.intake._account_seen:  # the row is never deleted once created
-            return
-        if repo.account() is None:  # created here; not "seen" until a later look (rollback)
-            repo.create_account(str(uuid.uuid4()), f"PA{uuid.uuid4().int % 10**10:010d}",
-                                self.cfg.starting_cash, now)
-        else:
-            self.intake._account_seen = True
+    def ensure_accounts(self) -> None:
+        """Create the automation's account on a fresh database (once per process)."""
+        if not self._automation_seen:  # the row is never deleted once created
+            self.accounts.ensure_automation()
+            self._automation_seen = True
 
     def process_until(self, now: datetime | None = None) -> dict[str, int]:
         """Evaluate working orders against every bar visible at ``now``; run the risk sweep.
@@ -96,11 +95,12 @@ class PaperTradingService(PortfolioUseCases, DatabaseServiceMixin):
         Idempotent: bars already evaluated are skipped through the per-symbol watermark.
         """
         now = now or self.now()
+        self.ensure_accounts()
         with self._uow("process") as uow:
             repo = Repository(uow.conn)
-            self._ensure_account(repo, now)
             stats = self.engine.run(repo, now)
-            stats["flattened"] = self._risk_sweep(repo, now)
+            stats["flattened"] = sum(self._risk_sweep(repo.scoped(a), now)
+                                     for a in self._swept_accounts(repo))
             uow.commit()
         return stats
 
@@ -116,8 +116,22 @@ class PaperTradingService(PortfolioUseCases, DatabaseServiceMixin):
             self._last_minute = minute
         self.process_until(now)
 
+    @staticmethod
+    def _swept_accounts(repo: Repository) -> list[int]:
+        """Return the accounts the risk sweep looks at: the automation's and every account
+        with an open position or order (an idle account has no risk to watch)."""
+        rows = repo.conn.execute(
+            "SELECT ? UNION SELECT account FROM pt_positions WHERE qty_micros != 0 "
+            "UNION SELECT account FROM pt_orders WHERE status IN "
+            "('new', 'accepted', 'partially_filled', 'held')", (AUTOMATION,)).fetchall()
+        return sorted(r[0] for r in rows)
+
     def _risk_sweep(self, repo: Repository, now: datetime) -> int:
-        """Record the session's start equity, halt on the daily loss limit, flatten near close."""
+        """Record the session's start equity, halt on the daily loss limit, flatten near close.
+
+        Every account has its daily loss limit; flattening before the close is the suite's
+        automation's rule only (Alpaca never closes a bot's positions for it).
+        """
         period = self.sessions.period(now)
         if period.session is None or period.close is None:
             return 0
@@ -135,7 +149,7 @@ class PaperTradingService(PortfolioUseCases, DatabaseServiceMixin):
                 flatten = self.cfg.risk.flatten_on_daily_loss
         close = period.close
         m = self.cfg.risk.flatten_minutes_before_close
-        if m and close - now <= timedelta(minutes=m):
+        if m and close - now <= timedelta(minutes=m) and repo.account_id == AUTOMATION:
             flatten = True
         if not flatten or row["flattened"]:
             return 0
@@ -151,7 +165,8 @@ class PaperTradingService(PortfolioUseCases, DatabaseServiceMixin):
             qty = from_micros(row["qty_micros"])
             req = OrderRequest(symbol=row["symbol"], side="sell" if qty > 0 else "buy",
                                qty=abs(qty), type="market", time_in_force="day")
-            parent, legs = self.intake.build(req, now, self.sessions.period(now), source=reason)
+            parent, legs = self.intake.build(req, now, self.sessions.period(now), source=reason,
+                                             account=repo.account_id)
             self.intake.store(repo.conn, parent, legs, now, reason)
             n += 1
         repo.trade_event("risk_flatten", {"reason": reason, "orders": n}, now)
@@ -163,7 +178,7 @@ class PaperTradingService(PortfolioUseCases, DatabaseServiceMixin):
         return asset is None or asset.fractionable
 
     # -- orders ---------------------------------------------------------------------------
-    def submit_order(self, req: OrderRequest) -> OrderRecord:
+    def submit_order(self, req: OrderRequest, *, account: int = AUTOMATION) -> OrderRecord:
         """Accept an order after the risk checks, or return the one with its client_order_id.
 
         One unit of work (see ``intake``): the clock, then the order stored under the
@@ -177,70 +192,77 @@ class PaperTradingService(PortfolioUseCases, DatabaseServiceMixin):
             UnprocessableError: no price is known for the symbol, or bad quantity/asset.
         """
         now = None
+        if account == AUTOMATION:
+            self.ensure_accounts()
         try:
             with self._uow("submit") as uow:
                 now = self.now()
-                existing, close_micros = self.intake.look(uow.conn, req, now)
+                existing, close_micros = self.intake.look(uow.conn, req, now, account)
                 if existing is not None:
+                    same_request(existing, req)
                     if existing.order_class != "simple":
-                        existing.legs = Repository(uow.conn).children(existing.id)
+                        existing.legs = Repository(uow.conn, account).children(existing.id)
                     return existing
-                prepared = self.intake.prepare(req, now, close_micros)
+                prepared = self.intake.prepare(req, now, close_micros, account)
                 rec = self.intake.submit_locked(uow.conn, prepared)
                 uow.commit()
         except (RiskRejection, UnprocessableError) as exc:
-            self._record_rejection(req, exc, now or self.now())
+            self._record_rejection(req, exc, now or self.now(), account)
             raise
         except Exception as exc:  # PDT rejections are Forbidden too
             if getattr(exc, "http_status", 0) == 403:
-                self._record_rejection(req, exc, now or self.now())
+                self._record_rejection(req, exc, now or self.now(), account)
             raise
         if rec is None:  # lost a race with a retry of the same client_order_id
-            rec = self.get_order_by_client_id(req.client_order_id or "")
+            rec = self.get_order_by_client_id(req.client_order_id or "", account=account)
+            same_request(rec, req)
         return rec
 
-    def _record_rejection(self, req: OrderRequest, exc: Exception, now: datetime) -> None:
+    def _record_rejection(self, req: OrderRequest, exc: Exception, now: datetime,
+                          account: int) -> None:
         with self._uow("reject") as uow:
-            Repository(uow.conn).trade_event("order_rejected", {
+            Repository(uow.conn, account).trade_event("order_rejected", {
                 "symbol": req.symbol, "side": req.side, "type": req.type,
                 "client_order_id": req.client_order_id, "code": getattr(exc, "code", ""),
                 "message": str(exc)}, now)
             uow.commit()
 
-    def find_order_by_client_id(self, cid: str) -> OrderRecord | None:
-        repo = Repository(self.get_db_connection())
+    def find_order_by_client_id(self, cid: str, *,
+                                account: int = AUTOMATION) -> OrderRecord | None:
+        repo = Repository(self.get_db_connection(), account)
         rec = repo.order_by_client_id(cid)
         if rec is not None and rec.order_class != "simple":
             rec.legs = repo.children(rec.id)
         return rec
 
-    def get_order(self, order_id: str) -> OrderRecord:
-        """Return one order with its legs.
+    def get_order(self, order_id: str, *, account: int = AUTOMATION) -> OrderRecord:
+        """Return one of the account's orders with its legs.
 
         Raises:
-            NotFound: no order has this id.
+            NotFound: the account has no order with this id.
         """
-        repo = Repository(self.get_db_connection())
+        repo = Repository(self.get_db_connection(), account)
         rec = repo.order(order_id)
         if rec is None:
             raise NotFound(f"order not found for {order_id}", field="order_id")
         rec.legs = repo.children(rec.id)
         return rec
 
-    def get_order_by_client_id(self, cid: str) -> OrderRecord:
-        rec = self.find_order_by_client_id(cid)
+    def get_order_by_client_id(self, cid: str, *, account: int = AUTOMATION) -> OrderRecord:
+        rec = self.find_order_by_client_id(cid, account=account)
         if rec is None:
             raise NotFound(f"order not found for client_order_id {cid}", field="client_order_id")
         return rec
 
-    def order_events(self, order_id: str) -> list[dict[str, Any]]:
-        self.get_order(order_id)
+    def order_events(self, order_id: str, *, account: int = AUTOMATION) -> list[dict[str, Any]]:
+        self.get_order(order_id, account=account)
         return [dict(r) for r in Repository(self.get_db_connection()).order_events(order_id)]
 
     def list_orders(self, *, status: str = "open", limit: int = 50, after: str | None = None,
                     until: str | None = None, direction: str = "desc", side: str | None = None,
-                    symbols: list[str] | None = None) -> list[OrderRecord]:
-        repo = Repository(self.get_db_connection())
+                    symbols: list[str] | None = None,
+                    account: int = AUTOMATION) -> list[OrderRecord]:
+        repo = Repository(self.get_db_connection(), account)
         recs = repo.list_orders(status=status, limit=limit, after=after, until=until,
                                 direction=direction, side=side, symbols=symbols)
         kids = repo.children_of([r.id for r in recs if r.order_class != "simple"])
@@ -248,7 +270,7 @@ class PaperTradingService(PortfolioUseCases, DatabaseServiceMixin):
             r.legs = kids.get(r.id, [])
         return recs
 
-    def cancel_order(self, order_id: str) -> OrderRecord:
+    def cancel_order(self, order_id: str, *, account: int = AUTOMATION) -> OrderRecord:
         """Cancel an open order (and its held legs).
 
         Raises:
@@ -256,7 +278,7 @@ class PaperTradingService(PortfolioUseCases, DatabaseServiceMixin):
         """
         now = self.now()
         with self._uow("cancel") as uow:
-            repo = Repository(uow.conn)
+            repo = Repository(uow.conn, account)
             rec = repo.order(order_id)
             if rec is None:
                 raise NotFound(f"order not found for {order_id}", field="order_id")
@@ -267,11 +289,11 @@ class PaperTradingService(PortfolioUseCases, DatabaseServiceMixin):
             uow.commit()
         return rec
 
-    def cancel_all(self) -> list[OrderRecord]:
-        """Cancel every open order; return them."""
+    def cancel_all(self, *, account: int = AUTOMATION) -> list[OrderRecord]:
+        """Cancel every open order of the account; return them."""
         now = self.now()
         with self._uow("cancel_all") as uow:
-            repo = Repository(uow.conn)
+            repo = Repository(uow.conn, account)
             life = Lifecycle(repo, self.cal)
             out = []
             for rec in repo.open_orders():

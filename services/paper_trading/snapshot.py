@@ -23,6 +23,7 @@ class PricedPosition:
 
 @dataclass(frozen=True)
 class Snapshot:
+    account: int
     account_id: str
     account_number: str
     epoch: int
@@ -55,8 +56,8 @@ def snapshot(repo: Repository, cfg: Section, period: Period, now: datetime) -> S
     assert acct is not None, "the account row is created before any read"
     cash = from_micros(acct["cash_micros"])
     priced: list[PricedPosition] = []
-    for sym, q, avg, real, asset_id, px, prev in priced_rows(repo.conn, now,
-                                                             period.previous_close):
+    for sym, q, avg, real, asset_id, px, prev in priced_rows(
+            repo.conn, now, period.previous_close, repo.account_id):
         pos = Position(sym, from_micros(q), from_micros(avg), from_micros(real))
         price = pos.avg_entry if px is None else from_micros(px)
         priced.append(PricedPosition(pos, asset_id, price,
@@ -69,7 +70,7 @@ def snapshot(repo: Repository, cfg: Section, period: Period, now: datetime) -> S
     srow = repo.session(label) if label else None
     last_equity = from_micros(srow["start_equity_micros"]) if srow else fig.equity
     return Snapshot(
-        account_id=acct["account_id"], account_number=acct["account_number"],
+        account=repo.account_id, account_id=acct["account_id"], account_number=acct["account_number"],
         epoch=acct["epoch"], start_cash=from_micros(acct["start_cash_micros"]), figures=fig,
         positions=priced, session=label, last_equity=last_equity,
         daytrade_count=repo.day_trades_since(period.five_start),

@@ -31,7 +31,11 @@ def app(settings: Settings, db: Database, clock: Clock):  # noqa: ANN201 - Flask
 
 @pytest.fixture
 def client(app):  # noqa: ANN001, ANN201
-    return app.test_client()
+    """A test client whose /v2 requests act on the automation's account (key id
+    ``automation``), as the /api/v1 ones do by default."""
+    c = app.test_client()
+    c.environ_base["HTTP_APCA_API_KEY_ID"] = "automation"
+    return c
 
 
 @pytest.fixture

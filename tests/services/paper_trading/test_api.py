@@ -101,5 +101,7 @@ def test_a_leg_names_its_parent_on_the_api_not_on_v2(client, db, clock) -> None:
     leg_id = parent["legs"][0]["id"]
     assert client.get(f"/api/v1/orders/{parent['id']}").json["data"]["parent_id"] is None
     assert client.get(f"/api/v1/orders/{leg_id}").json["data"]["parent_id"] == parent["id"]
-    v2 = client.get(f"/v2/orders/{leg_id}", headers={"APCA-API-KEY-ID": "k"})
+    v2 = client.get(f"/v2/orders/{leg_id}", headers={"APCA-API-KEY-ID": "automation"})
     assert v2.status_code == 200 and "parent_id" not in v2.json, v2.json
+    other = client.get(f"/v2/orders/{leg_id}", headers={"APCA-API-KEY-ID": "k"})
+    assert other.status_code == 404, "another key id's account does not see the order"

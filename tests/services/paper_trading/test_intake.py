@@ -11,6 +11,7 @@ from services.paper_trading.engine import epoch_s, load_books
 from services.paper_trading.repository import Repository
 from services.paper_trading.schemas import OrderRequest, ReplaceRequest
 from services.paper_trading.sessions import SessionClock
+from shared.errors import UnprocessableError
 from shared.market.calendar import get_calendar
 from tests.services.paper_trading.helpers import OPEN, flat, seed_bars
 
@@ -63,12 +64,23 @@ def test_known_client_order_id_reads_one_row_and_writes_nothing(svc, db, clock) 
     seed_bars(db, "AAPL", OPEN, flat(100, 10))
     clock.t = OPEN + 2 * M
     first = svc.submit_order(req(client_order_id="c-1"))
-    again, stmts = traced(db, lambda: svc.submit_order(req(client_order_id="c-1", qty=7)))
+    again, stmts = traced(db, lambda: svc.submit_order(req(client_order_id="c-1")))
     assert again.id == first.id and again.qty == D(1)
     assert [s for s in stmts if s not in ("BEGIN IMMEDIATE", "ROLLBACK")] == [
         s for s in stmts if s.startswith("SELECT")]
     assert len([s for s in stmts if s.startswith("SELECT")]) == 1
     assert "COMMIT" not in stmts
+
+
+def test_a_different_order_under_a_used_client_order_id_is_refused(svc, db, clock) -> None:  # noqa: ANN001
+    seed_bars(db, "AAPL", OPEN, flat(100, 10))
+    clock.t = OPEN + 2 * M
+    svc.submit_order(req(client_order_id="c-1"))
+    for other in (req(client_order_id="c-1", qty=7), req(client_order_id="c-1", side="sell"),
+                  req(client_order_id="c-1", symbol="MSFT")):
+        with pytest.raises(UnprocessableError, match="client_order_id must be unique"):
+            svc.submit_order(other)
+    assert len(svc.list_orders(status="all")) == 1
 
 
 def test_creation_events_come_from_the_order_rows(svc, db, clock) -> None:  # noqa: ANN001
