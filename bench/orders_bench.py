@@ -41,13 +41,17 @@ def drive(port: int, path: str, n: int, clients: int, body: dict) -> tuple[float
     lock = threading.Lock()
     per = n // clients
 
-    def worker() -> None:
+    def worker(i: int) -> None:
         c = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        # each client is a bot with its own key id: four paper accounts (created on first use)
+        # and the automation's trade side by side, as they do in the suite
+        key = "automation" if i % 5 == 4 else f"bench-bot-{i % 5}"
+        headers = {"Content-Type": "application/json", "APCA-API-KEY-ID": key}
         mine = []
         for _ in range(per):
             payload = json.dumps({**body, "client_order_id": uuid.uuid4().hex})
             t0 = time.perf_counter()
-            c.request("POST", path, payload, {"Content-Type": "application/json"})
+            c.request("POST", path, payload, headers)
             r = c.getresponse()
             r.read()
             mine.append(time.perf_counter() - t0)
@@ -56,7 +60,7 @@ def drive(port: int, path: str, n: int, clients: int, body: dict) -> tuple[float
         with lock:
             lat.extend(mine)
 
-    threads = [threading.Thread(target=worker) for _ in range(clients)]
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(clients)]
     t0 = time.perf_counter()
     for t in threads:
         t.start()

@@ -31,20 +31,19 @@ from shared.web import current_service, validate
 
 
 def check_alpaca_key(settings: Settings) -> None:
-    """Require APCA-API-SECRET-KEY (or APCA-API-KEY-ID) to equal the configured key.
+    """Require APCA-API-SECRET-KEY to equal the configured key (when one is configured).
+
+    The key id (APCA-API-KEY-ID) names the account (see ``accounts``); the secret proves the
+    caller may use the suite.
 
     Raises:
-        AuthError: when a key is configured and neither header matches (constant-time).
+        AuthError: when a key is configured and the secret does not match (constant-time).
     """
     key = settings.security.api_key
     if key is None or not key.get_secret_value():
         return
-    want = key.get_secret_value().encode()
-    ok_ = False
-    for header in ("APCA-API-SECRET-KEY", "APCA-API-KEY-ID"):
-        given = request.headers.get(header, "").encode()
-        ok_ = hmac.compare_digest(given, want) or ok_
-    if not ok_:
+    given = request.headers.get("APCA-API-SECRET-KEY", "").encode()
+    if not hmac.compare_digest(given, key.get_secret_value().encode()):
         raise AuthError("access key verification failed", field="APCA-API-SECRET-KEY")
 
 

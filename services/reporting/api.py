@@ -3,11 +3,12 @@ from __future__ import annotations
 
 from typing import Literal
 
-from flask import Blueprint, Response, current_app
+from flask import Blueprint, Response, current_app, g, request
 from pydantic import BaseModel, ConfigDict, Field
 
 from services.reporting.domain import GROUPS
 from services.reporting.service import ReportingService
+from shared.errors import NotFound
 from shared.web import Instant, current_service, ok, validate
 
 GroupBy = Literal[GROUPS]  # type: ignore[valid-type]
@@ -17,6 +18,9 @@ class _Query(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     epoch: int | None = Field(None, ge=0, description="paper account epoch (default: current)")
+    account: str | None = Field(None, min_length=1, max_length=128,
+                                description="paper account id or name (default: the "
+                                            "automation's)")
 
 
 class RangeQuery(_Query):
@@ -47,15 +51,37 @@ class SnapshotBody(BaseModel):
     ts: Instant | None = Field(None, description="clock step (default: the clock's now)")
     run_id: str | None = Field(None, max_length=100)
     source: str = Field("api", min_length=1, max_length=40)
+    account: str | None = Field(None, min_length=1, max_length=128,
+                                description="one paper account (default: every active one)")
 
 
 def _svc() -> ReportingService:
-    return current_service()
+    """Return the service scoped to the request's paper account (``?account=``)."""
+    svc: ReportingService = current_service()
+    return svc.for_account(g.get("account", 1))
+
+
+def _resolve_account(ref: str | None) -> int:
+    """Return the account id of ``ref`` (an id or a name; the automation's when None).
+
+    Raises:
+        NotFound: no such account.
+    """
+    if not ref:
+        return 1
+    found = current_service().repo.account_ref(ref)
+    if found is None:
+        raise NotFound(f"account not found for {ref}", field="account")
+    return found
 
 
 def blueprints() -> list[Blueprint]:
     """Return this service's blueprints (its endpoints live under /api/v1)."""
     bp = Blueprint("report", __name__, url_prefix="/api/v1/report")
+
+    @bp.before_request
+    def _account() -> None:
+        g.account = _resolve_account(request.args.get("account"))
 
     @bp.get("/summary")
     @validate(query=_Query, tags=["report"])
@@ -96,6 +122,9 @@ def blueprints() -> list[Blueprint]:
     @validate(body=SnapshotBody, status=201, tags=["report"])
     def snapshot(body: SnapshotBody) -> Response:
         """Record the account's equity at this clock step (coordination calls it each cycle)."""
-        return ok(_svc().snapshot(body.ts, body.run_id, body.source), status=201)
+        if body.account is not None:
+            return ok(current_service().for_account(_resolve_account(body.account)).snapshot(
+                body.ts, body.run_id, body.source), status=201)
+        return ok(current_service().snapshot_all(body.ts, body.run_id, body.source), status=201)
 
     return [bp]

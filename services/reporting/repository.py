@@ -1,7 +1,7 @@
 """SQL of the reporting service.
 
-Reporting writes only ``report_snapshots``.  It reads paper trading's tables (``pt_account``,
-``pt_positions``, ``pt_fills``, ``pt_ledger``) read-only, and coordination's decision ledger
+Reporting writes only ``report_snapshots``.  It reads paper trading's tables (``pt_accounts``,
+``pt_positions``, ``pt_fills``, ``pt_ledger``) read-only, one account at a time, and coordination's decision ledger
 when that table exists.
 """
 from __future__ import annotations
@@ -58,25 +58,41 @@ class Snapshot:
 
 
 class ReportRepository:
-    """Reads and writes of the reporting service over one ``Database``."""
+    """Reads and writes of the reporting service over one ``Database``, for one paper account
+    (1, the automation's, unless given)."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, account: int = 1) -> None:
         self.db = db
+        self.account_id = account
+
+    def account_ref(self, ref: str) -> int | None:
+        """Return the id of the paper account with id or name ``ref`` (None when unknown)."""
+        row = self.db.fetch_one("SELECT id FROM pt_accounts WHERE id = ? OR name = ? "
+                                "ORDER BY id = ? DESC LIMIT 1",
+                                (int(ref) if ref.isdigit() else -1, ref,
+                                 int(ref) if ref.isdigit() else -1))
+        return None if row is None else int(row[0])
+
+    def active_accounts(self) -> list[int]:
+        """Return the automation's account and every account with a fill or a position."""
+        rows = self.db.fetch_all("SELECT 1 UNION SELECT account FROM pt_positions "
+                                 "WHERE qty_micros != 0 UNION SELECT DISTINCT account FROM pt_fills")
+        return sorted(int(r[0]) for r in rows)
 
     # -- report_snapshots (owned) -----------------------------------------------------
     def save_snapshot(self, conn: sqlite3.Connection, snap: Snapshot, created_at: datetime) -> None:
         """Insert the snapshot, replacing the one of the same epoch and clock step."""
         conn.execute(
-            "INSERT INTO report_snapshots (epoch, ts, equity_micros, cash_micros, "
+            "INSERT INTO report_snapshots (account, epoch, ts, equity_micros, cash_micros, "
             "long_value_micros, short_value_micros, unrealized_pnl_micros, open_positions, "
-            "run_id, source, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
-            "ON CONFLICT (epoch, ts) DO UPDATE SET equity_micros = excluded.equity_micros, "
+            "run_id, source, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+            "ON CONFLICT (account, epoch, ts) DO UPDATE SET equity_micros = excluded.equity_micros, "
             "cash_micros = excluded.cash_micros, long_value_micros = excluded.long_value_micros, "
             "short_value_micros = excluded.short_value_micros, "
             "unrealized_pnl_micros = excluded.unrealized_pnl_micros, "
             "open_positions = excluded.open_positions, run_id = excluded.run_id, "
             "source = excluded.source, created_at = excluded.created_at",
-            (snap.epoch, iso(snap.ts), to_micros(snap.equity), to_micros(snap.cash),
+            (self.account_id, snap.epoch, iso(snap.ts), to_micros(snap.equity), to_micros(snap.cash),
              to_micros(snap.long_value), to_micros(snap.short_value),
              to_micros(snap.unrealized_pnl), snap.open_positions, snap.run_id, snap.source,
              iso(created_at)))
@@ -84,8 +100,8 @@ class ReportRepository:
     def snapshots(self, epoch: int, start: datetime | None = None,
                   end: datetime | None = None) -> list[Snapshot]:
         """Return the epoch's snapshots with ``start <= ts <= end``, oldest first."""
-        sql = "SELECT * FROM report_snapshots WHERE epoch = ?"
-        params: list[Any] = [epoch]
+        sql = "SELECT * FROM report_snapshots WHERE account = ? AND epoch = ?"
+        params: list[Any] = [self.account_id, epoch]
         if start is not None:
             sql += " AND ts >= ?"
             params.append(iso(start))
@@ -97,12 +113,13 @@ class ReportRepository:
     # -- paper trading (read only) ----------------------------------------------------
     def account(self) -> sqlite3.Row | None:
         """Return the paper account row (None before paper trading created it)."""
-        return self.db.fetch_one("SELECT * FROM pt_account WHERE id = 1")
+        return self.db.fetch_one("SELECT * FROM pt_accounts WHERE id = ?", (self.account_id,))
 
     def positions(self) -> list[tuple[str, Decimal, Decimal]]:
         """Return ``(symbol, signed qty, average entry price)`` of every open position."""
         rows = self.db.fetch_all("SELECT symbol, qty_micros, avg_entry_price_micros "
-                                 "FROM pt_positions WHERE qty_micros != 0 ORDER BY symbol")
+                                 "FROM pt_positions WHERE account = ? AND qty_micros != 0 "
+                                 "ORDER BY symbol", (self.account_id,))
         return [(r[0], from_micros(r[1]), from_micros(r[2])) for r in rows]
 
     def fills(self, epoch: int, start: datetime | None = None,
@@ -114,8 +131,8 @@ class ReportRepository:
                "f.commission_micros, f.filled_at, l.cash_micros "
                "FROM pt_fills f LEFT JOIN (SELECT fill_id, SUM(amount_micros) AS cash_micros "
                " FROM pt_ledger WHERE kind = 'fill' AND fill_id IS NOT NULL GROUP BY fill_id) l "
-               "ON l.fill_id = f.id WHERE f.epoch = ?")
-        params: list[Any] = [epoch]
+               "ON l.fill_id = f.id WHERE f.account = ? AND f.epoch = ?")
+        params: list[Any] = [self.account_id, epoch]
         if start is not None:
             sql += " AND f.filled_at >= ?"
             params.append(iso(start))
@@ -139,7 +156,8 @@ class ReportRepository:
         row = self.db.fetch_one(
             "SELECT COALESCE(SUM(l.amount_micros), 0) FROM pt_ledger l "
             "JOIN pt_fills f ON f.id = l.fill_id "
-            "WHERE f.epoch = ? AND l.kind IN ('fill', 'commission')", (epoch,))
+            "WHERE f.account = ? AND f.epoch = ? AND l.kind IN ('fill', 'commission')",
+            (self.account_id, epoch))
         return from_micros(row[0]) if row else Decimal(0)
 
     def _has_table(self, name: str) -> bool:

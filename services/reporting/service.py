@@ -1,6 +1,7 @@
 """Use cases of the reporting service: snapshots, the journal, metrics and exports."""
 from __future__ import annotations
 
+import copy
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -77,7 +78,26 @@ class ReportingService(DatabaseServiceMixin):
             return self._bars(symbol, tf, start, end)
         return self._dm().get_historical_data(symbol, tf, start, end, as_of=end)
 
+    def for_account(self, account: int) -> ReportingService:
+        """Return this service reading and writing paper account ``account``."""
+        if account == self.repo.account_id:
+            return self
+        other = copy.copy(self)
+        other.repo = ReportRepository(self.db, account)
+        return other
+
     # -- snapshots -------------------------------------------------------------------------
+    def snapshot_all(self, ts: datetime | None = None, run_id: str | None = None,
+                     source: str = "api") -> dict[str, Any]:
+        """Snapshot the automation's account and every account that has traded; return the
+        automation's snapshot with the others under ``accounts``."""
+        out = self.snapshot(ts, run_id, source)
+        others = {}
+        for acct in self.repo.active_accounts():
+            if acct != self.repo.account_id:
+                others[str(acct)] = self.for_account(acct).snapshot(ts, run_id, source)
+        return {**out, "accounts": others}
+
     def epoch(self) -> int:
         """Return the paper account's current epoch (0 before it exists)."""
         row = self.repo.account()

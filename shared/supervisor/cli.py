@@ -227,12 +227,22 @@ def parser() -> argparse.ArgumentParser:
     from services.coordination.replay_cli import add_parser as add_replay  # owned by coordination
 
     add_replay(sub)
+    from services.paper_trading.accounts_cli import add_parser as add_accounts  # paper trading's
+
+    add_accounts(sub)
     return p
 
 
 COMMANDS: dict[str, Any] = {"migrate": cmd_migrate, "start": cmd_start, "stop": cmd_stop,
                             "status": cmd_status, "restart": cmd_restart, "logs": cmd_logs,
-                            "replay": lambda s, rd, a: _replay(s, rd, a)}
+                            "replay": lambda s, rd, a: _replay(s, rd, a),
+                            "accounts": lambda s, rd, a: _accounts(s, rd, a)}
+
+
+def _accounts(settings: Settings, rd: RunDir, args: argparse.Namespace) -> int:
+    from services.paper_trading.accounts_cli import cmd_accounts
+
+    return cmd_accounts(settings, rd, args)
 
 
 def _replay(settings: Settings, rd: RunDir, args: argparse.Namespace) -> int:

@@ -121,22 +121,22 @@ def _rows(conn: sqlite3.Connection, sql: str, args: tuple[Any, ...] = ()) -> lis
 
 
 def audit(db_path: Path, now: pd.Timestamp, accepted: dict[str, str]) -> Audit:
-    """Recompute paper trading's books from ``db_path``; ``accepted`` maps every
+    """Recompute paper trading's books (the automation's account, 1) from ``db_path``; ``accepted`` maps every
     client_order_id that got a 2xx to the order id it was given.  Each broken rule is added
     to ``problems`` (an empty list means every check held)."""
     conn = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)
     try:
         conn.execute("BEGIN")  # one snapshot for every read below
-        orders = {r["id"]: r for r in _rows(conn, "SELECT * FROM pt_orders")}
-        fills = _rows(conn, "SELECT * FROM pt_fills ORDER BY id")
-        acct = _rows(conn, "SELECT * FROM pt_account")[0]
-        ledger = _rows(conn, "SELECT * FROM pt_ledger ORDER BY id")
-        pos_rows = _rows(conn, "SELECT symbol, qty_micros FROM pt_positions")
+        orders = {r["id"]: r for r in _rows(conn, "SELECT * FROM pt_orders WHERE account = 1")}
+        fills = _rows(conn, "SELECT * FROM pt_fills WHERE account = 1 ORDER BY id")
+        acct = _rows(conn, "SELECT * FROM pt_accounts WHERE id = 1")[0]
+        ledger = _rows(conn, "SELECT * FROM pt_ledger WHERE account = 1 ORDER BY id")
+        pos_rows = _rows(conn, "SELECT symbol, qty_micros FROM pt_positions WHERE account = 1")
         cut = (now - pd.Timedelta(minutes=1)).strftime("%Y-%m-%dT%H:%M:%S+00:00")
         prices = {r["symbol"]: from_micros(r["close_micros"]) for r in _rows(
             conn, "SELECT symbol, (SELECT close_micros FROM bars b WHERE b.symbol = p.symbol "
                   "AND timeframe = '1m' AND ts <= ? ORDER BY ts DESC LIMIT 1) AS close_micros "
-                  "FROM pt_positions p", (cut,)) if r["close_micros"] is not None}
+                  "FROM pt_positions p WHERE account = 1", (cut,)) if r["close_micros"] is not None}
         conn.rollback()
     finally:
         conn.close()

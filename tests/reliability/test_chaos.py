@@ -134,7 +134,7 @@ def _fill_count(s: Suite) -> int:
 
 def _plan(s: Suite, market: Market) -> Plan:
     """Pick tradable equities priced $5-$300 (deterministic: the simulated market is seeded)."""
-    alpaca = {"APCA-API-SECRET-KEY": SECRETS["API_KEY"]}
+    alpaca = {"APCA-API-KEY-ID": "automation", "APCA-API-SECRET-KEY": SECRETS["API_KEY"]}
     candidates = market.equities()[:16]
     market.ingest(candidates, OPEN_AT)
     now = OPEN_AT.isoformat()
@@ -344,7 +344,8 @@ def _check_books(s: Suite, market: Market, plan: Plan, accepted: dict[str, str],
     for sym, p in positions.items():
         assert Decimal(p["current_price"]) == book.prices[sym], (p, book.prices[sym])
     acct = s.get("paper_trading", "/v2/account",
-                 headers={"APCA-API-SECRET-KEY": SECRETS["API_KEY"]}).json()
+                 headers={"APCA-API-KEY-ID": "automation",
+                          "APCA-API-SECRET-KEY": SECRETS["API_KEY"]}).json()
     assert Decimal(acct["cash"]) == book.cash, acct
     assert Decimal(acct["equity"]).quantize(CENT) == \
         (book.cash + book.market_value).quantize(CENT), (acct, book.market_value)

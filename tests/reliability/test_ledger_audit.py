@@ -34,8 +34,9 @@ def _fill(conn, fid: int, oid: str, side: str, qty: int, price: int, bar: str = 
 def books(db):
     """A consistent book: start 1,000; bought 10 @ 20, sold 4 @ 25; last close 30."""
     with db.transaction() as conn:
-        conn.execute("INSERT INTO pt_account (id, account_id, account_number, "
-                     "start_cash_micros, cash_micros, created_at) VALUES (1, 'x', 'x', ?, ?, ?)",
+        conn.execute("INSERT INTO pt_accounts (id, name, key_id, account_id, account_number, "
+                     "start_cash_micros, cash_micros, created_at) "
+                     "VALUES (1, 'automation', 'automation', 'x', 'x', ?, ?, ?)",
                      (1000_000000, 900_000000, T))
         _order(conn, "o1", "c1", "buy", 10_000000, 10_000000, "filled")
         _order(conn, "o2", "c2", "sell", 4_000000, 4_000000, "filled")
@@ -65,7 +66,7 @@ def test_a_consistent_book_passes_with_prices_from_the_last_closed_bar(books, se
 
 @pytest.mark.parametrize(("sql", "expect"), [
     ("UPDATE pt_positions SET qty_micros = 7000000", "signed fills"),
-    ("UPDATE pt_account SET cash_micros = cash_micros + 1", "ledger"),
+    ("UPDATE pt_accounts SET cash_micros = cash_micros + 1", "ledger"),
     ("UPDATE pt_ledger SET amount_micros = amount_micros - 1 WHERE fill_id = 2", "fill 2"),
     ("UPDATE pt_orders SET filled_qty_micros = 9000000 WHERE id = 'o1'", "order c1"),
     ("INSERT INTO pt_fills (order_id, symbol, side, qty_micros, price_micros, bar_ts, "

@@ -5,6 +5,7 @@ from decimal import Decimal
 
 from services.paper_trading.domain.accounting import Position, apply_fill
 from services.paper_trading.domain.types import Side
+from services.paper_trading.accounts import insert_account
 from services.paper_trading.repository import Repository
 from services.reporting.domain import Fill
 from shared.db import Database
@@ -14,7 +15,8 @@ from tests.services.reporting.factories import T0
 
 def open_account(db: Database, cash: str = "100000") -> None:
     with db.transaction() as conn:
-        Repository(conn).create_account("acct-1", "PA0001", Decimal(cash), T0)
+        insert_account(conn, name="automation", key_id="automation", starting_cash=Decimal(cash),
+                       at=T0.isoformat(), account_id=1)
 
 
 def book(db: Database, fills: list[Fill]) -> Decimal:

@@ -129,7 +129,7 @@ def test_epochs_are_reported_apart(svc, db, market) -> None:
     book(db, [fill(0, "buy", 1, "10"), fill(1, "sell", 1, "12")])
     svc.snapshot()
     with db.transaction() as conn:
-        conn.execute("UPDATE pt_account SET epoch = epoch + 1")
+        conn.execute("UPDATE pt_accounts SET epoch = epoch + 1 WHERE id = 1")
     book(db, [fill(2, "buy", 1, "10"), fill(3, "sell", 1, "9")])
     market.now = T0 + timedelta(minutes=5)
     svc.snapshot()
