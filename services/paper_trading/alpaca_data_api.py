@@ -1,5 +1,6 @@
-"""The Alpaca-compatible market-data routes: /v2/stocks (bars, latest trades and quotes) and
-/v1beta1/news, as alpaca-py's ``StockHistoricalDataClient`` and ``NewsClient`` call them.
+"""The Alpaca-compatible market-data routes: /v2/stocks (bars at every Alpaca timeframe, the
+latest bars, trades and quotes, historical trades and quotes, snapshots) and /v1beta1/news, as
+alpaca-py's ``StockHistoricalDataClient`` and ``NewsClient`` call them.
 
 Read-only over the market owner's tables (``bars``, ``symbols``, ``news``).
 """
@@ -7,13 +8,13 @@ from __future__ import annotations
 
 from typing import Literal
 
-import pandas as pd
 from flask import Blueprint, Response, request
 from pydantic import BaseModel, ConfigDict, Field
 
 from services.paper_trading import marketdata
 from services.paper_trading.alpaca_json import json_response as _json
-from shared.market.limits import check_range, require_symbols
+from shared.errors import ValidationError
+from shared.market.limits import require_symbols
 from shared.web import current_service, validate
 
 
@@ -21,6 +22,16 @@ class BarsQuery(BaseModel):
     model_config = ConfigDict(extra="ignore")
     symbols: str = Field(min_length=1)
     timeframe: str = "1Day"
+    start: str | None = None
+    end: str | None = None
+    limit: int = Field(1000, ge=1, le=10000)
+    page_token: str | None = None
+    sort: Literal["asc", "desc"] = "asc"
+
+
+class TicksQuery(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    symbols: str = Field(min_length=1)
     start: str | None = None
     end: str | None = None
     limit: int = Field(1000, ge=1, le=10000)
@@ -44,6 +55,25 @@ def _symbols(text: str | None) -> list[str]:
     return [s.strip().upper() for s in (text or "").split(",") if s.strip()]
 
 
+def _known(text: str | None) -> list[str]:
+    """Return the requested symbols after checking each is in the market.
+
+    Raises:
+        ValidationError: no symbol given (400).
+        NotFound: a symbol the market does not have (404).
+    """
+    syms = _symbols(text)
+    if not syms:
+        raise ValidationError("symbols is required, e.g. symbols=AAPL,MSFT", field="symbols")
+    return require_symbols(current_service().db, syms)
+
+
+def _ticks(query: TicksQuery, kind: str) -> Response:
+    svc = current_service()
+    return _json(marketdata.ticks(svc.db, svc.now(), _known(query.symbols), kind, query.start,
+                                  query.end, query.limit, query.page_token, query.sort))
+
+
 def data_blueprints(v2: Blueprint, v1b: Blueprint) -> list[Blueprint]:
     """Add the market-data routes to the /v2 and /v1beta1 blueprints; return /v1beta1."""
     _svc = current_service
@@ -53,26 +83,47 @@ def data_blueprints(v2: Blueprint, v1b: Blueprint) -> list[Blueprint]:
     @validate(query=BarsQuery, summary="Alpaca: historical bars", tags=["alpaca"])
     def bars(query: BarsQuery) -> Response:
         svc = _svc()
-        now = svc.now()
-        check_range(query.timeframe, query.start, query.end, now=pd.Timestamp(now))
-        return _json(marketdata.stock_bars(svc.db, svc.cal, now,
-                                           require_symbols(svc.db, _symbols(query.symbols)),
+        return _json(marketdata.stock_bars(svc.db, svc.cal, svc.now(), _known(query.symbols),
                                            query.timeframe, query.start, query.end, query.limit,
                                            query.page_token, query.sort))
+
+    @v2.get("/stocks/bars/latest")
+    @validate(summary="Alpaca: latest minute bars", tags=["alpaca"])
+    def latest_bars() -> Response:
+        svc = _svc()
+        return _json(marketdata.latest_bars(svc.db, svc.now(),
+                                            _known(request.args.get("symbols"))))
+
+    @v2.get("/stocks/snapshots")
+    @validate(summary="Alpaca: snapshots", tags=["alpaca"])
+    def snapshots() -> Response:
+        svc = _svc()
+        return _json(marketdata.snapshots(svc.db, svc.cal, svc.now(),
+                                          _known(request.args.get("symbols"))))
+
+    @v2.get("/stocks/trades")
+    @validate(query=TicksQuery, summary="Alpaca: historical trades", tags=["alpaca"])
+    def trades(query: TicksQuery) -> Response:
+        return _ticks(query, "trades")
+
+    @v2.get("/stocks/quotes")
+    @validate(query=TicksQuery, summary="Alpaca: historical quotes", tags=["alpaca"])
+    def quotes(query: TicksQuery) -> Response:
+        return _ticks(query, "quotes")
 
     @v2.get("/stocks/trades/latest")
     @validate(summary="Alpaca: latest trades", tags=["alpaca"])
     def latest_trades() -> Response:
         svc = _svc()
-        syms = require_symbols(svc.db, _symbols(request.args.get("symbols")))
-        return _json(marketdata.latest(svc.db, svc.now(), syms, "trades"))
+        return _json(marketdata.latest(svc.db, svc.now(), _known(request.args.get("symbols")),
+                                       "trades"))
 
     @v2.get("/stocks/quotes/latest")
     @validate(summary="Alpaca: latest quotes", tags=["alpaca"])
     def latest_quotes() -> Response:
         svc = _svc()
-        syms = require_symbols(svc.db, _symbols(request.args.get("symbols")))
-        return _json(marketdata.latest(svc.db, svc.now(), syms, "quotes"))
+        return _json(marketdata.latest(svc.db, svc.now(), _known(request.args.get("symbols")),
+                                       "quotes"))
 
     @v1b.get("/news")
     @validate(query=NewsQuery, summary="Alpaca: news", tags=["alpaca"])

@@ -8,10 +8,12 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime
 from decimal import Decimal
+from functools import lru_cache
 from typing import Any
 
 import pandas as pd
 
+from services.paper_trading.asset_catalog import exchange_of, listing_exchange
 from services.paper_trading.records import OrderRecord
 from services.paper_trading.snapshot import PricedPosition, Snapshot
 from shared.domain.money import money_str
@@ -101,7 +103,9 @@ def account_json(snap: Snapshot, cfg: Any) -> dict[str, Any]:
     }
 
 
-def position_json(p: PricedPosition) -> dict[str, Any]:
+def position_json(p: PricedPosition, exchange: str | None = None) -> dict[str, Any]:
+    """Return Alpaca's position object; ``exchange`` defaults to the asset's listing exchange
+    (the symbols table's, see ``asset_catalog.exchange_of``)."""
     pos = p.position
     mv = pos.qty * p.price
     cost = pos.qty * pos.avg_entry
@@ -109,7 +113,7 @@ def position_json(p: PricedPosition) -> dict[str, Any]:
     intraday = pos.qty * (p.price - p.lastday_price)
     return {
         "asset_id": p.asset_id, "symbol": pos.symbol,
-        "exchange": "CRYPTO" if "/" in pos.symbol else "NASDAQ",
+        "exchange": exchange or exchange_of(pos.symbol),
         "asset_class": "crypto" if "/" in pos.symbol else "us_equity",
         "asset_marginable": "/" not in pos.symbol, "avg_entry_price": s(pos.avg_entry),
         "qty": s(pos.qty), "qty_available": s(pos.qty), "side": pos.side,
@@ -126,11 +130,10 @@ def position_json(p: PricedPosition) -> dict[str, Any]:
 
 
 def asset_json(symbol: str, asset_id: str, info: Any) -> dict[str, Any]:
+    """Return Alpaca's asset object from a ``symbols`` row (None: a symbol with bars only)."""
     crypto = "/" in symbol
     get = (lambda k, d: d) if info is None else (lambda k, d: info[k])  # noqa: E731
-    exchange = "CRYPTO" if crypto else (get("exchange", "NASDAQ") or "NASDAQ")
-    if exchange not in ("AMEX", "ARCA", "BATS", "NYSE", "NASDAQ", "NYSEARCA", "OTC", "CRYPTO"):
-        exchange = "NASDAQ"
+    exchange = listing_exchange(symbol, get("exchange", None))
     return {"id": asset_id, "class": "crypto" if crypto else "us_equity", "exchange": exchange,
             "symbol": symbol, "name": get("name", symbol), "status": "active",
             "tradable": bool(get("tradable", 1)), "marginable": not crypto,
@@ -164,19 +167,39 @@ def _day(value: str, name: str) -> pd.Timestamp:
                               field=name) from None
 
 
+@lru_cache(maxsize=4)
+def _all_sessions(cal: MarketCalendar) -> tuple[dict[str, Any], ...]:
+    """Return Alpaca's calendar object of every session ``cal`` knows (built once: ~9,000)."""
+    ny = "America/New_York"
+    opens, closes = cal.opens.tz_convert(ny), cal.closes.tz_convert(ny)
+    nxt = cal.sessions[1:].append(cal.sessions[-1:] + pd.Timedelta(days=1))
+    return tuple(
+        {"date": d, "open": o[:5].replace(".", ":"), "close": c[:5].replace(".", ":"),
+         "session_open": o[:5].replace(".", ""), "session_close": c[:5].replace(".", ""),
+         "settlement_date": st}
+        for d, o, c, st in zip(cal.sessions.strftime("%Y-%m-%d"), opens.strftime("%H.%M"),
+                               closes.strftime("%H.%M"), nxt.strftime("%Y-%m-%d"), strict=True))
+
+
 def calendar_json(cal: MarketCalendar, start: str | None, end: str | None,
                   now: datetime) -> list[dict[str, Any]]:
-    s0 = _day(start, "start") if start else pd.Timestamp(now.date())
-    e0 = _day(end, "end") if end else s0 + pd.Timedelta(days=30)
-    labels = cal.sessions[(cal.sessions >= s0.tz_localize(None) if s0.tzinfo else
-                           cal.sessions >= s0) & (cal.sessions <= (e0.tz_localize(None)
-                                                                     if e0.tzinfo else e0))]
-    out = []
-    for label in labels:
-        o, c = cal.session_bounds(label)
-        o, c = o.tz_convert("America/New_York"), c.tz_convert("America/New_York")
-        out.append({"date": label.strftime("%Y-%m-%d"), "open": o.strftime("%H:%M"),
-                    "close": c.strftime("%H:%M"), "session_open": o.strftime("%H%M"),
-                    "session_close": c.strftime("%H%M"),
-                    "settlement_date": (label + pd.Timedelta(days=1)).strftime("%Y-%m-%d")})
-    return out
+    """Return Alpaca's calendar objects of the sessions from ``start`` to ``end`` (dates).
+
+    With neither, every session the exchange calendar knows, as Alpaca returns its whole
+    calendar (1970-2029) when asked without a range; a missing bound is the calendar's end.
+    ``settlement_date`` is the next session (T+1).
+
+    Raises:
+        ValidationError: a bound that is not a date (400).
+    """
+    del now  # the calendar does not depend on the clock
+    rows = _all_sessions(cal)
+    labels = cal.sessions
+    lo = 0 if not start else int(labels.searchsorted(_naive_day(_day(start, "start"))))
+    hi = len(labels) if not end else int(labels.searchsorted(_naive_day(_day(end, "end")),
+                                                             side="right"))
+    return list(rows[lo:hi])
+
+
+def _naive_day(t: pd.Timestamp) -> pd.Timestamp:
+    return (t.tz_convert("America/New_York").tz_localize(None) if t.tzinfo else t).normalize()
