@@ -37,19 +37,23 @@ DEFAULT_CONFIG = ROOT / "config" / "default.yaml"
 _YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 ENV_PREFIX = "TRADING__"
 
-#: The nine services in start order: (name, default port, import path of the app factory).
+#: The services in start order: (name, default port, import path of the app factory).
 SERVICES: tuple[tuple[str, int, str], ...] = (
     ("coordination", 5000, "services.coordination"),
     ("scanner", 5001, "services.scanner"),
     ("pattern_analysis", 5002, "services.pattern_analysis"),
     ("technical_analysis", 5003, "services.technical_analysis"),
     ("paper_trading", 5005, "services.paper_trading"),
+    ("paper_streams", 5007, "services.paper_trading.streaming"),
     ("pattern_recognition", 5006, "services.pattern_recognition"),
     ("news", 5008, "services.news"),
     ("reporting", 5009, "services.reporting"),
     ("dashboard", 5010, "dashboard"),
 )
 SERVICE_NAMES = tuple(name for name, _, _ in SERVICES)
+#: Services that are an asyncio server of their own (aiohttp), not a Flask app under gunicorn:
+#: their ``create_app`` returns no WSGI app, and their routes are streams, not REST.
+ASYNC_SERVICES = frozenset({"paper_streams"})
 
 
 class DatabaseSettings(StrictModel):
@@ -93,6 +97,7 @@ class ServiceSettings(StrictModel):
 _GUNICORN_DEFAULTS: dict[str, tuple[int, int, int]] = {
     "coordination": (1, 4, 60), "scanner": (1, 4, 120), "pattern_analysis": (1, 4, 120),
     "technical_analysis": (1, 4, 120), "paper_trading": (2, 1, 60),
+    "paper_streams": (1, 1, 60),  # one asyncio process; workers/threads do not apply
     "pattern_recognition": (1, 4, 120), "news": (1, 4, 60), "reporting": (1, 4, 120),
     "dashboard": (1, 8, 60),  # SSE streams each hold a thread
 }

@@ -40,6 +40,23 @@ class RiskSection(StrictModel):
     non_tradable: list[str] = []
 
 
+class StreamsSection(StrictModel):
+    """The Alpaca websocket streams and the SSE feeds (the ``paper_streams`` process)."""
+
+    # how often the one poller per process reads the database for new rows
+    poll_s: float = Field(0.01, gt=0, le=5)
+    # a client that has not authenticated by then gets Alpaca's "auth timeout" and is closed
+    auth_timeout_s: float = Field(10.0, gt=0, le=300)
+    # a client whose socket holds more unsent bytes than this is closed as too slow
+    max_pending_bytes: int = Field(4_000_000, ge=65_536)
+    # events an SSE client may have waiting before it is closed as too slow
+    sse_queue: int = Field(10_000, ge=10)
+    max_message_bytes: int = Field(65_536, ge=1024)   # a client's frame, reassembled
+    max_clients: int = Field(20_000, ge=1)
+    # after a clock jump, bars of at most this many minutes back are streamed
+    max_bar_catchup_minutes: int = Field(30, ge=1, le=10_000)
+
+
 class Section(StrictModel):
     """Every paper trading setting with its default."""
 
@@ -58,4 +75,5 @@ class Section(StrictModel):
     # inside the commit that fills it (0: leave checkpoints to SQLite; see services/.../gate.py)
     wal_checkpoint_every: int = Field(100, ge=0, le=100_000)
     fills: FillsSection = FillsSection()
+    streams: StreamsSection = StreamsSection()
     risk: RiskSection = RiskSection()

@@ -1,4 +1,4 @@
-"""What the manager runs: the nine services, their start-order groups and command lines."""
+"""What the manager runs: the services, their start-order groups and command lines."""
 from __future__ import annotations
 
 import sys
@@ -11,7 +11,7 @@ from shared.config import SERVICES, Settings
 START_GROUPS: tuple[tuple[str, ...], ...] = (
     ("coordination",),
     ("scanner", "pattern_analysis", "technical_analysis", "paper_trading"),
-    ("pattern_recognition", "news", "reporting"),
+    ("pattern_recognition", "news", "reporting", "paper_streams"),
     ("dashboard",),
 )
 

@@ -222,12 +222,11 @@ def test_only_coordination_writes_market_data(tmp_path) -> None:  # type: ignore
 
 def test_a_reader_cannot_write_market_tables(tmp_path) -> None:  # type: ignore[no-untyped-def]
     """Every service but coordination opens the market tables read-only (SQLite refuses)."""
-    from shared.config import SERVICES
     from shared.db import database as _database
-    from tests.reliability.conftest import build_app, reliability_settings
+    from tests.reliability.conftest import SERVICE_MODULES, build_app, reliability_settings
 
     settings = reliability_settings(tmp_path)
-    for name, _, _ in SERVICES:
+    for name in SERVICE_MODULES:  # the stream server protects them too (its app's start-up)
         _database._registry.clear()  # each app gets a Database of its own, as in its process
         app = build_app(name, settings)
         db = app.extensions["db"]

@@ -15,7 +15,8 @@ from shared.supervisor.spec import ServiceSpec
 FAKE = Path(__file__).with_name("fake_service.py")
 
 
-def free_port_block(count: int = 9, start: int = 15600, stop: int = 16400) -> list[int]:
+def free_port_block(count: int = len(SERVICE_NAMES), start: int = 15600,
+                    stop: int = 16400) -> list[int]:
     """Return ``count`` consecutive free loopback ports from [start, stop)."""
     for base in range(start, stop, count + 1):
         ok = True

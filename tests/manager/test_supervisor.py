@@ -5,6 +5,7 @@ import time
 import psutil
 import pytest
 
+from shared.config import SERVICE_NAMES
 from shared.supervisor.ports import port_free
 from shared.supervisor.registry import ServiceRegistry
 from shared.supervisor.rundir import RunDir
@@ -17,8 +18,7 @@ from tests.manager.conftest import free_port_block
 @pytest.fixture
 def suite(tmp_path, fake_modes):
     ports = free_port_block()
-    names = ["coordination", "scanner", "pattern_analysis", "technical_analysis",
-             "paper_trading", "pattern_recognition", "news", "reporting", "dashboard"]
+    names = list(SERVICE_NAMES)
     overrides = {f"services__{n}__port": p for n, p in zip(names, ports, strict=True)}
     settings = make_settings(
         tmp_path, supervisor__backoff_initial_s=0.05, supervisor__crash_loop_limit=2,

@@ -6,6 +6,7 @@ import time
 
 import pytest
 
+from shared.config import SERVICE_NAMES
 from shared.supervisor.logs import follow, tail
 from shared.supervisor.ports import busy_ports, port_free, port_holder
 from shared.supervisor.rundir import AlreadyRunning, RunDir
@@ -99,4 +100,4 @@ def test_status_without_a_manager_reads_the_registry(tmp_path, db, settings):
     assert "manager: not running" in text
     line = next(x for x in text.splitlines() if x.startswith("news"))
     assert "4" in line.split() and "killed by signal SIGKILL" in line
-    assert len(text.splitlines()) == 3 + 9
+    assert len(text.splitlines()) == 3 + len(SERVICE_NAMES)

@@ -11,11 +11,12 @@ import pytest
 from flask import Flask
 from werkzeug.serving import BaseWSGIServer, make_server
 
-from shared.config import SERVICES, Settings
+from shared.config import ASYNC_SERVICES, SERVICES, Settings
 from shared.db import Database, migrate
 from tests.conftest import make_settings
 
-SERVICE_MODULES = {name: module for name, _, module in SERVICES}
+#: the Flask services (the stream server is an aiohttp app: tests/e2e/test_streams.py)
+SERVICE_MODULES = {name: module for name, _, module in SERVICES if name not in ASYNC_SERVICES}
 API_KEY = "rel-key-7f3a9c1e5b"
 
 

@@ -1,0 +1,417 @@
+"""The one database poller of the stream process: new rows since the last look, as messages.
+
+A thread with its own read-only SQLite connection (WAL: readers never block the writers)
+polls every ``poll_s``.  ``PRAGMA data_version`` tells in one step whether anyone committed
+since the last look, so an idle poll is one pragma and one clock read.  Each busy poll is one
+read transaction (one snapshot: a fill and its order row agree) that reads, by row id:
+
+- ``pt_orders.seq``         new orders -> trade_updates ``new`` (or ``rejected``)
+- ``pt_fills.id``           fills -> ``fill`` / ``partial_fill`` with price, qty, position_qty
+- ``pt_order_events.id``    status changes -> ``canceled``, ``expired``, ``replaced``...
+- ``trade_events.id``       the SSE feed of /api/v1/events/stream
+- ``news.id``               news stories, sent once the market clock has published them
+
+and, when the market clock or the owner's ``market_feed.through_ts`` moved, the bars that
+closed in between (``bars`` has no row id: its watermark is market time, never past the clock
+nor past what the owner stored).  Messages are built and encoded here, off the event loop; the
+loop only writes them out (``Hub.publish``).
+"""
+from __future__ import annotations
+
+import logging
+import sqlite3
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from services.paper_trading.records import OrderRecord, parse_ts
+from services.paper_trading.streaming import messages as m
+from shared.domain.money import from_micros
+from shared.market.clock import MarketClock, bar_visible
+
+log = logging.getLogger("paper_streams.reader")
+_PAGE = 2000
+
+
+@dataclass
+class Interest:
+    """What the connected clients want (set by the loop, read by the poller)."""
+
+    trading: bool = False
+    sse: bool = False
+    news: bool = False
+    symbols: frozenset[str] = frozenset()   # any data channel of any client
+    daily: frozenset[str] = frozenset()     # dailyBars
+    wildcard: bool = False                   # some client subscribed bars/trades/... to "*"
+
+
+@dataclass
+class Batch:
+    """What one poll found, ready to send."""
+
+    trade_updates: list[tuple[int, bytes]] = field(default_factory=list)  # (account, frame)
+    events: list[tuple[int, int, str]] = field(default_factory=list)      # (account, id, sse)
+    events_mark: int = 0
+    bars: dict[str, dict[str, list[dict[str, Any]]]] = field(default_factory=dict)
+    news: list[dict[str, Any]] = field(default_factory=list)
+    committed_at: float = 0.0  # monotonic time the poll saw the change (for the metrics)
+
+    def __bool__(self) -> bool:
+        return bool(self.trade_updates or self.events or self.bars or self.news)
+
+
+class _RO:
+    """``Database``'s two read methods over the poller's own connection (for MarketClock)."""
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self.conn = conn
+
+    def fetch_one(self, sql: str, params: Any = ()) -> Any:
+        return self.conn.execute(sql, params).fetchone()
+
+    def fetch_all(self, sql: str, params: Any = ()) -> list[Any]:
+        return self.conn.execute(sql, params).fetchall()
+
+
+def connect_ro(path: Path | str) -> sqlite3.Connection:
+    """Return a read-only connection (autocommit; ``BEGIN`` opens a snapshot)."""
+    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, isolation_level=None,
+                           check_same_thread=False)
+    conn.row_factory = sqlite3.Row
+    conn.execute("PRAGMA busy_timeout = 5000")
+    return conn
+
+
+def _iso(ts: pd.Timestamp) -> str:
+    return ts.tz_convert("UTC").isoformat() if ts.tzinfo else ts.tz_localize("UTC").isoformat()
+
+
+class Reader:
+    """Poll the database for new rows; ``poll()`` returns a ``Batch`` (or None when idle)."""
+
+    def __init__(self, db_path: Path | str, settings: Any) -> None:
+        self.db_path = db_path
+        self.settings = settings
+        self.cfg = settings.paper_trading.streams
+        self.conn = connect_ro(db_path)
+        self.clock = MarketClock(_RO(self.conn), settings.market.clock)  # type: ignore[arg-type]
+        self.interest = Interest()
+        self._dv: int | None = None
+        self._now: pd.Timestamp | None = None
+        self.marks: dict[str, int] = {}
+        self.bar_mark: pd.Timestamp | None = None
+        self.news_mark: pd.Timestamp | None = None
+        self.start_marks()
+
+    # -- marks ---------------------------------------------------------------------------
+    def _max(self, sql: str) -> int:
+        row = self.conn.execute(sql).fetchone()
+        return int(row[0] or 0)
+
+    def start_marks(self) -> None:
+        """Start from what is in the database now (nothing old is replayed)."""
+        self.marks = {
+            "orders": self._max("SELECT MAX(seq) FROM pt_orders"),
+            "fills": self._max("SELECT MAX(id) FROM pt_fills"),
+            "order_events": self._max("SELECT MAX(id) FROM pt_order_events"),
+            "events": self._max("SELECT MAX(id) FROM trade_events"),
+            "news": self._max("SELECT MAX(id) FROM news"),
+        }
+        self.bar_mark = self.visible_through()
+        self.news_mark = self.clock.now_ts()
+
+    def visible_through(self) -> pd.Timestamp:
+        """Return the market time up to which bars are visible and stored."""
+        now = self.clock.now_ts()
+        row = self.conn.execute("SELECT through_ts FROM market_feed WHERE id = 1").fetchone()
+        if row is None:
+            return now
+        return min(now, pd.Timestamp(row[0]))
+
+    # -- one poll ------------------------------------------------------------------------
+    def poll(self) -> Batch | None:
+        dv = self.conn.execute("PRAGMA data_version").fetchone()[0]
+        if dv != self._dv:
+            self.clock.invalidate()
+        now = self.clock.now_ts()
+        if dv == self._dv and now == self._now:
+            return None
+        t0 = time.monotonic()
+        self._dv, self._now = dv, now
+        batch = Batch(committed_at=t0)
+        self.conn.execute("BEGIN")
+        try:
+            self._trading(batch)
+            self._events(batch)
+            self._bars(batch)
+            self._news(batch, now)
+        finally:
+            self.conn.execute("COMMIT")
+        batch.events_mark = self.marks["events"]
+        return batch
+
+    # -- trade updates -------------------------------------------------------------------
+    def _orders(self, ids: set[str]) -> dict[str, OrderRecord]:
+        out: dict[str, OrderRecord] = {}
+        idl = list(ids)
+        for i in range(0, len(idl), 500):
+            chunk = idl[i:i + 500]
+            rows = self.conn.execute(
+                f"SELECT * FROM pt_orders WHERE id IN ({','.join('?' * len(chunk))})",  # noqa: S608
+                chunk).fetchall()
+            for r in rows:
+                out[r["id"]] = OrderRecord.from_row(r)
+        parents = [o for o in out.values() if o.parent_id is None and o.order_class != "simple"]
+        for p in parents:
+            p.legs = [OrderRecord.from_row(r) for r in self.conn.execute(
+                "SELECT * FROM pt_orders WHERE parent_id = ? ORDER BY seq", (p.id,))]
+        return out
+
+    def _trading(self, batch: Batch) -> None:
+        mk = self.marks
+        if not self.interest.trading:  # nobody listens: only move the marks
+            mk["orders"] = max(mk["orders"], self._max("SELECT MAX(seq) FROM pt_orders"))
+            mk["fills"] = max(mk["fills"], self._max("SELECT MAX(id) FROM pt_fills"))
+            mk["order_events"] = max(mk["order_events"],
+                                     self._max("SELECT MAX(id) FROM pt_order_events"))
+            return
+        new = self.conn.execute(
+            "SELECT * FROM pt_orders WHERE seq > ? ORDER BY seq LIMIT ?",
+            (mk["orders"], _PAGE)).fetchall()
+        fills = self.conn.execute(
+            "SELECT id, order_id, account, symbol, side, qty_micros, price_micros, filled_at "
+            "FROM pt_fills WHERE id > ? ORDER BY id LIMIT ?", (mk["fills"], _PAGE)).fetchall()
+        evs = self.conn.execute(
+            "SELECT e.id, e.order_id, e.status, e.at, o.account FROM pt_order_events e "
+            "JOIN pt_orders o ON o.id = e.order_id WHERE e.id > ? ORDER BY e.id LIMIT ?",
+            (mk["order_events"], _PAGE)).fetchall()
+        if new:
+            mk["orders"] = new[-1]["seq"]
+        if fills:
+            mk["fills"] = fills[-1]["id"]
+        if evs:
+            mk["order_events"] = evs[-1]["id"]
+        if not (new or fills or evs):
+            return
+        want = {r["order_id"] for r in fills} | {r["order_id"] for r in evs}
+        want |= {r["id"] for r in new if r["order_class"] != "simple" and r["parent_id"] is None}
+        orders = self._orders(want) if want else {}
+        out = batch.trade_updates
+        for r in new:
+            event = m.INITIAL_EVENTS.get(r["initial_status"] or r["status"])
+            if event is None:
+                continue
+            rec = orders.get(r["id"]) or OrderRecord.from_row(r)
+            out.append((int(r["account"]), self._frame(
+                m.trade_update(event, rec, rec.submitted_at))))
+        self._fills(fills, orders, out)
+        for r in evs:
+            if r["status"] not in m.STATUS_EVENTS or r["order_id"] not in orders:
+                continue
+            at = parse_ts(r["at"])
+            assert at is not None
+            out.append((int(r["account"]), self._frame(
+                m.trade_update(r["status"], orders[r["order_id"]], at))))
+
+    def _fills(self, fills: list[sqlite3.Row], orders: dict[str, OrderRecord],
+               out: list[tuple[int, bytes]]) -> None:
+        if not fills:
+            return
+        last: dict[str, int] = {}
+        for r in self.conn.execute(
+                f"SELECT order_id, MAX(id) FROM pt_fills WHERE order_id IN "  # noqa: S608
+                f"({','.join('?' * len(orders))}) GROUP BY order_id", list(orders)):
+            last[r[0]] = r[1]
+        # each fill's position after it: the position now, less the later fills of this poll
+        pos: dict[tuple[int, str], int] = {}
+        for key in {(int(r["account"]), r["symbol"]) for r in fills}:
+            row = self.conn.execute("SELECT qty_micros FROM pt_positions WHERE account = ? AND "
+                                    "symbol = ?", key).fetchone()
+            pos[key] = 0 if row is None else int(row[0])
+        after: dict[int, int] = {}
+        for r in reversed(fills):
+            key = (int(r["account"]), r["symbol"])
+            after[r["id"]] = pos[key]
+            signed = r["qty_micros"] if r["side"] == "buy" else -r["qty_micros"]
+            pos[key] -= signed
+        for r in fills:
+            rec = orders.get(r["order_id"])
+            if rec is None:
+                continue
+            at = parse_ts(r["filled_at"])
+            assert at is not None
+            event = m.fill_event(rec, r["id"], last.get(r["order_id"], r["id"]))
+            out.append((int(r["account"]), self._frame(m.trade_update(
+                event, rec, at, price=from_micros(r["price_micros"]),
+                qty=from_micros(r["qty_micros"]), position_qty=from_micros(after[r["id"]]),
+                fill_id=r["id"]))))
+
+    @staticmethod
+    def _frame(msg: dict[str, Any]) -> bytes:
+        return m.ws_frame(m.dumps(msg), text=True)
+
+    # -- the SSE feed --------------------------------------------------------------------
+    def _events(self, batch: Batch) -> None:
+        mk = self.marks
+        if not self.interest.sse:
+            mk["events"] = max(mk["events"], self._max("SELECT MAX(id) FROM trade_events"))
+            return
+        rows = self.conn.execute(
+            "SELECT id, type, payload, created_at, account FROM trade_events WHERE id > ? "
+            "ORDER BY id LIMIT ?", (mk["events"], _PAGE)).fetchall()
+        for r in rows:
+            batch.events.append((int(r["account"]), int(r["id"]),
+                                 m.sse_event(r["id"], r["type"], r["payload"], r["created_at"])))
+        if rows:
+            mk["events"] = rows[-1]["id"]
+
+    def events_after(self, account: int, after: int, upto: int, limit: int = 200
+                     ) -> list[tuple[int, str]]:
+        """Return (id, SSE frame) of ``account``'s events in (after, upto] (catch-up reads on
+        a connection of the caller's thread; see ``Hub``)."""
+        conn = connect_ro(self.db_path)
+        try:
+            rows = conn.execute(
+                "SELECT id, type, payload, created_at FROM trade_events WHERE id > ? AND "
+                "id <= ? AND account = ? ORDER BY id LIMIT ?",
+                (after, upto, account, limit)).fetchall()
+        finally:
+            conn.close()
+        return [(int(r["id"]), m.sse_event(r["id"], r["type"], r["payload"], r["created_at"]))
+                for r in rows]
+
+    # -- bars, trades, quotes ------------------------------------------------------------
+    def _bars(self, batch: Batch) -> None:
+        wm = self.visible_through()
+        prev = self.bar_mark
+        self.bar_mark = wm
+        if prev is None or wm <= prev:
+            return
+        it = self.interest
+        if not (it.symbols or it.wildcard):
+            return
+        lower = max(prev, wm - pd.Timedelta(minutes=self.cfg.max_bar_catchup_minutes))
+        one = pd.Timedelta(minutes=1)
+        lo, hi = _iso(lower - one), _iso(wm - one)
+        symbols = self._universe() if it.wildcard else sorted(it.symbols)
+        cal = self.clock.calendar
+        for sym in symbols:
+            rows = self.conn.execute(
+                "SELECT ts, open_micros, high_micros, low_micros, close_micros, volume, "
+                "vwap_micros, trade_count FROM bars WHERE symbol = ? AND timeframe = '1m' AND "
+                "ts > ? AND ts <= ? ORDER BY ts", (sym, lo, hi)).fetchall()
+            out: dict[str, list[dict[str, Any]]] = {}
+            for r in rows:
+                out.setdefault("bars", []).append(m.bar_message("b", sym, r))
+                t, q = m.trade_and_quote(sym, r)
+                out.setdefault("trades", []).append(t)
+                out.setdefault("quotes", []).append(q)
+            if it.wildcard or sym in it.daily:
+                daily = self._daily(sym, prev, wm, cal)
+                if daily:
+                    out["dailyBars"] = daily
+            if out:
+                batch.bars[sym] = out
+
+    def _daily(self, sym: str, prev: pd.Timestamp, wm: pd.Timestamp, cal: Any
+               ) -> list[dict[str, Any]]:
+        rows = self.conn.execute(
+            "SELECT ts, open_micros, high_micros, low_micros, close_micros, volume, vwap_micros, "
+            "trade_count FROM bars WHERE symbol = ? AND timeframe = '1d' AND ts > ? AND ts <= ? "
+            "ORDER BY ts", (sym, _iso(prev - pd.Timedelta(days=4)), _iso(wm))).fetchall()
+        if not rows:
+            return []
+        ns = pd.DatetimeIndex(pd.to_datetime([r["ts"] for r in rows], utc=True)).as_unit("ns")
+        crypto = "/" in sym
+        now_vis = bar_visible(ns.asi8, "1d", cal, wm.value, crypto=crypto)
+        was_vis = bar_visible(ns.asi8, "1d", cal, prev.value, crypto=crypto)
+        return [m.bar_message("d", sym, r) for r, a, b in
+                zip(rows, np.asarray(now_vis), np.asarray(was_vis), strict=True) if a and not b]
+
+    def _universe(self) -> list[str]:
+        return [r[0] for r in self.conn.execute("SELECT symbol FROM symbols ORDER BY symbol")]
+
+    # -- news ------------------------------------------------------------------------------
+    def _news(self, batch: Batch, now: pd.Timestamp) -> None:
+        mk = self.marks
+        prev = self.news_mark
+        self.news_mark = now
+        if not self.interest.news:
+            mk["news"] = max(mk["news"], self._max("SELECT MAX(id) FROM news"))
+            return
+        now_iso = _iso(now)
+        # stories stored since the last look and already published by the clock
+        rows = self.conn.execute(
+            "SELECT * FROM news WHERE id > ? AND created_at <= ? AND known_at <= ? ORDER BY id",
+            (mk["news"], now_iso, now_iso)).fetchall()
+        top = self._max("SELECT MAX(id) FROM news")
+        seen = {r["id"] for r in rows}
+        # stored before, published by the clock since the last look
+        if prev is not None and now > prev:
+            prev_iso = _iso(prev)
+            for r in self.conn.execute(
+                    "SELECT * FROM news WHERE id <= ? AND created_at > ? AND created_at <= ? "
+                    "AND known_at <= ? AND (created_at > ? OR known_at > ?) ORDER BY id",
+                    (mk["news"], _iso(prev - pd.Timedelta(days=2)), now_iso, now_iso, prev_iso,
+                     prev_iso)):
+                if r["id"] not in seen:
+                    rows.append(r)
+        mk["news"] = max(mk["news"], top)
+        batch.news.extend(m.news_message(r) for r in rows)
+
+
+class PollerThread:
+    """Run ``reader.poll()`` every ``poll_s`` and hand each batch to ``deliver``."""
+
+    def __init__(self, reader: Reader, deliver: Callable[[Batch], None], poll_s: float) -> None:
+        self.reader = reader
+        self.deliver = deliver
+        self.poll_s = poll_s
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.polls = 0
+        self.busy = 0
+        self.errors = 0
+        self.last_error: str | None = None
+        self.last_poll: float = 0.0
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._run, name="streams-poller", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+        self.reader.conn.close()
+
+    @property
+    def alive(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                batch = self.reader.poll()
+                self.polls += 1
+                self.last_poll = time.monotonic()
+                if batch:
+                    self.busy += 1
+                    self.deliver(batch)
+            except Exception as exc:  # noqa: BLE001 - keep polling; counted, logged, retried
+                self.errors += 1
+                self.last_error = f"{type(exc).__name__}: {exc}"[:300]
+                log.exception("stream poll failed")
+                try:
+                    self.reader.conn.execute("ROLLBACK")
+                except sqlite3.Error:
+                    pass
+                self._stop.wait(0.5)
+            self._stop.wait(self.poll_s)
+

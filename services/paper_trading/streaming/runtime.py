@@ -1,0 +1,25 @@
+"""What the stream app holds while it runs (one object under one typed app key)."""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import web
+
+
+@dataclass(eq=False)
+class Runtime:
+    """The settings, and what ``on_startup`` builds: database, hub, auth, the poller thread,
+    and the dashboard's live poller once someone subscribes to it."""
+
+    settings: Any
+    db: Any = None
+    hub: Any = None
+    auth: Any = None
+    poller: Any = None
+    dashboard: Any = None
+    started: float = field(default_factory=time.time)
+
+
+RUNTIME = web.AppKey("runtime", Runtime)
