@@ -160,7 +160,7 @@ def blueprints() -> list[Blueprint]:
                                   after=_iso_arg(query.after), until=_iso_arg(query.until),
                                   direction=query.direction, side=query.side,
                                   symbols=_symbols(query.symbols) or None,
-                                  account=_acct())
+                                  account=_acct(), nested=query.nested)
         return _json([order_json(r, query.nested) for r in recs])
 
     @v2.delete("/orders")

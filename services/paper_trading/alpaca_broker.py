@@ -324,10 +324,11 @@ class AlpacaBrokerService(DatabaseServiceMixin):
 
     def list_orders(self, *, status: str = "open", limit: int = 50, after: str | None = None,
                     until: str | None = None, direction: str = "desc", side: str | None = None,
-                    symbols: list[str] | None = None, account: int = 1) -> list[OrderRecord]:
+                    symbols: list[str] | None = None, account: int = 1,
+                    nested: bool = True) -> list[OrderRecord]:
         self._one_account(account)
         f = areq.GetOrdersRequest(
-            status=QueryOrderStatus(status), limit=limit, direction=Sort(direction), nested=True,
+            status=QueryOrderStatus(status), limit=limit, direction=Sort(direction), nested=nested,
             after=None if after is None else datetime.fromisoformat(after),
             until=None if until is None else datetime.fromisoformat(until),
             side=None if side is None else OrderSide(side), symbols=symbols)

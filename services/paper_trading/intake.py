@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
+from services.paper_trading.alpaca_rules import check_quantities, check_request
 from services.paper_trading.domain import (
     OrderIntent,
     Position,
@@ -73,10 +74,12 @@ POSITIONS_SQL = (
     "(SELECT close_micros FROM bars WHERE symbol = p.symbol AND timeframe = '1m' AND ts <= ? "
     " ORDER BY ts DESC LIMIT 1) "
     "FROM pt_positions p WHERE p.account = ? AND p.qty_micros != 0 ORDER BY p.symbol")
-_SELL_HELD_SQL = (
+# What working orders of one side already hold of a position (an OCO's stop-loss leg shares
+# its take-profit's quantity, so it is not counted twice); the new order itself excluded.
+HELD_SQL = (
     "SELECT COALESCE(SUM(qty_micros - filled_qty_micros), 0) FROM pt_orders "
     "WHERE status IN ('new', 'accepted', 'partially_filled') AND account = ? AND symbol = ? "
-    "AND side = 'sell'")
+    "AND side = ? AND id != ? AND NOT (order_class = 'oco' AND leg = 'stop_loss')")
 _RESERVE = ORDER_COLUMNS.index("reserve_micros")
 # The order under a client_order_id (NULL columns when there is none) and the symbol's last
 # visible close, in one row: the submission's only read before the lock.
@@ -212,6 +215,7 @@ class Intake:
                 asset, unknown asset or no price yet.
         """
         crypto = "/" in req.symbol
+        check_quantities(req)
         if crypto and req.time_in_force not in ("gtc", "ioc"):
             raise UnprocessableError("crypto orders take time_in_force gtc or ioc",
                                      field="time_in_force")
@@ -228,6 +232,7 @@ class Intake:
             if asset is None:
                 raise UnprocessableError(f"asset {req.symbol} not found", field="symbol")
             raise UnprocessableError(f"no price for {req.symbol} yet", field="symbol")
+        check_request(req, now, None if close_micros is None else from_micros(close_micros))
         est = req.limit_price if (req.type in ("limit", "stop_limit") and req.side == "buy") else ref
         est = max(est, ref) if req.side == "buy" and req.type != "limit" else est
         qty = req.qty if req.qty is not None else (req.notional / ref).quantize(  # type: ignore[operator]
@@ -322,12 +327,16 @@ class Intake:
         p.rows[0][_RESERVE] = to_micros(p.parent.reserve)
         if conn.execute(_INSERT_NEW, p.rows[0]).rowcount == 0:
             return None  # a retry of an order that is already stored
-        if not margin and req.side == "sell":
-            held = from_micros(conn.execute(_SELL_HELD_SQL, (p.account, req.symbol)).fetchone()[0])
-            if abs(p.signed) > pos_qty - held:
+        reducing = (pos_qty > 0 and req.side == "sell") or (pos_qty < 0 and req.side == "buy")
+        if reducing or (not margin and req.side == "sell"):
+            # Alpaca never flips a position in one order, nor sells what open orders hold
+            held = from_micros(conn.execute(HELD_SQL, (p.account, req.symbol, req.side,
+                                                       p.parent.id)).fetchone()[0])
+            available = max(abs(pos_qty) - held, Decimal(0))
+            if abs(p.signed) > available:
                 raise RiskRejection("insufficient_qty",
                                     f"insufficient qty available for order (requested: "
-                                    f"{abs(p.signed)}, available: {max(pos_qty - held, 0)})")
+                                    f"{abs(p.signed)}, available: {available})")
         a = p.asset
         ctx = RiskContext(
             equity=fig.equity, buying_power=fig.buying_power - from_micros(reserved_m),

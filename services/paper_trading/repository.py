@@ -128,10 +128,21 @@ class Repository:
         return out
 
     def list_orders(self, *, status: str, limit: int, after: str | None, until: str | None,
-                    direction: str, side: str | None, symbols: list[str] | None) -> list[OrderRecord]:
-        """Return top-level orders (legs are nested by the caller) matching the filters."""
-        where = ["account = ?", "parent_id IS NULL"]
+                    direction: str, side: str | None, symbols: list[str] | None,
+                    nested: bool = True) -> list[OrderRecord]:
+        """Return orders matching the filters: top-level ones (legs nested by the caller) or,
+        with ``nested`` False, every order, legs included, each by its own status (Alpaca's
+        ``nested=false``)."""
+        where = ["account = ?"]
         params: list[Any] = [self.account_id]
+        if not nested:
+            if status == "open":
+                where.append(f"status IN {OPEN_SQL}")
+            elif status == "closed":
+                where.append(f"status NOT IN {OPEN_SQL}")
+            status = "all"
+        else:
+            where.append("parent_id IS NULL")
         # A bracket/OTO whose entry has filled is still working while a leg is open: it is
         # listed as open (with its legs), so a client closing the position sees the exits it
         # must cancel; it is "closed" only once no leg is open.
@@ -205,6 +216,15 @@ class Repository:
         return from_micros(int(row[0]))
 
     # -- positions and fills --------------------------------------------------------------
+    def held(self) -> dict[tuple[str, str], Decimal]:
+        """Return what working orders hold per (symbol, side) (an OCO's two exits once)."""
+        rows = self._all(
+            "SELECT symbol, side, SUM(qty_micros - filled_qty_micros) FROM pt_orders "  # noqa: S608 - constant
+            f"WHERE account = ? AND status IN {ACTIVE_SQL} AND qty_micros IS NOT NULL "
+            "AND NOT (order_class = 'oco' AND leg = 'stop_loss') GROUP BY symbol, side",
+            (self.account_id,))
+        return {(r[0], r[1]): from_micros(r[2]) for r in rows}
+
     def positions(self) -> list[sqlite3.Row]:
         return self._all("SELECT * FROM pt_positions WHERE account = ? AND qty_micros != 0 "
                          "ORDER BY symbol", (self.account_id,))

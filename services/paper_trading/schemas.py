@@ -28,8 +28,9 @@ class OrderRequest(BaseModel):
     type: Literal["market", "limit", "stop", "stop_limit", "trailing_stop"] = "market"
     time_in_force: Literal["day", "gtc", "ioc", "fok", "opg", "cls"] = "day"
     order_class: Literal["simple", "bracket", "oco", "oto", ""] = "simple"
-    qty: Decimal | None = Field(None, gt=0, le=Decimal("1e9"))
-    notional: Decimal | None = Field(None, gt=0, le=Decimal("1e10"))
+    # qty and notional of 0 or less are Alpaca's 422 (``alpaca_rules``), not a schema 400
+    qty: Decimal | None = Field(None, le=Decimal("1e9"))
+    notional: Decimal | None = Field(None, le=Decimal("1e10"))
     limit_price: Decimal | None = Field(None, gt=0, le=Decimal("1e7"))
     stop_price: Decimal | None = Field(None, gt=0, le=Decimal("1e7"))
     trail_price: Decimal | None = Field(None, gt=0, le=Decimal("1e7"))
@@ -48,6 +49,10 @@ class OrderRequest(BaseModel):
 
     @model_validator(mode="after")
     def _consistent(self) -> OrderRequest:
+        if (self.order_class == "oco" and self.limit_price is None
+                and self.take_profit is not None):
+            # alpaca-py's OCO shape: the exit limit is the take-profit's (no top-level price)
+            self.limit_price = self.take_profit.limit_price
         if (self.qty is None) == (self.notional is None):
             raise ValueError("give exactly one of qty or notional")
         if self.notional is not None and self.type != "market":

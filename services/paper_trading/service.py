@@ -260,11 +260,12 @@ class PaperTradingService(PortfolioUseCases, DatabaseServiceMixin):
 
     def list_orders(self, *, status: str = "open", limit: int = 50, after: str | None = None,
                     until: str | None = None, direction: str = "desc", side: str | None = None,
-                    symbols: list[str] | None = None,
-                    account: int = AUTOMATION) -> list[OrderRecord]:
+                    symbols: list[str] | None = None, account: int = AUTOMATION,
+                    nested: bool = True) -> list[OrderRecord]:
+        """Return the account's orders; ``nested`` False lists legs as orders of their own."""
         repo = Repository(self.get_db_connection(), account)
         recs = repo.list_orders(status=status, limit=limit, after=after, until=until,
-                                direction=direction, side=side, symbols=symbols)
+                                direction=direction, side=side, symbols=symbols, nested=nested)
         kids = repo.children_of([r.id for r in recs if r.order_class != "simple"])
         for r in recs:
             r.legs = kids.get(r.id, [])

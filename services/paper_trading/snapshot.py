@@ -19,6 +19,7 @@ class PricedPosition:
     asset_id: str
     price: Decimal
     lastday_price: Decimal
+    held: Decimal = Decimal(0)  # what working orders closing it hold (qty_available = qty - held)
 
 
 @dataclass(frozen=True)
@@ -56,12 +57,15 @@ def snapshot(repo: Repository, cfg: Section, period: Period, now: datetime) -> S
     assert acct is not None, "the account row is created before any read"
     cash = from_micros(acct["cash_micros"])
     priced: list[PricedPosition] = []
+    held = repo.held()
     for sym, q, avg, real, asset_id, px, prev in priced_rows(
             repo.conn, now, period.previous_close, repo.account_id):
         pos = Position(sym, from_micros(q), from_micros(avg), from_micros(real))
         price = pos.avg_entry if px is None else from_micros(px)
         priced.append(PricedPosition(pos, asset_id, price,
-                                     price if prev is None else from_micros(prev)))
+                                     price if prev is None else from_micros(prev),
+                                     held.get((sym, "sell" if pos.qty > 0 else "buy"),
+                                              Decimal(0))))
     fig = account_figures(cash, [(p.position, p.price) for p in priced],
                           margin=cfg.account_type == "margin", overnight=cfg.margin_overnight,
                           intraday=cfg.margin_intraday, pdt_threshold=cfg.pdt_equity_threshold,

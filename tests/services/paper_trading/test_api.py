@@ -39,6 +39,8 @@ def test_bad_input_is_a_400_naming_the_field(client, db, clock) -> None:  # noqa
                                             "qty": 1})
     assert r.status_code == 400 and "limit_price" in r.json["error"]["message"]
     r = client.post("/v2/orders", json={"symbol": "AAPL", "side": "buy", "qty": -1})
+    assert r.status_code == 422 and r.json["code"] == 42210000, "Alpaca: qty <= 0 is a 422"
+    r = client.post("/v2/orders", json={"symbol": "AAPL", "side": "buy", "qty": "x"})
     assert r.status_code == 400 and r.json["code"] == 40010001
     assert client.get("/v2/orders/nope").json["code"] == 40410000
     assert db.fetch_one("SELECT COUNT(*) FROM pt_orders")[0] == 0
