@@ -116,7 +116,7 @@ def position_json(p: PricedPosition, exchange: str | None = None) -> dict[str, A
         "exchange": exchange or exchange_of(pos.symbol),
         "asset_class": "crypto" if "/" in pos.symbol else "us_equity",
         "asset_marginable": "/" not in pos.symbol, "avg_entry_price": s(pos.avg_entry),
-        "qty": s(pos.qty), "qty_available": s(pos.qty), "side": pos.side,
+        "qty": s(pos.qty), "qty_available": s(pos.qty - p.held if pos.qty > 0 else pos.qty + p.held), "side": pos.side,
         "market_value": s(mv), "cost_basis": s(cost), "unrealized_pl": s(upl),
         "unrealized_plpc": s((upl / abs(cost)).quantize(Decimal("0.0000001"))) if cost else "0",
         "unrealized_intraday_pl": s(intraday),
