@@ -12,7 +12,7 @@ import json
 import struct
 import uuid
 from collections.abc import Iterable, Mapping
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -131,20 +131,25 @@ def bar_message(kind: str, symbol: str, row: Mapping[str, Any]) -> dict[str, Any
             "n": None if n is None else int(n), "vw": None if vw is None else vw / 1e6}
 
 
-def trade_and_quote(symbol: str, row: Mapping[str, Any], minutes: int = 1
-                    ) -> tuple[dict[str, Any], dict[str, Any]]:
-    """Return the trade and the quote synthesized from a closed bar, as ``marketdata.latest``
-    serves them (a second before the bar's close, at its close price)."""
-    close = from_micros(row["close_micros"])
-    at = datetime.fromisoformat(row["ts"]) + timedelta(minutes=minutes) - timedelta(seconds=1)
-    t = _stamp(at)
-    px = float(close)
-    half = float(max(Decimal("0.01"), close * Decimal("0.0001")))
-    trade = {"T": "t", "S": symbol, "i": 0, "x": "V", "p": px, "s": 100, "c": ["@"], "z": "C",
-             "t": t}
-    quote = {"T": "q", "S": symbol, "bx": "V", "bp": round(px - half, 4), "bs": 1, "ax": "V",
-             "ap": round(px + half, 4), "as": 1, "c": ["R"], "z": "C", "t": t}
-    return trade, quote
+def trades_and_quotes(symbol: str, row: Mapping[str, Any], tape: str
+                      ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Return the trades and quotes of a closed one-minute bar: the REST API's tape of it
+    (``marketdata_ticks``: four prints o, l/h, h/l, c at t+0/20/40/59 s, a quote at each), so
+    the stream and ``/v2/stocks/trades`` / ``quotes/latest`` agree print for print."""
+    from services.paper_trading.marketdata_ticks import bar_prints, quote_json, trade_json
+
+    ts_ns = int(datetime.fromisoformat(row["ts"]).timestamp()) * 1_000_000_000
+    trades, quotes = [], []
+    for p in bar_prints(ts_ns, row["open_micros"], row["high_micros"], row["low_micros"],
+                        row["close_micros"], row["volume"]):
+        stamp = msgpack.Timestamp.from_unix_nano(p[1])
+        t = trade_json(p, tape)
+        t.update(T="t", S=symbol, t=stamp)
+        q = quote_json(p, tape)
+        q.update(T="q", S=symbol, t=stamp)
+        trades.append(t)
+        quotes.append(q)
+    return trades, quotes
 
 
 def news_message(row: Mapping[str, Any]) -> dict[str, Any]:
@@ -220,4 +225,4 @@ def micros_qty(v: int | None) -> Decimal:
 
 __all__ = ["AUTHORIZED", "UNAUTHORIZED", "authenticated", "bar_message", "connected",
            "data_error", "dumps", "fill_event", "listening", "news_message", "pack",
-           "sse_event", "subscription", "trade_and_quote", "trade_update", "unpack", "ws_frame"]
+           "sse_event", "subscription", "trade_update", "trades_and_quotes", "unpack", "ws_frame"]

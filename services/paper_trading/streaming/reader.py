@@ -107,6 +107,7 @@ class Reader:
         self.marks: dict[str, int] = {}
         self.bar_mark: pd.Timestamp | None = None
         self.news_mark: pd.Timestamp | None = None
+        self._tapes: dict[str, str] = {}
         self.start_marks()
 
     # -- marks ---------------------------------------------------------------------------
@@ -309,9 +310,9 @@ class Reader:
             out: dict[str, list[dict[str, Any]]] = {}
             for r in rows:
                 out.setdefault("bars", []).append(m.bar_message("b", sym, r))
-                t, q = m.trade_and_quote(sym, r)
-                out.setdefault("trades", []).append(t)
-                out.setdefault("quotes", []).append(q)
+                trades, quotes = m.trades_and_quotes(sym, r, self._tape(sym))
+                out.setdefault("trades", []).extend(trades)
+                out.setdefault("quotes", []).extend(quotes)
             if it.wildcard or sym in it.daily:
                 daily = self._daily(sym, prev, wm, cal)
                 if daily:
@@ -333,6 +334,14 @@ class Reader:
         was_vis = bar_visible(ns.asi8, "1d", cal, prev.value, crypto=crypto)
         return [m.bar_message("d", sym, r) for r, a, b in
                 zip(rows, np.asarray(now_vis), np.asarray(was_vis), strict=True) if a and not b]
+
+    def _tape(self, sym: str) -> str:
+        tape = self._tapes.get(sym)
+        if tape is None:
+            from services.paper_trading.asset_catalog import exchange_of, tape_of
+
+            tape = self._tapes[sym] = tape_of(exchange_of(sym, _RO(self.conn)))
+        return tape
 
     def _universe(self) -> list[str]:
         return [r[0] for r in self.conn.execute("SELECT symbol FROM symbols ORDER BY symbol")]

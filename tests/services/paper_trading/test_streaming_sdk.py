@@ -119,15 +119,15 @@ def test_subscribed_bars_reach_the_stock_stream_on_each_clock_step(settings, db)
                                                    OPEN + timedelta(minutes=2)]
             assert (bars[0].open, bars[0].high, bars[0].low, bars[0].close) == (101, 102, 100,
                                                                                 101.5)
-            wait_for(lambda: len(trades) >= 2 and len(quotes) >= 2)
-            assert trades[-1].price == 103 and trades[-1].timestamp == \
-                OPEN + timedelta(minutes=3, seconds=-1)
-            assert quotes[-1].bid_price < 103 < quotes[-1].ask_price
+            wait_for(lambda: len(trades) >= 8 and len(quotes) >= 8)  # four prints a bar
+            assert [t.price for t in trades[4:8]] == [102, 101, 104, 103]  # o, l, h, c
+            assert trades[7].timestamp == OPEN + timedelta(minutes=3, seconds=-1)
+            assert quotes[7].bid_price < 103 < quotes[7].ask_price
             # unsubscribe: the next step brings no bar
             stream.unsubscribe_bars("AAPL")
             time.sleep(0.3)  # the server has read the unsubscribe before the clock moves
             ctl.advance(OPEN + timedelta(minutes=4))
-            wait_for(lambda: len(trades) >= 3)
+            wait_for(lambda: len(trades) >= 12)
             assert len(bars) == 2
         finally:
             stop_sdk_stream(stream, thread)
