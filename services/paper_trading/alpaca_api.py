@@ -13,6 +13,8 @@ from typing import Literal
 from flask import Blueprint, Response, g, request
 from pydantic import BaseModel, ConfigDict, Field
 
+from services.paper_trading.account_config import account_flags
+from services.paper_trading.alpaca_account_api import account_routes
 from services.paper_trading.alpaca_data_api import data_blueprints
 from services.paper_trading.alpaca_json import json_response as _json
 from services.paper_trading.alpaca_models import (
@@ -110,7 +112,8 @@ def blueprints() -> list[Blueprint]:
     @v2.get("/account")
     @validate(summary="Alpaca: the account", tags=["alpaca"])
     def account() -> Response:
-        return _json(account_json(_svc().account_snapshot(account=_acct()), _svc().cfg))
+        snap = _svc().account_snapshot(account=_acct())
+        return _json({**account_json(snap, _svc().cfg), **account_flags(snap.config, _svc().cfg)})
 
     @v2.get("/clock")
     @validate(summary="Alpaca: the market clock", tags=["alpaca"])
@@ -225,6 +228,7 @@ def blueprints() -> list[Blueprint]:
         return _json(order_json(_svc().close_position(symbol, query.qty, query.percentage,
                                                       account=_acct())))
 
+    account_routes(v2)
     return [v2, *data_blueprints(v2, v1b)]
 
 

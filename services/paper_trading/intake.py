@@ -31,6 +31,8 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
+from services.paper_trading.account_config import check_order as check_config
+from services.paper_trading.account_config import config_of
 from services.paper_trading.alpaca_rules import check_quantities, check_request
 from services.paper_trading.domain import (
     OrderIntent,
@@ -63,8 +65,8 @@ _INSERT_NEW = _INSERT + " ON CONFLICT (account, client_order_id) DO NOTHING"
 # The account, the book and the session in one row (NULL columns when a row does not exist).
 _CONTEXT_SQL = (
     "SELECT a.cash_micros, a.epoch, b.reserved_micros, s.start_equity_micros, s.entries, "
-    "s.halted, (SELECT COUNT(*) FROM pt_day_trades WHERE account = b.id AND session >= ?) "
-    "FROM pt_book b LEFT JOIN pt_accounts a ON a.id = b.id "
+    "s.halted, (SELECT COUNT(*) FROM pt_day_trades WHERE account = b.id AND session >= ?), "
+    "a.config FROM pt_book b LEFT JOIN pt_accounts a ON a.id = b.id "
     "LEFT JOIN pt_sessions s ON s.account = b.id AND s.session = ? WHERE b.id = ?")
 # Every open position with the close of its last bar visible at the cutoff (bars' primary key).
 POSITIONS_SQL = (
@@ -309,7 +311,10 @@ class Intake:
             RiskRejection / PatternDayTraderRejection: 403 naming the rule.
         """
         cfg, req, period = self.cfg, p.req, p.period
-        cash_m, epoch, reserved_m, start_eq_m, entries, halted, daytrades = self.context(conn, p)
+        (cash_m, epoch, reserved_m, start_eq_m, entries, halted, daytrades,
+         conf_text) = self.context(conn, p)
+        conf = config_of(conf_text, cfg)  # the account's /v2/account/configurations
+        check_config(conf, req)
         pos_qty = Decimal(0)
         priced = []
         for sym, q, avg, real, _aid, px, _prev in priced_rows(conn, p.now, None, p.account):
@@ -317,9 +322,9 @@ class Intake:
             priced.append((pos, pos.avg_entry if px is None else from_micros(px)))
             if sym == req.symbol:
                 pos_qty = pos.qty
-        margin = cfg.account_type == "margin"
+        margin, overnight, intraday = conf.margin_terms(cfg)
         fig = account_figures(from_micros(cash_m), priced, margin=margin,
-                              overnight=cfg.margin_overnight, intraday=cfg.margin_intraday,
+                              overnight=overnight, intraday=intraday,
                               pdt_threshold=cfg.pdt_equity_threshold,
                               in_session=period.session is not None)
         closing, opening = split(pos_qty, p.signed)
@@ -327,6 +332,10 @@ class Intake:
         p.rows[0][_RESERVE] = to_micros(p.parent.reserve)
         if conn.execute(_INSERT_NEW, p.rows[0]).rowcount == 0:
             return None  # a retry of an order that is already stored
+        if conf.no_shorting and req.side == "sell" and pos_qty <= 0:
+            raise RiskRejection("no_shorting", f"insufficient qty available for order "
+                                f"(requested: {abs(p.signed)}, available: 0): the account "
+                                "does not allow short selling (no_shorting)")
         reducing = (pos_qty > 0 and req.side == "sell") or (pos_qty < 0 and req.side == "buy")
         if reducing or (not margin and req.side == "sell"):
             # Alpaca never flips a position in one order, nor sells what open orders hold
@@ -347,11 +356,16 @@ class Intake:
             margin=margin, halted=bool(halted), trades_today=int(entries or 0),
             minutes_to_close=period.minutes_to_close(p.now))
         check_order(OrderIntent(req.symbol, p.signed, p.est), ctx, self.svc.limits)
-        if period.session is not None and closing > 0:  # only a reducing order can day-trade
+        if period.session is not None and closing > 0 and conf.pdt_on_exit:
+            # only a reducing order can complete a day trade
             opened = Repository(conn, p.account).opened_in_session(req.symbol, period.session,
                                                                    epoch)
             check_pdt(equity=fig.equity, day_trades_last5=int(daytrades),
                       would_be_day_trade=would_day_trade(pos_qty, p.signed, opened),
+                      threshold=cfg.pdt_equity_threshold, max_day_trades=cfg.pdt_max_day_trades)
+        if period.session is not None and opening > 0 and conf.pdt_on_entry:
+            # pdt_check entry: no new exposure once the day trades are used up
+            check_pdt(equity=fig.equity, day_trades_last5=int(daytrades), would_be_day_trade=True,
                       threshold=cfg.pdt_equity_threshold, max_day_trades=cfg.pdt_max_day_trades)
         if opening > 0 and period.session is not None:
             conn.execute(_SESSION_ENTRY_SQL, (p.account, period.session, to_micros(fig.equity)))

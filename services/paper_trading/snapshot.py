@@ -5,6 +5,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
+from services.paper_trading.account_config import AccountConfig, config_of
 from services.paper_trading.domain import AccountFigures, Position, account_figures
 from services.paper_trading.intake import priced_rows
 from services.paper_trading.repository import Repository
@@ -38,6 +39,7 @@ class Snapshot:
     halted: bool
     entries_today: int
     reserved: Decimal
+    config: AccountConfig = AccountConfig()  # /v2/account/configurations
 
 
 def position_of(row: object) -> Position:
@@ -66,9 +68,11 @@ def snapshot(repo: Repository, cfg: Section, period: Period, now: datetime) -> S
                                      price if prev is None else from_micros(prev),
                                      held.get((sym, "sell" if pos.qty > 0 else "buy"),
                                               Decimal(0))))
+    conf = config_of(acct["config"], cfg)
+    margin, overnight, intraday = conf.margin_terms(cfg)
     fig = account_figures(cash, [(p.position, p.price) for p in priced],
-                          margin=cfg.account_type == "margin", overnight=cfg.margin_overnight,
-                          intraday=cfg.margin_intraday, pdt_threshold=cfg.pdt_equity_threshold,
+                          margin=margin, overnight=overnight,
+                          intraday=intraday, pdt_threshold=cfg.pdt_equity_threshold,
                           in_session=period.session is not None)
     label = period.session
     srow = repo.session(label) if label else None
@@ -79,4 +83,5 @@ def snapshot(repo: Repository, cfg: Section, period: Period, now: datetime) -> S
         positions=priced, session=label, last_equity=last_equity,
         daytrade_count=repo.day_trades_since(period.five_start),
         created_at=acct["created_at"], halted=bool(srow["halted"]) if srow else False,
-        entries_today=int(srow["entries"]) if srow else 0, reserved=repo.reserved())
+        entries_today=int(srow["entries"]) if srow else 0, reserved=repo.reserved(),
+        config=conf)
