@@ -3,14 +3,13 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from flask import Blueprint, Response, current_app, request, stream_with_context
+from flask import Blueprint, Response, current_app, request
 from pydantic import BaseModel, ConfigDict, Field
 
 from dashboard import auth
 from dashboard.backend import UPSTREAMS, Backend
 from dashboard.charts import LOOKBACK_DAYS, TIMEFRAMES, chart_payload
 from dashboard.coordination import SLOW_CALL_S, Coordination
-from dashboard.live import Poller
 from shared.errors import NotFound, ServiceUnavailable, ValidationError
 from shared.web import current_settings, ok, validate
 
@@ -21,10 +20,6 @@ def _backend() -> Backend:
 
 def _coord() -> Coordination:
     return _backend().coordination
-
-
-def _poller() -> Poller:
-    return current_app.extensions["dashboard_poller"]
 
 
 class AutomationBody(BaseModel):
@@ -197,17 +192,21 @@ def blueprints() -> list[Blueprint]:
         return ok(hits[: query.limit])
 
     @bp.get("/stream")
-    @validate(query=StreamQuery, raw=True, mimetypes=("text/event-stream",))
+    @validate(query=StreamQuery, raw=True, mimetypes=("text/event-stream",),
+              responses={307: "the stream server's URL of the live stream (Location)"})
     def stream(query: StreamQuery) -> Response:
-        """Server-Sent Events: health, clock, orders, positions, account, fills, workflow."""
-        cfg = current_settings().dashboard
-        last = request.headers.get("Last-Event-ID", "")
-        topics = {t for t in (query.topics or "").split(",") if t} or None
-        gen = _poller().subscribe(topics,
-                                  cfg.stream_max_s, cfg.stream_heartbeat_s,
-                                  int(last) if last.isdigit() else None)
-        return Response(stream_with_context(gen), mimetype="text/event-stream",
-                        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+        """Server-Sent Events: health, clock, orders, positions, account, fills, workflow.
+
+        Served by the stream server (services.paper_trading.streaming, its own port and one
+        event loop) so an open tab holds no thread here; the browser's EventSource follows
+        this 307 (the stream answers CORS for this page's origin, and the pages' CSP allows
+        connecting to it).
+        """
+        from services.paper_trading.streaming.urls import stream_location
+
+        url = stream_location(current_settings(), request.host, request.scheme,
+                              "/api/v1/dashboard/stream", dict(request.args))
+        return Response(status=307, headers={"Location": url, "Cache-Control": "no-store"})
 
     @bp.get("/export/reporting")
     @validate(query=ExportQuery, raw=True, mimetypes=("text/csv", "application/json", "text/html"))

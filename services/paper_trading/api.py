@@ -1,17 +1,16 @@
 """HTTP routes of the Paper trading service under /api/v1 (thin: parse, call one use case).
 
-Also the event feed: ``GET /api/v1/events/stream`` is Server-Sent Events polled from the
-``trade_events`` table, so every gunicorn worker serves every event; ``Last-Event-ID`` resumes.
+The event feed ``GET /api/v1/events/stream`` (Server-Sent Events) is served by the stream
+server (``services.paper_trading.streaming``, its own port): an idle subscriber held a sync
+worker for as long as it listened, so two took the service down.  Here it answers 307 there.
 """
 from __future__ import annotations
 
 import json
-import time
-from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any, Literal
 
-from flask import Blueprint, Response, g, request, stream_with_context
+from flask import Blueprint, Response, g, request
 from pydantic import BaseModel, ConfigDict, Field
 
 from services.paper_trading.accounts import AUTOMATION
@@ -19,7 +18,7 @@ from services.paper_trading.alpaca_models import account_json, order_json, posit
 from services.paper_trading.repository import Repository
 from services.paper_trading.schemas import OrderRequest, ReplaceRequest
 from shared.errors import ValidationError
-from shared.web import current_service, ok, validate
+from shared.web import current_service, current_settings, ok, validate
 
 _ACCOUNT = Field(None, max_length=128, description="the account's id or name "
                  "(default: the automation's)")
@@ -110,31 +109,6 @@ def is_submission() -> bool:
 def _event(row: Any) -> dict[str, Any]:
     return {"id": row["id"], "type": row["type"], "data": json.loads(row["payload"]),
             "created_at": row["created_at"]}
-
-
-def sse_stream(svc: Any, last_id: int, max_events: int | None,
-               idle_timeout_s: float | None, account: int = AUTOMATION) -> Iterator[str]:
-    """Yield SSE frames for trade events after ``last_id``, polling the table."""
-    sent, idle_since = 0, time.monotonic()
-    last_beat = time.monotonic()
-    yield "retry: 2000\n\n"
-    while True:
-        rows = Repository(svc.get_db_connection(), account).events_after(last_id, 200)
-        for row in rows:
-            last_id = row["id"]
-            yield f"id: {row['id']}\nevent: {row['type']}\ndata: {json.dumps(_event(row))}\n\n"
-            sent += 1
-            if max_events is not None and sent >= max_events:
-                return
-        now = time.monotonic()
-        if rows:
-            idle_since = now
-        elif idle_timeout_s is not None and now - idle_since >= idle_timeout_s:
-            return
-        if now - last_beat >= svc.cfg.events_heartbeat_s:
-            last_beat = now
-            yield ": keep-alive\n\n"
-        time.sleep(svc.cfg.events_poll_s)
 
 
 def blueprints() -> list[Blueprint]:
@@ -277,15 +251,19 @@ def blueprints() -> list[Blueprint]:
         return ok([_event(r) for r in rows])
 
     @bp.get("/events/stream")
-    @validate(query=StreamQuery, tags=["events"], raw=True, mimetypes=("text/event-stream",))
+    @validate(query=StreamQuery, tags=["events"], raw=True, mimetypes=("text/event-stream",),
+              responses={307: "the stream server's URL of this feed (Location)"})
     def stream(query: StreamQuery) -> Response:
-        """Server-Sent Events of order and fill events (resume with Last-Event-ID)."""
-        last = query.after
-        if last is None:
-            header = request.headers.get("Last-Event-ID", "0")
-            last = int(header) if header.isdigit() else 0
-        gen = sse_stream(_svc(), last, query.max_events, query.idle_timeout_s, _acct())
-        return Response(stream_with_context(gen), mimetype="text/event-stream",
-                        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+        """Server-Sent Events of order and fill events (resume with Last-Event-ID): answered
+        by the stream server; this route redirects there (307, query and resume point kept)."""
+        from services.paper_trading.streaming.urls import stream_location
+
+        args = dict(request.args)
+        header = request.headers.get("Last-Event-ID", "")
+        if query.after is None and header.isdigit():
+            args["after"] = header
+        url = stream_location(current_settings(), request.host, request.scheme,
+                              "/api/v1/events/stream", args)
+        return Response(status=307, headers={"Location": url, "Cache-Control": "no-store"})
 
     return [bp, *alpaca_api.blueprints()]

@@ -43,12 +43,14 @@ def _days(n: int) -> Any:
 
 @pytest.fixture(scope="module")
 def suite(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Suite]:
-    """Paper trading and the dashboard on free ports over one seeded temp database."""
+    """Paper trading, the stream server (the live stream) and the dashboard on free ports over
+    one seeded temp database."""
     tmp = tmp_path_factory.mktemp("dash-suite")
     seed_bars(tmp)
     s = Suite(tmp)
     try:
         s.start("paper_trading")
+        s.start("paper_streams")
         s.start("dashboard")
         yield s
     finally:

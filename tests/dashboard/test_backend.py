@@ -182,17 +182,21 @@ def test_poller_publishes_changes_only_and_survives_a_failing_source() -> None:
     assert text.rstrip().endswith("data: {}") and "event: reconnect" in text
 
 
-def test_stream_endpoint_sends_health_and_clock(tmp_path: Path) -> None:
-    reset_breakers()
-    settings = _settings(tmp_path, dashboard__stream_max_s=0.5, dashboard__poll_interval_s=0.1)
+def test_stream_endpoint_redirects_to_the_stream_server(tmp_path: Path) -> None:
+    """The live stream is served by the stream server (its semantics: tests/services/
+    paper_trading/test_streaming_sse.py); the pages' CSP lets them connect there."""
+    settings = _settings(tmp_path)
     db = Database.from_settings(settings)
     migrate(db)
-    app = create_app(settings)
-    resp = app.test_client().get("/api/v1/stream?topics=health,clock")
-    assert resp.mimetype == "text/event-stream"
-    body = resp.get_data(as_text=True)
-    app.extensions["dashboard_poller"].stop()
-    assert "event: health" in body and "event: clock" in body and "event: orders" not in body
+    client = create_app(settings).test_client()
+    resp = client.get("/api/v1/stream?topics=health,clock", headers={"Host": "localhost:5010"})
+    port = settings.port("paper_streams")
+    assert resp.status_code == 307
+    assert resp.headers["Location"] == \
+        f"http://localhost:{port}/api/v1/dashboard/stream?topics=health%2Cclock"
+    page = client.get("/trading", headers={"Host": "localhost:5010"})
+    csp = page.headers["Content-Security-Policy"]
+    assert "default-src 'self'" in csp and f"connect-src 'self' http://localhost:{port}" in csp
     db.close()
 
 

@@ -110,3 +110,15 @@ def test_banner_when_a_service_stops_and_clears_after_restart(page: Any, suite: 
         page.wait_for_timeout(250)
     assert not banner.is_visible()
     print(f"banner cleared {time.monotonic() - t0:.1f}s after the restart began")
+
+
+def test_live_stream_connects_through_the_stream_server(page: Any, suite: Suite) -> None:
+    """The EventSource follows /api/v1/stream's 307 to the stream server (CORS there, the
+    page's CSP here) and receives the topics."""
+    page.goto("/trading")
+    page.wait_for_selector("#live-dot.ok", timeout=15_000)
+    page.wait_for_function("""() => new Promise(resolve => {
+        const es = new EventSource('/api/v1/stream?topics=clock');
+        es.addEventListener('clock', () => { es.close(); resolve(true); });
+    })""", timeout=15_000)
+    assert page.console_errors == []  # type: ignore[attr-defined]

@@ -109,7 +109,6 @@ class Hub:
         self.data: set[DataClient] = set()
         self.sse: dict[int, set[SSEClient]] = defaultdict(set)
         self.connections = 0
-        self.events_mark = 0 if reader is None else reader.marks["events"]
         self.stats: dict[str, int] = defaultdict(int)
 
     # -- registry ------------------------------------------------------------------------
@@ -178,7 +177,6 @@ class Hub:
         for account, event_id, text in batch.events:
             for s in tuple(self.sse.get(account, ())):
                 s.offer((event_id, text))
-        self.events_mark = max(self.events_mark, batch.events_mark)
         if batch.bars:
             self._bars(batch.bars)
         if batch.news:

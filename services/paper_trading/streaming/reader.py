@@ -57,7 +57,6 @@ class Batch:
 
     trade_updates: list[tuple[int, bytes]] = field(default_factory=list)  # (account, frame)
     events: list[tuple[int, int, str]] = field(default_factory=list)      # (account, id, sse)
-    events_mark: int = 0
     bars: dict[str, dict[str, list[dict[str, Any]]]] = field(default_factory=dict)
     news: list[dict[str, Any]] = field(default_factory=list)
     committed_at: float = 0.0  # monotonic time the poll saw the change (for the metrics)
@@ -154,7 +153,6 @@ class Reader:
             self._news(batch, now)
         finally:
             self.conn.execute("COMMIT")
-        batch.events_mark = self.marks["events"]
         return batch
 
     # -- trade updates -------------------------------------------------------------------

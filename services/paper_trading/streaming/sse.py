@@ -85,8 +85,10 @@ async def trade_events(request: web.Request) -> web.StreamResponse:
     heartbeat = request.app[RUNTIME].settings.paper_trading.events_heartbeat_s
     try:
         await resp.write(b"retry: 2000\n\n")
-        upto = hub.events_mark
         reader = hub.reader
+        # what the poller has read so far (or skipped while no one listened): the catch-up
+        # covers it, the queue brings the rest (ids are compared, so an overlap is harmless)
+        upto = reader.marks["events"] if reader is not None else 0
         while reader is not None:  # catch up from the table, a page at a time
             rows = await loop.run_in_executor(None, reader.events_after, account, last, upto)
             for event_id, text in rows:

@@ -15,8 +15,8 @@ from shared.config import Settings
 
 
 @contextmanager
-def stream_server(settings: Settings) -> Iterator[str]:
-    """Serve the stream app on a free loopback port; yield ``ws://127.0.0.1:PORT``."""
+def stream_server(settings: Settings, port: int = 0) -> Iterator[str]:
+    """Serve the stream app on loopback ``port`` (0: a free one); yield ``ws://127.0.0.1:PORT``."""
     app = create_stream_app(settings)
     loop = asyncio.new_event_loop()
     ready = threading.Event()
@@ -32,7 +32,7 @@ def stream_server(settings: Settings) -> Iterator[str]:
             ready.set()
 
         try:
-            loop.run_until_complete(serve(app, "127.0.0.1", 0, stop, started))
+            loop.run_until_complete(serve(app, "127.0.0.1", port, stop, started))
         except BaseException as exc:  # noqa: BLE001 - surfaced to the test below
             box["error"] = exc
             ready.set()
@@ -49,6 +49,14 @@ def stream_server(settings: Settings) -> Iterator[str]:
     finally:
         loop.call_soon_threadsafe(box["stop"].set)
         thread.join(10)
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
 
 
 def run_sdk_stream(stream: Any) -> threading.Thread:

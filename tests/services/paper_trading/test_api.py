@@ -1,7 +1,6 @@
 """/api/v1 through the Flask test client; /v2 auth and error shapes; the SSE feed."""
 from __future__ import annotations
 
-import json
 from datetime import timedelta
 
 from services.paper_trading import create_app
@@ -57,26 +56,16 @@ def test_v2_checks_the_alpaca_key_headers(tmp_path, db) -> None:  # noqa: ANN001
     assert client.post("/api/v1/orders", json={}).status_code == 401  # X-API-Key on /api/v1
 
 
-def test_event_stream_resumes_from_last_event_id(client, db, clock) -> None:  # noqa: ANN001
-    seed_bars(db, "AAPL", OPEN, BARS)
-    clock.t = OPEN + timedelta(minutes=1)
-    client.post("/api/v1/orders", json={"symbol": "AAPL", "side": "buy", "qty": 1})
-    clock.t = OPEN + timedelta(minutes=2)
-    client.post("/api/v1/clock/sync", json={})
-    r = client.get("/api/v1/events/stream?max_events=3")
-    assert r.mimetype == "text/event-stream"
-    frames = [f for f in r.get_data(as_text=True).split("\n\n") if f.startswith("id:")]
-    types = [f.split("\n")[1].removeprefix("event: ") for f in frames]
-    assert types == ["order_submitted", "order_new", "fill"] or types[0] == "order_submitted"
-    first_id = int(frames[0].split("\n")[0].removeprefix("id: "))
-    r2 = client.get("/api/v1/events/stream?idle_timeout_s=0.2",
-                    headers={"Last-Event-ID": str(first_id)})
-    ids = [int(f.split("\n")[0][4:]) for f in r2.get_data(as_text=True).split("\n\n")
-           if f.startswith("id:")]
-    assert ids and min(ids) == first_id + 1
-    data = json.loads([f for f in r2.get_data(as_text=True).split("\n\n")
-                       if "event: fill" in f][0].split("data: ", 1)[1])
-    assert data["data"]["price"] == "101"
+def test_event_stream_redirects_to_the_stream_server(client, settings) -> None:  # noqa: ANN001
+    """The SSE feed is served by the stream server (tests/services/paper_trading/
+    test_streaming_sse.py); this route holds no worker: 307 with the query and resume point."""
+    r = client.get("/api/v1/events/stream?max_events=3&account=automation",
+                   headers={"Last-Event-ID": "7", "Host": "localhost:5005"})
+    assert r.status_code == 307 and r.get_data() == b""
+    port = settings.port("paper_streams")
+    assert r.headers["Location"] == (f"http://localhost:{port}/api/v1/events/stream?"
+                                     "max_events=3&account=automation&after=7")
+    assert client.get("/api/v1/events/stream?after=-1").status_code == 400
 
 
 def test_account_position_market_value_is_net_with_a_short(client, db, clock) -> None:  # noqa: ANN001
