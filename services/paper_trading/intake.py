@@ -76,12 +76,13 @@ POSITIONS_SQL = (
     "(SELECT close_micros FROM bars WHERE symbol = p.symbol AND timeframe = '1m' AND ts <= ? "
     " ORDER BY ts DESC LIMIT 1) "
     "FROM pt_positions p WHERE p.account = ? AND p.qty_micros != 0 ORDER BY p.symbol")
-# What working orders of one side already hold of a position (an OCO's stop-loss leg shares
-# its take-profit's quantity, so it is not counted twice); the new order itself excluded.
+# What working orders of one side already hold of a position (the stop-loss of an OCO or a
+# bracket shares its take-profit's quantity, so it is not counted twice); the new order itself
+# excluded.
 HELD_SQL = (
     "SELECT COALESCE(SUM(qty_micros - filled_qty_micros), 0) FROM pt_orders "
     "WHERE status IN ('new', 'accepted', 'partially_filled') AND account = ? AND symbol = ? "
-    "AND side = ? AND id != ? AND NOT (order_class = 'oco' AND leg = 'stop_loss')")
+    "AND side = ? AND id != ? AND NOT (order_class IN ('oco', 'bracket') AND leg = 'stop_loss')")
 _RESERVE = ORDER_COLUMNS.index("reserve_micros")
 # The order under a client_order_id (NULL columns when there is none) and the symbol's last
 # visible close, in one row: the submission's only read before the lock.

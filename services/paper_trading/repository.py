@@ -221,7 +221,7 @@ class Repository:
         rows = self._all(
             "SELECT symbol, side, SUM(qty_micros - filled_qty_micros) FROM pt_orders "  # noqa: S608 - constant
             f"WHERE account = ? AND status IN {ACTIVE_SQL} AND qty_micros IS NOT NULL "
-            "AND NOT (order_class = 'oco' AND leg = 'stop_loss') GROUP BY symbol, side",
+            "AND NOT (order_class IN ('oco', 'bracket') AND leg = 'stop_loss') GROUP BY symbol, side",
             (self.account_id,))
         return {(r[0], r[1]): from_micros(r[2]) for r in rows}
 
