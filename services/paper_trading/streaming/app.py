@@ -46,10 +46,24 @@ async def _startup(app: web.Application) -> None:
 
     rt.poller = PollerThread(reader, deliver, settings.paper_trading.streams.poll_s)
     rt.poller.start()
+    rt.lag_task = asyncio.create_task(_watch_lag(rt))
+
+
+async def _watch_lag(rt: Runtime) -> None:
+    """Keep the event loop's worst lateness (a blocked loop delays every client)."""
+    loop = asyncio.get_running_loop()
+    while True:
+        t0 = loop.time()
+        await asyncio.sleep(0.05)
+        lag = (loop.time() - t0 - 0.05) * 1000
+        rt.lag_ms_max = max(rt.lag_ms_max, lag)
+        rt.lag_ms_last = lag
 
 
 async def _cleanup(app: web.Application) -> None:
     rt = app[RUNTIME]
+    if rt.lag_task is not None:
+        rt.lag_task.cancel()
     if rt.poller is not None:
         rt.poller.stop()
     if rt.dashboard is not None:
@@ -74,6 +88,7 @@ async def health(request: web.Request) -> web.Response:
             "poller": {"alive": p.alive, "polls": p.polls, "busy_polls": p.busy,
                        "errors": p.errors, "last_error": p.last_error,
                        "last_poll_age_s": poll_age},
+            "loop_lag_ms": {"last": round(rt.lag_ms_last, 3), "max": round(rt.lag_ms_max, 3)},
             "clients": rt.hub.snapshot(), "environment": rt.settings.env}
     return web.json_response(_envelope(data), status=200 if healthy else 503)
 
@@ -99,6 +114,7 @@ async def metrics(request: web.Request) -> web.Response:
         lines.append(f"# TYPE suite_streams_{key} gauge")
         lines.append(f'suite_streams_{key}{{service="{NAME}"}} {value}')
     lines.append(f'suite_streams_polls_total{{service="{NAME}"}} {rt.poller.polls}')
+    lines.append(f'suite_streams_loop_lag_max_ms{{service="{NAME}"}} {rt.lag_ms_max:.3f}')
     lines.append(f'suite_streams_poll_errors_total{{service="{NAME}"}} {rt.poller.errors}')
     return web.Response(text="\n".join(lines) + "\n", content_type="text/plain")
 

@@ -168,12 +168,18 @@ class Hub:
     # -- fan-out -------------------------------------------------------------------------
     def publish(self, batch: Batch) -> None:
         """Send one poll's batch to every interested client (never awaits)."""
-        for account, frame in batch.trade_updates:
-            group = self.trading.get(account)
-            if group:
-                for c in tuple(group):
-                    c.write(frame)
-            self.stats["trade_updates"] += 1
+        if batch.trade_updates:
+            # one write per client per poll: an account's frames of this poll joined, in order
+            joined: dict[int, list[bytes]] = defaultdict(list)
+            for account, frame in batch.trade_updates:
+                joined[account].append(frame)
+            self.stats["trade_updates"] += len(batch.trade_updates)
+            for account, frames in joined.items():
+                group = self.trading.get(account)
+                if group:
+                    data = b"".join(frames)
+                    for c in tuple(group):
+                        c.write(data)
         for account, event_id, text in batch.events:
             for s in tuple(self.sse.get(account, ())):
                 s.offer((event_id, text))

@@ -19,6 +19,9 @@ class Runtime:
     auth: Any = None
     poller: Any = None
     dashboard: Any = None
+    lag_task: Any = None
+    lag_ms_max: float = 0.0
+    lag_ms_last: float = 0.0
     started: float = field(default_factory=time.time)
 
 
