@@ -48,7 +48,7 @@ class StreamsSection(StrictModel):
     # a client that has not authenticated by then gets Alpaca's "auth timeout" and is closed
     auth_timeout_s: float = Field(10.0, gt=0, le=300)
     # a client whose socket holds more unsent bytes than this is closed as too slow
-    max_pending_bytes: int = Field(4_000_000, ge=65_536)
+    max_pending_bytes: int = Field(524_288, ge=65_536)
     # events an SSE client may have waiting before it is closed as too slow
     sse_queue: int = Field(10_000, ge=10)
     max_message_bytes: int = Field(65_536, ge=1024)   # a client's frame, reassembled
