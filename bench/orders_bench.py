@@ -155,11 +155,11 @@ def http_part(args: argparse.Namespace, tmp: Path) -> None:
 def sweep_part(tmp: Path, n: int = 10_000) -> None:
     import numpy as np
 
+    from services.paper_trading.adapters.repository import Repository
     from services.paper_trading.domain import Bar, Costs, OrderState, OrderType, Side, evaluate
     from services.paper_trading.domain.book import candidate_mask
-    from services.paper_trading.records import OrderRecord, bar_iso
-    from services.paper_trading.repository import Repository
-    from services.paper_trading.service import PaperTradingService, asset_id_for
+    from services.paper_trading.domain.records import OrderRecord, bar_iso
+    from services.paper_trading.service_layer.service import PaperTradingService, asset_id_for
     from shared.db import Database, migrate
     from shared.domain.money import to_micros
     from tests.conftest import make_settings

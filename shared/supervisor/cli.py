@@ -227,7 +227,9 @@ def parser() -> argparse.ArgumentParser:
     from services.coordination.replay_cli import add_parser as add_replay  # owned by coordination
 
     add_replay(sub)
-    from services.paper_trading.accounts_cli import add_parser as add_accounts  # paper trading's
+    from services.paper_trading.entrypoints.accounts_cli import (
+        add_parser as add_accounts,  # paper trading's
+    )
 
     add_accounts(sub)
     return p
@@ -240,7 +242,7 @@ COMMANDS: dict[str, Any] = {"migrate": cmd_migrate, "start": cmd_start, "stop": 
 
 
 def _accounts(settings: Settings, rd: RunDir, args: argparse.Namespace) -> int:
-    from services.paper_trading.accounts_cli import cmd_accounts
+    from services.paper_trading.entrypoints.accounts_cli import cmd_accounts
 
     return cmd_accounts(settings, rd, args)
 

@@ -143,8 +143,11 @@ def wait_for_gate(factory: Factory, gate: Path, timeout_s: float = 600.0) -> boo
     still happen in start order.
     """
     package = factory.__module__
-    if importlib.util.find_spec(f"{package}.api") is not None:
-        importlib.import_module(f"{package}.api")
+    for routes in (f"{package}.api", f"{package}.entrypoints.api"):  # flat or layered package
+        if importlib.util.find_spec(routes.rsplit(".", 1)[0]) is not None and \
+                importlib.util.find_spec(routes) is not None:
+            importlib.import_module(routes)
+            break
     deadline = time.monotonic() + timeout_s
     while not gate.exists():
         if time.monotonic() > deadline or os.getppid() == 1:  # manager gone: do not linger

@@ -10,7 +10,7 @@ from __future__ import annotations
 import hmac
 from typing import Any
 
-from services.paper_trading.accounts import AccountDirectory
+from services.paper_trading.service_layer.accounts import AccountDirectory
 from shared.errors import AuthError
 
 

@@ -18,8 +18,8 @@ from typing import Any
 
 import msgpack
 
-from services.paper_trading.alpaca_models import order_json
-from services.paper_trading.records import OrderRecord
+from services.paper_trading.domain.records import OrderRecord
+from services.paper_trading.service_layer.alpaca_models import order_json
 from shared.domain.money import from_micros, money_str
 
 #: execution ids are UUIDs at Alpaca; ours are derived from the fill's row id
@@ -136,7 +136,7 @@ def trades_and_quotes(symbol: str, row: Mapping[str, Any], tape: str
     """Return the trades and quotes of a closed one-minute bar: the REST API's tape of it
     (``marketdata_ticks``: four prints o, l/h, h/l, c at t+0/20/40/59 s, a quote at each), so
     the stream and ``/v2/stocks/trades`` / ``quotes/latest`` agree print for print."""
-    from services.paper_trading.marketdata_ticks import bar_prints, quote_json, trade_json
+    from services.paper_trading.adapters.marketdata_ticks import bar_prints, quote_json, trade_json
 
     ts_ns = int(datetime.fromisoformat(row["ts"]).timestamp()) * 1_000_000_000
     trades, quotes = [], []

@@ -8,7 +8,7 @@ import pytest
 from werkzeug.serving import make_server
 
 from services.paper_trading import create_app
-from services.paper_trading.service import PaperTradingService
+from services.paper_trading.service_layer.service import PaperTradingService
 from shared.config import Settings
 from shared.db import Database
 from tests.services.paper_trading.helpers import OPEN, Clock

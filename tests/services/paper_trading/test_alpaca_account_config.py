@@ -16,7 +16,11 @@ with warnings.catch_warnings():
     from alpaca.trading.models import AccountConfiguration
     from alpaca.trading.requests import MarketOrderRequest
 
-from services.paper_trading.account_config import ConfigPatch, config_of, default_config
+from services.paper_trading.service_layer.account_config import (
+    ConfigPatch,
+    config_of,
+    default_config,
+)
 from tests.services.paper_trading.alpaca_account_helpers import BARS, trading_client
 from tests.services.paper_trading.helpers import OPEN, seed_bars
 

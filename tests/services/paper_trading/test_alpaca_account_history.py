@@ -17,7 +17,7 @@ with warnings.catch_warnings():
     from alpaca.trading.models import NonTradeActivity, TradeActivity
     from alpaca.trading.requests import GetPortfolioHistoryRequest, MarketOrderRequest
 
-from services.paper_trading.portfolio_history import HistoryQuery, windows
+from services.paper_trading.service_layer.portfolio_history import HistoryQuery, windows
 from tests.services.paper_trading.alpaca_account_helpers import BARS, trading_client
 from tests.services.paper_trading.helpers import OPEN, seed_bars
 

@@ -22,7 +22,7 @@ with warnings.catch_warnings():
         TakeProfitRequest,
     )
 
-from services.paper_trading.service import PaperTradingService
+from services.paper_trading.service_layer.service import PaperTradingService
 from shared.config import Settings
 from shared.db import Database
 from tests.services.paper_trading.helpers import OPEN, flat, seed_bars
@@ -87,7 +87,7 @@ def test_each_key_id_trades_its_own_account(live_url, market, svc, clock) -> Non
 
 
 def _req(symbol: str, qty: int):  # noqa: ANN202
-    from services.paper_trading.schemas import OrderRequest
+    from services.paper_trading.domain.schemas import OrderRequest
 
     return OrderRequest(symbol=symbol, side="buy", qty=qty, type="market", time_in_force="day")
 

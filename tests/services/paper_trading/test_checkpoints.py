@@ -5,9 +5,9 @@ import sqlite3
 from datetime import timedelta
 from pathlib import Path
 
-from services.paper_trading.gate import Checkpoints
-from services.paper_trading.schemas import OrderRequest
-from services.paper_trading.service import PaperTradingService
+from services.paper_trading.adapters.gate import Checkpoints
+from services.paper_trading.domain.schemas import OrderRequest
+from services.paper_trading.service_layer.service import PaperTradingService
 from shared.db import Database, migrate
 from tests.conftest import make_settings
 from tests.services.paper_trading.helpers import OPEN, Clock, flat, seed_bars

@@ -8,8 +8,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from services.paper_trading.domain import Position
-from services.paper_trading.schemas import OrderRequest
-from services.paper_trading.service import PaperTradingService
+from services.paper_trading.domain.schemas import OrderRequest
+from services.paper_trading.service_layer.service import PaperTradingService
 from shared.db import Database, migrate
 from shared.errors import AppError
 from tests.conftest import make_settings

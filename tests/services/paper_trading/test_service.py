@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from services.paper_trading.schemas import OrderRequest, ReplaceRequest
-from services.paper_trading.service import PaperTradingService
+from services.paper_trading.domain.schemas import OrderRequest, ReplaceRequest
+from services.paper_trading.service_layer.service import PaperTradingService
 from shared.db import Database, migrate
 from shared.errors import Forbidden, UnprocessableError
 from tests.conftest import make_settings

@@ -11,8 +11,8 @@ from typing import Literal
 from flask import Blueprint, Response, request
 from pydantic import BaseModel, ConfigDict, Field
 
-from services.paper_trading import marketdata
-from services.paper_trading.alpaca_json import json_response as _json
+from services.paper_trading.adapters import marketdata
+from services.paper_trading.entrypoints.alpaca_json import json_response as _json
 from shared.errors import ValidationError
 from shared.market.limits import require_symbols
 from shared.web import current_service, validate

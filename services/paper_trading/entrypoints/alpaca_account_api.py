@@ -12,11 +12,11 @@ from typing import Literal
 from flask import Blueprint, Response, g
 from pydantic import BaseModel, ConfigDict, Field
 
-from services.paper_trading.account_config import ConfigPatch, get_config, set_config
-from services.paper_trading.activities import ActivityQuery, activities
-from services.paper_trading.alpaca_json import json_response as _json
-from services.paper_trading.portfolio_history import HistoryQuery, portfolio_history
-from services.paper_trading.watchlists import Watchlists
+from services.paper_trading.entrypoints.alpaca_json import json_response as _json
+from services.paper_trading.service_layer.account_config import ConfigPatch, get_config, set_config
+from services.paper_trading.service_layer.activities import ActivityQuery, activities
+from services.paper_trading.service_layer.portfolio_history import HistoryQuery, portfolio_history
+from services.paper_trading.service_layer.watchlists import Watchlists
 from shared.web import current_service, validate
 from shared.web.validation import AnyInstant, SessionDate
 

@@ -13,10 +13,15 @@ from typing import Any, Literal
 from flask import Blueprint, Response, g, request
 from pydantic import BaseModel, ConfigDict, Field
 
-from services.paper_trading.accounts import AUTOMATION
-from services.paper_trading.alpaca_models import account_json, order_json, position_json
-from services.paper_trading.repository import Repository
-from services.paper_trading.schemas import OrderRequest, ReplaceRequest
+from services.paper_trading.adapters.repository import Repository
+from services.paper_trading.domain.schemas import OrderRequest, ReplaceRequest
+from services.paper_trading.entrypoints.common import is_submission
+from services.paper_trading.service_layer.accounts import AUTOMATION
+from services.paper_trading.service_layer.alpaca_models import (
+    account_json,
+    order_json,
+    position_json,
+)
 from shared.errors import ValidationError
 from shared.web import current_service, current_settings, ok, validate
 
@@ -96,25 +101,13 @@ def resolve_account_arg() -> None:
     g.account = AUTOMATION if not ref else _svc().accounts.get(ref).id
 
 
-def is_submission() -> bool:
-    """Return True for an order submission, which never runs the fill sweep inline.
-
-    The sweep belongs to clock sync and to reads (at most once per clock minute per process);
-    a submission is only checked against the account as last swept, and the fill-time checks
-    (cash, quantity) still hold at every fill.
-    """
-    return request.method == "POST" and request.path.rstrip("/").endswith("/orders")
-
-
 def _event(row: Any) -> dict[str, Any]:
     return {"id": row["id"], "type": row["type"], "data": json.loads(row["payload"]),
             "created_at": row["created_at"]}
 
 
 def blueprints() -> list[Blueprint]:
-    """Return this service's blueprints: /api/v1 plus the Alpaca-compatible /v2 and /v1beta1."""
-    from services.paper_trading import alpaca_api
-
+    """Return the /api/v1 blueprint (the Alpaca-compatible ones are ``alpaca_api``'s)."""
     bp = Blueprint("paper_trading", __name__, url_prefix="/api/v1")
 
     @bp.before_request
@@ -266,4 +259,4 @@ def blueprints() -> list[Blueprint]:
                               "/api/v1/events/stream", args)
         return Response(status=307, headers={"Location": url, "Cache-Control": "no-store"})
 
-    return [bp, *alpaca_api.blueprints()]
+    return [bp]

@@ -31,9 +31,7 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
-from services.paper_trading.account_config import check_order as check_config
-from services.paper_trading.account_config import config_of
-from services.paper_trading.alpaca_rules import check_quantities, check_request
+from services.paper_trading.adapters.repository import Repository, priced_rows
 from services.paper_trading.domain import (
     OrderIntent,
     Position,
@@ -45,17 +43,22 @@ from services.paper_trading.domain import (
     split,
     would_day_trade,
 )
-from services.paper_trading.ids import uuid7_str
-from services.paper_trading.lifecycle import timing_for
-from services.paper_trading.records import ORDER_COLUMNS, OrderRecord, bar_iso, iso
-from services.paper_trading.repository import Repository
-from services.paper_trading.schemas import OrderRequest
-from services.paper_trading.sessions import Period
+from services.paper_trading.domain.alpaca_rules import check_quantities, check_request
+from services.paper_trading.domain.ids import uuid7_str
+from services.paper_trading.domain.records import ORDER_COLUMNS, OrderRecord, bar_iso, iso
+from services.paper_trading.domain.schemas import OrderRequest
+from services.paper_trading.domain.sessions import Period
+from services.paper_trading.service_layer.account_config import check_order as check_config
+from services.paper_trading.service_layer.account_config import config_of
+from services.paper_trading.service_layer.lifecycle import timing_for
 from shared.domain.money import from_micros, to_micros
 from shared.errors import UnprocessableError
 
 if TYPE_CHECKING:
-    from services.paper_trading.service import PaperTradingService
+    from services.paper_trading.domain import RiskLimits
+    from services.paper_trading.domain.sessions import SessionClock
+    from shared.config_sections.paper_trading import Section
+    from shared.market.calendar import MarketCalendar
 
 ACCOUNT_NAMESPACE = uuid.UUID("6f1c1e0a-5a43-4d2b-9a57-2f0c8d6b9e11")
 _QTY_STEP = Decimal("0.000001")
@@ -68,14 +71,6 @@ _CONTEXT_SQL = (
     "s.halted, (SELECT COUNT(*) FROM pt_day_trades WHERE account = b.id AND session >= ?), "
     "a.config FROM pt_book b LEFT JOIN pt_accounts a ON a.id = b.id "
     "LEFT JOIN pt_sessions s ON s.account = b.id AND s.session = ? WHERE b.id = ?")
-# Every open position with the close of its last bar visible at the cutoff (bars' primary key).
-POSITIONS_SQL = (
-    "SELECT p.symbol, p.qty_micros, p.avg_entry_price_micros, p.realized_pl_micros, p.asset_id, "
-    "(SELECT close_micros FROM bars WHERE symbol = p.symbol AND timeframe = '1m' AND ts <= ? "
-    " ORDER BY ts DESC LIMIT 1), "
-    "(SELECT close_micros FROM bars WHERE symbol = p.symbol AND timeframe = '1m' AND ts <= ? "
-    " ORDER BY ts DESC LIMIT 1) "
-    "FROM pt_positions p WHERE p.account = ? AND p.qty_micros != 0 ORDER BY p.symbol")
 # What working orders of one side already hold of a position (the stop-loss of an OCO or a
 # bracket shares its take-profit's quantity, so it is not counted twice); the new order itself
 # excluded.
@@ -155,18 +150,6 @@ class AssetTable:
         return self._table.get(symbol)
 
 
-def priced_rows(conn: sqlite3.Connection, now: datetime,
-                prev_close: datetime | None, account: int = 1) -> list[tuple[Any, ...]]:
-    """Return (symbol, qty, avg, realized, asset_id, price, lastday_price) per open position.
-
-    Prices are micros of the last one-minute bar closed by ``now`` (and by ``prev_close``),
-    None where no bar is visible.
-    """
-    cut = bar_iso(now - timedelta(minutes=1))
-    prev = bar_iso(prev_close - timedelta(minutes=1)) if prev_close is not None else ""
-    return conn.execute(POSITIONS_SQL, (cut, prev, account)).fetchall()
-
-
 @dataclass
 class Prepared:
     """An order checked as far as possible without the lock."""
@@ -185,12 +168,20 @@ class Prepared:
 
 
 class Intake:
-    """Submission and order-building on behalf of ``PaperTradingService``."""
+    """Submission and order-building: checks a request against its account and stores it.
 
-    def __init__(self, svc: PaperTradingService) -> None:
-        self.svc = svc
-        self.cfg = svc.cfg
-        self.assets = AssetTable(svc.db)
+    Depends on the settings, the database (for its asset table and a price when none was
+    read), the session clock, the calendar and the risk limits, never on the service object.
+    """
+
+    def __init__(self, cfg: Section, db: Any, sessions: SessionClock, cal: MarketCalendar,
+                 limits: RiskLimits) -> None:
+        self.cfg = cfg
+        self.db = db
+        self.sessions = sessions
+        self.cal = cal
+        self.limits = limits
+        self.assets = AssetTable(db)
 
     # -- before the lock ------------------------------------------------------------------
     def look(self, conn: sqlite3.Connection, req: OrderRequest,
@@ -227,7 +218,7 @@ class Intake:
         if req.qty is not None and req.qty != req.qty.to_integral_value() and not fractionable:
             raise UnprocessableError(f"{req.symbol} is not fractionable", field="qty")
         if close_micros is _READ:
-            bar = Repository(self.svc.get_db_connection()).latest_bar(req.symbol, now)
+            bar = Repository(self.db.get_db_connection()).latest_bar(req.symbol, now)
             close_micros = None if bar is None else to_micros(bar.close)
         ref = (from_micros(close_micros) if close_micros is not None
                else (req.limit_price or req.stop_price))
@@ -240,7 +231,7 @@ class Intake:
         est = max(est, ref) if req.side == "buy" and req.type != "limit" else est
         qty = req.qty if req.qty is not None else (req.notional / ref).quantize(  # type: ignore[operator]
             _QTY_STEP, rounding=ROUND_DOWN)
-        period = self.svc.sessions.period(now)
+        period = self.sessions.period(now)
         parent, legs = self.build(req, now, period, account=account)
         sign = 1 if req.side == "buy" else -1
         rows, feed = self.rows(parent, legs, now, "api")
@@ -256,7 +247,7 @@ class Intake:
         if req.time_in_force == "day" and not crypto:
             expires, target = period.next_close, None
         else:
-            expires, target = timing_for(self.svc.cal, req.time_in_force, now, crypto)
+            expires, target = timing_for(self.cal, req.time_in_force, now, crypto)
         base: dict[str, Any] = dict(
             symbol=req.symbol, asset_id=asset_id_for(req.symbol), time_in_force=req.time_in_force,
             order_class=cls_, created_at=now, updated_at=now, submitted_at=now,
@@ -356,7 +347,7 @@ class Intake:
                        and "/" not in req.symbol),
             margin=margin, halted=bool(halted), trades_today=int(entries or 0),
             minutes_to_close=period.minutes_to_close(p.now))
-        check_order(OrderIntent(req.symbol, p.signed, p.est), ctx, self.svc.limits)
+        check_order(OrderIntent(req.symbol, p.signed, p.est), ctx, self.limits)
         if period.session is not None and closing > 0 and conf.pdt_on_exit:
             # only a reducing order can complete a day trade
             opened = Repository(conn, p.account).opened_in_session(req.symbol, period.session,
@@ -404,5 +395,5 @@ class Intake:
         self._write(conn, *self.rows(parent, legs, now, source))
 
 
-__all__ = ["POSITIONS_SQL", "Asset", "AssetTable", "Intake", "Prepared", "asset_id_for",
-           "priced_rows", "same_request"]
+__all__ = ["Asset", "AssetTable", "Intake", "Prepared", "asset_id_for",
+           "same_request"]

@@ -13,13 +13,13 @@ import sqlite3
 import uuid
 from typing import TYPE_CHECKING, Any
 
-from services.paper_trading.alpaca_models import asset_json, ts
-from services.paper_trading.intake import asset_id_for
-from services.paper_trading.records import iso, parse_ts
+from services.paper_trading.domain.records import iso, parse_ts
+from services.paper_trading.service_layer.alpaca_models import asset_json, ts
+from services.paper_trading.service_layer.intake import asset_id_for
 from shared.errors import NotFound, UnprocessableError, ValidationError
 
 if TYPE_CHECKING:
-    from services.paper_trading.service import PaperTradingService
+    from services.paper_trading.service_layer.ports import PaperContext
 
 _SYMBOL = re.compile(r"^[A-Z0-9.\-/]{1,21}$")
 MAX_NAME = 64
@@ -36,7 +36,7 @@ def _name(name: str | None) -> str:
 class Watchlists:
     """The watchlist use cases of one account."""
 
-    def __init__(self, svc: PaperTradingService, account: int) -> None:
+    def __init__(self, svc: PaperContext, account: int) -> None:
         self.svc = svc
         self.account = account
 
@@ -139,7 +139,7 @@ class Watchlists:
         """
         name = _name(name)
         at = iso(self.svc.now())
-        with self.svc._uow("watchlist") as uow:
+        with self.svc.write_uow("watchlist") as uow:
             syms = self._known(uow.conn, symbols or [])
             self._name_free(uow.conn, name, None)
             wid = str(uuid.uuid4())
@@ -159,7 +159,7 @@ class Watchlists:
         """
         if new_name is None and symbols is None:
             raise ValidationError("give name or symbols", field="name")
-        with self.svc._uow("watchlist") as uow:
+        with self.svc.write_uow("watchlist") as uow:
             row = self._row(uow.conn, wid=wid, name=name)
             cur_name = row["name"] if new_name is None else _name(new_name)
             self._name_free(uow.conn, cur_name, row["id"])
@@ -185,7 +185,7 @@ class Watchlists:
         """
         if not symbol:
             raise ValidationError("symbol is required", field="symbol")
-        with self.svc._uow("watchlist") as uow:
+        with self.svc.write_uow("watchlist") as uow:
             row = self._row(uow.conn, wid=wid, name=name)
             (sym,) = self._known(uow.conn, [symbol])
             syms = json.loads(row["symbols"])
@@ -205,7 +205,7 @@ class Watchlists:
         Raises:
             NotFound: no such watchlist, or the symbol is not in it.
         """
-        with self.svc._uow("watchlist") as uow:
+        with self.svc.write_uow("watchlist") as uow:
             row = self._row(uow.conn, wid=wid, name=name)
             syms = json.loads(row["symbols"])
             sym = symbol.strip().upper()
@@ -221,7 +221,7 @@ class Watchlists:
         Raises:
             NotFound: no such watchlist.
         """
-        with self.svc._uow("watchlist") as uow:
+        with self.svc.write_uow("watchlist") as uow:
             row = self._row(uow.conn, wid=wid, name=name)
             uow.conn.execute("DELETE FROM pt_watchlists WHERE id = ? AND account = ?",
                              (row["id"], self.account))

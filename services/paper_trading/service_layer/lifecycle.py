@@ -9,9 +9,9 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+from services.paper_trading.adapters.repository import Repository
 from services.paper_trading.domain import FINAL, OPEN, Leg, OrderStatus, TimeInForce
-from services.paper_trading.records import OrderRecord, bar_iso, iso
-from services.paper_trading.repository import Repository
+from services.paper_trading.domain.records import OrderRecord, bar_iso, iso
 from shared.domain.money import money_str
 from shared.market.calendar import MarketCalendar
 

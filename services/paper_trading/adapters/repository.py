@@ -12,7 +12,7 @@ from decimal import Decimal
 from typing import Any
 
 from services.paper_trading.domain import Bar
-from services.paper_trading.records import ORDER_COLUMNS, OrderRecord, bar_iso, iso
+from services.paper_trading.domain.records import ORDER_COLUMNS, OrderRecord, bar_iso, iso
 from shared.domain.money import from_micros, to_micros
 
 _INSERT_ORDER = (f"INSERT INTO pt_orders ({', '.join(ORDER_COLUMNS)}) "  # noqa: S608 - fixed fragments, values bound
@@ -21,6 +21,28 @@ _UPDATE_ORDER = (f"UPDATE pt_orders SET "  # noqa: S608 - fixed fragments, value
                  f"{', '.join(f'{c} = :{c}' for c in ORDER_COLUMNS if c != 'id')} WHERE id = :id")
 ACTIVE_SQL = "('new', 'accepted', 'partially_filled')"
 OPEN_SQL = "('new', 'accepted', 'partially_filled', 'held')"
+
+
+# Every open position with the close of its last bar visible at the cutoff (bars' primary key).
+POSITIONS_SQL = (
+    "SELECT p.symbol, p.qty_micros, p.avg_entry_price_micros, p.realized_pl_micros, p.asset_id, "
+    "(SELECT close_micros FROM bars WHERE symbol = p.symbol AND timeframe = '1m' AND ts <= ? "
+    " ORDER BY ts DESC LIMIT 1), "
+    "(SELECT close_micros FROM bars WHERE symbol = p.symbol AND timeframe = '1m' AND ts <= ? "
+    " ORDER BY ts DESC LIMIT 1) "
+    "FROM pt_positions p WHERE p.account = ? AND p.qty_micros != 0 ORDER BY p.symbol")
+
+
+def priced_rows(conn: sqlite3.Connection, now: datetime,
+                prev_close: datetime | None, account: int = 1) -> list[tuple[Any, ...]]:
+    """Return (symbol, qty, avg, realized, asset_id, price, lastday_price) per open position.
+
+    Prices are micros of the last one-minute bar closed by ``now`` (and by ``prev_close``),
+    None where no bar is visible.
+    """
+    cut = bar_iso(now - timedelta(minutes=1))
+    prev = bar_iso(prev_close - timedelta(minutes=1)) if prev_close is not None else ""
+    return conn.execute(POSITIONS_SQL, (cut, prev, account)).fetchall()
 
 
 def bar_from_row(row: sqlite3.Row | tuple[Any, ...], duration: timedelta) -> Bar:

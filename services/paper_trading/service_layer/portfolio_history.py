@@ -23,14 +23,14 @@ from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from services.paper_trading.domain import Position, Side, apply_fill
-from services.paper_trading.records import bar_iso
+from services.paper_trading.domain.records import bar_iso
 from shared.domain.money import from_micros
 from shared.errors import NotFound, UnprocessableError, ValidationError
 
 if TYPE_CHECKING:
     import sqlite3
 
-    from services.paper_trading.service import PaperTradingService
+    from services.paper_trading.service_layer.ports import PaperContext
 
 NEW_YORK = ZoneInfo("America/New_York")
 CENT = Decimal("0.01")
@@ -224,7 +224,7 @@ def _pct(pl: Decimal, base: Decimal) -> float | None:
     return None if base == 0 else float((pl / base).quantize(Decimal("1e-10")))
 
 
-def portfolio_history(svc: PaperTradingService, account: int, q: HistoryQuery) -> dict[str, Any]:
+def portfolio_history(svc: PaperContext, account: int, q: HistoryQuery) -> dict[str, Any]:
     """Return Alpaca's PortfolioHistory object for the account.
 
     Raises:

@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from services.paper_trading.adapters.repository import Repository
 from services.paper_trading.domain import (
     ACTIVE,
     ALWAYS_TIF,
@@ -33,9 +34,8 @@ from services.paper_trading.domain import (
     commission,
     evaluate,
 )
-from services.paper_trading.lifecycle import Lifecycle
-from services.paper_trading.records import OrderRecord, iso, parse_ts
-from services.paper_trading.repository import Repository
+from services.paper_trading.domain.records import OrderRecord, iso, parse_ts
+from services.paper_trading.service_layer.lifecycle import Lifecycle
 from shared.domain.money import from_micros, money_str, to_micros
 from shared.market.calendar import MarketCalendar
 

@@ -13,9 +13,9 @@ from typing import Any
 
 import pandas as pd
 
-from services.paper_trading.asset_catalog import exchange_of, listing_exchange
-from services.paper_trading.records import OrderRecord
-from services.paper_trading.snapshot import PricedPosition, Snapshot
+from services.paper_trading.adapters.asset_catalog import exchange_of, listing_exchange
+from services.paper_trading.domain.records import OrderRecord
+from services.paper_trading.service_layer.snapshot import PricedPosition, Snapshot
 from shared.domain.money import money_str
 from shared.errors import ValidationError
 from shared.market.calendar import MarketCalendar

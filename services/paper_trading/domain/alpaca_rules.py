@@ -17,7 +17,7 @@ from datetime import datetime, time
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
-from services.paper_trading.schemas import OrderRequest
+from services.paper_trading.domain.schemas import OrderRequest
 from shared.errors import UnprocessableError
 
 NEW_YORK = ZoneInfo("America/New_York")

@@ -32,7 +32,7 @@ def add_parser(sub: Any) -> None:
 
 def cmd_accounts(settings: Settings, _rd: Any, args: argparse.Namespace) -> int:
     """Run one ``accounts`` command; return its exit status."""
-    from services.paper_trading.service import PaperTradingService
+    from services.paper_trading.service_layer.service import PaperTradingService
     from shared.db import Database
     from shared.db.migrations import migrate
     from shared.errors import AppError

@@ -29,13 +29,13 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from services.paper_trading.adapters.repository import Repository
 from services.paper_trading.domain import RiskRejection
-from services.paper_trading.repository import Repository
 from shared.errors import NotFound, UnprocessableError
 
 if TYPE_CHECKING:
-    from services.paper_trading.schemas import OrderRequest
-    from services.paper_trading.service import PaperTradingService
+    from services.paper_trading.domain.schemas import OrderRequest
+    from services.paper_trading.service_layer.ports import PaperContext
 
 Check = Literal["both", "entry", "exit"]
 _MULTIPLIERS = ("1", "2", "3", "4")
@@ -144,7 +144,7 @@ def check_order(conf: AccountConfig, req: OrderRequest) -> None:
                                      f"qty must be a whole number, was {req.qty}", field="qty")
 
 
-def get_config(svc: PaperTradingService, account: int) -> AccountConfig:
+def get_config(svc: PaperContext, account: int) -> AccountConfig:
     """Return the account's configuration.
 
     Raises:
@@ -156,14 +156,14 @@ def get_config(svc: PaperTradingService, account: int) -> AccountConfig:
     return config_of(row["config"], svc.cfg)
 
 
-def set_config(svc: PaperTradingService, account: int, patch: ConfigPatch) -> AccountConfig:
+def set_config(svc: PaperContext, account: int, patch: ConfigPatch) -> AccountConfig:
     """Apply the non-null fields of ``patch``; return the new configuration.
 
     Raises:
         NotFound: no such account.
     """
     changes = patch.model_dump(exclude_none=True)
-    with svc._uow("account_config") as uow:
+    with svc.write_uow("account_config") as uow:
         row = Repository(uow.conn, account).account()
         if row is None:
             raise NotFound(f"account not found for {account}", field="account")

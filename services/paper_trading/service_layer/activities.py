@@ -19,12 +19,12 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
-from services.paper_trading.alpaca_models import ts
+from services.paper_trading.service_layer.alpaca_models import ts
 from shared.domain.money import from_micros, money_str
 from shared.errors import NotFound, ValidationError
 
 if TYPE_CHECKING:
-    from services.paper_trading.service import PaperTradingService
+    from services.paper_trading.service_layer.ports import PaperContext
 
 NEW_YORK = ZoneInfo("America/New_York")
 _NS = uuid.UUID("0b8e7f3e-6a55-4f7e-9a63-3f3f0e6b1c2d")
@@ -97,7 +97,7 @@ def _non_trade(account_uuid: str, at: datetime, key: str, kind: str, amount: Dec
         "qty": None, "price": None, "per_share_amount": None}
 
 
-def all_activities(svc: PaperTradingService, account: int) -> list[tuple[datetime, dict[str, Any]]]:
+def all_activities(svc: PaperContext, account: int) -> list[tuple[datetime, dict[str, Any]]]:
     """Return every activity of the account as (time, Alpaca object), in no set order.
 
     Raises:
@@ -126,7 +126,7 @@ def all_activities(svc: PaperTradingService, account: int) -> list[tuple[datetim
     return out
 
 
-def activities(svc: PaperTradingService, account: int, q: ActivityQuery) -> list[dict[str, Any]]:
+def activities(svc: PaperContext, account: int, q: ActivityQuery) -> list[dict[str, Any]]:
     """Return one page of the account's activities matching ``q``.
 
     Raises:

@@ -8,18 +8,18 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from services.paper_trading.accounts import AUTOMATION, AccountDirectory
+from services.paper_trading.adapters.gate import Checkpoints, WriterGate
+from services.paper_trading.adapters.repository import Repository
 from services.paper_trading.domain import Costs, RiskLimits, RiskRejection, daily_loss_breached
-from services.paper_trading.engine import FillEngine
-from services.paper_trading.gate import Checkpoints, WriterGate
-from services.paper_trading.intake import Intake, asset_id_for, same_request
-from services.paper_trading.lifecycle import Lifecycle
-from services.paper_trading.portfolio import PortfolioUseCases
-from services.paper_trading.records import OrderRecord
-from services.paper_trading.repository import Repository
-from services.paper_trading.schemas import OrderRequest
-from services.paper_trading.sessions import SessionClock
-from services.paper_trading.snapshot import snapshot
+from services.paper_trading.domain.records import OrderRecord
+from services.paper_trading.domain.schemas import OrderRequest
+from services.paper_trading.domain.sessions import SessionClock
+from services.paper_trading.service_layer.accounts import AUTOMATION, AccountDirectory
+from services.paper_trading.service_layer.engine import FillEngine
+from services.paper_trading.service_layer.intake import Intake, asset_id_for, same_request
+from services.paper_trading.service_layer.lifecycle import Lifecycle
+from services.paper_trading.service_layer.portfolio import PortfolioUseCases
+from services.paper_trading.service_layer.snapshot import snapshot
 from shared.config import Settings
 from shared.db import Database, DatabaseServiceMixin
 from shared.domain.money import from_micros
@@ -55,11 +55,11 @@ class PaperTradingService(PortfolioUseCases, DatabaseServiceMixin):
         self.gate = WriterGate(Path(f"{self.db.path}.paper_trading.lock"))
         self.checkpoints = Checkpoints(self.cfg.wal_checkpoint_every)
         self._now = now or default_clock(settings, self.db)
-        self.intake = Intake(self)
         self.accounts = AccountDirectory(self.db, self.cfg.starting_cash, self.now)
         self._automation_seen = False
         self.costs = Costs.from_settings(self.cfg.fills)
         self.limits = RiskLimits.from_settings(self.cfg.risk)
+        self.intake = Intake(self.cfg, self.db, self.sessions, self.cal, self.limits)
         self.engine = FillEngine(self.costs, self.cal, margin=self.cfg.account_type == "margin",
                                  fractionable=self._fractionable)
         self._last_minute: datetime | None = None
@@ -71,7 +71,7 @@ class PaperTradingService(PortfolioUseCases, DatabaseServiceMixin):
         return t.replace(tzinfo=UTC) if t.tzinfo is None else t.astimezone(UTC)
 
     @contextmanager
-    def _uow(self, label: str) -> Iterator[Any]:
+    def write_uow(self, label: str) -> Iterator[Any]:
         """Open a write unit of work, queued behind this service's other writers (``gate``).
 
         The WAL checkpoint, when one is due, runs after the gate is released (see ``gate``).
@@ -96,7 +96,7 @@ class PaperTradingService(PortfolioUseCases, DatabaseServiceMixin):
         """
         now = now or self.now()
         self.ensure_accounts()
-        with self._uow("process") as uow:
+        with self.write_uow("process") as uow:
             repo = Repository(uow.conn)
             stats = self.engine.run(repo, now)
             stats["flattened"] = sum(self._risk_sweep(repo.scoped(a), now)
@@ -195,7 +195,7 @@ class PaperTradingService(PortfolioUseCases, DatabaseServiceMixin):
         if account == AUTOMATION:
             self.ensure_accounts()
         try:
-            with self._uow("submit") as uow:
+            with self.write_uow("submit") as uow:
                 now = self.now()
                 existing, close_micros = self.intake.look(uow.conn, req, now, account)
                 if existing is not None:
@@ -220,7 +220,7 @@ class PaperTradingService(PortfolioUseCases, DatabaseServiceMixin):
 
     def _record_rejection(self, req: OrderRequest, exc: Exception, now: datetime,
                           account: int) -> None:
-        with self._uow("reject") as uow:
+        with self.write_uow("reject") as uow:
             Repository(uow.conn, account).trade_event("order_rejected", {
                 "symbol": req.symbol, "side": req.side, "type": req.type,
                 "client_order_id": req.client_order_id, "code": getattr(exc, "code", ""),
@@ -278,7 +278,7 @@ class PaperTradingService(PortfolioUseCases, DatabaseServiceMixin):
             NotFound: unknown id.  UnprocessableError: the order is already final.
         """
         now = self.now()
-        with self._uow("cancel") as uow:
+        with self.write_uow("cancel") as uow:
             repo = Repository(uow.conn, account)
             rec = repo.order(order_id)
             if rec is None:
@@ -293,7 +293,7 @@ class PaperTradingService(PortfolioUseCases, DatabaseServiceMixin):
     def cancel_all(self, *, account: int = AUTOMATION) -> list[OrderRecord]:
         """Cancel every open order of the account; return them."""
         now = self.now()
-        with self._uow("cancel_all") as uow:
+        with self.write_uow("cancel_all") as uow:
             repo = Repository(uow.conn, account)
             life = Lifecycle(repo, self.cal)
             out = []

@@ -30,8 +30,8 @@ from typing import Any
 
 import pandas as pd
 
-from services.paper_trading.asset_catalog import exchange_of, tape_of
-from services.paper_trading.marketdata_bars import (
+from services.paper_trading.adapters.asset_catalog import exchange_of, tape_of
+from services.paper_trading.adapters.marketdata_bars import (
     MIN_NS,
     bar_json,
     daily_bars,

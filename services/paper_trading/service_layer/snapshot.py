@@ -5,11 +5,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
-from services.paper_trading.account_config import AccountConfig, config_of
+from services.paper_trading.adapters.repository import Repository, priced_rows
 from services.paper_trading.domain import AccountFigures, Position, account_figures
-from services.paper_trading.intake import priced_rows
-from services.paper_trading.repository import Repository
-from services.paper_trading.sessions import Period
+from services.paper_trading.domain.sessions import Period
+from services.paper_trading.service_layer.account_config import AccountConfig, config_of
 from shared.config_sections.paper_trading import Section
 from shared.domain.money import from_micros
 

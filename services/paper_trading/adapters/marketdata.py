@@ -11,8 +11,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from services.paper_trading.marketdata_bars import latest_bars, stock_bars
-from services.paper_trading.marketdata_ticks import latest, snapshots, ticks
+from services.paper_trading.adapters.marketdata_bars import latest_bars, stock_bars
+from services.paper_trading.adapters.marketdata_ticks import latest, snapshots, ticks
 from shared.db import Database
 from shared.market.calendar import to_utc
 

@@ -13,20 +13,20 @@ from typing import Literal
 from flask import Blueprint, Response, g, request
 from pydantic import BaseModel, ConfigDict, Field
 
-from services.paper_trading.account_config import account_flags
-from services.paper_trading.alpaca_account_api import account_routes
-from services.paper_trading.alpaca_data_api import data_blueprints
-from services.paper_trading.alpaca_json import json_response as _json
-from services.paper_trading.alpaca_models import (
+from services.paper_trading.domain.schemas import OrderRequest, ReplaceRequest
+from services.paper_trading.entrypoints.alpaca_account_api import account_routes
+from services.paper_trading.entrypoints.alpaca_data_api import data_blueprints
+from services.paper_trading.entrypoints.alpaca_json import json_response as _json
+from services.paper_trading.entrypoints.common import is_submission
+from services.paper_trading.service_layer.account_config import account_flags
+from services.paper_trading.service_layer.alpaca_models import (
     account_json,
     alpaca_error,
     asset_json,
     order_json,
     position_json,
 )
-from services.paper_trading.api import is_submission
-from services.paper_trading.schemas import OrderRequest, ReplaceRequest
-from services.paper_trading.service import PaperTradingService, asset_id_for
+from services.paper_trading.service_layer.service import PaperTradingService, asset_id_for
 from shared.config import Settings
 from shared.errors import AppError, AuthError, NotFound
 from shared.web import current_service, validate
@@ -128,7 +128,7 @@ def blueprints() -> list[Blueprint]:
     @v2.get("/assets")
     @validate(summary="Alpaca: assets", tags=["alpaca"])
     def assets() -> Response:
-        from services.paper_trading.asset_catalog import asset_rows
+        from services.paper_trading.adapters.asset_catalog import asset_rows
 
         a = request.args
         return _json([asset_json(r["symbol"], asset_id_for(r["symbol"]), r)

@@ -21,9 +21,9 @@ import pybreaker
 import requests
 
 from services.paper_trading.domain import AccountFigures, Position
-from services.paper_trading.records import OrderRecord, iso
-from services.paper_trading.schemas import OrderRequest, ReplaceRequest
-from services.paper_trading.snapshot import PricedPosition, Snapshot
+from services.paper_trading.domain.records import OrderRecord, iso
+from services.paper_trading.domain.schemas import OrderRequest, ReplaceRequest
+from services.paper_trading.service_layer.snapshot import PricedPosition, Snapshot
 from shared.config import Settings
 from shared.db import DatabaseServiceMixin
 from shared.domain.money import D
@@ -179,7 +179,7 @@ class AlpacaBrokerService(DatabaseServiceMixin):
         Raises:
             ConfigError: when ``alpaca.api_key`` / ``alpaca.secret_key`` are not set.
         """
-        from services.paper_trading.service import default_clock
+        from services.paper_trading.service_layer.service import default_clock
 
         self.settings = settings
         self.cfg = settings.paper_trading

@@ -1,25 +1,25 @@
 """Use cases on positions and the account: replace, close, reset, ledger, invariants.
 
-Mixed into ``PaperTradingService`` (kept apart only to keep modules small).
+Mixed into ``PaperTradingService``; written against ``ports.TradingHost`` (what they need of it).
 """
 from __future__ import annotations
 
 from decimal import ROUND_DOWN, Decimal
 from typing import TYPE_CHECKING, Any
 
-from services.paper_trading.accounts import AUTOMATION
-from services.paper_trading.alpaca_models import calendar_json, clock_json
-from services.paper_trading.ids import uuid7_str
-from services.paper_trading.lifecycle import Lifecycle, timing_for
-from services.paper_trading.records import OrderRecord, bar_iso
-from services.paper_trading.repository import Repository
-from services.paper_trading.schemas import OrderRequest, ReplaceRequest
-from services.paper_trading.snapshot import Snapshot, snapshot
+from services.paper_trading.adapters.repository import Repository
+from services.paper_trading.domain.ids import uuid7_str
+from services.paper_trading.domain.records import OrderRecord, bar_iso
+from services.paper_trading.domain.schemas import OrderRequest, ReplaceRequest
+from services.paper_trading.service_layer.accounts import AUTOMATION
+from services.paper_trading.service_layer.alpaca_models import calendar_json, clock_json
+from services.paper_trading.service_layer.lifecycle import Lifecycle, timing_for
+from services.paper_trading.service_layer.snapshot import Snapshot, snapshot
 from shared.domain.money import from_micros
 from shared.errors import NotFound, UnprocessableError, ValidationError
 
 if TYPE_CHECKING:
-    from services.paper_trading.service import PaperTradingService as _Base
+    from services.paper_trading.service_layer.ports import TradingHost as _Base
 else:
     _Base = object
 
@@ -34,7 +34,7 @@ class PortfolioUseCases(_Base):
             NotFound: unknown id.  UnprocessableError: the order is final or partly filled.
         """
         now = self.now()
-        with self._uow("replace") as uow:
+        with self.write_uow("replace") as uow:
             repo = Repository(uow.conn, account)
             old = repo.order(order_id)
             if old is None:
@@ -182,7 +182,7 @@ class PortfolioUseCases(_Base):
         now = self.now()
         start = starting_cash if starting_cash is not None else self.cfg.starting_cash
         self.ensure_accounts()
-        with self._uow("reset") as uow:
+        with self.write_uow("reset") as uow:
             repo = Repository(uow.conn, account)
             if repo.account() is None:
                 raise NotFound(f"account not found for {account}", field="account")
@@ -220,7 +220,7 @@ class PortfolioUseCases(_Base):
     def invariants(self, *, account: int = AUTOMATION) -> dict[str, Any]:
         """Check the account's accounting invariants; return each check and whether it holds."""
         self.ensure_accounts()
-        with self._uow("invariants") as uow:  # one consistent view, under the write lock
+        with self.write_uow("invariants") as uow:  # one consistent view, under the write lock
             repo = Repository(uow.conn, account)
             acct = repo.account()
             if acct is None:
