@@ -84,7 +84,9 @@ class MarketView(MarketAccess):
 
     def __init__(self, settings: Any, dm: Any = None) -> None:
         super().__init__(settings, dm)
+        # Frames of the current moment only (see ``sessions``): one per symbol and window.
         self._frames: LRUCache[tuple[Any, ...], pd.DataFrame] = LRUCache(maxsize=4096)
+        self._moment: tuple[Any, ...] | None = None  # the "now" part of the kept frames' keys
         self._lock = threading.Lock()
 
     def name(self, symbol: str) -> str:
@@ -117,6 +119,13 @@ class MarketView(MarketAccess):
         key = self._key(symbol, pd.Timestamp(start), pd.Timestamp(end), now)
         if key is not None:
             with self._lock:
+                if key[3:] != self._moment:
+                    # "now" entered another session (or today's first minute passed, or the
+                    # clock went back): no frame kept for the moment before is asked for
+                    # again.  Left to the LRU, they piled up to its 4,096 frames (each with
+                    # the index references of the copies served from it), a session at a time.
+                    self._frames.clear()
+                    self._moment = key[3:]
                 hit = self._frames.get(key)
             if hit is not None:
                 return hit.copy()

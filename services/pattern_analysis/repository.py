@@ -28,13 +28,22 @@ _COLUMNS = ("id", "symbol", "timeframe", "pattern", "direction", "status", "star
             "confirmed_ts", "resolved_ts", "pivots", *_PRICE_COLS, "confidence", "measurements",
             "first_seen_at", "updated_at")
 
+#: Entries of each formatting memo below (bar times, float prices, micro-unit prices).  A
+#: batch's rows need a few thousand; the memos only help rebuild rows that changed (unchanged
+#: rows come from the row caches), so a bound of a few batches is plenty.  They were 65,536
+#: each: new bar times and prices arrive every minute, so they filled for hours (~15 MB).
+MEMO_SIZE = 1 << 13
+#: (symbol, timeframe) groups whose rows each row cache keeps (least recently used dropped
+#: first); the service also forgets a symbol nobody asked about for a day (``forget``).
+ROW_GROUPS = 1024
+
 
 def iso(ts_ns: int | None) -> str | None:
     """Return int64 nanoseconds as ISO-8601 UTC with ``+00:00`` (the database format)."""
     return None if ts_ns is None else _iso(int(ts_ns))
 
 
-@lru_cache(maxsize=1 << 16)
+@lru_cache(maxsize=MEMO_SIZE)
 def _iso(ts_ns: int) -> str:
     # the same bar times are written again at every re-analysis: format each once
     return pd.Timestamp(ts_ns, tz="UTC").isoformat()
@@ -51,7 +60,7 @@ def price_micros(x: float | None) -> int | None:
     return _price_micros(x)
 
 
-@lru_cache(maxsize=1 << 16)
+@lru_cache(maxsize=MEMO_SIZE)
 def _price_micros(x: float) -> int:
     # Every re-analysis writes the same key prices again; the Decimal round trip costs ~3 us.
     # (0.0 and -0.0 share a cache entry: both are 0 micro-units.)
@@ -63,7 +72,7 @@ def price(micros: int | None) -> Decimal | None:
     return None if micros is None else _price(int(micros))
 
 
-@lru_cache(maxsize=1 << 16)
+@lru_cache(maxsize=MEMO_SIZE)
 def _price(micros: int) -> Decimal:
     # Decimals are immutable, so one object can serve every answer that shows this price.
     return cents(from_micros(micros))
@@ -82,17 +91,24 @@ class PatternRepository:
 
     def __init__(self, db: Database) -> None:
         self.db = db
-        self._rows = _RowCache(1 << 14)
-        self._stored = _RowCache(1 << 14)
-        self._dicts = _RowCache(1 << 14)
+        self._rows = _RowCache(ROW_GROUPS)  # detection and level rows to write
+        self._stored = _RowCache(ROW_GROUPS)  # open detections read back as domain objects
+        self._dicts = _RowCache(ROW_GROUPS)  # detections read back as the API shows them
+
+    def forget(self, keys: Iterable[tuple[str, str]]) -> None:
+        """Drop the cached rows of these (symbol, timeframe) pairs (nobody asks for them)."""
+        gone = set(keys)
+        for cache in (self._rows, self._stored, self._dicts):
+            cache.forget(gone)
 
     # -- writes (inside the caller's transaction) ----------------------------------------
     def upsert_detections(self, conn: sqlite3.Connection, symbol: str, timeframe: str,
                           dets: Iterable[Detection], at: str) -> int:
         """Insert new detections and move known ones on (status, end, prices, confidence)."""
-        rows = [(*self._rows.get(detection_id(symbol, timeframe, d), d,
-                                 lambda did, d: _detection_row(did, symbol, timeframe, d)),
-                 at, at) for d in dets]
+        rows = [(*row, at, at) for row in self._rows.get_all(
+            (symbol, timeframe, "detections"),
+            [(detection_id(symbol, timeframe, d), d) for d in dets],
+            lambda did, d: _detection_row(did, symbol, timeframe, d))]
         if not rows:
             return 0
         updates = ", ".join(f"{c}=excluded.{c}" for c in _COLUMNS
@@ -112,9 +128,9 @@ class PatternRepository:
             "INSERT INTO chart_levels (symbol, timeframe, rank, kind, price_micros, low_micros, "
             "high_micros, touches, strength, first_ts, last_ts, touch_ts, measurements, as_of) "
             "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [(symbol, timeframe, i + 1,
-              *self._rows.get((symbol, timeframe, lv.kind, lv.touch_ts), lv, _level_row),
-              as_of) for i, lv in enumerate(levels)])
+            [(symbol, timeframe, i + 1, *row, as_of) for i, row in enumerate(self._rows.get_all(
+                (symbol, timeframe, "levels"), [((lv.kind, lv.touch_ts), lv) for lv in levels],
+                _level_row))])
 
     def save_state(self, conn: sqlite3.Connection, symbol: str, timeframe: str,
                    last_bar_ts: str | None, bars: int, last_close: float | None,
@@ -149,9 +165,10 @@ class PatternRepository:
 
         Most of them are read back unchanged call after call: each distinct row is parsed once.
         """
-        return [(r["id"], self._stored.get(r["id"], tuple(r), lambda _k, _v, r=r:
-                                           row_to_detection(r)))
-                for r in self.open_detections(symbol, timeframe)]
+        rows = {r["id"]: r for r in self.open_detections(symbol, timeframe)}
+        return list(zip(rows, self._stored.get_all(
+            (symbol, timeframe), [(k, tuple(r)) for k, r in rows.items()],
+            lambda k, _v: row_to_detection(rows[k])), strict=True))
 
     def detections(self, symbol: str, timeframe: str, *, statuses: list[str] | None = None,
                    patterns: list[str] | None = None, min_confidence: float = 0.0,
@@ -167,9 +184,14 @@ class PatternRepository:
         sql += " ORDER BY start_ts DESC, pattern LIMIT ?"
         params.append(limit)
         # Answers repeat most rows call after call: each distinct row's JSON is parsed once,
-        # and every answer gets its own copy of the containers.
-        return [_copied(self._dicts.get(r["id"], tuple(r), lambda _k, _v, r=r: detection_dict(r)))
-                for r in self.db.fetch_all(sql, params)]
+        # and every answer gets its own copy of the containers.  One group per query: a page
+        # of 20 and one of 200 do not push each other's rows out.
+        rows = {r["id"]: r for r in self.db.fetch_all(sql, params)}
+        group = (symbol, timeframe, tuple(statuses or ()), tuple(patterns or ()),
+                 min_confidence, limit)
+        return [_copied(d) for d in self._dicts.get_all(
+            group, [(k, tuple(r)) for k, r in rows.items()],
+            lambda k, _v: detection_dict(rows[k]))]
 
     def levels(self, symbol: str, timeframe: str) -> list[dict[str, Any]]:
         rows = self.db.fetch_all(
@@ -184,28 +206,49 @@ class PatternRepository:
 
 
 class _RowCache:
-    """The value last built for each key, reused while what it was built from is identical.
+    """The values last built for a group's items, reused while what each was built from is
+    identical.
 
     Re-analysis every minute finds mostly the detections and levels it found the minute
     before; their database rows (JSON, ISO times, cent-rounded micro-units) are rebuilt only
     when they changed.  "Identical" is stricter than ``==``: ``0.0 == -0.0`` and dicts compare
     equal in any key order, yet JSON tells them apart.
+
+    A group (a symbol and timeframe, maybe a query) keeps only the items of its last call:
+    a detection that resolved, a level whose touches changed or a row that left a page is
+    never asked for again.  Keyed by item in one LRU of 16,384, every item ever built stayed
+    until that filled (hours of replay), and pattern analysis's worker grew by ~2.5 MB a
+    minute of replay.  Groups are in an LRU of ``max_groups``; ``forget`` drops a symbol's.
     """
 
-    def __init__(self, size: int) -> None:
-        self._cache: LRUCache[Any, tuple[Any, tuple[Any, ...], Any]] = LRUCache(size)
+    def __init__(self, max_groups: int) -> None:
+        self._groups: LRUCache[Any, dict[Any, tuple[Any, tuple[Any, ...], Any]]] = \
+            LRUCache(max_groups)
         self._lock = threading.Lock()
 
-    def get(self, key: Any, source: Any, build: Callable[[Any, Any], Any]) -> Any:
-        sig = _signature(source)
+    def get_all(self, group: Any, items: list[tuple[Any, Any]],
+                build: Callable[[Any, Any], Any]) -> list[Any]:
+        """Return ``build(key, source)`` of each (key, source), reusing the group's last."""
         with self._lock:
-            hit = self._cache.get(key)
-        if hit is not None and hit[1] == sig and hit[0] == source:
-            return hit[2]
-        value = build(key, source)
+            old = self._groups.get(group) or {}
+        kept: dict[Any, tuple[Any, tuple[Any, ...], Any]] = {}
+        out = []
+        for key, source in items:
+            sig = _signature(source)
+            hit = old.get(key)
+            if hit is None or hit[1] != sig or hit[0] != source:
+                hit = (source, sig, build(key, source))
+            kept[key] = hit
+            out.append(hit[2])
         with self._lock:
-            self._cache[key] = (source, sig, value)
-        return value
+            self._groups[group] = kept
+        return out
+
+    def forget(self, pairs: set[tuple[str, str]]) -> None:
+        """Drop the groups of these (symbol, timeframe) pairs."""
+        with self._lock:
+            for group in [g for g in self._groups if g[:2] in pairs]:
+                del self._groups[group]
 
 
 def _signature(obj: Any) -> tuple[Any, ...]:

@@ -24,6 +24,7 @@ from services.pattern_analysis.domain import (
     reassess,
 )
 from services.pattern_analysis.repository import (
+    ROW_GROUPS,
     PatternRepository,
     detection_id,
     iso,
@@ -36,6 +37,12 @@ from shared.market.reader import BarReader, history_epoch
 from shared.market.timeframes import parse_timeframe
 
 log = logging.getLogger("pattern_analysis")
+
+#: Market time after which a symbol nobody asked about has its kept window and cached rows
+#: dropped (a day: the night between two sessions does not count as idle).  Coordination asks
+#: about each cycle's candidates, a few at a time from the whole universe: kept for every
+#: symbol ever asked about, the worker grew for as long as the replay ran.
+IDLE_NS = pd.Timedelta(days=1).value
 
 
 class BarSource(Protocol):
@@ -71,14 +78,18 @@ class MarketBarSource:
 
     def bars(self, symbol: str, timeframe: str, start: pd.Timestamp, end: pd.Timestamp
              ) -> BarArrays:
-        return self.reader().get_bars(symbol, timeframe, start, end)
+        # past the reader's memory cache: the service keeps the window it reads, and cached
+        # too its arrays stayed pinned twice for the cache's TTL (keys move every minute)
+        got = self.reader().get_bars_many([symbol], timeframe, start, end, cache=False)
+        return next(iter(got.values()))
 
     def bars_many(self, symbols: list[str], timeframe: str, start: pd.Timestamp,
                   end: pd.Timestamp) -> dict[str, BarArrays]:
         """Return ``bars`` of many symbols read in one batch; failing symbols (and those only
         served stale) are left out."""
         errors: dict[str, AppError] = {}
-        got = self.reader().get_bars_many(symbols, timeframe, start, end, errors=errors)
+        got = self.reader().get_bars_many(symbols, timeframe, start, end, errors=errors,
+                                          cache=False)
         return {sym: arr for sym, arr in got.items() if not arr.stale}
 
 
@@ -120,8 +131,9 @@ class PatternService(DatabaseServiceMixin):
         self.init_database(db or settings)
         self.repo = PatternRepository(self.db)
         self.source: BarSource = source or MarketBarSource(settings)
-        # the last bars read per (symbol, timeframe), with the clock time they were read at
-        self._recent: LRUCache[tuple[str, str], tuple[int, BarArrays]] = LRUCache(2048)
+        # the last bars read per (symbol, timeframe), with the clock time they were read at;
+        # a symbol idle for ``IDLE_NS`` is dropped (``_forget_idle``)
+        self._recent: LRUCache[tuple[str, str], tuple[int, BarArrays]] = LRUCache(ROW_GROUPS)
         self._epoch = 0  # the market owner's history epoch the kept windows were read at
         self._lock = threading.Lock()
 
@@ -133,6 +145,15 @@ class PatternService(DatabaseServiceMixin):
             with self._lock:
                 self._recent.clear()
                 self._epoch = epoch
+
+    def _forget_idle(self, now: pd.Timestamp) -> None:
+        """Drop the kept windows and cached rows of symbols not read for ``IDLE_NS``."""
+        with self._lock:
+            idle = [k for k, (at, _) in self._recent.items() if at < now.value - IDLE_NS]
+            for k in idle:
+                del self._recent[k]
+        if idle:
+            self.repo.forget(idle)
 
     # -- analysis ------------------------------------------------------------------------
     def _window_start(self, timeframe: str, now: pd.Timestamp) -> pd.Timestamp:
@@ -293,6 +314,7 @@ class PatternService(DatabaseServiceMixin):
                 exc.message = f"{sym}: {exc.message}"
                 raise
         results = self._store(prepared, at)
+        self._forget_idle(pd.Timestamp(self.source.now()))
         return {"timeframe": tf, "as_of": at, "count": len(results), "results": results}
 
     def _now_iso(self) -> str:
@@ -347,6 +369,7 @@ class PatternService(DatabaseServiceMixin):
                     failed[sym] = exc
             if prepared:
                 self._store(prepared, at)
+            self._forget_idle(now)
         results = [{"symbol": s, "error": {"code": failed[s].code, "message": failed[s].message}}
                    if s in failed else
                    self._stored(s, tf, statuses, patterns, min_confidence, limit) for s in syms]

@@ -40,3 +40,26 @@ def test_kept_session_frames_equal_fresh_reads_at_every_step(tmp_path):
     finally:
         dm.close()
         db.close()
+
+
+def test_frames_of_an_earlier_moment_are_dropped(tmp_path):
+    settings = make_settings(tmp_path, market__universe_size=20)
+    db = Database.from_settings(settings)
+    migrate(db)
+    ctl, dm = replay_market(settings, db, "2024-03-04", "2024-03-08")
+    kept = MarketView(settings, dm)
+    syms = list(dm.universe)[:3]
+    try:
+        sizes = []
+        for t in ("2024-03-05T15:00Z", "2024-03-05T15:05Z", "2024-03-06T15:00Z",
+                  "2024-03-07T15:00Z"):
+            ctl.advance(t)
+            now = pd.Timestamp(t)
+            for sym in syms:
+                kept.sessions(sym, now - pd.Timedelta(days=6), now + pd.Timedelta(days=1))
+            sizes.append(len(kept._frames))  # noqa: SLF001
+        # one frame per symbol and window at each moment, not one more every session
+        assert sizes == [len(syms)] * 4
+    finally:
+        dm.close()
+        db.close()
