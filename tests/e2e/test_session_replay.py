@@ -3,6 +3,11 @@
 Each replay runs on a fresh suite (its own database, same market seed): two of them must
 give identical trades.  The P&L is checked three ways: the report's round trips, reporting's
 own cross-check and paper trading's cash ledger read over its API.
+
+During the first replay two alpaca-py bots, each on its own key id (its own paper account),
+trade the same symbols as the automation: the automation's trades must equal those of the
+second replay (which has no bots), and each bot's book holds only its own orders, exact to the
+cent.
 """
 from __future__ import annotations
 
@@ -11,6 +16,9 @@ import json
 import os
 import subprocess
 import sys
+import threading
+import time
+import warnings
 from decimal import Decimal
 from pathlib import Path
 
@@ -57,19 +65,92 @@ def _trades(out: Path) -> list[tuple[str, ...]]:
                 for r in csv.DictReader(f)]
 
 
-def _replay_on_fresh_suite(tmp: Path) -> dict:
+BOTS = ("bot-alpha", "bot-beta")
+
+
+class Bots:
+    """Two alpaca-py bots trading beside the replay, each with its own key id: they buy one
+    share of a symbol the automation trades and close it again, over and over."""
+
+    def __init__(self) -> None:
+        self.stop = threading.Event()
+        self.accepted: dict[str, list[str]] = {k: [] for k in BOTS}
+        self.errors: list[str] = []
+        self.threads = [threading.Thread(target=self._run, args=(k,), daemon=True)
+                        for k in BOTS]
+
+    def _run(self, key: str) -> None:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)
+            from alpaca.common.exceptions import APIError
+            from alpaca.trading.client import TradingClient
+            from alpaca.trading.enums import OrderSide, TimeInForce
+            from alpaca.trading.requests import MarketOrderRequest
+        tc = TradingClient(key, "any-secret",
+                           url_override=f"http://127.0.0.1:{BASE + PORTS['PAPER_TRADING']}")
+        symbol = None
+        n = 0
+        while not self.stop.is_set():
+            try:
+                if symbol is None:
+                    symbol = next(a.symbol for a in tc.get_all_assets() if a.tradable)
+                held = [p for p in tc.get_all_positions() if p.symbol == symbol]
+                if held and held[0].qty_available != "0":
+                    order = tc.close_position(symbol)
+                else:
+                    n += 1
+                    order = tc.submit_order(MarketOrderRequest(
+                        symbol=symbol, qty=1 + n % 3, side=OrderSide.BUY,
+                        time_in_force=TimeInForce.DAY, client_order_id=f"{key}-{n}"))
+                self.accepted[key].append(str(order.id))
+            except APIError as exc:  # e.g. 403 while a close is still working: retry
+                if exc.status_code not in (403, 422):
+                    self.errors.append(f"{key}: {exc}")
+            except Exception as exc:  # noqa: BLE001 - reported by the test
+                self.errors.append(f"{key}: {exc!r}")
+            time.sleep(0.2)
+
+    def __enter__(self) -> Bots:
+        for t in self.threads:
+            t.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop.set()
+        for t in self.threads:
+            t.join(30)
+
+
+def _replay_on_fresh_suite(tmp: Path, *, bots: bool = False) -> dict:
     """Start a suite on a new database (its loop autostarts, as under ``make run``), replay
-    the session through it and gather what the checks need; stop the suite."""
+    the session through it (with ``bots`` trading beside it) and gather what the checks need;
+    stop the suite."""
     env = _env(tmp)
     assert _manager(env, "migrate").returncode == 0
     started = _manager(env, "start", "--detach")
     try:
         assert started.returncode == 0, started.stdout + started.stderr
-        r = _manager(env, "replay", "--session", SESSION, "--universe", "8",
-                     "--out", str(tmp / "out"))
+        trading = Bots() if bots else None
+        if trading:
+            trading.__enter__()
+        try:
+            r = _manager(env, "replay", "--session", SESSION, "--universe", "8",
+                         "--out", str(tmp / "out"))
+        finally:
+            if trading:
+                trading.__exit__()
         assert r.returncode == 0, r.stdout + r.stderr
         res = json.loads(r.stdout[r.stdout.index("{"):])
+        pt = PORTS["PAPER_TRADING"]
         return {
+            "bots": trading,
+            "bot_books": {k: {
+                "orders": _get(pt, "/api/v1/orders", status="all", limit=1000, account=k),
+                "invariants": _get(pt, "/api/v1/invariants", account=k),
+                "account": _get(pt, "/api/v1/account", account=k),
+                "positions": _get(pt, "/api/v1/positions", account=k),
+                "fills": _get(pt, "/api/v1/fills", limit=1000, account=k),
+            } for k in (BOTS if bots else ())},
             "replay": res,
             "orders": _get(PORTS["PAPER_TRADING"], "/api/v1/orders", status="all", limit=1000),
             "cash_ledger": _get(PORTS["PAPER_TRADING"], "/api/v1/ledger", limit=1000),
@@ -86,7 +167,7 @@ def _replay_on_fresh_suite(tmp: Path) -> dict:
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict, dict, Path]:
     first_dir = tmp_path_factory.mktemp("suite1")
-    first = _replay_on_fresh_suite(first_dir)
+    first = _replay_on_fresh_suite(first_dir, bots=True)
     second = _replay_on_fresh_suite(tmp_path_factory.mktemp("suite2"))
     return first, second, first_dir
 
@@ -166,3 +247,33 @@ def test_same_seed_same_trades(runs) -> None:  # type: ignore[no-untyped-def]
     assert first["trades"], "no round trip to compare"
     assert second["replay"]["cycles"] == first["replay"]["cycles"]
     assert second["trades"] == first["trades"]
+
+
+def test_bots_trade_their_own_accounts_beside_the_automation(runs) -> None:  # type: ignore[no-untyped-def]
+    first, second, _ = runs
+    bots = first["bots"]
+    assert not bots.errors, bots.errors[:5]
+    auto_ids = {o["id"] for o in first["orders"]}
+    auto_cids = {o["client_order_id"] for o in first["orders"]}
+    for key, book in first["bot_books"].items():
+        mine = set(bots.accepted[key])
+        assert len(mine) >= 10, f"{key} placed too few orders ({len(mine)})"
+        ids = {o["id"] for o in book["orders"]}
+        assert ids == mine, f"{key}'s book holds exactly the orders it placed"
+        assert not ids & auto_ids and not any(c.startswith(key) for c in auto_cids)
+        assert book["invariants"]["ok"], book["invariants"]
+        filled = [f for f in book["fills"]]
+        assert filled, f"{key} got no fill"
+        # the bot's position is the signed sum of its own fills: the automation's flatten
+        # before the close never sold it
+        net: dict[str, Decimal] = {}
+        for f in filled:
+            net[f["symbol"]] = net.get(f["symbol"], Decimal(0)) + (
+                Decimal(f["qty"]) if f["side"] == "buy" else -Decimal(f["qty"]))
+        held = {p["symbol"]: Decimal(p["qty"]) for p in book["positions"]}
+        assert held == {s: q for s, q in net.items() if q}, (held, net)
+        acct = book["account"]
+        mv = sum((Decimal(p["market_value"]) for p in book["positions"]), Decimal(0))
+        assert Decimal(acct["equity"]) == Decimal(acct["cash"]) + mv
+    # the automation traded the same whether the bots were there or not
+    assert first["trades"] == second["trades"]

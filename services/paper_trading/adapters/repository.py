@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -371,6 +371,14 @@ class Repository:
             "WHERE symbol = ? AND timeframe = '1m' AND ts <= ? ORDER BY ts DESC LIMIT 1",
             (symbol, cutoff))
         return None if row is None else bar_from_row(row, timedelta(minutes=1))
+
+    def feed_through(self) -> datetime | None:
+        """Return how far the market owner has stored every symbol's bars (None: no feed)."""
+        row = self._one("SELECT through_ts FROM market_feed WHERE id = 1")
+        if row is None or not row[0]:
+            return None
+        t = datetime.fromisoformat(row[0])
+        return t.replace(tzinfo=UTC) if t.tzinfo is None else t.astimezone(UTC)
 
     def symbol_info(self, symbol: str) -> sqlite3.Row | None:
         return self._one("SELECT * FROM symbols WHERE symbol = ?", (symbol,))

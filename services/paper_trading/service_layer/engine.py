@@ -328,9 +328,19 @@ class FillEngine:
 
     # -- expiry ---------------------------------------------------------------------------
     def expire_due(self, repo: Repository, life: Lifecycle, now: datetime) -> int:
-        """Expire working orders whose ``expires_at`` has passed on the clock."""
+        """Expire working orders whose ``expires_at`` has passed on the clock and whose bars
+        up to it have all been evaluated.
+
+        The clock can be ahead of the stored bars (the market owner stores them a moment after
+        the clock moves); a sweep that runs in between must not expire a day order whose last
+        minutes it has not seen yet: the market feed's ``through_ts`` must reach the expiry.
+        Without a feed row (bars stored by hand) the clock alone decides.
+        """
         n = 0
+        through = repo.feed_through()
         for rec in repo.due_orders(iso(now)):
+            if through is not None and rec.expires_at is not None and through < rec.expires_at:
+                continue
             if rec.expires_at is not None and rec.expires_at <= now:
                 reason = ("day_order_expired" if rec.time_in_force == "day"
                           else f"{rec.time_in_force}_missed")

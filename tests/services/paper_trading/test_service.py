@@ -125,6 +125,33 @@ def test_day_orders_expire_at_the_close_gtc_do_not(svc, db, clock) -> None:  # n
     assert svc.get_order(gtc.id).status == "new"
 
 
+def _feed_through(db: Database, t) -> None:  # noqa: ANN001
+    """Record how far the market owner stored the bars (as coordination's feed does)."""
+    db.execute_with_retry(
+        "INSERT INTO market_feed (id, through_ts, symbols, backfill, owner, updated_at) "
+        "VALUES (1, ?, 1, 'done', 'coordination', ?) ON CONFLICT (id) DO UPDATE SET "
+        "through_ts = excluded.through_ts", (t.isoformat(), t.isoformat()))
+
+
+def test_a_day_order_is_not_expired_before_its_last_bars_are_stored(svc, db, clock) -> None:  # noqa: ANN001
+    """A sweep between the clock reaching the close and the owner storing the session's last
+    minutes (a client's read triggers one) must not expire a market order that those minutes
+    fill."""
+    last = CLOSE - 15 * M
+    seed_bars(db, "AAPL", OPEN, flat(100, int((last - OPEN) / M)))
+    _feed_through(db, last)
+    clock.t = last
+    order = svc.submit_order(req())  # a market day order in the last quarter hour
+    clock.t = CLOSE
+    svc.process_until()  # the clock is at the close, the last 15 bars are not stored yet
+    assert svc.get_order(order.id).status == "new"
+    seed_bars(db, "AAPL", last, flat(101, 15))
+    _feed_through(db, CLOSE)
+    svc.process_until()
+    filled = svc.get_order(order.id)
+    assert filled.status == "filled" and filled.filled_avg_price == D(101)
+
+
 def test_participation_cap_fills_across_bars(tmp_path, clock) -> None:  # noqa: ANN001
     svc, db = make(tmp_path, clock, paper_trading__fills__volume_participation="0.1")
     seed_bars(db, "AAPL", OPEN, [(10, 10, 10, 10, 400)] * 5)
