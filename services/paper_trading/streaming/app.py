@@ -21,7 +21,7 @@ def _envelope(data: Any) -> dict[str, Any]:
 
 
 async def _startup(app: web.Application) -> None:
-    from services.paper_trading.accounts import AccountDirectory
+    from services.paper_trading.service_layer.accounts import AccountDirectory
     from services.paper_trading.streaming.auth import StreamAuth
     from services.paper_trading.streaming.hub import Hub
     from services.paper_trading.streaming.reader import PollerThread, Reader
@@ -38,13 +38,10 @@ async def _startup(app: web.Application) -> None:
                                                     clock.now))
     reader = Reader(settings.database_path, settings)
     rt.hub = Hub(settings, reader)
-    loop = asyncio.get_running_loop()
-    hub = rt.hub
-
-    def deliver(batch: Any) -> None:
-        loop.call_soon_threadsafe(hub.publish, batch)
-
-    rt.poller = PollerThread(reader, deliver, settings.paper_trading.streams.poll_s)
+    rt.hub.loop = asyncio.get_running_loop()
+    # offer, not call_soon_threadsafe(publish) per poll: polls made while the loop is busy
+    # fanning out are merged, never queued (see hub)
+    rt.poller = PollerThread(reader, rt.hub.offer, settings.paper_trading.streams.poll_s)
     rt.poller.start()
     rt.lag_task = asyncio.create_task(_watch_lag(rt))
 
@@ -58,6 +55,7 @@ async def _watch_lag(rt: Runtime) -> None:
         lag = (loop.time() - t0 - 0.05) * 1000
         rt.lag_ms_max = max(rt.lag_ms_max, lag)
         rt.lag_ms_last = lag
+        rt.lag_recent.append(lag)
 
 
 async def _cleanup(app: web.Application) -> None:
@@ -88,7 +86,8 @@ async def health(request: web.Request) -> web.Response:
             "poller": {"alive": p.alive, "polls": p.polls, "busy_polls": p.busy,
                        "errors": p.errors, "last_error": p.last_error,
                        "last_poll_age_s": poll_age},
-            "loop_lag_ms": {"last": round(rt.lag_ms_last, 3), "max": round(rt.lag_ms_max, 3)},
+            "loop_lag_ms": {"last": round(rt.lag_ms_last, 3), "max": round(rt.lag_ms_max, 3),
+                            "max_5s": round(max(rt.lag_recent, default=0.0), 3)},
             "clients": rt.hub.snapshot(), "environment": rt.settings.env}
     return web.json_response(_envelope(data), status=200 if healthy else 503)
 

@@ -1,7 +1,11 @@
 """The connected clients and the fan-out of each poll's batch to them (on the event loop).
 
 An update is encoded once (one websocket frame) and written to each subscriber's socket as is.
-A client never blocks another: a socket holding more than ``max_pending_bytes`` unsent is
+Polls never queue up on the loop: the poller hands a batch over with ``offer``, and while the
+loop has not taken the previous one yet the new one is merged into it, so one fan-out pass (a
+write per client) covers every poll since.  The loop's work is bounded by its own speed, not
+by the poll rate times the clients (a 1,000-client account used to back the loop up seconds
+behind the database under continuous orders).  A client never blocks another: a socket holding more than ``max_pending_bytes`` unsent is
 closed at once as too slow (Alpaca's 407 "slow client" for data streams), and an SSE client
 whose queue is full is ended (its EventSource reconnects and resumes with Last-Event-ID).
 """
@@ -9,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
@@ -20,6 +25,8 @@ log = logging.getLogger("paper_streams.hub")
 
 #: data channels that carry bar-derived messages, and the Batch key each reads
 _DATA_CHANNELS = ("bars", "trades", "quotes", "dailyBars")
+#: a fan-out pass longer than this is followed by a rest as long as it took (see _drain)
+FANOUT_REST_AFTER_S = 0.005
 
 
 class Client:
@@ -110,6 +117,11 @@ class Hub:
         self.sse: dict[int, set[SSEClient]] = defaultdict(set)
         self.connections = 0
         self.stats: dict[str, int] = defaultdict(int)
+        self.loop: asyncio.AbstractEventLoop | None = None
+        self._pending: Batch | None = None
+        self._pending_lock = threading.Lock()
+        self.merged = 0  # polls merged into a batch the loop had not taken yet (poller thread)
+        self._rest_until = 0.0
 
     # -- registry ------------------------------------------------------------------------
     def add_trading(self, c: TradingClient) -> None:
@@ -165,6 +177,40 @@ class Hub:
         if self.reader is not None:
             self.reader.interest = it  # one reference swap: the poller reads it next poll
 
+    # -- hand-over from the poller thread ---------------------------------------------------
+    def offer(self, batch: Batch) -> None:
+        """Hand a poll's batch to the loop (called on the poller thread; never blocks on it).
+
+        At most one hand-over waits on the loop: a batch offered while the previous one is
+        still waiting is merged into it (and no further callback is scheduled).
+        """
+        with self._pending_lock:
+            if self._pending is not None:
+                self._pending.merge(batch)
+                self.merged += 1
+                return
+            self._pending = batch
+        assert self.loop is not None, "Hub.loop is set when the app starts"
+        self.loop.call_soon_threadsafe(self._drain)
+
+    def _drain(self) -> None:
+        assert self.loop is not None
+        now = self.loop.time()
+        if now + 0.001 < self._rest_until:  # a long fan-out just ran: others run first
+            self.loop.call_at(self._rest_until, self._drain)
+            return
+        with self._pending_lock:
+            batch, self._pending = self._pending, None
+        if batch:
+            self.publish(batch)
+            cost = self.loop.time() - now
+            if cost > FANOUT_REST_AFTER_S:
+                # a pass costs a write per client, whatever it carries: after a long one,
+                # wait as long again (polls merge meanwhile), so a large account's fan-out
+                # takes at most half of a core under a stream of orders and each pass
+                # carries more updates
+                self._rest_until = self.loop.time() + cost
+
     # -- fan-out -------------------------------------------------------------------------
     def publish(self, batch: Batch) -> None:
         """Send one poll's batch to every interested client (never awaits)."""
@@ -217,7 +263,7 @@ class Hub:
                 "data_clients": sum(1 for c in self.data if c.kind != "news"),
                 "news_clients": sum(1 for c in self.data if c.kind == "news"),
                 "sse_clients": sum(len(g) for g in self.sse.values()),
-                **dict(self.stats)}
+                "polls_merged": self.merged, **dict(self.stats)}
 
 
 __all__ = ["Client", "DataClient", "Hub", "SSEClient", "TradingClient"]

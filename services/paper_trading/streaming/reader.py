@@ -30,7 +30,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from services.paper_trading.records import OrderRecord, parse_ts
+from services.paper_trading.domain.records import OrderRecord, parse_ts
 from services.paper_trading.streaming import messages as m
 from shared.domain.money import from_micros
 from shared.market.clock import MarketClock, bar_visible
@@ -63,6 +63,17 @@ class Batch:
 
     def __bool__(self) -> bool:
         return bool(self.trade_updates or self.events or self.bars or self.news)
+
+    def merge(self, later: Batch) -> None:
+        """Append a later poll's batch (in order): one fan-out pass then covers both."""
+        self.trade_updates.extend(later.trade_updates)
+        self.events.extend(later.events)
+        for sym, per in later.bars.items():
+            mine = self.bars.setdefault(sym, {})
+            for ch, msgs in per.items():
+                mine.setdefault(ch, []).extend(msgs)
+        self.news.extend(later.news)
+        self.committed_at = min(self.committed_at, later.committed_at)
 
 
 class _RO:
@@ -336,7 +347,7 @@ class Reader:
     def _tape(self, sym: str) -> str:
         tape = self._tapes.get(sym)
         if tape is None:
-            from services.paper_trading.asset_catalog import exchange_of, tape_of
+            from services.paper_trading.adapters.asset_catalog import exchange_of, tape_of
 
             tape = self._tapes[sym] = tape_of(exchange_of(sym, _RO(self.conn)))
         return tape

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import time
+from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -22,6 +23,8 @@ class Runtime:
     lag_task: Any = None
     lag_ms_max: float = 0.0
     lag_ms_last: float = 0.0
+    #: the last 100 lag samples (5 s): /health's recent worst
+    lag_recent: deque[float] = field(default_factory=lambda: deque(maxlen=100))
     started: float = field(default_factory=time.time)
 
 

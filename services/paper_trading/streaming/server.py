@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import logging
 import os
 import resource
@@ -58,6 +59,14 @@ async def serve(app: web.Application, host: str, port: int,
         await runner.cleanup()
 
 
+def _freeze_startup_objects(_port: int) -> None:
+    """Move what start-up built (pandas, numpy, aiohttp, the settings: ~120,000 objects) out of
+    the collector's sight: a full collection scanned them all, a 100-280 ms pause of the loop
+    (every client's updates) measured with 1,000 clients connected."""
+    gc.collect()
+    gc.freeze()
+
+
 def main(name: str, factory: Callable[[Any], web.Application],
          argv: list[str] | None = None) -> int:
     """Serve stream process ``name`` until SIGTERM; return the exit status.
@@ -88,7 +97,7 @@ def main(name: str, factory: Callable[[Any], web.Application],
     log.info("stream server starting", extra={"service": name, "pid": os.getpid(),
                                                "port": port, "fd_limit": fds})
     try:
-        asyncio.run(serve(app, host, port))
+        asyncio.run(serve(app, host, port, started=_freeze_startup_objects))
     finally:
         heartbeat.stop()
         log.info("stream server stopped", extra={"service": name, "pid": os.getpid()})
