@@ -59,6 +59,8 @@ class ChartQuery(BaseModel):
 
 class StreamQuery(BaseModel):
     model_config = ConfigDict(extra="forbid")
+    account: str | None = Field(None, min_length=1, max_length=128,
+                                description="paper account id or name (default: the automation's)")
     topics: str | None = Field(None, max_length=200, description="comma-separated topics")
 
 
@@ -66,6 +68,8 @@ class ExportQuery(BaseModel):
     model_config = ConfigDict(extra="forbid")
     format: Literal["csv", "json", "html"] = "json"
     what: Literal["trades", "equity", "daily"] = "trades"
+    account: str | None = Field(None, min_length=1, max_length=128,
+                                description="paper account id or name (default: the automation's)")
 
 
 class SymbolQuery(BaseModel):
@@ -197,6 +201,8 @@ def blueprints() -> list[Blueprint]:
     def stream(query: StreamQuery) -> Response:
         """Server-Sent Events: health, clock, orders, positions, account, fills, workflow.
 
+        The paper-trading topics are those of ``account`` (the automation's by default).
+
         Served by the stream server (services.paper_trading.streaming, its own port and one
         event loop) so an open tab holds no thread here; the browser's EventSource follows
         this 307 (the stream answers CORS for this page's origin, and the pages' CSP allows
@@ -211,9 +217,12 @@ def blueprints() -> list[Blueprint]:
     @bp.get("/export/reporting")
     @validate(query=ExportQuery, raw=True, mimetypes=("text/csv", "application/json", "text/html"))
     def export(query: ExportQuery) -> Response:
-        """Download reporting's export (CSV, JSON or the self-contained HTML report)."""
+        """Download reporting's export (CSV, JSON or the self-contained HTML report) of one
+        paper account (``account``, the automation's by default)."""
         resp = _backend().client("reporting").request_raw(
-            "GET", "/api/v1/report/export", params=query.model_dump())
+            "GET", "/api/v1/report/export", params=query.model_dump(exclude_none=True))
+        if resp.status_code == 404 and query.account:
+            raise NotFound(f"no paper account {query.account!r} to export", field="account")
         if resp.status_code >= 400:
             raise ServiceUnavailable(f"reporting could not export: {resp.status_code}",
                                      details={"body": resp.text[:500]})

@@ -6,6 +6,9 @@ content changed.  Each SSE connection is a generator waiting on the poller's con
 open tabs cost one set of upstream calls, not ten.  An upstream error becomes a value on its
 topic (``{"available": False, ...}``); the poller itself never dies of one, and the browser's
 EventSource reconnects by itself when the stream ends or the dashboard restarts.
+
+``AccountPollers`` keeps one such poller per paper account that someone watches: an account
+nobody streams is never polled, and a poller whose last subscriber left stops its thread.
 """
 from __future__ import annotations
 
@@ -51,6 +54,12 @@ class Poller:
                 self._thread = threading.Thread(target=self._run, name="dashboard-poller",
                                                 daemon=True)
                 self._thread.start()
+
+    @property
+    def running(self) -> bool:
+        """Whether the polling thread runs (it stops once nobody listened for a while)."""
+        thread = self._thread
+        return thread is not None and thread.is_alive()
 
     def stop(self) -> None:
         self._stop.set()
@@ -125,6 +134,38 @@ class Poller:
             with self.cond:
                 self.subscribers -= 1
                 self._last_listener = time.monotonic()
+
+
+class AccountPollers:
+    """One ``Poller`` per paper account, made on the first subscriber to that account."""
+
+    def __init__(self, sources_for: Callable[[int], dict[str, Source]], interval_s: float,
+                 idle_stop_s: float = 30.0) -> None:
+        self.sources_for = sources_for
+        self.interval_s = interval_s
+        self.idle_stop_s = idle_stop_s
+        self._pollers: dict[int, Poller] = {}
+        self._lock = threading.Lock()
+
+    def get(self, account: int) -> Poller:
+        """Return ``account``'s poller (kept, so its event ids stay valid across reconnects)."""
+        with self._lock:
+            poller = self._pollers.get(account)
+            if poller is None:
+                poller = Poller(self.sources_for(account), self.interval_s, self.idle_stop_s)
+                self._pollers[account] = poller
+            return poller
+
+    def polling(self) -> list[int]:
+        """Return the accounts whose poller thread runs now."""
+        with self._lock:
+            return sorted(a for a, p in self._pollers.items() if p.running)
+
+    def stop(self) -> None:
+        with self._lock:
+            pollers = list(self._pollers.values())
+        for poller in pollers:
+            poller.stop()
 
 
 def _frame(seq: int, topic: str, text: str) -> str:

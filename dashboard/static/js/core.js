@@ -43,10 +43,38 @@ export async function api(path, { method = "GET", body, query } = {}) {
   return json ? json.data : null;
 }
 
+// ---- paper account ----------------------------------------------------------------------
+// The paper account a page shows and acts on: ?account= (so a link shows the same account),
+// else the one this browser picked last, else the automation's. Every read and action of paper
+// trading and reporting carries it, and the live stream's account topics are that account's.
+const AUTOMATION = "automation";
+const SCOPED = new Set(["paper_trading", "reporting"]);
+function stored() { try { return localStorage.getItem("account") || ""; } catch (e) { return ""; } }
+function remember(name) { try { localStorage.setItem("account", name); } catch (e) { /* private mode */ } }
+export const account = {
+  ref: (new URLSearchParams(location.search).get("account") || "").trim() || stored() || AUTOMATION,
+  info: null,      // the account's row from paper trading once the list is read
+  missing: false,  // the list was read and has no such account
+};
+let resolveAccount;
+// Settles once the account list was read (or could not be): `account` is as good as it gets.
+export const accountReady = new Promise((resolve) => { resolveAccount = resolve; });
+export const isAutomation = () => (account.info ? account.info.id === 1
+  : account.ref === AUTOMATION || account.ref === "1");
+// `url` (a path or URL of this dashboard) with the selected account in its query.
+export function withAccount(url) {
+  const u = new URL(url, location.href);
+  u.searchParams.set("account", account.ref);
+  return u.origin === location.origin ? u.pathname + u.search + u.hash : u.href;
+}
+const scope = (service, path, query) => (SCOPED.has(service) && path !== "accounts"
+  ? { ...(query || {}), account: account.ref } : query);
+
 // Read an endpoint of another service through the dashboard; returns {available, data|message}.
-export const upstream = (service, path, query) => api(`/api/v1/upstream/${service}/${path}`, { query });
+export const upstream = (service, path, query) =>
+  api(`/api/v1/upstream/${service}/${path}`, { query: scope(service, path, query) });
 export const act = (service, path, method = "POST", body) =>
-  api(`/api/v1/upstream/${service}/${path}`, { method, body });
+  api(`/api/v1/upstream/${service}/${path}`, { method, body, query: scope(service, path) });
 
 // ---- formatting -------------------------------------------------------------------------
 export function num(v, digits = 2) {
@@ -150,10 +178,14 @@ export function on(topic, fn) {
   if (last[topic] !== undefined) fn(last[topic]);
 }
 const TOPICS = ["health", "clock", "orders", "positions", "account", "fills", "workflow", "automation"];
+const ACCOUNT_TOPICS = new Set(["orders", "positions", "account", "fills"]);
 let source;
 function connect() {
   const dot = $("#live-dot");
-  source = new EventSource("/api/v1/stream");
+  // an unknown account has no topics of its own: the rest of the stream still comes
+  source = new EventSource(account.missing
+    ? "/api/v1/stream?topics=" + TOPICS.filter((t) => !ACCOUNT_TOPICS.has(t)).join(",")
+    : "/api/v1/stream?account=" + encodeURIComponent(account.ref));
   source.onopen = () => { dot?.classList.add("ok"); dot?.classList.remove("bad"); dot?.setAttribute("title", "live"); };
   source.onerror = () => {
     dot?.classList.add("bad"); dot?.classList.remove("ok"); dot?.setAttribute("title", "reconnecting…");
@@ -200,12 +232,139 @@ function showClock(c) {
   box.replaceChildren(el("b", {}, time(c.now)), ` UTC · ${c.mode || "?"}${speed} · `,
     el("span", { class: c.paused ? "warn" : c.is_open ? "pos" : "muted" }, state),
     c.source === "database" ? el("span", { class: "neg", title: c.controls_message || "" }, " · coordination down") : "");
+  box.title = box.textContent;  // all of it, should a narrow window cut it
+}
+
+// ---- the header's account selector --------------------------------------------------------
+const fmtCash = (v) => (v === null || v === undefined ? "" : money(v));
+function matches(a, ref) { return a.name === ref || String(a.id) === ref; }
+
+function showAccount() {
+  const btn = $("#acct-btn");
+  if (!btn) return;
+  const auto = !account.missing && isAutomation();
+  $("#acct-name").textContent = account.info ? account.info.name : account.ref;
+  const note = $("#acct-flag");
+  note.textContent = account.missing ? " — no such paper account" : auto ? "" : " — not the automation's";
+  btn.classList.toggle("not-auto", !auto && !account.missing);
+  btn.classList.toggle("missing", account.missing);
+  btn.title = account.missing ? `No paper account "${account.ref}": pick one`
+    : auto ? "The automation's paper account" : "Orders, positions and figures here are this account's, not the automation's";
+  document.body.dataset.account = account.info ? account.info.name : account.ref;
+  document.body.dataset.accountState = account.missing ? "missing" : auto ? "automation" : "other";
+}
+
+function renderAccountList(rows) {
+  const list = $("#acct-list");
+  const focused = document.activeElement?.closest?.("#acct-list [role=option]")?.dataset.account;
+  list.replaceChildren(...rows.map((a) => {
+    const current = account.info && a.id === account.info.id;
+    const li = el("li", { role: "option", tabindex: "-1", "data-account": a.name,
+      "aria-selected": String(Boolean(current)), class: current ? "current" : "" },
+      el("span", { class: "acct-opt-name" }, a.name, el("span", { class: "muted" },
+        a.id === 1 ? " · the automation's" : a.key_id && a.key_id !== a.name ? ` · key ${a.key_id}` : "")),
+      el("span", { class: "acct-opt-cash" }, fmtCash(a.cash)));
+    li.addEventListener("click", () => pickAccount(a.name));
+    return li;
+  }));
+  if (!rows.length) list.append(el("li", { class: "muted" }, "no accounts listed"));
+  if (focused) list.querySelector(`[data-account="${CSS.escape(focused)}"]`)?.focus();
+}
+
+// Switch by loading the page again with ?account=: nothing of the previous account (an answer
+// still in flight, the stream's last values, a chart) can land on the new one's page.
+function pickAccount(name) {
+  closeAccountList(true);
+  if (account.info && name === account.info.name) return;
+  remember(name);
+  const u = new URL(location.href);
+  u.searchParams.set("account", name);
+  location.assign(u.pathname + u.search + u.hash);
+}
+
+function openAccountList() {
+  const list = $("#acct-list");
+  list.hidden = false;
+  $("#acct-btn").setAttribute("aria-expanded", "true");
+  (list.querySelector("[aria-selected=true]") || list.querySelector("[role=option]"))?.focus();
+  loadAccounts();
+}
+function closeAccountList(focusButton) {
+  const list = $("#acct-list");
+  if (!list || list.hidden) return;
+  list.hidden = true;
+  $("#acct-btn").setAttribute("aria-expanded", "false");
+  if (focusButton) $("#acct-btn").focus();
+}
+
+function wireSelector() {
+  const btn = $("#acct-btn"), list = $("#acct-list");
+  if (!btn) return;
+  btn.addEventListener("click", () => (list.hidden ? openAccountList() : closeAccountList(false)));
+  btn.addEventListener("keydown", (e) => {
+    if (e.key === "ArrowDown" || e.key === "ArrowUp") { e.preventDefault(); openAccountList(); }
+  });
+  list.addEventListener("keydown", (e) => {
+    const opts = [...list.querySelectorAll("[role=option]")];
+    const i = opts.indexOf(document.activeElement);
+    if (e.key === "ArrowDown" || e.key === "ArrowUp") {
+      e.preventDefault();
+      opts[Math.max(0, Math.min(opts.length - 1, i + (e.key === "ArrowDown" ? 1 : -1)))]?.focus();
+    } else if (e.key === "Home" || e.key === "End") {
+      e.preventDefault(); opts[e.key === "Home" ? 0 : opts.length - 1]?.focus();
+    } else if ((e.key === "Enter" || e.key === " ") && i >= 0) {
+      e.preventDefault(); pickAccount(opts[i].dataset.account);
+    } else if (e.key === "Escape") { e.preventDefault(); closeAccountList(true); }
+    else if (e.key === "Tab") closeAccountList(false);
+  });
+  document.addEventListener("click", (e) => { if (!e.target.closest("#acct")) closeAccountList(false); });
+  // links to the other pages keep this tab's account (another tab may have picked another)
+  const keep = (e) => {
+    const a = e.target.closest?.("a[href]");
+    if (!a || a.hasAttribute("download") || account.missing) return;
+    const u = new URL(a.href, location.href);
+    if (u.origin === location.origin && !u.pathname.startsWith("/api/") && !u.pathname.startsWith("/static/")) a.href = withAccount(u.href);
+  };
+  document.addEventListener("click", keep, true);
+  document.addEventListener("auxclick", keep, true);
+}
+
+// Read the account list: resolve the selection (a name or an id) to its account, or mark it
+// missing. Returns whether the list could be read.
+async function loadAccounts() {
+  let res;
+  try { res = await upstream("paper_trading", "accounts"); } catch (e) { return false; }
+  if (!res || res.available === false || !Array.isArray(res.data)) return false;
+  const found = res.data.find((a) => matches(a, account.ref)) || null;
+  account.info = found;
+  account.missing = !found;
+  if (found) {
+    account.ref = found.name;
+    remember(found.name);
+    const u = new URL(location.href);
+    if (u.searchParams.get("account") !== found.name) {
+      u.searchParams.set("account", found.name);
+      history.replaceState(history.state, "", u);
+    }
+    for (const a of document.querySelectorAll("nav.tabs a")) a.href = withAccount(a.getAttribute("href"));
+  }
+  showAccount();
+  renderAccountList(res.data);
+  return true;
 }
 
 export function start() {
   on("health", showHealth);
   on("clock", showClock);
-  connect();
+  showAccount();
+  wireSelector();
+  // the stream's account topics need the account resolved (an unknown one has none)
+  loadAccounts().finally(() => {
+    if (account.missing) toast(`No paper account "${account.ref}": pick one in the header`, "err");
+    resolveAccount(account);
+    connect();
+  });
+  setInterval(() => { if (document.visibilityState === "visible") loadAccounts(); }, 15000);
   // A first paint without waiting for the stream.
   api("/api/v1/overview").then(showHealth).catch(() => {});
   api("/api/v1/clock").then(showClock).catch(() => {});

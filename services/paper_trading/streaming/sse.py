@@ -5,8 +5,9 @@
   with ``Last-Event-ID`` or ``after``, ``max_events``, ``idle_timeout_s``, keep-alive comments
   every ``paper_trading.events_heartbeat_s``.  Catch-up reads run in a thread; live events
   come from the one poller through a bounded queue per client.
-- ``GET /api/v1/dashboard/stream``: the dashboard's live topics (``dashboard.live.Poller``:
-  one polling thread in this process, started by the first subscriber), same frames and
+- ``GET /api/v1/dashboard/stream``: the dashboard's live topics of one paper account
+  (``?account=``, the automation's by default; ``dashboard.live.AccountPollers``: one polling
+  thread per account someone streams, started by its first subscriber), same frames and
   ``topics``/``Last-Event-ID``/``stream_max_s``/heartbeat/``reconnect`` semantics.  The
   dashboard's own ``/api/v1/stream`` answers 307 to here; the browser's EventSource follows
   it, so this route answers CORS for the dashboard's origin.
@@ -41,6 +42,7 @@ class StreamQuery(BaseModel):
 
 class DashboardQuery(BaseModel):
     model_config = ConfigDict(extra="forbid")
+    account: str | None = Field(None, max_length=128)
     topics: str | None = Field(None, max_length=200)
 
 
@@ -155,7 +157,12 @@ async def dashboard_stream(request: web.Request) -> web.StreamResponse:
     q = _query(DashboardQuery, request)
     settings = request.app[RUNTIME].settings
     cfg = settings.dashboard
-    poller = _dashboard_poller(request.app)
+    try:
+        account = await asyncio.get_running_loop().run_in_executor(
+            None, _account, request.app[RUNTIME].auth, q.account)
+    except AppError as exc:
+        return error(exc.http_status, exc.code, exc.message, "account")
+    poller = _dashboard_poller(request.app, account)
     topics = {t for t in (q.topics or "").split(",") if t} or None
     header = request.headers.get("Last-Event-ID", "")
     last_id = int(header) if header.isdigit() else None
@@ -205,19 +212,18 @@ def _frame(seq: int, topic: str, text: str) -> bytes:
     return f"id: {seq}\nevent: {topic}\ndata: {text}\n\n".encode()
 
 
-def _dashboard_poller(app: web.Application) -> Any:
-    """Return the process's dashboard poller, built on first use (the dashboard's sources)."""
+def _dashboard_poller(app: web.Application, account: int) -> Any:
+    """Return ``account``'s dashboard poller; the pollers are built on first use."""
     rt = app[RUNTIME]
-    poller = rt.dashboard
-    if poller is None:
+    if rt.dashboard is None:
         from dashboard.backend import Backend
-        from dashboard.live import Poller
-        from dashboard.sources import live_sources
+        from dashboard.live import AccountPollers
+        from dashboard.sources import sources_by_account
 
-        poller = Poller(live_sources(Backend(rt.settings, rt.db)),
-                        rt.settings.dashboard.poll_interval_s)
-        rt.dashboard = poller
-    return poller
+        interval = rt.settings.dashboard.poll_interval_s
+        rt.dashboard = AccountPollers(
+            sources_by_account(Backend(rt.settings, rt.db), interval), interval)
+    return rt.dashboard.get(account)
 
 
 async def dashboard_preflight(request: web.Request) -> web.Response:

@@ -1,9 +1,13 @@
 // Market clock (mode, pace, speed, pause/resume/step, session and time), the automation
 // (start/pause/stop, one cycle now) and the workflow runs, all through coordination.
-import { $, ApiError, api, el, num, on, start, time, toast } from "../core.js";
+import { $, ApiError, account, accountReady, api, el, isAutomation, num, on, start, time, toast } from "../core.js";
 import { renderWorkflow } from "../workflow_view.js";
 
 start();
+// the automation trades its own paper account whichever one this page shows
+accountReady.then(() => {
+  $("#auto-scope").textContent = isAutomation() ? "" : `These act on the automation's account, not ${account.ref}.`;
+});
 
 const item = (k, v) => [el("dt", {}, k), el("dd", {}, v)];
 

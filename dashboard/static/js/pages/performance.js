@@ -1,8 +1,10 @@
 // Performance: equity curve, drawdown, daily P&L, metrics and the trade journal (reporting).
-import { $, el, money, notice, num, pnl, start, table, time, upstream } from "../core.js";
+import { $, el, money, notice, num, pnl, start, table, time, upstream, withAccount } from "../core.js";
 import { showDecision } from "../decision_view.js";
 
 start();
+// the exports are the selected account's too
+for (const a of document.querySelectorAll("a[data-export]")) a.href = withAccount(a.getAttribute("href"));
 const LC = window.LightweightCharts;
 const opts = { autoSize: true, layout: { background: { type: "solid", color: "#131820" }, textColor: "#d6dde8", fontSize: 11 },
   grid: { vertLines: { color: "#1c2430" }, horzLines: { color: "#1c2430" } }, timeScale: { timeVisible: true } };

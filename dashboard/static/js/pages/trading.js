@@ -1,5 +1,5 @@
 // Trading: order ticket, open orders (cancel), positions (live P&L, close), account, fills.
-import { $, ApiError, act, el, money, notice, num, on, pnl, start, table, time, toast, upstream } from "../core.js";
+import { $, ApiError, account, act, el, money, notice, num, on, pnl, start, table, time, toast, upstream } from "../core.js";
 import { showDecision } from "../decision_view.js";
 
 start();
@@ -189,6 +189,7 @@ function renderAccount(payload) {
   if (!payload) return;
   if (payload.available === false) return unavailable(box, payload);
   const a = payload.data || payload;
+  $("#acct-note").textContent = `${account.ref}${a.account_number ? " · " + a.account_number : ""}`;
   const dayPnl = a.equity != null && a.last_equity != null ? Number(a.equity) - Number(a.last_equity) : null;
   const item = (k, v) => [el("dt", {}, k), el("dd", {}, v)];
   box.replaceChildren(el("dl", { class: "kv", style: "grid-template-columns: repeat(6, auto 1fr)" },
