@@ -129,7 +129,7 @@ async def trade_events(request: web.Request) -> web.StreamResponse:
 
 
 def _account(auth: Any, ref: str | None) -> int:
-    from services.paper_trading.accounts import AUTOMATION
+    from services.paper_trading.service_layer.accounts import AUTOMATION
 
     if not ref:
         return AUTOMATION
