@@ -15,10 +15,16 @@ Prints, each beside a baseline measured in the same run:
    key): seconds to healthy, then until every universe symbol has a last price (one query on
    the DB file, and ``/v2/stocks/trades/latest`` on paper trading); goals < 10 s each.
 4. the suite's PSS (manager + every gunicorn master and worker) once the first workflow cycle
-   finished, and ``--settle`` seconds later (must not grow).
+   finished, then sampled every ``--sample-every`` seconds for ``--settle`` seconds of the
+   suite trading its replay (a session in ~3 minutes): after ``--warmup`` seconds (caches
+   filling to their bounds, the first sessions' windows) it must stay flat: the median of
+   the last three samples against that of the first three after the warm-up, in total
+   (goal < 5 MB) and per service, and per simulated hour of the market clock.
+   ``--suite-only`` runs parts 3 and 4 alone (10 minutes: ``--settle 600 --warmup 120``).
 
-    .venv/bin/python bench/market_bench.py [--quick] [--skip-suite] [--symbols 500]
-        [--big-symbols 5000] [--minutes 390] [--speed 2000] [--lag-seconds 10] [--settle 60]
+    .venv/bin/python bench/market_bench.py [--quick] [--skip-suite] [--suite-only]
+        [--symbols 500] [--big-symbols 5000] [--minutes 390] [--speed 2000] [--lag-seconds 10]
+        [--settle 240] [--warmup 60] [--sample-every 10]
 """
 from __future__ import annotations
 
@@ -48,6 +54,7 @@ sys.path.insert(0, str(ROOT))
 
 from bench.harness import pct  # noqa: E402
 from bench.startup_bench import MB, finished_cycles, free_block, manager, suite_env  # noqa: E402
+from bench.suite_memory import report_growth, sample_pss  # noqa: E402
 from shared.config import SERVICE_NAMES, load_settings  # noqa: E402
 from shared.db import Database, migrate  # noqa: E402
 from shared.market import ClockController, DataManager  # noqa: E402
@@ -323,7 +330,7 @@ def priced(db_path: Path, port: int, symbols: list[str]) -> tuple[int, int]:
     return in_db, over_http
 
 
-def bench_suite(tmp: Path, settle: float) -> None:
+def bench_suite(tmp: Path, settle: float, warmup: float, every: float) -> None:
     ports = free_block(15600)
     env = suite_env(tmp, ports)
     for var in ("API_KEY", "ALPACA_API_KEY", "ALPACA_SECRET_KEY"):
@@ -353,11 +360,9 @@ def bench_suite(tmp: Path, settle: float) -> None:
         cycles, waited = finished_cycles(port["coordination"])
         time.sleep(1.0)  # let the workers settle after their requests
         _, pss1 = tree_memory(state["manager_pid"])
-        per1 = {s["name"]: tree_memory(s["pid"])[1] for s in state["services"]}
         fill1 = backfill_label(tmp / "bench.db")
-        time.sleep(settle)
+        samples = sample_pss(state, port["coordination"], settle, every)
         _, pss2 = tree_memory(state["manager_pid"])
-        per2 = {s["name"]: tree_memory(s["pid"])[1] for s in state["services"]}
         fill2 = backfill_label(tmp / "bench.db")
         later, _ = finished_cycles(port["coordination"])
         procs = suite_procs(state) or procs  # workers respawned since are stopped too
@@ -366,7 +371,7 @@ def bench_suite(tmp: Path, settle: float) -> None:
         killed = kill_leftovers(procs)
     print(f"3) the suite: {len(symbols)} symbols ({len(m.crypto_symbols)} crypto), ports "
           f"{ports[0]}-{ports[-1]}, no API key")
-    print(f"   'start --detach' returned (all nine healthy) after {start_s:.2f} s "
+    print(f"   'start --detach' returned (all healthy) after {start_s:.2f} s "
           f"(goal < 10 s: {'OK' if start_s < 10 else 'MISSED'})")
     for name, label in (("db", "a 1m bar in the DB file"),
                         ("http", "a trade on /v2/stocks/trades/latest")):
@@ -377,11 +382,10 @@ def bench_suite(tmp: Path, settle: float) -> None:
               + ("OK)" if at is not None and at < 10 else "MISSED)"))
     print(f"4) suite PSS (manager + every master and worker, {len(procs)} processes): "
           f"{pss1 / MB:.0f} MB after the first cycle finished ({waited:.1f} s after the prices;"
-          f" {cycles} run(s) done), {pss2 / MB:.0f} MB {settle:.0f} s later ({later} run(s) "
-          f"done): {(pss2 - pss1) / MB:+.0f} MB ({'OK' if pss2 <= pss1 else 'GREW'})")
-    print(f"   the feed's history backfill at the two samples: {fill1!r}, then {fill2!r}")
-    print("   by service, MB: " + ", ".join(
-        f"{n} {per1[n] / MB:.0f}{(per2.get(n, 0) - per1[n]) / MB:+.0f}" for n in per1))
+          f" {cycles} run(s) done), {pss2 / MB:.0f} MB {samples[-1][0]:.0f} s later ({later} "
+          f"run(s) done): {(pss2 - pss1) / MB:+.0f} MB")
+    print(f"   the feed's history backfill at the two ends: {fill1!r}, then {fill2!r}")
+    report_growth(samples, warmup)
     print(f"   stopped: {'cleanly' if stop.returncode == 0 else 'with errors'}; leftover "
           f"processes SIGKILLed: {killed or 'none'}")
 
@@ -389,18 +393,24 @@ def bench_suite(tmp: Path, settle: float) -> None:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--quick", action="store_true",
-                    help="120 steps, 1,500 symbols in part 2, 30 s settle (about 2 minutes)")
+                    help="120 steps, 1,500 symbols in part 2, 60 s of PSS samples")
     ap.add_argument("--symbols", type=int, default=500, help="universe of part 1")
     ap.add_argument("--big-symbols", type=int, default=None, help="universe of part 2 (5000)")
     ap.add_argument("--minutes", type=int, default=None, help="steps of part 1 (390)")
     ap.add_argument("--speed", type=float, default=2000.0, help="multiplier clock of part 1")
     ap.add_argument("--lag-seconds", type=float, default=10.0)
-    ap.add_argument("--settle", type=float, default=None, help="seconds between PSS (60)")
+    ap.add_argument("--settle", type=float, default=None,
+                    help="seconds of PSS samples after the first cycle (240)")
+    ap.add_argument("--warmup", type=float, default=None,
+                    help="seconds of them not counted as steady state (60; 20 with --quick)")
+    ap.add_argument("--sample-every", type=float, default=10.0, help="seconds between samples")
     ap.add_argument("--skip-suite", action="store_true", help="parts 1 and 2 only")
+    ap.add_argument("--suite-only", action="store_true", help="parts 3 and 4 only")
     args = ap.parse_args()
     big = args.big_symbols or (1500 if args.quick else 5000)
     minutes = args.minutes or (120 if args.quick else 390)
-    settle = args.settle if args.settle is not None else (30.0 if args.quick else 60.0)
+    settle = args.settle if args.settle is not None else (60.0 if args.quick else 240.0)
+    warmup = args.warmup if args.warmup is not None else (20.0 if args.quick else 60.0)
     exe = os.path.relpath(sys.executable, ROOT) if sys.executable.startswith(str(ROOT)) \
         else sys.executable
     print(f"$ cd {ROOT} && {shlex.join([exe, 'bench/market_bench.py', *sys.argv[1:]])}")
@@ -408,11 +418,12 @@ def main() -> None:
     logging.getLogger("database_operations").setLevel(logging.ERROR)  # "slow query" lines
     with tempfile.TemporaryDirectory(prefix="market-bench-") as d:
         tmp = Path(d)
-        bench_steps(tmp, args.symbols, minutes)
-        bench_lag(tmp, args.symbols, args.speed, args.lag_seconds)
-        bench_big(tmp, big)
+        if not args.suite_only:
+            bench_steps(tmp, args.symbols, minutes)
+            bench_lag(tmp, args.symbols, args.speed, args.lag_seconds)
+            bench_big(tmp, big)
         if not args.skip_suite:
-            bench_suite(tmp / "suite", settle)
+            bench_suite(tmp / "suite", settle, warmup, args.sample_every)
 
 
 if __name__ == "__main__":

@@ -39,7 +39,7 @@ from shared.supervisor.process import tree_memory  # noqa: E402
 MB = 1024 * 1024
 
 
-def free_block(start: int, count: int = 9) -> list[int]:
+def free_block(start: int, count: int = len(SERVICE_NAMES)) -> list[int]:
     from shared.supervisor.ports import port_free
 
     base = start
