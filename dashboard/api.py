@@ -11,6 +11,7 @@ from dashboard.backend import UPSTREAMS, Backend
 from dashboard.charts import LOOKBACK_DAYS, TIMEFRAMES, chart_payload
 from dashboard.coordination import SLOW_CALL_S, Coordination
 from shared.errors import NotFound, ServiceUnavailable, ValidationError
+from shared.market.symbols import SymbolStr
 from shared.web import current_settings, ok, validate
 
 
@@ -41,7 +42,7 @@ class DecisionQuery(BaseModel):
     model_config = ConfigDict(extra="forbid")
     order_id: str | None = Field(None, max_length=100)
     client_order_id: str | None = Field(None, max_length=100)
-    symbol: str | None = Field(None, max_length=20)
+    symbol: SymbolStr | None = Field(None, max_length=21)
     decision_id: str | None = Field(None, max_length=100)
     limit: int = Field(50, ge=1, le=1000)
 

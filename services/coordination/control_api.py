@@ -7,6 +7,7 @@ from typing import Any, Literal
 from flask import Blueprint
 from pydantic import BaseModel, ConfigDict, Field
 
+from shared.market.symbols import SymbolStr
 from shared.web import Instant, SessionDate, current_service, ok, validate
 
 
@@ -45,7 +46,7 @@ class RunsQuery(_M):
 
 
 class LedgerQuery(_M):
-    symbol: str | None = None
+    symbol: SymbolStr | None = Field(None, max_length=21)
     order_id: str | None = None
     client_order_id: str | None = None
     limit: int = Field(100, ge=1, le=10_000)

@@ -8,7 +8,9 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from services.reporting.domain import GROUPS
 from services.reporting.service import ReportingService
+from shared.db.bounds import DB_INT_MAX
 from shared.errors import NotFound
+from shared.market.symbols import SymbolStr
 from shared.web import Instant, current_service, ok, validate
 
 GroupBy = Literal[GROUPS]  # type: ignore[valid-type]
@@ -17,7 +19,8 @@ GroupBy = Literal[GROUPS]  # type: ignore[valid-type]
 class _Query(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    epoch: int | None = Field(None, ge=0, description="paper account epoch (default: current)")
+    epoch: int | None = Field(None, ge=0, le=DB_INT_MAX,
+                              description="paper account epoch (default: current)")
     account: str | None = Field(None, min_length=1, max_length=128,
                                 description="paper account id or name (default: the "
                                             "automation's)")
@@ -30,10 +33,10 @@ class RangeQuery(_Query):
 
 class TradesQuery(_Query):
     status: Literal["all", "open", "closed"] = "all"
-    symbol: str | None = Field(None, min_length=1, max_length=32)
+    symbol: SymbolStr | None = Field(None, min_length=1, max_length=21)
     strategy: str | None = Field(None, min_length=1, max_length=100)
     limit: int = Field(100, ge=1, le=100_000)
-    offset: int = Field(0, ge=0)
+    offset: int = Field(0, ge=0, le=DB_INT_MAX)
 
 
 class MetricsQuery(RangeQuery):

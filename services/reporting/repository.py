@@ -15,6 +15,7 @@ from typing import Any
 
 from services.reporting.domain import Decision, Fill
 from shared.db import Database
+from shared.db.bounds import db_int
 from shared.domain.money import from_micros, to_micros
 
 # Coordination's decision ledger (its migration 0009) is read through this name with the
@@ -69,8 +70,8 @@ class ReportRepository:
         """Return the id of the paper account with id or name ``ref`` (None when unknown)."""
         row = self.db.fetch_one("SELECT id FROM pt_accounts WHERE id = ? OR name = ? "
                                 "ORDER BY id = ? DESC LIMIT 1",
-                                (int(ref) if ref.isdigit() else -1, ref,
-                                 int(ref) if ref.isdigit() else -1))
+                                (-1 if db_int(ref) is None else db_int(ref), ref,
+                                 -1 if db_int(ref) is None else db_int(ref)))
         return None if row is None else int(row[0])
 
     def active_accounts(self) -> list[int]:

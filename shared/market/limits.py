@@ -12,6 +12,7 @@ import pandas as pd
 
 from shared.errors import NotFound, ValidationError
 from shared.market.calendar import to_utc
+from shared.market.symbols import normalize_symbol
 from shared.market.timeframes import parse_timeframe
 
 #: The widest span one read may cover, by timeframe (about 20,000-40,000 bars a symbol).
@@ -68,6 +69,35 @@ def check_range(timeframe: str, start: object = None, end: object = None, *,
     return s, e
 
 
+#: The most symbols one query string may name (``symbols=A,B,...``); bodies carry their own
+#: ``max_length`` per route (up to the largest universe, 5,000).
+MAX_SYMBOLS_PER_REQUEST = 1000
+
+
+def symbol_list(text: str | None, field: str = "symbols") -> list[str]:
+    """Return the comma-separated symbols of ``text``, each upper-cased and checked against
+    the symbol grammar (``normalize_symbol``), duplicates dropped; [] for none.
+
+    Raises:
+        ValidationError: naming ``field``: a symbol outside the grammar, or more than
+            ``MAX_SYMBOLS_PER_REQUEST``.
+    """
+    raw = [s.strip() for s in (text or "").split(",") if s.strip()]
+    if len(raw) > MAX_SYMBOLS_PER_REQUEST:
+        raise ValidationError(f"{field} names {len(raw)} symbols; at most "
+                              f"{MAX_SYMBOLS_PER_REQUEST} per request", field=field,
+                              details={"max": MAX_SYMBOLS_PER_REQUEST})
+    out: dict[str, None] = {}
+    for sym in raw:
+        try:
+            out[normalize_symbol(sym)] = None
+        except ValidationError as exc:
+            raise ValidationError(f"{field}: {exc.message}; a symbol is a ticker such as AAPL "
+                                  "or BRK.B or a crypto pair such as BTC/USD",
+                                  field=field) from None
+    return list(out)
+
+
 _known: dict[str, tuple[float, frozenset[str]]] = {}
 
 
@@ -99,5 +129,5 @@ def require_symbols(db: Any, symbols: list[str]) -> list[str]:
     return symbols
 
 
-__all__ = ["EARLIEST", "MAX_SPAN_DAYS", "check_range", "is_known",
-           "max_span", "require_symbols", "unknown_symbol"]
+__all__ = ["EARLIEST", "MAX_SPAN_DAYS", "MAX_SYMBOLS_PER_REQUEST", "check_range", "is_known",
+           "max_span", "require_symbols", "symbol_list", "unknown_symbol"]

@@ -12,8 +12,10 @@ import re
 from dataclasses import asdict, dataclass
 from enum import StrEnum
 from functools import lru_cache
+from typing import Annotated
 
 import numpy as np
+from pydantic import AfterValidator
 
 from shared.errors import ValidationError
 
@@ -192,6 +194,22 @@ def normalize_symbol(symbol: str) -> str:
     if _CRYPTO.match(s) or _EQUITY.match(s):
         return s
     raise ValidationError(f"not a ticker or crypto pair: {symbol!r}", field="symbol")
+
+
+def symbol_field(value: str) -> str:
+    """Return ``normalize_symbol(value)`` for a pydantic validator (a ValueError on failure)."""
+    try:
+        return normalize_symbol(value)
+    except ValidationError as exc:  # pydantic reports a ValueError under the field's name
+        raise ValueError(f"{exc.message}; a symbol is a ticker such as AAPL or BRK.B "
+                         "(^[A-Z][A-Z0-9.]{0,9}$) or a crypto pair such as BTC/USD") from None
+
+
+#: A request's symbol (query parameter or body field): upper-cased, then checked against the
+#: grammar Alpaca's symbols follow: a ticker (``^[A-Z][A-Z0-9.]{0,9}$``, class shares such as
+#: BRK.B included) or a crypto pair (``^[A-Z0-9]{2,10}/(USD|USDT|USDC|BTC|EUR)$``); anything
+#: else is a 400 naming the field.
+SymbolStr = Annotated[str, AfterValidator(symbol_field)]
 
 
 def classify(symbol: str) -> AssetClass:

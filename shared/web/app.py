@@ -32,14 +32,28 @@ from shared.web.headers import MARKET_HEADER, REQUEST_ID_KEY, SecureHeaders, new
 from shared.web.metrics import add_metrics
 from shared.web.openapi import build_openapi, docs_html
 from shared.web.ratelimit import RequestRateLimit
+from shared.web.validation import check_json_depth
 
 MUTATING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 ErrorFormatter = Callable[[str, str, Any, int], Any]
 AuthChecker = Callable[[Settings], None]
 
 
+class SuiteRequest(Request):
+    """A request whose JSON body is refused (400 naming ``body``) when nested deeper than
+    ``MAX_JSON_DEPTH``, before the recursive parser runs: every ``get_json`` a view makes."""
+
+    def get_json(self, force: bool = False, silent: bool = False,
+                 cache: bool = True) -> Any:
+        if force or self.is_json:
+            check_json_depth(self.get_data(cache=True))
+        return super().get_json(force=force, silent=silent, cache=cache)
+
+
 class SuiteFlask(Flask):
     """Flask with a cheaper ``ensure_sync`` (the override point Flask documents for it)."""
+
+    request_class = SuiteRequest
 
     def ensure_sync(self, func: Callable[..., Any]) -> Callable[..., Any]:
         """Return ``func`` itself when it is a plain ``def`` function or a method of one.

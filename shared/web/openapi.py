@@ -10,7 +10,8 @@ from pydantic import TypeAdapter
 
 _CONVERTER = re.compile(r"<(?:(?P<conv>[a-z]+)(?:\([^)]*\))?:)?(?P<name>\w+)>")
 _PARAM_SCHEMA = {
-    "int": {"type": "integer"},
+    # werkzeug's int converter takes non-negative digits; wider than SQLite's 64 bits is a 400
+    "int": {"type": "integer", "minimum": 0, "maximum": 2**63 - 1},
     "float": {"type": "number"},
     "uuid": {"type": "string", "format": "uuid"},
     "path": {"type": "string"},

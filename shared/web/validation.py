@@ -9,6 +9,7 @@ envelope, so the thin layer is here and pydantic does all the validating.
 from __future__ import annotations
 
 import functools
+import re
 import types
 import typing
 from collections.abc import Callable
@@ -16,9 +17,10 @@ from datetime import UTC, date, datetime
 from typing import Annotated, Any, TypeVar
 
 from flask import Request, request
-from pydantic import AfterValidator, AwareDatetime, BaseModel
+from pydantic import AfterValidator, AwareDatetime, BaseModel, Field
 from pydantic import ValidationError as PydanticValidationError
 
+from shared.db.bounds import DB_INT_MAX, DB_INT_MIN
 from shared.errors import ValidationError
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -50,6 +52,77 @@ Instant = Annotated[AwareDatetime, AfterValidator(_instant_in_range)]
 AnyInstant = Annotated[datetime, AfterValidator(_instant_in_range)]
 #: A calendar date within [1970, 2200).
 SessionDate = Annotated[date, AfterValidator(_date_in_range)]
+
+
+#: An integer that may reach SQLite (ids, cursors, epochs, offsets).
+DbInt = Annotated[int, Field(ge=DB_INT_MIN, le=DB_INT_MAX)]
+#: The deepest nesting of arrays and objects a JSON body may have.  Python's parser recurses
+#: once per level (a 2 KB body 1,000 deep raised RecursionError, a 500); no request of the
+#: suite nests deeper than 4.
+MAX_JSON_DEPTH = 64
+_JSON_STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"')
+_NOT_BRACKETS = bytes(c for c in range(256) if c not in b"[]{}")
+_STEP = {ord("["): 1, ord("{"): 1, ord("]"): -1, ord("}"): -1}
+
+
+def json_depth_exceeded(raw: bytes, limit: int = MAX_JSON_DEPTH) -> bool:
+    """Return whether the JSON text ``raw`` nests arrays/objects deeper than ``limit``.
+
+    A scan of the raw bytes (strings dropped, then brackets counted), before any parser
+    recurses; malformed text is left for the parser to refuse.
+    """
+    if raw.count(b"[") + raw.count(b"{") <= limit:
+        return False  # the usual body: too few brackets to nest that deep
+    brackets = _JSON_STRING.sub(b"", raw).translate(None, _NOT_BRACKETS)
+    depth = 0
+    for c in brackets:
+        depth += _STEP[c]
+        if depth > limit:
+            return True
+    return False
+
+
+def check_json_depth(raw: bytes) -> None:
+    """Refuse a JSON body nested deeper than ``MAX_JSON_DEPTH``.
+
+    Raises:
+        ValidationError: naming ``body``.
+    """
+    if json_depth_exceeded(raw):
+        raise ValidationError(f"the request body nests arrays/objects deeper than "
+                              f"{MAX_JSON_DEPTH} levels", field="body",
+                              details={"max_depth": MAX_JSON_DEPTH})
+
+
+def _wide_int(value: Any, path: tuple[Any, ...]) -> tuple[tuple[Any, ...], int] | None:
+    """Return (where, value) of the first int in a validated value outside SQLite's range."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return None if DB_INT_MIN <= value <= DB_INT_MAX else (path, value)
+    if isinstance(value, BaseModel):
+        items: Any = ((k, getattr(value, k)) for k in type(value).model_fields)
+    elif isinstance(value, dict):
+        items = value.items()
+    elif isinstance(value, (list, tuple, set, frozenset)):
+        items = enumerate(value)
+    else:
+        return None
+    for key, item in items:
+        found = _wide_int(item, (*path, key))
+        if found is not None:
+            return found
+    return None
+
+
+def _check_int_range(model: BaseModel, where: str) -> BaseModel:
+    """Return ``model`` after checking every int in it fits SQLite (a backstop behind the
+    models' own bounds: ``DbInt`` or ``le=``)."""
+    found = _wide_int(model, ())
+    if found is not None:
+        field = _field_path(found[0])
+        raise ValidationError(f"{where} field '{field}': must be between {DB_INT_MIN} and "
+                              f"{DB_INT_MAX}, was {str(found[1])[:40]}", field=field,
+                              details={"in": where, "min": DB_INT_MIN, "max": DB_INT_MAX})
+    return model
 
 
 def _field_path(loc: tuple[Any, ...]) -> str:
@@ -101,9 +174,10 @@ def parse_query(model: type[BaseModel]) -> BaseModel:
     if unknown and model.model_config.get("extra") == "forbid":
         raise ValidationError(f"unknown query parameter '{unknown[0]}'", field=unknown[0])
     try:
-        return model.model_validate(data)
+        parsed = model.model_validate(data)
     except PydanticValidationError as exc:
         raise pydantic_error(exc, "query") from None
+    return _check_int_range(parsed, "query")
 
 
 def _json_or_none(req: Request, raw: bytes) -> Any:
@@ -113,6 +187,7 @@ def _json_or_none(req: Request, raw: bytes) -> Any:
     """
     if not req.is_json:
         return None
+    check_json_depth(raw)
     try:
         return req.json_module.loads(raw)
     except ValueError:
@@ -133,9 +208,10 @@ def parse_body(model: type[BaseModel]) -> BaseModel:
         raise ValidationError("the request body must be valid JSON "
                               "(Content-Type: application/json)", field="body")
     try:
-        return model.model_validate(payload)
+        parsed = model.model_validate(payload)
     except PydanticValidationError as exc:
         raise pydantic_error(exc, "body") from None
+    return _check_int_range(parsed, "body")
 
 
 def validate(
@@ -161,6 +237,11 @@ def validate(
     def decorate(fn: F) -> F:
         @functools.wraps(fn)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
+            for key, value in kwargs.items():  # path parameters (``<int:...>`` converters)
+                if type(value) is int and not DB_INT_MIN <= value <= DB_INT_MAX:
+                    raise ValidationError(f"path parameter '{key}' must be at most "
+                                          f"{DB_INT_MAX}, was {str(value)[:40]}", field=key,
+                                          details={"in": "path", "max": DB_INT_MAX})
             if query is not None:
                 kwargs["query"] = parse_query(query)
             if body is not None:

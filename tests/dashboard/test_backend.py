@@ -95,7 +95,10 @@ def test_reads_turn_down_and_missing_endpoints_into_values(env: tuple[Settings, 
 
 
 def test_orders_are_forwarded_and_errors_keep_their_field(env: tuple[Settings, Any, Server]) -> None:
-    _, app, _ = env
+    settings, app, _ = env
+    db = Database.from_settings(settings)
+    own_market(settings, db)  # orders are taken for the market's symbols only
+    db.close()
     c = app.test_client()
     bad = c.post("/api/v1/upstream/paper_trading/orders", json={
         "symbol": "MSFT", "side": "buy", "type": "limit", "qty": "-5", "limit_price": "10"})
@@ -224,7 +227,7 @@ def test_actions_need_login_and_csrf(keyed: Any) -> None:
     bad = c.post("/login", data={"api_key": "wrong", "next": "/trading"})
     assert bad.status_code == 401 and b"not the one" in bad.data
     ok = c.post("/login", data={"api_key": KEY, "next": "//evil.example"})
-    assert ok.status_code == 302 and ok.headers["Location"] == "/trading"
+    assert ok.status_code == 302 and ok.headers["Location"] == "/"
     cookie = ok.headers["Set-Cookie"]
     assert "HttpOnly" in cookie and "SameSite=Strict" in cookie
     r = c.post("/api/v1/clock/pause", json={})

@@ -6,6 +6,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from shared.market.symbols import symbol_field
+
 Price = Decimal
 
 
@@ -45,7 +47,9 @@ class OrderRequest(BaseModel):
     @field_validator("symbol")
     @classmethod
     def _upper(cls, v: str) -> str:
-        return v.strip().upper()
+        # the grammar of Alpaca's symbols (``SymbolStr``); whether the market has it is the
+        # intake's 422 "asset not found"
+        return symbol_field(v)
 
     @model_validator(mode="after")
     def _consistent(self) -> OrderRequest:
@@ -84,9 +88,11 @@ class OrderRequest(BaseModel):
 class ReplaceRequest(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
-    qty: Decimal | None = Field(None, gt=0, le=Decimal("1e9"))
+    # stored as micro-units with CHECK (qty_micros > 0): a qty under one micro-share would
+    # round to 0 there, so more than 6 places is a 400 here
+    qty: Decimal | None = Field(None, gt=0, le=Decimal("1e9"), decimal_places=6)
     time_in_force: Literal["day", "gtc", "ioc", "fok", "opg", "cls"] | None = None
     limit_price: Decimal | None = Field(None, gt=0, le=Decimal("1e7"))
     stop_price: Decimal | None = Field(None, gt=0, le=Decimal("1e7"))
-    trail: Decimal | None = Field(None, gt=0)
+    trail: Decimal | None = Field(None, gt=0, le=Decimal("1e7"))
     client_order_id: str | None = Field(None, min_length=1, max_length=128)

@@ -17,6 +17,8 @@ from services.paper_trading.service_layer.account_config import ConfigPatch, get
 from services.paper_trading.service_layer.activities import ActivityQuery, activities
 from services.paper_trading.service_layer.portfolio_history import HistoryQuery, portfolio_history
 from services.paper_trading.service_layer.watchlists import Watchlists
+from shared.market.limits import MAX_SYMBOLS_PER_REQUEST
+from shared.market.symbols import SymbolStr
 from shared.web import current_service, validate
 from shared.web.validation import AnyInstant, SessionDate
 
@@ -24,18 +26,18 @@ from shared.web.validation import AnyInstant, SessionDate
 class WatchlistBody(BaseModel):
     model_config = ConfigDict(extra="ignore")
     name: str = Field(min_length=1, max_length=64)
-    symbols: list[str] | None = None
+    symbols: list[SymbolStr] | None = Field(None, max_length=MAX_SYMBOLS_PER_REQUEST)
 
 
 class WatchlistUpdate(BaseModel):
     model_config = ConfigDict(extra="ignore")
     name: str | None = Field(None, min_length=1, max_length=64)
-    symbols: list[str] | None = None
+    symbols: list[SymbolStr] | None = Field(None, max_length=MAX_SYMBOLS_PER_REQUEST)
 
 
 class SymbolBody(BaseModel):
     model_config = ConfigDict(extra="ignore")
-    symbol: str = Field(min_length=1, max_length=21)
+    symbol: SymbolStr = Field(min_length=1, max_length=21)
 
 
 class NameQuery(BaseModel):
@@ -44,7 +46,7 @@ class NameQuery(BaseModel):
 
 
 class NameSymbolQuery(NameQuery):
-    symbol: str | None = Field(None, min_length=1, max_length=21)
+    symbol: SymbolStr | None = Field(None, min_length=1, max_length=21)
 
 
 class HistoryParams(BaseModel):

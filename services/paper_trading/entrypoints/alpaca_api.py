@@ -29,6 +29,7 @@ from services.paper_trading.service_layer.alpaca_models import (
 from services.paper_trading.service_layer.service import PaperTradingService, asset_id_for
 from shared.config import Settings
 from shared.errors import AppError, AuthError, NotFound
+from shared.market.limits import symbol_list
 from shared.web import current_service, validate
 
 
@@ -67,6 +68,14 @@ def resolve_key_account() -> None:
                                         request.headers.get("APCA-API-SECRET-KEY"))
 
 
+class CalendarQuery(BaseModel):
+    """Dates such as 2024-03-05 (or ISO times), within 1970-2200 (checked by the calendar)."""
+
+    model_config = ConfigDict(extra="ignore")
+    start: str | None = Field(None, max_length=40)
+    end: str | None = Field(None, max_length=40)
+
+
 class OrdersQuery(BaseModel):
     model_config = ConfigDict(extra="ignore")
     status: Literal["open", "closed", "all"] = "open"
@@ -86,7 +95,7 @@ class CloseQuery(BaseModel):
 
 
 def _symbols(text: str | None) -> list[str]:
-    return [s.strip().upper() for s in (text or "").split(",") if s.strip()]
+    return symbol_list(text)
 
 
 def _iso_arg(v: str | None) -> str | None:
@@ -121,9 +130,9 @@ def blueprints() -> list[Blueprint]:
         return _json(_svc().clock_view())
 
     @v2.get("/calendar")
-    @validate(summary="Alpaca: trading sessions", tags=["alpaca"])
-    def calendar() -> Response:
-        return _json(_svc().calendar_view(request.args.get("start"), request.args.get("end")))
+    @validate(query=CalendarQuery, summary="Alpaca: trading sessions", tags=["alpaca"])
+    def calendar(query: CalendarQuery) -> Response:
+        return _json(_svc().calendar_view(query.start, query.end))
 
     @v2.get("/assets")
     @validate(summary="Alpaca: assets", tags=["alpaca"])

@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from services.paper_trading.adapters import marketdata
 from services.paper_trading.entrypoints.alpaca_json import json_response as _json
 from shared.errors import ValidationError
-from shared.market.limits import require_symbols
+from shared.market.limits import require_symbols, symbol_list
 from shared.web import current_service, validate
 
 
@@ -52,7 +52,7 @@ class NewsQuery(BaseModel):
 
 
 def _symbols(text: str | None) -> list[str]:
-    return [s.strip().upper() for s in (text or "").split(",") if s.strip()]
+    return symbol_list(text)
 
 
 def _known(text: str | None) -> list[str]:

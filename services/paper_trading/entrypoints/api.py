@@ -22,7 +22,10 @@ from services.paper_trading.service_layer.alpaca_models import (
     order_json,
     position_json,
 )
+from shared.db.bounds import DB_INT_MAX, db_int
 from shared.errors import ValidationError
+from shared.market.limits import MAX_SYMBOLS_PER_REQUEST
+from shared.market.symbols import SymbolStr
 from shared.web import current_service, current_settings, ok, validate
 
 _ACCOUNT = Field(None, max_length=128, description="the account's id or name "
@@ -35,7 +38,7 @@ class ListOrdersQuery(BaseModel):
     status: Literal["open", "closed", "all"] = "open"
     limit: int = Field(100, ge=1, le=1000)
     side: Literal["buy", "sell"] | None = None
-    symbols: list[str] | None = None
+    symbols: list[SymbolStr] | None = Field(None, max_length=MAX_SYMBOLS_PER_REQUEST)
     direction: Literal["asc", "desc"] = "desc"
 
 
@@ -43,9 +46,9 @@ class LimitQuery(BaseModel):
     model_config = ConfigDict(extra="forbid")
     account: str | None = _ACCOUNT
     limit: int = Field(100, ge=1, le=1000)
-    symbol: str | None = None
+    symbol: SymbolStr | None = Field(None, max_length=21)
     order_id: str | None = None
-    before_id: int | None = Field(None, ge=1)
+    before_id: int | None = Field(None, ge=1, le=DB_INT_MAX)
 
 
 class ResetBody(BaseModel):
@@ -68,15 +71,15 @@ class SyncBody(BaseModel):
 class EventsQuery(BaseModel):
     model_config = ConfigDict(extra="forbid")
     account: str | None = _ACCOUNT
-    after: int = Field(0, ge=0)
+    after: int = Field(0, ge=0, le=DB_INT_MAX)
     limit: int = Field(100, ge=1, le=1000)
 
 
 class StreamQuery(BaseModel):
     model_config = ConfigDict(extra="forbid")
     account: str | None = _ACCOUNT
-    after: int | None = Field(None, ge=0)
-    max_events: int | None = Field(None, ge=1)
+    after: int | None = Field(None, ge=0, le=DB_INT_MAX)
+    max_events: int | None = Field(None, ge=1, le=DB_INT_MAX)
     idle_timeout_s: float | None = Field(None, gt=0, le=3600)
 
 
@@ -253,7 +256,7 @@ def blueprints() -> list[Blueprint]:
 
         args = dict(request.args)
         header = request.headers.get("Last-Event-ID", "")
-        if query.after is None and header.isdigit():
+        if query.after is None and db_int(header) is not None:
             args["after"] = header
         url = stream_location(current_settings(), request.host, request.scheme,
                               "/api/v1/events/stream", args)

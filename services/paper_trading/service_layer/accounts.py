@@ -28,6 +28,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
+from shared.db.bounds import db_int
 from shared.domain.money import from_micros, to_micros
 from shared.errors import AuthError, Conflict, NotFound, ValidationError
 
@@ -199,8 +200,9 @@ class AccountDirectory:
             NotFound: no such account.
         """
         self.ensure_automation()
-        if isinstance(ref, int) or (isinstance(ref, str) and ref.isdigit()):
-            row = self.db.fetch_one("SELECT * FROM pt_accounts WHERE id = ?", (int(ref),))
+        as_id = ref if isinstance(ref, int) else db_int(ref)
+        if as_id is not None:
+            row = self.db.fetch_one("SELECT * FROM pt_accounts WHERE id = ?", (as_id,))
         else:
             row = self.db.fetch_one("SELECT * FROM pt_accounts WHERE name = ? OR key_id = ? "
                                     "ORDER BY name = ? DESC LIMIT 1", (ref, ref, ref))

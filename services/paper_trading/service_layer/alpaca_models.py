@@ -152,6 +152,9 @@ def clock_json(cal: MarketCalendar, now: datetime) -> dict[str, Any]:
             "next_close": cal.next_close(t).tz_convert(ny).isoformat()}
 
 
+_CALENDAR_FIRST, _CALENDAR_END = "1970-01-01", "2200-01-01"
+
+
 def _day(value: str, name: str) -> pd.Timestamp:
     """Return a calendar argument (a date or an ISO time) as a Timestamp.
 
@@ -161,10 +164,16 @@ def _day(value: str, name: str) -> pd.Timestamp:
     try:
         if not re.match(r"^\d{4}-\d{2}-\d{2}", value):
             raise ValueError(value)
-        return pd.Timestamp(value)
+        day = pd.Timestamp(value)
     except (ValueError, OverflowError):
         raise ValidationError(f"{name} must be a date such as 2024-03-05, was {value[:40]!r}",
                               field=name) from None
+    # pandas parses year 1 or 9999 (in seconds), but the calendar's nanosecond index cannot
+    # compare with it; the calendar knows 1970-2200 only anyway
+    if not _CALENDAR_FIRST <= str(day.date()) < _CALENDAR_END:
+        raise ValidationError(f"{name} must be between {_CALENDAR_FIRST} and {_CALENDAR_END}, "
+                              f"was {value[:40]!r}", field=name)
+    return day
 
 
 @lru_cache(maxsize=4)

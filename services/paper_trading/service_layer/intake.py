@@ -142,7 +142,9 @@ class AssetTable:
 
     def get(self, symbol: str) -> Asset | None:
         now = time.monotonic()
-        if now >= self._deadline:
+        # a symbol the market owner added since the last load is read at most 5 s later
+        if now >= self._deadline or (symbol not in self._table
+                                     and now >= self._deadline - self.ttl_s + 5.0):
             self._table = {r[0]: Asset(bool(r[1]), bool(r[2]), bool(r[3])) for r in
                            self.db.fetch_all("SELECT symbol, tradable, shortable, fractionable "
                                              "FROM symbols")}
@@ -214,7 +216,9 @@ class Intake:
             raise UnprocessableError("crypto orders take time_in_force gtc or ioc",
                                      field="time_in_force")
         asset = self.assets.get(req.symbol)
-        fractionable = asset is None or asset.fractionable
+        if asset is None:  # Alpaca's answer for a symbol it does not list
+            raise UnprocessableError(f'asset "{req.symbol}" not found', field="symbol")
+        fractionable = asset.fractionable
         if req.qty is not None and req.qty != req.qty.to_integral_value() and not fractionable:
             raise UnprocessableError(f"{req.symbol} is not fractionable", field="qty")
         if close_micros is _READ:
@@ -223,8 +227,6 @@ class Intake:
         ref = (from_micros(close_micros) if close_micros is not None
                else (req.limit_price or req.stop_price))
         if ref is None:
-            if asset is None:
-                raise UnprocessableError(f"asset {req.symbol} not found", field="symbol")
             raise UnprocessableError(f"no price for {req.symbol} yet", field="symbol")
         check_request(req, now, None if close_micros is None else from_micros(close_micros))
         est = req.limit_price if (req.type in ("limit", "stop_limit") and req.side == "buy") else ref

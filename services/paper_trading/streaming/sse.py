@@ -26,6 +26,7 @@ from pydantic import ValidationError as PydanticError
 
 from services.paper_trading.streaming.hub import SSEClient
 from services.paper_trading.streaming.runtime import RUNTIME
+from shared.db.bounds import DB_INT_MAX, db_int
 from shared.errors import AppError
 
 SSE_HEADERS = {"Content-Type": "text/event-stream", "Cache-Control": "no-cache",
@@ -35,8 +36,8 @@ SSE_HEADERS = {"Content-Type": "text/event-stream", "Cache-Control": "no-cache",
 class StreamQuery(BaseModel):
     model_config = ConfigDict(extra="forbid")
     account: str | None = Field(None, max_length=128)
-    after: int | None = Field(None, ge=0)
-    max_events: int | None = Field(None, ge=1)
+    after: int | None = Field(None, ge=0, le=DB_INT_MAX)
+    max_events: int | None = Field(None, ge=1, le=DB_INT_MAX)
     idle_timeout_s: float | None = Field(None, gt=0, le=3600)
 
 
@@ -78,7 +79,7 @@ async def trade_events(request: web.Request) -> web.StreamResponse:
     last = q.after
     if last is None:
         header = request.headers.get("Last-Event-ID", "0")
-        last = int(header) if header.isdigit() else 0
+        last = db_int(header) or 0
     resp = web.StreamResponse(headers=SSE_HEADERS)
     await resp.prepare(request)
     client = SSEClient(account, asyncio.Queue(hub.cfg.sse_queue))
@@ -165,7 +166,7 @@ async def dashboard_stream(request: web.Request) -> web.StreamResponse:
     poller = _dashboard_poller(request.app, account)
     topics = {t for t in (q.topics or "").split(",") if t} or None
     header = request.headers.get("Last-Event-ID", "")
-    last_id = int(header) if header.isdigit() else None
+    last_id = db_int(header)
     headers = dict(SSE_HEADERS)
     origin = request.headers.get("Origin")
     if dashboard_origin_ok(origin, settings):
