@@ -34,7 +34,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         # Every dashboard route: mutating ones need the X-API-Key header, or a logged-in
         # session plus its CSRF token (see dashboard/auth.py).
         auth_overrides={"/": auth.guard}, database=db)
-    auth.configure_sessions(app, settings)
+    auth.configure_sessions(app, settings, db)
     base_csp = dict(STATIC_HEADERS)["Content-Security-Policy"]
 
     @app.after_request

@@ -3,9 +3,10 @@ from __future__ import annotations
 
 import functools
 
-from flask import Blueprint, Response, redirect, render_template, request, url_for
+from flask import Blueprint, Response, make_response, redirect, render_template, request, url_for
 
 from dashboard import auth
+from dashboard.redirects import safe_next
 from shared.errors import AppError
 from shared.web import current_settings
 from shared.web.app import current_market
@@ -61,17 +62,22 @@ def blueprints() -> list[Blueprint]:
     @_html
     def login_form() -> str:
         """The login form (only needed when an API key is configured)."""
-        return _render("login", next=request.args.get("next", "/trading"), error=None)
+        return _render("login", next=safe_next(request.args.get("next", "/trading")), error=None)
 
     @bp.post("/login")
     @functools.partial(_html, status=302)
     def login() -> Response | tuple[str, int]:
-        """Check the posted key; start a session (HttpOnly, SameSite=Strict cookie)."""
-        nxt = request.form.get("next") or "/trading"
-        if not nxt.startswith("/") or nxt.startswith("//"):
-            nxt = "/trading"  # no open redirect
+        """Check the posted key; start a session (HttpOnly, SameSite=Strict cookie).
+
+        Wrong keys are limited per client address: 429 with Retry-After once locked out.
+        """
+        nxt = safe_next(request.form.get("next"))  # no open redirect
         try:
             auth.check_login(current_settings(), request.form.get("api_key", ""))
+        except auth.LoginLocked as exc:
+            resp = make_response(_render("login", next=nxt, error=exc.message), 429)
+            resp.headers["Retry-After"] = str(exc.retry_after)
+            return resp
         except AppError as exc:
             return _render("login", next=nxt, error=exc.message), 401
         return redirect(nxt)

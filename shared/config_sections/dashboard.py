@@ -1,7 +1,7 @@
 """Settings of the dashboard area (see config/default.yaml, section `dashboard`)."""
 from __future__ import annotations
 
-from pydantic import Field
+from pydantic import Field, SecretStr, field_validator, model_validator
 
 from shared.config_sections._base import StrictModel
 
@@ -20,6 +20,34 @@ class Section(StrictModel):
     upstream_retries: int = Field(0, ge=0, le=5)
     log_tail_lines: int = Field(50, ge=1, le=1000)
     chart_bars: int = Field(300, ge=10, le=5000)
+    # A login session ends this long after the login (absolute) ...
     session_hours: float = Field(12.0, gt=0)
-    # Secret for the session cookie; null derives one from the API key (same on every worker).
-    secret_key: str | None = None
+    # ... or after this long without a request (each request slides it on).
+    session_idle_minutes: float = Field(120.0, gt=0)
+    # Secret that signs the session cookie.  null: a random one made once per installation
+    # (``<db dir>/run/<db name>/dashboard_secret``, mode 0600) and shared by every worker.
+    secret_key: SecretStr | None = None
+    # Login limiter, per client address and shared by every worker: after this many wrong
+    # keys the address is locked out for login_lockout_s, doubling with each further failure
+    # up to login_lockout_max_s; failures are forgotten after login_lockout_max_s of quiet.
+    login_max_failures: int = Field(5, ge=1, le=100)
+    login_lockout_s: float = Field(30.0, gt=0)
+    login_lockout_max_s: float = Field(3600.0, gt=0)
+
+    @field_validator("secret_key")
+    @classmethod
+    def _long_enough(cls, v: SecretStr | None) -> SecretStr | None:
+        if v is not None and len(v.get_secret_value()) < 32:
+            raise ValueError("dashboard.secret_key must be at least 32 characters "
+                             "(or null for a random one per installation)")
+        return v
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Section:
+        if self.session_idle_minutes > self.session_hours * 60:
+            raise ValueError(f"dashboard.session_idle_minutes ({self.session_idle_minutes}) "
+                             f"is longer than dashboard.session_hours ({self.session_hours} h)")
+        if self.login_lockout_max_s < self.login_lockout_s:
+            raise ValueError(f"dashboard.login_lockout_max_s ({self.login_lockout_max_s}) is "
+                             f"shorter than dashboard.login_lockout_s ({self.login_lockout_s})")
+        return self
