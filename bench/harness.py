@@ -16,15 +16,17 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start(target: str, env: dict[str, str], workers: int) -> tuple[subprocess.Popen, int]:
-    """Start ``gunicorn target`` with sync workers; return it and its port once it listens.
+def start(target: str, env: dict[str, str], workers: int,
+          worker_class: str = "sync") -> tuple[subprocess.Popen, int]:
+    """Start ``gunicorn target`` (sync workers unless ``worker_class``); return it and its port
+    once it listens.
 
     Raises:
         RuntimeError: it exited or did not listen within a minute (with its stderr's tail).
     """
     port = free_port()
     proc = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "-w", str(workers), "-k", "sync", "-b",
+        [sys.executable, "-m", "gunicorn", "-w", str(workers), "-k", worker_class, "-b",
          f"127.0.0.1:{port}", "--log-level", "warning", target],
         cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     for _ in range(600):

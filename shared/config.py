@@ -85,6 +85,9 @@ class ServiceSettings(StrictModel):
     workers: int = Field(2, ge=1, le=32)
     threads: int = Field(1, ge=1, le=64)
     timeout_s: int = Field(60, ge=1)
+    # buffered: requests read whole on an asyncio loop before the app sees them (slow clients
+    # hold no worker; shared.web.worker); gunicorn: its own sync (threads 1) or gthread worker
+    worker: Literal["buffered", "gunicorn"] = "buffered"
     # Where other services reach this one; None means this machine (see Settings.url).
     host: str | None = None
 
@@ -116,6 +119,11 @@ class SecuritySettings(StrictModel):
     api_key: SecretStr | None = None
     bind_host: str = "127.0.0.1"
     max_body_bytes: int = Field(1_000_000, gt=0)
+    # The buffered worker (shared.web.worker): a request must arrive whole within this many
+    # seconds of its connection (408, or a silent close if nothing came); at most this many
+    # open connections per worker process (over it, the oldest still-arriving one is dropped).
+    request_read_timeout_s: float = Field(10.0, gt=0)
+    max_connections_per_worker: int = Field(1000, ge=8)
     # ``limits`` syntax ("300 per second"), per client and route on mutating routes; "" = off.
     rate_limit: str = "300 per second"
     cors_origins: list[str] = []

@@ -30,6 +30,7 @@ from gunicorn.app.base import BaseApplication
 
 from shared.config import Settings, load_settings
 from shared.supervisor.heartbeat import Heartbeat
+from shared.web.worker import BufferedWorker
 
 Factory = Callable[[Settings], Flask]
 log = logging.getLogger("runner")
@@ -46,11 +47,16 @@ def start_background_tasks(app: Flask) -> int:
 def gunicorn_options(name: str, settings: Settings) -> dict[str, Any]:
     """Return the gunicorn settings for ``name`` from ``settings.services[name]``."""
     svc = settings.services[name]
+    sec = settings.security
+    worker_class: Any = "gthread" if svc.threads > 1 else "sync"
+    if svc.worker == "buffered":
+        worker_class = BufferedWorker.configured(
+            sec.request_read_timeout_s, sec.max_connections_per_worker, sec.max_body_bytes)
     return {
         "bind": f"{settings.security.bind_host}:{svc.port}",
         "workers": svc.workers,
         "threads": svc.threads,
-        "worker_class": "gthread" if svc.threads > 1 else "sync",
+        "worker_class": worker_class,
         "timeout": svc.timeout_s,
         "graceful_timeout": settings.supervisor.graceful_timeout_s,
         "preload_app": True,

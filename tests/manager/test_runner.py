@@ -4,18 +4,24 @@ from flask import Flask
 from services.scanner import create_app
 from shared.supervisor.registry import ServiceRegistry
 from shared.web.runner import ServiceApplication, gunicorn_options, start_background_tasks
+from shared.web.worker import BufferedWorker
 from tests.conftest import make_settings
 
 
 def test_options_come_from_the_service_settings(tmp_path):
     s = make_settings(tmp_path, services__scanner__workers=3, services__scanner__threads=1,
                       services__scanner__timeout_s=90, services__news__threads=8,
-                      security__bind_host="0.0.0.0", services__news__port=15999)
+                      security__bind_host="0.0.0.0", services__news__port=15999,
+                      services__scanner__worker="gunicorn", services__news__worker="gunicorn",
+                      security__request_read_timeout_s=4.0)
     scan = gunicorn_options("scanner", s)
     assert (scan["workers"], scan["threads"], scan["worker_class"], scan["timeout"]) == \
         (3, 1, "sync", 90)
     news = gunicorn_options("news", s)
     assert news["worker_class"] == "gthread" and news["threads"] == 8
+    buffered = gunicorn_options("paper_trading", s)["worker_class"]  # the default
+    assert issubclass(buffered, BufferedWorker) and buffered.read_timeout == 4.0
+    assert buffered.max_body == s.security.max_body_bytes
     assert news["bind"] == "0.0.0.0:15999"
     assert scan["preload_app"] is True and scan["control_socket_disable"] is True
     assert scan["graceful_timeout"] == s.supervisor.graceful_timeout_s
