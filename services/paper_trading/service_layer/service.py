@@ -62,7 +62,7 @@ class PaperTradingService(PortfolioUseCases, DatabaseServiceMixin):
         self.intake = Intake(self.cfg, self.db, self.sessions, self.cal, self.limits)
         self.engine = FillEngine(self.costs, self.cal, margin=self.cfg.account_type == "margin",
                                  fractionable=self._fractionable)
-        self._last_minute: datetime | None = None
+        self._last_minute: tuple[datetime, datetime | None] | None = None
         self._lock = threading.Lock()
 
     # -- clock and processing -------------------------------------------------------------
@@ -105,15 +105,23 @@ class PaperTradingService(PortfolioUseCases, DatabaseServiceMixin):
         return stats
 
     def maybe_process(self) -> None:
-        """Process once per clock minute per process (bars only appear on minute boundaries)."""
+        """Process once per clock minute and market-feed step per process.
+
+        Bars only appear on minute boundaries, but the market owner stores them a moment after
+        the clock moves: a sweep a request triggers in between sees the minute without its
+        bars, so the sweep runs again once the feed's ``through_ts`` moved (one primary-key
+        read).  Otherwise whoever asked first in a minute would decide what a later reader of
+        the same minute sees (an order not yet filled), and results would depend on timing.
+        """
         if not self.cfg.process_on_request:
             return
         now = self.now()
-        minute = now.replace(second=0, microsecond=0)
+        key = (now.replace(second=0, microsecond=0),
+               Repository(self.get_db_connection()).feed_through())
         with self._lock:
-            if self._last_minute == minute:
+            if self._last_minute == key:
                 return
-            self._last_minute = minute
+            self._last_minute = key
         self.process_until(now)
 
     @staticmethod
