@@ -34,6 +34,18 @@ _FATAL_MARKERS = {
 }
 
 
+#: errors after which a connection cannot be trusted: SQLite keeps a file it opened read-only
+#: (or after an I/O error) that way for the connection's life, even once the file is fixed
+_REOPEN_MARKERS = ("readonly database", "disk i/o error", "unable to open database")
+#: consecutive failed writes after which /health asks a probe write whether writes work
+WRITE_FAILURES_UNHEALTHY = 3
+
+
+def _needs_reopen(exc: BaseException) -> bool:
+    text = str(exc).lower()
+    return any(m in text for m in _REOPEN_MARKERS)
+
+
 def _operational(exc: sqlite3.OperationalError) -> Exception:
     """Return a clear ``OperationalError`` for disk faults, or ``exc`` itself."""
     text = str(exc).lower()
@@ -86,6 +98,13 @@ class Database:
         self._pid = os.getpid()
         self._read_only: frozenset[str] = frozenset()
         self._owner = False
+        # write outcomes (this process): consecutive failures since the last commit, and a
+        # generation that every thread's connection is checked against (bumped on a
+        # read-only / I/O error: each thread reopens its connection before its next use)
+        self.write_failures = 0
+        self.last_write_error: str | None = None
+        self.reopens = 0
+        self._generation = 0
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Database:
@@ -162,7 +181,10 @@ class Database:
             self._pid = os.getpid()
         conn = getattr(self._local, "conn", None)
         if conn is not None:
-            return conn
+            if getattr(self._local, "generation", self._generation) == self._generation \
+                    or conn.in_transaction:
+                return conn
+            self._drop(conn)  # opened before a read-only / I/O error: reopen it
         try:
             conn = call_with_lock_retry(
                 lambda: self._open(timeout),
@@ -174,9 +196,69 @@ class Database:
         except sqlite3.OperationalError as exc:
             raise _operational(exc) from exc
         self._local.conn = conn
+        self._local.generation = self._generation
         with self._lock:
             self._all.append(conn)
         return conn
+
+    def _drop(self, conn: sqlite3.Connection) -> None:
+        """Close this thread's connection; the next use opens a new one."""
+        self._local.conn = None
+        with self._lock:
+            if conn in self._all:
+                self._all.remove(conn)
+        try:
+            conn.close()
+        except sqlite3.Error:
+            pass
+        self.reopens += 1
+
+    # -- write health --------------------------------------------------------------------
+    def write_failed(self, exc: BaseException) -> None:
+        """Count a failed write; on a read-only / I/O error make every thread reopen."""
+        self.write_failures += 1
+        self.last_write_error = str(exc)
+        if _needs_reopen(exc):
+            self._generation += 1
+
+    def write_succeeded(self) -> None:
+        self.write_failures = 0
+
+    def probe_write(self, timeout_s: float = 0.5) -> str | None:
+        """Write on a fresh connection and roll it back; return why it failed, else None.
+
+        A file SQLite may not write is opened read-only without a word and ``BEGIN
+        IMMEDIATE`` still succeeds on it; the first statement that changes a page fails
+        (SQLITE_READONLY), so the probe creates a table and rolls back (nothing is kept).
+        A lock held by another writer is not a failure (None).
+        """
+        try:
+            conn = sqlite3.connect(str(self.path), timeout=timeout_s, isolation_level=None)
+        except sqlite3.Error as exc:
+            return str(exc)
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            conn.execute("CREATE TABLE _suite_write_probe (x)")
+            conn.execute("ROLLBACK")
+            return None
+        except sqlite3.OperationalError as exc:
+            return None if is_lock_error(exc) else str(exc)
+        finally:
+            conn.close()
+
+    def write_health(self) -> dict[str, Any]:
+        """Return whether writes work: after ``WRITE_FAILURES_UNHEALTHY`` failed writes in a
+        row, a probe write decides (a success forgets the failures: the next write reopens)."""
+        out: dict[str, Any] = {"ok": True, "consecutive_failures": self.write_failures,
+                               "reopens": self.reopens}
+        if self.write_failures >= WRITE_FAILURES_UNHEALTHY:
+            error = self.probe_write()
+            if error is None:
+                self.write_failures = 0
+                self._generation += 1
+            else:
+                out.update(ok=False, last_error=self.last_write_error, probe_error=error)
+        return out
 
     connection = get_db_connection
 
@@ -383,6 +465,8 @@ class _Transaction:
             self.db._begin(conn)
         except sqlite3.OperationalError as exc:
             self.db.stats.record(self.label, time.perf_counter() - self.t0, False)
+            if not is_lock_error(exc):
+                self.db.write_failed(exc)
             raise _operational(exc) from exc
         return conn
 
@@ -400,6 +484,8 @@ class _Transaction:
                     conn.execute("COMMIT")
                     committed = True
                 except sqlite3.OperationalError as err:
+                    if not is_lock_error(err):
+                        self.db.write_failed(err)
                     raise _operational(err) from err
         finally:
             if not committed and conn.in_transaction:
@@ -408,7 +494,11 @@ class _Transaction:
                 except sqlite3.Error:
                     log.exception("rollback failed")
             self.db.stats.record_transaction(self.label, time.perf_counter() - self.t0, committed)
+            if committed:
+                self.db.write_succeeded()
         if exc_type is not None and issubclass(exc_type, sqlite3.OperationalError):
+            if not is_lock_error(exc):
+                self.db.write_failed(exc)
             mapped = _operational(exc)
             if mapped is not exc:
                 raise mapped from exc

@@ -232,6 +232,10 @@ class Supervisor:
             elif now - m.last_db_write > 15:
                 self._record(m)
         elif m.state != "starting":
+            # an unhealthy service is not stable: its earlier restarts stay in the crash-loop
+            # window (before, a service healthy for stable_after_s once had them forgotten
+            # while it kept failing its checks, so health-failure restarts never gave up)
+            m.healthy_since = None
             m.fails += 1
             if m.fails >= self.cfg.unhealthy_threshold:
                 why = f"health check failed {m.fails} times in a row: {result.error}"

@@ -246,20 +246,25 @@ def create_service_app(
         """Process, database, version, uptime and circuit-breaker states."""
         t0 = time.perf_counter()
         reachable = db.ping()
+        # healthy = can do its job: writes that keep failing (a read-only or failing disk)
+        # are unhealthy once a probe write fails too, so the manager restarts the service
+        writes = db.write_health()
+        good = reachable and writes["ok"]
         data = {
             "service": name,
-            "status": "healthy" if reachable else "unhealthy",
+            "status": "healthy" if good else "unhealthy",
             "version": settings.version,
             "pid": os.getpid(),
             "uptime_s": round(time.time() - started, 3),
             "database": {"reachable": reachable,
-                         "latency_ms": round((time.perf_counter() - t0) * 1000, 3)},
+                         "latency_ms": round((time.perf_counter() - t0) * 1000, 3),
+                         "writes": writes},
             "circuit_breakers": breaker_states(),
             "environment": settings.env,
         }
         if health_extra is not None:
             data.update(health_extra())
-        return ok(data, status=200 if reachable else 503)
+        return ok(data, status=200 if good else 503)
 
     def ready() -> Response:
         """200 once the service can take traffic (database reachable, own checks pass)."""

@@ -160,3 +160,21 @@ def test_services_get_the_malloc_settings_unless_the_environment_sets_them(suite
     line = next(x for x in suite.console_log("news").read_text().splitlines()
                 if x.startswith("malloc trim threshold"))
     assert line.split()[-1] == want
+
+
+def test_health_failure_restarts_count_towards_the_crash_loop_limit(suite, fake_modes):
+    """A service that comes up healthy and then fails its checks, again and again, ends
+    ``failed`` (finding 2 of "Hardening, round two": technical analysis hung by a request kept
+    being restarted).  Its healthy spell is shorter than ``stable_after_s`` counted from the
+    last good probe; before, ``stable_after_s`` ran from the first good probe on even while the
+    checks failed, so the restarts were forgotten and it never gave up."""
+    suite.policy = type(suite.policy)(0.05, 2.0, 1.0, 2, 120.0)
+    suite.cfg = suite.cfg.model_copy(update={"stable_after_s": 0.25})
+    suite.start()
+    m = suite.services["technical_analysis"]
+    fake_modes["technical_analysis"] = "flaky"  # two good probes, then 503 for ever
+    suite.run_dir.request("restart", "technical_analysis")
+    assert wait_for(lambda: (suite.tick() or True) and m.state == "failed", 20), m.state
+    assert m.restarts >= 3  # the requested restart and crash_loop_limit (2) more
+    assert m.last_reason.startswith("crash loop: 3 failures within 120s; last: health check")
+    assert events(suite, "technical_analysis")[-1] == "failed"
