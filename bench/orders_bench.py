@@ -187,9 +187,9 @@ def sweep_part(tmp: Path, n: int = 10_000) -> None:
     rng = np.random.default_rng(1)
     prices = (rng.integers(9000, 9900, n) / 100).tolist()  # buy limits below the market
     t = clock_t[0]
+    svc.ensure_accounts()
     with svc.unit_of_work() as uow:
         repo = Repository(uow.conn)
-        svc._ensure_account(repo, t)
         for px in prices:
             repo.insert_order(OrderRecord(
                 id=str(uuid.uuid4()), client_order_id=uuid.uuid4().hex, symbol="AAPL",

@@ -14,7 +14,9 @@ import types
 import typing
 from collections.abc import Callable
 from datetime import UTC, date, datetime
-from typing import Annotated, Any, TypeVar
+from decimal import Decimal
+from enum import Enum
+from typing import Annotated, Any, Literal, TypeVar, get_args, get_origin
 
 from flask import Request, request
 from pydantic import AfterValidator, AwareDatetime, BaseModel, Field
@@ -113,9 +115,32 @@ def _wide_int(value: Any, path: tuple[Any, ...]) -> tuple[tuple[Any, ...], int] 
     return None
 
 
+@functools.lru_cache(maxsize=1024)
+def _may_hold_int(annotation: Any) -> bool:
+    """Return whether a value of ``annotation`` can hold an int (computed once per type: the
+    walk below is skipped for models of money, strings and enums, e.g. an order)."""
+    if annotation is bool or annotation in (str, bytes, float, Decimal, type(None)):
+        return False
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return any(_may_hold_int(f.annotation) for f in annotation.model_fields.values())
+    if isinstance(annotation, type) and issubclass(annotation, (Enum, datetime, date)):
+        return False
+    origin = get_origin(annotation)
+    if origin is Literal:
+        return any(isinstance(a, int) and not isinstance(a, bool) for a in get_args(annotation))
+    if origin is Annotated:
+        return _may_hold_int(get_args(annotation)[0])
+    args = get_args(annotation)
+    if origin is not None and args:
+        return any(_may_hold_int(a) for a in args if a is not Ellipsis)
+    return True  # int, Any, bare containers, anything unknown: walk it
+
+
 def _check_int_range(model: BaseModel, where: str) -> BaseModel:
     """Return ``model`` after checking every int in it fits SQLite (a backstop behind the
     models' own bounds: ``DbInt`` or ``le=``)."""
+    if not _may_hold_int(type(model)):
+        return model
     found = _wide_int(model, ())
     if found is not None:
         field = _field_path(found[0])
