@@ -100,40 +100,56 @@ class Poller:
         return changed
 
     # -- subscribers -------------------------------------------------------------------------
-    def subscribe(self, topics: set[str] | None, max_s: float, heartbeat_s: float,
-                  last_id: int | None = None) -> Iterator[str]:
-        """Yield SSE text: the current value of each topic, then each change, until ``max_s``."""
+    # The steps of one subscription, shared by ``subscribe`` (a thread) and the stream
+    # server's asyncio handler (``services.paper_trading.streaming.sse``).
+    def join(self, topics: set[str] | None, last_id: int | None) -> tuple[list[str], int]:
+        """Count a subscriber in; return the SSE frames of each topic's current value newer
+        than ``last_id`` and the cursor to follow changes from."""
         self.ensure_running()
         with self.cond:
             self.subscribers += 1
+            snapshot = sorted((seq, t, text) for t, (seq, text) in self.latest.items()
+                              if topics is None or t in topics)
+            cursor = self.seq
+        return [frame(seq, topic, text) for seq, topic, text in snapshot
+                if last_id is None or seq > last_id], cursor
+
+    def changes(self, cursor: int, topics: set[str] | None,
+                wait_s: float = 0.0) -> tuple[list[str], int]:
+        """Return the SSE frames of the changes after ``cursor`` (waiting up to ``wait_s`` for
+        one) and the new cursor."""
+        with self.cond:
+            if wait_s and self.seq <= cursor:
+                self.cond.wait(timeout=wait_s)
+            fresh = [e for e in self.events if e[0] > cursor] if self.seq > cursor else []
+            cursor = self.seq
+        return [frame(seq, topic, text) for seq, topic, text in fresh
+                if topics is None or topic in topics], cursor
+
+    def leave(self) -> None:
+        with self.cond:
+            self.subscribers -= 1
+            self._last_listener = time.monotonic()
+
+    def subscribe(self, topics: set[str] | None, max_s: float, heartbeat_s: float,
+                  last_id: int | None = None) -> Iterator[str]:
+        """Yield SSE text: the current value of each topic, then each change, until ``max_s``."""
+        first, cursor = self.join(topics, last_id)
         try:
             yield "retry: 2000\n\n"
             deadline = time.monotonic() + max_s
-            with self.cond:
-                snapshot = sorted((seq, t, text) for t, (seq, text) in self.latest.items()
-                                  if topics is None or t in topics)
-                cursor = self.seq
-            for seq, topic, text in snapshot:
-                if last_id is None or seq > last_id:
-                    yield _frame(seq, topic, text)
+            yield from first
             beat = time.monotonic()
             while time.monotonic() < deadline and not self._stop.is_set():
-                with self.cond:
-                    self.cond.wait(timeout=min(1.0, heartbeat_s))
-                    fresh = [e for e in self.events if e[0] > cursor]
-                    cursor = self.seq
-                for seq, topic, text in fresh:
-                    if topics is None or topic in topics:
-                        yield _frame(seq, topic, text)
+                fresh, cursor = self.changes(cursor, topics, min(1.0, heartbeat_s))
+                yield from fresh
                 if time.monotonic() - beat >= heartbeat_s:
                     # a comment line: keeps proxies from timing out and reveals a gone client
                     beat = time.monotonic()
-                    yield ": keep-alive\n\n"
-            yield "event: reconnect\ndata: {}\n\n"
+                    yield KEEP_ALIVE
+            yield RECONNECT
         finally:
-            with self.cond:
-                self.subscribers -= 1
-                self._last_listener = time.monotonic()
+            self.leave()
 
 
 class AccountPollers:
@@ -168,5 +184,9 @@ class AccountPollers:
             poller.stop()
 
 
-def _frame(seq: int, topic: str, text: str) -> str:
+KEEP_ALIVE = ": keep-alive\n\n"
+RECONNECT = "event: reconnect\ndata: {}\n\n"
+
+
+def frame(seq: int, topic: str, text: str) -> str:
     return f"id: {seq}\nevent: {topic}\ndata: {text}\n\n"

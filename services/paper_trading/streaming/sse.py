@@ -15,8 +15,10 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import time
+from collections.abc import Awaitable, Callable
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -26,9 +28,13 @@ from pydantic import ValidationError as PydanticError
 
 from services.paper_trading.streaming.hub import SSEClient
 from services.paper_trading.streaming.runtime import RUNTIME
+from services.paper_trading.streaming.ws_handlers import client_ip
 from shared.db.bounds import DB_INT_MAX, db_int
 from shared.errors import AppError
 
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+#: seconds a subscriber refused over a connection cap is told to wait
+RETRY_AFTER_S = 5
 SSE_HEADERS = {"Content-Type": "text/event-stream", "Cache-Control": "no-cache",
                "X-Accel-Buffering": "no"}
 
@@ -47,12 +53,37 @@ class DashboardQuery(BaseModel):
     topics: str | None = Field(None, max_length=200)
 
 
-def error(status: int, code: str, message: str, field: str | None = None) -> web.Response:
+def error(status: int, code: str, message: str, field: str | None = None,
+          headers: dict[str, str] | None = None) -> web.Response:
     """Return the suite's JSON error envelope."""
     body = {"status": "error", "data": None,
             "error": {"code": code, "message": message,
                       "details": {"field": field} if field else None}}
-    return web.json_response(body, status=status)
+    return web.json_response(body, status=status, headers=headers)
+
+
+def over_limit(cap: str) -> web.Response:
+    """503 for a subscriber over ``cap`` (``max_clients`` or ``max_clients_per_ip``), the
+    suite's error envelope naming the cap, and Retry-After: when to try again."""
+    return error(503, "connection_limit", "connection limit exceeded", cap,
+                 headers={"Retry-After": str(RETRY_AFTER_S)})
+
+
+def capped(handler: Handler) -> Handler:
+    """Wrap an SSE route: the response counts towards the hub's connection caps while it is
+    open (websockets and SSE share them); over a cap the answer is ``over_limit``."""
+    @functools.wraps(handler)
+    async def wrapper(request: web.Request) -> web.StreamResponse:
+        hub = request.app[RUNTIME].hub
+        ip = client_ip(request)
+        refused = hub.admit(ip)
+        if refused is not None:
+            return over_limit(refused)
+        try:
+            return await handler(request)
+        finally:
+            hub.release(ip)
+    return wrapper
 
 
 def _query(model: type[BaseModel], request: web.Request) -> Any:
@@ -173,44 +204,30 @@ async def dashboard_stream(request: web.Request) -> web.StreamResponse:
         headers.update({"Access-Control-Allow-Origin": str(origin), "Vary": "Origin"})
     resp = web.StreamResponse(headers=headers)
     await resp.prepare(request)
-    poller.ensure_running()
-    with poller.cond:
-        poller.subscribers += 1
+    from dashboard.live import KEEP_ALIVE, RECONNECT
+
+    first, cursor = poller.join(topics, last_id)
     try:
         await resp.write(b"retry: 2000\n\n")
         deadline = time.monotonic() + cfg.stream_max_s
-        with poller.cond:
-            snapshot = sorted((seq, t, text) for t, (seq, text) in poller.latest.items()
-                              if topics is None or t in topics)
-            cursor = poller.seq
-        for seq, topic, text in snapshot:
-            if last_id is None or seq > last_id:
-                await resp.write(_frame(seq, topic, text))
+        for text in first:
+            await resp.write(text.encode())
         beat = time.monotonic()
         tick = min(0.1, cfg.poll_interval_s / 2)
         while time.monotonic() < deadline:
             await asyncio.sleep(tick)
-            with poller.cond:  # a short lock: the poller thread only holds it to publish
-                fresh = [e for e in poller.events if e[0] > cursor] if poller.seq > cursor else []
-                cursor = poller.seq
-            for seq, topic, text in fresh:
-                if topics is None or topic in topics:
-                    await resp.write(_frame(seq, topic, text))
+            fresh, cursor = poller.changes(cursor, topics)  # a short lock, never a wait
+            for text in fresh:
+                await resp.write(text.encode())
             if time.monotonic() - beat >= cfg.stream_heartbeat_s:
                 beat = time.monotonic()
-                await resp.write(b": keep-alive\n\n")
-        await resp.write(b"event: reconnect\ndata: {}\n\n")
+                await resp.write(KEEP_ALIVE.encode())
+        await resp.write(RECONNECT.encode())
     except (ConnectionError, asyncio.CancelledError):
         pass
     finally:
-        with poller.cond:
-            poller.subscribers -= 1
-            poller._last_listener = time.monotonic()
+        poller.leave()
     return resp
-
-
-def _frame(seq: int, topic: str, text: str) -> bytes:
-    return f"id: {seq}\nevent: {topic}\ndata: {text}\n\n".encode()
 
 
 def _dashboard_poller(app: web.Application, account: int) -> Any:
