@@ -21,9 +21,9 @@ def create_app(settings: Settings | None = None) -> Flask:
     from dashboard.api import blueprints as api_blueprints
     from dashboard.backend import Backend
     from dashboard.pages import blueprints as page_blueprints
-    from services.paper_trading.streaming.urls import stream_location
     from shared.db import get_database
     from shared.web.headers import STATIC_HEADERS
+    from shared.web.stream_urls import stream_location
 
     settings = settings or load_settings()
     db = get_database(settings)

@@ -209,7 +209,7 @@ def blueprints() -> list[Blueprint]:
         this 307 (the stream answers CORS for this page's origin, and the pages' CSP allows
         connecting to it).
         """
-        from services.paper_trading.streaming.urls import stream_location
+        from shared.web.stream_urls import stream_location
 
         url = stream_location(current_settings(), request.host, request.scheme,
                               "/api/v1/dashboard/stream", dict(request.args))

@@ -252,7 +252,7 @@ def blueprints() -> list[Blueprint]:
     def stream(query: StreamQuery) -> Response:
         """Server-Sent Events of order and fill events (resume with Last-Event-ID): answered
         by the stream server; this route redirects there (307, query and resume point kept)."""
-        from services.paper_trading.streaming.urls import stream_location
+        from shared.web.stream_urls import stream_location
 
         args = dict(request.args)
         header = request.headers.get("Last-Event-ID", "")

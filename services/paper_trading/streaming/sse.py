@@ -31,6 +31,7 @@ from services.paper_trading.streaming.runtime import RUNTIME
 from services.paper_trading.streaming.ws_handlers import client_ip
 from shared.db.bounds import DB_INT_MAX, db_int
 from shared.errors import AppError
+from shared.web.stream_urls import forwarded_port
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 #: seconds a subscriber refused over a connection cap is told to wait
@@ -181,7 +182,9 @@ def dashboard_origin_ok(origin: str | None, settings: Any) -> bool:
         port = parts.port
     except ValueError:
         return False
-    return parts.scheme in ("http", "https") and port == settings.port("dashboard")
+    dashboard = settings.port("dashboard")
+    return parts.scheme in ("http", "https") and (
+        port == dashboard or (port is None and forwarded_port(parts.hostname) == dashboard))
 
 
 async def dashboard_stream(request: web.Request) -> web.StreamResponse:
