@@ -4,7 +4,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from shared.config_sections._base import StrictModel
 
@@ -52,9 +52,22 @@ class StreamsSection(StrictModel):
     # events an SSE client may have waiting before it is closed as too slow
     sse_queue: int = Field(10_000, ge=10)
     max_message_bytes: int = Field(65_536, ge=1024)   # a client's frame, reassembled
+    # connections held open at once (websockets and SSE together): over it a new one is
+    # refused (Alpaca's 406 "connection limit exceeded" on a websocket, 503 on SSE)
     max_clients: int = Field(20_000, ge=1)
+    # the same from one client address.  Loopback tests and benches open many from 127.0.0.1
+    # (500 in tests/e2e/test_streams.py, 1,001 in bench/streams_bench.py), so the default
+    # leaves them room; behind a proxy every client has the proxy's address (raise it there)
+    max_clients_per_ip: int = Field(2_000, ge=1)
     # after a clock jump, bars of at most this many minutes back are streamed
     max_bar_catchup_minutes: int = Field(30, ge=1, le=10_000)
+
+    @model_validator(mode="after")
+    def _per_ip_within_total(self) -> StreamsSection:
+        if self.max_clients_per_ip > self.max_clients:
+            raise ValueError(f"max_clients_per_ip ({self.max_clients_per_ip}) must not exceed "
+                             f"max_clients ({self.max_clients})")
+        return self
 
 
 class Section(StrictModel):

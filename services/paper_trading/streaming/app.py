@@ -163,7 +163,7 @@ def build_app(settings: Any) -> web.Application:
     r.add_get("/stream", ws_handlers.trading_stream)
     for path in ws_handlers.DATA_PATHS:
         r.add_get(path, ws_handlers.data_stream)
-    r.add_get("/api/v1/events/stream", sse.trade_events)
-    r.add_get("/api/v1/dashboard/stream", sse.dashboard_stream)
+    r.add_get("/api/v1/events/stream", sse.capped(sse.trade_events))
+    r.add_get("/api/v1/dashboard/stream", sse.capped(sse.dashboard_stream))
     r.add_route("OPTIONS", "/api/v1/dashboard/stream", sse.dashboard_preflight)
     return app

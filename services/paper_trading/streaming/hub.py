@@ -115,13 +115,40 @@ class Hub:
         self.trading: dict[int, set[TradingClient]] = defaultdict(set)
         self.data: set[DataClient] = set()
         self.sse: dict[int, set[SSEClient]] = defaultdict(set)
-        self.connections = 0
+        self.connections = 0  # websockets and SSE responses held open (max_clients)
+        self.per_ip: dict[str, int] = defaultdict(int)  # the same by client address
         self.stats: dict[str, int] = defaultdict(int)
         self.loop: asyncio.AbstractEventLoop | None = None
         self._pending: Batch | None = None
         self._pending_lock = threading.Lock()
         self.merged = 0  # polls merged into a batch the loop had not taken yet (poller thread)
         self._rest_until = 0.0
+
+    # -- admission -----------------------------------------------------------------------
+    def admit(self, ip: str) -> str | None:
+        """Count a new connection from ``ip``; return None, or which cap refuses it
+        (``"max_clients"`` / ``"max_clients_per_ip"``: nothing counted).  Called on the loop
+        with no await before the handler's ``try``/``release``, so no handshake in flight
+        slips past a cap."""
+        if self.connections >= self.cfg.max_clients:
+            refused = "max_clients"
+        elif self.per_ip[ip] >= self.cfg.max_clients_per_ip:
+            refused = "max_clients_per_ip"
+        else:
+            self.connections += 1
+            self.per_ip[ip] += 1
+            return None
+        self.stats[f"refused_{refused}"] += 1
+        return refused
+
+    def release(self, ip: str) -> None:
+        """Forget a connection ``admit`` counted."""
+        self.connections -= 1
+        left = self.per_ip[ip] - 1
+        if left > 0:
+            self.per_ip[ip] = left
+        else:
+            del self.per_ip[ip]
 
     # -- registry ------------------------------------------------------------------------
     def add_trading(self, c: TradingClient) -> None:
@@ -258,7 +285,8 @@ class Hub:
                 self.stats["news_messages"] += len(msgs)
 
     def snapshot(self) -> dict[str, Any]:
-        return {"connections": self.connections,
+        return {"connections": self.connections, "addresses": len(self.per_ip),
+                "most_from_one_address": max(self.per_ip.values(), default=0),
                 "trading_clients": sum(len(g) for g in self.trading.values()),
                 "data_clients": sum(1 for c in self.data if c.kind != "news"),
                 "news_clients": sum(1 for c in self.data if c.kind == "news"),

@@ -44,8 +44,11 @@ async def serve(app: web.Application, host: str, port: int,
             loop.add_signal_handler(sig, stop.set)
         except (NotImplementedError, RuntimeError):  # not the main thread (tests)
             pass
+    # handler_cancellation: a client that goes away cancels its handler at once, so an idle
+    # SSE subscriber (waiting on its queue, not writing) gives back its place under the
+    # connection caps then, not at its next heartbeat write (up to 15 s later)
     runner = web.AppRunner(app, access_log=None, shutdown_timeout=2.0,
-                           handle_signals=False)
+                           handle_signals=False, handler_cancellation=True)
     await runner.setup()
     site = web.TCPSite(runner, host, port, backlog=4096, reuse_address=True)
     await site.start()

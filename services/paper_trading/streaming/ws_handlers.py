@@ -2,7 +2,11 @@
 
 Each connection is one coroutine reading the client's messages; what the server pushes is
 written by the hub.  Any protocol error gets Alpaca's error message and the connection is
-closed; so is a client that does not authenticate within ``auth_timeout_s``.
+closed; so is a client that does not authenticate within ``auth_timeout_s``.  A connection
+over ``max_clients`` (websockets and SSE together) or ``max_clients_per_ip`` is upgraded and
+told as Alpaca tells it: on a data stream ``connected`` then ``{"T":"error","code":406,
+"msg":"connection limit exceeded"}``, on the trading stream ``{"stream":"listening","data":
+{"error":"connection limit exceeded"}}``; then it is closed.
 """
 from __future__ import annotations
 
@@ -52,25 +56,38 @@ async def _receive(ws: web.WebSocketResponse, timeout: float | None) -> tuple[An
             return None
 
 
-def _admit(request: web.Request) -> Hub:
-    hub = request.app[RUNTIME].hub
-    if hub.connections >= hub.cfg.max_clients:
-        raise web.HTTPServiceUnavailable(text='{"error":"connection limit exceeded"}',
-                                         content_type="application/json")
-    return hub
+def client_ip(request: web.Request) -> str:
+    """Return the peer's address (a proxy's own, behind one: see max_clients_per_ip)."""
+    return request.remote or "unknown"
+
+
+async def _refuse(request: web.Request, frames: list[bytes], *, text: bool
+                  ) -> web.WebSocketResponse:
+    """Answer a connection over a cap as Alpaca does: upgrade, send ``frames``, close."""
+    ws = _ws(request)
+    await ws.prepare(request)
+    for frame in frames[:-1]:
+        if text:
+            await ws.send_str(frame.decode())
+        else:
+            await ws.send_bytes(frame)
+    await _close(ws, frames[-1], text=text)
+    return ws
 
 
 # -- trading ---------------------------------------------------------------------------------
 async def trading_stream(request: web.Request) -> web.StreamResponse:
     """``TradingStream``: authenticate, listen to trade_updates, then receive them."""
-    hub = _admit(request)
+    hub: Hub = request.app[RUNTIME].hub
+    ip = client_ip(request)
+    if hub.admit(ip) is not None:  # the trading stream's form of Alpaca's 406
+        return await _refuse(request, [m.dumps(m.trading_error(m.ERRORS[406]))], text=True)
     ws = _ws(request)
-    await ws.prepare(request)
-    hub.connections += 1
     client: TradingClient | None = None
     loop = asyncio.get_running_loop()
     deadline = loop.time() + hub.cfg.auth_timeout_s
     try:
+        await ws.prepare(request)
         while True:
             timeout = None if client is not None else max(0.0, deadline - loop.time())
             try:
@@ -114,7 +131,7 @@ async def trading_stream(request: web.Request) -> web.StreamResponse:
                 await _close(ws, m.dumps(m.trading_error("invalid syntax")), text=True)
                 break
     finally:
-        hub.connections -= 1
+        hub.release(ip)
         if client is not None:
             client.closed = True
             hub.remove_trading(client)
@@ -146,12 +163,14 @@ async def _close(ws: web.WebSocketResponse, payload: bytes, *, text: bool) -> No
 # -- market data and news ----------------------------------------------------------------------
 async def data_stream(request: web.Request) -> web.StreamResponse:
     """``StockDataStream`` / ``CryptoDataStream`` / ``NewsDataStream``: Alpaca's protocol."""
-    hub = _admit(request)
+    hub: Hub = request.app[RUNTIME].hub
     kind, channels = DATA_PATHS[request.path]
     binary = "msgpack" in request.headers.get("Content-Type", "")
+    ip = client_ip(request)
+    if hub.admit(ip) is not None:  # Alpaca: "connected", then 406 where auth's reply goes
+        return await _refuse(request, [m.pack(m.connected(), binary),
+                                       m.pack(m.data_error(406), binary)], text=not binary)
     ws = _ws(request)
-    await ws.prepare(request)
-    hub.connections += 1
     client = DataClient(hub, request.transport, kind, binary)
     authed = False
     loop = asyncio.get_running_loop()
@@ -169,6 +188,7 @@ async def data_stream(request: web.Request) -> web.StreamResponse:
         await _close(ws, m.pack(m.data_error(code), binary), text=not binary)
 
     try:
+        await ws.prepare(request)
         await reply(m.connected())
         while True:
             timeout = None if authed else max(0.0, deadline - loop.time())
@@ -216,7 +236,7 @@ async def data_stream(request: web.Request) -> web.StreamResponse:
                 await fail(400)
                 break
     finally:
-        hub.connections -= 1
+        hub.release(ip)
         client.closed = True
         hub.remove_data(client)
     return ws
