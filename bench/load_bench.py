@@ -16,6 +16,23 @@ both see the same machine load, and prints requests/s and p50/p99 latency side b
 
 The suite's rate limit (security.rate_limit, per client and route) is raised for the bench
 through ``TRADING__security__rate_limit``.
+
+``--part pressure`` (``all`` runs both): order and /health latency beside idle connections.
+Paper trading as in production (its ``__main__``: gunicorn, two buffered workers) and the
+stream server on a temp database (``tests/e2e/streams_harness.prepare_db``).  ``--order-threads``
+threads submit resting limit orders on ``/v2/orders`` (``--pace`` s apart each) while /health
+of both services is read every 0.2 s, in two conditions alternated ABBA over ``--rounds`` so
+machine drift hits both:
+
+- quiet: nothing else connected;
+- loaded: 490 idle trading-stream listeners (``RawSwarm`` on ten other accounts) and 10 SSE
+  subscribers held on the stream server, and 50 clients trickling an order's body a byte
+  every 0.5 s on paper trading (``tests/reliability/slowclients.py``; cut off with 408 after
+  ``security.request_read_timeout_s``, 3 s here so the churn falls within each round, and
+  reconnecting at once).
+
+It prints each condition's orders/s, order p50/p99 and /health p50/p99/max, and the ratios
+loaded/quiet (goal: order p99 within 1.2x).
 """
 from __future__ import annotations
 
@@ -75,11 +92,24 @@ def drive(port: int, method: str, path: str, seconds: float, clients: int,
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--part", choices=("baseline", "pressure", "all"), default="all")
     ap.add_argument("--seconds", type=float, default=8.0, help="per scenario and round")
     ap.add_argument("--clients", type=int, default=16)
     ap.add_argument("--workers", type=int, default=2)
-    ap.add_argument("--rounds", type=int, default=2)
+    ap.add_argument("--rounds", type=int, default=2, help="baseline part")
+    ap.add_argument("--pressure-rounds", type=int, default=4, help="pressure part, per condition")
+    ap.add_argument("--order-threads", type=int, default=4)
+    ap.add_argument("--pace", type=float, default=0.02, help="s between one thread's orders")
     args = ap.parse_args()
+    if args.part in ("baseline", "all"):
+        baseline_part(args)
+    if args.part in ("pressure", "all"):
+        from bench._pressure import pressure_part
+
+        pressure_part(args)
+
+
+def baseline_part(args: argparse.Namespace) -> None:
 
     from shared.config import load_settings
     from shared.db import Database, migrate
