@@ -78,6 +78,14 @@ def test_disk_full_and_read_only_give_a_clear_error_then_recover(tiny_disk, tmp_
     settings = reliability_settings(tmp_path, database__path=str(tiny_disk / "trading.db"),
                                     market__universe_size=25)
     app = build_app("paper_trading", settings)
+    # AAPL is in the market (its owner, coordination's feed, records the universe; orders are
+    # only taken for listed symbols): one row, as the owner writes it
+    conn = sqlite3.connect(tiny_disk / "trading.db")
+    with conn:
+        conn.execute("INSERT OR IGNORE INTO symbols (symbol, name, sector, asset_class, exchange, "
+                     "source, updated_at) VALUES ('AAPL', 'Apple', 'Tech', 'equity', 'NASDAQ', "
+                     "'test', '2024-01-01')")
+    conn.close()  # no file of ours may stay open: the file system is remounted read-only below
     client = app.test_client()
     assert _order(client).status_code == 201
 
