@@ -209,7 +209,8 @@ class Settings(StrictModel):
     def secrets(self) -> list[str]:
         """Return every configured secret value (for log redaction and leak tests)."""
         out = []
-        for s in (self.security.api_key, self.alpaca.api_key, self.alpaca.secret_key):
+        for s in (self.security.api_key, self.alpaca.api_key, self.alpaca.secret_key,
+                  self.dashboard.secret_key):
             if s is not None and s.get_secret_value():
                 out.append(s.get_secret_value())
         return out
