@@ -200,6 +200,7 @@ class Hub:
                 symbols.update(s for s in subs if s != "*")
             daily.update(s for s in c.subs.get("dailyBars", ()) if s != "*")
         it = Interest(trading=bool(self.trading), sse=bool(self.sse), news=news,
+                      accounts=frozenset(self.trading),
                       symbols=frozenset(symbols), daily=frozenset(daily), wildcard=wildcard)
         if self.reader is not None:
             self.reader.interest = it  # one reference swap: the poller reads it next poll

@@ -46,6 +46,13 @@ class Interest:
     trading: bool = False
     sse: bool = False
     news: bool = False
+    # the accounts with trade_updates listeners: only their updates are encoded, so clients
+    # of other accounts cost no order_json per order of this one.  Read after a poll's
+    # SELECTs: a row committed after a client's "listening" reply is filtered by an interest
+    # that includes it.  (SSE events are not filtered: a new subscriber's catch-up reads up
+    # to the mark, and a poll that filtered on the interest from before it came could move
+    # the mark past rows of its account.)
+    accounts: frozenset[int] = frozenset()
     symbols: frozenset[str] = frozenset()   # any data channel of any client
     daily: frozenset[str] = frozenset()     # dailyBars
     wildcard: bool = False                   # some client subscribed bars/trades/... to "*"
@@ -207,6 +214,10 @@ class Reader:
             mk["fills"] = fills[-1]["id"]
         if evs:
             mk["order_events"] = evs[-1]["id"]
+        accounts = self.interest.accounts  # after the SELECTs: see Interest
+        new = [r for r in new if r["account"] in accounts]
+        fills = [r for r in fills if r["account"] in accounts]
+        evs = [r for r in evs if r["account"] in accounts]
         if not (new or fills or evs):
             return
         want = {r["order_id"] for r in fills} | {r["order_id"] for r in evs}
