@@ -91,3 +91,24 @@ async def _rest(hub: Hub) -> None:
     assert t.writes == [b"a"]  # resting: b waits, c merges into it
     await asyncio.sleep(0.08)
     assert t.writes == [b"a", b"bc"]
+
+
+def test_the_poller_encodes_trade_updates_only_for_accounts_someone_listens_to(
+        client, db, clock, settings) -> None:  # noqa: ANN001
+    from services.paper_trading.streaming.reader import Interest, Reader
+    from tests.services.paper_trading.helpers import OPEN, seed_bars
+
+    seed_bars(db, "AAPL", OPEN, [(100, 101, 99, 100.5)])
+    reader = Reader(settings.database_path, settings)
+    reader.interest = Interest(trading=True, accounts=frozenset({1}))  # the automation's
+    body = {"symbol": "AAPL", "side": "buy", "qty": "1", "type": "limit",
+            "limit_price": "1.00", "time_in_force": "gtc"}
+    for key in ("automation", "fanout-other", "automation"):
+        resp = client.post("/v2/orders", json=body, headers={"APCA-API-KEY-ID": key})
+        assert resp.status_code == 200, resp.get_json()
+    batch = reader.poll()
+    assert batch is not None
+    assert [account for account, _ in batch.trade_updates] == [1, 1]
+    # the other account's rows were read past, not left for a later poll
+    assert reader.marks["orders"] == db.fetch_one("SELECT MAX(seq) AS s FROM pt_orders")["s"]
+    reader.conn.close()
