@@ -1,12 +1,13 @@
 # One image for every service; docker-compose.yml picks the service with `command`.
 FROM python:3.11-slim
 
-# MALLOC_TRIM_THRESHOLD_: what the manager gives its services (shared/supervisor/spec.py).
+# MALLOC_*: what the manager gives its services (shared/supervisor/spec.py).
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     PIP_NO_CACHE_DIR=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \
     MALLOC_TRIM_THRESHOLD_=1048576 \
+    MALLOC_ARENA_MAX=2 \
     BIND_HOST=0.0.0.0 \
     DATABASE_PATH=/data/db/trading.db \
     LOG_DIR=/data/logs
