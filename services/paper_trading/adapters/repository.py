@@ -14,6 +14,7 @@ from typing import Any
 from services.paper_trading.domain import Bar
 from services.paper_trading.domain.records import ORDER_COLUMNS, OrderRecord, bar_iso, iso
 from shared.domain.money import from_micros, to_micros
+from shared.errors import NotFound
 
 _INSERT_ORDER = (f"INSERT INTO pt_orders ({', '.join(ORDER_COLUMNS)}) "  # noqa: S608 - fixed fragments, values bound
                  f"VALUES ({', '.join(':' + c for c in ORDER_COLUMNS)})")
@@ -123,6 +124,17 @@ class Repository:
         row = self._one("SELECT * FROM pt_orders WHERE id = ? AND account = ?",
                         (order_id, self.account_id))
         return None if row is None else OrderRecord.from_row(row)
+
+    def order_required(self, order_id: str) -> OrderRecord:
+        """Return this account's order ``order_id``.
+
+        Raises:
+            NotFound: the account has no order with this id.
+        """
+        rec = self.order(order_id)
+        if rec is None:
+            raise NotFound(f"order not found for {order_id}", field="order_id")
+        return rec
 
     def order_any(self, order_id: str) -> OrderRecord | None:
         """Return order ``order_id`` of whichever account (the sweep's and lifecycle's)."""

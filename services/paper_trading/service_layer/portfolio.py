@@ -36,9 +36,7 @@ class PortfolioUseCases(_Base):
         now = self.now()
         with self.write_uow("replace") as uow:
             repo = Repository(uow.conn, account)
-            old = repo.order(order_id)
-            if old is None:
-                raise NotFound(f"order not found for {order_id}", field="order_id")
+            old = repo.order_required(order_id)
             if old.status not in ("new", "accepted", "held") or old.filled_qty > 0:
                 raise UnprocessableError(f"order in \"{old.status}\" state cannot be replaced",
                                          field="order_id")

@@ -250,9 +250,7 @@ class PaperTradingService(PortfolioUseCases, DatabaseServiceMixin):
             NotFound: the account has no order with this id.
         """
         repo = Repository(self.get_db_connection(), account)
-        rec = repo.order(order_id)
-        if rec is None:
-            raise NotFound(f"order not found for {order_id}", field="order_id")
+        rec = repo.order_required(order_id)
         rec.legs = repo.children(rec.id)
         return rec
 
@@ -288,9 +286,7 @@ class PaperTradingService(PortfolioUseCases, DatabaseServiceMixin):
         now = self.now()
         with self.write_uow("cancel") as uow:
             repo = Repository(uow.conn, account)
-            rec = repo.order(order_id)
-            if rec is None:
-                raise NotFound(f"order not found for {order_id}", field="order_id")
+            rec = repo.order_required(order_id)
             if rec.status not in ("new", "accepted", "partially_filled", "held"):
                 raise UnprocessableError(f"order is already in \"{rec.status}\" state",
                                          field="order_id")
