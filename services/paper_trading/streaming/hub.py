@@ -156,11 +156,7 @@ class Hub:
         self._interest()
 
     def remove_trading(self, c: TradingClient) -> None:
-        group = self.trading.get(c.account)
-        if group is not None:
-            group.discard(c)
-            if not group:
-                del self.trading[c.account]
+        _leave(self.trading, c.account, c)
         self._interest()
 
     def add_data(self, c: DataClient) -> None:
@@ -175,11 +171,7 @@ class Hub:
         self._interest()
 
     def remove_sse(self, c: SSEClient) -> None:
-        group = self.sse.get(c.account)
-        if group is not None:
-            group.discard(c)
-            if not group:
-                del self.sse[c.account]
+        _leave(self.sse, c.account, c)
         self._interest()
 
     def subscriptions_changed(self) -> None:
@@ -293,6 +285,18 @@ class Hub:
                 "news_clients": sum(1 for c in self.data if c.kind == "news"),
                 "sse_clients": sum(len(g) for g in self.sse.values()),
                 "polls_merged": self.merged, **dict(self.stats)}
+
+
+
+
+def _leave(groups: dict[int, set[Any]], account: int, client: Any) -> None:
+    """Take ``client`` out of its account's group; drop the group once empty (the poller
+    encodes updates only for accounts that have one)."""
+    group = groups.get(account)
+    if group is not None:
+        group.discard(client)
+        if not group:
+            del groups[account]
 
 
 __all__ = ["Client", "DataClient", "Hub", "SSEClient", "TradingClient"]
