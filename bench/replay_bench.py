@@ -56,7 +56,7 @@ def bench_csv(tmp: Path) -> None:
     try:
         from backtesting import Backtest
 
-        from tests.services.coordination.reference import sma_cross_strategy
+        from tests.backtest.reference import sma_cross_strategy
 
         SmaCross = sma_cross_strategy(10, 20)
 

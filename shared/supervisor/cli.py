@@ -224,7 +224,7 @@ def parser() -> argparse.ArgumentParser:
     lg.add_argument("-n", "--lines", type=int, default=50)
     lg.add_argument("--console", action="store_true",
                     help="the process's stdout/stderr (gunicorn, tracebacks) instead")
-    from services.coordination.replay_cli import add_parser as add_replay  # owned by coordination
+    from backtest.cli import add_parser as add_replay  # the backtester registers its command
 
     add_replay(sub)
     from services.paper_trading.entrypoints.accounts_cli import (
@@ -248,7 +248,7 @@ def _accounts(settings: Settings, rd: RunDir, args: argparse.Namespace) -> int:
 
 
 def _replay(settings: Settings, rd: RunDir, args: argparse.Namespace) -> int:
-    from services.coordination.replay_cli import cmd_replay
+    from backtest.cli import cmd_replay
 
     return cmd_replay(settings, rd, args)
 

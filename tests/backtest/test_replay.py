@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 
 from shared.supervisor.cli import main
-from tests.services.coordination.reference import sma_cross_strategy
+from tests.backtest.reference import sma_cross_strategy
 
 
 def _write(path: Path, closes: list[float], opens: list[float] | None = None) -> Path:
@@ -111,7 +111,7 @@ def test_cross_check_against_backtesting_py(tmp_path: Path) -> None:
                                               ("ema_cross", {"fast": 4, "slow": 9}),
                                               ("macd_cross", {})])
 def test_screened_signals_equal_evaluating_every_bar(kind: str, params: dict) -> None:
-    from services.coordination.replay_engine import signals
+    from backtest.engine import signals
     from services.technical_analysis.domain import Strategy
 
     rng = np.random.default_rng(11)

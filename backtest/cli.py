@@ -1,6 +1,6 @@
 """``hybrid_manager.py replay``: replay a CSV of bars, or a session of the built-in market.
 
-``--data FILE --symbol S`` runs ``replay_engine`` in this process (the suite's strategy,
+``--data FILE --symbol S`` runs ``backtest.engine`` in this process (the suite's strategy,
 sizing, risk, fill and report code, no services); ``--session DATE --universe N`` drives the
 whole running suite through one session, one clock step per cycle, and writes the reporting
 service's exports.  Both write DIR/trades.csv, equity.csv, report.json and report.html.
@@ -69,7 +69,7 @@ def _sizing(text: str) -> Any:
 
 def replay_csv(args: argparse.Namespace) -> dict[str, Any]:
     """Replay ``args.data``; write the four files; return the headline figures."""
-    from services.coordination.replay_engine import ReplayConfig, run_replay
+    from backtest.engine import ReplayConfig, run_replay
     from services.reporting.domain import build_report, export_files
     from shared.market import read_ohlcv_file
 
