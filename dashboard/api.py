@@ -227,10 +227,12 @@ def blueprints() -> list[Blueprint]:
         if resp.status_code >= 400:
             raise ServiceUnavailable(f"reporting could not export: {resp.status_code}",
                                      details={"body": resp.text[:500]})
-        ext = {"csv": "csv", "json": "json", "html": "html"}[query.format]
-        return Response(resp.content, mimetype=resp.headers.get("Content-Type", "text/plain"),
-                        headers={"Content-Disposition":
-                                 f'attachment; filename="report-{query.what}.{ext}"'})
+        # reporting names the file and its type: passed on as they are (``mimetype=`` would
+        # append a second charset to its "text/csv; charset=utf-8")
+        return Response(resp.content,
+                        content_type=resp.headers.get("Content-Type", "application/octet-stream"),
+                        headers={"Content-Disposition": resp.headers.get(
+                            "Content-Disposition", "attachment")})
 
     @bp.get("/upstream/<service>/<path:path>")
     @validate()

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import copy
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import ROUND_HALF_EVEN, Decimal
@@ -209,15 +209,19 @@ class ReportingService(DatabaseServiceMixin):
         epoch = self.epoch() if epoch is None else epoch
         rep = self.report(epoch)
         closed = [t for t in rep.trades if not t.is_open]
+        open_trips = [t for t in rep.trades if t.is_open]
+        marks = self.last_prices(t.symbol for t in open_trips)
         keys = ("start", "end", "start_equity", "end_equity", "pnl", "total_return",
                 "annualized_return", "sharpe", "sortino", "max_drawdown", "win_rate",
                 "profit_factor", "expectancy", "trades", "open_trades", "exposure",
-                "trades_per_day", "notes")
+                "trades_per_day", "notes", "minimums", "unavailable")
         return d.jsonable({
             "epoch": epoch,
             **{k: rep.stats[k] for k in keys},
             "realized_pnl": sum((t.net_pnl for t in closed), Decimal(0)),
-            "open_realized_pnl": sum((t.net_pnl for t in rep.trades if t.is_open), Decimal(0)),
+            "open_realized_pnl": sum((t.net_pnl for t in open_trips), Decimal(0)),
+            "unrealized_pnl": sum((t.unrealized_pnl(marks[t.symbol]) for t in open_trips
+                                   if t.symbol in marks), Decimal(0)),
             "fees": sum((t.fees for t in rep.trades), Decimal(0)),
             "ledger_cash_flow": self.repo.ledger_cash_flow(epoch),
             "last_snapshot": snapshot_dict(s[-1]) if (s := self.repo.snapshots(epoch)) else None,
@@ -237,7 +241,25 @@ class ReportingService(DatabaseServiceMixin):
             trips = [t for t in trips if t.strategy == strategy]
         trips = list(reversed(trips))
         page = trips[offset:offset + min(limit, self.cfg.max_trades)]
-        return {"total": len(trips), "offset": offset, "trades": [d.trip_row(t) for t in page]}
+        marks = self.last_prices(t.symbol for t in page if t.is_open)
+        return {"total": len(trips), "offset": offset,
+                "trades": [d.trip_row(t, marks.get(t.symbol)) for t in page]}
+
+    def last_prices(self, symbols: Iterable[str]) -> dict[str, Decimal]:
+        """Return the last visible price of each symbol at the clock's now (a symbol without
+        one is left out: its open trips show no unrealized P&L rather than a wrong one)."""
+        out: dict[str, Decimal] = {}
+        wanted = sorted(set(symbols))
+        if not wanted:
+            return out
+        now = self.now()
+        for symbol in wanted:
+            try:
+                out[symbol] = self._price(symbol, now)
+            except AppError as exc:
+                log.warning("no price for an open trade", extra={"symbol": symbol,
+                                                                 "error": str(exc)})
+        return out
 
     def metrics(self, group_by: str | None = None, epoch: int | None = None,
                 start: datetime | None = None, end: datetime | None = None) -> dict[str, Any]:
@@ -262,7 +284,6 @@ class ReportingService(DatabaseServiceMixin):
                 empty tables).
         """
         rep = self.report(epoch)
-        stamp = self.now().strftime("%Y%m%dT%H%M%SZ")
         if fmt == "csv":
             if what == "trades":
                 text = d.trades_csv(rep.trades)
@@ -273,15 +294,22 @@ class ReportingService(DatabaseServiceMixin):
                     "day", "open_equity", "close_equity", "pnl", "ret"))
             else:
                 raise ValidationError("what must be trades, equity or daily", field="what")
-            return ExportFile(text, "text/csv", f"{what}-{stamp}.csv")
+            return ExportFile(text, "text/csv", export_filename(fmt, what))
         files = d.export_files(rep, title=self.cfg.report_title,
                                generated_at=self.now().isoformat(),
                                periods_per_year=self.cfg.periods_per_year)
         if fmt == "json":
-            return ExportFile(files["report.json"], "application/json", f"report-{stamp}.json")
+            return ExportFile(files["report.json"], "application/json",
+                              export_filename(fmt, what))
         if fmt == "html":
-            return ExportFile(files["report.html"], "text/html", f"report-{stamp}.html")
+            return ExportFile(files["report.html"], "text/html", export_filename(fmt, what))
         raise ValidationError("format must be csv, json or html", field="format")
+
+
+def export_filename(fmt: str, what: str = "trades") -> str:
+    """Return the download name of an export: ``report-<table>.csv`` for a CSV table, else
+    ``report.json`` / ``report.html`` (the whole report; ``what`` does not apply)."""
+    return f"report-{what}.csv" if fmt == "csv" else f"report.{fmt}"
 
 
 def snapshot_dict(s: Snapshot) -> dict[str, Any]:
@@ -292,4 +320,4 @@ def snapshot_dict(s: Snapshot) -> dict[str, Any]:
                        "run_id": s.run_id, "source": s.source})
 
 
-__all__ = ["ExportFile", "ReportingService", "snapshot_dict"]
+__all__ = ["ExportFile", "ReportingService", "export_filename", "snapshot_dict"]

@@ -48,9 +48,14 @@ def jsonable(value: Any) -> Any:
     return value
 
 
-def trip_row(trip: RoundTrip) -> dict[str, Any]:
-    """Return one journal row (every ``TRADE_COLUMNS`` key) of ``trip``, JSON-ready."""
+def trip_row(trip: RoundTrip, last_price: Decimal | None = None) -> dict[str, Any]:
+    """Return one journal row (every ``TRADE_COLUMNS`` key) of ``trip``, JSON-ready.
+
+    An open trip given ``last_price`` also has ``last_price`` and ``unrealized_pnl`` (its open
+    quantity marked at that price); otherwise both are None.
+    """
     hold = trip.holding_time
+    marked = trip.is_open and last_price is not None
     row = {
         "trip_id": trip.trip_id, "symbol": trip.symbol, "side": trip.side,
         "strategy": trip.strategy, "entry_time": trip.entry_time, "exit_time": trip.exit_time,
@@ -62,6 +67,8 @@ def trip_row(trip: RoundTrip) -> dict[str, Any]:
         "mae": trip.mae, "mfe": trip.mfe, "mae_pct": trip.mae_pct, "mfe_pct": trip.mfe_pct,
         "n_fills": trip.n_fills, "entry_order_id": trip.entry_order_id,
         "decision_id": trip.decision_id, "pattern": trip.pattern,
+        "last_price": last_price if marked else None,
+        "unrealized_pnl": trip.unrealized_pnl(last_price) if marked else None,
     }
     return jsonable(row)
 

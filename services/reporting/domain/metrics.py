@@ -20,6 +20,18 @@ from services.reporting.domain.models import RoundTrip
 
 ZERO = Decimal(0)
 _MICRO = Decimal("0.000001")
+#: The fewest daily returns volatility, Sharpe and Sortino are given from: below it the figure
+#: is None and ``unavailable`` says why (a Sharpe of -35 from two days is noise, not a figure).
+MIN_DAILY_RETURNS = 20
+RETURN_FIGURES = ("volatility", "sharpe", "sortino")
+
+
+def minimums(annualize_min_days: int, min_daily_returns: int = MIN_DAILY_RETURNS
+             ) -> dict[str, dict[str, int]]:
+    """Return the data each gated figure needs: ``{figure: {"daily_returns"|"trading_days": n}}``."""
+    out = {k: {"daily_returns": min_daily_returns} for k in RETURN_FIGURES}
+    out["annualized_return"] = {"trading_days": annualize_min_days}
+    return out
 
 
 def _avg(total: Decimal, n: int) -> Decimal | None:
@@ -133,14 +145,18 @@ def compute_stats(
     periods_per_year: int = 252,
     annualize_min_days: int = 30,
     tz: str = "America/New_York",
+    min_daily_returns: int = MIN_DAILY_RETURNS,
 ) -> dict[str, Any]:
     """Return every performance figure of ``trades`` and the ``equity`` curve (see module doc).
 
     ``equity`` is a Decimal Series on a UTC index (``equity.equity_series``); daily returns are
     taken per calendar day in ``tz``; the annualized return is given only from
-    ``annualize_min_days`` daily returns on, since annualizing a few days says little.
+    ``annualize_min_days`` trading days on, volatility, Sharpe and Sortino only from
+    ``min_daily_returns`` daily returns on, since a few days say little.  ``minimums`` lists
+    those thresholds and ``unavailable`` maps each figure left None to the reason.
     """
     notes: list[str] = []
+    unavailable: dict[str, str] = {}
     days = daily_pnl(equity, tz)
     rets = np.array([d.ret for d in days if d.ret is not None], dtype=float)
     start = equity.iloc[0] if len(equity) else None
@@ -153,15 +169,28 @@ def compute_stats(
     elif total_return is not None:
         notes.append(f"annualized_return not given: {len(days)} trading day(s) of equity, "
                      f"fewer than {annualize_min_days}")
-    rs = return_stats(rets, periods_per_year=periods_per_year, risk_free_rate=risk_free_rate)
-    if rs["volatility"] is None:
-        notes.append("volatility, sharpe and sortino need at least 2 daily returns")
-    elif rs["sortino"] is None:
+        unavailable["annualized_return"] = (f"not enough data: {len(days)} trading day(s), "
+                                            f"needs {annualize_min_days}")
+    if len(rets) >= max(2, min_daily_returns):
+        rs = return_stats(rets, periods_per_year=periods_per_year,
+                          risk_free_rate=risk_free_rate)
+    else:
+        rs = {k: None for k in RETURN_FIGURES}
+        reason = (f"not enough data: {len(rets)} daily return(s), needs "
+                  f"{max(2, min_daily_returns)}")
+        unavailable.update({k: reason for k in RETURN_FIGURES})
+        notes.append(f"volatility, sharpe and sortino need at least {max(2, min_daily_returns)} "
+                     f"daily returns ({len(rets)} so far)")
+    if rs["volatility"] is not None and rs["sortino"] is None:
         notes.append("sortino not given: no day fell below the risk-free target")
+        unavailable["sortino"] = "no day fell below the risk-free target"
+    if rs["volatility"] is not None and rs["sharpe"] is None:
+        unavailable["sharpe"] = "the daily returns do not vary"
     dd = drawdown_stats(equity)
     ts = trade_stats(trades)
     if ts["trades"] and ts["profit_factor"] is None:
         notes.append("profit_factor not given: no losing trade")
+        unavailable["profit_factor"] = "no losing trade yet"
     stats: dict[str, Any] = {
         "start": equity.index[0].to_pydatetime() if len(equity) else None,
         "end": equity.index[-1].to_pydatetime() if len(equity) else None,
@@ -187,5 +216,7 @@ def compute_stats(
         "worst_day": min((d.pnl for d in days), default=None),
         **ts,
         "notes": notes,
+        "minimums": minimums(annualize_min_days, max(2, min_daily_returns)),
+        "unavailable": unavailable,
     }
     return stats

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
-from decimal import Decimal
+from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any
 
 from shared.errors import ValidationError
@@ -120,6 +120,15 @@ class RoundTrip:
     @property
     def net_pnl(self) -> Decimal:
         return self.gross_pnl - self.fees
+
+    def unrealized_pnl(self, last_price: Decimal) -> Decimal:
+        """Return the open quantity's P&L at ``last_price`` against the average entry price
+        (zero once the trip is closed); exact, rounded half-to-even to micro-units."""
+        if not self.is_open:
+            return Decimal(0)
+        sign = 1 if self.side == "long" else -1
+        return (sign * self.open_qty * (last_price - self.entry_price)).quantize(
+            Decimal("0.000001"), rounding=ROUND_HALF_EVEN)
 
     @property
     def holding_time(self) -> timedelta | None:

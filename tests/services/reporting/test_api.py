@@ -88,6 +88,46 @@ def test_exports(client, db, market) -> None:
     assert r.mimetype == "text/html" and b"<svg" in r.data
 
 
+@pytest.mark.parametrize("query,name,ctype", [
+    ("format=csv", "report-trades.csv", "text/csv; charset=utf-8"),
+    ("format=csv&what=equity", "report-equity.csv", "text/csv; charset=utf-8"),
+    ("format=csv&what=daily", "report-daily.csv", "text/csv; charset=utf-8"),
+    ("format=json", "report.json", "application/json"),
+    ("format=json&what=equity", "report.json", "application/json"),  # the whole report
+    ("format=html", "report.html", "text/html; charset=utf-8"),
+])
+def test_export_names_and_one_content_type(client, db, query: str, name: str,
+                                           ctype: str) -> None:
+    open_account(db)
+    r = client.get("/api/v1/report/export?" + query)
+    assert r.status_code == 200
+    assert r.headers["Content-Disposition"] == f'attachment; filename="{name}"'
+    assert r.headers.getlist("Content-Type") == [ctype]
+
+
+def test_open_trades_show_unrealized_pnl_at_the_last_price(client, db, market) -> None:
+    open_account(db)
+    book(db, [fill(0, "buy", 3, "100.10", symbol="AAPL"), fill(1, "sell", 1, "100.50",
+                                                              symbol="AAPL")])
+    market.now = T0 + timedelta(minutes=5)
+    market.prices["AAPL"] = last = Decimal("101.237")
+    rows = data(client.get("/api/v1/report/trades?status=open"))["trades"]
+    assert len(rows) == 1
+    row = rows[0]
+    assert Decimal(row["last_price"]) == last
+    # two shares still open, marked against the 100.10 entry
+    assert Decimal(row["unrealized_pnl"]) == (2 * (last - Decimal("100.10"))).quantize(
+        Decimal("0.000001"))
+    summary = data(client.get("/api/v1/report/summary"))
+    assert Decimal(summary["unrealized_pnl"]) == Decimal(row["unrealized_pnl"])
+    assert summary["sharpe"] is None
+    assert summary["unavailable"]["sharpe"].startswith("not enough data")
+    assert summary["minimums"]["sharpe"] == {"daily_returns": 20}
+    market.prices.clear()  # no visible price: no figure rather than a wrong one
+    assert data(client.get("/api/v1/report/trades?status=open"))["trades"][0][
+        "unrealized_pnl"] is None
+
+
 @pytest.mark.parametrize("url,field", [
     ("/api/v1/report/metrics?group_by=weekday", "group_by"),
     ("/api/v1/report/export?format=xml", "format"),

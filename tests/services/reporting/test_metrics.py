@@ -20,6 +20,7 @@ from services.reporting.domain import (
     exposure,
     trade_stats,
 )
+from services.reporting.domain.metrics import MIN_DAILY_RETURNS
 from tests.services.reporting.factories import T0, fill
 
 D = Decimal
@@ -36,7 +37,7 @@ HAND = ["100", "110", "99", "108.9", "120"]
 
 def test_hand_computed_return_figures() -> None:
     eq = daily_curve(HAND)
-    s = compute_stats([], eq, annualize_min_days=1)
+    s = compute_stats([], eq, annualize_min_days=1, min_daily_returns=2)
     r = [0.1, -0.1, 0.1, 120 / 108.9 - 1]
     assert s["trading_days"] == 4  # the first point is the baseline, as pct_change().dropna()
     assert s["pnl"] == D("20") and s["total_return"] == pytest.approx(0.2)
@@ -57,7 +58,7 @@ def test_hand_computed_return_figures() -> None:
 def test_risk_free_rate_is_taken_per_period() -> None:
     eq = daily_curve(HAND)
     r = np.array([0.1, -0.1, 0.1, 120 / 108.9 - 1]) - 0.05 / 252
-    s = compute_stats([], eq, risk_free_rate=0.05)
+    s = compute_stats([], eq, risk_free_rate=0.05, min_daily_returns=2)
     assert s["sharpe"] == pytest.approx(r.mean() / r.std(ddof=1) * math.sqrt(252))
 
 
@@ -67,10 +68,29 @@ def test_short_history_is_not_annualized_and_says_why() -> None:
     assert any("annualized_return not given: 4 trading day" in n for n in s["notes"])
     one = compute_stats([], daily_curve(["100"]))
     assert one["sharpe"] is None and one["volatility"] is None and one["total_return"] == 0
-    assert any("at least 2 daily returns" in n for n in one["notes"])
+    assert any("at least 20 daily returns (0 so far)" in n for n in one["notes"])
     empty = compute_stats([], equity_series([]))
     assert empty["total_return"] is None and empty["exposure"] is None
     assert empty["max_drawdown"] == 0.0 and empty["trades"] == 0
+
+
+def test_return_figures_need_the_documented_minimum_of_daily_returns() -> None:
+    rng = np.random.default_rng(7)
+    values = 10_000 * np.cumprod(np.concatenate([[1.0], 1 + rng.normal(0, 0.01, 20)]))
+    curve = [round(v, 6) for v in values.tolist()]
+    few = compute_stats([], daily_curve(curve[:20]))  # 19 daily returns
+    assert few["trading_days"] == 19
+    assert few["sharpe"] is None and few["sortino"] is None and few["volatility"] is None
+    assert few["unavailable"]["sharpe"] == "not enough data: 19 daily return(s), needs 20"
+    assert few["minimums"]["sharpe"] == {"daily_returns": MIN_DAILY_RETURNS} == \
+        few["minimums"]["sortino"]
+    assert few["minimums"]["annualized_return"] == {"trading_days": 30}
+    assert few["unavailable"]["annualized_return"].startswith("not enough data: 19 trading")
+    enough = compute_stats([], daily_curve(curve))  # 20
+    assert enough["sharpe"] is not None and enough["volatility"] is not None
+    assert "sharpe" not in enough["unavailable"]
+    two_days = compute_stats([], daily_curve(["100", "90", "80"]))  # the Sharpe -35
+    assert two_days["sharpe"] is None
 
 
 @pytest.mark.parametrize("seed", [1, 2, 3])
