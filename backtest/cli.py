@@ -37,6 +37,12 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--sizing", default="all_in",
                    help="all_in | fixed:DOLLARS | percent:PCT (of equity)")
     p.add_argument("--no-short", action="store_true", help="never sell short")
+    p.add_argument("--tz", default="America/New_York",
+                   help="time zone of the file's naive times (UTC for most crypto and FX files)")
+    p.add_argument("--dedupe", action="store_true",
+                   help="keep the last row of a time that appears more than once")
+    p.add_argument("--drop-missing", action="store_true",
+                   help="leave out rows with a missing or non-positive price")
     p.add_argument("--universe", type=int, default=20, help="--session: first N symbols")
     p.add_argument("--out", required=True, help="output directory")
 
@@ -69,13 +75,12 @@ def _sizing(text: str) -> Any:
 
 def replay_csv(args: argparse.Namespace) -> dict[str, Any]:
     """Replay ``args.data``; write the four files; return the headline figures."""
+    from backtest.data import LoadOptions, load_bars
     from backtest.engine import ReplayConfig, run_replay
     from services.reporting.domain import build_report, export_files
-    from shared.market import read_ohlcv_file
 
-    frame = read_ohlcv_file(args.data, symbol=None)
-    if "symbol" in frame.columns and args.symbol:
-        frame = frame[frame["symbol"] == args.symbol]
+    frame = load_bars(args.data, LoadOptions(symbol=args.symbol, tz=args.tz, dedupe=args.dedupe,
+                                             drop_missing=args.drop_missing))
     cfg = ReplayConfig(symbol=args.symbol or Path(args.data).stem.upper(),
                        strategy=args.strategy, params=_params(args.param), cash=args.cash,
                        commission_rate=args.commission, slippage_bps=args.slippage_bps,

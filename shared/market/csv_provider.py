@@ -53,9 +53,18 @@ def _parse_times(col: pd.Series, tz: str, path: str) -> pd.DatetimeIndex:
             return pd.DatetimeIndex(pd.to_datetime(col.astype("int64").astype(str),
                                                    format="%Y%m%d")).tz_localize(tz)
         return pd.DatetimeIndex(pd.to_datetime(v, unit=unit, utc=True))
+    text = col.astype(str).str.strip()
     try:
-        idx = pd.DatetimeIndex(pd.to_datetime(col.astype(str).str.strip(), format="mixed"))
-    except (ValueError, TypeError) as exc:
+        idx = pd.DatetimeIndex(pd.to_datetime(text, format="mixed"))
+    except ValueError as exc:
+        if "Mixed timezones" not in str(exc):
+            raise ValidationError(f"{path}: cannot read the time column ({exc}); use ISO-8601 "
+                                  "(2024-01-02 or 2024-01-02T14:30:00Z) or epoch seconds",
+                                  field="ts") from None
+        # ISO-8601 stamps whose UTC offset changes with daylight saving time (-05:00 in winter,
+        # -04:00 in summer) are valid: each names its own instant, so read them all as UTC
+        idx = pd.DatetimeIndex(pd.to_datetime(text, format="mixed", utc=True))
+    except TypeError as exc:
         raise ValidationError(f"{path}: cannot read the time column ({exc}); use ISO-8601 "
                               "(2024-01-02 or 2024-01-02T14:30:00Z) or epoch seconds",
                               field="ts") from None
@@ -64,15 +73,32 @@ def _parse_times(col: pd.Series, tz: str, path: str) -> pd.DatetimeIndex:
     return idx.tz_convert("UTC")
 
 
+def _line(raw: pd.DataFrame, pos: int) -> int:
+    """Return the file line of ``raw``'s row at position ``pos`` (line 1 is the header)."""
+    return int(raw.index[pos]) + 2
+
+
+def _unreadable_times(p: Path, raw: pd.DataFrame, col: str, idx: pd.DatetimeIndex,
+                      tz: str) -> str:
+    bad = np.flatnonzero(np.asarray(idx.isna()))
+    shown = ", ".join(f"line {_line(raw, i)} ({raw[col].iloc[i]})" for i in bad[:5])
+    more = f" and {len(bad) - 5} more" if len(bad) > 5 else ""
+    return (f"{p}: {len(bad)} row(s) have a time that does not exist or is ambiguous in {tz} "
+            f"(a daylight-saving change) or cannot be read: {shown}{more}; if the file's "
+            "times are in UTC or another zone, name it (--tz UTC, --tz Europe/London)")
+
+
 def read_ohlcv_file(path: str | os.PathLike[str], *, tz: str = "America/New_York",
-                    calendar: MarketCalendar | None = None, symbol: str | None = None) -> pd.DataFrame:
+                    calendar: MarketCalendar | None = None, symbol: str | None = None,
+                    lines: bool = False) -> pd.DataFrame:
     """Return the bars of one OHLCV file as a bar frame (sorted, UTC; daily rows at their
     date's 00:00 New York, or 00:00 UTC for a crypto pair).
 
     ``attrs['timeframe']`` is inferred from the spacing of the rows.  A file with a
     ``symbol`` column must be given ``symbol`` to pick its rows; daily rows are taken as a
     crypto pair's only when ``symbol`` is one.  ``calendar`` is not needed any more (kept for
-    callers that pass it).
+    callers that pass it).  ``lines`` adds a ``line`` column: each row's line in the file
+    (the header is line 1), so a caller's checks can name the row to fix.
 
     Raises:
         ValidationError: the file is missing, unreadable, or lacks a needed column.
@@ -95,7 +121,13 @@ def read_ohlcv_file(path: str | os.PathLike[str], *, tz: str = "America/New_York
         if symbol is None:
             raise ValidationError(f"{p}: has a symbol column; say which symbol to read",
                                   field="symbol")
-        raw = raw[raw[cols["symbol"]].astype(str).str.upper() == symbol.upper()]
+        names = raw[cols["symbol"]].astype(str).str.upper()
+        if not (names == symbol.upper()).any():
+            have = sorted(names.unique().tolist())
+            raise ValidationError(f"{p}: no rows for {symbol.upper()}; its symbols are "
+                                  f"{', '.join(have[:20])}" + (" ..." if len(have) > 20 else ""),
+                                  field="symbol")
+        raw = raw[names == symbol.upper()]
     found: dict[str, str] = {}
     for key, names in _ALIASES.items():
         for n in names:
@@ -113,10 +145,12 @@ def read_ohlcv_file(path: str | os.PathLike[str], *, tz: str = "America/New_York
     if need:
         raise ValidationError(f"{p}: no column for {need}; columns are {list(raw.columns)}; "
                               "name them date/open/high/low/close/volume", field="columns")
+    if raw.empty:
+        raise ValidationError(f"{p}: has a header but no rows of bars"
+                              + (f" for {symbol}" if symbol else ""), field="path")
     idx = _parse_times(raw[found["ts"]], tz, str(p))
     if idx.isna().any():
-        raise ValidationError(f"{p}: {int(idx.isna().sum())} row(s) have an unreadable time",
-                              field="ts")
+        raise ValidationError(_unreadable_times(p, raw, found["ts"], idx, tz), field="ts")
     local = idx.tz_convert(tz)
     daily = bool(len(idx)) and bool(((local.hour == 0) & (local.minute == 0)).all()) and (
         len(idx) < 2 or np.median(np.diff(idx.as_unit("ns").asi8)) >= 86_400e9 * 0.9)
@@ -137,6 +171,8 @@ def read_ohlcv_file(path: str | os.PathLike[str], *, tz: str = "America/New_York
                   if "vwap" in found else np.nan)
     df["trade_count"] = pd.array(pd.to_numeric(raw[found["trade_count"]], errors="coerce")
                                  if "trade_count" in found else [pd.NA] * len(df), dtype="Int64")
+    if lines:
+        df["line"] = raw.index.to_numpy(dtype="int64") + 2
     df.index.name = "ts"
     df = df.sort_index(kind="stable")
     df.attrs.update(symbol=name, timeframe=infer_timeframe(df.index, daily), source="csv",
