@@ -11,7 +11,9 @@ from shared.web import current_service, ok, validate
 class ScanBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    preset: str | None = Field(None, description="gappers, momentum, reversal, unusual_volume")
+    preset: str | None = Field(None, description=(
+        "a preset of GET /scan/presets; left out: the default preset (scanner.default_preset, "
+        "day_trading); null: no preset"))
     filters: Filters = Field(default_factory=Filters, description="applied over the preset")
     limit: int | None = Field(None, ge=1, le=5000)
     symbols: list[str] | None = Field(None, max_length=10_000,
@@ -26,7 +28,9 @@ def blueprints() -> list[Blueprint]:
     @validate(body=ScanBody, tags=["scan"], summary="Scan the universe with filters or a preset")
     def run_scan(body: ScanBody):  # type: ignore[no-untyped-def]
         overrides = body.filters.model_dump(exclude_defaults=True)
-        return ok(current_service().run_scan(body.preset, overrides, body.limit, body.symbols))
+        svc = current_service()
+        preset = body.preset if "preset" in body.model_fields_set else svc.default_preset
+        return ok(svc.run_scan(preset, overrides, body.limit, body.symbols))
 
     @bp.get("/scan/latest")
     @validate(tags=["scan"], summary="The newest stored scan with its ranked, explained matches")
@@ -37,5 +41,10 @@ def blueprints() -> list[Blueprint]:
     @validate(tags=["scan"], summary="The configured presets and their filters")
     def presets():  # type: ignore[no-untyped-def]
         return ok(current_service().list_presets())
+
+    @bp.get("/scan/presets/default")
+    @validate(tags=["scan"], summary="The preset a scan naming none uses, with its filters")
+    def default_preset():  # type: ignore[no-untyped-def]
+        return ok(current_service().default_preset_view())
 
     return [bp]

@@ -219,8 +219,19 @@ class ScannerService(DatabaseServiceMixin):
         """
         run = self.repo.latest()
         if run is None:
-            raise NotFound("no scan has run yet; POST /api/v1/scan first", field="scan")
+            raise NotFound("No scan has run yet. The automation scans at each step while the "
+                           "market is open; run a scan to see matches now.", field="scan")
         return run
 
+    @property
+    def default_preset(self) -> str | None:
+        return self.cfg.default_preset
+
     def list_presets(self) -> dict[str, Any]:
-        return {name: f.model_dump(exclude_defaults=True) for name, f in self.presets.items()}
+        return {n: f.model_dump(exclude_defaults=True) for n, f in self.presets.items()}
+
+    def default_preset_view(self) -> dict[str, Any]:
+        """Return the default preset's name and filters (both None when there is none)."""
+        name = self.default_preset
+        return {"preset": name, "filters": None if name is None else
+                self.presets[name].model_dump(exclude_defaults=True)}

@@ -100,6 +100,15 @@ class Panel:
             return np.nanmean(self.daily_volume[:, d], axis=1) if d.size else d
 
     @cached_property
+    def avg_dollar_volume(self) -> np.ndarray:
+        """Mean of close x volume over the same previous sessions as ``avg_volume``."""
+        d = self._prev_days[-self.params.avg_volume_days:]
+        if d.size == 0:
+            return np.full(len(self), np.nan)
+        with np.errstate(invalid="ignore"):
+            return np.nanmean(self.daily_close[:, d] * self.daily_volume[:, d], axis=1)
+
+    @cached_property
     def rvol(self) -> np.ndarray:
         """Session volume so far over its mean at the same minute in the previous N sessions.
 
@@ -135,6 +144,14 @@ class Panel:
         k = min(self.params.change_window_bars, self.ts.size - 1)
         with np.errstate(invalid="ignore", divide="ignore"):
             return (self.close[:, -1] / self.close[:, -1 - k] - 1.0) * 100.0
+
+    @cached_property
+    def abs_gap_pct(self) -> np.ndarray:
+        return np.abs(self.gap_pct)
+
+    @cached_property
+    def abs_change_pct(self) -> np.ndarray:
+        return np.abs(self.change_pct)
 
     @cached_property
     def vwap(self) -> np.ndarray:

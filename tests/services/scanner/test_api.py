@@ -28,8 +28,8 @@ def universe(client, n: int = 12) -> list[str]:  # type: ignore[no-untyped-def]
 
 def test_scan_stores_and_explains(client, db) -> None:  # type: ignore[no-untyped-def]
     syms = universe(client)
-    r = client.post("/api/v1/scan", json={"symbols": syms, "filters": {"min_price": 1,
-                                                                      "min_avg_volume": 1}})
+    r = client.post("/api/v1/scan", json={"preset": None, "symbols": syms,
+                                          "filters": {"min_price": 1, "min_avg_volume": 1}})
     assert r.status_code == 200, r.json
     data = r.json["data"]
     assert data["universe_size"] == len(syms) and data["matched"] >= 1
@@ -44,7 +44,9 @@ def test_scan_stores_and_explains(client, db) -> None:  # type: ignore[no-untype
 
 def test_presets_listed_and_usable(client) -> None:  # type: ignore[no-untyped-def]
     presets = client.get("/api/v1/scan/presets").json["data"]
-    assert set(presets) == {"gappers", "momentum", "reversal", "unusual_volume"}
+    default = client.get("/api/v1/scan/presets/default").json["data"]
+    assert default == {"preset": "day_trading", "filters": presets["day_trading"]}
+    assert set(presets) == {"day_trading", "gappers", "momentum", "reversal", "unusual_volume"}
     syms = universe(client, 5)
     r = client.post("/api/v1/scan", json={"preset": "gappers", "symbols": syms,
                                           "filters": {"min_gap_pct": -100}})
@@ -73,6 +75,7 @@ def test_latest_is_404_before_any_scan(client) -> None:  # type: ignore[no-untyp
 def test_bad_preset_in_settings_stops_start(tmp_path, db) -> None:  # type: ignore[no-untyped-def]
     from shared.errors import ConfigError
 
-    s = make_settings(tmp_path, scanner__presets={"x": {"min_rsii": 3}})
+    s = make_settings(tmp_path, scanner__presets={"x": {"min_rsii": 3}},
+                      scanner__default_preset="x")
     with pytest.raises(ConfigError, match="scanner.presets.x"):
         create_app(s)
