@@ -211,8 +211,8 @@ class ReportingService(DatabaseServiceMixin):
         closed = [t for t in rep.trades if not t.is_open]
         open_trips = [t for t in rep.trades if t.is_open]
         marks = self.last_prices(t.symbol for t in open_trips)
-        keys = ("start", "end", "start_equity", "end_equity", "pnl", "total_return",
-                "annualized_return", "sharpe", "sortino", "max_drawdown", "win_rate",
+        keys = ("start", "end", "trading_days", "start_equity", "end_equity", "pnl",
+                "total_return", "annualized_return", "sharpe", "sortino", "max_drawdown", "win_rate",
                 "profit_factor", "expectancy", "trades", "open_trades", "exposure",
                 "trades_per_day", "notes", "minimums", "unavailable")
         return d.jsonable({
