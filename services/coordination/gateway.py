@@ -91,9 +91,8 @@ class Gateway:
         return 0 if self.feed is None else int(self.feed.catch_up(now))
 
     def scan(self, preset: str | None, limit: int, symbols: list[str] | None) -> dict[str, Any]:
-        body: dict[str, Any] = {"limit": limit}
-        if preset:
-            body["preset"] = preset
+        # sent even when None: the scanner's "no preset" (left out, it uses its default)
+        body: dict[str, Any] = {"limit": limit, "preset": preset}
         if symbols:
             body["symbols"] = symbols
         return self.scanner.post("/api/v1/scan", json=body)

@@ -11,8 +11,8 @@ from decimal import Decimal
 from typing import Any
 
 import pandas as pd
-from pydantic import ValidationError as PydanticError
 
+from services.coordination import strategy_settings
 from services.coordination.domain import SessionWindow
 from services.coordination.gateway import Gateway
 from services.coordination.repository import Repository
@@ -21,27 +21,10 @@ from shared.config import Settings
 from shared.config_sections.coordination import Strategy
 from shared.db import Database, DatabaseServiceMixin
 from shared.errors import Conflict, NotFound, ValidationError
+from shared.domain.money import D
 from shared.market import ClockController
 
 log = logging.getLogger("coordination")
-
-
-def _flatten(d: dict[str, Any], prefix: str = "") -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for k, v in d.items():
-        key = f"{prefix}{k}"
-        if isinstance(v, dict):
-            out.update(_flatten(v, key + "."))
-        else:
-            out[key] = v
-    return out
-
-
-def _merge(base: dict[str, Any], patch: dict[str, Any]) -> dict[str, Any]:
-    out = dict(base)
-    for k, v in patch.items():
-        out[k] = _merge(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) else v
-    return out
 
 
 class CoordinationService(DatabaseServiceMixin):
@@ -152,17 +135,12 @@ class CoordinationService(DatabaseServiceMixin):
         """Validate ``patch`` over the live strategy, store it and log each changed key.
 
         Raises:
-            ValidationError: naming the first bad or unknown field (nothing is changed).
+            ValidationError: naming the first bad or unknown field, every one in
+                ``details.errors`` with its allowed values (nothing is changed).
         """
-        old = self.strategy().model_dump()
-        try:
-            new = Strategy.model_validate(_merge(old, patch)).model_dump()
-        except PydanticError as exc:
-            err = exc.errors()[0]
-            where = ".".join(str(x) for x in err["loc"]) or "strategy"
-            raise ValidationError(f"{where}: {err['msg']}", field=where) from None
-        fo, fn = _flatten(old), _flatten(new)
-        changes = [(k, fo.get(k), fn[k]) for k in sorted(fn) if fo.get(k) != fn[k]]
+        new, changes = strategy_settings.check(
+            self.strategy().model_dump(), patch, presets=self.settings.scanner.presets,
+            equity=self._equity() if strategy_settings.touches_account(patch) else None)
         if changes:
             self.repo.save_strategy(new, changes, changed_by)
             log.info("strategy changed", extra={"changes": [c[0] for c in changes]})
@@ -175,6 +153,16 @@ class CoordinationService(DatabaseServiceMixin):
     # -- automation -------------------------------------------------------------------------
     def automation(self) -> dict[str, Any]:
         row = self.repo.automation() or {"state": "stopped", "last_step_ts": None}
+    def _equity(self) -> Decimal:
+        """Return the automation account's equity (the starting cash when paper trading
+        does not answer)."""
+        try:
+            return D(self.gateway.account()["equity"])
+        except Exception:  # noqa: BLE001 - a bound to check against, not the change itself
+            log.warning("strategy check: paper trading's equity unavailable; using the "
+                        "starting cash")
+            return D(self.settings.paper_trading.starting_cash)
+
         lease = self.repo.lease("workflow")
         return {"state": row["state"], "last_step_ts": row.get("last_step_ts"),
                 "loop_holder": lease["holder"] if lease else None,

@@ -8,37 +8,53 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import ConfigDict, Field, model_validator
 
 from shared.config_sections._base import StrictModel
 
-
-class Weights(StrictModel):
-    """How much each source's score (in [-1, 1]) counts in the blended score."""
-
-    technical: float = Field(0.6, ge=0)
-    patterns: float = Field(0.2, ge=0)
-    candles: float = Field(0.1, ge=0)
-    news: float = Field(0.1, ge=0)
+#: the documented range of each source's weight (the blend renormalises them)
+MAX_WEIGHT = 10.0
 
 
-class Sizing(StrictModel):
+class _Finite(StrictModel):
+    """No NaN or Infinity anywhere (JSON's NaN/Infinity literals and "Infinity" strings)."""
+
+    model_config = ConfigDict(allow_inf_nan=False)
+
+
+class Weights(_Finite):
+    """How much each source's score (in [-1, 1]) counts in the blended score (0 to 10 each,
+    at least one above 0)."""
+
+    technical: float = Field(0.6, ge=0, le=MAX_WEIGHT)
+    patterns: float = Field(0.2, ge=0, le=MAX_WEIGHT)
+    candles: float = Field(0.1, ge=0, le=MAX_WEIGHT)
+    news: float = Field(0.1, ge=0, le=MAX_WEIGHT)
+
+    @model_validator(mode="after")
+    def _some(self) -> Weights:
+        if not any((self.technical, self.patterns, self.candles, self.news)):
+            raise ValueError("at least one weight must be above 0 (all 0 would never trade)")
+        return self
+
+
+class Sizing(_Finite):
     """How many shares an entry buys or sells short."""
 
     # fixed: `fixed_dollars` of stock; percent: `equity_pct` of equity; risk: risk dollars /
     # (entry - stop) shares; all_in: the whole available equity (replay)
     method: Literal["fixed", "percent", "risk", "all_in"] = "risk"
-    fixed_dollars: float = Field(5000.0, gt=0)
+    fixed_dollars: float = Field(5000.0, gt=0, le=1e9)  # and at most the account's equity
     equity_pct: float = Field(10.0, gt=0, le=100)
-    risk_pct: float = Field(0.5, gt=0, le=100)       # of equity, per trade (method risk)
-    risk_dollars: float | None = Field(None, gt=0)   # overrides risk_pct when set
+    risk_pct: float = Field(0.5, gt=0, le=10)        # of equity, per trade (method risk)
+    risk_dollars: float | None = Field(None, gt=0, le=1e9)  # overrides risk_pct; <= equity
     max_position_pct: float = Field(20.0, gt=0, le=400)  # cap on one position's value
     stop_source: Literal["atr", "pattern"] = "atr"   # pattern falls back to ATR when none
     atr_multiple: float = Field(2.0, gt=0, le=50)
     reward_risk: float | None = Field(2.0, gt=0, le=50)  # take-profit at R x risk; null: none
 
 
-class Strategy(StrictModel):
+class Strategy(_Finite):
     """The live strategy: weights, rules, sizing and exits (changed at run time via the API)."""
 
     weights: Weights = Weights()
@@ -49,13 +65,14 @@ class Strategy(StrictModel):
     allow_short: bool = True
     max_positions: int = Field(5, ge=1, le=500)
     max_candidates: int = Field(10, ge=1, le=500)      # scanner matches analysed per cycle
-    scanner_preset: str | None = None                  # null: the scanner's plain ranking
+    # a scanner preset (checked against scanner.presets when changed); null: no preset
+    scanner_preset: str | None = "day_trading"
     universe_limit: int | None = Field(None, ge=1, le=5000)  # scan only the first N symbols
     timeframe: Literal["1m", "5m", "15m", "1h", "1d"] = "5m"
     sizing: Sizing = Sizing()
     no_entry_minutes_before_close: int = Field(15, ge=0, le=390)
     flatten_minutes_before_close: int = Field(5, ge=0, le=390)
-    max_holding_minutes: int | None = Field(120, ge=1)  # time-based exit; null: none
+    max_holding_minutes: int | None = Field(120, ge=1, le=390)  # time exit; null: none
 
     @model_validator(mode="after")
     def _windows(self) -> Strategy:

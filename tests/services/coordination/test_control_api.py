@@ -86,7 +86,7 @@ def test_strategy_validation_and_change_log(client) -> None:  # type: ignore[no-
     for patch, field in (({"entry_threshold": 2}, "entry_threshold"),
                          ({"sizing": {"method": "martingale"}}, "sizing.method"),
                          ({"no_such_key": 1}, "no_such_key"),
-                         ({"flatten_minutes_before_close": 60}, "strategy")):
+                         ({"flatten_minutes_before_close": 60}, "flatten_minutes_before_close")):
         err = _error(client.patch("/api/v1/strategy", json=patch), 400)
         assert field in err["message"] or field in str(err.get("details")), (patch, err)
     assert _data(client.get("/api/v1/strategy")) == before  # nothing was changed
