@@ -37,6 +37,11 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--sizing", default="all_in",
                    help="all_in | fixed:DOLLARS | percent:PCT (of equity)")
     p.add_argument("--no-short", action="store_true", help="never sell short")
+    p.add_argument("--qty-step", type=Decimal, default=Decimal(1),
+                   help="quantity increment: 1 share (default), 0.0001 for a coin, 1000 for FX lots")
+    p.add_argument("--money-quantum", type=Decimal, default=None,
+                   help="round cash and fees per fill to this (0.01 books like a broker); "
+                        "default exact")
     p.add_argument("--tz", default="America/New_York",
                    help="time zone of the file's naive times (UTC for most crypto and FX files)")
     p.add_argument("--dedupe", action="store_true",
@@ -84,7 +89,8 @@ def replay_csv(args: argparse.Namespace) -> dict[str, Any]:
     cfg = ReplayConfig(symbol=args.symbol or Path(args.data).stem.upper(),
                        strategy=args.strategy, params=_params(args.param), cash=args.cash,
                        commission_rate=args.commission, slippage_bps=args.slippage_bps,
-                       sizing=_sizing(args.sizing), allow_short=not args.no_short)
+                       sizing=_sizing(args.sizing), allow_short=not args.no_short,
+                       qty_step=args.qty_step, money_quantum=args.money_quantum)
     res = run_replay(frame, cfg)
     rep = build_report(res.fills, res.equity)
     out = Path(args.out)
@@ -93,6 +99,7 @@ def replay_csv(args: argparse.Namespace) -> dict[str, Any]:
         (out / name).write_text(text)
     return {"bars": len(frame), "fills": len(res.fills), "trades": len(rep.trades),
             "final_equity": str(res.equity.iloc[-1]), "rejections": len(res.rejections),
+            "stopped": res.stopped,
             "out": str(out)}
 
 

@@ -53,6 +53,10 @@ class ReplayConfig:
     slippage_bps: Decimal = ZERO
     sizing: Sizing = Sizing(method="all_in")
     allow_short: bool = True
+    qty_step: Decimal = Decimal(1)        # sizes are multiples of it (0.0001 for a coin)
+    # cash and fees rounded to this per fill; None keeps them exact (a backtest of 5-decimal
+    # prices must, or sizes drift a unit from the cash really left); 0.01 books like a broker
+    money_quantum: Decimal | None = None
 
 
 @dataclass
@@ -62,6 +66,8 @@ class ReplayResult:
     rejections: list[dict[str, Any]]
     final_cash: Decimal
     position: Position
+    # set when the run stopped early: {"reason": ..., "ts": ...}
+    stopped: dict[str, Any] | None = None
 
 
 # The two series whose crossing is each crossing kind's whole rule: (role, output) pairs.
@@ -147,16 +153,29 @@ def run_replay(frame: pd.DataFrame, cfg: ReplayConfig) -> ReplayResult:
             held = 1 if qty > 0 else -1 if qty < 0 else 0
         if s != 0 and s != held and i < last:
             want = s
-        points.append((times[i], cents(cash + qty * closes[i])))
+        equity = cash + qty * closes[i]
+        if equity <= 0:
+            # backtesting.py's rule, and a real account's: with nothing left, everything is
+            # closed at this bar's close and the run ends; equity stays 0 to the last bar
+            if qty != 0:
+                at_close = _bar(times[i], np.array([values[i, 3]] * 4 + [values[i, 4]]), step)
+                side = Side.SELL if qty > 0 else Side.BUY
+                cash, pos = _fill(side, abs(qty), at_close, costs, cash, pos, fills, cfg, i)
+            cash = ZERO
+            points += [(t, ZERO) for t in times[i:]]
+            stopped = {"reason": "equity reached zero", "ts": times[i]}
+            return ReplayResult(fills, equity_series(points), rejections, cash, pos, stopped)
+        points.append((times[i], cents(equity)))
     return ReplayResult(fills, equity_series(points), rejections, cash, pos)
 
 
 def _fill(side: Side, qty: Decimal, bar: Bar, costs: Costs, cash: Decimal, pos: Position,
           fills: list[Fill], cfg: ReplayConfig, n: int) -> tuple[Decimal, Position]:
     d = evaluate(OrderState(side=side, type=OrderType.MARKET, remaining=qty,
-                            fractionable=False), bar, costs)
-    fee = commission(d.qty, d.price, costs, True)  # type: ignore[arg-type]
-    eff = apply_fill(pos, side, d.qty, d.price)  # type: ignore[arg-type]
+                            fractionable=cfg.qty_step < 1), bar, costs)
+    q = cfg.money_quantum
+    fee = commission(d.qty, d.price, costs, True, q)  # type: ignore[arg-type]
+    eff = apply_fill(pos, side, d.qty, d.price, q)  # type: ignore[arg-type]
     fills.append(Fill(bar.ts, cfg.symbol, side.value, d.qty, d.price, fee,  # type: ignore[arg-type]
                       order_id=f"r{n}-{len(fills)}", strategy=cfg.strategy,
                       fill_id=f"f{len(fills)}", cash=eff.cash))
@@ -177,7 +196,7 @@ def _act(want: int, bar: Bar, cash: Decimal, pos: Position, cfg: ReplayConfig, c
                               fractionable=False), bar, costs).price
     equity = cash + pos.qty * bar.open
     size = size_entry(want > 0, ref, cfg.sizing, equity=equity, cash=equity,  # type: ignore[arg-type]
-                      commission_rate=cfg.commission_rate)
+                      commission_rate=cfg.commission_rate, step=cfg.qty_step)
     if size.qty <= 0:
         rejections.append({"ts": bar.ts, "reason": "size_zero"})
         return cash, pos

@@ -33,8 +33,12 @@ class SizeResult:
                 "capped_by": self.capped_by}
 
 
-def _whole(x: Decimal) -> Decimal:
-    return x.quantize(Decimal(1), rounding=ROUND_DOWN) if x > 0 else ZERO
+ONE = Decimal(1)
+
+
+def _whole(x: Decimal, step: Decimal = ONE) -> Decimal:
+    """Return ``x`` rounded down to a multiple of ``step`` (whole shares by default)."""
+    return (x / step).quantize(ONE, rounding=ROUND_DOWN) * step if x > 0 else ZERO
 
 
 def stop_price(long: bool, entry: Decimal, *, atr: Decimal | None, atr_multiple: float,
@@ -54,11 +58,12 @@ def stop_price(long: bool, entry: Decimal, *, atr: Decimal | None, atr_multiple:
 def size_entry(long: bool, entry: Decimal, sizing: Any, *, equity: Decimal, cash: Decimal,
                buying_power: Decimal | None = None, atr: Decimal | None = None,
                invalidation: Decimal | None = None,
-               commission_rate: Decimal = ZERO) -> SizeResult:
+               commission_rate: Decimal = ZERO, step: Decimal = ONE) -> SizeResult:
     """Return the shares, stop and take-profit of an entry at ``entry`` under ``sizing``.
 
     ``commission_rate`` is a fraction of the notional (0.002 = 0.2%); ``all_in`` spends the
-    whole ``cash`` on whole shares with their commission included.
+    whole ``cash`` on whole shares with their commission included.  ``step`` is the quantity
+    increment (1 share; 0.0001 for a fractional coin): every size is rounded down to it.
 
     Raises:
         ValueError: when ``entry`` is not positive or the method is unknown.
@@ -70,24 +75,24 @@ def size_entry(long: bool, entry: Decimal, sizing: Any, *, equity: Decimal, cash
     risk = abs(entry - stop) if stop is not None else None
     method = sizing.method
     if method == "fixed":
-        qty = _whole(D(sizing.fixed_dollars) / entry)
+        qty = _whole(D(sizing.fixed_dollars) / entry, step)
     elif method == "percent":
-        qty = _whole(equity * D(sizing.equity_pct) / 100 / entry)
+        qty = _whole(equity * D(sizing.equity_pct) / 100 / entry, step)
     elif method == "risk":
         budget = (D(sizing.risk_dollars) if sizing.risk_dollars is not None
                   else equity * D(sizing.risk_pct) / 100)
-        qty = _whole(budget / risk) if risk else ZERO
+        qty = _whole(budget / risk, step) if risk else ZERO
     elif method == "all_in":
-        qty = _whole(cash / (entry * (1 + commission_rate)))
+        qty = _whole(cash / (entry * (1 + commission_rate)), step)
     else:
         raise ValueError(f"unknown sizing method {method!r}")
     capped = None
     if method != "all_in":
-        cap = _whole(equity * D(sizing.max_position_pct) / 100 / entry)
+        cap = _whole(equity * D(sizing.max_position_pct) / 100 / entry, step)
         if qty > cap:
             qty, capped = cap, "max_position_pct"
     if buying_power is not None:
-        bp_cap = _whole(buying_power / (entry * (1 + commission_rate)))
+        bp_cap = _whole(buying_power / (entry * (1 + commission_rate)), step)
         if qty > bp_cap:
             qty, capped = bp_cap, "buying_power"
     tp = None

@@ -48,13 +48,18 @@ class FillEffect:
     cash: Decimal  # signed cash movement of the fill notional (before commission)
 
 
-def fill_cash(side: Side, qty: Decimal, price: Decimal) -> Decimal:
-    """Return the cash a fill moves: buys pay, sells receive; rounded to the cent."""
-    return (-side.sign * qty * price).quantize(CENT, rounding=ROUND_HALF_EVEN)
+def fill_cash(side: Side, qty: Decimal, price: Decimal,
+              quantum: Decimal | None = CENT) -> Decimal:
+    """Return the cash a fill moves: buys pay, sells receive; rounded to ``quantum`` (the
+    cent, as a broker books it; None keeps it exact, as a backtest of 5-decimal prices needs)."""
+    cash = -side.sign * qty * price
+    return cash if quantum is None else cash.quantize(quantum, rounding=ROUND_HALF_EVEN)
 
 
-def apply_fill(pos: Position, side: Side, qty: Decimal, price: Decimal) -> FillEffect:
+def apply_fill(pos: Position, side: Side, qty: Decimal, price: Decimal,
+               quantum: Decimal | None = CENT) -> FillEffect:
     """Return ``pos`` after a fill: adds average in, reductions realize P&L, flips reopen.
+    Cash and realized P&L are rounded to ``quantum`` (None: exact).
 
     Raises:
         ValueError: when ``qty`` or ``price`` is not positive.
@@ -67,10 +72,12 @@ def apply_fill(pos: Position, side: Side, qty: Decimal, price: Decimal) -> FillE
         new_qty = q0 + signed
         avg = price_q((abs(q0) * pos.avg_entry + qty * price) / abs(new_qty))
         return FillEffect(replace(pos, qty=new_qty, avg_entry=avg), ZERO, qty, ZERO,
-                          fill_cash(side, qty, price))
+                          fill_cash(side, qty, price, quantum))
     closed = min(qty, abs(q0))
     direction = 1 if q0 > 0 else -1
-    realized = (closed * (price - pos.avg_entry) * direction).quantize(CENT, ROUND_HALF_EVEN)
+    realized = closed * (price - pos.avg_entry) * direction
+    if quantum is not None:
+        realized = realized.quantize(quantum, ROUND_HALF_EVEN)
     new_qty = q0 + signed
     opened = qty - closed
     if new_qty == 0:
@@ -79,7 +86,7 @@ def apply_fill(pos: Position, side: Side, qty: Decimal, price: Decimal) -> FillE
         new = replace(pos, qty=new_qty, avg_entry=price, realized=pos.realized + realized)
     else:
         new = replace(pos, qty=new_qty, realized=pos.realized + realized)
-    return FillEffect(new, realized, opened, closed, fill_cash(side, qty, price))
+    return FillEffect(new, realized, opened, closed, fill_cash(side, qty, price, quantum))
 
 
 @dataclass(frozen=True)

@@ -47,8 +47,9 @@ def slipped(side: Side, ref: Decimal, bar: Bar, costs: Costs) -> Decimal:
     return min(max(price, bar.low), bar.high)
 
 
-def commission(qty: Decimal, price: Decimal, costs: Costs, first_fill: bool) -> Decimal:
-    """Return the commission of one fill, rounded to the cent.
+def commission(qty: Decimal, price: Decimal, costs: Costs, first_fill: bool,
+               quantum: Decimal | None = CENT) -> Decimal:
+    """Return the commission of one fill, rounded to ``quantum`` (the cent; None: exact).
 
     The per-order fee and the minimum apply to an order's first fill only, so an order filled
     in parts pays them once.
@@ -57,7 +58,7 @@ def commission(qty: Decimal, price: Decimal, costs: Costs, first_fill: bool) -> 
     if first_fill:
         c += costs.commission_per_order
         c = max(c, costs.commission_minimum)
-    return c.quantize(CENT, rounding=ROUND_HALF_EVEN)
+    return c if quantum is None else c.quantize(quantum, rounding=ROUND_HALF_EVEN)
 
 
 def volume_cap(volume: int, costs: Costs, fractionable: bool) -> Decimal | None:
