@@ -50,6 +50,8 @@ class DecisionQuery(BaseModel):
 class LogQuery(BaseModel):
     model_config = ConfigDict(extra="forbid")
     lines: int | None = Field(None, ge=1, le=1000)
+    level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = Field(
+        "INFO", description="the lowest level shown under entries (DEBUG shows slow queries)")
 
 
 class ChartQuery(BaseModel):
@@ -125,7 +127,7 @@ def blueprints() -> list[Blueprint]:
     @validate(query=LogQuery)
     def logs(name: str, query: LogQuery) -> Response:
         """The tail of one service's log file."""
-        return ok(_backend().log_tail(name, query.lines))
+        return ok(_backend().log_tail(name, query.lines, query.level))
 
     @bp.get("/clock")
     @validate()

@@ -8,6 +8,7 @@ into plain values the UI can show instead of errors.
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
 from collections import deque
@@ -184,9 +185,20 @@ class Backend:
                          "heartbeat_age_s": r.get("heartbeat_age_s"),
                          "last_reason": r.get("last_reason"),
                          "last_exit_code": r.get("last_exit_code")})
+        rows.append(self._self_row())
         down = [r["name"] for r in rows if r["state"] in ("down", "failed")]
-        return {"services": rows, "down": down, "market_data": self.market_data(),
+        return {"services": _with_processes(rows, self.settings), "down": down,
+                "market_data": self.market_data(),
                 "dashboard_breakers": breaker_states(), "checked_at": _now_iso()}
+
+    def _self_row(self) -> dict[str, Any]:
+        """Return the dashboard's own row: it answers, so it runs (its pid is this worker)."""
+        return {"name": "dashboard", "port": self.settings.port("dashboard"),
+                "url": self.settings.url("dashboard"), "up": True, "health": "healthy",
+                "latency_ms": None, "uptime_s": None, "pid": os.getpid(), "version": None,
+                "breakers": breaker_states(), "error": None, "state": "running",
+                "restarts": 0, "registry_status": None, "started_at": None,
+                "heartbeat_age_s": None, "last_reason": None, "last_exit_code": None}
 
     def market_data(self) -> dict[str, Any]:
         """Return whether the stored market reaches the clock (stale: the owner, coordination's
@@ -218,25 +230,34 @@ class Backend:
         rd.request("restart", name)
         return {"service": name, "via": "manager", "manager_pid": pid}
 
-    def log_tail(self, name: str, lines: int | None = None) -> dict[str, Any]:
-        """Return the last ``lines`` lines of ``logs/<name>.log`` (empty when there is none).
+    def log_tail(self, name: str, lines: int | None = None,
+                 level: str = "INFO") -> dict[str, Any]:
+        """Return the last ``lines`` lines of ``logs/<name>.log`` (empty when there is none),
+        raw under ``lines`` and, at ``level`` or above, readable under ``entries``
+        (``dashboard.logview``: time, service, level, message).
 
         Raises:
             NotFound: for an unknown service name.
         """
+        from dashboard.logview import readable
+
         if name not in SERVICE_NAMES:
             raise NotFound(f"unknown service {name!r}", field="service")
         n = lines or self.cfg.log_tail_lines
         path = Path(self.settings.log_dir) / f"{name}.log"
         if not path.exists():
-            return {"service": name, "lines": [], "path": str(path)}
+            return {"service": name, "lines": [], "entries": [], "level": level,
+                    "path": str(path)}
         with path.open("rb") as fh:
             fh.seek(0, 2)
             size = fh.tell()
-            # Read only the end of the file: logs rotate at 10 MB, a page wants a few lines.
-            fh.seek(max(0, size - 64 * 1024 * max(1, n // 50)))
-            tail = fh.read().decode("utf-8", "replace").splitlines()
-        return {"service": name, "lines": tail[-n:], "path": str(path)}
+            # Read only the end of the file: logs rotate at 10 MB, a page wants a few lines
+            # (ten times more when filtered, so a quiet level still fills the view).
+            at = max(0, size - 64 * 1024 * max(1, n // 25))
+            fh.seek(at)
+            tail = fh.read().decode("utf-8", "replace").splitlines()[1 if at else 0:]
+        return {"service": name, "lines": tail[-n:], "level": level, "path": str(path),
+                "entries": readable(tail[-10 * n:], name, level, n)}
 
     # -- market clock ---------------------------------------------------------------------
     def market_clock(self) -> Any:
@@ -276,6 +297,26 @@ class Backend:
             except AppError:  # past the calendar's last session
                 out[key] = None
         return out
+
+
+def _with_processes(rows: list[dict[str, Any]], settings: Settings) -> list[dict[str, Any]]:
+    """Return ``rows`` in port order, each with the manager's ``master_pid`` and its
+    ``worker_pids`` (``dashboard.processes``; the pid that answered /health stays ``pid``)."""
+    from dashboard.processes import manager_view
+
+    try:
+        view = manager_view(settings)
+    except Exception:  # noqa: BLE001 - an unreadable state file must not break the page
+        log.warning("manager state unreadable", exc_info=True)
+        view = {"manager_pid": None, "services": {}}
+    out = []
+    for r in sorted(rows, key=lambda r: r["port"]):
+        m = view["services"].get(r["name"], {})
+        out.append({**r, "managed": view["manager_pid"] is not None,
+                    "manager_pid": view["manager_pid"], "master_pid": m.get("master_pid"),
+                    "worker_pids": m.get("worker_pids", []),
+                    "manager_state": m.get("manager_state")})
+    return out
 
 
 def missing_endpoint(exc: AppError) -> bool:

@@ -3,6 +3,43 @@
 
 const meta = (name) => document.querySelector(`meta[name="${name}"]`)?.content || "";
 
+// ---- errors in plain words ----------------------------------------------------------------
+// The suite's error body is {code, message, details: {field, errors: [{field, message, type}]}}
+// with pydantic's wording ("body field 'speed': Input should be greater than 0"). A person
+// reads the field in words and what to type instead; the original stays in err.raw / e.raw.
+const capital = (s) => s.charAt(0).toUpperCase() + s.slice(1);
+export function fieldWords(field) {
+  const last = String(field || "").split(".").filter((p) => !/^\d+$/.test(p)).pop() || "value";
+  return last === "body" ? "the form" : last.replace(/_/g, " ");
+}
+// What to type, for one problem of details.errors (or the error itself): no field name in it.
+export function hint({ message = "", type = "" } = {}) {
+  const m = String(message).replace(/^(body|query|path) field '[^']*': /, "").replace(/^Value error, /, "");
+  if (type === "missing") return "is required: fill it in";
+  if (type === "extra_forbidden") return "is not something this form takes: leave it out";
+  if (/^int_(parsing|type|from_float)/.test(type)) return "must be a whole number: type digits only, like 10";
+  if (/^(float|decimal)_(parsing|type)/.test(type)) return "must be a number: type digits, like 2 or 1.5";
+  if (/^(datetime|date)_/.test(type)) return "must be a date and time: type it like 2024-03-04T14:30:00Z";
+  if (type === "literal_error" || type === "enum") {
+    const opts = [...m.matchAll(/'([^']*)'/g)].map((x) => x[1]);
+    if (opts.length) return `must be one of: ${opts.join(", ")}`;
+  }
+  return m.replace(/^Input should be /, "must be ").replace(/^String should have /, "must have ")
+    .replace(/^List should have /, "must have ").replace(/\.$/, "");
+}
+// One sentence per problem: "Speed must be greater than 0." (the field in words first).
+export function errorSentence(err) {
+  const details = (err && err.details) || {};
+  const problems = Array.isArray(details.errors) && details.errors.length ? details.errors
+    : details.field ? [{ field: details.field, message: err.raw || err.message }] : [];
+  if (!problems.length) return String((err && (err.raw || err.message)) || "something went wrong");
+  return problems.map((p) => {
+    const words = fieldWords(p.field), h = hint({ ...p, message: p.raw ?? p.message });
+    if (h.toLowerCase().startsWith(words.toLowerCase())) return capital(h) + ".";
+    return /^(must|is|should|has) /.test(h) ? `${capital(words)} ${h}.` : `${capital(words)}: ${h}.`;
+  }).join(" ");
+}
+
 export class ApiError extends Error {
   constructor(status, body) {
     const err = (body && body.error) || {};
@@ -10,6 +47,10 @@ export class ApiError extends Error {
     this.status = status;
     this.code = err.code || "error";
     this.details = err.details || {};
+    // every page shows err.message: it is the plain sentence; the problems keep theirs too
+    this.raw = this.message;
+    for (const e of this.details.errors || []) { e.raw = e.message; e.message = hint(e); }
+    if (status >= 400 && status < 500 && this.fields().length) this.message = errorSentence(this);
   }
   // Every field named by the error: details.field, then each details.errors[].field.
   fields() {

@@ -23,40 +23,74 @@ async function restart(name) {
   catch (err) { toast(err.message, "err"); }
 }
 
+// PIDs as `hybrid_manager.py status` reports them: the process the manager started (gunicorn's
+// master, or the stream server itself) and its workers. Without a manager there is no master:
+// only the worker that answered /health is known.
+function masterPid(r) {
+  if (!r.managed) return el("span", { class: "muted", title: "no manager runs this suite (python hybrid_manager.py start)" }, "not managed");
+  return r.master_pid ? el("span", { "data-pid": r.master_pid }, String(r.master_pid)) : el("span", { class: "muted" }, "—");
+}
+function workerPids(r) {
+  if (!r.managed) return r.pid ? el("span", { class: "muted" }, `${r.pid} (answered /health)`) : "—";
+  if (!r.worker_pids || !r.worker_pids.length) return el("span", { class: "muted" }, r.master_pid ? "none (one process)" : "—");
+  return el("span", { "data-workers": r.worker_pids.join(",") }, r.worker_pids.join(", "));
+}
+
 function render(h) {
   if (!h || !h.services) return;
-  $("#sys-checked").textContent = `checked ${time(h.checked_at)}`;
-  table($("#services"), [
+  const first = h.services.find((r) => r.managed);
+  $("#sys-checked").textContent = (first ? `PIDs as hybrid_manager.py status reports them (manager ${first.manager_pid}) · `
+    : "no manager runs this suite · ") + `checked ${time(h.checked_at)}`;
+  const box = $("#services");
+  box._sort = box._sort || { key: "port", dir: 1 };  // port order, ascending, until a header is clicked
+  table(box, [
     { key: "name", label: "Service" },
     { key: "port", label: "Port", num: true },
     { key: "state", label: "State", render: (r) => pill(r.state) },
-    { key: "pid", label: "PID", num: true },
+    { key: "master_pid", label: "PID", num: true, render: masterPid },
+    { key: "worker_pids", label: "Worker PIDs", nosort: true, render: workerPids },
     { key: "uptime_s", label: "Uptime", num: true, render: (r) => duration(r.uptime_s) },
     { key: "restarts", label: "Restarts", num: true },
     { key: "latency_ms", label: "Health ms", num: true, render: (r) => num(r.latency_ms, 1) },
     { key: "heartbeat_age_s", label: "Heartbeat age", num: true, render: (r) => r.heartbeat_age_s == null ? "—" : num(r.heartbeat_age_s, 1) + "s" },
     { key: "breakers", label: "Breakers (its own)", nosort: true, render: (r) => breakers(r.breakers) },
     { key: "error", label: "Last error", render: (r) => el("span", { class: "muted" }, r.error || r.last_reason || "") },
-    { key: "x", label: "", nosort: true, render: (r) => el("button", { type: "button", onclick: () => restart(r.name),
-        "aria-label": `Restart ${r.name}` }, "Restart") },
+    { key: "x", label: "", nosort: true, render: (r) => r.name === "dashboard"
+        ? el("span", { class: "muted", title: "restart the dashboard with hybrid_manager.py restart dashboard" }, "this page")
+        : el("button", { type: "button", onclick: () => restart(r.name), "aria-label": `Restart ${r.name}` }, "Restart") },
   ], h.services, { sortKey: "port" });
   const sel = $("#log-service");
   if (!sel.options.length) {
-    for (const s of [...h.services.map((x) => x.name), "dashboard"]) sel.append(el("option", { value: s }, s));
+    for (const r of [...h.services].sort((a, b) => a.port - b.port)) sel.append(el("option", { value: r.name }, r.name));
     loadLog();
   }
 }
 
+// The log as a person reads it: time, service, level, message (the dashboard parses the JSON
+// lines); the level filter hides what is below it (slow-query timings are debug).
+function logLine(e) {
+  return el("div", { class: "logline lvl-" + e.level.toLowerCase(), "data-level": e.level },
+    el("span", { class: "muted" }, e.time ? time(e.time) : ""), " ",
+    el("span", { class: "svc" }, e.service), " ",
+    el("b", { class: e.level === "ERROR" || e.level === "CRITICAL" ? "neg" : e.level === "WARNING" ? "warn" : "muted" }, e.level), " ",
+    el("span", {}, e.message),
+    e.details ? el("span", { class: "muted" }, " — " + e.details) : null);
+}
 async function loadLog() {
-  const name = $("#log-service").value;
+  const name = $("#log-service").value, level = $("#log-level").value;
   if (!name) return;
+  const box = $("#log");
+  const atEnd = box.scrollTop + box.clientHeight >= box.scrollHeight - 4;
   try {
-    const d = await api(`/api/v1/services/${name}/logs`, { query: { lines: 80 } });
-    $("#log").textContent = d.lines.length ? d.lines.join("\n") : `(no log yet at ${d.path})`;
-    $("#log").scrollTop = $("#log").scrollHeight;
-  } catch (err) { $("#log").textContent = err.message; }
+    const d = await api(`/api/v1/services/${name}/logs`, { query: { lines: 80, level } });
+    if (!d.lines.length) box.replaceChildren(el("div", { class: "muted" }, `No log yet: ${name} writes ${d.path} once it starts.`));
+    else if (!d.entries.length) box.replaceChildren(el("div", { class: "muted" }, `Nothing at ${level} or above in the last ${d.lines.length} lines of ${name}'s log: choose a lower level (DEBUG shows everything).`));
+    else box.replaceChildren(...d.entries.map(logLine));
+    if (atEnd) box.scrollTop = box.scrollHeight;
+  } catch (err) { box.replaceChildren(notice(err.message)); }
 }
 $("#log-service").addEventListener("change", loadLog);
+$("#log-level").addEventListener("change", loadLog);
 setInterval(loadLog, 5000);
 on("health", render);
 on("workflow", (w) => renderWorkflow($("#timeline"), w));
