@@ -25,8 +25,9 @@ class ClockBody(_M):
 
 
 class ClockActionBody(_M):
-    action: Literal["pause", "resume", "step", "advance", "reset"]
-    n: int = Field(1, ge=1, le=100_000)
+    action: Literal["pause", "resume", "step", "advance", "reset", "rewind"] = Field(
+        description="reset/rewind: back to the replay's first open in a new market run")
+    n: int = Field(1, ge=1, le=100_000, description="steps (step_minutes each) to step")
     to: Instant | None = None
 
 
@@ -43,6 +44,9 @@ class CycleBody(_M):
 class RunsQuery(_M):
     limit: int = Field(50, ge=1, le=1000)
     status: Literal["running", "ok", "degraded", "failed"] | None = None
+    market_run: int | None = Field(None, ge=1, le=1_000_000,
+                                   description="only this market run's (default: every run, "
+                                               "the newest run's first)")
 
 
 class LedgerQuery(_M):
@@ -95,6 +99,12 @@ def control_blueprint() -> Blueprint:
         """Pause, resume, step n steps, advance to a time, or reset the clock."""
         return ok(_svc().clock_action(body.action, body.n, body.to))
 
+    @bp.get("/clock/runs")
+    @validate(tags=["clock"])
+    def market_runs():  # type: ignore[no-untyped-def]
+        """Market runs, newest first: each rewind closes one and starts the next."""
+        return ok(_svc().market_runs())
+
     @bp.get("/automation")
     @validate(tags=["automation"])
     def automation():  # type: ignore[no-untyped-def]
@@ -136,8 +146,8 @@ def control_blueprint() -> Blueprint:
     @bp.get("/runs")
     @validate(query=RunsQuery, tags=["runs"])
     def runs(query: RunsQuery):  # type: ignore[no-untyped-def]
-        """Workflow runs, newest first."""
-        return ok(_svc().runs(query.limit, query.status))
+        """Workflow runs by market run (the current run's first), newest first."""
+        return ok(_svc().runs(query.limit, query.status, query.market_run))
 
     @bp.get("/runs/<run_id>")
     @validate(tags=["runs"], responses={404: "Unknown run"})

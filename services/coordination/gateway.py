@@ -151,6 +151,15 @@ class Gateway:
         return self.reporting.post("/api/v1/report/snapshot",
                                    json={"ts": ts, "run_id": run_id, "source": "coordination"})
 
+    # -- market runs (services/coordination/market_runs.py) ------------------------------
+    def close_report_run(self, run: int) -> dict[str, Any]:
+        """Ask reporting to freeze market run ``run``'s report; return its fence."""
+        return self.reporting.post("/api/v1/report/runs/close", json={"run": run})["fence"]
+
+    def start_broker_run(self, run: int, fence: dict[str, Any]) -> dict[str, Any]:
+        """Ask paper trading to archive its rows and start market run ``run``."""
+        return self.broker.post("/api/v1/market-runs", json={"run": run, "fence": fence})
+
 
 def _split(symbols: list[str], parts: int) -> list[list[str]]:
     """Return ``symbols`` in at most ``parts`` contiguous, near-equal, non-empty runs."""

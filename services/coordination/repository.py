@@ -57,13 +57,21 @@ class Repository:
                       "summary = ?, error = ? WHERE id = ?",
                       (status, duration_ms, _j(degraded), _j(summary), error, run_id))
 
-    def runs(self, limit: int, status: str | None = None) -> list[dict[str, Any]]:
-        sql = "SELECT * FROM coord_runs"
-        params: list[Any] = []
+    def runs(self, limit: int, status: str | None = None,
+             market_run: int | None = None) -> list[dict[str, Any]]:
+        """Return workflow runs by market run (the newest run's first), then newest first:
+        a rewound clock's runs have earlier clock times than the closed run's."""
+        where, params = [], []
         if status:
-            sql += " WHERE status = ?"
+            where.append("status = ?")
             params.append(status)
-        sql += " ORDER BY clock_ts DESC, started_at DESC LIMIT ?"
+        if market_run is not None:
+            where.append("market_run = ?")
+            params.append(market_run)
+        sql = "SELECT * FROM coord_runs"
+        if where:  # fixed fragments, values bound
+            sql += " WHERE " + " AND ".join(where)
+        sql += " ORDER BY market_run DESC, clock_ts DESC, started_at DESC LIMIT ?"
         params.append(limit)
         return [_row(r, RUN_JSON) for r in self.db.fetch_all(sql, params)]
 
@@ -100,15 +108,15 @@ class Repository:
         sql = "SELECT * FROM decision_ledger"
         if where:
             sql += " WHERE " + " AND ".join(where)
-        sql += " ORDER BY clock_ts DESC, created_at DESC LIMIT ?"
+        sql += " ORDER BY market_run DESC, clock_ts DESC, created_at DESC LIMIT ?"
         params.append(limit)
         return [_row(r, LEDGER_JSON) for r in self.db.fetch_all(sql, params)]
 
     def traded_symbols(self, since: str) -> list[str]:
         """Return the symbols coordination ordered at or after market time ``since``."""
         return [r["symbol"] for r in self.db.fetch_all(
-            "SELECT DISTINCT symbol FROM decision_ledger WHERE clock_ts >= ? ORDER BY symbol",
-            (since,))]
+            "SELECT DISTINCT symbol FROM decision_ledger WHERE clock_ts >= ? AND market_run = "
+            "(SELECT COALESCE(MAX(run), 1) FROM market_clock) ORDER BY symbol", (since,))]
 
     def entry_times(self, symbols: list[str], now: str) -> dict[str, datetime]:
         """Return the market time of each symbol's most recently placed accepted entry at or

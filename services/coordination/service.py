@@ -15,6 +15,7 @@ import pandas as pd
 from services.coordination import strategy_settings
 from services.coordination.domain import SessionWindow
 from services.coordination.gateway import Gateway
+from services.coordination.market_runs import list_runs, start_new_run
 from services.coordination.repository import Repository
 from services.coordination.workflow import Cycle
 from shared.config import Settings
@@ -88,11 +89,12 @@ class CoordinationService(DatabaseServiceMixin):
         return self.clock_view()
 
     def clock_action(self, action: str, n: int = 1, to: datetime | None = None) -> dict[str, Any]:
-        """Pause, resume, step ``n`` steps, advance ``to`` a time, or reset the clock.
+        """Pause, resume, step ``n`` steps, advance ``to`` a time, or rewind the clock to the
+        replay's first open (``reset``/``rewind``: a new market run, see ``market_runs``).
 
         Raises:
             ValidationError: unknown action or ``advance`` without ``to``.
-            Conflict: stepping/advancing a live clock or moving it back.
+            Conflict: stepping/advancing/rewinding a live clock or moving it back.
         """
         if action == "pause":
             self.clock_ctl.pause()
@@ -104,12 +106,16 @@ class CoordinationService(DatabaseServiceMixin):
             if to is None:
                 raise ValidationError("advance needs 'to'", field="to")
             self.clock_ctl.advance(to)
-        elif action == "reset":
-            self.clock_ctl.reset(paused=True)
+        elif action in ("reset", "rewind"):
+            # a rewind starts a new market run (the books of the old one are archived)
+            start_new_run(self.clock_ctl, self.gateway, self)
         else:
             raise ValidationError(f"unknown clock action {action!r}", field="action")
         self._clock_moved()
         return self.clock_view()
+
+    def market_runs(self) -> list[dict[str, Any]]:
+        return list_runs(self.db)
 
     def _clock_moved(self) -> None:
         """Store the market up to the clock's new time before answering: a stepped or
@@ -235,8 +241,9 @@ class CoordinationService(DatabaseServiceMixin):
             return {**rec, "step": step}
 
     # -- records ----------------------------------------------------------------------------
-    def runs(self, limit: int, status: str | None) -> list[dict[str, Any]]:
-        return self.repo.runs(limit, status)
+    def runs(self, limit: int, status: str | None,
+             market_run: int | None = None) -> list[dict[str, Any]]:
+        return self.repo.runs(limit, status, market_run)
 
     def run(self, run_id: str) -> dict[str, Any]:
         """Return one run with its steps.

@@ -19,14 +19,15 @@ ALPACA_ERROR_SCHEMA = {"type": "object", "required": ["code", "message"],
 def create_app(settings: Settings | None = None, *,
                now: Callable[[], datetime] | None = None) -> Flask:
     """Return the Paper trading service's Flask app (``now`` overrides the market clock)."""
-    from services.paper_trading.entrypoints import alpaca_api, api
+    from services.paper_trading.entrypoints import alpaca_api, api, market_runs_api
     from services.paper_trading.entrypoints.alpaca_api import alpaca_error, check_alpaca_key
     from services.paper_trading.service_layer.broker import build_service
 
     settings = settings or load_settings()
     service = build_service(settings, now=now)
     return create_service_app(
-        NAME, settings, blueprints=[*api.blueprints(), *alpaca_api.blueprints()], service=service,
+        NAME, settings, blueprints=[*api.blueprints(), market_runs_api.blueprint(),
+                         *alpaca_api.blueprints()], service=service,
         database=service.db,
         description="Paper trading: orders, fills, positions, account, risk; "
                     "an Alpaca-compatible /v2 API",

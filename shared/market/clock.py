@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
@@ -40,6 +41,7 @@ class ClockState:
     wall_anchor: pd.Timestamp
     paused: bool
     step_minutes: int
+    run: int = 1  # the market run (see ``ClockController.start_run``)
 
     def to_dict(self) -> dict[str, Any]:
         return {"mode": self.mode, "pace": self.pace, "speed": self.speed,
@@ -47,7 +49,7 @@ class ClockState:
                 "replay_end": self.replay_end.isoformat(),
                 "sim_anchor": self.sim_anchor.isoformat(),
                 "wall_anchor": self.wall_anchor.isoformat(), "paused": self.paused,
-                "step_minutes": self.step_minutes}
+                "step_minutes": self.step_minutes, "run": self.run}
 
 
 def _wall() -> pd.Timestamp:
@@ -123,7 +125,7 @@ class MarketClock:
         if self.db is not None:
             row = self.db.fetch_one(
                 "SELECT mode, pace, speed, replay_start, replay_end, sim_anchor, wall_anchor, "
-                "paused, step_minutes FROM market_clock WHERE id = 1")
+                "paused, step_minutes, run FROM market_clock WHERE id = 1")
         raw = None if row is None else tuple(row)
         if c is not None and raw == c[1]:
             st = c[2]  # unchanged row: skip re-parsing its timestamps with pandas
@@ -131,7 +133,8 @@ class MarketClock:
             st = self._default_state()
         else:
             st = ClockState(raw[0], raw[1], float(raw[2]), to_utc(raw[3]), to_utc(raw[4]),
-                            to_utc(raw[5]), to_utc(raw[6]), bool(raw[7]), int(raw[8]))
+                            to_utc(raw[5]), to_utc(raw[6]), bool(raw[7]), int(raw[8]),
+                            int(raw[9]))
         self._cached = (now, raw, st)
         return st
 
@@ -250,23 +253,59 @@ class ClockController:
         self.updated_by = updated_by
 
     def _write(self, st: ClockState) -> ClockState:
-        now = datetime.now(UTC).isoformat()
         with self.db.transaction("market:clock") as conn:
-            conn.execute(
-                "INSERT INTO market_clock (id, mode, pace, speed, replay_start, replay_end, "
-                "sim_anchor, wall_anchor, paused, step_minutes, updated_at, updated_by) "
-                "VALUES (1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET "
-                "mode=excluded.mode, pace=excluded.pace, speed=excluded.speed, "
-                "replay_start=excluded.replay_start, replay_end=excluded.replay_end, "
-                "sim_anchor=excluded.sim_anchor, wall_anchor=excluded.wall_anchor, "
-                "paused=excluded.paused, step_minutes=excluded.step_minutes, "
-                "updated_at=excluded.updated_at, updated_by=excluded.updated_by",
-                (st.mode, st.pace, st.speed, st.replay_start.isoformat(),
-                 st.replay_end.isoformat(), st.sim_anchor.isoformat(),
-                 st.wall_anchor.isoformat(), int(st.paused), st.step_minutes, now,
-                 self.updated_by))
+            self._write_row(conn, st)
         self.clock.invalidate()
         return st
+
+    def _write_row(self, conn: Any, st: ClockState) -> None:
+        # the run is never written here: only ``start_run`` moves it
+        conn.execute(
+            "INSERT INTO market_clock (id, mode, pace, speed, replay_start, replay_end, "
+            "sim_anchor, wall_anchor, paused, step_minutes, updated_at, updated_by) "
+            "VALUES (1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET "
+            "mode=excluded.mode, pace=excluded.pace, speed=excluded.speed, "
+            "replay_start=excluded.replay_start, replay_end=excluded.replay_end, "
+            "sim_anchor=excluded.sim_anchor, wall_anchor=excluded.wall_anchor, "
+            "paused=excluded.paused, step_minutes=excluded.step_minutes, "
+            "updated_at=excluded.updated_at, updated_by=excluded.updated_by",
+            (st.mode, st.pace, st.speed, st.replay_start.isoformat(),
+             st.replay_end.isoformat(), st.sim_anchor.isoformat(),
+             st.wall_anchor.isoformat(), int(st.paused), st.step_minutes,
+             datetime.now(UTC).isoformat(), self.updated_by))
+
+    def start_run(self, expect_run: int, *, paused: bool,
+                  also: Callable[[Any], None] | None = None) -> ClockState:
+        """Start market run ``expect_run + 1``: rewind to the replay's first open and move
+        the run number, in one transaction (``also(conn)`` runs in it too).
+
+        Mode, pace, speed, range and step size stay as set; the closed run's row in
+        ``market_runs`` keeps where its clock stood.
+
+        Raises:
+            Conflict: the clock is live, or the current run is no longer ``expect_run``.
+        """
+        st = self._rebase()
+        if st.mode != "replay":
+            raise Conflict("the clock is live; only a replay can be rewound", field="mode")
+        wall = datetime.now(UTC).isoformat()
+        new = replace(st, sim_anchor=st.replay_start, paused=paused)
+        with self.db.transaction("market:run") as conn:
+            row = conn.execute("SELECT run FROM market_clock WHERE id = 1").fetchone()
+            current = 1 if row is None else int(row[0])
+            if current != expect_run:
+                raise Conflict(f"the market run is {current}, not {expect_run}", field="run")
+            self._write_row(conn, new)
+            conn.execute("UPDATE market_clock SET run = ? WHERE id = 1", (current + 1,))
+            conn.execute("UPDATE market_runs SET ended_at = ?, clock_end = ?, speed = ?, "
+                         "mode = ? WHERE run = ?",
+                         (wall, st.sim_anchor.isoformat(), st.speed, st.mode, current))
+            conn.execute("INSERT INTO market_runs (run, started_at, clock_start) "
+                         "VALUES (?, ?, ?)", (current + 1, wall, new.sim_anchor.isoformat()))
+            if also is not None:
+                also(conn)
+        self.clock.invalidate()
+        return replace(new, run=current + 1)
 
     def _rebase(self) -> ClockState:
         """Return the current state with its anchors moved to now (so changes apply from now)."""
@@ -275,9 +314,10 @@ class ClockController:
         return replace(st, sim_anchor=self.clock.now_at(st, wall), wall_anchor=wall)
 
     def reset(self, *, paused: bool = False) -> ClockState:
-        """Write the settings' clock, starting the replay at its first session open."""
-        st = replace(self.clock._default_state(), paused=paused)
-        return self._write(st)
+        """Move the replay back to its first session open, keeping mode, pace, speed, range
+        and step size as set (the settings' clock when none was written yet)."""
+        st = replace(self._rebase(), paused=paused)
+        return self._write(replace(st, sim_anchor=st.replay_start))
 
     def configure(self, *, mode: str | None = None, pace: str | None = None,
                   speed: float | None = None, replay_start: object = None,

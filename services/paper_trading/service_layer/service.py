@@ -18,12 +18,13 @@ from services.paper_trading.service_layer.accounts import AUTOMATION, AccountDir
 from services.paper_trading.service_layer.engine import FillEngine
 from services.paper_trading.service_layer.intake import Intake, asset_id_for, same_request
 from services.paper_trading.service_layer.lifecycle import Lifecycle
+from services.paper_trading.service_layer.market_runs import MarketRuns, check_run
 from services.paper_trading.service_layer.portfolio import PortfolioUseCases
 from services.paper_trading.service_layer.snapshot import snapshot
 from shared.config import Settings
 from shared.db import Database, DatabaseServiceMixin
 from shared.domain.money import from_micros
-from shared.errors import NotFound, UnprocessableError
+from shared.errors import NotFound, ServiceUnavailable, UnprocessableError
 from shared.market.calendar import MarketCalendar, get_calendar
 
 UTC = UTC
@@ -64,6 +65,7 @@ class PaperTradingService(PortfolioUseCases, DatabaseServiceMixin):
                                  fractionable=self._fractionable)
         self._last_minute: tuple[datetime, datetime | None] | None = None
         self._lock = threading.Lock()
+        self.market_runs = MarketRuns(self)
 
     # -- clock and processing -------------------------------------------------------------
     def now(self) -> datetime:
@@ -79,6 +81,7 @@ class PaperTradingService(PortfolioUseCases, DatabaseServiceMixin):
         conn = self.get_db_connection()
         self.checkpoints.adopt(conn)
         with self.gate.hold(), self.unit_of_work(f"paper_trading:{label}") as uow:
+            check_run(uow.conn)  # the books and the clock in one market run
             yield uow
         if not conn.in_transaction:  # not nested in an outer unit of work
             self.checkpoints.after_commit(conn)
@@ -122,7 +125,16 @@ class PaperTradingService(PortfolioUseCases, DatabaseServiceMixin):
             if self._last_minute == key:
                 return
             self._last_minute = key
-        self.process_until(now)
+        try:
+            self.process_until(now)
+        except ServiceUnavailable:  # a new market run is starting: sweep once it started
+            with self._lock:
+                self._last_minute = None
+
+    def market_run_started(self) -> None:
+        """Forget what this process kept of the closed run (the sweep's minute)."""
+        with self._lock:
+            self._last_minute = None
 
     @staticmethod
     def _swept_accounts(repo: Repository) -> list[int]:

@@ -125,6 +125,7 @@ class Reader:
         self.bar_mark: pd.Timestamp | None = None
         self.news_mark: pd.Timestamp | None = None
         self._tapes: dict[str, str] = {}
+        self._run: int | None = None
         self.start_marks()
 
     # -- marks ---------------------------------------------------------------------------
@@ -165,6 +166,7 @@ class Reader:
         batch = Batch(committed_at=t0)
         self.conn.execute("BEGIN")
         try:
+            self._follow_run()
             self._trading(batch)
             self._events(batch)
             self._bars(batch)
@@ -172,6 +174,17 @@ class Reader:
         finally:
             self.conn.execute("COMMIT")
         return batch
+
+    def _follow_run(self) -> None:
+        """Start the marks of the tables a new market run emptied from zero: their rowids
+        start again at 1 (the closed run's rows are in ``pt_archive``), and the first read
+        that sees a new-run row sees the new run too (same read transaction)."""
+        row = self.conn.execute("SELECT run FROM pt_market_run WHERE id = 1").fetchone()
+        run = int(row[0]) if row is not None else 1
+        if self._run is not None and run != self._run:
+            for k in ("orders", "order_events", "events"):
+                self.marks[k] = 0
+        self._run = run
 
     # -- trade updates -------------------------------------------------------------------
     def _orders(self, ids: set[str]) -> dict[str, OrderRecord]:
