@@ -150,6 +150,13 @@ def refresh(body: RefreshBody) -> Any:
     return ok(current_service().refresh(body.symbols, force=body.force))
 
 
+@bp.post("/news/rescore")
+@validate(tags=["news"],
+          summary="Score every stored story again with the current finance lexicon")
+def rescore() -> Any:
+    return ok(current_service().rescore())
+
+
 @bp.get("/news/alpaca")
 @validate(query=AlpacaQuery, tags=["news"],
           summary="Stories in Alpaca's /v1beta1/news shape (news, next_page_token)")

@@ -98,6 +98,18 @@ def symbol_scores(db: Database, symbol: str, lo: str, now: str) -> list[sqlite3.
         f"AND {_VISIBLE} ORDER BY n.created_at", (symbol, lo, now, now))
 
 
+def stored_scores(db: Database) -> list[sqlite3.Row]:
+    """Return (id, headline, summary, sentiment_score, sentiment_label) of every story."""
+    return db.fetch_all("SELECT id, headline, summary, sentiment_score, sentiment_label "
+                        "FROM news ORDER BY id")
+
+
+def set_scores(conn: sqlite3.Connection, scores: Sequence[tuple[float, str, int]]) -> None:
+    """Store (score, label, id) for each story."""
+    conn.executemany("UPDATE news SET sentiment_score = ?, sentiment_label = ? WHERE id = ?",
+                     scores)
+
+
 def fetched_until(conn: sqlite3.Connection, origin: str, symbol: str) -> str | None:
     row = conn.execute("SELECT fetched_until FROM news_fetch_log WHERE origin = ? AND "
                        "symbol = ?", (origin, symbol)).fetchone()

@@ -23,6 +23,7 @@ from services.news.domain import (
     GeneratorConfig,
     dedup_key,
     parse_window,
+    scored_text,
     similarity,
     summarize_scores,
     volume_stats,
@@ -161,6 +162,24 @@ class NewsService(DatabaseServiceMixin):
             total.merged += res.merged
             total.unchanged += res.unchanged
         return {"source": self.source.name, "symbols": len(symbols), **total.to_dict()}
+
+    def rescore(self) -> dict[str, int]:
+        """Score every stored story again with the current lexicon; store the ones that moved.
+
+        Stories keep the score they were given when stored, so a lexicon change reaches the
+        ones already in the database (and the strategy's means over them) only through this.
+        Scoring happens outside the transaction; the write is one short ``executemany``.
+        """
+        rows = repo.stored_scores(self.db)
+        moved = []
+        for r in rows:
+            s = self.scorer.score(scored_text(r["headline"], r["summary"]))
+            if s.compound != r["sentiment_score"] or s.label != r["sentiment_label"]:
+                moved.append((s.compound, s.label, int(r["id"])))
+        if moved:
+            self.run_in_transaction(lambda c: repo.set_scores(c, moved), "news:rescore")
+        log.info("news rescore: %d stories checked, %d updated", len(rows), len(moved))
+        return {"checked": len(rows), "updated": len(moved)}
 
     def add(self, article: Article) -> tuple[dict[str, Any], bool]:
         """Store one posted article; return it and whether it was new (else merged).

@@ -6,7 +6,7 @@ from services.news.domain.aggregate import (
     volume_stats,
     window_counts,
 )
-from services.news.domain.article import Article
+from services.news.domain.article import Article, scored_text
 from services.news.domain.dedupe import dedup_key, is_near_duplicate, normalize_headline, similarity
 from services.news.domain.generator import GeneratorConfig, generate
 from services.news.domain.sentiment import FINANCE_LEXICON, FinanceSentiment, Score
@@ -23,6 +23,7 @@ __all__ = [
     "is_near_duplicate",
     "normalize_headline",
     "parse_window",
+    "scored_text",
     "similarity",
     "summarize_scores",
     "volume_stats",

@@ -32,4 +32,9 @@ class Article:
     @property
     def text(self) -> str:
         """The text sentiment is scored on: the headline, then the summary."""
-        return f"{self.headline}. {self.summary}".strip() if self.summary else self.headline
+        return scored_text(self.headline, self.summary)
+
+
+def scored_text(headline: str, summary: str | None) -> str:
+    """Return the text a story's sentiment is scored on (a stored row's too)."""
+    return f"{headline}. {summary}".strip() if summary else headline
