@@ -37,6 +37,8 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--sizing", default="all_in",
                    help="all_in | fixed:DOLLARS | percent:PCT (of equity)")
     p.add_argument("--no-short", action="store_true", help="never sell short")
+    p.add_argument("--finalize-trades", action="store_true",
+                   help="close a trade still open at the end, at the last bar's close")
     p.add_argument("--qty-step", type=Decimal, default=Decimal(1),
                    help="quantity increment: 1 share (default), 0.0001 for a coin, 1000 for FX lots")
     p.add_argument("--money-quantum", type=Decimal, default=None,
@@ -80,9 +82,14 @@ def _sizing(text: str) -> Any:
 
 def replay_csv(args: argparse.Namespace) -> dict[str, Any]:
     """Replay ``args.data``; write the four files; return the headline figures."""
+    from datetime import UTC, datetime
+
+    import pandas as pd
+
+    from backtest.annualize import periods_per_year
     from backtest.data import LoadOptions, load_bars
     from backtest.engine import ReplayConfig, run_replay
-    from services.reporting.domain import build_report, export_files
+    from services.reporting.domain import ReportOptions, build_report, export_files
 
     frame = load_bars(args.data, LoadOptions(symbol=args.symbol, tz=args.tz, dedupe=args.dedupe,
                                              drop_missing=args.drop_missing))
@@ -90,16 +97,27 @@ def replay_csv(args: argparse.Namespace) -> dict[str, Any]:
                        strategy=args.strategy, params=_params(args.param), cash=args.cash,
                        commission_rate=args.commission, slippage_bps=args.slippage_bps,
                        sizing=_sizing(args.sizing), allow_short=not args.no_short,
-                       qty_step=args.qty_step, money_quantum=args.money_quantum)
+                       qty_step=args.qty_step, money_quantum=args.money_quantum,
+                       finalize_trades=args.finalize_trades)
     res = run_replay(frame, cfg)
-    rep = build_report(res.fills, res.equity)
+    ppy = periods_per_year(frame.index, args.tz)
+    step = (frame.index[1] - frame.index[0]) if len(frame) > 1 else pd.Timedelta(days=1)
+    # one return per day for daily and intraday bars (in the file's zone), else per bar
+    day_tz = args.tz if ppy in (252, 365) else "UTC"
+    rep = build_report(res.fills, res.equity, bars={cfg.symbol: frame},
+                       bar_duration=step.to_pytimedelta(),
+                       options=ReportOptions(periods_per_year=ppy, tz=day_tz))
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    for name, text in export_files(rep, title=f"Replay {cfg.symbol} {cfg.strategy}").items():
+    stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+    for name, text in export_files(rep, title=f"Replay {cfg.symbol} {cfg.strategy}",
+                                   generated_at=stamp, periods_per_year=ppy).items():
         (out / name).write_text(text)
     return {"bars": len(frame), "fills": len(res.fills), "trades": len(rep.trades),
             "final_equity": str(res.equity.iloc[-1]), "rejections": len(res.rejections),
-            "stopped": res.stopped,
+            "stopped": res.stopped, "periods_per_year": ppy,
+            "annualized_return": rep.stats.get("annualized_return"),
+            "sharpe": rep.stats.get("sharpe"),
             "out": str(out)}
 
 

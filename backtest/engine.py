@@ -57,6 +57,9 @@ class ReplayConfig:
     # cash and fees rounded to this per fill; None keeps them exact (a backtest of 5-decimal
     # prices must, or sizes drift a unit from the cash really left); 0.01 books like a broker
     money_quantum: Decimal | None = None
+    # close a trade still open after the last bar at that bar's close (backtesting.py's
+    # finalize_trades closes it at the last bar's open, a price from before the decision)
+    finalize_trades: bool = False
 
 
 @dataclass
@@ -166,6 +169,11 @@ def run_replay(frame: pd.DataFrame, cfg: ReplayConfig) -> ReplayResult:
             stopped = {"reason": "equity reached zero", "ts": times[i]}
             return ReplayResult(fills, equity_series(points), rejections, cash, pos, stopped)
         points.append((times[i], cents(equity)))
+    if cfg.finalize_trades and pos.qty != 0:
+        at_close = _bar(times[last], np.array([values[last, 3]] * 4 + [values[last, 4]]), step)
+        side = Side.SELL if pos.qty > 0 else Side.BUY
+        cash, pos = _fill(side, abs(pos.qty), at_close, costs, cash, pos, fills, cfg, last)
+        points[-1] = (times[last], cents(cash))
     return ReplayResult(fills, equity_series(points), rejections, cash, pos)
 
 
