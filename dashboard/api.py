@@ -10,6 +10,7 @@ from dashboard import auth
 from dashboard.backend import UPSTREAMS, Backend
 from dashboard.charts import LOOKBACK_DAYS, TIMEFRAMES, chart_payload
 from dashboard.coordination import SLOW_CALL_S, Coordination
+from dashboard.ticket import ClockHold, TicketQuery, ticket_figures
 from shared.errors import NotFound, ServiceUnavailable, ValidationError
 from shared.market.symbols import SymbolStr
 from shared.web import current_settings, ok, validate
@@ -21,6 +22,17 @@ def _backend() -> Backend:
 
 def _coord() -> Coordination:
     return _backend().coordination
+
+
+def _hold() -> ClockHold:
+    """Return this process's ticket hold on the market clock (made on first use)."""
+    ext = current_app.extensions
+    if "ticket_hold" not in ext:
+        coord = _coord()
+        ext["ticket_hold"] = ClockHold(lambda: coord.clock_action("pause", {}),
+                                       lambda: coord.clock_action("resume", {}), coord.clock,
+                                       current_settings().dashboard.ticket_hold_ttl_s)
+    return ext["ticket_hold"]
 
 
 class AutomationBody(BaseModel):
@@ -140,6 +152,26 @@ def blueprints() -> list[Blueprint]:
     def clock_action(action: str) -> Response:
         """pause / resume / step {n} / advance {to} / reset, or configure {mode, pace, speed...}."""
         return ok(_coord().clock_action(action, request.get_json(silent=True) or {}))
+
+    @bp.get("/ticket")
+    @validate(query=TicketQuery)
+    def ticket(query: TicketQuery) -> Response:
+        """The order ticket's quote (bid, ask, last), estimated cost, buying power after it
+        and whether its size needs a confirmation (``dashboard.confirm_notional_above``)."""
+        return ok(ticket_figures(_backend(), query))
+
+    @bp.post("/ticket/hold")
+    @validate()
+    def ticket_hold() -> Response:
+        """Pause a running replay clock while the ticket is edited, or renew that pause; it
+        is resumed ``dashboard.ticket_hold_ttl_s`` after the last renewal."""
+        return ok(_hold().hold())
+
+    @bp.delete("/ticket/hold")
+    @validate()
+    def ticket_release() -> Response:
+        """Resume the clock if the ticket's hold paused it (at the speed it had)."""
+        return ok(_hold().release())
 
     @bp.get("/automation")
     @validate()

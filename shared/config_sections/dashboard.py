@@ -1,6 +1,8 @@
 """Settings of the dashboard area (see config/default.yaml, section `dashboard`)."""
 from __future__ import annotations
 
+from decimal import Decimal
+
 from pydantic import Field, SecretStr, field_validator, model_validator
 
 from shared.config_sections._base import StrictModel
@@ -33,6 +35,12 @@ class Section(StrictModel):
     login_max_failures: int = Field(5, ge=1, le=100)
     login_lockout_s: float = Field(30.0, gt=0)
     login_lockout_max_s: float = Field(3600.0, gt=0)
+    # The trading page's ticket asks for a confirmation before sending an order whose
+    # estimated cost (qty x price) is above this many dollars; 0 asks for every order.
+    confirm_notional_above: Decimal = Field(Decimal("10000"), ge=0, le=Decimal("1e12"))
+    # The ticket's pause-while-editing hold on a replay clock: the page renews it every few
+    # seconds; this long without a renewal (a closed tab) and the dashboard resumes the clock.
+    ticket_hold_ttl_s: float = Field(15.0, ge=2, le=600)
 
     @field_validator("secret_key")
     @classmethod

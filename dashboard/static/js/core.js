@@ -211,6 +211,28 @@ export function toast(text, kind = "okay") {
   toastTimer = setTimeout(() => t.remove(), 5000);
 }
 
+// Ask before an action that cannot be undone: a modal <dialog> (focus trapped, Esc or
+// "Keep" dismisses). Resolves true only when the person pressed the confirm button.
+// body: a string or nodes (e.g. a summary of what will happen).
+export function confirmDialog(title, body, { confirm = "Confirm", cancel = "Keep", danger = true } = {}) {
+  return new Promise((resolve) => {
+    const ok = el("button", { type: "button", class: danger ? "danger" : "primary", "data-confirm": "yes" }, confirm);
+    const no = el("button", { type: "button", "data-confirm": "no" }, cancel);
+    const dlg = el("dialog", { class: "confirm", "data-testid": "confirm-dialog", "aria-labelledby": "confirm-title" },
+      el("h2", { id: "confirm-title" }, title),
+      el("div", { class: "confirm-body" }, body),
+      el("div", { class: "confirm-btns" }, no, ok));
+    let answered = false;
+    const done = (yes) => { if (answered) return; answered = true; dlg.close(); dlg.remove(); resolve(yes); };
+    ok.addEventListener("click", () => done(true));
+    no.addEventListener("click", () => done(false));
+    dlg.addEventListener("cancel", (e) => { e.preventDefault(); done(false); });  // Esc
+    document.body.append(dlg);
+    dlg.showModal();
+    (danger ? no : ok).focus();  // a stray Enter must not confirm a destructive action
+  });
+}
+
 // ---- live updates ---------------------------------------------------------------------
 const bus = new EventTarget();
 const last = {};

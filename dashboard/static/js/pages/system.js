@@ -1,6 +1,6 @@
 // System: every service's state, uptime, restarts, health latency, breakers; restart; log tails;
 // the workflow timeline.
-import { $, api, duration, el, notice, num, on, start, table, time, toast } from "../core.js";
+import { $, api, confirmDialog, duration, el, notice, num, on, start, table, time, toast } from "../core.js";
 import { renderWorkflow } from "../workflow_view.js";
 
 start();
@@ -19,6 +19,10 @@ function breakers(obj) {
 }
 
 async function restart(name) {
+  const ok = await confirmDialog(`Restart ${name}?`,
+    `The manager stops ${name} and starts it again: its requests in flight fail and pages that need it show it as down for a few seconds.`,
+    { confirm: `Restart ${name}`, cancel: "Keep it running" });
+  if (!ok) return;
   try { await api(`/api/v1/services/${name}/restart`, { method: "POST" }); toast(`Restart of ${name} requested`); }
   catch (err) { toast(err.message, "err"); }
 }

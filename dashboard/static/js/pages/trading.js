@@ -1,6 +1,9 @@
-// Trading: order ticket, open orders (cancel), positions (live P&L, close), account, fills.
-import { $, ApiError, account, act, el, money, notice, num, on, pnl, start, table, time, toast, upstream } from "../core.js";
+// Trading: order ticket (live quote, estimate, confirmations, hotkeys, pause-while-editing),
+// open orders grouped by bracket, positions (stop, target, exact live P&L, close), account, fills.
+import { $, ApiError, account, act, confirmDialog, el, notice, num, on, pnl, start, table, time, toast, upstream } from "../core.js";
 import { showDecision } from "../decision_view.js";
+import { decFmt, decQty, decSub, exitsOf, groupText, moneyFmt, orderRows, pnlExact, statusWords } from "../orders_view.js";
+import { confirmOrder, wireEstimate, wireHold, wireHotkeys } from "../ticket_view.js";
 
 start();
 
@@ -23,13 +26,14 @@ function layout() {
 }
 $("#f-type").addEventListener("change", layout);
 $("#f-order_class").addEventListener("change", layout);
-for (const b of form.querySelectorAll("[data-side]")) {
-  b.addEventListener("click", () => {
-    side = b.dataset.side;
-    for (const o of form.querySelectorAll("[data-side]")) o.setAttribute("aria-pressed", String(o === b));
-    $("#submit-order").textContent = `Place ${side} order`;
-  });
+function setSide(s) {
+  side = s;
+  for (const o of form.querySelectorAll("[data-side]")) o.setAttribute("aria-pressed", String(o.dataset.side === s));
+  $("#submit-order").textContent = `Place ${side} order`;
+  form.dataset.side = s;
 }
+for (const b of form.querySelectorAll("[data-side]")) b.addEventListener("click", () => setSide(b.dataset.side));
+setSide("buy");
 layout();
 
 function clearErrors() {
@@ -83,19 +87,46 @@ function readTicket() {
   return body;
 }
 
-form.addEventListener("submit", async (e) => {
-  e.preventDefault();
+const estimate = wireEstimate(form, readTicket);
+const holdCtl = wireHold(form);
+
+// Place the ticket's order: asked first when its estimated cost is above the configured size
+// (or always, from the Enter hotkey).
+async function placeOrder(askAlways) {
   clearErrors();
   const btn = $("#submit-order");
+  if (btn.disabled) return;
   btn.disabled = true;
   try {
-    const order = await act("paper_trading", "orders", "POST", readTicket());
-    toast(`Order ${order.side} ${order.qty ?? order.notional} ${order.symbol} ${order.status}`);
+    const body = readTicket();
+    const est = await estimate.update();
+    if (askAlways || (est && est.needs_confirmation)) {
+      if (!(await confirmOrder(body, est))) { $("#submit-order").focus(); return; }
+    }
+    const order = await act("paper_trading", "orders", "POST", body);
+    toast(`${order.side === "buy" ? "Buy" : "Sell"} ${decQty(order.qty) ?? moneyFmt(order.notional)} ${order.symbol}: ${statusWords(order)}`);
+    await holdCtl.release();
+    document.activeElement?.blur?.();
     refresh();
   } catch (err) {
     if (err instanceof ApiError) showError(err); else $("#err-form").textContent = String(err);
   } finally { btn.disabled = false; }
-});
+}
+form.addEventListener("submit", (e) => { e.preventDefault(); placeOrder(false); });
+
+function clearTicket() {
+  const sym = $("#f-symbol").value, pause = $("#f-hold").checked;
+  form.reset();
+  $("#f-symbol").value = sym;  // Esc clears the order, not the symbol being watched
+  $("#f-hold").checked = pause;
+  setSide(side);
+  layout();
+  clearErrors();
+  holdCtl.release();
+  document.activeElement?.blur?.();
+  estimate.update();
+}
+wireHotkeys({ buy: () => $("#side-buy").click(), sell: () => $("#side-sell").click(), submit: placeOrder, clear: clearTicket });
 
 // ---- tables -----------------------------------------------------------------------------
 function listOf(payload) {
@@ -108,12 +139,31 @@ function unavailable(box, payload) {
   box.replaceChildren(notice(payload.down ? `paper trading is down: ${payload.message}` : payload.message));
 }
 
+let lastOrders = [], lastPositions = null;
+
 async function cancel(id) {
   try { await act("paper_trading", `orders/${id}`, "DELETE"); toast("Cancel sent"); refresh(); }
   catch (err) { toast(err.message, "err"); }
 }
-async function closePosition(symbol) {
-  try { await act("paper_trading", `positions/${encodeURIComponent(symbol)}`, "DELETE"); toast(`Closing ${symbol}`); refresh(); }
+// Close at market; the position's working exits (its stop and target) hold its shares, so
+// they are cancelled first (the dialog says so).
+async function closeOne(p) {
+  const { stops, targets } = exitsOf(lastOrders, p.symbol, p.qty);
+  for (const x of [...stops, ...targets]) await act("paper_trading", `orders/${x.id}`, "DELETE").catch(() => {});
+  return act("paper_trading", `positions/${encodeURIComponent(p.symbol)}`, "DELETE");
+}
+function exitNote(p) {
+  const { stops, targets } = exitsOf(lastOrders, p.symbol, p.qty);
+  const n = stops.length + targets.length;
+  return n ? ` Its ${n} working exit order${n > 1 ? "s" : ""} (stop/target) will be cancelled first.` : "";
+}
+async function closePosition(p) {
+  const side = Number(p.qty) > 0 ? "Sell" : "Buy";
+  const ok = await confirmDialog(`Close ${p.symbol}?`,
+    `${side} ${decQty(String(p.qty).replace("-", ""))} ${p.symbol} at market (last ${decFmt(p.current_price)}; unrealised P&L ${decFmt(p.unrealized_pl)}).${exitNote(p)}`,
+    { confirm: `Close ${p.symbol}` });
+  if (!ok) return;
+  try { await closeOne(p); toast(`Closing ${p.symbol}`); refresh(); }
   catch (err) { toast(err.message, "err"); }
 }
 
@@ -124,28 +174,44 @@ function why(orderId, label) {
 const whyButton = (orderId, label) => el("button", { type: "button", class: "why", "data-why": orderId,
   "aria-label": `Why: ${label}`, onclick: (e) => { e.stopPropagation(); why(orderId, label); } }, "Why");
 
+// Open orders, a bracket / OCO / OTO as its parent with its legs; a filled parent is a group
+// line over its working exits (not an open order, no Cancel of its own).
 function renderOrders(payload) {
   const box = $("#orders");
   const rows = listOf(payload);
   if (!rows) return;
   if (!Array.isArray(rows)) return unavailable(box, rows);
-  table(box, [
-    { key: "symbol", label: "Symbol" },
-    { key: "side", label: "Side", render: (r) => el("span", { class: r.side === "buy" ? "pos" : "neg" }, r.side) },
-    { key: "type", label: "Type" },
-    { key: "order_class", label: "Class" },
-    { key: "qty", label: "Qty", num: true, render: (r) => num(r.qty ?? r.notional, 2) },
-    { key: "filled_qty", label: "Filled", num: true, render: (r) => num(r.filled_qty, 2) },
-    { key: "limit_price", label: "Limit", num: true, render: (r) => num(r.limit_price, 2) },
-    { key: "stop_price", label: "Stop", num: true, render: (r) => num(r.stop_price, 2) },
-    { key: "status", label: "Status" },
-    { key: "created_at", label: "Created", render: (r) => time(r.created_at || r.submitted_at) },
-    { key: "x", label: "", nosort: true, render: (r) => el("span", { class: "btns" },
-        whyButton(r.id, `${r.side} ${r.symbol} order`),
-        el("button", { type: "button", class: "cancel",
-        "aria-label": `Cancel ${r.side} ${r.symbol} order`, "data-order-id": r.id, onclick: () => cancel(r.id) }, "Cancel")) },
-  ], rows, { empty: "no open orders", sortKey: "created_at",
-             rowAttrs: (r) => ({ "data-order-id": r.id, class: "clickable", onclick: (e) => { if (!e.target.closest("button")) why(r.id, `${r.side} ${r.symbol} order`); } }) });
+  lastOrders = rows;
+  if (lastPositions) renderPositions(lastPositions);
+  const lines = orderRows(rows);
+  const px = (v) => (v == null ? "—" : decFmt(v));
+  const head = el("tr", {}, ["Symbol", "Role", "Side", "Type", "Class", "Qty", "Filled", "Limit", "Stop", "Status", "Created", ""]
+    .map((h, i) => el("th", { scope: "col", class: i >= 5 && i <= 8 ? "num" : "" }, h)));
+  const body = lines.map(({ kind, order: o, parent, role, cancellable }) => {
+    if (kind === "group") {
+      return el("tr", { class: "group", "data-group-of": o.id }, el("td", { colspan: 12 }, groupText(o)));
+    }
+    const label = `${role ? role + " " : ""}${o.side} ${o.symbol} order`;
+    return el("tr", { class: `clickable ${kind}`, "data-order-id": o.id, "data-parent-id": parent ? parent.id : null,
+        "data-role": role || null, "data-status": o.status,
+        onclick: (e) => { if (!e.target.closest("button")) why(parent ? parent.id : o.id, label); } },
+      el("td", {}, kind === "leg" ? "↳ " + o.symbol : o.symbol),
+      el("td", { class: "role" }, role || "—"),
+      el("td", {}, el("span", { class: o.side === "buy" ? "pos" : "neg" }, o.side)),
+      el("td", {}, o.type.replace("_", "-")),
+      el("td", {}, o.order_class || "simple"),
+      el("td", { class: "num" }, o.qty == null ? moneyFmt(o.notional) : decQty(o.qty)),
+      el("td", { class: "num" }, decQty(o.filled_qty)),
+      el("td", { class: "num", "data-col": "limit" }, px(o.limit_price)),
+      el("td", { class: "num", "data-col": "stop" }, px(o.stop_price)),
+      el("td", { class: "status", "data-col": "status" }, statusWords(o)),
+      el("td", {}, time(o.created_at || o.submitted_at)),
+      el("td", {}, el("span", { class: "btns" }, whyButton(parent ? parent.id : o.id, label),
+        cancellable ? el("button", { type: "button", class: "cancel", "aria-label": `Cancel ${label}`,
+          "data-order-id": o.id, onclick: () => cancel(o.id) }, "Cancel") : null)));
+  });
+  box.replaceChildren(el("table", {}, el("thead", {}, head), el("tbody", {},
+    body.length ? body : el("tr", {}, el("td", { colspan: 12, class: "muted" }, "no open orders")))));
 }
 
 function renderPositions(payload) {
@@ -153,17 +219,25 @@ function renderPositions(payload) {
   const rows = listOf(payload);
   if (!rows) return;
   if (!Array.isArray(rows)) return unavailable(box, rows);
+  lastPositions = payload;
+  const exits = (r, which) => {
+    const xs = exitsOf(lastOrders, r.symbol, r.qty)[which];
+    return xs.length ? el("span", { "data-col": which === "stops" ? "stop" : "target" }, xs.map((x) => decFmt(x.price)).join(" / ")) : "none";
+  };
   table(box, [
     { key: "symbol", label: "Symbol" },
     { key: "qty", label: "Qty", num: true, render: (r) => num(r.qty, 2) },
     { key: "avg_entry_price", label: "Avg entry", num: true, render: (r) => num(r.avg_entry_price, 2) },
     { key: "current_price", label: "Last", num: true, render: (r) => num(r.current_price, 2) },
     { key: "market_value", label: "Value", num: true, render: (r) => num(r.market_value, 2) },
-    { key: "unrealized_pl", label: "Unreal. P&L", num: true, render: (r) => pnl(r.unrealized_pl) },
+    { key: "stop", label: "Stop", num: true, nosort: true, render: (r) => exits(r, "stops") },
+    { key: "target", label: "Target", num: true, nosort: true, render: (r) => exits(r, "targets") },
+    { key: "unrealized_pl", label: "Unreal. P&L", num: true, render: (r) => pnlExact(r.unrealized_pl) },
     { key: "unrealized_plpc", label: "P&L %", num: true, render: (r) => pnl(r.unrealized_plpc == null ? null : Number(r.unrealized_plpc) * 100, 2, "%") },
-    { key: "x", label: "", nosort: true, render: (r) => el("button", { type: "button", onclick: () => closePosition(r.symbol),
-        "aria-label": `Close ${r.symbol}` }, "Close") },
-  ], rows, { empty: "flat: no positions", sortKey: "unrealized_pl" });
+    { key: "x", label: "", nosort: true, render: (r) => el("button", { type: "button", onclick: () => closePosition(r),
+        "aria-label": `Close ${r.symbol}`, "data-close": r.symbol }, "Close") },
+  ], rows, { empty: "flat: no positions", sortKey: "unrealized_pl",
+             rowAttrs: (r) => ({ "data-symbol": r.symbol }) });
 }
 
 function renderFills(payload) {
@@ -190,11 +264,11 @@ function renderAccount(payload) {
   if (payload.available === false) return unavailable(box, payload);
   const a = payload.data || payload;
   $("#acct-note").textContent = `${account.ref}${a.account_number ? " · " + a.account_number : ""}`;
-  const dayPnl = a.equity != null && a.last_equity != null ? Number(a.equity) - Number(a.last_equity) : null;
+  const dayPnl = decSub(a.equity, a.last_equity);
   const item = (k, v) => [el("dt", {}, k), el("dd", {}, v)];
   box.replaceChildren(el("dl", { class: "kv", style: "grid-template-columns: repeat(6, auto 1fr)" },
-    item("Cash", money(a.cash)), item("Equity", money(a.equity)), item("Buying power", money(a.buying_power)),
-    item("Day P&L", pnl(dayPnl)), item("Day trades", num(a.daytrade_count, 0)),
+    item("Cash", moneyFmt(a.cash)), item("Equity", moneyFmt(a.equity)), item("Buying power", moneyFmt(a.buying_power)),
+    item("Day P&L", pnlExact(dayPnl)), item("Day trades", num(a.daytrade_count, 0)),
     item("PDT", a.pattern_day_trader ? "yes" : "no")));
 }
 
@@ -215,7 +289,27 @@ async function refresh() {
   if (f.status === "fulfilled") renderFills(f.value);
 }
 $("#cancel-all").addEventListener("click", async () => {
-  try { await act("paper_trading", "orders", "DELETE"); toast("Cancel-all sent"); refresh(); }
+  const n = orderRows(lastOrders).filter((r) => r.kind !== "group").length;
+  const ok = await confirmDialog("Cancel every open order?",
+    `${n} open order${n === 1 ? "" : "s"} of account ${account.ref} (bracket exits included) will be cancelled. Positions stay open${n ? " and lose their stops and targets" : ""}.`,
+    { confirm: "Cancel all orders", cancel: "Keep them" });
+  if (!ok) return;
+  try { const out = await act("paper_trading", "orders", "DELETE"); toast(`Cancelled ${Array.isArray(out) ? out.length : ""} orders`); refresh(); }
   catch (err) { toast(err.message, "err"); }
+});
+$("#close-all").addEventListener("click", async () => {
+  const rows = (lastPositions && listOf(lastPositions)) || [];
+  if (!Array.isArray(rows) || !rows.length) { toast("No positions to close"); return; }
+  const ok = await confirmDialog("Close every position?",
+    `${rows.map((p) => `${decQty(String(p.qty))} ${p.symbol}`).join(", ")} will be closed at market; every open order is cancelled first.`,
+    { confirm: `Close ${rows.length} position${rows.length > 1 ? "s" : ""}`, cancel: "Keep them" });
+  if (!ok) return;
+  try {
+    await act("paper_trading", "orders", "DELETE");
+    const res = await Promise.allSettled(rows.map((p) => act("paper_trading", `positions/${encodeURIComponent(p.symbol)}`, "DELETE")));
+    const bad = res.filter((r) => r.status === "rejected");
+    toast(bad.length ? `Closing: ${bad.length} failed: ${bad[0].reason.message}` : `Closing ${rows.length} position${rows.length > 1 ? "s" : ""}`, bad.length ? "err" : "okay");
+    refresh();
+  } catch (err) { toast(err.message, "err"); }
 });
 refresh();
