@@ -73,7 +73,7 @@ def _open_page(page: Any, width: int, height: int) -> None:
     page.goto("/performance")
     page.wait_for_selector("#journal [data-col=unrealized][data-value]", timeout=15_000)
     page.wait_for_selector("[data-metric=sharpe]", timeout=15_000)
-    page.wait_for_function("document.querySelectorAll('#daily canvas').length > 0")
+    page.wait_for_function("() => document.querySelectorAll('#daily canvas').length > 0")
     page.wait_for_timeout(500)  # the charts' resize observers settle
 
 
