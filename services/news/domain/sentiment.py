@@ -15,14 +15,19 @@ from dataclasses import dataclass
 
 from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 
-from services.news.domain.finance_lexicon import FINANCE_LEXICON, NEUTRAL_WORDS, REWRITES
+from services.news.domain.finance_lexicon import (
+    FINANCE_LEXICON,
+    NEUTRAL_WORDS,
+    REWRITES,
+    trie_pattern,
+)
 
 __all__ = ["FINANCE_LEXICON", "FinanceSentiment", "Score", "prepare"]
 
 # VADER's texting codes ("143" = I love you, "187", "4q") collide with amounts and quarters.
 _DIGIT_CODE = re.compile(r"[a-z0-9]*[0-9][a-z0-9]*")
 _PHRASES = sorted((k for k in FINANCE_LEXICON if " " in k or "-" in k), key=len, reverse=True)
-_PHRASE_RE = re.compile(r"\b(" + "|".join(re.escape(p) for p in _PHRASES) + r")\b", re.IGNORECASE)
+_PHRASE_RE = re.compile(r"\b(" + trie_pattern(_PHRASES) + r")\b", re.IGNORECASE)
 
 
 def _token(phrase: str) -> str:
