@@ -105,7 +105,9 @@ def render_html(
         title=title,
         generated_at=generated_at,
         periods_per_year=periods_per_year,
-        figures=[(k, _fmt(k, stats.get(k))) for k in _SHOWN],
+        # a figure left out says why ("not enough data: 4 daily return(s), needs 20")
+        figures=[(k, (stats.get("unavailable") or {}).get(k) or "n/a" if stats.get(k) is None
+                  else _fmt(k, stats.get(k))) for k in _SHOWN],
         notes=stats.get("notes", []),
         equity_svg=Markup(line_chart(equity.index, values, "Equity")),
         drawdown_svg=Markup(line_chart(

@@ -123,6 +123,8 @@ def test_open_trades_show_unrealized_pnl_at_the_last_price(client, db, market) -
     assert summary["sharpe"] is None
     assert summary["unavailable"]["sharpe"].startswith("not enough data")
     assert summary["minimums"]["sharpe"] == {"daily_returns": 20}
+    html = client.get("/api/v1/report/export?format=html").get_data(as_text=True)
+    assert "not enough data: 0 daily return(s), needs 20" in html
     market.prices.clear()  # no visible price: no figure rather than a wrong one
     assert data(client.get("/api/v1/report/trades?status=open"))["trades"][0][
         "unrealized_pnl"] is None
