@@ -216,7 +216,7 @@ def blueprints() -> list[Blueprint]:
         data: dict[str, Any] = {"symbol": df.attrs.get("symbol", symbol.upper()),
                                 "timeframe": query.timeframe, "as_of": cutoff.isoformat(),
                                 "timeframes": list(TIMEFRAMES), "stale": bool(df.attrs.get("stale"))}
-        data.update(chart_payload(df, bars=bars))
+        data.update(chart_payload(df, bars=bars, timeframe=query.timeframe))
         return ok(data)
 
     @bp.get("/symbols")

@@ -22,6 +22,8 @@ from shared.logging import configure_logging
 from shared.supervisor import process
 from shared.supervisor.logs import follow, tail
 from shared.supervisor.ports import busy_ports
+from shared.supervisor.progress import ProgressPrinter, dashboard_urls
+from shared.supervisor.progress_reader import ProgressReader
 from shared.supervisor.rundir import AlreadyRunning, RunDir
 from shared.supervisor.spec import service_specs
 from shared.supervisor.status import collect, table
@@ -43,14 +45,25 @@ def cmd_migrate(settings: Settings, rd: RunDir, args: argparse.Namespace) -> int
     return 0
 
 
-def _run_foreground(settings: Settings, rd: RunDir, dev: bool) -> int:
+def dashboard_line(settings: Settings) -> str:
+    """Return where to open the dashboard (the forwarded URL first in Codespaces/Gitpod)."""
+    urls = dashboard_urls(settings.port("dashboard"), settings.security.bind_host, os.environ)
+    if len(urls) > 1:
+        return f"dashboard: {urls[1]}  (on this machine: {urls[0]})"
+    return f"dashboard: {urls[0]}"
+
+
+def _run_foreground(settings: Settings, rd: RunDir, dev: bool,
+                    progress_every: float | None = None, progress: bool = True) -> int:
     configure_logging("manager", settings)
     try:
         rd.acquire()
     except AlreadyRunning as exc:
         say(str(exc))
         return 1
-    sup = Supervisor(settings, rd, dev=dev, say=say)
+    reader = ProgressReader(settings.url("coordination"), settings.url("paper_trading"))
+    printer = ProgressPrinter(reader.read, sys.stdout, every_s=progress_every)
+    sup = Supervisor(settings, rd, dev=dev, say=printer.say)
     signal.signal(signal.SIGTERM, sup.request_stop)
     signal.signal(signal.SIGINT, sup.request_stop)
     code = 0
@@ -60,12 +73,16 @@ def _run_foreground(settings: Settings, rd: RunDir, dev: bool) -> int:
         say(f"all {len(sup.services)} services healthy in {time.monotonic() - t0:.1f}s "
             f"(manager pid {os.getpid()}; Ctrl-C or 'hybrid_manager.py stop' to stop)")
         say(table(collect(settings, rd)))
+        say(dashboard_line(settings))
+        if progress:
+            printer.start()
         sup.run()
     except StartError as exc:
         sup.error = str(exc)
         say(f"START FAILED: {exc}")
         code = 1
     finally:
+        printer.stop()
         say("stopping every service...")
         sup.stop_all()
         rd.release()
@@ -97,6 +114,7 @@ def _start_detached(settings: Settings, rd: RunDir, args: argparse.Namespace) ->
         if state and state.get("manager_pid") == child.pid and state["phase"] == "running":
             say(f"all services healthy in {time.monotonic() - t0:.1f}s; manager pid {child.pid}")
             say(table(collect(settings, rd)))
+            say(dashboard_line(settings))
             return 0
         if child.poll() is not None:
             say(f"the manager exited with code {child.returncode} during start:")
@@ -112,7 +130,7 @@ def _start_detached(settings: Settings, rd: RunDir, args: argparse.Namespace) ->
 def cmd_start(settings: Settings, rd: RunDir, args: argparse.Namespace) -> int:
     if args.detach:
         return _start_detached(settings, rd, args)
-    return _run_foreground(settings, rd, args.dev)
+    return _run_foreground(settings, rd, args.dev, args.progress_every, not args.no_progress)
 
 
 def _kill_leftovers(rd: RunDir) -> list[int]:
@@ -202,6 +220,16 @@ def cmd_logs(settings: Settings, rd: RunDir, args: argparse.Namespace) -> int:
     return 0
 
 
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = 0.0
+    if not 0.1 <= value <= 86_400:
+        raise argparse.ArgumentTypeError(f"expected seconds between 0.1 and 86400, got {text!r}")
+    return value
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="hybrid_manager.py",
                                 description="Run and supervise the nine trading services.")
@@ -213,6 +241,10 @@ def parser() -> argparse.ArgumentParser:
                     help="return once every service is healthy, leaving the manager running")
     st.add_argument("--dev", action="store_true",
                     help="Flask's development server with code reload instead of gunicorn")
+    st.add_argument("--progress-every", type=_seconds, metavar="SECONDS",
+                    help="how often the progress line is shown (default: redrawn every 2 s "
+                         "on a terminal, a plain line every 30 s otherwise)")
+    st.add_argument("--no-progress", action="store_true", help="no progress line")
     sub.add_parser("stop", help="stop the suite (SIGTERM, SIGKILL after the stop timeout)")
     ss = sub.add_parser("status", help="one row per service")
     ss.add_argument("--json", action="store_true")

@@ -17,7 +17,7 @@ function render(c) {
   if (c.available === false) { box.textContent = c.message; return; }
   box.dataset.now = c.now || "";
   box.replaceChildren(el("dl", { class: "kv" },
-    item("Now (UTC)", el("b", { id: "clock-now" }, time(c.now))), item("Mode", c.mode || "—"), item("Pace", c.pace || "—"),
+    item("Now", el("b", { id: "clock-now" }, time(c.now))), item("Mode", c.mode || "—"), item("Pace", c.pace || "—"),
     item("Speed", c.speed == null ? "—" : "x" + num(c.speed, 1)),
     item("State", el("span", { class: c.paused ? "warn" : "pos" }, c.paused ? "❚❚ paused" : "▶ running")),
     item("Market", c.is_open ? el("span", { class: "pos" }, "● open") : el("span", { class: "muted" }, "○ closed")),
