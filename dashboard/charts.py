@@ -17,6 +17,9 @@ import talib
 #: (a session has 390 one-minute bars; weekends and holidays need the slack).
 LOOKBACK_DAYS = {"1m": 4, "5m": 10, "15m": 25, "1h": 80, "1d": 600}
 TIMEFRAMES = tuple(LOOKBACK_DAYS)
+INTRADAY = ("1m", "5m", "15m", "1h")
+#: A bar's length (a daily bar is one exchange session, stamped at its date's midnight New York).
+INTERVAL_S = {"1m": 60, "5m": 300, "15m": 900, "1h": 3600, "1d": 86400}
 
 
 def _series(times: np.ndarray, values: np.ndarray, digits: int = 4) -> list[dict[str, Any]]:
@@ -38,15 +41,17 @@ def session_vwap(df: pd.DataFrame, tz: str = "America/New_York") -> np.ndarray:
         return np.where(cv > 0, pv / cv, np.nan)
 
 
-def chart_payload(df: pd.DataFrame, *, bars: int, sma: int = 20, ema: int = 9,
-                  bb: int = 20, rsi: int = 14) -> dict[str, Any]:
+def chart_payload(df: pd.DataFrame, *, bars: int, timeframe: str = "5m", sma: int = 20,
+                  ema: int = 9, bb: int = 20, rsi: int = 14) -> dict[str, Any]:
     """Return candles, volume, SMA/EMA/VWAP/Bollinger overlays, RSI and MACD for the last bars.
 
     Indicators are computed over every bar given (warm-up included) and then cut to ``bars``,
-    so the first plotted values are already settled.
+    so the first plotted values are already settled.  VWAP is a session measure: it is drawn
+    on intraday timeframes only (on daily bars each "session" would be one bar).
     """
     if len(df) == 0:
-        return {"candles": [], "volume": [], "overlays": {}, "rsi": [], "macd": {}}
+        return {"candles": [], "volume": [], "interval_s": INTERVAL_S[timeframe], "overlays": {},
+                "rsi": [], "macd": {}}
     o, h, lo, c = (df[k].to_numpy(float) for k in ("open", "high", "low", "close"))
     v = df["volume"].to_numpy(float)
     # pandas 3 indexes may be in us or ns; ask for seconds explicitly
@@ -60,17 +65,17 @@ def chart_payload(df: pd.DataFrame, *, bars: int, sma: int = 20, ema: int = 9,
                                                               strict=True)]
     volume = [{"time": int(ti), "value": float(x), "up": bool(e >= a)}
               for ti, x, a, e in zip(t, v[sl], o[sl], c[sl], strict=True)]
+    overlays = {f"SMA {sma}": _series(t, talib.SMA(c, timeperiod=sma)[sl]),
+                f"EMA {ema}": _series(t, talib.EMA(c, timeperiod=ema)[sl])}
+    if timeframe in INTRADAY:
+        overlays["VWAP"] = _series(t, session_vwap(df)[sl])
+    overlays.update({"BB upper": _series(t, upper[sl]), "BB middle": _series(t, middle[sl]),
+                     "BB lower": _series(t, lower[sl])})
     return {
         "candles": candles,
         "volume": volume,
-        "overlays": {
-            f"SMA {sma}": _series(t, talib.SMA(c, timeperiod=sma)[sl]),
-            f"EMA {ema}": _series(t, talib.EMA(c, timeperiod=ema)[sl]),
-            "VWAP": _series(t, session_vwap(df)[sl]),
-            "BB upper": _series(t, upper[sl]),
-            "BB middle": _series(t, middle[sl]),
-            "BB lower": _series(t, lower[sl]),
-        },
+        "interval_s": INTERVAL_S[timeframe],
+        "overlays": overlays,
         "rsi": _series(t, talib.RSI(c, timeperiod=rsi)[sl], 2),
         "macd": {"macd": _series(t, macd[sl]), "signal": _series(t, signal[sl]),
                  "hist": _series(t, hist[sl])},

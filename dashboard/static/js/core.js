@@ -137,10 +137,47 @@ export function pnl(v, digits = 2, suffix = "") {
   return span;
 }
 export function pct(v, digits = 2) { return pnl(v === null || v === undefined ? v : Number(v), digits, "%"); }
+// ---- one time zone for every page --------------------------------------------------------
+// Exchange time (New York) unless this browser chose UTC; the header says which and toggles it.
+// Everything that shows a time goes through time() (tables, header, banner) or chartTime()
+// (Lightweight Charts axes, which draw UTC: a chart's times are shifted into the zone).
+export const ZONES = { exchange: { tz: "America/New_York", label: "New York (ET)", short: "ET" },
+                       utc: { tz: "UTC", label: "UTC", short: "UTC" } };
+function storedZone() { try { return localStorage.getItem("tz") === "utc" ? "utc" : "exchange"; } catch (e) { return "exchange"; } }
+export const zone = { key: storedZone() };
+export const zoneInfo = () => ZONES[zone.key];
+// Choose the zone for this browser and show every page again in it (each page renders its
+// times once, so a reload is what keeps header, tables and charts in agreement).
+export function setZone(key) {
+  if (!ZONES[key] || key === zone.key) return;
+  try { localStorage.setItem("tz", key); } catch (e) { /* private mode: this page only */ }
+  zone.key = key;
+  location.reload();
+}
+const offsets = new Map();  // "zone:UTC hour" -> seconds east of UTC (zones change on the hour)
+let zoneFmt = null;
+export function zoneOffset(sec) {
+  if (zone.key === "utc") return 0;
+  const hour = Math.floor(sec / 3600), key = zone.key + ":" + hour;
+  let off = offsets.get(key);
+  if (off === undefined) {
+    zoneFmt = zoneFmt || new Intl.DateTimeFormat("en-US", { timeZone: zoneInfo().tz, hourCycle: "h23",
+      year: "numeric", month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit", second: "2-digit" });
+    const p = Object.fromEntries(zoneFmt.formatToParts(new Date(hour * 3600000)).map((x) => [x.type, x.value]));
+    off = Date.UTC(+p.year, +p.month - 1, +p.day, +p.hour, +p.minute, +p.second) / 1000 - hour * 3600;
+    offsets.set(key, off);
+  }
+  return off;
+}
+// UNIX seconds -> the seconds a Lightweight Chart must be given to show that instant in the zone.
+export const chartTime = (sec) => sec + zoneOffset(sec);
+// A time as "YYYY-MM-DD HH:MM:SS" in the chosen zone (ISO string, Date or UNIX seconds).
 export function time(iso) {
-  if (!iso) return "—";
-  const d = new Date(iso);
-  return Number.isNaN(d.getTime()) ? String(iso) : d.toISOString().replace("T", " ").slice(0, 19);
+  if (iso === null || iso === undefined || iso === "") return "—";
+  const d = typeof iso === "number" ? new Date(iso * 1000) : new Date(iso);
+  const ms = d.getTime();
+  if (Number.isNaN(ms)) return String(iso);
+  return new Date(ms + zoneOffset(Math.floor(ms / 1000)) * 1000).toISOString().replace("T", " ").slice(0, 19);
 }
 export function duration(s) {
   if (s === null || s === undefined) return "—";
@@ -277,8 +314,8 @@ function showHealth(h) {
     lines.push(`⚠ Service down: ${down.join(", ")} — panels that need ${down.length > 1 ? "them" : "it"} show what is missing; actions may fail.`);
   }
   if (md.stale) {
-    lines.push(`⚠ Market data stale: prices are stored up to ${md.through ? time(md.through) + " UTC" : "nothing yet"}, ` +
-      `the clock is at ${md.clock ? time(md.clock) + " UTC" : "?"} — the market-data owner (coordination) is behind or down; what is shown is the last stored.`);
+    lines.push(`⚠ Market data stale: prices are stored up to ${md.through ? time(md.through) : "nothing yet"}, ` +
+      `the clock is at ${md.clock ? time(md.clock) : "?"} — the market-data owner (coordination) is behind or down; what is shown is the last stored.`);
   }
   b.textContent = lines.join(" ");
   b.classList.toggle("show", lines.length > 0);
@@ -292,7 +329,7 @@ function showClock(c) {
   const state = c.paused ? "PAUSED" : c.is_open ? "OPEN" : "CLOSED";
   const speed = c.pace === "multiplier" && c.speed ? " x" + c.speed : c.pace && c.pace !== "multiplier" ? " " + c.pace : "";
   box.dataset.now = c.now || "";
-  box.replaceChildren(el("b", {}, time(c.now)), ` UTC · ${c.mode || "?"}${speed} · `,
+  box.replaceChildren(el("b", {}, time(c.now)), ` ${zoneInfo().short} · ${c.mode || "?"}${speed} · `,
     el("span", { class: c.paused ? "warn" : c.is_open ? "pos" : "muted" }, state),
     c.source === "database" ? el("span", { class: "neg", title: c.controls_message || "" }, " · coordination down") : "");
   box.title = box.textContent;  // all of it, should a narrow window cut it
@@ -416,7 +453,19 @@ async function loadAccounts() {
   return true;
 }
 
+// The header's "Times: <zone>" button: says the zone every time on the page is in, toggles it.
+function wireZone() {
+  const btn = $("#tz-toggle");
+  if (!btn) return;
+  const other = zone.key === "utc" ? "exchange" : "utc";
+  btn.dataset.zone = zone.key;
+  $("#tz-name").textContent = zoneInfo().label;
+  btn.title = `Every time on these pages is ${zoneInfo().label}; click to show ${ZONES[other].label}`;
+  btn.addEventListener("click", () => setZone(other));
+}
+
 export function start() {
+  wireZone();
   on("health", showHealth);
   on("clock", showClock);
   showAccount();

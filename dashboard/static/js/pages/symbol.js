@@ -1,7 +1,10 @@
-// Symbol view: candles + volume, SMA/EMA/VWAP/Bollinger overlays, RSI and MACD panes,
-// candlestick/chart-pattern markers, support/resistance lines, the suite's fills, signals, news.
-import { $, api, el, notice, num, on, pnl, start, table, time, upstream } from "../core.js";
+// Symbol view: candles + volume, SMA/EMA/VWAP/Bollinger overlays, RSI and MACD panes, a legend
+// of the bar under the cursor, compact fill and pattern markers (details on hover),
+// support/resistance lines, signals and news. Times in the zone the header names.
+import { $, api, chartTime, el, notice, num, on, pnl, start, table, time, upstream, zoneInfo } from "../core.js";
 import { newsList } from "../news_view.js";
+import { detailLines, markersOf, placeMarks, statsIndex } from "../chart_marks.js";
+import { indexSeries, showLegend } from "../chart_legend.js";
 
 start();
 const LC = window.LightweightCharts;
@@ -13,21 +16,15 @@ const TF_SEC = { "1m": 60, "5m": 300, "15m": 900, "1h": 3600, "1d": 86400 };
 const COLORS = { "SMA 20": "#f5b942", "EMA 9": "#4da3ff", VWAP: "#c77dff", "BB upper": "#5f7a99",
                  "BB middle": "#5f7a99", "BB lower": "#5f7a99" };
 
-// Chart times in exchange time (New York) so the axis reads like the trader's screen.
-const etFmt = new Intl.DateTimeFormat("en-US", { timeZone: "America/New_York", hourCycle: "h23",
-  year: "numeric", month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit", second: "2-digit" });
-const offsetCache = new Map();
-function toET(t) {
-  const day = Math.floor(t / 86400);
-  let off = offsetCache.get(day);
-  if (off === undefined) {
-    const p = Object.fromEntries(etFmt.formatToParts(new Date(t * 1000)).map((x) => [x.type, x.value]));
-    off = Date.UTC(+p.year, +p.month - 1, +p.day, +p.hour, +p.minute, +p.second) / 1000 - t;
-    offsetCache.set(day, off);
-  }
-  return t + off;
+// Lightweight Charts draws UTC: the data's times are shifted into the header's zone, and
+// shown back as the bar's own UTC seconds wherever a time leaves the chart.
+const shift = (rows) => rows.map((r) => ({ ...r, time: chartTime(r.time) }));
+const pad = (n) => String(n).padStart(2, "0");
+function axisLabel(t) {  // a shifted chart time, as the tables write times
+  const d = new Date(t * 1000);
+  const day = `${d.getUTCFullYear()}-${pad(d.getUTCMonth() + 1)}-${pad(d.getUTCDate())}`;
+  return tf === "1d" ? day : `${day} ${pad(d.getUTCHours())}:${pad(d.getUTCMinutes())}`;
 }
-const shift = (rows) => rows.map((r) => ({ ...r, time: toET(r.time) }));
 
 const chart = LC.createChart($("#chart"), {
   autoSize: true,
@@ -37,6 +34,7 @@ const chart = LC.createChart($("#chart"), {
   timeScale: { timeVisible: true, secondsVisible: false, borderColor: "#263040" },
   rightPriceScale: { borderColor: "#263040" },
   crosshair: { mode: 0 },
+  localization: { timeFormatter: axisLabel },
 });
 const candles = chart.addSeries(LC.CandlestickSeries, {
   upColor: "#26c281", downColor: "#ff5b5b", borderUpColor: "#26c281", borderDownColor: "#ff5b5b",
@@ -56,10 +54,47 @@ const macdHist = chart.addSeries(LC.HistogramSeries, { priceLineVisible: false, 
 const macdLine = chart.addSeries(LC.LineSeries, { color: "#4da3ff", lineWidth: 1, title: "MACD" }, 2);
 const macdSignal = chart.addSeries(LC.LineSeries, { color: "#f5b942", lineWidth: 1, title: "signal" }, 2);
 const markerApi = LC.createSeriesMarkers(candles, []);
+// For the browser tests: where a bar (its UTC open) and a price are on the chart, in pixels.
+window.__chartApi = {
+  x: (t) => chart.timeScale().timeToCoordinate(chartTime(t)),
+  y: (price) => candles.priceToCoordinate(price),
+  points: (name) => (overlays[name] ? overlays[name].data().length : null),
+  shown: (t) => chartTime(t),
+  axisLabel: (t) => axisLabel(t),
+  markerTexts: () => markerApi.markers().map((m) => m.text || ""),
+};
 let priceLines = [];
 let current = null;
 
 function visible(key) { const b = document.querySelector(`[data-ov="${key}"]`); return !b || b.checked; }
+const overlayKey = (name) => (name.startsWith("BB") ? "BB" : name.split(" ")[0]);
+const drawn = (name) => visible(overlayKey(name)) && (current?.overlays?.[name] || []).length > 0;
+
+// ---- legend and hover details ---------------------------------------------------------------
+let seriesAt = new Map();   // series name -> Map(bar time -> value)
+let byDisplay = new Map();  // chart (shifted) time -> candle index
+function legendAt(param) {
+  if (!current) return;
+  const i = param && param.time !== undefined ? byDisplay.get(param.time) : undefined;
+  const hovering = i !== undefined;
+  showLegend($("#chart-legend"), current, hovering ? i : current.candles.length - 1, seriesAt, drawn,
+             { daily: tf === "1d", hovering });
+  const tip = $("#chart-tip");
+  const g = hovering ? placed.groups.get(current.candles[i].time) : undefined;
+  const lines = g ? detailLines(g, { fills: visible("fills"), patterns: visible("markers") }) : [];
+  if (!lines.length || !param.point) { tip.hidden = true; return; }
+  const first = String(param.hoveredObjectId || "").split(":")[0];  // the marker under the pointer first
+  lines.sort((x, y) => (y.kind === first) - (x.kind === first));
+  tip.dataset.time = String(current.candles[i].time);
+  tip.replaceChildren(...lines.map((l) => el("div", { class: `tip-line ${l.kind} ${l.side}`, "data-kind": l.kind },
+    el("div", {}, l.text), el("div", { class: "muted" }, l.sub))));
+  tip.hidden = false;
+  const box = $("#chart").getBoundingClientRect();
+  const w = tip.offsetWidth, h = tip.offsetHeight;
+  tip.style.left = `${Math.min(param.point.x + 16, box.width - w - 4)}px`;
+  tip.style.top = `${Math.max(4, Math.min(param.point.y + 16, box.height - h - 4))}px`;
+}
+chart.subscribeCrosshairMove(legendAt);
 
 function applyOverlays() {
   for (const [name, s] of Object.entries(overlays)) {
@@ -68,10 +103,12 @@ function applyOverlays() {
   }
   drawMarkers();
   drawLevels();
+  legendAt(null);
 }
 
 // ---- extras: patterns, levels, fills ------------------------------------------------------
-let extras = { candles: [], patterns: [], levels: [], fills: [] };
+let extras = { candles: [], patterns: [], levels: [], fills: [], stats: new Map() };
+let placed = { groups: new Map(), unplaced: 0 };
 const pick = (o, ...keys) => { for (const k of keys) if (o && o[k] !== undefined && o[k] !== null) return o[k]; return undefined; };
 const items = (payload) => {
   if (!payload || payload.available === false) return [];
@@ -79,46 +116,24 @@ const items = (payload) => {
   if (Array.isArray(d)) return d;
   return (d && (d.detections || d.patterns || d.levels || d.items || d.signals || d.fills)) || [];
 };
-function snap(iso) {
-  const t = Math.floor(new Date(iso).getTime() / 1000);
-  if (!Number.isFinite(t) || !current || !current.candles.length) return null;
-  const s = TF_SEC[tf];
-  const b = t - (t % s);
-  const first = current.candles[0].time, lastT = current.candles[current.candles.length - 1].time;
-  if (b < first || b > lastT) return null;
-  // the bar that contains t (daily bars open at the session open, not midnight)
-  let lo = 0, hi = current.candles.length - 1;
-  while (lo < hi) { const mid = (lo + hi + 1) >> 1; if (current.candles[mid].time <= t) lo = mid; else hi = mid - 1; }
-  return current.candles[lo].time;
+// Candlestick patterns fire on many bars: only the last few bars that have one get a dot.
+const RECENT_CANDLE_BARS = 25;
+function recentCandles(list) {
+  const bars = [...new Set(list.map((p) => p.ts))].sort().slice(-RECENT_CANDLE_BARS);
+  const keep = new Set(bars);
+  return list.filter((p) => keep.has(p.ts));
 }
 function drawMarkers() {
-  const marks = [];
-  if (visible("markers")) {
-    // Candlestick patterns fire often: mark only the most recent ones so the chart stays legible.
-    const when = (p) => snap(pick(p, "ts", "time", "end_ts", "detected_at", "breakout_ts", "bar_ts"));
-    const recentCandles = extras.candles.map((p) => [when(p), p]).filter(([t]) => t !== null)
-      .sort((a, b) => b[0] - a[0]).slice(0, 25).map(([, p]) => p);
-    for (const p of [...recentCandles, ...extras.patterns]) {
-      const t = when(p);
-      if (t === null) continue;
-      const dir = String(pick(p, "direction", "signal", "bias") || "").toLowerCase();
-      const bull = dir.includes("bull") || dir === "buy" || Number(pick(p, "value", "score")) > 0;
-      marks.push({ time: toET(t), position: bull ? "belowBar" : "aboveBar", color: bull ? "#26c281" : "#ff5b5b",
-                   shape: bull ? "arrowUp" : "arrowDown",
-                   text: String(pick(p, "pattern", "name", "type") || "").replace(/^CDL/, "").toLowerCase().slice(0, 14) });
-    }
-  }
-  if (visible("fills")) {
-    for (const f of extras.fills) {
-      const t = snap(pick(f, "filled_at", "at", "ts", "created_at"));
-      if (t === null) continue;
-      const buy = f.side === "buy";
-      marks.push({ time: toET(t), position: buy ? "belowBar" : "aboveBar", color: "#ffd84d", shape: "circle",
-                   text: `${buy ? "B" : "S"} ${num(f.qty, 0)} @ ${num(f.price, 2)}` });
-    }
-  }
-  marks.sort((a, b) => a.time - b.time);
-  markerApi.setMarkers(marks);
+  if (!current) return;
+  const show = { fills: visible("fills"), patterns: visible("markers") };
+  placed = placeMarks(current.candles, current.interval_s || TF_SEC[tf], extras.fills,
+                      [...recentCandles(extras.candles), ...extras.patterns], extras.stats);
+  markerApi.setMarkers(markersOf(placed.groups, chartTime, show));
+  window.__chartMarks = [...placed.groups.values()].map((g) => ({ time: g.time,
+    fills: g.fills.map((f) => ({ ...f })), patterns: g.patterns.length }));
+  const off = placed.unplaced && show.fills
+    ? `${placed.unplaced} fill${placed.unplaced > 1 ? "s" : ""} outside the bars shown (older, or in a bar not closed yet)` : "";
+  $("#chart-marks-note").textContent = off;
 }
 function drawLevels() {
   for (const l of priceLines) candles.removePriceLine(l);
@@ -139,9 +154,11 @@ function recentStart() {
   return new Date(c.time * 1000).toISOString();
 }
 
+let loadSeq = 0;  // answers of an earlier symbol or timeframe are dropped
 async function loadExtras() {
   const s = encodeURIComponent(symbol);
-  const [cs, pats, lv, fills, sig, news] = await Promise.allSettled([
+  const seq = loadSeq;
+  const [cs, pats, lv, fills, sig, news, stats] = await Promise.allSettled([
     // only the candles of the last bars shown: older detections would pile up off to the left
     upstream("pattern_recognition", `candlesticks/${s}`, { timeframe: tf, limit: 500, start: recentStart() }),
     upstream("pattern_analysis", `patterns/${s}`, { timeframe: tf }),
@@ -149,9 +166,13 @@ async function loadExtras() {
     upstream("paper_trading", "fills", { symbol, limit: 200 }),
     upstream("technical_analysis", `signals/${s}`, { limit: 50 }),
     upstream("news", "news", { symbol, limit: 30 }),
+    // each candlestick pattern's walk-forward hit rate over the universe, for the hover
+    upstream("pattern_recognition", "candlesticks/stats", { timeframe: tf, group_by: "direction" }),
   ]);
+  if (seq !== loadSeq) return;
   const val = (r) => (r.status === "fulfilled" ? r.value : { available: false, message: r.reason?.message || "error" });
-  extras = { candles: items(val(cs)), patterns: items(val(pats)), levels: items(val(lv)), fills: items(val(fills)) };
+  extras = { candles: items(val(cs)), patterns: items(val(pats)), levels: items(val(lv)), fills: items(val(fills)),
+             stats: statsIndex(val(stats)) };
   drawMarkers();
   drawLevels();
   const pbox = $("#patterns");
@@ -186,12 +207,22 @@ async function load() {
   $("#chart-title").textContent = `${symbol} · ${tf}`;
   document.title = `Chart ${symbol} · Trading terminal`;
   for (const b of document.querySelectorAll("#tfs button")) b.setAttribute("aria-pressed", String(b.dataset.tf === tf));
+  const seq = ++loadSeq;
+  let got;
   try {
-    current = await api(`/api/v1/chart/${encodeURIComponent(symbol)}`, { query: { timeframe: tf } });
+    got = await api(`/api/v1/chart/${encodeURIComponent(symbol)}`, { query: { timeframe: tf } });
   } catch (err) {
     $("#chart-note").textContent = err.message;
     return;
   }
+  if (seq !== loadSeq) return;
+  current = got;
+  seriesAt = indexSeries(current);
+  byDisplay = new Map(current.candles.map((c, i) => [chartTime(c.time), i]));
+  const vwapBox = document.querySelector('[data-ov="VWAP"]');
+  vwapBox.disabled = !("VWAP" in current.overlays);
+  vwapBox.parentElement.title = vwapBox.disabled ? "VWAP is a session measure: intraday timeframes only" : "";
+  chart.applyOptions({ timeScale: { timeVisible: tf !== "1d" } });
   candles.setData(shift(current.candles));
   volume.setData(shift(current.volume.map((v) => ({ time: v.time, value: v.value,
     color: v.up ? "rgba(38,194,129,.45)" : "rgba(255,91,91,.45)" }))));
@@ -206,7 +237,7 @@ async function load() {
   chart.timeScale().fitContent();
   window.__chartBars = current.candles.length;
   const lastBar = current.candles[current.candles.length - 1];
-  $("#chart-asof").textContent = `as of ${time(current.as_of)} UTC${current.stale ? " · STALE" : ""}`;
+  $("#chart-asof").textContent = `as of ${time(current.as_of)} ${zoneInfo().short}${current.stale ? " · STALE" : ""}`;
   $("#chart-note").textContent = current.candles.length ? "" : "no visible bars yet for this symbol and timeframe";
   if (lastBar) {
     const first = current.candles[0];
@@ -217,6 +248,7 @@ async function load() {
       el("dt", {}, "Low"), el("dd", {}, num(Math.min(...current.candles.map((c) => c.low)), 2))));
   }
   applyOverlays();
+  legendAt(null);
   loadExtras();
 }
 
