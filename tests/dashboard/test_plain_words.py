@@ -213,3 +213,46 @@ def test_a_bad_field_shows_words_on_the_page(page: Any, managed: Managed, width:
     screenshot(page, f"system-error-{width}")
     # the page's own console stays clean apart from the 400 it asked for
     assert [e for e in page.console_errors if "400" not in e] == []
+
+
+# -- the pure parts, without a suite ------------------------------------------------------------
+def test_log_lines_parse_into_time_service_level_message() -> None:
+    from dashboard.logview import parse_line, readable
+
+    line = json.dumps({"ts": "2024-03-04T14:30:00+00:00", "level": "WARNING", "service": "news",
+                       "logger": "news", "msg": "feed late", "pid": 7, "feed": "rss",
+                       "lag_s": 12.5})
+    assert parse_line(line, "x") == {
+        "time": "2024-03-04T14:30:00+00:00", "service": "news", "level": "WARNING",
+        "logger": "news", "message": "feed late", "details": "feed: rss · lag s: 12.5"}
+    slow = json.dumps({"level": "WARNING", "logger": "database_operations", "msg": "slow query",
+                       "ms": 150})
+    assert parse_line(slow, "news")["level"] == "DEBUG"
+    text = parse_line("Traceback (most recent call last):", "news")
+    assert text["level"] == "INFO" and text["message"].startswith("Traceback")
+    lines = [slow, line, json.dumps({"level": "ERROR", "msg": "boom"}), "", "plain"]
+    assert [e["message"] for e in readable(lines, "news")] == ["feed late", "boom", "plain"]
+    assert [e["message"] for e in readable(lines, "news", "ERROR")] == ["boom"]
+    assert [e["message"] for e in readable(lines, "news", "DEBUG", limit=2)] == ["boom", "plain"]
+    long = parse_line(json.dumps({"msg": "m", "blob": "x" * 500}), "news")
+    assert len(long["details"]) == 200 and long["details"].endswith("…")
+
+
+def test_worker_pids_are_the_children_of_the_master() -> None:
+    from dashboard.processes import worker_pids
+
+    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+    try:
+        assert child.pid in worker_pids(os.getpid())
+        assert worker_pids(None) == [] and worker_pids(child.pid) == []
+    finally:
+        child.kill()
+        child.wait()
+    assert child.pid not in worker_pids(os.getpid())
+
+
+def test_without_a_manager_there_is_no_master_pid(tmp_path: Path) -> None:
+    from dashboard.processes import manager_view
+    from tests.conftest import make_settings
+
+    assert manager_view(make_settings(tmp_path)) == {"manager_pid": None, "services": {}}
