@@ -16,7 +16,7 @@ if TYPE_CHECKING:
     from dashboard.backend import Backend
 
 #: Clock actions coordination takes as ``POST /api/v1/clock {action, n, to}``.
-CLOCK_ACTIONS = ("pause", "resume", "step", "advance", "reset")
+CLOCK_ACTIONS = ("pause", "resume", "step", "advance", "reset", "rewind")
 #: Keys of ``PATCH /api/v1/clock`` (mode, pace, speed, range, step size).
 CLOCK_SETTINGS = ("mode", "pace", "speed", "replay_start", "replay_end", "step_minutes")
 AUTOMATION_STATES = ("running", "paused", "stopped")
@@ -25,6 +25,37 @@ AUTOMATION_STATES = ("running", "paused", "stopped")
 SLOW_CALL_S = 120.0
 #: Runs whose steps the timeline shows (each costs one GET /runs/<id> until it is finished).
 TIMELINE_RUNS = 6
+
+
+def _whole(value: Any, lo: int, hi: int, what: str, field: str) -> None:
+    ok = isinstance(value, int) and not isinstance(value, bool) or (
+        isinstance(value, str) and value.strip().isdigit())
+    if not ok or not lo <= int(value) <= hi:
+        raise ValidationError(f"{what} must be a whole number from {lo} to {hi:,}; "
+                              f"you typed {value!r}", field=field)
+
+
+def plain_clock_body(body: dict[str, Any]) -> None:
+    """Check the step count, speed and step size of a clock control in plain words (the
+    page shows the message as it is).
+
+    Raises:
+        ValidationError: naming the field and what to type.
+    """
+    if "n" in body:
+        _whole(body["n"], 1, 100_000, "Steps", "n")
+    if "step_minutes" in body:
+        _whole(body["step_minutes"], 1, 1440, "Step size (minutes)", "step_minutes")
+    if "speed" in body:
+        v = body["speed"]
+        try:
+            speed = float(v) if not isinstance(v, bool) else float("nan")
+        except (TypeError, ValueError):
+            speed = float("nan")
+        if not 0 < speed <= 1_000_000:  # NaN fails too
+            raise ValidationError("Speed must be a number greater than 0 and at most "
+                                  f"1,000,000 (e.g. 60 for a minute a second); you typed {v!r}",
+                                  field="speed")
 
 
 class Coordination:
@@ -66,6 +97,7 @@ class Coordination:
             AppError: coordination's own refusal (e.g. 409 stepping a live clock).
             ServiceUnavailable: coordination is down.
         """
+        plain_clock_body(body)
         if action == "configure":
             extra = set(body) - set(CLOCK_SETTINGS)
             if extra:

@@ -29,7 +29,7 @@ export function renderWorkflow(box, payload, { max = 5 } = {}) {
     return el("div", { class: "timeline run", "data-run-id": run.id },
       el("div", { class: "runhead" }, pill(run.status), " ",
         el("b", {}, time(run.clock_ts)), el("span", { class: "muted" },
-          ` · ${run.trigger || ""} · ${num(run.duration_ms, 0)} ms · ${summary(run.summary)}`),
+          `${run.market_run ? ` · market run ${run.market_run}` : ""} · ${run.trigger || ""} · ${num(run.duration_ms, 0)} ms · ${summary(run.summary)}`),
         degraded.length ? el("span", { class: "warn" }, ` ⚠ degraded: ${degraded.join(", ")}`) : null),
       run.error ? el("div", { class: "neg" }, run.error) : null,
       steps.map((s) => {

@@ -11,8 +11,10 @@ accountReady.then(() => {
 
 const item = (k, v) => [el("dt", {}, k), el("dd", {}, v)];
 
+let lastClock = null;
 function render(c) {
   if (!c) return;
+  lastClock = c;
   const box = $("#clock");
   if (c.available === false) { box.textContent = c.message; return; }
   box.dataset.now = c.now || "";
@@ -23,7 +25,8 @@ function render(c) {
     item("Market", c.is_open ? el("span", { class: "pos" }, "● open") : el("span", { class: "muted" }, "○ closed")),
     item("Session", c.session || "— (closed)"), item("Step", c.step_minutes ? `${c.step_minutes} min` : "—"),
     item("Next open", time(c.next_open)), item("Next close", time(c.next_close)),
-    item("Replay", c.mode === "replay" ? `${(c.replay_start || "").slice(0, 10)} → ${(c.replay_end || "").slice(0, 10)}` : "—")));
+    item("Replay", c.mode === "replay" ? `${(c.replay_start || "").slice(0, 10)} → ${(c.replay_end || "").slice(0, 10)}` : "—"),
+    item("Market run", el("b", { id: "clock-run", title: "a rewind starts a new run" }, c.run == null ? "—" : String(c.run)))));
   $("#clock-source").textContent = c.source === "coordination" ? "from coordination" : "read from the database";
   const controls = c.controls !== false;
   for (const b of document.querySelectorAll("#clock-controls button, #clock-controls input, #clock-controls select")) b.disabled = !controls;
@@ -39,13 +42,51 @@ async function control(action, body = {}) {
   try { render(await api(`/api/v1/clock/${action}`, { method: "POST", body })); toast(`clock: ${action}`); }
   catch (err) { $("#err-clock").textContent = err instanceof ApiError ? err.message : String(err); }
 }
+// Step count and speed are checked here first, in plain words (the server checks them too).
+function stepCount() {
+  const raw = $("#step-n").value.trim();
+  if (!/^\d+$/.test(raw) || Number(raw) < 1 || Number(raw) > 100000) {
+    $("#err-clock").textContent = `Steps must be a whole number from 1 to 100,000; you typed "${raw}".`;
+    return null;
+  }
+  return Number(raw);
+}
 for (const b of document.querySelectorAll("[data-act]")) {
-  b.addEventListener("click", () => control(b.dataset.act, b.dataset.act === "step" ? { n: Number($("#step-n").value) || 1 } : {}));
+  b.addEventListener("click", () => {
+    if (b.dataset.act !== "step") return control(b.dataset.act);
+    const n = stepCount();
+    if (n !== null) control("step", { n });
+  });
 }
 $("#set-speed").addEventListener("click", () => {
   const body = { pace: $("#pace").value };
-  if ($("#speed").value.trim()) body.speed = Number($("#speed").value);
+  const raw = $("#speed").value.trim();
+  if (raw) {
+    const speed = Number(raw);
+    if (!Number.isFinite(speed) || speed <= 0 || speed > 1e6) {
+      $("#err-clock").textContent = `Speed must be a number greater than 0 and at most 1,000,000 (60 runs a minute every second); you typed "${raw}".`;
+      return;
+    }
+    body.speed = speed;
+  }
   control("configure", body);
+});
+// Rewind: destructive (the run's books are archived), so it asks first.
+function showRewind(open) {
+  $("#rewind-confirm").hidden = !open;
+  if (!open) return;
+  $("#err-clock").textContent = "";
+  const c = lastClock || {};
+  $("#rewind-to").textContent = c.replay_start ? time(c.replay_start) : "the replay's first open";
+  $("#rewind-run").textContent = c.run == null ? "a new run" : `run ${c.run + 1}`;
+  $("#rewind-cancel").focus();
+}
+$("#clock-rewind").addEventListener("click", () => showRewind(true));
+$("#rewind-cancel").addEventListener("click", () => showRewind(false));
+$("#rewind-go").addEventListener("click", async () => {
+  showRewind(false);
+  await control("rewind");
+  loadWorkflow();
 });
 
 function renderAutomation(a) {
