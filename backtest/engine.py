@@ -37,6 +37,7 @@ from services.paper_trading.domain import (
 )
 from services.reporting.domain import Fill, equity_series
 from services.technical_analysis.domain import Strategy
+from services.technical_analysis.domain.strategies import CROSS_ABS_TOL, CROSS_REL_TOL
 from shared.config_sections.coordination import Sizing
 from shared.domain.money import D, cents
 
@@ -88,12 +89,23 @@ def _bar(ts: Any, row: np.ndarray, duration: timedelta) -> Bar:
     return Bar(ts, D(float(o)), D(float(h)), D(float(lo)), D(float(c)), int(v), duration)
 
 
+def _sides(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Return +1/-1/0 per bar: ``a`` above, below or equal to ``b`` (the live rule's
+    ``side_of``, vectorised; NaN compares as neither above nor below)."""
+    with np.errstate(invalid="ignore"):
+        tol = np.maximum(CROSS_REL_TOL * np.maximum(np.abs(a), np.abs(b)), CROSS_ABS_TOL)
+        eq = np.abs(a - b) <= tol
+        return np.where(eq, 0, np.where(a > b, 1, np.where(a < b, -1, 0)))
+
+
 def _crossing_bars(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """Return the indexes i >= 1 where ``a`` crosses ``b`` between bars i-1 and i (a superset
-    of where the strategy's crossing rule fires: the same inequalities, NaN never crosses)."""
-    a0, a1, b0, b1 = a[:-1], a[1:], b[:-1], b[1:]
-    with np.errstate(invalid="ignore"):
-        hit = ((a0 <= b0) & (a1 > b1)) | ((a0 >= b0) & (a1 < b1))
+    of where the strategy's crossing rule fires: the same comparisons, NaN never crosses)."""
+    s = _sides(a, b)
+    finite = np.isfinite(a) & np.isfinite(b)
+    s0, s1 = s[:-1], s[1:]
+    ok = finite[:-1] & finite[1:]
+    hit = ok & (((s0 <= 0) & (s1 > 0)) | ((s0 >= 0) & (s1 < 0)))
     return np.flatnonzero(hit) + 1
 
 

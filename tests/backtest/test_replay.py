@@ -131,3 +131,27 @@ def test_screened_signals_equal_evaluating_every_bar(kind: str, params: dict) ->
     screened = signals(frame, strat)
     assert (every != 0).sum() > 10
     assert np.array_equal(screened, every)
+
+
+def test_equal_values_are_not_a_cross_whatever_the_noise() -> None:
+    """An SMA and an EMA of a flat series are equal but for the last bits: no signal."""
+    from backtest.engine import signals
+    from services.technical_analysis.domain import Strategy
+    from services.technical_analysis.domain.strategies import _cross
+
+    assert _cross(1.0, 1.0 + 1e-13, 1.0 + 1e-13, 1.0) == 0
+    assert _cross(100.0, 100.0 + 2e-12, 100.0 + 1e-12, 100.0) == 0
+    assert _cross(1.0, 1.1, 1.05, 1.0) == 1
+    n = 300
+    rng = np.random.default_rng(2)
+    c = np.r_[100 * np.exp(np.cumsum(rng.normal(0, 0.01, 100))), np.full(n - 100, 101.3)]
+    frame = pd.DataFrame({"open": c, "high": c, "low": c, "close": c, "volume": 1000.0},
+                         index=pd.bdate_range("2020-01-01", periods=n, tz="UTC"))
+    sig = signals(frame, Strategy("sma_cross", "sma_cross", {"fast": 3, "slow": 8}))
+    # the flat stretch starts at bar 100: once both averages settle on it, nothing fires
+    assert (sig[120:] != 0).sum() == 0
+    # and the same series with noise in the 15th digit fires nowhere there either
+    frame2 = frame.copy()
+    frame2.loc[frame2.index[100:], "close"] = 101.3 + rng.normal(0, 1e-13, n - 100)
+    assert (signals(frame2, Strategy("sma_cross", "sma_cross",
+                                     {"fast": 3, "slow": 8}))[120:] != 0).sum() == 0

@@ -106,13 +106,28 @@ def _vals(**kw: float) -> dict[str, float | None]:
     return {k: (round(v, 6) if math.isfinite(v) else None) for k, v in kw.items()}
 
 
+# Two indicator values this close are equal: the same average computed by two routes (an SMA
+# and an EMA of a flat series, say) differs in the last bits, and noise is not a cross.
+CROSS_REL_TOL = 1e-9
+CROSS_ABS_TOL = 1e-12
+
+
+def side_of(a: float, b: float) -> int:
+    """Return 1 if ``a`` is above ``b``, -1 if below, 0 if equal within the tolerances."""
+    if abs(a - b) <= max(CROSS_REL_TOL * max(abs(a), abs(b)), CROSS_ABS_TOL):
+        return 0
+    return 1 if a > b else -1
+
+
 def _cross(a0: float, a1: float, b0: float, b1: float) -> int:
-    """Return 1 if a crossed above b on the last bar, -1 if below, else 0 (NaN: 0)."""
+    """Return 1 if a crossed above b on the last bar, -1 if below, else 0 (NaN: 0; values
+    equal within ``CROSS_REL_TOL`` are equal, whatever the floating-point noise)."""
     if not all(math.isfinite(x) for x in (a0, a1, b0, b1)):
         return 0
-    if a0 <= b0 and a1 > b1:
+    s0, s1 = side_of(a0, b0), side_of(a1, b1)
+    if s0 <= 0 and s1 > 0:
         return 1
-    if a0 >= b0 and a1 < b1:
+    if s0 >= 0 and s1 < 0:
         return -1
     return 0
 

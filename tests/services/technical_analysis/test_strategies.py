@@ -33,8 +33,11 @@ def v_shape(n_down: int = 60, n_up: int = 60) -> np.ndarray:
 
 
 def crossed_up(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Bars where ``a`` rises above ``b``; values 1e-9 apart are equal (the strategies' rule:
+    a flat MACD line and its signal differ by 1e-14 of float noise, which is not a cross)."""
+    tol = 1e-9 * np.maximum(np.abs(a), np.abs(b))
     m = np.zeros(a.size, bool)
-    m[1:] = (a[:-1] <= b[:-1]) & (a[1:] > b[1:])
+    m[1:] = (a[:-1] <= b[:-1] + tol[:-1]) & (a[1:] > b[1:] + tol[1:])
     return m
 
 
