@@ -111,10 +111,11 @@ class MarketFeed:
                 # bars): what prices every symbol; the backfill's first job stores the rest
                 rows += self._store_session(k, cutoff, TIMEFRAMES, minutes_from=(
                     self.cal.closes[k] - _LAST_HOUR if k < current else None))
+            day = cutoff.floor("D")
             if self.crypto:
-                day = cutoff.floor("D")
                 for d in (day - _DAY, day):
                     rows += self._store_crypto_day(d, cutoff, TIMEFRAMES, catch_up=True)
+            self._forget_checked(current - 1, day - _DAY)
             if self._through is None or cutoff > self._through:
                 self._through = cutoff
             self._write_progress()
@@ -136,6 +137,14 @@ class MarketFeed:
             self._history_ready = False
             self._through = None
             self._checked.clear()
+
+    def _forget_checked(self, session: int, day: pd.Timestamp) -> None:
+        """Drop the marks of sessions before ``session`` and crypto days before ``day``: a
+        catch-up checks only the last two of each, and the marks grew by a session's worth
+        with every simulated day."""
+        if len(self._checked) > 4 * len(TIMEFRAMES):
+            self._checked = {k: v for k, v in self._checked.items()
+                             if k[1] >= (session if k[0] == "s" else day)}
 
     def _session_index(self, ts: pd.Timestamp) -> int:
         return int(self.cal._open_ns.searchsorted(ts.value, side="right")) - 1

@@ -31,7 +31,7 @@ from shared.market.feed import allowed_lag, feed_row
 from shared.market.filecache import FileCache
 from shared.market.frames import BAR_COLUMNS, BarArrays, empty_frame, make_frame
 from shared.market.limits import is_known, max_span, unknown_symbol
-from shared.market.memcache import MemoryCache
+from shared.market.memcache import ForwardTimer, MemoryCache
 from shared.market.providers import ProviderSet
 from shared.market.reads import normalize_all, read_many
 from shared.market.simulated import SimulatedProvider
@@ -79,8 +79,11 @@ class DataManager:
                                      tuple(self.cfg.crypto_symbols))
         self.store = BarStore(self.db)
         self.files = FileCache(settings.resolve(self.cfg.data_cache_dir))
+        # the TTL runs on market time: a key holds the clock's minute, so at replay speed
+        # it is dead within wall seconds (a wall-time TTL kept 5 minutes of dead keys)
+        self._market_time = ForwardTimer()
         self.memory = MemoryCache("market_bars", self.cfg.memory_cache_size,
-                                  self.cfg.memory_cache_ttl_s)
+                                  self.cfg.memory_cache_ttl_s, timer=self._market_time)
         factories: dict[str, Callable[[], Any]] = {
             "simulated": lambda: SimulatedProvider(self.cfg.seed, self.universe, self.calendar),
             "csv": lambda: CsvProvider([settings.resolve(p) for p in self.cfg.csv_paths],
@@ -278,7 +281,11 @@ class DataManager:
               ) -> tuple[dict[str, BarArrays], str, dict[str, list[str]]]:
         tf = parse_timeframe(timeframe)
         syms = self.require_known(syms, errors)
-        cutoff = self.clock.now_ts() if as_of is None else to_utc(as_of)
+        now = self.clock.now_ts()
+        cutoff = now if as_of is None else to_utc(as_of)
+        self._market_time.advance(now.value)
+        if cache:
+            self.memory.expire()
         s, e = self._window(tf.name, False, start, end, start_hours_ago, cutoff)
         self.counters["requests"] += len(syms)
         got, stale = read_many(self, syms, tf.name, s, e, cutoff, errors, cache=cache)

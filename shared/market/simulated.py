@@ -43,6 +43,10 @@ def _crc(symbol: str) -> int:
     return zlib.crc32(symbol.encode())
 
 
+def _is_crypto(symbol: str) -> bool:
+    return classify(symbol).value == "crypto"
+
+
 @lru_cache(maxsize=4)
 def _ar_matrix(n: int, phi: float) -> np.ndarray:
     """Return the (n x n) matrix M so that ``eta @ M`` is the AR(1) filter of each row."""
@@ -181,7 +185,10 @@ class SimulatedProvider:
         """Return ``generate_session``, keeping the last few results (read-only arrays).
 
         A suite stepping through a session asks for the same session of the same symbols at
-        every step, only to store its newest minutes.
+        every step, only to store its newest minutes.  Only one day of each asset class is
+        kept (a chunk of symbols a key): the clock is in one session at a time, and the LRU
+        alone kept the last four days (~11 MB each for 500 names), a step of memory at every
+        session change of a replay.  A day asked for again is generated again, identically.
         """
         key = (pd.Timestamp(session).value, tuple(symbols))
         with self._lock:
@@ -192,7 +199,11 @@ class SimulatedProvider:
         for a in (arr.ts_ns, arr.open, arr.high, arr.low, arr.close, arr.volume, arr.vwap,
                   arr.trade_count):
             a.setflags(write=False)
+        crypto = _is_crypto(key[1][0])
         with self._lock:
+            for old in [k for k in self._sessions.keys()
+                        if k[0] != key[0] and _is_crypto(k[1][0]) is crypto]:
+                del self._sessions[old]
             self._sessions[key] = arr
         return arr
 
