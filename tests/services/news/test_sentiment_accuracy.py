@@ -24,6 +24,7 @@ from services.news.market import with_close_at
 from shared.config_sections.news import Section
 from shared.market.calendar import get_calendar
 from shared.market.symbols import universe_map
+from tests.services.news.factories import daily_frame
 
 DATA = Path(__file__).parent / "data"
 LABELS = ("positive", "negative", "neutral")
@@ -93,28 +94,54 @@ def _random_daily(rng: np.random.Generator, sessions: pd.DatetimeIndex) -> pd.Da
     return with_close_at(pd.DataFrame({"open": opens, "close": closes}, index=sessions))
 
 
-def test_simulated_headlines_get_the_tone_their_generator_meant(capsys):
+INTENDED = {**{k: "positive" for k in (*UP_EVENTS, "active_up")},
+            **{k: "negative" for k in (*DOWN_EVENTS, "active_down")},
+            **{k: "neutral" for k in ROUTINE_EVENTS}}
+
+
+@pytest.fixture(scope="module")
+def market_names() -> dict[str, str]:
+    """Symbol -> name of every name of the built-in market (its default universe)."""
+    return {s.symbol: s.name for s in universe_map(7, 500).values()}
+
+
+def test_simulated_headlines_get_the_tone_their_generator_meant(market_names, capsys):
     cal = get_calendar()
     opens = pd.DatetimeIndex([cal.session_bounds(s)[0]
-                              for s in cal.sessions_in_range("2024-01-02", "2024-01-31")])
-    # Every name of the built-in market: names carry words too ("Duke Energy", "... Trust").
-    names = {s.symbol: s.name for s in universe_map(7, 500).values()}
+                              for s in cal.sessions_in_range("2024-01-02", "2024-02-29")])
+    symbols = sorted(market_names)[::7]  # real and made-up names, spread over the universe
     rng = np.random.default_rng(2026)
     cfg = GeneratorConfig(seed=11, gap_threshold=0.01, move_threshold=0.025, routine_rate=0.05)
-    intended = {**{k: "positive" for k in (*UP_EVENTS, "active_up")},
-                **{k: "negative" for k in (*DOWN_EVENTS, "active_down")},
-                **{k: "neutral" for k in ROUTINE_EVENTS}}
     arts = []
-    for symbol in sorted(names):
-        arts += generate(symbol, _random_daily(rng, opens), cfg, names[symbol])
+    for symbol in symbols:
+        arts += generate(symbol, _random_daily(rng, opens), cfg, market_names[symbol])
     assert len(arts) >= 3000
-    assert {a.event_type for a in arts} == set(intended)  # every kind of story was made
+    assert {a.event_type for a in arts} == set(INTENDED)  # every kind of story was made
     # The service scores the headline with its summary (Article.text): so do we.
-    wrong = [a for a in arts if SCORER.score(a.text).label != intended[a.event_type]]
+    wrong = [a for a in arts if SCORER.score(a.text).label != INTENDED[a.event_type]]
     agree = 1 - len(wrong) / len(arts)
     with capsys.disabled():
-        print(f"\nsimulated news: {len(arts)} generated stories, tone as intended for"
-              f" {agree:.2%}")
-        for a in list({a.url.rsplit("/", 1)[-1] + a.headline[:30]: a for a in wrong}.values())[:20]:
+        print(f"\nsimulated news: {len(arts)} generated stories on {len(symbols)} names, tone as"
+              f" intended for {agree:.2%}")
+        for a in wrong[:20]:
             print(f"  {a.event_type} scored {SCORER.score(a.text).compound:+.3f}: {a.text}")
     assert not wrong
+
+
+def test_no_market_name_tilts_its_stories(market_names):
+    """Names carry words VADER rates ("Duke Energy", "... ETF Trust", "Advanced Micro")."""
+    plan = [("2024-03-04", 100.0, 100.0), ("2024-03-05", 100.0, 104.0),  # a +4% day
+            ("2024-03-06", 104.0, 99.0)]  # a -4.8% day
+    daily = with_close_at(daily_frame(plan))
+    cfg = GeneratorConfig(seed=5, gap_threshold=0.5, move_threshold=0.03, routine_rate=0.0)
+    symbol = next(iter(market_names))
+    up, down = generate(symbol, daily, cfg, "{name}")
+    assert (up.event_type, down.event_type) == ("active_up", "active_down")
+    wrong = []
+    for name in sorted(set(market_names.values())):
+        for text, want in ((up.text, "positive"), (down.text, "negative"),
+                           (f"{name} declares regular quarterly dividend", "neutral")):
+            text = text.replace("{name}", name)
+            if SCORER.score(text).label != want:
+                wrong.append((name, want, text))
+    assert not wrong, wrong[:10]
