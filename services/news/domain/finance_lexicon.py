@@ -105,6 +105,7 @@ FINANCE_LEXICON: dict[str, float] = {
                    "canceled"),
     **_group(-1.2, "resigns resigned quits quit departure ousted restructuring inflated "
                    "crunch hit_with hit_by"),
+    **_group(-1.6, "sudden_exit sudden_departure"),
     "fraud": -3.0, "bankruptcy": -3.2, "bankrupt": -3.2, "chapter 11": -3.0,
     "insolvency": -3.0, "dividend cut": -2.2, "dividend suspension": -2.4,
     **_group(1.8, "approval approved approves clears cleared breakthrough buyback "
@@ -112,7 +113,7 @@ FINANCE_LEXICON: dict[str, float] = {
                   "met_primary_endpoint meets_main_goal met_main_goal meets_its_main_goal "
                   "met_its_main_goal endpoint_met"),
     **_group(1.5, "premium takeover buyout bumper exemption settles_lawsuit settling_lawsuit "
-                  "settled_lawsuit averts_strike averting_strike averted_strike"),
+                  "settled_lawsuit"),
     "repurchase": 1.2, "acquisition": 0.8, "partnership": 1.0, "activist": 0.8,
     "ahead of schedule": 1.2, "bullish": 1.8, "bearish": -1.8, "volatile": -0.6,
 }
@@ -188,6 +189,14 @@ REWRITES: tuple[Rule, ...] = (
     # "fails to win approval": what follows did not happen (VADER negates after "not").
     _rule(r"\b(fail|fails|failed|failing|unable|unlikely)\s+to\b", r"\1 not"),
     _rule(r"\bno\s+longer\b", "not"),
+    # "has no plans to cut", "rules out layoffs", "avoids downgrade": the threat is off
+    _rule(r"\b(?:has\s+)?no\s+plans?\s+to\b", "not"),
+    _rule(r"\b(?:rule|rules|ruled|ruling)\s+out\b", "not"),
+    _rule(r"\b(?:avoid|avoids|avoided|avoiding|escape|escapes|escaped|avert|averts|averted|"
+          r"averting|sidestep|sidesteps|sidestepped)\b", "not"),
+    # "slides even as results top estimates": the move is the news (VADER negates after
+    # "despite", so the contrary fact counts against it)
+    _rule(r"\beven\s+(?:as|though)\b", "despite"),
     # a verb raising or cutting a forecast, dividend or buyback a few words before it
     _rule(rf"\b(?:{_alt(_UP)})\b{_gap(3)}\s+({_alt(_TARGETS)})\b", r"outlook_up\1 \2"),
     _rule(rf"\b(?:{_alt(_DOWN)})\b{_gap(3)}\s+({_alt(_TARGETS)})\b", r"outlook_down\1 \2"),

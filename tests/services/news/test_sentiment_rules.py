@@ -78,8 +78,19 @@ def test_negation_turns_good_news_into_bad(negated, plain):
     assert label(negated) == "negative"
 
 
-def test_negated_bad_news_is_good_news():
-    assert label("Acme did not miss a single quarterly target") == "positive"
+@pytest.mark.parametrize("text", [
+    "Acme did not miss a single quarterly target", "Acme says it has no plans to cut dividend",
+    "Acme rules out layoffs", "Acme avoids downgrade", "Acme escapes penalty",
+    "Acme reaches deal with pilots, averting strike",
+])
+def test_negated_bad_news_is_good_news(text):
+    assert label(text) == "positive", prepare(text)
+
+
+def test_the_move_outweighs_the_fact_it_happened_despite():
+    assert label("Acme stock slides even as results top estimates") == "negative"
+    assert label("Acme shares rise even though sales miss estimates") == "positive"
+    assert label("Acme shares rise despite weak results") == "positive"
 
 
 def test_costs_and_losses_read_by_their_direction():
