@@ -218,7 +218,8 @@ class PortfolioUseCases(_Base):
     def invariants(self, *, account: int = AUTOMATION) -> dict[str, Any]:
         """Check the account's accounting invariants; return each check and whether it holds."""
         self.ensure_accounts()
-        with self.write_uow("invariants") as uow:  # one consistent view, under the write lock
+        # one consistent view, under the write lock (it books nothing)
+        with self.write_uow("invariants", books=False) as uow:
             repo = Repository(uow.conn, account)
             acct = repo.account()
             if acct is None:

@@ -73,15 +73,19 @@ class PaperTradingService(PortfolioUseCases, DatabaseServiceMixin):
         return t.replace(tzinfo=UTC) if t.tzinfo is None else t.astimezone(UTC)
 
     @contextmanager
-    def write_uow(self, label: str) -> Iterator[Any]:
+    def write_uow(self, label: str, *, books: bool = True) -> Iterator[Any]:
         """Open a write unit of work, queued behind this service's other writers (``gate``).
+
+        A unit of work that may book (``books``, the default) is refused while a new market
+        run is starting (``market_runs.check_run``: ServiceUnavailable).
 
         The WAL checkpoint, when one is due, runs after the gate is released (see ``gate``).
         """
         conn = self.get_db_connection()
         self.checkpoints.adopt(conn)
         with self.gate.hold(), self.unit_of_work(f"paper_trading:{label}") as uow:
-            check_run(uow.conn)  # the books and the clock in one market run
+            if books:
+                check_run(uow.conn)  # the books and the clock in one market run
             yield uow
         if not conn.in_transaction:  # not nested in an outer unit of work
             self.checkpoints.after_commit(conn)
