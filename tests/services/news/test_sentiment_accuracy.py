@@ -5,8 +5,9 @@ newswire's finance desk, many in words the finance lexicon did not list; the lex
 tuned while looking at them.  ``data/headlines_holdout.csv`` was written at the same time and
 committed before the tuning started (its misses were seen once, in the baseline run, not
 tuned on); ``data/headlines_fresh.csv`` was written after the tuning, in other styles (wire
-prefixes, "Why X stock is ... today", rating agencies), and scored once: their figures say
-how the lexicon does on phrasing it was not fitted to.  The figures are printed.
+prefixes, "Why X stock is ... today", rating agencies, crypto), in two batches each scored
+once and never tuned on (61 rows: 86.9%, then 69 rows: 85.5%): their figures say how the
+lexicon does on phrasing it was not fitted to.  The figures are printed.
 """
 from __future__ import annotations
 
@@ -69,7 +70,7 @@ def test_labelled_headlines_score_in_the_labelled_direction(capsys):
 
 
 # Floors a little under what was measured the first time each set was scored after tuning
-# (holdout 97.8% / 97.1%, fresh 86.9% / 82.6%): regressions fail, honest misses are allowed.
+# (holdout 97.8% / 97.1%, fresh 86.2% / 83.0%): regressions fail, honest misses are allowed.
 @pytest.mark.parametrize("name, min_accuracy, min_sign", [
     ("headlines_holdout.csv", 0.85, 0.85), ("headlines_fresh.csv", 0.80, 0.75)])
 def test_unseen_headlines_score_in_the_labelled_direction(name, min_accuracy, min_sign, capsys):
