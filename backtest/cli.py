@@ -20,12 +20,18 @@ from typing import Any
 from shared.config import ROOT, Settings
 
 
-def add_parser(sub: Any) -> None:
-    """Register the ``replay`` subcommand on the manager's subparsers."""
-    p = sub.add_parser("replay", help="replay a CSV of bars, or a session through the suite")
-    src = p.add_mutually_exclusive_group(required=True)
-    src.add_argument("--data", help="CSV of OHLCV bars (date/time, open, high, low, close, volume)")
-    src.add_argument("--session", help="a session date of the built-in market (YYYY-MM-DD)")
+def register(sub: Any) -> dict[str, Any]:
+    """Add the backtester's commands (replay, optimize) to the manager's subparsers; return
+    ``{command: handler(settings, run_dir, args) -> exit status}``."""
+    from backtest.optimize_cli import add_optimize_parser, cmd_optimize
+
+    add_parser(sub)
+    add_optimize_parser(sub)
+    return {"replay": cmd_replay, "optimize": cmd_optimize}
+
+
+def add_run_args(p: Any) -> None:
+    """Add the options every backtest run takes: strategy, costs, sizing and file reading."""
     p.add_argument("--symbol", help="symbol of the CSV's bars (or its rows, with a symbol column)")
     p.add_argument("--timeframe", default="1Day", help="bar size of the CSV (informational)")
     p.add_argument("--strategy", default="sma_cross")
@@ -50,8 +56,17 @@ def add_parser(sub: Any) -> None:
                    help="keep the last row of a time that appears more than once")
     p.add_argument("--drop-missing", action="store_true",
                    help="leave out rows with a missing or non-positive price")
-    p.add_argument("--universe", type=int, default=20, help="--session: first N symbols")
     p.add_argument("--out", required=True, help="output directory")
+
+
+def add_parser(sub: Any) -> None:
+    """Register the ``replay`` subcommand on the manager's subparsers."""
+    p = sub.add_parser("replay", help="replay a CSV of bars, or a session through the suite")
+    src = p.add_mutually_exclusive_group(required=True)
+    src.add_argument("--data", help="CSV of OHLCV bars (date/time, open, high, low, close, volume)")
+    src.add_argument("--session", help="a session date of the built-in market (YYYY-MM-DD)")
+    add_run_args(p)
+    p.add_argument("--universe", type=int, default=20, help="--session: first N symbols")
 
 
 def _params(items: list[str]) -> dict[str, Any]:
@@ -80,17 +95,13 @@ def _sizing(text: str) -> Any:
     raise SystemExit(f"--sizing must be all_in, fixed:DOLLARS or percent:PCT, was {text!r}")
 
 
-def replay_csv(args: argparse.Namespace) -> dict[str, Any]:
-    """Replay ``args.data``; write the four files; return the headline figures."""
-    from datetime import UTC, datetime
-
-    import pandas as pd
-
-    from backtest.annualize import periods_per_year
+def frame_and_config(args: argparse.Namespace) -> tuple[Any, Any]:
+    """Return the checked bars of ``args.data`` and the run's ``ReplayConfig``."""
     from backtest.data import LoadOptions, load_bars
-    from backtest.engine import ReplayConfig, run_replay
-    from services.reporting.domain import ReportOptions, build_report, export_files
+    from backtest.engine import ReplayConfig
 
+    if args.qty_step <= 0:
+        raise SystemExit(f"--qty-step must be above 0, was {args.qty_step}")
     frame = load_bars(args.data, LoadOptions(symbol=args.symbol, tz=args.tz, dedupe=args.dedupe,
                                              drop_missing=args.drop_missing))
     cfg = ReplayConfig(symbol=args.symbol or Path(args.data).stem.upper(),
@@ -99,6 +110,20 @@ def replay_csv(args: argparse.Namespace) -> dict[str, Any]:
                        sizing=_sizing(args.sizing), allow_short=not args.no_short,
                        qty_step=args.qty_step, money_quantum=args.money_quantum,
                        finalize_trades=args.finalize_trades)
+    return frame, cfg
+
+
+def replay_csv(args: argparse.Namespace) -> dict[str, Any]:
+    """Replay ``args.data``; write the four files; return the headline figures."""
+    from datetime import UTC, datetime
+
+    import pandas as pd
+
+    from backtest.annualize import periods_per_year
+    from backtest.engine import run_replay
+    from services.reporting.domain import ReportOptions, build_report, export_files
+
+    frame, cfg = frame_and_config(args)
     res = run_replay(frame, cfg)
     ppy = periods_per_year(frame.index, args.tz)
     step = (frame.index[1] - frame.index[0]) if len(frame) > 1 else pd.Timedelta(days=1)

@@ -61,6 +61,9 @@ class ReplayConfig:
     # close a trade still open after the last bar at that bar's close (backtesting.py's
     # finalize_trades closes it at the last bar's open, a price from before the decision)
     finalize_trades: bool = False
+    # no order before this time (bars before it only warm the indicators up): the
+    # out-of-sample window of a walk-forward starts here with its indicators already formed
+    trade_from: Any = None
 
 
 @dataclass
@@ -160,6 +163,14 @@ def run_replay(frame: pd.DataFrame, cfg: ReplayConfig) -> ReplayResult:
     points: list[tuple[Any, Decimal]] = []
     want, held, qty = 0, 0, pos.qty
     last = len(frame) - 1
+    first = 0
+    if cfg.trade_from is not None:
+        first = int(frame.index.searchsorted(pd.Timestamp(cfg.trade_from), "left"))
+        if first > 0:
+            sig[:first] = 0
+        times, values, closes = times[first:], values[first:], closes[first:]
+        sig = sig[first:]
+        last = len(times) - 1
     for i, s in enumerate(sig.tolist()):
         if want != 0:
             bar = _bar(times[i], values[i], step)

@@ -256,9 +256,9 @@ def parser() -> argparse.ArgumentParser:
     lg.add_argument("-n", "--lines", type=int, default=50)
     lg.add_argument("--console", action="store_true",
                     help="the process's stdout/stderr (gunicorn, tracebacks) instead")
-    from backtest.cli import add_parser as add_replay  # the backtester registers its command
+    from backtest.cli import register  # the backtester registers its own commands
 
-    add_replay(sub)
+    COMMANDS.update(register(sub))
     from services.paper_trading.entrypoints.accounts_cli import (
         add_parser as add_accounts,  # paper trading's
     )
@@ -269,7 +269,6 @@ def parser() -> argparse.ArgumentParser:
 
 COMMANDS: dict[str, Any] = {"migrate": cmd_migrate, "start": cmd_start, "stop": cmd_stop,
                             "status": cmd_status, "restart": cmd_restart, "logs": cmd_logs,
-                            "replay": lambda s, rd, a: _replay(s, rd, a),
                             "accounts": lambda s, rd, a: _accounts(s, rd, a)}
 
 
@@ -277,12 +276,6 @@ def _accounts(settings: Settings, rd: RunDir, args: argparse.Namespace) -> int:
     from services.paper_trading.entrypoints.accounts_cli import cmd_accounts
 
     return cmd_accounts(settings, rd, args)
-
-
-def _replay(settings: Settings, rd: RunDir, args: argparse.Namespace) -> int:
-    from backtest.cli import cmd_replay
-
-    return cmd_replay(settings, rd, args)
 
 
 def main(argv: list[str] | None = None) -> int:
