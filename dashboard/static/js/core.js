@@ -202,6 +202,11 @@ export function el(tag, attrs = {}, ...children) {
 export const $ = (sel, root = document) => root.querySelector(sel);
 
 export function notice(text) { return el("div", { class: "notice", role: "status" }, text); }
+// An empty panel says what is missing and what to do about it: emptyState("No trades yet.",
+// "Orders placed on the Trading page show here once they fill.")
+export function emptyState(missing, todo) {
+  return el("div", { class: "muted empty-state", role: "status" }, el("b", {}, missing), todo ? " " + todo : null);
+}
 
 // A table whose columns may be sorted by clicking (or Enter on) the header.
 // columns: [{key, label, num, render(row) -> Node|string, sort(row) -> value}]

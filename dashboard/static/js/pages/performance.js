@@ -1,5 +1,5 @@
 // Performance: equity curve, drawdown, daily P&L, metrics and the trade journal (reporting).
-import { $, el, money, notice, num, pnl, start, table, time, upstream, withAccount } from "../core.js";
+import { $, el, emptyState, money, notice, num, pnl, start, table, time, upstream, withAccount } from "../core.js";
 import { showDecision } from "../decision_view.js";
 import * as core from "../core.js";
 
@@ -181,7 +181,7 @@ async function load() {
         ? el("button", { type: "button", class: "why", "data-decision-id": r.decision_id, "aria-label": `Why ${r.symbol} ${r.side}`,
                          onclick: () => why(r) }, "Why")
         : el("span", { class: "muted" }, "—") },
-  ], rows, { empty: "No trades yet: orders placed on the Trading page or by the automation show here once they fill.", sortKey: "entry_time" });
+  ], rows, { empty: emptyState("No trades yet.", "Orders placed on the Trading page or by the automation show here once they fill."), sortKey: "entry_time" });
 }
 load();
 setInterval(load, 10000);

@@ -1,6 +1,6 @@
 // System: every service's state, uptime, restarts, health latency, breakers; restart; log tails;
 // the workflow timeline.
-import { $, api, confirmDialog, duration, el, notice, num, on, start, table, time, toast } from "../core.js";
+import { $, api, confirmDialog, duration, el, emptyState, notice, num, on, start, table, time, toast } from "../core.js";
 import { renderWorkflow } from "../workflow_view.js";
 
 start();
@@ -87,8 +87,8 @@ async function loadLog() {
   const atEnd = box.scrollTop + box.clientHeight >= box.scrollHeight - 4;
   try {
     const d = await api(`/api/v1/services/${name}/logs`, { query: { lines: 80, level } });
-    if (!d.lines.length) box.replaceChildren(el("div", { class: "muted" }, `No log yet: ${name} writes ${d.path} once it starts.`));
-    else if (!d.entries.length) box.replaceChildren(el("div", { class: "muted" }, `Nothing at ${level} or above in the last ${d.lines.length} lines of ${name}'s log: choose a lower level (DEBUG shows everything).`));
+    if (!d.lines.length) box.replaceChildren(emptyState(`No log from ${name} yet.`, `It writes ${d.path} once it starts; start it with hybrid_manager.py start.`));
+    else if (!d.entries.length) box.replaceChildren(emptyState(`Nothing at ${level} or above in the last ${d.lines.length} lines of ${name}'s log.`, "Choose a lower level (debug shows everything)."));
     else box.replaceChildren(...d.entries.map(logLine));
     if (atEnd) box.scrollTop = box.scrollHeight;
   } catch (err) { box.replaceChildren(notice(err.message)); }
