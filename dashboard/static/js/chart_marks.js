@@ -63,7 +63,8 @@ function reliability(p, stats) {
   const h = hs[Math.floor(hs.length / 2)];
   const s = h && g.horizons[h];
   if (!s || !s.samples) return "reliability: no outcomes yet";
-  return `hit rate ${num(Number(s.hit_rate) * 100, 0)}% of ${s.samples} (${h} bars)${s.thin ? ", thin" : ""}`;
+  return `reliability: ${num(Number(s.hit_rate) * 100, 0)}% right over the next ${h} bar${h === "1" ? "" : "s"}, ` +
+    `${s.samples} past case${s.samples === 1 ? "" : "s"}${s.thin ? " (few)" : ""}`;
 }
 // pattern recognition's /stats groups -> Map "PATTERN|bullish" -> group
 export function statsIndex(payload) {

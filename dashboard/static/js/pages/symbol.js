@@ -3,7 +3,7 @@
 // support/resistance lines, signals and news. Times in the zone the header names.
 import { $, api, chartTime, el, notice, num, on, pnl, start, table, time, upstream, zoneInfo } from "../core.js";
 import { newsList } from "../news_view.js";
-import { detailLines, markersOf, placeMarks, statsIndex } from "../chart_marks.js";
+import { detailLines, markersOf, placeMarks, sessionDate, statsIndex } from "../chart_marks.js";
 import { indexSeries, showLegend } from "../chart_legend.js";
 
 start();
@@ -19,6 +19,10 @@ const COLORS = { "SMA 20": "#f5b942", "EMA 9": "#4da3ff", VWAP: "#c77dff", "BB u
 // Lightweight Charts draws UTC: the data's times are shifted into the header's zone, and
 // shown back as the bar's own UTC seconds wherever a time leaves the chart.
 const shift = (rows) => rows.map((r) => ({ ...r, time: chartTime(r.time) }));
+// VWAP starts again each session: no stroke joins one session's last value to the next's first
+// (a point's colour is the colour of the segment that leaves it).
+const sessionBreaks = (rows) => rows.map((r, i) => (i + 1 < rows.length && sessionDate(r.time) !== sessionDate(rows[i + 1].time)
+  ? { ...r, color: "rgba(0,0,0,0)" } : r));
 const pad = (n) => String(n).padStart(2, "0");
 function axisLabel(t) {  // a shifted chart time, as the tables write times
   const d = new Date(t * 1000);
@@ -185,7 +189,7 @@ async function loadExtras() {
       { key: "direction", label: "Dir", render: (p) => String(pick(p, "direction", "signal", "bias") || "") },
       { key: "status", label: "Kind", render: (p) => String(pick(p, "status") || (p.value !== undefined ? "candle" : "")) },
       { key: "ts", label: "When", sort: (p) => String(pick(p, "ts", "time", "end_ts", "detected_at") || ""),
-        render: (p) => time(pick(p, "ts", "time", "end_ts", "detected_at")).slice(5, 16) },
+        render: (p) => time(pick(p, "ts", "time", "end_ts", "detected_at")).slice(tf === "1d" ? 0 : 5, tf === "1d" ? 10 : 16) },
     ], pl, { empty: "no patterns on this timeframe", sortKey: "ts" });
   }
   const sbox = $("#signals");
@@ -226,7 +230,9 @@ async function load() {
   candles.setData(shift(current.candles));
   volume.setData(shift(current.volume.map((v) => ({ time: v.time, value: v.value,
     color: v.up ? "rgba(38,194,129,.45)" : "rgba(255,91,91,.45)" }))));
-  for (const [name, s] of Object.entries(overlays)) s.setData(shift(current.overlays[name] || []));
+  for (const [name, s] of Object.entries(overlays)) {
+    s.setData(shift(name === "VWAP" ? sessionBreaks(current.overlays[name] || []) : current.overlays[name] || []));
+  }
   rsi.setData(shift(current.rsi));
   macdLine.setData(shift(current.macd.macd || []));
   macdSignal.setData(shift(current.macd.signal || []));
