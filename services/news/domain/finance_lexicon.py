@@ -89,7 +89,7 @@ FINANCE_LEXICON: dict[str, float] = {
     # -- guidance and outlook (a verb before its object: see REWRITES) ---------------------
     "outlook_up": 2.4, "outlook_down": -2.4, "deal_won": 1.8, "expectations_beaten": 1.8,
     "expectations_missed": -1.8, "cost_up": -1.5, "cost_down": 1.2, "losses_up": -1.8,
-    "losses_down": 1.2, "pct_up": 1.2, "pct_down": -1.2, "moves_higher": 1.5,
+    "pct_up": 1.2, "pct_down": -1.2, "moves_higher": 1.5,
     "moves_lower": -1.5, "guidance cut": -2.6, "guidance raise": 2.4, "guidance raised": 2.4,
     "weak outlook": -2.2, "strong outlook": 2.0, "headwinds": -1.4, "tailwinds": 1.4,
     "warn": -1.8, "warns": -1.8, "warned": -1.8, "warning": -1.8,
@@ -135,8 +135,7 @@ _DOWN = "cut cuts cutting lower lowers lowered lowering slash slashes slashed re
 _TARGETS = "guidance forecast forecasts outlook target targets view dividend payout " \
            "distribution buyback"
 _DEAL_VERBS = "win wins won land lands landed secure secures secured award awarded sign " \
-              "signs signed ink inks inked clinch clinches clinched reach reaches reached " \
-              "strike strikes struck"
+              "signs signed ink inks inked clinch clinches clinched reach reaches reached"
 _DEALS = "contract contracts deal deals order orders agreement pact financing"
 
 
@@ -204,8 +203,12 @@ REWRITES: tuple[Rule, ...] = (
           r"\1 outlook_up"),
     _rule(rf"\b({_alt(_TARGETS)})\s+(?:reduction|lowered|slashed|withdrawn|scrapped)\b",
           r"\1 outlook_down"),
-    # "lands $2 billion Pentagon deal", "reaches agreement with pilots"
-    _rule(rf"\b(?:{_alt(_DEAL_VERBS)})\b{_gap(4)}\s+({_alt(_DEALS)})\b", r"deal_won\1 \2"),
+    # "lands $2 billion Pentagon deal", "reaches agreement with pilots"; not "signs of
+    # weakness in orders"; "strikes" only right before its deal ("pilots strike over contract")
+    _rule(rf"\b(?:{_alt(_DEAL_VERBS)})\b(?!\s+of\b){_gap(4)}\s+({_alt(_DEALS)})\b",
+          r"deal_won\1 \2"),
+    _rule(r"\b(?:strike|strikes|struck)\s+((?:an?\s+)?(?:[^\s,;:.]+\s+)?)(deal|agreement|pact)\b",
+          r"deal_won \1\2"),
     # "adds more subscribers than expected", "weaker-than-expected margins"
     _rule(r"\b(?:more|better|stronger|faster)\b([\s-]+(?:[^\s,;:.]+[\s-]+){0,3}?)than[\s-]+"
           r"(?:expected|estimated|forecast)\b", r"expectations_beaten\1"),

@@ -66,6 +66,13 @@ def test_a_verb_and_its_object_a_few_words_apart():
     assert "outlook_up" not in prepare("Acme raises prices, outlook unchanged")
 
 
+def test_a_deal_verb_needs_its_deal():
+    assert label("Acme strikes supply deal with Apple") == "positive"
+    assert label("Acme signs $300 million supply agreement") == "positive"
+    assert "deal_won" not in prepare("Acme shows signs of weakness in orders")
+    assert label("Acme pilots strike over contract dispute") == "negative"
+
+
 @pytest.mark.parametrize("negated, plain", [
     ("Acme fails to win FDA approval", "Acme wins FDA approval"),
     ("Acme failed to reach deal with creditors", "Acme reaches deal with creditors"),
