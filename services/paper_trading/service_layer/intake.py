@@ -52,7 +52,7 @@ from services.paper_trading.service_layer.account_config import check_order as c
 from services.paper_trading.service_layer.account_config import config_of
 from services.paper_trading.service_layer.lifecycle import timing_for
 from shared.domain.money import from_micros, to_micros
-from shared.errors import UnprocessableError
+from shared.errors import ServiceUnavailable, UnprocessableError
 
 if TYPE_CHECKING:
     from services.paper_trading.domain import RiskLimits
@@ -65,11 +65,15 @@ _QTY_STEP = Decimal("0.000001")
 _INSERT = (f"INSERT INTO pt_orders ({', '.join(ORDER_COLUMNS)}) "  # noqa: S608 - fixed fragments
            f"VALUES ({', '.join('?' * len(ORDER_COLUMNS))})")
 _INSERT_NEW = _INSERT + " ON CONFLICT (account, client_order_id) DO NOTHING"
-# The account, the book and the session in one row (NULL columns when a row does not exist).
+# The account, the book and the session in one row (NULL columns when a row does not exist),
+# and whether the books and the clock are in the same market run (``market_runs.check_run``,
+# folded in here: a submission makes no read of its own for it).
 _CONTEXT_SQL = (
     "SELECT a.cash_micros, a.epoch, b.reserved_micros, s.start_equity_micros, s.entries, "
     "s.halted, (SELECT COUNT(*) FROM pt_day_trades WHERE account = b.id AND session >= ?), "
-    "a.config FROM pt_book b LEFT JOIN pt_accounts a ON a.id = b.id "
+    "a.config, (SELECT run FROM pt_market_run WHERE id = 1) IS "
+    "COALESCE((SELECT run FROM market_clock WHERE id = 1), 1) "
+    "FROM pt_book b LEFT JOIN pt_accounts a ON a.id = b.id "
     "LEFT JOIN pt_sessions s ON s.account = b.id AND s.session = ? WHERE b.id = ?")
 # What working orders of one side already hold of a position (the stop-loss of an OCO or a
 # bracket shares its take-profit's quantity, so it is not counted twice); the new order itself
@@ -295,7 +299,10 @@ class Intake:
                                           p.account)).fetchone()
         if row is None or row[0] is None:
             raise UnprocessableError("account not found", field="account")
-        return tuple(row)
+        if not row[-1]:
+            raise ServiceUnavailable("a new market run is starting (the books and the clock "
+                                     "are in different runs); retry in a moment", field="run")
+        return tuple(row[:-1])
 
     def submit_locked(self, conn: sqlite3.Connection, p: Prepared) -> OrderRecord | None:
         """Check ``p`` against the account and store it; return None when its client_order_id

@@ -219,7 +219,8 @@ class PaperTradingService(PortfolioUseCases, DatabaseServiceMixin):
         if account == AUTOMATION:
             self.ensure_accounts()
         try:
-            with self.write_uow("submit") as uow:
+            # the run check is in the submission's own context read (``intake``)
+            with self.write_uow("submit", books=False) as uow:
                 now = self.now()
                 existing, close_micros = self.intake.look(uow.conn, req, now, account)
                 if existing is not None:
