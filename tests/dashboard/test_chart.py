@@ -336,3 +336,23 @@ def test_time_zone_toggle_moves_header_tables_and_axis_together(page: Any, suite
         datetime.fromtimestamp(t, NY).strftime("%Y-%m-%d %H:%M")
     screenshot(page, f"tz-chart-et-{page.viewport_name}")
     assert page.console_errors == []
+
+
+def test_every_page_names_one_zone_and_writes_times_in_it(page: Any, suite: Suite) -> None:
+    """The header says the zone once; no page labels its own times UTC in exchange time, and
+    the header clock is the clock's instant in New York time."""
+    from dashboard.pages import PAGES
+
+    for name, path, _title in PAGES:
+        page.goto(path)
+        page.wait_for_selector("#hdr-clock b", timeout=10_000)
+        assert page.inner_text("#tz-toggle").replace("\n", " ") == "Times: New York (ET)", name
+        now = datetime.fromisoformat(page.eval_on_selector("#hdr-clock", "e => e.dataset.now"))
+        assert page.inner_text("#hdr-clock b") == now.astimezone(NY).strftime(
+            "%Y-%m-%d %H:%M:%S"), name
+        page.wait_for_timeout(700)  # the page's first reads
+        text = page.inner_text("main")
+        assert "UTC" not in text, f"{name} still labels a time UTC: " + text[
+            max(0, text.find("UTC") - 80):text.find("UTC") + 20]
+        screenshot(page, f"tz-{name}-{page.viewport_name}")
+    assert page.console_errors == []
