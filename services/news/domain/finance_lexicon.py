@@ -51,7 +51,8 @@ FINANCE_LEXICON: dict[str, float] = {
     # neutral framing: the move word decides, not the trading that carried it; and idioms
     # whose words would read as a move ("a deep dive into", "think tank")
     **_group(0.0, "heavy_trading heavy_volume active_trading little_changed "
-                  "in_line record_date deep_dive think_tank"),
+                  "in_line record_date deep_dive think_tank this_fall in_the_fall "
+                  "in_advance soft_drink soft_drinks soft_launch"),
     "soft landing": 1.0, "beaten down": -1.0, "beaten-down": -1.0,
     # -- results ---------------------------------------------------------------------------
     **_group(2.0, "beat beats beating beaten top_estimates tops topped topping exceed "
@@ -70,7 +71,7 @@ FINANCE_LEXICON: dict[str, float] = {
     **_group(1.2, "narrower_loss loss_narrows losses_narrow narrows_loss"),
     "record": 1.5, "profit": 1.0, "profits": 1.0, "profitable": 1.5, "disappointing": -2.3,
     "profit warning": -2.8, "net loss": -1.8, "writedown": -2.0, "write-down": -2.0,
-    "impairment": -1.8, "charge": -1.0, "restate": -2.0, "restates": -2.0,
+    "impairment": -1.8, "charge_taken": -1.5, "restate": -2.0, "restates": -2.0,
     "restatement": -2.2, "underwhelm": -1.8, "underwhelms": -1.8, "disappoint": -1.8,
     "disappoints": -1.8, "upbeat": 1.8, "robust": 1.5, "solid": 1.0, "lackluster": -1.8,
     "sluggish": -1.6, "soft": -1.0, "softer": -1.2, "bleak": -1.8, "glut": -1.6,
@@ -112,8 +113,8 @@ FINANCE_LEXICON: dict[str, float] = {
                   "buybacks dividend_increase dividend_hike meets_primary_endpoint "
                   "met_primary_endpoint meets_main_goal met_main_goal meets_its_main_goal "
                   "met_its_main_goal endpoint_met"),
-    **_group(1.5, "premium takeover buyout bumper exemption settles_lawsuit settling_lawsuit "
-                  "settled_lawsuit"),
+    **_group(1.5, "deal_premium takeover buyout bumper exemption settles_lawsuit "
+                  "settling_lawsuit settled_lawsuit"),
     "repurchase": 1.2, "acquisition": 0.8, "partnership": 1.0, "activist": 0.8,
     "ahead of schedule": 1.2, "bullish": 1.8, "bearish": -1.8, "volatile": -0.6,
 }
@@ -124,7 +125,7 @@ NEUTRAL_WORDS: frozenset[str] = frozenset(
     "share shares trust trusts energy united care advanced limited wells treasury credit "
     "interest security securities dynamic dynamics adventure friendly effective holiday "
     "flagship defense safety crude cancer catastrophe value demand join joins awaits "
-    "straight reach reaches verdict worth debt extend extends surprise".split())
+    "straight reach reaches verdict worth debt extend extends surprise top active".split())
 
 _UP = "raise raises raised raising lift lifts lifted lifting boost boosts boosted boosting " \
       "hike hikes hiked increase increases increased ups upped reinstate reinstates " \
@@ -168,9 +169,14 @@ def _alt(words: str) -> str:
     return trie_pattern(words.split())
 
 
-# Up to ``n`` words in between, none carrying a clause break (comma, semicolon, colon).
+# A word with no clause break (comma, semicolon, colon, full stop) in or after it; a dot
+# inside one ("$1.2") is no break.
+_WORD = r"(?:[^\s,;:.]|\.(?=\S))+"
+
+
+# Up to ``n`` words in between.
 def _gap(n: int) -> str:
-    return rf"((?:\s+[^\s,;:.]+){{0,{n}}}?)"
+    return rf"((?:\s+{_WORD}){{0,{n}}}?)"
 
 
 Rule = tuple[re.Pattern[str], Callable[[re.Match[str]], str]]
@@ -197,8 +203,11 @@ REWRITES: tuple[Rule, ...] = (
     # "despite", so the contrary fact counts against it)
     _rule(r"\beven\s+(?:as|though)\b", "despite"),
     # a verb raising or cutting a forecast, dividend or buyback a few words before it
-    _rule(rf"\b(?:{_alt(_UP)})\b{_gap(3)}\s+({_alt(_TARGETS)})\b", r"outlook_up\1 \2"),
-    _rule(rf"\b(?:{_alt(_DOWN)})\b{_gap(3)}\s+({_alt(_TARGETS)})\b", r"outlook_down\1 \2"),
+    # ("raises $1.5 billion to target AI": "to target" is a verb, no forecast)
+    _rule(rf"\b(?:{_alt(_UP)})\b{_gap(3)}\s+(?<!\bto )({_alt(_TARGETS)})\b",
+          r"outlook_up\1 \2"),
+    _rule(rf"\b(?:{_alt(_DOWN)})\b{_gap(3)}\s+(?<!\bto )({_alt(_TARGETS)})\b",
+          r"outlook_down\1 \2"),
     _rule(rf"\b({_alt(_TARGETS)})\s+(?:hike|increase|boost|raise|raised|lifted)\b",
           r"\1 outlook_up"),
     _rule(rf"\b({_alt(_TARGETS)})\s+(?:reduction|lowered|slashed|withdrawn|scrapped)\b",
@@ -214,6 +223,11 @@ REWRITES: tuple[Rule, ...] = (
           r"(?:expected|estimated|forecast)\b", r"expectations_beaten\1"),
     _rule(r"\b(?:fewer|worse|weaker|slower|softer)\b([\s-]+(?:[^\s,;:.]+[\s-]+){0,3}?)than"
           r"[\s-]+(?:expected|estimated|forecast)\b", r"expectations_missed\1"),
+    # "takes $800 million charge" (a write-off), not "to charge fees"; "at a 40% premium"
+    # (what a buyer pays), not "premium smartphone"
+    _rule(r"\b(?:take|takes|took|taking|book|books|booked|record|records|recorded)\s+(?:an?\s+)?"
+          rf"((?:{_WORD}\s+){{0,3}}?)charges?\b", r"\1charge_taken"),
+    _rule(r"\b\d+(?:\.\d+)?\s?%\s+premium\b", "deal_premium"),
     # costs and losses: higher is bad news, lower is good news
     _rule(r"\b(?:higher|rising|soaring|surging|mounting|increased)\b" + _gap(2)
           + r"\s+(costs|expenses)\b", r"cost_up\1 \2"),

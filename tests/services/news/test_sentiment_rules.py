@@ -58,6 +58,22 @@ def test_finance_nouns_and_names_are_neutral(text):
     assert label(text) == "neutral", prepare(text)
 
 
+@pytest.mark.parametrize("text", [
+    "Acme to launch new phone this fall", "Acme names new top executive",
+    "Acme to charge fees for its service", "Acme launches premium smartphone",
+    "Acme shares active in advance of earnings", "Acme soft drink volumes in line",
+    "Acme raises $1.5 billion to target AI startups",
+])
+def test_everyday_senses_of_finance_words_are_neutral(text):
+    assert label(text) == "neutral", prepare(text)
+
+
+def test_charges_and_premiums_in_their_finance_sense():
+    assert label("Acme takes $800 million charge on restructuring") == "negative"
+    assert label("Acme books $1.2 billion charge") == "negative"
+    assert label("Acme to be acquired at 40% premium") == "positive"
+
+
 def test_a_verb_and_its_object_a_few_words_apart():
     assert prepare("Acme raises full-year revenue guidance").startswith("Acme outlook_up")
     assert label("Acme raises full-year revenue guidance") == "positive"
