@@ -13,6 +13,7 @@ rewind behind a confirmation, at both viewports.
 from __future__ import annotations
 
 import sqlite3
+import threading
 from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
@@ -146,9 +147,36 @@ def rewound(suite: Suite) -> dict[str, Any]:
     }
     assert len(before["fills"]) == 3 and before["risk"]["daytrade_count"] == 1, before
     _equity_is_cash_plus_value(api)
-    after_clock = api.call("POST", "coordination", "/api/v1/clock", json={"action": "rewind"})
+    before["account"] = api.get("paper_trading", "/api/v1/account")
+    with Reader(suite) as reader:  # reads the account all through the rewind
+        after_clock = api.call("POST", "coordination", "/api/v1/clock",
+                               json={"action": "rewind"})
     return {"api": api, "start": start, "before": before, "after": after_clock,
-            "cycle_status": failed_cycle.status_code}
+            "cycle_status": failed_cycle.status_code, "seen": reader.seen}
+
+
+class Reader:
+    """Read paper trading's account over and over from a thread (what a reader saw)."""
+
+    def __init__(self, suite: Suite) -> None:
+        self.url = suite.url("paper_trading") + "/api/v1/account"
+        self.seen: list[tuple[str, str, str]] = []
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        with requests.Session() as s:
+            while not self.stop.is_set():
+                a = s.get(self.url, timeout=30).json()["data"]
+                self.seen.append((a["cash"], a["long_market_value"], a["equity"]))
+
+    def __enter__(self) -> Reader:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop.set()
+        self.thread.join(30)
 
 
 def test_rewind_starts_a_clean_run_keeping_speed_and_mode(suite, rewound) -> None:  # type: ignore[no-untyped-def]
@@ -174,6 +202,15 @@ def test_rewind_starts_a_clean_run_keeping_speed_and_mode(suite, rewound) -> Non
     assert runs[1]["clock_end"] == before["clock"]["now"] and runs[1]["speed"] == SPEED
     # a workflow run of run 2 at its open: an earlier clock than run 1's, yet listed first
     requests.post(suite.url("coordination") + "/api/v1/cycle", json={}, timeout=120)
+
+
+def test_a_reader_sees_the_old_run_whole_or_the_new_run_empty(rewound) -> None:  # type: ignore[no-untyped-def]
+    old = rewound["before"]["account"]
+    states = {tuple(Decimal(x) for x in st) for st in rewound["seen"]}
+    assert states <= {(Decimal(old["cash"]), Decimal(old["long_market_value"]),
+                       Decimal(old["equity"])),
+                      (Decimal(100000), Decimal(0), Decimal(100000))}, states
+    assert len(rewound["seen"]) >= 3
 
 
 def test_the_closed_run_reads_back_unchanged(rewound) -> None:  # type: ignore[no-untyped-def]
