@@ -39,6 +39,8 @@ from services.reporting.domain import Fill, equity_series
 from services.technical_analysis.domain import Strategy
 from services.technical_analysis.domain.strategies import CROSS_ABS_TOL, CROSS_REL_TOL
 from shared.config_sections.coordination import Sizing
+from shared.strategy import FLAT, is_file_ref, load_strategy, run_signals
+from shared.strategy.api import FIELDS
 from shared.domain.money import D, cents
 
 ZERO = Decimal(0)
@@ -138,6 +140,23 @@ def signals(frame: pd.DataFrame, strategy: Strategy) -> np.ndarray:
     return out
 
 
+def strategy_signals(frame: pd.DataFrame, cfg: ReplayConfig) -> np.ndarray:
+    """Return the signal code per bar of ``cfg.strategy``: a built-in kind, or a user's
+    ``file.py:Class`` run through ``shared.strategy`` (1 long, -1 short, FLAT, 0 none).
+
+    Raises:
+        ConfigError: an unknown built-in or bad parameters; StrategyError: a user strategy
+            that fails to load or raises (file and line named), or reads ahead.
+    """
+    if is_file_ref(cfg.strategy):
+        cls = load_strategy(cfg.strategy)
+        data = {k: frame[k].to_numpy(dtype="float64") for k in FIELDS}
+        codes, _ = run_signals(cls, data, frame.index.tz_convert("UTC").tz_localize(None)
+                               .to_numpy(dtype="datetime64[ns]"), cfg.params, cfg.symbol)
+        return codes
+    return signals(frame, Strategy(cfg.strategy, cfg.strategy, cfg.params))
+
+
 def run_replay(frame: pd.DataFrame, cfg: ReplayConfig) -> ReplayResult:
     """Replay ``cfg.strategy`` over ``frame`` (UTC index; open, high, low, close, volume).
 
@@ -147,8 +166,7 @@ def run_replay(frame: pd.DataFrame, cfg: ReplayConfig) -> ReplayResult:
     """
     if frame.empty:
         raise ValueError("no bars to replay")
-    strat = Strategy(cfg.strategy, cfg.strategy, cfg.params)
-    sig = signals(frame, strat)
+    sig = strategy_signals(frame, cfg)
     costs = Costs(slippage_bps=cfg.slippage_bps, commission_percent=cfg.commission_rate * 100)
     limits = RiskLimits()
     step = (frame.index[1] - frame.index[0] if len(frame) > 1
@@ -177,7 +195,7 @@ def run_replay(frame: pd.DataFrame, cfg: ReplayConfig) -> ReplayResult:
             cash, pos = _act(want, bar, cash, pos, cfg, costs, limits, fills, rejections, i)
             want, qty = 0, pos.qty
             held = 1 if qty > 0 else -1 if qty < 0 else 0
-        if s != 0 and s != held and i < last:
+        if s != 0 and s != held and not (s == FLAT and held == 0) and i < last:
             want = s
         equity = cash + qty * closes[i]
         if equity <= 0:
@@ -216,10 +234,13 @@ def _fill(side: Side, qty: Decimal, bar: Bar, costs: Costs, cash: Decimal, pos: 
 def _act(want: int, bar: Bar, cash: Decimal, pos: Position, cfg: ReplayConfig, costs: Costs,
          limits: RiskLimits, fills: list[Fill], rejections: list[dict[str, Any]],
          n: int) -> tuple[Decimal, Position]:
-    """Close an opposite position, then open ``want`` at this bar's open (after risk checks)."""
-    if pos.qty != 0 and (pos.qty > 0) != (want > 0):
+    """Close an opposite position, then open ``want`` at this bar's open (after risk checks);
+    ``FLAT`` only closes."""
+    if pos.qty != 0 and (want == FLAT or (pos.qty > 0) != (want > 0)):
         side = Side.SELL if pos.qty > 0 else Side.BUY
         cash, pos = _fill(side, abs(pos.qty), bar, costs, cash, pos, fills, cfg, n)
+    if want == FLAT:
+        return cash, pos
     if want < 0 and not cfg.allow_short:
         return cash, pos
     side = Side.BUY if want > 0 else Side.SELL
