@@ -4,6 +4,7 @@ on the bar that holds its time (1m and 1d), no VWAP on daily bars, and one time 
 by default, UTC as a toggle) for the header, the tables and the chart's axis."""
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -161,6 +162,21 @@ def _legend(page: Any) -> dict[str, str]:
         "e => [e.dataset.key, e.dataset.value ?? e.textContent]))")
 
 
+def _zone_label(page: Any) -> str:
+    """The header's "Times: ..." as a person reads it: the whole zone name on a wide screen,
+    its abbreviation (the whole name in the title) on a narrow one."""
+    said = page.inner_text("#tz-toggle").replace("\n", " ")
+    title = page.get_attribute("#tz-toggle", "title") or ""
+    wide = page.viewport_size["width"] > 1500
+    name = said.removeprefix("Times: ")
+    assert said.startswith("Times: ")
+    if wide:
+        return name
+    full = {"ET": "New York (ET)", "UTC": "UTC"}[name]
+    assert f"is {full};" in title, title
+    return full
+
+
 def _expected_bar(candles: list[dict[str, Any]], fill: dict[str, Any], interval: int) -> int:
     """The bar whose interval holds the minute the fill executed in (daily: its session)."""
     if interval == 86400:
@@ -282,6 +298,26 @@ def test_pattern_markers_show_name_and_reliability_on_hover(page: Any, suite: Su
     lines = page.eval_on_selector_all("#chart-tip [data-kind=pattern]", "els => els.map(e => e.innerText)")
     assert len(lines) == g["patterns"]
     assert all("candlestick" in x and ("reliability:" in x) for x in lines)
+    # the reliability said is pattern recognition's walk-forward hit rate (middle horizon)
+    stats = requests.get(suite.url("pattern_recognition") + "/api/v1/candlesticks/stats",
+                         params={"timeframe": "5m", "group_by": "direction"},
+                         timeout=20).json()["data"]
+    h = str(sorted(stats["horizons"])[len(stats["horizons"]) // 2])
+    by_name = {(x["pattern"].removeprefix("CDL").lower(), x["direction"]): x["horizons"].get(h)
+               for x in stats["groups"]}
+    checked = 0
+    for line in lines:
+        m = re.search(r"[▲▼] (\S+) \((bullish|bearish) candlestick\)\s+reliability: "
+                      r"(?:(\d+)% right over the next (\d+) bars?, (\d+) past case|no outcomes)", line)
+        assert m, line
+        st = by_name.get((m[1], m[2]))
+        if m[3] is None:
+            assert not st or not st["samples"], line
+            continue
+        assert m[4] == h and int(m[5]) == st["samples"], line
+        assert abs(int(m[3]) - st["hit_rate"] * 100) <= 0.5, line
+        checked += 1
+    print(f"{checked} of {len(lines)} pattern lines carried a hit rate")
     screenshot(page, f"chart-pattern-{page.viewport_name}")
     assert page.console_errors == []
 
@@ -305,7 +341,7 @@ def test_time_zone_toggle_moves_header_tables_and_axis_together(page: Any, suite
     page.goto("/trading")
     page.wait_for_selector("#hdr-clock b")
     toggle = page.locator("[data-testid=tz-toggle]")
-    assert toggle.inner_text().replace("\n", " ") == "Times: New York (ET)"
+    assert _zone_label(page) == "New York (ET)"
     now = datetime.fromisoformat(page.eval_on_selector("#hdr-clock", "e => e.dataset.now"))
     assert page.inner_text("#hdr-clock b") == now.astimezone(NY).strftime("%Y-%m-%d %H:%M:%S")
     et_fill = filled.astimezone(NY).strftime("%Y-%m-%d %H:%M:%S")
@@ -314,7 +350,7 @@ def test_time_zone_toggle_moves_header_tables_and_axis_together(page: Any, suite
     screenshot(page, f"tz-trading-et-{page.viewport_name}")
     toggle.click()
     page.wait_for_selector("#tz-toggle[data-zone=utc]")
-    assert toggle.inner_text().replace("\n", " ") == "Times: UTC"
+    assert _zone_label(page) == "UTC"
     page.wait_for_selector("#hdr-clock b")
     assert page.inner_text("#hdr-clock b") == now.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S")
     assert " UTC · " in page.inner_text("#hdr-clock")
@@ -346,7 +382,7 @@ def test_every_page_names_one_zone_and_writes_times_in_it(page: Any, suite: Suit
     for name, path, _title in PAGES:
         page.goto(path)
         page.wait_for_selector("#hdr-clock b", timeout=10_000)
-        assert page.inner_text("#tz-toggle").replace("\n", " ") == "Times: New York (ET)", name
+        assert _zone_label(page) == "New York (ET)", name
         now = datetime.fromisoformat(page.eval_on_selector("#hdr-clock", "e => e.dataset.now"))
         assert page.inner_text("#hdr-clock b") == now.astimezone(NY).strftime(
             "%Y-%m-%d %H:%M:%S"), name

@@ -8,9 +8,10 @@ const meta = (name) => document.querySelector(`meta[name="${name}"]`)?.content |
 // with pydantic's wording ("body field 'speed': Input should be greater than 0"). A person
 // reads the field in words and what to type instead; the original stays in err.raw / e.raw.
 const capital = (s) => s.charAt(0).toUpperCase() + s.slice(1);
+const WORDS = { body: "the form", qty: "quantity", tif: "time in force", pct: "percent" };
 export function fieldWords(field) {
   const last = String(field || "").split(".").filter((p) => !/^\d+$/.test(p)).pop() || "value";
-  return last === "body" ? "the form" : last.replace(/_/g, " ");
+  return WORDS[last] || last.replace(/_/g, " ");
 }
 // What to type, for one problem of details.errors (or the error itself): no field name in it.
 export function hint({ message = "", type = "" } = {}) {
@@ -464,7 +465,9 @@ function wireZone() {
   if (!btn) return;
   const other = zone.key === "utc" ? "exchange" : "utc";
   btn.dataset.zone = zone.key;
-  $("#tz-name").textContent = zoneInfo().label;
+  // the whole name, or its abbreviation where the header is narrow (app.css); the title says all
+  $("#tz-name").replaceChildren(el("span", { class: "tz-long" }, zoneInfo().label),
+                                el("span", { class: "tz-short" }, zoneInfo().short));
   btn.title = `Every time on these pages is ${zoneInfo().label}; click to show ${ZONES[other].label}`;
   btn.addEventListener("click", () => setZone(other));
 }
