@@ -284,6 +284,7 @@ def blueprints() -> list[Blueprint]:
         slow = (svc, p) in SLOW_ACTIONS
         data = _backend().call(svc, request.method, p, json=body,
                                params=request.args.to_dict(flat=False),
+                               headers={"X-Changed-By": f"dashboard ({request.remote_addr})"},
                                **({"timeout": SLOW_CALL_S} if slow else {}))
         return ok(data, status=201 if request.method == "POST" else 200)
 

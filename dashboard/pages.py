@@ -16,6 +16,7 @@ PAGES: tuple[tuple[str, str, str], ...] = (
     ("trading", "/trading", "Trading"),
     ("symbol", "/symbol", "Chart"),
     ("scanner", "/scanner", "Scanner"),
+    ("strategy", "/strategy", "Strategy"),
     ("news", "/news", "News"),
     ("performance", "/performance", "Performance"),
     ("market", "/market", "Clock"),

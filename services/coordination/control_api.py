@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from flask import Blueprint
+from flask import Blueprint, request
 from pydantic import BaseModel, ConfigDict, Field
 
 from shared.market.symbols import SymbolStr
@@ -68,6 +68,13 @@ class ChangesQuery(_M):
 
 def _svc() -> Any:
     return current_service()
+
+
+def _changed_by() -> str:
+    """Return who changes the settings: the caller's X-Changed-By (printable, 64 chars at
+    most), else "api"."""
+    who = "".join(c for c in request.headers.get("X-Changed-By", "") if c.isprintable())
+    return who.strip()[:64] or "api"
 
 
 def control_blueprint() -> Blueprint:
@@ -134,8 +141,10 @@ def control_blueprint() -> Blueprint:
     @bp.patch("/strategy")
     @validate(body=StrategyPatch, tags=["strategy"])
     def update_strategy(body: StrategyPatch):  # type: ignore[no-untyped-def]
-        """Change strategy settings (validated, applied from the next cycle, logged)."""
-        return ok(_svc().update_strategy(dict(body.model_extra or {})))
+        """Change strategy settings (validated, applied from the next cycle, logged with the
+        caller's ``X-Changed-By``, else "api"). A 400 names each bad field and its allowed
+        values (``details.errors``); nothing is stored then."""
+        return ok(_svc().update_strategy(dict(body.model_extra or {}), _changed_by()))
 
     @bp.get("/strategy/changes")
     @validate(query=ChangesQuery, tags=["strategy"])

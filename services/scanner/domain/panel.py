@@ -110,7 +110,8 @@ class Panel:
 
     @cached_property
     def rvol(self) -> np.ndarray:
-        """Session volume so far over its mean at the same minute in the previous N sessions.
+        """Session volume so far over its mean at the same minute in the previous N sessions
+        (the ones stored when fewer: a suite still backfilling its history).
 
         The same definition as ``custom.relative_volume(cumulative=True)`` at the last bar, but
         only the last bar is needed here, so it sums N + 1 slices instead of building the
@@ -127,7 +128,7 @@ class Panel:
 
         cur = lay.n_sessions - 1
         prev = [x for d in range(max(cur - n, 0), cur) if (x := so_far(d)) is not None]
-        if len(prev) < n:
+        if not prev:  # fewer than N earlier sessions stored (a fresh suite): those there are
             return np.full(len(self), np.nan)
         base = np.mean(prev, axis=0)
         today = so_far(cur)

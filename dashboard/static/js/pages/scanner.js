@@ -1,12 +1,18 @@
 // Scanner: the latest matches (sortable, each with why it matched); presets and filters editable.
+// The scanner's default preset (day trading) is selected unless the latest scan used another.
 import { $, ApiError, act, el, notice, num, pct, start, table, time, toast, upstream } from "../core.js";
-import { explain } from "../decision_view.js";
 
 start();
-const RANGES = [["price", "Price"], ["avg_volume", "Avg volume"], ["rvol", "Rel. volume"], ["gap_pct", "Gap %"],
-  ["change_pct", "Change %"], ["atr_pct", "ATR %"], ["rsi", "RSI"]];
+const RANGES = [["price", "Price"], ["avg_volume", "Avg volume"], ["avg_dollar_volume", "Avg $ volume"],
+  ["rvol", "Rel. volume"], ["gap_pct", "Gap %"], ["abs_gap_pct", "Gap % either way"], ["change_pct", "Change %"],
+  ["abs_change_pct", "Change % either way"], ["atr_pct", "ATR %"], ["rsi", "RSI"]];
+// How a metric reads in "why it matched".
+const NAMES = { price: "price", avg_volume: "avg volume", avg_dollar_volume: "avg $ volume", rvol: "RVOL",
+  gap_pct: "gap %", abs_gap_pct: "gap % either way", change_pct: "change %", abs_change_pct: "change % either way",
+  atr_pct: "ATR %", rsi: "RSI", vwap_dist_pct: "% from VWAP", day_high: "day high", day_low: "day low" };
 const FLAGS = [["new_high", "New high"], ["new_low", "New low"], ["above_vwap", "Above VWAP"], ["below_vwap", "Below VWAP"]];
 let presets = {};
+let defaultPreset = "";
 
 function buildFilters() {
   const box = $("#filters");
@@ -23,6 +29,10 @@ function buildFilters() {
 
 function fillFrom(preset) {
   const f = presets[preset] || {};
+  const any = f.any_of || [];
+  $("#preset-note").textContent = preset === "" ? "No preset: every symbol, ranked by its setup (gap, relative volume, move)."
+    : any.length ? `Needs every set filter except: any one of ${any.map((k) => k.replace(/^(min|max)_/, "")).map((m) => NAMES[m] || m).join(", ")}.`
+      : "Needs every set filter.";
   for (const [k] of RANGES) for (const m of ["min", "max"]) $(`#f-${m}_${k}`).value = f[`${m}_${k}`] ?? "";
   for (const [k] of FLAGS) $(`#f-${k}`).checked = Boolean(f[k]);
 }
@@ -34,21 +44,42 @@ function readFilters() {
   return out;
 }
 
-// Each explanation entry is {filter, metric, value, threshold, passed}: "rvol 1.43 ≥ 1.20".
+const compact = (v) => (Math.abs(v) >= 1e6 ? `${num(v / 1e6, 1)}M` : Math.abs(v) >= 1e4 ? `${num(v / 1e3, 0)}k` : num(v, 2));
+function fmt(metric, v) {
+  if (typeof v !== "number") return String(v ?? "—");
+  return metric === "avg_dollar_volume" ? "$" + compact(v) : metric === "avg_volume" ? compact(v) : num(v, 2);
+}
+// One met criterion {filter, metric, value, threshold}: "RVOL 1.43 ≥ 1.30".
+function criterion(x) {
+  if (x.metric === "sector") return `sector ${x.value}`;
+  if (typeof x.threshold !== "number") return `${(x.filter || "").replace(/_/g, " ")} (${fmt(x.metric, x.value)})`;
+  const op = String(x.filter).startsWith("max_") ? "≤" : "≥";
+  return `${NAMES[x.metric] || x.metric} ${fmt(x.metric, x.value)} ${op} ${fmt(x.metric, x.threshold)}`;
+}
+// Which criteria the symbol met, with their values; without filters, its setup points.
 function why(r) {
-  const e = r.explanation;
-  if (!e || (Array.isArray(e) && !e.length)) return "no filter set: every visible symbol matches";
-  if (typeof e === "string") return e;
-  if (Array.isArray(e)) return e.map(explain).join(" · ");
-  return Object.entries(e).map(([k, v]) => `${k}: ${typeof v === "object" ? JSON.stringify(v) : v}`).join("; ");
+  const e = Array.isArray(r.explanation) ? r.explanation.filter((x) => x.passed !== false && x.filter !== "exclude") : [];
+  const m = r.metrics || {};
+  if (!e.length) {
+    return `no filter: ranked by its setup (gap ${num(m.points_gap, 1)} + volume ${num(m.points_rvol, 1)} + move ${num(m.points_move, 1)} points)`;
+  }
+  const inPlay = e.filter((x) => x.any_of).map(criterion);
+  const rest = e.filter((x) => !x.any_of).map(criterion);
+  return [inPlay.length ? `in play: ${inPlay.join(", ")}` : "", rest.join(", ")].filter(Boolean).join(" · ");
 }
 
 function render(run) {
   const box = $("#matches");
-  if (!run || run.available === false) { box.replaceChildren(notice(run ? run.message : "no scan")); return; }
+  if (!run || run.available === false) {
+    $("#scan-meta").textContent = "";
+    box.replaceChildren(notice(run && run.down
+      ? "The scanner is not running, so no matches can be shown. They come back once it is running again (see the System page)."
+      : "No scan has run yet. The automation scans at every step while the market is open; press “Run scan” to scan now with the preset and filters on the right."));
+    return;
+  }
   const d = run.data || run;
-  const active = Object.keys(d.filters || {});
-  $("#scan-meta").textContent = `${d.preset || (active.length ? "custom" : "no filter")} · ${d.matched ?? (d.results || []).length} of ${d.universe_size ?? "?"} matched · clock ${time(d.clock_ts)} · ${num(d.duration_ms, 0)} ms`;
+  const active = Object.keys(d.filters || {}).filter((k) => k !== "exclude");
+  $("#scan-meta").textContent = `${d.preset || (active.length ? "custom filters" : "no preset")} · ${d.matched ?? (d.results || []).length} of ${d.universe_size ?? "?"} matched · clock ${time(d.clock_ts)} · ${num(d.duration_ms, 0)} ms`;
   const m = (r, k) => (r.metrics || {})[k];
   table(box, [
     { key: "rank", label: "#", num: true },
@@ -61,21 +92,27 @@ function render(run) {
     { key: "rvol", label: "RVOL", num: true, sort: (r) => m(r, "rvol"), render: (r) => num(m(r, "rvol"), 2) },
     { key: "rsi", label: "RSI", num: true, sort: (r) => m(r, "rsi"), render: (r) => num(m(r, "rsi"), 1) },
     { key: "why", label: "Why it matched", nosort: true, render: (r) => el("span", { class: "muted", style: "white-space:normal" }, why(r)) },
-  ], d.results || [], { empty: "no symbol matched", sortKey: "rank" });
+  ], d.results || [], { empty: "No symbol met these filters at this time. Loosen a filter, or pick another preset.", sortKey: "rank" });
   if (!box._sort.touched) { box._sort.dir = 1; box._sort.touched = true; render(run); }
 }
 
 async function init() {
   buildFilters();
-  const p = await upstream("scanner", "scan/presets");
+  const [p, dflt, latest] = await Promise.all([upstream("scanner", "scan/presets"),
+    upstream("scanner", "scan/presets/default"), upstream("scanner", "scan/latest")]);
   if (p.available) {
     presets = p.data || {};
     for (const name of Object.keys(presets)) $("#preset").append(el("option", { value: name }, name));
   } else {
-    $("#err-scan").textContent = p.message;
+    $("#err-scan").textContent = "The scanner is not running: its presets cannot be listed and no scan can run now.";
   }
+  defaultPreset = (dflt.available && dflt.data.preset) || "";
+  // the preset of the matches shown, else the scanner's default
+  const shown = latest.available ? (latest.data.preset ?? "") : defaultPreset;
+  $("#preset").value = shown in presets || shown === "" ? shown : defaultPreset;
+  fillFrom($("#preset").value);
   $("#preset").addEventListener("change", () => fillFrom($("#preset").value));
-  render(await upstream("scanner", "scan/latest"));
+  render(latest);
 }
 
 $("#scan-form").addEventListener("submit", async (e) => {
