@@ -44,9 +44,17 @@ def build_strategies(cfg: Any) -> list[D.Strategy]:
     Raises:
         ConfigError: naming a strategy with an unknown kind or a bad parameter.
     """
-    out = []
+    from services.technical_analysis.domain.user_strategy import UserStrategy, resolve_ref
+    from shared.config import ROOT
+
+    out: list[Any] = []
     for name, sc in cfg.strategies.items():
-        if sc.enabled:
+        if not sc.enabled:
+            continue
+        if sc.file:
+            out.append(UserStrategy(name, resolve_ref(sc.file, ROOT), sc.params, sc.weight,
+                                    sc.timeframe))
+        else:
             out.append(D.Strategy(name, sc.kind or name, sc.params, sc.weight, sc.timeframe))
     return out
 
@@ -310,7 +318,8 @@ class TechnicalAnalysisService(DatabaseServiceMixin):
         signals = []
         for st in chosen:
             s = states[st.timeframe or tf]
-            sig = st.evaluate(s.outputs, s.data)
+            sig = (st.evaluate(s.outputs, s.data, s.ts, sym) if st.kind == "user"
+                   else st.evaluate(s.outputs, s.data))
             if not sig.timeframe:
                 sig = D.Signal(sig.strategy, sig.kind, sig.direction, sig.score, sig.rule,
                                sig.values, tf)

@@ -11,9 +11,12 @@ TimeframeName = Literal["1m", "5m", "15m", "1h", "1d"]
 
 
 class StrategyConfig(StrictModel):
-    """One named strategy: its kind (default: its name), weight, timeframe and parameters."""
+    """One named strategy: its kind (default: its name), weight, timeframe and parameters;
+    or, with ``file`` (``path/to/file.py:ClassName``, relative to the repository), a user's
+    strategy class (docs/STRATEGIES.md), the same one ``replay --strategy`` runs."""
 
     kind: str | None = None
+    file: str | None = None
     enabled: bool = True
     weight: float = Field(1.0, ge=0, le=100)
     timeframe: TimeframeName | None = None
