@@ -94,9 +94,8 @@ export function orderRows(orders) {
 
 export function groupText(o) {
   const what = `${CLASS_WORDS[o.order_class] || o.order_class} ${o.symbol}`;
-  const entry = `entry ${o.side === "buy" ? "bought" : "sold"} ${decQty(o.filled_qty)}` +
-    (o.filled_avg_price ? ` at ${decFmt(o.filled_avg_price)}` : "");
-  return `${what} · ${entry} (${statusWords(o)}) · its exits still working:`;
+  const did = o.side === "buy" ? "bought" : "sold";
+  return `${what} · entry ${statusWords(o)} (${did} ${decQty(o.filled_qty)}) · its exits still working:`;
 }
 
 // The working exits of a position: every open, not held, order or leg on the other side.

@@ -73,7 +73,7 @@ export function wireHotkeys({ buy, sell, submit, clear }) {
 // if the renewals stop). Released on submit, Esc, leaving the ticket, hiding or closing the tab.
 export function wireHold(form) {
   const box = $("#f-hold");
-  let holding = false, renew = null, replay = false;
+  let holding = false, wanted = false, renew = null, replay = false;
   const csrf = () => document.querySelector('meta[name="csrf-token"]')?.content || "";
   on("clock", (c) => {
     replay = Boolean(c && c.mode === "replay" && c.controls !== false);
@@ -83,8 +83,13 @@ export function wireHold(form) {
   });
   async function hold() {
     if (!box.checked) return;  // the dashboard itself holds only a running replay
+    wanted = true;
     try {
       const r = await api("/api/v1/ticket/hold", { method: "POST" });
+      if (!wanted) {  // the ticket was left while the pause was on its way: undo it
+        if (r.held) await api("/api/v1/ticket/hold", { method: "DELETE" }).catch(() => {});
+        return;
+      }
       if (r.held && !holding) {
         holding = true;
         clearInterval(renew);
@@ -93,10 +98,14 @@ export function wireHold(form) {
           Math.max(1000, (r.ttl_s || 15) * 1000 / 3));
       }
       form.dataset.hold = r.held ? "held" : r.result;
+      $("#hold-state").textContent = r.held ? "⏸ The clock is paused while you edit: it resumes when you place, press Esc or leave the ticket."
+        : `The clock was not paused: ${r.result}.`;
     } catch (err) { form.dataset.hold = "error"; }
   }
   async function release() {
+    wanted = false;
     clearInterval(renew); renew = null;
+    $("#hold-state").textContent = "";
     if (!holding) return;
     holding = false;
     form.dataset.hold = "released";
@@ -120,7 +129,7 @@ export function wireHold(form) {
 
 // ---- confirmations ----------------------------------------------------------------------------
 export function orderSummary(body, est) {
-  const px = body.limit_price ? ` limit ${decFmt(body.limit_price)}` : body.stop_price ? ` stop ${decFmt(body.stop_price)}` : "";
+  const px = (body.limit_price ? ` at ${decFmt(body.limit_price)}` : "") + (body.stop_price ? ` stop ${decFmt(body.stop_price)}` : "");
   const lines = [el("p", {}, el("b", {}, `${body.side === "buy" ? "Buy" : "Sell"} ${body.qty ?? moneyFmt(body.notional)} ${body.symbol}`),
     ` · ${body.type.replace("_", "-")}${px} · ${body.time_in_force}${body.order_class !== "simple" ? " · " + body.order_class : ""}`)];
   if (body.take_profit) lines.push(el("p", {}, `take-profit limit ${decFmt(body.take_profit.limit_price)}`));

@@ -290,8 +290,13 @@ async function refresh() {
 }
 $("#cancel-all").addEventListener("click", async () => {
   const n = orderRows(lastOrders).filter((r) => r.kind !== "group").length;
+  const held = ((lastPositions && listOf(lastPositions)) || []).filter((p) => {
+    const x = exitsOf(lastOrders, p.symbol, p.qty);
+    return x.stops.length + x.targets.length > 0;
+  }).map((p) => p.symbol);
   const ok = await confirmDialog("Cancel every open order?",
-    `${n} open order${n === 1 ? "" : "s"} of account ${account.ref} (bracket exits included) will be cancelled. Positions stay open${n ? " and lose their stops and targets" : ""}.`,
+    `${n} open order${n === 1 ? "" : "s"} of account ${account.ref} (bracket exits included) will be cancelled.` +
+    (held.length ? ` ${held.join(", ")} stay${held.length === 1 ? "s" : ""} open without ${held.length === 1 ? "its" : "their"} stop and target.` : ""),
     { confirm: "Cancel all orders", cancel: "Keep them" });
   if (!ok) return;
   try { const out = await act("paper_trading", "orders", "DELETE"); toast(`Cancelled ${Array.isArray(out) ? out.length : ""} orders`); refresh(); }
