@@ -71,8 +71,8 @@ _INSERT_NEW = _INSERT + " ON CONFLICT (account, client_order_id) DO NOTHING"
 _CONTEXT_SQL = (
     "SELECT a.cash_micros, a.epoch, b.reserved_micros, s.start_equity_micros, s.entries, "
     "s.halted, (SELECT COUNT(*) FROM pt_day_trades WHERE account = b.id AND session >= ?), "
-    "a.config, (SELECT run FROM pt_market_run WHERE id = 1) IS "
-    "COALESCE((SELECT run FROM market_clock WHERE id = 1), 1) "
+    "a.config, (SELECT run FROM pt_market_run WHERE id = 1 AND run IS "
+    "COALESCE((SELECT run FROM market_clock WHERE id = 1), 1)) "
     "FROM pt_book b LEFT JOIN pt_accounts a ON a.id = b.id "
     "LEFT JOIN pt_sessions s ON s.account = b.id AND s.session = ? WHERE b.id = ?")
 # What working orders of one side already hold of a position (the stop-loss of an OCO or a
@@ -171,6 +171,7 @@ class Prepared:
     rows: list[list[Any]]  # the parent's and legs' prepared rows (parent first)
     feed: tuple[int, str, str, str]  # the trade_events row
     account: int = 1
+    run: int | None = None  # the market run the books are in (read under the lock)
 
 
 class Intake:
@@ -299,9 +300,10 @@ class Intake:
                                           p.account)).fetchone()
         if row is None or row[0] is None:
             raise UnprocessableError("account not found", field="account")
-        if not row[-1]:
+        if row[-1] is None:
             raise ServiceUnavailable("a new market run is starting (the books and the clock "
                                      "are in different runs); retry in a moment", field="run")
+        p.run = int(row[-1])
         return tuple(row[:-1])
 
     def submit_locked(self, conn: sqlite3.Connection, p: Prepared) -> OrderRecord | None:

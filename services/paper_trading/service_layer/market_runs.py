@@ -15,8 +15,9 @@ from services.paper_trading.adapters import archive
 from shared.errors import Conflict, NotFound, ServiceUnavailable, ValidationError
 
 
-def check_run(conn: Any) -> None:
-    """Refuse a write while paper trading and the clock are in different market runs.
+def check_run(conn: Any) -> int:
+    """Return the market run, refusing a write while paper trading and the clock are in
+    different runs.
 
     Raises:
         ServiceUnavailable: a new market run is starting (retry in a moment).
@@ -26,6 +27,7 @@ def check_run(conn: Any) -> None:
         raise ServiceUnavailable(
             f"a new market run is starting (paper trading is in run {mine}, the clock in run "
             f"{clock}); retry in a moment", field="run")
+    return mine
 
 
 class MarketRuns:

@@ -66,9 +66,18 @@ class PaperTradingService(PortfolioUseCases, DatabaseServiceMixin):
         self._last_minute: tuple[datetime, datetime | None] | None = None
         self._lock = threading.Lock()
         self.market_runs = MarketRuns(self)
+        # the suite's MarketClock behind ``now`` (None for a hand-moved clock)
+        clock = getattr(self._now, "__self__", None)
+        self._clock = clock if hasattr(clock, "state") and hasattr(clock, "invalidate") else None
+        self._local = threading.local()
 
     # -- clock and processing -------------------------------------------------------------
     def now(self) -> datetime:
+        """Return the market clock's now, noting (per thread) the market run it belongs to."""
+        clock = self._clock
+        # the run first: should the cached row expire in between, "now" is the newer one
+        # and the check below refuses (a retry) rather than passing a stale time
+        self._local.run = None if clock is None else clock.state().run
         t = self._now()
         return t.replace(tzinfo=UTC) if t.tzinfo is None else t.astimezone(UTC)
 
@@ -84,8 +93,8 @@ class PaperTradingService(PortfolioUseCases, DatabaseServiceMixin):
         conn = self.get_db_connection()
         self.checkpoints.adopt(conn)
         with self.gate.hold(), self.unit_of_work(f"paper_trading:{label}") as uow:
-            if books:
-                check_run(uow.conn)  # the books and the clock in one market run
+            if books:  # the books, the clock and this thread's "now" in one market run
+                self._same_run_as_now(check_run(uow.conn))
             yield uow
         if not conn.in_transaction:  # not nested in an outer unit of work
             self.checkpoints.after_commit(conn)
@@ -134,6 +143,21 @@ class PaperTradingService(PortfolioUseCases, DatabaseServiceMixin):
         except ServiceUnavailable:  # a new market run is starting: sweep once it started
             with self._lock:
                 self._last_minute = None
+
+    def _same_run_as_now(self, run: int | None) -> None:
+        """Refuse an order whose "now" came from the clock of another market run than the
+        books' (the clock's row is cached ``cache_ms``: a read just before a rewind).
+
+        Raises:
+            ServiceUnavailable: retry (the clock is read afresh).
+        """
+        seen = getattr(self._local, "run", None)
+        if run is None or seen is None or self._clock is None:
+            return
+        if seen != run:
+            self._clock.invalidate()
+            raise ServiceUnavailable("the market run changed while the order was checked; "
+                                     "retry", field="run")
 
     def market_run_started(self) -> None:
         """Forget what this process kept of the closed run (the sweep's minute)."""
@@ -230,6 +254,7 @@ class PaperTradingService(PortfolioUseCases, DatabaseServiceMixin):
                     return existing
                 prepared = self.intake.prepare(req, now, close_micros, account)
                 rec = self.intake.submit_locked(uow.conn, prepared)
+                self._same_run_as_now(prepared.run)
                 uow.commit()
         except (RiskRejection, UnprocessableError) as exc:
             self._record_rejection(req, exc, now or self.now(), account)

@@ -28,7 +28,8 @@ def _trade(svc, clock) -> None:  # noqa: ANN001
 
 
 def _fence(db) -> dict[str, int]:  # noqa: ANN001
-    row = db.fetch_one("SELECT (SELECT MAX(id) FROM pt_fills), (SELECT MAX(id) FROM pt_ledger)")
+    row = db.fetch_one("SELECT (SELECT COALESCE(MAX(id), 0) FROM pt_fills), "
+                       "(SELECT COALESCE(MAX(id), 0) FROM pt_ledger)")
     return {"fills": row[0], "ledger": row[1]}
 
 
@@ -84,3 +85,37 @@ def test_the_clock_keeps_speed_and_mode_and_moves_the_run_once(db, settings) -> 
     assert [r["run"] for r in runs] == [1, 2] and runs[0]["speed"] == 130.0
     ctl.step(3)
     assert ctl.reset(paused=True).speed == 130.0  # reset rewinds the time only
+
+
+def test_an_order_on_a_cached_clock_of_the_closed_run_is_refused(tmp_path) -> None:  # noqa: ANN001
+    """The clock's row is cached ``cache_ms``: an order whose "now" is the closed run's (read
+    just before the rewind) must not be booked into the new run after its clock."""
+    from services.paper_trading.service_layer.service import PaperTradingService
+    from shared.db import Database, migrate
+    from tests.conftest import make_settings
+
+    s = make_settings(tmp_path, market__clock__cache_ms=5000)
+    db = Database.from_settings(s)
+    migrate(db)
+    ctl = ClockController(db, s.market.clock)
+    ctl.reset(paused=True)
+    ctl.step(10)  # 14:40 UTC
+    seed_bars(db, "AAPL", OPEN, [(100, 100, 100, 100)] * 30)
+    svc = PaperTradingService(s, database=db)
+    svc.submit_order(OrderRequest(symbol="AAPL", side="buy", qty=1))  # its clock: run 1, 14:40
+    assert svc.market_runs.start(2, _fence(db))["archived"]["order"] == 1
+    ctl.start_run(1, paused=True)  # back to 14:30 in run 2 (another process's cache: stale)
+    with pytest.raises(ServiceUnavailable):
+        svc.submit_order(OrderRequest(symbol="AAPL", side="buy", qty=2))
+    assert svc.list_orders(status="all") == []
+    # read afresh: 14:30, no bar closed yet in run 2, so a limit order
+    o = svc.submit_order(OrderRequest(symbol="AAPL", side="buy", qty=2, type="limit",
+                                      limit_price=99))
+    assert o.submitted_at == OPEN
+    # the fill sweep too: a "now" of the closed run books nothing into the next one
+    svc.now()  # cached: run 2
+    assert svc.market_runs.start(3, _fence(db))["archived"]["order"] == 1
+    ctl.start_run(2, paused=True)
+    with pytest.raises(ServiceUnavailable):
+        svc.process_until()
+    assert svc.process_until()["bars"] == 0  # read afresh: 14:30 of run 3, nothing closed yet
