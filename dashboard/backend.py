@@ -17,6 +17,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import psutil
+
 from shared.config import SERVICE_NAMES, Settings
 from shared.db import Database
 from shared.errors import AppError, NotFound, ServiceUnavailable
@@ -185,20 +187,27 @@ class Backend:
                          "heartbeat_age_s": r.get("heartbeat_age_s"),
                          "last_reason": r.get("last_reason"),
                          "last_exit_code": r.get("last_exit_code")})
-        rows.append(self._self_row())
+        rows.append(self._self_row(reg.get("dashboard", {})))
         down = [r["name"] for r in rows if r["state"] in ("down", "failed")]
         return {"services": _with_processes(rows, self.settings), "down": down,
                 "market_data": self.market_data(),
                 "dashboard_breakers": breaker_states(), "checked_at": _now_iso()}
 
-    def _self_row(self) -> dict[str, Any]:
-        """Return the dashboard's own row: it answers, so it runs (its pid is this worker)."""
+    def _self_row(self, r: dict[str, Any]) -> dict[str, Any]:
+        """Return the dashboard's own row (registry row ``r``): it answers, so it runs, and
+        this worker is the pid that answered."""
+        try:
+            uptime: float | None = round(time.time() - psutil.Process().create_time(), 1)
+        except psutil.Error:
+            uptime = None
         return {"name": "dashboard", "port": self.settings.port("dashboard"),
                 "url": self.settings.url("dashboard"), "up": True, "health": "healthy",
-                "latency_ms": None, "uptime_s": None, "pid": os.getpid(), "version": None,
+                "latency_ms": None, "uptime_s": uptime, "pid": os.getpid(), "version": None,
                 "breakers": breaker_states(), "error": None, "state": "running",
-                "restarts": 0, "registry_status": None, "started_at": None,
-                "heartbeat_age_s": None, "last_reason": None, "last_exit_code": None}
+                "restarts": r.get("restarts", 0), "registry_status": r.get("state") or
+                r.get("status"), "started_at": r.get("started_at"),
+                "heartbeat_age_s": r.get("heartbeat_age_s"), "last_reason": r.get("last_reason"),
+                "last_exit_code": r.get("last_exit_code")}
 
     def market_data(self) -> dict[str, Any]:
         """Return whether the stored market reaches the clock (stale: the owner, coordination's
