@@ -244,7 +244,7 @@ def test_legend_follows_the_cursor_with_the_apis_values(page: Any, suite: Suite)
     assert page.console_errors == []
 
 
-@pytest.mark.parametrize("tf", ["1m", "1d"])
+@pytest.mark.parametrize("tf", ["1m", "5m", "1h", "1d"])
 def test_fills_sit_on_the_bar_holding_their_time_with_details_on_hover(
         page: Any, suite: Suite, tf: str) -> None:
     _open(page, tf)
@@ -261,9 +261,11 @@ def test_fills_sit_on_the_bar_holding_their_time_with_details_on_hover(
         days = {datetime.fromtimestamp(t, NY).date().isoformat() for t in placed.values()}
         assert days == {"2024-01-02", "2024-01-03"}
         assert sorted(placed.values())[0] < candles[-1]["time"]
-    else:
+    elif tf == "1m":
         assert len(placed) == 2  # Jan 3 afternoon and Jan 4 are among the 1m bars shown
-    assert "outside the bars shown" in page.inner_text("#chart-marks-note")
+    else:  # every fill among the bars shown, each on its own bar: nothing piled on the last one
+        assert len(placed) == 3 and len(set(placed.values())) == 3
+    assert ("outside the bars shown" in page.inner_text("#chart-marks-note")) == (len(placed) < 3)
     # hover each fill's bar: its side, qty, price, time and order id
     for f in fills:
         t = placed.get(f["order_id"])
