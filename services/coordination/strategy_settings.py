@@ -170,6 +170,12 @@ def check(live: dict[str, Any], patch: dict[str, Any], *, presets: Iterable[str]
                 errors.append({"field": key, "message": f"{key} must be above 0 and at most "
                                f"the account's equity (${equity:,.2f}); got {_shown(v)}",
                                "allowed": f"above 0 up to {equity}"})
+    if equity is not None:  # the real bound of a dollar amount is the account, not 1e9
+        for e in errors:
+            if e["field"] in ACCOUNT_BOUND and e["allowed"]:
+                words = f"a number above 0 and at most the account's equity (${equity:,.2f})"
+                e["message"] = e["message"].replace(e["allowed"], words)
+                e["allowed"] = words
     if errors:
         raise ValidationError(errors[0]["message"], field=errors[0]["field"],
                               details={"errors": errors})

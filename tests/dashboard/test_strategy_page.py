@@ -94,11 +94,13 @@ def test_strategy_page_saves_logs_and_explains_bad_values(suite, page, width, he
     assert err.text_content().startswith("Technical strategies must be a number from 0 to 10")
     assert "got 11" in err.text_content()
     assert page.text_content("#err-sizing-fixed_dollars").startswith("Fixed dollars must be")
-    assert "Infinity" in page.text_content("#err-sizing-fixed_dollars")
+    assert "at most the account's equity ($100,000.00); got 'Infinity'" in page.text_content(
+        "#err-sizing-fixed_dollars")
     assert "from 1 to 390" in page.text_content("#err-max_holding_minutes")
     assert page.get_attribute("#s-weights-technical", "aria-invalid") == "true"
     assert "Nothing was saved" in page.text_content("#err-strategy")
     assert _strategy(suite) == after
+    page.mouse.wheel(0, -10_000)
     screenshot(page, f"strategy-errors-{width}")
 
     # a size beyond the account's equity, alone
@@ -116,18 +118,20 @@ def test_strategy_page_saves_logs_and_explains_bad_values(suite, page, width, he
     page.click('[data-auto="stopped"]')
     expect(page.locator("#sauto-state")).to_have_text("stopped")
     expect(page.locator("#sauto-text")).to_contain_text("Off: it does not trade")
+    page.mouse.wheel(0, -10_000)  # back to the top: the full-page shot keeps the header there
     screenshot(page, f"strategy-{width}")
     assert _unexpected(page.console_errors, 2) == []
 
 
 def test_scanner_page_says_in_plain_words_that_no_scan_ran(suite, page) -> None:  # type: ignore[no-untyped-def]
     page.goto("/scanner")
-    page.locator("#matches .notice").wait_for()
+    page.locator("#matches [role=status]").wait_for()
     text = page.text_content("#matches")
     assert text.startswith("No scan has run yet.") and "Run scan" in text
     assert "/api/" not in page.text_content("main") and "POST" not in page.text_content("main")
     assert page.input_value("#preset") == "day_trading"
     assert "any one of" in page.text_content("#preset-note")
+    screenshot(page, "scanner-no-scan-yet")
     assert page.console_errors == []
 
 

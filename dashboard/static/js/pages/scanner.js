@@ -1,6 +1,6 @@
 // Scanner: the latest matches (sortable, each with why it matched); presets and filters editable.
 // The scanner's default preset (day trading) is selected unless the latest scan used another.
-import { $, ApiError, act, el, notice, num, pct, start, table, time, toast, upstream } from "../core.js";
+import { $, ApiError, act, el, emptyState, num, pct, start, table, time, toast, upstream } from "../core.js";
 
 start();
 const RANGES = [["price", "Price"], ["avg_volume", "Avg volume"], ["avg_dollar_volume", "Avg $ volume"],
@@ -31,7 +31,7 @@ function fillFrom(preset) {
   const f = presets[preset] || {};
   const any = f.any_of || [];
   $("#preset-note").textContent = preset === "" ? "No preset: every symbol, ranked by its setup (gap, relative volume, move)."
-    : any.length ? `Needs every set filter except: any one of ${any.map((k) => k.replace(/^(min|max)_/, "")).map((m) => NAMES[m] || m).join(", ")}.`
+    : any.length ? `Needs every set filter, except that any one of ${any.map((k) => k.replace(/^(min|max)_/, "")).map((m) => NAMES[m] || m).join(", ").replace(/, ([^,]*)$/, " and $1")} is enough.`
       : "Needs every set filter.";
   for (const [k] of RANGES) for (const m of ["min", "max"]) $(`#f-${m}_${k}`).value = f[`${m}_${k}`] ?? "";
   for (const [k] of FLAGS) $(`#f-${k}`).checked = Boolean(f[k]);
@@ -72,9 +72,9 @@ function render(run) {
   const box = $("#matches");
   if (!run || run.available === false) {
     $("#scan-meta").textContent = "";
-    box.replaceChildren(notice(run && run.down
-      ? "The scanner is not running, so no matches can be shown. They come back once it is running again (see the System page)."
-      : "No scan has run yet. The automation scans at every step while the market is open; press “Run scan” to scan now with the preset and filters on the right."));
+    box.replaceChildren(run && run.down
+      ? emptyState("The scanner is not running, so no matches can be shown.", "They come back once it runs again (see the System page).")
+      : emptyState("No scan has run yet.", "The automation scans at every step while the market is open; press “Run scan” to scan now with the preset and filters on the right."));
     return;
   }
   const d = run.data || run;

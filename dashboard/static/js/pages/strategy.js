@@ -1,7 +1,7 @@
 // Strategy settings: the automation's scanner preset, strategy weights, sizing, risk limits and
 // news weight. Coordination checks every value; its message is shown beside the field, in the
 // field's own words. The change log shows who changed what, when, from what to what.
-import { $, ApiError, act, api, el, notice, on, start, table, time, toast, upstream } from "../core.js";
+import { $, ApiError, act, api, el, notice, on, start, table, time, toast, upstream, zoneInfo } from "../core.js";
 
 start();
 
@@ -165,7 +165,7 @@ async function loadLog() {
   if (!r.available) { box.replaceChildren(notice(r.down ? "Coordination is not running: the change log shows again once it is back." : r.message)); return; }
   $("#log-meta").textContent = `${r.data.length} change${r.data.length === 1 ? "" : "s"}`;
   table(box, [
-    { key: "changed_at", label: "When (UTC)", render: (c) => time(c.changed_at) },
+    { key: "changed_at", label: `When (${zoneInfo().short})`, render: (c) => time(c.changed_at) },
     { key: "changed_by", label: "Who" },
     { key: "key", label: "Setting", render: (c) => el("span", { title: c.key }, LABEL[c.key] || c.key) },
     { key: "old_value", label: "Old", nosort: true, render: (c) => shown(c.old_value) },
