@@ -100,8 +100,8 @@ function metric(k, v) {
 // Why a figure is missing, in the words reporting's minimums give (never a guess of our own).
 function missing(k, m) {
   const need = (m.minimums || {})[k];
-  const reason = (m.unavailable || {})[k];
-  if (need) {
+  const reason = (m.unavailable || {})[k] || "";
+  if (need && reason.startsWith("not enough data")) {
     const [what, n] = Object.entries(need)[0];
     const have = m.trading_days;  // one daily return per trading day with equity
     return el("span", { class: "muted", title: reason || "" },
@@ -114,7 +114,7 @@ function renderMetrics(box, m) {
   const entries = Object.entries(m).filter(([k, v]) => k !== "epoch" && (v === null || typeof v !== "object"));
   box.replaceChildren(el("dl", { class: "kv metrics", style: "grid-template-columns: repeat(3, auto 1fr); column-gap: 18px" },
     entries.map(([k, v]) => [el("dt", {}, LABELS[k] || k.replace(/_/g, " ")),
-      el("dd", { "data-metric": k }, v === null && (unavailable[k] || (m.minimums || {})[k]) ? missing(k, m) : metric(k, v))])));
+      el("dd", { "data-metric": k }, v === null && unavailable[k] ? missing(k, m) : metric(k, v))])));
 }
 
 // ---- the journal -------------------------------------------------------------------------------
