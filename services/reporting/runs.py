@@ -13,7 +13,7 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
-from shared.errors import NotFound
+from shared.errors import NotFound, ServiceUnavailable
 
 FROZEN = ("summary", "trades", "metrics")
 
@@ -68,6 +68,23 @@ def closed_runs(db: Any) -> dict[str, Any]:
     return {"current": _pt_run(db), "closed": list(out.values())}
 
 
+def check_snapshot(conn: Any, account: int, epoch: int, clock_run: int | None) -> None:
+    """Refuse to store a snapshot that straddles a rewind: the books and the clock must be in
+    one market run, the run of the clock the snapshot's time came from (``clock_run``, when
+    known), with the account still in the epoch its figures were read in.
+
+    Raises:
+        ServiceUnavailable: a new market run is starting or just started (retry).
+    """
+    row = conn.execute("SELECT (SELECT run FROM pt_market_run WHERE id = 1), "
+                       "COALESCE((SELECT run FROM market_clock WHERE id = 1), 1), "
+                       "(SELECT epoch FROM pt_accounts WHERE id = ?)", (account,)).fetchone()
+    books, clock, now_epoch = (1 if row[0] is None else int(row[0])), int(row[1]), row[2]
+    if books != clock or clock_run not in (None, clock) or now_epoch != epoch:
+        raise ServiceUnavailable("a new market run is starting; the snapshot was not stored, "
+                                 "retry in a moment", field="run")
+
+
 def _row(db: Any, run: int, account: int) -> Any:
     row = db.fetch_one("SELECT * FROM report_runs WHERE run = ? AND account = ?",
                        (run, account))
@@ -99,4 +116,4 @@ def run_epoch(db: Any, run: int, account: int) -> int:
     return int(_row(db, run, account)["epoch"])
 
 
-__all__ = ["FROZEN", "close_run", "closed_runs", "frozen", "is_current", "run_epoch"]
+__all__ = ["FROZEN", "check_snapshot", "close_run", "closed_runs", "frozen", "is_current", "run_epoch"]

@@ -14,6 +14,7 @@ import pandas as pd
 from services.reporting import domain as d
 from services.reporting.domain.export import daily_rows, equity_rows, to_csv
 from services.reporting.repository import ReportRepository, Snapshot
+from services.reporting.runs import check_snapshot
 from shared.config import Settings
 from shared.db import Database, DatabaseServiceMixin
 from shared.domain.money import from_micros
@@ -113,7 +114,9 @@ class ReportingService(DatabaseServiceMixin):
         Raises:
             ValidationError: when ``ts`` is after the market clock's now (look-ahead).
             UnprocessableError: when paper trading has not created its account yet.
+            ServiceUnavailable: a new market run started meanwhile (retry).
         """
+        clock_run = None if self._clock else self._dm().clock.state().run  # before "now"
         now = self.now()
         if ts is None:
             ts = now
@@ -145,6 +148,7 @@ class ReportingService(DatabaseServiceMixin):
         snap = Snapshot(int(account["epoch"]), ts.astimezone(UTC), equity, cash, long_v,
                         short_v, unreal, len(positions), run_id, source)
         with self.transaction("report_snapshot") as conn:
+            check_snapshot(conn, self.repo.account_id, snap.epoch, clock_run)
             self.repo.save_snapshot(conn, snap, datetime.now(UTC))
         return {**snapshot_dict(snap), "unpriced": unpriced}
 
