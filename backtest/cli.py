@@ -65,8 +65,15 @@ def add_parser(sub: Any) -> None:
     src = p.add_mutually_exclusive_group(required=True)
     src.add_argument("--data", help="CSV of OHLCV bars (date/time, open, high, low, close, volume)")
     src.add_argument("--session", help="a session date of the built-in market (YYYY-MM-DD)")
+    src.add_argument("--market", metavar="START:END",
+                     help="the built-in market's universe over these dates, in-process (a "
+                          "portfolio; --universe N symbols, --bars 1d)")
     add_run_args(p)
-    p.add_argument("--universe", type=int, default=20, help="--session: first N symbols")
+    from backtest.portfolio_cli import add_portfolio_args
+
+    add_portfolio_args(p)
+    p.add_argument("--universe", type=int, default=20,
+                   help="--session / --market: first N symbols")
 
 
 def _params(items: list[str]) -> dict[str, Any]:
@@ -121,6 +128,7 @@ def replay_csv(args: argparse.Namespace) -> dict[str, Any]:
 
     from backtest.annualize import periods_per_year
     from backtest.engine import run_replay
+    from backtest.report_inputs import display_tz, indicator_lines, run_config
     from services.reporting.domain import ReportOptions, build_report, export_files
 
     frame, cfg = frame_and_config(args)
@@ -135,8 +143,12 @@ def replay_csv(args: argparse.Namespace) -> dict[str, Any]:
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+    tz = display_tz(frame, args.tz)
     for name, text in export_files(rep, title=f"Replay {cfg.symbol} {cfg.strategy}",
-                                   generated_at=stamp, periods_per_year=ppy).items():
+                                   generated_at=stamp, periods_per_year=ppy,
+                                   config=run_config(args, cfg, frame, res, ppy, tz),
+                                   bars=frame, indicators=indicator_lines(frame, cfg),
+                                   tz=tz).items():
         (out / name).write_text(text)
     return {"bars": len(frame), "fills": len(res.fills), "trades": len(rep.trades),
             "final_equity": str(res.equity.iloc[-1]), "rejections": len(res.rejections),
@@ -266,7 +278,14 @@ def cmd_replay(settings: Settings, rd: Any, args: argparse.Namespace) -> int:
     from shared.errors import AppError
 
     try:
-        result = replay_csv(args) if args.data else replay_session(settings, args)
+        from backtest.portfolio_cli import replay_portfolio, wants_portfolio
+
+        if wants_portfolio(args):
+            result = replay_portfolio(args)
+        elif args.data:
+            result = replay_csv(args)
+        else:
+            result = replay_session(settings, args)
     except AppError as exc:
         print(f"replay failed: {exc.message}", flush=True)
         return 1

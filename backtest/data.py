@@ -12,7 +12,8 @@ lines and the option that fixes it:
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -84,4 +85,83 @@ def load_bars(path: str | os.PathLike[str], opts: LoadOptions) -> pd.DataFrame:
     attrs = dict(frame.attrs)
     out = out.drop(columns=["line"])
     out.attrs.update(attrs)
+    return out
+
+
+_EXTS = (".csv", ".csv.gz", ".parquet", ".pq", ".txt")
+
+
+def load_many(path: str | os.PathLike[str], opts: LoadOptions,
+              symbols: list[str] | None = None) -> dict[str, pd.DataFrame]:
+    """Return ``{symbol: bars}`` of a folder of files (one symbol per file, named by its
+    stem) or of one file with a symbol column (every symbol, or ``symbols``), each checked
+    like ``load_bars``.
+
+    Raises:
+        ValidationError: nothing to read, or a file/symbol fails a check (named).
+    """
+    p = Path(path)
+    out: dict[str, pd.DataFrame] = {}
+    if p.is_dir():
+        files = sorted(f for f in p.iterdir() if f.name.lower().endswith(_EXTS))
+        for f in files:
+            sym = f.name.split(".")[0].upper()
+            if symbols and sym not in symbols:
+                continue
+            out[sym] = load_bars(f, replace(opts, symbol=sym))
+    elif p.is_file():
+        head = pd.read_csv(p, nrows=0, sep=None, engine="python") if not p.name.endswith(
+            (".parquet", ".pq")) else pd.read_parquet(p).iloc[:0]
+        col = next((c for c in head.columns if str(c).strip().lower() == "symbol"), None)
+        if col is None:
+            raise ValidationError(f"{p}: a portfolio needs a folder of files or a file with a "
+                                  "symbol column", field="data")
+        names = (symbols or sorted(pd.read_csv(p, usecols=[col], sep=None, engine="python")[col]
+                                   .astype(str).str.upper().unique().tolist()))
+        for sym in names:
+            out[sym] = load_bars(p, replace(opts, symbol=sym))
+    else:
+        raise ValidationError(f"{p}: no such file or folder", field="data")
+    if not out:
+        raise ValidationError(f"{p}: no files of bars" + (f" for {symbols}" if symbols else ""),
+                              field="data")
+    return out
+
+
+def market_bars(start: str, end: str, timeframe: str, universe: int,
+                symbols: list[str] | None = None, seed: int | None = None) -> dict[str, pd.DataFrame]:
+    """Return the built-in market's bars for ``[start, end]`` (dates, New York sessions):
+    the first ``universe`` symbols of its universe, or ``symbols``.  The same deterministic
+    market the live suite trades, generated in this process (no services needed).
+
+    Raises:
+        ValidationError: a bad date range or timeframe.
+    """
+    from shared.config import load_settings
+    from shared.market.calendar import get_calendar
+    from shared.market.simulated import SimulatedProvider
+    from shared.market.symbols import universe_map
+
+    cfg = load_settings().market
+    seed = cfg.seed if seed is None else seed
+    try:
+        s = pd.Timestamp(start, tz="America/New_York")
+        e = pd.Timestamp(end, tz="America/New_York") + pd.Timedelta(days=1)
+    except ValueError:
+        raise ValidationError(f"--market needs START:END dates (YYYY-MM-DD), was "
+                              f"{start}:{end}", field="market") from None
+    if e <= s or (e - s).days > 3660:
+        raise ValidationError("--market: END must follow START, at most ten years apart",
+                              field="market")
+    uni = universe_map(seed, max(cfg.universe_size, universe), tuple(cfg.crypto_symbols))
+    sim = SimulatedProvider(seed, uni, get_calendar(cfg.calendar))
+    names = symbols or [k for k, v in uni.items() if v.asset_class == "equity"][:universe]
+    out = {}
+    for sym in names:
+        df = sim.fetch_bars(sym, timeframe, s.tz_convert("UTC"), e.tz_convert("UTC"))
+        if len(df):
+            out[sym] = df[["open", "high", "low", "close", "volume"]].astype("float64")
+    if not out:
+        raise ValidationError(f"the built-in market has no {timeframe} bars from {start} to "
+                              f"{end}", field="market")
     return out
