@@ -174,6 +174,9 @@ ERRORS = [  # (method, path, body, the sentence a person reads)
     ("POST", "/api/v1/upstream/paper_trading/orders", {"side": "buy", "qty": "1",
                                                        "type": "market"},
      "Symbol is required: fill it in."),
+    ("POST", "/api/v1/upstream/paper_trading/orders", {"symbol": "AAPL", "side": "buy",
+                                                       "qty": "lots", "type": "market"},
+     "Quantity must be a number: type digits, like 2 or 1.5."),
 ]
 
 
