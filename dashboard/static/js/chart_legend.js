@@ -13,11 +13,12 @@ export function indexSeries(cur) {
   return out;
 }
 
-const item = (key, label, value, digits, cls) => el("span", { class: "lg-item" + (cls ? " " + cls : ""), "data-key": key,
-  "data-value": value === undefined || value === null ? "" : String(value) }, label + " ", el("b", {}, num(value, digits)));
+const item = (key, label, value, digits, cls, color) => el("span", { class: "lg-item" + (cls ? " " + cls : ""), "data-key": key,
+  "data-value": value === undefined || value === null ? "" : String(value) },
+  el("span", color ? { style: `color:${color}` } : {}, label), " ", el("b", {}, num(value, digits)));
 
 // Fill `box` with bar i's values; `drawn(name)` says whether an overlay line is on the chart.
-export function showLegend(box, cur, i, series, drawn, { daily = false, hovering = false } = {}) {
+export function showLegend(box, cur, i, series, drawn, { daily = false, hovering = false, colors = {} } = {}) {
   const c = cur.candles[i];
   if (!c) { box.replaceChildren(el("span", { class: "muted" }, "no bars")); return; }
   const v = cur.volume[i];
@@ -34,12 +35,12 @@ export function showLegend(box, cur, i, series, drawn, { daily = false, hovering
   const lines = [];
   for (const [name, values] of series) {
     if (name.startsWith("RSI") || name.startsWith("MACD") || !drawn(name)) continue;
-    lines.push(item(name, name, values.get(c.time), 2));
+    lines.push(item(name, name, values.get(c.time), 2, "", colors[name]));
   }
   const panes = el("div", { class: "lg-row" }, ...lines,
-    item("RSI 14", "RSI 14", series.get("RSI 14")?.get(c.time), 2),
-    item("MACD", "MACD", series.get("MACD")?.get(c.time), 3),
-    item("MACD signal", "signal", series.get("MACD signal")?.get(c.time), 3),
+    item("RSI 14", "RSI 14", series.get("RSI 14")?.get(c.time), 2, "", colors["RSI 14"]),
+    item("MACD", "MACD", series.get("MACD")?.get(c.time), 3, "", colors.MACD),
+    item("MACD signal", "signal", series.get("MACD signal")?.get(c.time), 3, "", colors["MACD signal"]),
     item("MACD hist", "hist", series.get("MACD hist")?.get(c.time), 3));
   box.replaceChildren(head, panes);
 }

@@ -15,6 +15,8 @@ const TFS = ["1m", "5m", "15m", "1h", "1d"];
 const TF_SEC = { "1m": 60, "5m": 300, "15m": 900, "1h": 3600, "1d": 86400 };
 const COLORS = { "SMA 20": "#f5b942", "EMA 9": "#4da3ff", VWAP: "#c77dff", "BB upper": "#5f7a99",
                  "BB middle": "#5f7a99", "BB lower": "#5f7a99" };
+const LEGEND_COLORS = { ...COLORS, "BB upper": "#8fa6c2", "BB middle": "#8fa6c2", "BB lower": "#8fa6c2",
+                        "RSI 14": "#f5b942", MACD: "#4da3ff", "MACD signal": "#f5b942" };
 
 // Lightweight Charts draws UTC: the data's times are shifted into the header's zone, and
 // shown back as the bar's own UTC seconds wherever a time leaves the chart.
@@ -49,7 +51,8 @@ chart.priceScale("vol").applyOptions({ scaleMargins: { top: 0.8, bottom: 0 } });
 const overlays = {};
 for (const name of Object.keys(COLORS)) {
   overlays[name] = chart.addSeries(LC.LineSeries, { color: COLORS[name], lineWidth: name.startsWith("BB") ? 1 : 2,
-    lastValueVisible: false, priceLineVisible: false, crosshairMarkerVisible: false, title: name.startsWith("BB ") && name !== "BB middle" ? "" : name });
+    // named in the legend, in the line's colour (a title here would sit on the last bars)
+    lastValueVisible: false, priceLineVisible: false, crosshairMarkerVisible: false, title: "" });
 }
 const rsi = chart.addSeries(LC.LineSeries, { color: "#f5b942", lineWidth: 1, title: "RSI 14" }, 1);
 rsi.createPriceLine({ price: 70, color: "#ff5b5b", lineStyle: 2, lineWidth: 1, axisLabelVisible: false });
@@ -82,7 +85,7 @@ function legendAt(param) {
   const i = param && param.time !== undefined ? byDisplay.get(param.time) : undefined;
   const hovering = i !== undefined;
   showLegend($("#chart-legend"), current, hovering ? i : current.candles.length - 1, seriesAt, drawn,
-             { daily: tf === "1d", hovering });
+             { daily: tf === "1d", hovering, colors: LEGEND_COLORS });
   const tip = $("#chart-tip");
   const g = hovering ? placed.groups.get(current.candles[i].time) : undefined;
   const lines = g ? detailLines(g, { fills: visible("fills"), patterns: visible("markers") }) : [];
@@ -95,7 +98,9 @@ function legendAt(param) {
   tip.hidden = false;
   const box = $("#chart").getBoundingClientRect();
   const w = tip.offsetWidth, h = tip.offsetHeight;
-  tip.style.left = `${Math.min(param.point.x + 16, box.width - w - 4)}px`;
+  // beside the cursor, on the side with room, so the bar and its markers stay in sight
+  const right = param.point.x + 18 + w <= box.width - 70;
+  tip.style.left = `${Math.max(4, right ? param.point.x + 18 : param.point.x - 18 - w)}px`;
   tip.style.top = `${Math.max(4, Math.min(param.point.y + 16, box.height - h - 4))}px`;
 }
 chart.subscribeCrosshairMove(legendAt);
