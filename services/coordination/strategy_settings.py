@@ -20,6 +20,7 @@ from pydantic import BaseModel
 from pydantic import ValidationError as PydanticError
 
 from shared.config_sections.coordination import Strategy
+from shared.domain.money import D
 from shared.errors import ValidationError
 
 #: the dollar amounts that may not exceed the account's equity
@@ -77,7 +78,7 @@ def allowed(path: str) -> str | None:
         text = "one of " + ", ".join(str(a) for a in get_args(kind))
     elif kind is bool:
         text = "true or false"
-    elif kind in (int, float):
+    elif kind in (int, float, Decimal):
         lo = hi = None
         for m in info.metadata:
             if isinstance(m, Ge | Gt):
@@ -165,8 +166,7 @@ def check(live: dict[str, Any], patch: dict[str, Any], *, presets: Iterable[str]
         flat = flatten(new)
         for key in ACCOUNT_BOUND:
             v = flat.get(key)
-            if key in touched and v is not None and equity is not None and \
-                    Decimal(repr(v)) > equity:
+            if key in touched and v is not None and equity is not None and D(v) > equity:
                 errors.append({"field": key, "message": f"{key} must be above 0 and at most "
                                f"the account's equity (${equity:,.2f}); got {_shown(v)}",
                                "allowed": f"above 0 up to {equity}"})

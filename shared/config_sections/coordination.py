@@ -6,6 +6,7 @@ restart (every change logged with its old and new value).
 """
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Literal
 
 from pydantic import ConfigDict, Field, model_validator
@@ -14,6 +15,8 @@ from shared.config_sections._base import StrictModel
 
 #: the documented range of each source's weight (the blend renormalises them)
 MAX_WEIGHT = 10.0
+#: a static ceiling on dollar amounts; the account's equity is the real one
+MAX_DOLLARS = Decimal("1000000000")
 
 
 class _Finite(StrictModel):
@@ -44,10 +47,11 @@ class Sizing(_Finite):
     # fixed: `fixed_dollars` of stock; percent: `equity_pct` of equity; risk: risk dollars /
     # (entry - stop) shares; all_in: the whole available equity (replay)
     method: Literal["fixed", "percent", "risk", "all_in"] = "risk"
-    fixed_dollars: float = Field(5000.0, gt=0, le=1e9)  # and at most the account's equity
+    # money is exact (Decimal, a string in JSON); at most the account's equity (checked when set)
+    fixed_dollars: Decimal = Field(Decimal("5000"), gt=0, le=MAX_DOLLARS)
     equity_pct: float = Field(10.0, gt=0, le=100)
     risk_pct: float = Field(0.5, gt=0, le=10)        # of equity, per trade (method risk)
-    risk_dollars: float | None = Field(None, gt=0, le=1e9)  # overrides risk_pct; <= equity
+    risk_dollars: Decimal | None = Field(None, gt=0, le=MAX_DOLLARS)  # overrides risk_pct
     max_position_pct: float = Field(20.0, gt=0, le=400)  # cap on one position's value
     stop_source: Literal["atr", "pattern"] = "atr"   # pattern falls back to ATR when none
     atr_multiple: float = Field(2.0, gt=0, le=50)

@@ -43,6 +43,9 @@ def _env(tmp: Path) -> dict[str, str]:
                TRADING__coordination__strategy__entry_threshold="0.1",
                TRADING__coordination__strategy__no_entry_minutes_before_close="45",
                TRADING__coordination__strategy__universe_limit="8",
+               # no scanner preset: all 8 symbols are candidates (the day-trading preset
+               # would leave few of so small a universe to trade)
+               TRADING__coordination__strategy__scanner_preset="null",
                TRADING__market__clock__replay_start="2024-11-01")
     return env
 

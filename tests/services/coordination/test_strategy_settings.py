@@ -4,6 +4,7 @@ exactly as set."""
 from __future__ import annotations
 
 import json
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -83,21 +84,25 @@ def test_the_default_preset_is_the_scanners_day_trading_one(client) -> None:  # 
 def test_settings_read_back_exactly_as_set(client) -> None:  # type: ignore[no-untyped-def]
     patch = {"scanner_preset": "momentum", "allow_short": False, "max_positions": 7,
              "weights": {"technical": 0.45, "patterns": 0.3, "candles": 0.05, "news": 0.2},
-             "sizing": {"method": "fixed", "fixed_dollars": 2500.5, "risk_dollars": 99.99,
+             "sizing": {"method": "fixed", "fixed_dollars": "2500.50", "risk_dollars": "99.99",
                         "max_position_pct": 12.5},
              "max_holding_minutes": None, "entry_threshold": 0.333}
     r = _patch(client, patch)
     assert r.status_code == 200, r.get_json()
     got = client.get("/api/v1/strategy").get_json()["data"]
+    money = {"fixed_dollars", "risk_dollars"}  # exact Decimals, strings in JSON
     for k, v in patch.items():
         if isinstance(v, dict):
-            assert {kk: got[k][kk] for kk in v} == v
+            assert {kk: got[k][kk] for kk in v if kk not in money} == \
+                {kk: x for kk, x in v.items() if kk not in money}
+            for kk in money & set(v):
+                assert isinstance(got[k][kk], str) and Decimal(got[k][kk]) == Decimal(v[kk])
         else:
             assert got[k] == v
     assert json.loads(json.dumps(got)) == got  # plain JSON: no NaN/Infinity could be stored
     log = client.get("/api/v1/strategy/changes").get_json()["data"]
     changed = {c["key"]: (c["old_value"], c["new_value"]) for c in log}
-    assert changed["sizing.fixed_dollars"] == (5000.0, 2500.5)
+    assert changed["sizing.fixed_dollars"] == ("5000", "2500.50")  # money: exact strings
     assert changed["scanner_preset"] == ("day_trading", "momentum")
     assert all(c["changed_by"] and c["changed_at"] for c in log)
     # no preset at all is a choice too

@@ -5,7 +5,8 @@ import { $, ApiError, act, api, el, notice, on, start, table, time, toast, upstr
 
 start();
 
-// [path, label, kind, allowed values]; kind: number | int | bool | preset | select:a,b; "?" = may be empty
+// [path, label, kind, allowed values]; kind: number | int | money (sent as typed: exact) | bool |
+// preset | select:a,b; "?" = may be empty
 const SECTIONS = [
   ["Scanner", [
     ["scanner_preset", "Scanner preset", "preset", "which symbols the automation looks at; “none” ranks every symbol by its setup"],
@@ -28,10 +29,10 @@ const SECTIONS = [
   ]],
   ["Sizing", [
     ["sizing.method", "Sizing method", "select:fixed,percent,risk,all_in", "fixed dollars, % of equity, risk per trade, or all in"],
-    ["sizing.fixed_dollars", "Fixed dollars", "number", "above $0, at most the account's equity"],
+    ["sizing.fixed_dollars", "Fixed dollars", "money", "above $0, at most the account's equity"],
     ["sizing.equity_pct", "Percent of equity", "number", "above 0, up to 100 %"],
     ["sizing.risk_pct", "Risk per trade, %", "number", "of equity: above 0, up to 10 %"],
-    ["sizing.risk_dollars", "Risk per trade, $", "number?", "empty: use the %; else at most the equity"],
+    ["sizing.risk_dollars", "Risk per trade, $", "money?", "empty: use the %; else at most the equity"],
     ["sizing.max_position_pct", "Largest position, %", "number", "of equity: above 0, up to 400 %"],
     ["sizing.stop_source", "Stop placed from", "select:atr,pattern", "ATR, or the chart pattern's level"],
     ["sizing.atr_multiple", "Stop distance, ATRs", "number", "above 0, up to 50"],
@@ -99,14 +100,17 @@ function read(path, kind) {
   if (kind.startsWith("select:")) return text;
   if (text === "") return kind.endsWith("?") ? null : "";
   const plain = text.replace(/[,_\s$%]/g, "");
-  return /^[-+]?(\d+\.?\d*|\.\d+)(e[-+]?\d+)?$/i.test(plain) ? Number(plain) : text;
+  if (!/^[-+]?(\d+\.?\d*|\.\d+)(e[-+]?\d+)?$/i.test(plain)) return text;
+  return kind.startsWith("money") ? plain : Number(plain);
 }
 
 function changes() {
   const out = [];
   for (const [path, , kind] of FIELDS) {
     const v = read(path, kind), old = get(live, path);
-    if (v !== old && !(typeof v === "number" && Number(old) === v)) out.push([path, v]);
+    const same = v === old || (v !== null && v !== "" && old !== null && Number(old) === Number(v) &&
+      (kind.startsWith("money") ? String(old) === String(v) : true));
+    if (!same) out.push([path, v]);
   }
   return out;
 }
