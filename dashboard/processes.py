@@ -7,6 +7,7 @@ there is no master pid to show, only the pid of the worker that answered ``/heal
 """
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import psutil
@@ -17,21 +18,46 @@ from shared.supervisor.status import collect
 
 
 def worker_pids(master: int | None) -> list[int]:
-    """Return the pids of ``master``'s live child processes, ascending (empty when gone)."""
+    """Return the pids of ``master``'s live descendants, ascending (empty when it is gone).
+
+    Read from Linux's ``/proc/<pid>/task/<tid>/children`` (a few small files: the live stream
+    asks every second for ten services); psutil's ``children()`` scans every process of the
+    machine instead (a master with two workers: 0.7 ms vs 5.8 ms a call on the 2-core dev box)
+    and is only the fallback.
+    """
     if not master:
         return []
+    try:
+        return sorted(p for p in _descendants(master) if _alive(p))
+    except FileNotFoundError:  # gone, or a kernel without the children files
+        pass
     try:
         kids = psutil.Process(master).children(recursive=True)
     except psutil.Error:
         return []
-    return sorted(k.pid for k in kids if _alive(k))
+    return sorted(k.pid for k in kids if _alive(k.pid))
 
 
-def _alive(p: psutil.Process) -> bool:
+def _descendants(pid: int) -> list[int]:
+    out: list[int] = []
+    todo = [pid]
+    while todo:
+        parent = todo.pop()
+        task_dir = Path(f"/proc/{parent}/task")
+        kids: list[int] = []
+        for task in task_dir.iterdir():
+            kids.extend(int(x) for x in (task / "children").read_text().split())
+        out.extend(kids)
+        todo.extend(kids)
+    return out
+
+
+def _alive(pid: int) -> bool:
     try:
-        return p.status() != psutil.STATUS_ZOMBIE
-    except psutil.Error:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
         return False
+    return stat[stat.rfind(")") + 2:][:1] not in ("Z", "X")
 
 
 def manager_view(settings: Settings) -> dict[str, Any]:
