@@ -99,13 +99,21 @@ def report_dict(report: Report) -> dict[str, Any]:
 
 
 def export_files(report: Report, *, title: str = "Trading report", generated_at: str = "",
-                 periods_per_year: int = 252) -> dict[str, str]:
-    """Return ``{file name: text}`` for trades.csv, equity.csv, report.json and report.html."""
+                 periods_per_year: int = 252, config: Mapping[str, Any] | None = None,
+                 bars: pd.DataFrame | None = None,
+                 indicators: Mapping[str, Sequence[float]] | None = None,
+                 tz: str = "America/New_York") -> dict[str, str]:
+    """Return ``{file name: text}`` for trades.csv, equity.csv, report.json and report.html.
+
+    A backtest passes its ``config`` (label -> value), the ``bars`` (and ``indicators``) of
+    its price chart and the zone times are shown in (``tz``); see ``render_html``.
+    """
     return {
         "trades.csv": trades_csv(report.trades),
         "equity.csv": equity_csv(report.equity),
         "report.json": json.dumps(report_dict(report), allow_nan=False),  # no indent: C encoder
         "report.html": render_html(report.stats, report.trades, report.equity, report.daily,
                                    report.breakdowns, title=title, generated_at=generated_at,
-                                   periods_per_year=periods_per_year),
+                                   periods_per_year=periods_per_year, config=config,
+                                   bars=bars, indicators=indicators, tz=tz),
     }

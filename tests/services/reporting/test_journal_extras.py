@@ -116,7 +116,8 @@ def test_json_and_html_exports() -> None:
     eq_rows = list(csv.DictReader(io.StringIO(files["equity.csv"])))
     assert eq_rows[-1]["equity"] == "10022.25"
     html = files["report.html"]
-    assert html.count("<svg") == 3 and "Test &lt;report&gt;" in html
+    # equity, drawdown, P&L per trade, daily P&L (no price chart: no bars were given)
+    assert html.count("<svg") == 4 and "Test &lt;report&gt;" in html
     assert "<script" not in html
     # self-contained: no external resource (only the SVG namespace URI)
     assert re.findall(r"(?:src|href)\s*=", html) == []
