@@ -62,7 +62,9 @@ function draw(id, kind, options, data, { format = "money", daily = false } = {})
   const ch = chart(id, format, daily);
   ch.series[kind] = ch.series[kind] || ch.chart.addSeries(LC[kind], { priceLineVisible: false, ...options });
   ch.series[kind].setData(data);
-  ch.chart.timeScale().fitContent();  // few points spread over the width, not piled on the right
+  // few points spread over the width, not piled on the right; refitted only when the data
+  // grew, so the 10 s refresh keeps a zoom the person chose
+  if (ch.fitted !== data.length) { ch.chart.timeScale().fitContent(); ch.fitted = data.length; }
   $("#" + id).classList.toggle("nodata", !data.length);
 }
 const secs = (iso) => Math.floor(new Date(iso).getTime() / 1000);
