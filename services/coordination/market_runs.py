@@ -13,6 +13,7 @@ from typing import Any, Protocol
 
 from shared.errors import AppError, Conflict
 from shared.market import ClockController
+from shared.market.clock import ClockState
 
 log = logging.getLogger("coordination")
 
@@ -28,8 +29,10 @@ class RunOwners(Protocol):
     def start_broker_run(self, run: int, fence: dict[str, Any]) -> dict[str, Any]: ...
 
 
-def start_new_run(ctl: ClockController, owners: RunOwners, automation: Any) -> dict[str, Any]:
-    """Close the current market run and start the next at the replay's first open.
+def start_new_run(ctl: ClockController, owners: RunOwners, automation: Any,
+                  to: ClockState | None = None) -> dict[str, Any]:
+    """Close the current market run and start the next at the replay's first open, or with
+    the clock set ``to`` a planned state (a new range that moves the time back).
 
     ``automation`` is coordination's service: its loop is paused meanwhile (and resumed
     after, when it was running); the clock keeps its mode, pace, speed and paused state.
@@ -41,7 +44,7 @@ def start_new_run(ctl: ClockController, owners: RunOwners, automation: Any) -> d
             are unchanged then; a retry completes a half-done switch).
     """
     st = ctl.clock.state()
-    if st.mode != "replay":
+    if (to or st).mode != "replay":
         raise Conflict("the clock is live; only a replay can be rewound", field="mode")
     run, was_paused = st.run, st.paused
     was_running = (automation.repo.automation() or {}).get("state") == "running"
@@ -64,7 +67,7 @@ def start_new_run(ctl: ClockController, owners: RunOwners, automation: Any) -> d
             # the new run's first step must not look already cycled
             conn.execute("UPDATE coord_automation SET last_step_ts = NULL WHERE id = 1")
 
-        new = ctl.start_run(run, paused=was_paused, also=forget_last_step)
+        new = ctl.start_run(run, paused=was_paused, also=forget_last_step, to=to)
     except Exception:
         if not was_paused:
             ctl.resume()

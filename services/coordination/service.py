@@ -81,10 +81,18 @@ class CoordinationService(DatabaseServiceMixin):
     def configure_clock(self, **changes: Any) -> dict[str, Any]:
         """Change mode, pace, speed, range or step size (see ``ClockController.configure``).
 
+        A change that moves the market time back (a range starting earlier, live to replay)
+        is a rewind: it starts a new market run (``market_runs``).
+
         Raises:
             ValidationError: for a bad mode, pace, speed or an empty range.
         """
-        self.clock_ctl.configure(**{k: v for k, v in changes.items() if v is not None})
+        changes = {k: v for k, v in changes.items() if v is not None}
+        planned = self.clock_ctl.plan(**changes)
+        if self.clock_ctl.moves_back(planned):
+            start_new_run(self.clock_ctl, self.gateway, self, to=planned)
+        else:
+            self.clock_ctl.configure(**changes)
         self._clock_moved()
         return self.clock_view()
 

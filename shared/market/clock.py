@@ -275,21 +275,25 @@ class ClockController:
              datetime.now(UTC).isoformat(), self.updated_by))
 
     def start_run(self, expect_run: int, *, paused: bool,
-                  also: Callable[[Any], None] | None = None) -> ClockState:
-        """Start market run ``expect_run + 1``: rewind to the replay's first open and move
-        the run number, in one transaction (``also(conn)`` runs in it too).
+                  also: Callable[[Any], None] | None = None,
+                  to: ClockState | None = None) -> ClockState:
+        """Start market run ``expect_run + 1``: rewind to the replay's first open (or set
+        the clock ``to`` a state from ``plan``) and move the run number, in one transaction
+        (``also(conn)`` runs in it too).
 
-        Mode, pace, speed, range and step size stay as set; the closed run's row in
-        ``market_runs`` keeps where its clock stood.
+        Without ``to``, mode, pace, speed, range and step size stay as set; the closed run's
+        row in ``market_runs`` keeps where its clock stood.
 
         Raises:
-            Conflict: the clock is live, or the current run is no longer ``expect_run``.
+            Conflict: the clock (or ``to``) is live, or the current run is no longer
+                ``expect_run``.
         """
         st = self._rebase()
-        if st.mode != "replay":
+        target = to or replace(st, sim_anchor=st.replay_start)
+        if target.mode != "replay":
             raise Conflict("the clock is live; only a replay can be rewound", field="mode")
         wall = datetime.now(UTC).isoformat()
-        new = replace(st, sim_anchor=st.replay_start, paused=paused)
+        new = replace(target, paused=paused, wall_anchor=_wall())
         with self.db.transaction("market:run") as conn:
             row = conn.execute("SELECT run FROM market_clock WHERE id = 1").fetchone()
             current = 1 if row is None else int(row[0])
@@ -327,6 +331,18 @@ class ClockController:
         Raises:
             ValidationError: for an unknown mode or pace, a speed <= 0 or an empty range.
         """
+        return self._write(self.plan(mode=mode, pace=pace, speed=speed,
+                                     replay_start=replay_start, replay_end=replay_end,
+                                     step_minutes=step_minutes))
+
+    def plan(self, *, mode: str | None = None, pace: str | None = None,
+             speed: float | None = None, replay_start: object = None,
+             replay_end: object = None, step_minutes: int | None = None) -> ClockState:
+        """Return the clock ``configure`` would write (nothing is written).
+
+        Raises:
+            ValidationError: for an unknown mode or pace, a speed <= 0 or an empty range.
+        """
         if mode not in (None, "live", "replay"):
             raise ValidationError(f"mode must be live or replay, was {mode!r}", field="mode")
         if pace not in (None, "realtime", "multiplier", "max", "step"):
@@ -338,9 +354,13 @@ class ClockController:
             s, e = replay_bounds(self.clock.calendar, replay_start or st.replay_start.date(),
                                  replay_end or st.replay_end.date())
             st = replace(st, replay_start=s, replay_end=e, sim_anchor=s)
-        st = replace(st, mode=mode or st.mode, pace=pace or st.pace, speed=speed or st.speed,
-                     step_minutes=step_minutes or st.step_minutes)
-        return self._write(st)
+        return replace(st, mode=mode or st.mode, pace=pace or st.pace, speed=speed or st.speed,
+                       step_minutes=step_minutes or st.step_minutes)
+
+    def moves_back(self, st: ClockState) -> bool:
+        """Return whether clock ``st`` would be earlier than the clock now."""
+        wall = _wall()
+        return bool(self.clock.now_at(st, wall) < self.clock.now_at(self.clock.state(), wall))
 
     def pause(self) -> ClockState:
         return self._write(replace(self._rebase(), paused=True))
