@@ -64,7 +64,7 @@ $("#set-speed").addEventListener("click", () => {
   if (raw) {
     const speed = Number(raw);
     if (!Number.isFinite(speed) || speed <= 0 || speed > 1e6) {
-      $("#err-clock").textContent = `Speed must be a number greater than 0 and at most 1,000,000 (60 runs a minute every second); you typed "${raw}".`;
+      $("#err-clock").textContent = `Speed must be a number greater than 0 and at most 1,000,000 (e.g. 60 for a minute a second); you typed "${raw}".`;
       return;
     }
     body.speed = speed;
