@@ -7,9 +7,10 @@ from typing import Any
 
 import pytest
 
+from services.coordination.gateway import Gateway
 from services.scanner import create_app
 from shared.db import Database, migrate
-from tests.conftest import make_settings, replay_market
+from tests.conftest import make_settings, replay_market, serve
 
 #: the first 5m bar of the session has closed (14:30Z open in March, before DST) / mid-day
 TIMES = {"open": "T14:35Z", "midday": "T17:00Z"}
@@ -25,7 +26,8 @@ def scans(tmp_path_factory) -> dict[tuple[str, str], dict[str, Any]]:  # type: i
     db = Database.from_settings(settings)
     migrate(db)
     ctl, dm = replay_market(settings, db, DAYS[0], DAYS[-1])
-    client = create_app(settings, market=dm).test_client()
+    app = create_app(settings, market=dm)
+    client = app.test_client()
     out = {}
     for day in DAYS:
         for when, t in TIMES.items():
@@ -35,8 +37,24 @@ def scans(tmp_path_factory) -> dict[tuple[str, str], dict[str, Any]]:  # type: i
                 r = client.post("/api/v1/scan", json=body)
                 assert r.status_code == 200, r.json
                 out[(day, when, preset)] = r.json["data"]
+    # coordination's gateway, as the automation calls it, against this scanner on a port
+    with serve(app) as url:
+        port = int(url.rsplit(":", 1)[1])
+        gw = Gateway(make_settings(tmp, services__scanner__port=port, http__retries=0))
+        default = make_settings(tmp).coordination.strategy.scanner_preset
+        out[("gateway", "default")] = gw.scan(default, 10, None)
+        out[("gateway", "none")] = gw.scan(None, 10, None)
     yield out
     db.close()
+
+
+def test_the_automation_scans_with_the_day_trading_preset(scans) -> None:  # type: ignore[no-untyped-def]
+    """Coordination's default strategy names the preset; its gateway sends it (and sends
+    "no preset" as null, which the scanner honours rather than its default)."""
+    assert scans[("gateway", "default")]["preset"] == "day_trading"
+    assert scans[("gateway", "default")]["matched"] < 500
+    assert scans[("gateway", "none")]["preset"] is None
+    assert scans[("gateway", "none")]["matched"] == 500
 
 
 def _top(run: dict[str, Any]) -> list[str]:
