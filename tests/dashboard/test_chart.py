@@ -87,10 +87,11 @@ def suite(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Suite]:
             _wait_fill(pt, n)
         ctl.advance(FINAL_CLOCK)
         feed.catch_up()
-        db.close()
+        s.market = (ctl, feed)  # type: ignore[attr-defined]  # for the live-bar test
         yield s
     finally:
         s.stop_all()
+        db.close()
 
 
 @pytest.fixture(scope="module")
@@ -393,4 +394,21 @@ def test_every_page_names_one_zone_and_writes_times_in_it(page: Any, suite: Suit
         assert "UTC" not in text, f"{name} still labels a time UTC: " + text[
             max(0, text.find("UTC") - 80):text.find("UTC") + 20]
         screenshot(page, f"tz-{name}-{page.viewport_name}")
+    assert page.console_errors == []
+
+
+def test_a_new_bar_keeps_the_traders_zoom(page: Any, suite: Suite) -> None:
+    """(Last in this module: it moves the clock.) The live stream's clock brings a new 5m bar:
+    the chart reloads with it and keeps the range the trader zoomed to."""
+    _open(page, "5m")
+    last = page.evaluate("window.__chartLast")
+    page.evaluate("window.__chartApi.zoom(100, 160)")
+    before = page.evaluate("window.__chartApi.range()")
+    ctl, feed = suite.market  # type: ignore[attr-defined]
+    ctl.step(5)
+    feed.catch_up()
+    _until(page, f"window.__chartLast > {last}", 20)
+    after = page.evaluate("window.__chartApi.range()")
+    assert after == before, (before, after)
+    screenshot(page, f"chart-zoom-kept-{page.viewport_name}")
     assert page.console_errors == []

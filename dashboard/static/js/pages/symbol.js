@@ -69,6 +69,8 @@ window.__chartApi = {
   shown: (t) => chartTime(t),
   axisLabel: (t) => axisLabel(t),
   markerTexts: () => markerApi.markers().map((m) => m.text || ""),
+  zoom: (from, to) => chart.timeScale().setVisibleLogicalRange({ from, to }),
+  range: () => { const r = chart.timeScale().getVisibleRange(); return r && [r.from, r.to]; },
 };
 let priceLines = [];
 let current = null;
@@ -163,6 +165,7 @@ function recentStart() {
   return new Date(c.time * 1000).toISOString();
 }
 
+let fitted = null;  // the symbol|timeframe the time scale was last fitted to
 let loadSeq = 0;  // answers of an earlier symbol or timeframe are dropped
 async function loadExtras() {
   const s = encodeURIComponent(symbol);
@@ -245,8 +248,10 @@ async function load() {
   const panes = chart.panes();
   if (panes[1]) panes[1].setHeight(100);
   if (panes[2]) panes[2].setHeight(110);
-  chart.timeScale().fitContent();
+  // a new bar keeps the trader's zoom and scroll; a new symbol or timeframe shows all of it
+  if (fitted !== `${symbol}|${tf}`) { chart.timeScale().fitContent(); fitted = `${symbol}|${tf}`; }
   window.__chartBars = current.candles.length;
+  window.__chartLast = current.candles.length ? current.candles[current.candles.length - 1].time : 0;
   const lastBar = current.candles[current.candles.length - 1];
   $("#chart-asof").textContent = `as of ${time(current.as_of)} ${zoneInfo().short}${current.stale ? " · STALE" : ""}`;
   $("#chart-note").textContent = current.candles.length ? "" : "no visible bars yet for this symbol and timeframe";
