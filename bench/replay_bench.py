@@ -2,7 +2,9 @@
 of one-minute bars for 100 symbols through the whole running suite (target < 60 s) with the
 time spent in each service.  Baseline (same run): backtesting.py's SMA cross on the same bars.
 
-Run: ``python bench/replay_bench.py [--skip-suite | --suite-only] [--keep DIR]``.  The suite part
+Run: ``python bench/replay_bench.py [--skip-suite | --suite-only | --workbench] [--keep DIR]``;
+``--workbench`` times the backtester against backtesting.py on its own GOOG file: one run in
+process, the CLI end to end, and a 20x20 parameter grid.  The suite part
 starts its own suite on a temp database and ports 6400-6410 and stops it afterwards; ``--keep``
 writes the session's exports (trades.csv, report.json...) to DIR, to compare two runs' trades.
 """
@@ -17,6 +19,7 @@ import tempfile
 import time
 import warnings
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -165,8 +168,80 @@ def bench_suite(tmp: Path, keep: Path | None = None) -> None:
         subprocess.run([*mgr, "stop"], env=env, cwd=ROOT, capture_output=True)
 
 
+def bench_workbench(tmp: Path) -> None:
+    """GOOG daily (backtesting.py's own file): the SMA cross in process and end to end, and a
+    20x20 parameter grid, each beside backtesting.py in the same run."""
+    import backtesting
+    from backtesting import Backtest
+
+    from backtest.data import LoadOptions, load_bars
+    from backtest.engine import ReplayConfig, run_replay
+    from tests.backtest.reference import sma_cross_strategy
+
+    goog = Path(backtesting.__file__).parent / "test" / "GOOG.csv"
+    df = pd.read_csv(goog, index_col=0, parse_dates=True)
+    frame = load_bars(goog, LoadOptions(symbol="GOOG"))
+    from decimal import Decimal
+    cfg = ReplayConfig(symbol="GOOG", params={"fast": 10, "slow": 20},
+                       commission_rate=Decimal("0.002"))
+    strat = sma_cross_strategy(10, 20)
+
+    def median(fn: Any, n: int = 7) -> float:
+        times = []
+        for _ in range(n):
+            t0 = time.perf_counter()
+            fn()
+            times.append(time.perf_counter() - t0)
+        return float(np.median(times))
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        # ABAB: each side measured between the other's runs, so a load change hits both
+        bt_run = median(lambda: Backtest(df, strat, cash=10_000, commission=0.002).run())
+        ours = median(lambda: run_replay(frame, cfg))
+        bt_run2 = median(lambda: Backtest(df, strat, cash=10_000, commission=0.002).run())
+    base = (bt_run + bt_run2) / 2
+    print(f"GOOG daily SMA(10,20) in process: ours {ours * 1000:.1f} ms, backtesting.py "
+          f"run() {base * 1000:.1f} ms; ratio {ours / base:.2f}x (goal <= 1.5x)")
+    out = tmp / "cli"
+    argv = [sys.executable, str(ROOT / "hybrid_manager.py"), "replay", "--data", str(goog),
+            "--symbol", "GOOG", "--param", "fast=10", "--param", "slow=20",
+            "--commission", "0.002", "--out", str(out)]
+    wall = []
+    for _ in range(3):
+        t0 = time.perf_counter()
+        subprocess.run(argv, check=True, capture_output=True, cwd=ROOT)
+        wall.append(time.perf_counter() - t0)
+    print(f"  CLI end to end (Python start to report.html written): {np.median(wall):.2f} s "
+          "(goal < 1 s)")
+    grid_out = tmp / "grid"
+    opt = [sys.executable, str(ROOT / "hybrid_manager.py"), "optimize", "--data", str(goog),
+           "--symbol", "GOOG", "--range", "fast=5:100:5", "--range", "slow=10:200:10",
+           "--constraint", "fast < slow", "--maximize", "sharpe", "--commission", "0.002",
+           "--out", str(grid_out)]
+    t0 = time.perf_counter()
+    subprocess.run(opt, check=True, capture_output=True, cwd=ROOT)
+    ours_grid = time.perf_counter() - t0
+    n = len(pd.read_csv(grid_out / "results.csv"))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        from tests.backtest.reference_opt import OptimisableSmaCross
+
+        t0 = time.perf_counter()
+        Backtest(df, OptimisableSmaCross, cash=10_000, commission=0.002).optimize(
+            fast=range(5, 105, 5), slow=range(10, 210, 10),
+            constraint=lambda p: p.fast < p.slow, maximize="Sharpe Ratio")
+        bt_grid = time.perf_counter() - t0
+    print(f"  optimize 20x20 grid (fast < slow: {n} runs): ours {ours_grid:.1f} s (CLI, both "
+          f"cores, files written), backtesting.py optimize() {bt_grid:.1f} s; ratio "
+          f"{ours_grid / bt_grid:.2f}x (goal < 1)")
+
+
 if __name__ == "__main__":
     with tempfile.TemporaryDirectory() as d:
+        if "--workbench" in sys.argv:
+            bench_workbench(Path(d))
+            sys.exit(0)
         if "--suite-only" not in sys.argv:
             bench_csv(Path(d))
         if "--skip-suite" not in sys.argv:
