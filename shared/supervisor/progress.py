@@ -1,8 +1,8 @@
 """What ``hybrid_manager.py start`` shows while the suite runs: the dashboard's URL, then one
 line of the replayed day (market clock, cycles, orders, fills, the automation's P&L).
 
-``format_line`` and ``dashboard_urls`` are pure; ``ProgressReader`` reads the services' public
-APIs (never their tables); ``ProgressPrinter`` refreshes the line in place on a terminal and
+``format_line`` and ``dashboard_urls`` are pure; ``progress_reader.ProgressReader`` reads the
+services' public APIs (never their tables); ``ProgressPrinter`` refreshes the line in place on a terminal and
 prints it as a plain line every ``every_s`` seconds otherwise.
 """
 from __future__ import annotations
@@ -152,16 +152,16 @@ class ProgressPrinter:
             self.out.flush()
 
     def tick(self) -> None:
-        """Read and show once; an unexpected error is logged once and skipped, never raised."""
+        """Read and show once; an unexpected error (a reader's bug, a closed pipe, a terminal
+        that cannot print the line) is logged once and skipped, never raised."""
         try:
             progress = self.read()
+            width = shutil.get_terminal_size().columns - 1 if self.tty else None
+            self.show(format_line(progress, self.tz, width))
         except Exception as exc:  # the line must never take the manager down
-            if str(exc) != self._last_error:
-                log.warning("progress read failed", extra={"error": repr(exc)})
-            self._last_error = str(exc)
-            return
-        width = shutil.get_terminal_size().columns - 1 if self.tty else None
-        self.show(format_line(progress, self.tz, width))
+            if repr(exc) != self._last_error:
+                log.warning("progress line failed", extra={"error": repr(exc)})
+            self._last_error = repr(exc)
 
     def _loop(self) -> None:
         while True:

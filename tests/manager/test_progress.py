@@ -157,6 +157,17 @@ def test_printer_writes_plain_lines_elsewhere_and_survives_a_failing_reader() ->
     assert ProgressPrinter(read, io.StringIO()).every_s == 30.0
 
 
+class _ClosedPipe(io.StringIO):
+    def write(self, text: str) -> int:
+        raise BrokenPipeError("the reader of our stdout went away")
+
+
+def test_printer_never_raises_on_a_broken_output() -> None:
+    printer = ProgressPrinter(lambda: Progress(now=NOON, market_open=True), _ClosedPipe())
+    printer.tick()
+    printer.tick()  # logged once, skipped each time
+
+
 # -- hybrid_manager.py start on free ports ---------------------------------------------------------
 SUITE = pytest.mark.e2e  # the whole suite through hybrid_manager.py (~50 s for the four tests)
 LINE = re.compile(r"^(?:.+ not answering \| )*simulated \d{4}-\d\d-\d\d \d\d:\d\d E[SD]T ")
@@ -166,7 +177,7 @@ class Manager:
     """``hybrid_manager.py start --progress-every 1`` with its stdout read line by line."""
 
     def __init__(self, tmp: Path) -> None:
-        self.ports = dict(zip(SERVICE_NAMES, free_port_block(start=16400, stop=17400),
+        self.ports = dict(zip(SERVICE_NAMES, free_port_block(start=17400, stop=18000),
                               strict=True))
         env = {k: v for k, v in os.environ.items()
                if not k.startswith("TRADING__") and not k.endswith("_PORT")}
