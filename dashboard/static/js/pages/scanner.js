@@ -72,9 +72,9 @@ function render(run) {
   const box = $("#matches");
   if (!run || run.available === false) {
     $("#scan-meta").textContent = "";
-    box.replaceChildren(run && run.down
+    box.replaceChildren(el("div", { class: "body" }, run && run.down
       ? emptyState("The scanner is not running, so no matches can be shown.", "They come back once it runs again (see the System page).")
-      : emptyState("No scan has run yet.", "The automation scans at every step while the market is open; press “Run scan” to scan now with the preset and filters on the right."));
+      : emptyState("No scan has run yet.", "The automation scans at every step while the market is open; press “Run scan” to scan now with the preset and filters on the right.")));
     return;
   }
   const d = run.data || run;
