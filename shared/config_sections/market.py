@@ -46,6 +46,10 @@ class IngestSection(StrictModel):
     # minutes), or what a fast clock covers in stale_after_s of wall time, if more
     stale_after_minutes: float = Field(3.0, gt=0)
     stale_after_s: float = Field(5.0, gt=0)
+    # SQLite's soft heap limit in the owner's process (all its connections; 0: none): each
+    # connection's page cache (database.cache_size_kib) otherwise fills with every page the
+    # feed writes, ~25 MB a simulated day, up to its cap
+    sqlite_heap_mb: int = Field(16, ge=0, le=4096)
 
     @field_validator("history_days")
     @classmethod

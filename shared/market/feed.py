@@ -28,7 +28,7 @@ import pandas as pd
 
 from shared.db.ownership import MARKET_TABLES
 from shared.market.reads import coverage_cap, fill_missing
-from shared.market.release import release_memory
+from shared.market.release import limit_sqlite_heap, release_memory
 from shared.market.timeframes import parse_timeframe
 
 if TYPE_CHECKING:
@@ -89,6 +89,7 @@ class MarketFeed:
         self._epoch = 0 if row is None else int(row["history_epoch"])
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._heap_before: int | None = None  # SQLite's soft heap limit before ``start``
 
     # -- the store up to the clock ---------------------------------------------------------
     def catch_up(self, now: object = None) -> int:
@@ -374,7 +375,15 @@ class MarketFeed:
 
     # -- the thread ------------------------------------------------------------------------
     def start(self) -> None:
-        """Catch up now (the suite is priced before this returns), then follow the clock."""
+        """Catch up now (the suite is priced before this returns), then follow the clock.
+
+        Bounds SQLite's heap in this process first (``ingest.sqlite_heap_mb``): the pages
+        this feed writes, ~25 MB a simulated day for 500 names, otherwise stay in the page
+        cache of each connection that wrote them, up to ``database.cache_size_kib`` each.
+        """
+        if self.cfg.sqlite_heap_mb and self._heap_before is None:
+            self._heap_before = limit_sqlite_heap(self.dm.db.get_db_connection(),
+                                                  self.cfg.sqlite_heap_mb * 2**20)
         self.catch_up()
         if self._thread is None:
             self._thread = threading.Thread(target=self._run, name="market-feed", daemon=True)
@@ -384,6 +393,9 @@ class MarketFeed:
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout=10)
+        if self._heap_before is not None:  # the process's limit as it was (tests share one)
+            limit_sqlite_heap(self.dm.db.get_db_connection(), self._heap_before)
+            self._heap_before = None
 
     def _run(self) -> None:
         last_minute = None

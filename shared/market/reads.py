@@ -229,6 +229,7 @@ def _session(dm: DataManager, day: pd.Timestamp, syms: list[str], live: bool) ->
     slot = dm._closed_session
     if slot is not None and slot[0] == key:
         return slot[1]
+    slot = dm._closed_session = None  # its memory is free for the new one (not both at once)
     arr = dm.providers.call("simulated", "generate_session", day, syms)
     dm._closed_session = (key, arr)
     return arr

@@ -1,4 +1,5 @@
-"""Give memory back after a bulk read or backfill: SQLite's page cache and glibc's free heap.
+"""Give memory back after a bulk read or backfill: SQLite's page cache and glibc's free heap;
+bound SQLite's heap in the process that writes the market.
 
 A first scan of the universe stores and reads ~500k bars in one request.  Afterwards the
 connection's page cache keeps up to ``database.cache_size_kib`` of pages it will hardly read
@@ -57,3 +58,20 @@ def release_memory(conn: sqlite3.Connection | None) -> None:
         trim_heap()
     except (sqlite3.Error, OSError) as exc:
         log.warning("memory release failed", extra={"error": str(exc)})
+
+
+def limit_sqlite_heap(conn: sqlite3.Connection, limit: int) -> int | None:
+    """Set SQLite's soft heap limit to ``limit`` bytes (0: none) and return the limit it
+    replaced, or None when SQLite refused.
+
+    The limit holds for the whole process, every connection's page cache together: past it
+    SQLite recycles its least recently used clean pages instead of growing each connection's
+    cache to ``cache_size`` (readers then re-read pages from the OS's file cache).
+    """
+    try:
+        before = int(conn.execute("PRAGMA soft_heap_limit").fetchone()[0])
+        conn.execute(f"PRAGMA soft_heap_limit={int(limit)}")
+        return before
+    except sqlite3.Error as exc:
+        log.warning("sqlite heap limit not set", extra={"error": str(exc)})
+        return None

@@ -188,22 +188,23 @@ class SimulatedProvider:
         every step, only to store its newest minutes.  Only one day of each asset class is
         kept (a chunk of symbols a key): the clock is in one session at a time, and the LRU
         alone kept the last four days (~11 MB each for 500 names), a step of memory at every
-        session change of a replay.  A day asked for again is generated again, identically.
+        session change of a replay.  The other days go before the new one is generated, so
+        it can take their memory.  A day asked for again is generated again, identically.
         """
         key = (pd.Timestamp(session).value, tuple(symbols))
+        crypto = _is_crypto(key[1][0])
         with self._lock:
             hit = self._sessions.get(key)
-        if hit is not None:
-            return hit
+            if hit is not None:
+                return hit
+            for old in [k for k in self._sessions.keys()
+                        if k[0] != key[0] and _is_crypto(k[1][0]) is crypto]:
+                del self._sessions[old]
         arr = self.generate_session(session, key[1])
         for a in (arr.ts_ns, arr.open, arr.high, arr.low, arr.close, arr.volume, arr.vwap,
                   arr.trade_count):
             a.setflags(write=False)
-        crypto = _is_crypto(key[1][0])
         with self._lock:
-            for old in [k for k in self._sessions.keys()
-                        if k[0] != key[0] and _is_crypto(k[1][0]) is crypto]:
-                del self._sessions[old]
             self._sessions[key] = arr
         return arr
 

@@ -2,6 +2,7 @@
 entries, not RSS), and the answers equal those computed without the caches."""
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 from typing import Any
 
@@ -164,3 +165,27 @@ def test_the_bar_cache_keeps_its_entries_while_the_clock_stands(stepped: Any) ->
     ctl.step(3)  # three market minutes > the 120 s TTL: the next read drops them
     dm.get_bars_many(syms[:1], "5m", start_hours_ago=3)
     assert dm.memory.stats()["size"] == 1
+
+
+def test_the_owner_bounds_sqlites_heap_while_it_runs_and_restores_it(tmp_path: Path) -> None:
+    from shared.market.feed import MarketFeed
+
+    settings = make_settings(tmp_path, **SMALL)
+    db = Database.from_settings(settings)
+    migrate(db)
+    ctl = ClockController(db, settings.market.clock)
+    ctl.reset(paused=True)
+    feed = MarketFeed(DataManager(settings, db, clock=ctl.clock, owner=True),
+                      settings.market.ingest.model_copy(update={"history_days": {}}))
+    conn = db.get_db_connection()
+    before = conn.execute("PRAGMA soft_heap_limit").fetchone()[0]
+    feed.start()
+    try:
+        # every connection of the process together, the feed's and the cycle's threads'
+        assert conn.execute("PRAGMA soft_heap_limit").fetchone()[0] == 16 * 2**20
+        assert feed.status()["through"] is not None
+    finally:
+        feed.stop()
+        db.close()
+    with sqlite3.connect(":memory:") as other:
+        assert other.execute("PRAGMA soft_heap_limit").fetchone()[0] == before
