@@ -155,3 +155,27 @@ def test_export_links_download_the_named_files(page: Any, suite: Suite) -> None:
         names.append(dl.value.suggested_filename)
     assert names == ["report-trades.csv", "report-equity.csv", "report-daily.csv",
                      "report.json", "report.html"]
+
+
+@pytest.mark.parametrize("width,height", VIEWPORTS)
+def test_an_account_without_data_says_what_is_missing_and_what_to_do(
+        page: Any, suite: Suite, width: int, height: int) -> None:
+    name = f"empty-{width}"
+    r = requests.post(suite.url("paper_trading") + "/api/v1/accounts", timeout=10,
+                      json={"name": name, "key_id": name.upper(), "starting_cash": "1000"})
+    assert r.status_code == 201, r.text
+    page.set_viewport_size({"width": width, "height": height})
+    page.goto(f"/performance?account={name}")
+    page.wait_for_selector("#equity-empty:not([hidden])", timeout=15_000)
+    assert page.inner_text("#equity-empty").startswith("No equity snapshots yet")
+    assert "Start the automation or run one cycle on the Clock page" in page.inner_text(
+        "#equity-empty")
+    assert page.is_hidden("#equity") and page.is_hidden("#daily")
+    assert page.inner_text("#daily-empty").startswith("No daily P&L yet")
+    page.wait_for_selector("#journal .empty-state")
+    assert page.inner_text("#journal .empty-state").startswith("No trades yet.")
+    page.wait_for_selector("[data-metric=sharpe]")
+    assert page.inner_text("[data-metric=sharpe]") == \
+        "not enough data — needs 20 daily returns (0 so far)"
+    assert page.console_errors == []
+    screenshot(page, f"performance-empty-{width}")

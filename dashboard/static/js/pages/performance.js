@@ -65,7 +65,7 @@ function draw(id, kind, options, data, { format = "money", daily = false } = {})
   // few points spread over the width, not piled on the right; refitted only when the data
   // grew, so the 10 s refresh keeps a zoom the person chose
   if (ch.fitted !== data.length) { ch.chart.timeScale().fitContent(); ch.fitted = data.length; }
-  $("#" + id).classList.toggle("nodata", !data.length);
+  $("#" + id).hidden = !data.length;  // an empty chart is only a blank frame: the note says why
 }
 const secs = (iso) => Math.floor(new Date(iso).getTime() / 1000);
 function dedupe(points) {  // one value per time, ascending, as the chart requires
@@ -151,13 +151,13 @@ async function load() {
     const bars = dedupe(daily.map((x) => ({ time: x.day, value: Number(x.pnl), color: Number(x.pnl) >= 0 ? "#26c281" : "#ff5b5b" })));
     draw("daily", "HistogramSeries", {}, bars, { daily: true });
     $("#daily").dataset.bars = bars.map((b) => b.time).join(",");
-    const none = "No equity snapshots yet: reporting takes one each automation cycle. Start the automation (Market page) or run a cycle.";
+    const none = "No equity snapshots yet: reporting takes one each automation cycle. Start the automation or run one cycle on the Clock page.";
     empty("equity", pts.length ? "" : none);
     empty("drawdown", pts.length ? "" : none);
     empty("daily", daily.length ? "" : "No daily P&L yet: it needs equity snapshots on at least one trading day.");
     $("#equity-note").textContent = pts.length ? `${pts.length} steps · last ${money(pts[pts.length - 1].equity)}` : "";
     const dd = d.drawdown || {};
-    $("#drawdown-note").textContent = dd.max_drawdown != null ? `max ${num(Number(dd.max_drawdown) * 100, 2)}%` : "";
+    $("#drawdown-note").textContent = pts.length && dd.max_drawdown != null ? `max ${num(Number(dd.max_drawdown) * 100, 2)}%` : "";
     $("#daily-note").textContent = daily.length ? `${daily.length} day(s)` : "";
   }
   const mbox = $("#metrics");
