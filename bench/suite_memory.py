@@ -85,10 +85,30 @@ def report_growth(samples: list[Sample], warmup: float) -> None:
           + f" (median of 3 samples at each end; goal < {GOAL_MB:.0f} MB: "
           + ("OK)" if total < GOAL_MB else "GREW)"))
     print("   by service, MB: after the first cycle / after the warm-up / at the end "
-          "(steady growth; min and max after the warm-up)")
+          "(whole run; steady growth; min and max after the warm-up)")
     for n in samples[0][2]:
         vals = [x[2][n] for x in samples]
         print(f"     {n:20s} {vals[0]:6.0f} {vals[i0]:6.0f} {vals[-1]:6.0f}  "
-              f"({grown[n]:+.1f}; {min(vals[i0:]):.0f}-{max(vals[i0:]):.0f})")
-    print("   total PSS, MB, every sample: " + " ".join(
-        f"{t:.0f}s={sum(x.values()):.0f}" for t, _, x in samples))
+              f"({vals[-1] - vals[0]:+.1f}; {grown[n]:+.1f}; "
+              f"{min(vals[i0:]):.0f}-{max(vals[i0:]):.0f})")
+    days = session_marks(samples)
+    print("   total PSS, MB, every sample ('|' before the first sample of a new session of "
+          "the market clock): " + " ".join(
+              f"{'|' if i in days else ''}{t:.0f}s={sum(x.values()):.0f}"
+              for i, (t, _, x) in enumerate(samples)))
+
+
+def session_marks(samples: list[Sample]) -> set[int]:
+    """Return the indices of the samples whose clock is in a later session than the sample
+    before's (the steps of a per-day growth line up with them)."""
+    from shared.market import get_calendar
+
+    cal, out, last = get_calendar(), set(), None
+    for i, (_, now, _) in enumerate(samples):
+        if now is None:
+            continue
+        k = int(cal._open_ns.searchsorted(now.value, side="right"))
+        if last is not None and k > last:
+            out.add(i)
+        last = k
+    return out
