@@ -108,6 +108,9 @@ def is_daily(bars: pd.DataFrame | None) -> bool:
 
 def _breakdowns(breakdowns: Mapping[str, Mapping[str, Mapping[str, Any]]], daily: bool,
                 tz: str) -> list[tuple[str, list[list[str]], str]]:
+    if breakdowns and not any(breakdowns.values()):
+        names = [_BREAKDOWN_NAMES.get(g, g) for g in breakdowns]
+        return [(", ".join(names), [], "Left out: no trade to break down yet.")]
     out = []
     for group, rows in breakdowns.items():
         name = _BREAKDOWN_NAMES.get(group, group)

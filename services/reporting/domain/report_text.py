@@ -150,11 +150,30 @@ def stat_rows(stats: Mapping[str, Any], tz: str, daily: bool) -> list[tuple[str,
     for key, label, definition in STATS:
         value = stats.get(key)
         if value is None:
-            reason = unavailable.get(key) or f"{NOT_ENOUGH}: nothing to compute it from"
+            reason = unavailable.get(key) or _why_none(key, stats)
             rows.append((label, reason, definition, True))
         else:
             rows.append((label, figure(key, value, tz, daily), definition, False))
     return rows
+
+
+_TRADE_FIGURES = {"win_rate", "expectancy", "avg_holding_seconds", "trades_per_day",
+                  "profit_factor", "avg_win", "largest_win", "avg_loss", "largest_loss"}
+
+
+def _why_none(key: str, stats: Mapping[str, Any]) -> str:
+    """Return why figure ``key`` is None when ``stats['unavailable']`` does not say."""
+    if not stats.get("steps"):
+        return f"{NOT_ENOUGH}: no equity recorded yet"
+    if key in ("max_drawdown_peak", "max_drawdown_trough"):
+        return "none: equity never fell below its peak"
+    if key in _TRADE_FIGURES and not stats.get("trades"):
+        return f"{NOT_ENOUGH}: no closed trade yet"
+    if key in ("avg_win", "largest_win"):
+        return "none: no winning trade"
+    if key in ("avg_loss", "largest_loss"):
+        return "none: no losing trade"
+    return f"{NOT_ENOUGH}: nothing to compute it from"
 
 
 def config_value(value: Any, tz: str, daily: bool) -> str:
