@@ -291,3 +291,19 @@ def cmd_replay(settings: Settings, rd: Any, args: argparse.Namespace) -> int:
         return 1
     print(json.dumps(result, indent=2, default=str), flush=True)
     return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run ``replay`` or ``optimize`` alone (``hybrid_manager.py`` hands them here): the
+    supervisor's, web and HTTP modules are not imported, so a backtest starts fast."""
+    p = argparse.ArgumentParser(prog="hybrid_manager.py",
+                                description="Backtest: replay or optimize a strategy.")
+    sub = p.add_subparsers(dest="command", required=True)
+    handlers = register(sub)
+    args = p.parse_args(argv)
+    settings = None
+    if getattr(args, "session", None):
+        from shared.config import load_settings
+
+        settings = load_settings()
+    return int(handlers[args.command](settings, None, args))

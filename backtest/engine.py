@@ -39,9 +39,9 @@ from services.reporting.domain import Fill, equity_series
 from services.technical_analysis.domain import Strategy
 from services.technical_analysis.domain.strategies import CROSS_ABS_TOL, CROSS_REL_TOL
 from shared.config_sections.coordination import Sizing
+from shared.domain.money import D, cents
 from shared.strategy import FLAT, is_file_ref, load_strategy, run_signals
 from shared.strategy.api import FIELDS
-from shared.domain.money import D, cents
 
 ZERO = Decimal(0)
 

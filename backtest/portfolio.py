@@ -19,6 +19,7 @@ import pandas as pd
 from backtest.engine import ReplayConfig, strategy_signals
 from services.paper_trading.domain import (
     Bar,
+    Costs,
     OrderState,
     OrderType,
     Position,
@@ -27,7 +28,6 @@ from services.paper_trading.domain import (
     commission,
     evaluate,
 )
-from services.paper_trading.domain import Costs
 from services.reporting.domain import Fill, equity_series
 from shared.domain.money import D, cents
 from shared.strategy import FLAT

@@ -1,10 +1,12 @@
 """Coordination service: market clock, workflow cycle, decision ledger, service registry."""
 from __future__ import annotations
 
-from flask import Flask
+from typing import TYPE_CHECKING
 
-from shared.config import Settings, load_settings
-from shared.web import create_service_app
+if TYPE_CHECKING:  # the web stack is imported by create_app only: the backtester imports
+    from flask import Flask  # this package's pure domain without loading Flask
+
+    from shared.config import Settings
 
 NAME = "coordination"
 
@@ -17,7 +19,9 @@ def create_app(settings: Settings | None = None) -> Flask:
     """
     from services.coordination.api import blueprints
     from services.coordination.service import CoordinationService
+    from shared.config import load_settings
     from shared.db import get_database
+    from shared.web import create_service_app
 
     settings = settings or load_settings()
     service = CoordinationService(settings, get_database(settings))

@@ -3,11 +3,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
+from typing import TYPE_CHECKING
 
-from flask import Flask
+if TYPE_CHECKING:  # the web stack is imported by create_app only: the backtester imports
+    from flask import Flask  # this package's pure domain without loading Flask
 
-from shared.config import Settings, load_settings
-from shared.web import create_service_app
+    from shared.config import Settings
 
 NAME = "paper_trading"
 #: Alpaca's error body, documented in /openapi.json for the /v2 and /v1beta1 routes.
@@ -22,6 +23,8 @@ def create_app(settings: Settings | None = None, *,
     from services.paper_trading.entrypoints import alpaca_api, api, market_runs_api
     from services.paper_trading.entrypoints.alpaca_api import alpaca_error, check_alpaca_key
     from services.paper_trading.service_layer.broker import build_service
+    from shared.config import load_settings
+    from shared.web import create_service_app
 
     settings = settings or load_settings()
     service = build_service(settings, now=now)

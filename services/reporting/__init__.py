@@ -1,10 +1,12 @@
 """Reporting service: P&L, equity curve, journal, performance metrics."""
 from __future__ import annotations
 
-from flask import Flask
+from typing import TYPE_CHECKING
 
-from shared.config import Settings, load_settings
-from shared.web import create_service_app
+if TYPE_CHECKING:  # the web stack is imported by create_app only: the backtester imports
+    from flask import Flask  # this package's pure domain without loading Flask
+
+    from shared.config import Settings
 
 NAME = "reporting"
 
@@ -13,6 +15,8 @@ def create_app(settings: Settings | None = None, service: object | None = None) 
     """Return the Reporting service's Flask app (``service`` replaces the default one)."""
     from services.reporting.api import blueprints
     from services.reporting.service import ReportingService
+    from shared.config import load_settings
+    from shared.web import create_service_app
 
     settings = settings or load_settings()
     svc = service or ReportingService(settings)

@@ -1,10 +1,12 @@
 """Technical analysis service: indicators (TA-Lib) and strategy signals."""
 from __future__ import annotations
 
-from flask import Flask
+from typing import TYPE_CHECKING
 
-from shared.config import Settings, load_settings
-from shared.web import create_service_app
+if TYPE_CHECKING:  # the web stack is imported by create_app only: the backtester imports
+    from flask import Flask  # this package's pure domain without loading Flask
+
+    from shared.config import Settings
 
 NAME = "technical_analysis"
 
@@ -17,7 +19,9 @@ def create_app(settings: Settings | None = None, *, market: object = None) -> Fl
     """
     from services.technical_analysis.api import blueprints
     from services.technical_analysis.service import TechnicalAnalysisService
+    from shared.config import load_settings
     from shared.db import get_database
+    from shared.web import create_service_app
 
     settings = settings or load_settings()
     db = get_database(settings)
