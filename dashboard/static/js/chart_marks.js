@@ -114,8 +114,8 @@ export function markersOf(groups, display, { fills = true, patterns = true } = {
     }
     if (patterns && g.patterns.length) {
       const bull = g.patterns.filter((p) => p.bull).length, bear = g.patterns.length - bull;
-      if (bull) out.push({ id: `pat:${g.time}:bull`, time, position: "belowBar", shape: "circle", color: "#26c281", size: 0.6 });
-      if (bear) out.push({ id: `pat:${g.time}:bear`, time, position: "aboveBar", shape: "circle", color: "#ff5b5b", size: 0.6 });
+      if (bull) out.push({ id: `pattern:${g.time}:bull`, time, position: "belowBar", shape: "circle", color: "#26c281", size: 0.6 });
+      if (bear) out.push({ id: `pattern:${g.time}:bear`, time, position: "aboveBar", shape: "circle", color: "#ff5b5b", size: 0.6 });
     }
   }
   return out.sort((a, b) => a.time - b.time);
