@@ -26,13 +26,10 @@ def _coord() -> Coordination:
 
 def _hold() -> ClockHold:
     """Return this process's ticket hold on the market clock (made on first use)."""
-    ext = current_app.extensions
-    if "ticket_hold" not in ext:
-        coord = _coord()
-        ext["ticket_hold"] = ClockHold(lambda: coord.clock_action("pause", {}),
-                                       lambda: coord.clock_action("resume", {}), coord.clock,
-                                       current_settings().dashboard.ticket_hold_ttl_s)
-    return ext["ticket_hold"]
+    coord, ttl = _coord(), current_settings().dashboard.ticket_hold_ttl_s
+    return ClockHold.of(current_app.extensions, lambda: ClockHold(
+        lambda: coord.clock_action("pause", {}), lambda: coord.clock_action("resume", {}),
+        coord.clock, ttl))
 
 
 class AutomationBody(BaseModel):

@@ -149,6 +149,16 @@ class ClockHold:
         self._expires: float | None = None  # monotonic deadline while we hold a pause
         self._thread: threading.Thread | None = None
 
+    _made = threading.Lock()
+
+    @classmethod
+    def of(cls, store: dict[str, Any], make: Callable[[], ClockHold]) -> ClockHold:
+        """Return the hold kept in ``store`` (an app's extensions), made once by ``make``."""
+        with cls._made:
+            if "ticket_hold" not in store:
+                store["ticket_hold"] = make()
+            return store["ticket_hold"]  # type: ignore[no-any-return]
+
     def hold(self) -> dict[str, Any]:
         """Pause the clock (a running replay only) or renew our pause; return the state."""
         with self._lock:
@@ -213,10 +223,24 @@ class ClockHold:
 def ticket_figures(backend: Any, q: TicketQuery) -> dict[str, Any]:
     """Read the quote, the account and its positions from paper trading; return ``estimate``.
 
-    Raises:
-        NotFound: a symbol the market does not have, or an unknown account.
-        ServiceUnavailable: paper trading is down.
+    A symbol without market data, an unknown account or a down paper trading are states the
+    ticket shows while it polls (as the dashboard's other reads do), not errors:
+    ``{"available": False, "message", "down"?}``.
     """
+    from shared.errors import AppError, ServiceUnavailable
+
+    try:
+        return _figures(backend, q)
+    except ServiceUnavailable as exc:
+        return {"available": False, "down": True,
+                "message": f"paper trading is down: {exc.message}"}
+    except AppError as exc:
+        if exc.http_status != 404:
+            raise
+        return {"available": False, "message": exc.message}
+
+
+def _figures(backend: Any, q: TicketQuery) -> dict[str, Any]:
     from shared.errors import AppError, NotFound
 
     client = backend.client("paper_trading")

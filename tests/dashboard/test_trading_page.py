@@ -28,7 +28,9 @@ def suite(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Suite]:
     tmp = tmp_path_factory.mktemp("trading-page")
     seed_bars(tmp)
     s = Suite(tmp, {"TRADING__coordination__autostart": "false",
-                    "TRADING__dashboard__ticket_hold_ttl_s": str(HOLD_TTL_S)})
+                    "TRADING__dashboard__ticket_hold_ttl_s": str(HOLD_TTL_S),
+                    # the 2-core test machine is shared: an order may take over 1.5 s
+                    "TRADING__dashboard__upstream_timeout_s": "5"})
     try:
         for name in ("coordination", "paper_trading", "paper_streams", "dashboard"):
             s.start(name)
@@ -250,6 +252,26 @@ def test_close_asks_first(page: Any, suite: Suite) -> None:
     time.sleep(0.5)
     assert Decimal(pt(suite, "GET", f"/api/v1/positions/{sym}")["qty"]) == 10
     assert pt(suite, "GET", "/api/v1/orders", params={"status": "open"}) == []
+    no_errors(page)
+
+
+def test_close_all_asks_then_sends_a_market_order_per_position(page: Any, suite: Suite) -> None:
+    open_page(page)
+    page.locator("#positions tr[data-symbol='MSFT']").wait_for(timeout=10_000)
+    page.click("#close-all")
+    dialog = page.locator("dialog[open]")
+    dialog.wait_for(timeout=5_000)
+    assert "Close every position?" in dialog.inner_text()
+    dialog.locator("[data-confirm='no']").click()
+    time.sleep(0.5)
+    assert pt(suite, "GET", "/api/v1/orders", params={"status": "open"}) == []
+    page.click("#close-all")
+    page.locator("dialog[open] [data-confirm='yes']").click()
+    orders = wait_api(lambda: (lambda o: o if len(o) == 2 else None)(
+        pt(suite, "GET", "/api/v1/orders", params={"status": "open"})), what="two close orders")
+    assert sorted((o["symbol"], o["side"], o["type"], o["qty"]) for o in orders) == [
+        ("AAPL", "sell", "market", "10"), ("MSFT", "sell", "market", "10")]
+    pt(suite, "DELETE", "/api/v1/orders")  # the clock is paused: nothing filled, keep the positions
     no_errors(page)
 
 

@@ -20,8 +20,9 @@ export function wireEstimate(form, readTicket) {
     const mine = ++seq;
     try {
       const est = await api("/api/v1/ticket", { query });
-      if (mine === seq) show(est, "");
-      return est;
+      const ok = est && est.available !== false;
+      if (mine === seq) show(ok ? est : null, ok ? "" : est.message);
+      return ok ? est : null;
     } catch (err) {
       if (mine === seq) show(null, err instanceof ApiError ? err.message : String(err));
       return null;

@@ -91,7 +91,11 @@ const estimate = wireEstimate(form, readTicket);
 const holdCtl = wireHold(form);
 
 // Place the ticket's order: asked first when its estimated cost is above the configured size
-// (or always, from the Enter hotkey).
+// (or always, from the Enter hotkey). Each order carries a client_order_id; after an answer
+// that leaves its fate unknown (a timeout, paper trading down) placing the same ticket again
+// reuses it, so paper trading returns the order it may already hold instead of a second one.
+let unsure = null;  // {key, id} of the last placement whose outcome is unknown
+const newId = () => (crypto.randomUUID ? crypto.randomUUID() : String(Date.now()) + Math.random().toString(16).slice(2));
 async function placeOrder(askAlways) {
   clearErrors();
   const btn = $("#submit-order");
@@ -99,11 +103,19 @@ async function placeOrder(askAlways) {
   btn.disabled = true;
   try {
     const body = readTicket();
+    const key = JSON.stringify(body);
+    body.client_order_id = unsure && unsure.key === key ? unsure.id : newId();
     const est = await estimate.update();
     if (askAlways || (est && est.needs_confirmation)) {
       if (!(await confirmOrder(body, est))) { $("#submit-order").focus(); return; }
     }
-    const order = await act("paper_trading", "orders", "POST", body);
+    let order;
+    try { order = await act("paper_trading", "orders", "POST", body); unsure = null; }
+    catch (err) {
+      if (!(err instanceof ApiError) || err.status === 0 || err.status >= 500) unsure = { key, id: body.client_order_id };
+      else unsure = null;
+      throw err;
+    }
     toast(`${order.side === "buy" ? "Buy" : "Sell"} ${decQty(order.qty) ?? moneyFmt(order.notional)} ${order.symbol}: ${statusWords(order)}`);
     await holdCtl.release();
     document.activeElement?.blur?.();
