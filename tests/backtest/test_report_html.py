@@ -29,16 +29,12 @@ CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 VIEWPORTS = ((1366, 768), (1920, 1080))
 
 
-class Run:
-    """One replay's output: report.html split into sections, and trades.csv."""
+class Page:
+    """A report.html split into its sections."""
 
-    def __init__(self, out: Path) -> None:
-        self.path = out / "report.html"
-        self.html = self.path.read_text()
-        with (out / "trades.csv").open() as f:
-            self.trades = list(csv.DictReader(f))
-        self.json = json.loads((out / "report.json").read_text())
-        parts = re.split(r"<h2>(.*?)</h2>", self.html, flags=re.S)
+    def __init__(self, html: str) -> None:
+        self.html = html
+        parts = re.split(r"<h2>(.*?)</h2>", html, flags=re.S)
         self.sections = {htmllib.unescape(parts[i].strip()): parts[i + 1]
                          for i in range(1, len(parts), 2)}
 
@@ -67,6 +63,17 @@ class Run:
                 for r in rows[1:]]
 
 
+class Run(Page):
+    """One replay's output: its report.html, trades.csv and report.json."""
+
+    def __init__(self, out: Path) -> None:
+        self.path = out / "report.html"
+        super().__init__(self.path.read_text())
+        with (out / "trades.csv").open() as f:
+            self.trades = list(csv.DictReader(f))
+        self.json = json.loads((out / "report.json").read_text())
+
+
 def _replay(out: Path, data: Path, symbol: str, *extra: str) -> Run:
     assert main(["replay", "--data", str(data), "--symbol", symbol, "--out", str(out),
                  *extra]) == 0
@@ -90,7 +97,7 @@ def _closed(run: Run) -> list[dict[str, str]]:
     return [t for t in run.trades if t["exit_time"]]
 
 
-def _assert_nothing_empty(run: Run) -> None:
+def _assert_nothing_empty(run: Page) -> None:
     """Every section holds a chart, a table with rows, or a line saying why it has none."""
     for title, body in run.sections.items():
         has_rows = re.search(r"<tr>\s*<t[hd][^>]*>[^<]+</t[hd]>", body) and re.search(
@@ -288,3 +295,28 @@ def test_report_opens_offline_in_chromium(browser: Any, request: pytest.FixtureR
     page.locator("svg.price").scroll_into_view_if_needed()
     page.screenshot(path=str(ARTIFACTS / f"report-{tag}-price.png"))
     ctx.close()
+
+
+def test_live_report_without_a_run_configuration_has_no_empty_section() -> None:
+    # reporting's /api/v1/report/export?format=html renders with no config and no bars
+    from datetime import UTC, datetime, timedelta
+
+    from services.reporting.domain import Fill, build_report, equity_series, export_files
+
+    t0 = datetime(2024, 3, 4, 14, 30, tzinfo=UTC)
+    fills = [Fill(t0 + timedelta(minutes=5), "AAA", "buy", Decimal(10), Decimal("100.10"),
+                  order_id="o1", fill_id="f1"),
+             Fill(t0 + timedelta(minutes=140), "AAA", "sell", Decimal(10), Decimal("101.35"),
+                  order_id="o2", fill_id="f2")]
+    equity = equity_series([(t0 + timedelta(minutes=m), 10000 + m) for m in range(0, 200, 5)])
+    run = Page(export_files(build_report(fills, equity), title="Live")["report.html"])
+    assert "live paper account" in run.section("Run configuration")
+    assert "No price chart" in run.section("Price and trades")
+    row = run.journal()[0]
+    # New York time without seconds: 14:35 UTC is 09:35 on a March day before DST
+    assert (row["entry"], row["exit"], row["held"]) == ("2024-03-04 09:35", "2024-03-04 11:50",
+                                                        "2 h 15 min")
+    assert row["net P&L"] == "12.50"
+    assert "By time of day (America/New_York" in "".join(run.sections)
+    assert re.search(r"Generated at \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC\.", run.html)
+    _assert_nothing_empty(run)

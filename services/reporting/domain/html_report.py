@@ -49,7 +49,7 @@ td,th{border:1px solid #ccc;padding:3px 8px;text-align:right;vertical-align:top}
 th{background:#f3f3f3}td.l,th.l{text-align:left}
 td.def{color:#555;text-align:left;max-width:560px}td.na{color:#a15c00;text-align:left}
 .note{color:#555;font-size:13px;margin:.3em 0}
-.config{display:grid;grid-template-columns:repeat(auto-fill,minmax(340px,1fr));gap:0 1.5em}
+.config{display:grid;grid-template-columns:1fr 1fr;gap:0 1.5em}
 .config table{width:100%;margin:0}.config th{width:42%}
 td.pos{color:#1a7f1a}td.neg{color:#c62828}
 svg.chart{display:block;margin:.4em 0 1em}
