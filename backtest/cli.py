@@ -135,15 +135,16 @@ def replay_csv(args: argparse.Namespace) -> dict[str, Any]:
     res = run_replay(frame, cfg)
     ppy = periods_per_year(frame.index, args.tz)
     step = (frame.index[1] - frame.index[0]) if len(frame) > 1 else pd.Timedelta(days=1)
-    # one return per day for daily and intraday bars (in the file's zone), else per bar
-    day_tz = args.tz if ppy in (252, 365) else "UTC"
+    # the zone the report shows times in: the file's, or UTC for a market open round the clock
+    tz = display_tz(frame, args.tz)
+    # one return per day for daily and intraday bars (days of that zone), else per bar
+    day_tz = tz if ppy in (252, 365) else "UTC"
     rep = build_report(res.fills, res.equity, bars={cfg.symbol: frame},
                        bar_duration=step.to_pytimedelta(),
                        options=ReportOptions(periods_per_year=ppy, tz=day_tz))
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
-    tz = display_tz(frame, args.tz)
     for name, text in export_files(rep, title=f"Replay {cfg.symbol} {cfg.strategy}",
                                    generated_at=stamp, periods_per_year=ppy,
                                    config=run_config(args, cfg, frame, res, ppy, tz),

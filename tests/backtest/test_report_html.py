@@ -320,3 +320,28 @@ def test_live_report_without_a_run_configuration_has_no_empty_section() -> None:
     assert "By time of day (America/New_York" in "".join(run.sections)
     assert re.search(r"Generated at \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC\.", run.html)
     _assert_nothing_empty(run)
+
+
+def test_intraday_round_the_clock_file_read_in_new_york_is_shown_in_utc(tmp_path: Path) -> None:
+    # hourly bars every day of the week (a coin), written in New York wall-clock time
+    import numpy as np
+
+    idx = pd.date_range("2024-01-05", periods=24 * 21, freq="h")  # no DST change
+    rng = np.random.default_rng(7)
+    close = 100 * np.exp(np.cumsum(rng.normal(0, 0.01, len(idx))))
+    src = tmp_path / "coin.csv"
+    pd.DataFrame({"Open": close, "High": close * 1.002, "Low": close * 0.998, "Close": close,
+                  "Volume": 10}, index=idx.strftime("%Y-%m-%d %H:%M:%S")).to_csv(src)
+    run = _replay(tmp_path / "out", src, "COIN", "--timeframe", "1h", "--qty-step", "0.0001",
+                  "--param", "fast=5", "--param", "slow=20")
+    cfg = run.config()
+    assert cfg["File time zone"] == "America/New_York"
+    assert cfg["Periods per year (annualising)"].startswith("365 ")
+    # 2024-01-05 00:00 in New York is 05:00 UTC
+    assert cfg["First bar"] == "2024-01-05 05:00" and "Times are in UTC." in run.html
+    for row, trade in zip(run.journal(), run.trades, strict=True):
+        assert row["entry"] == pd.Timestamp(trade["entry_time"]).strftime("%Y-%m-%d %H:%M")
+    labels = re.findall(r'<td class="l">(\d\d:\d\d)</td>', run.section("By time of day (UTC"))
+    entry_hours = {pd.Timestamp(t["entry_time"]).strftime("%H:00") for t in run.trades}
+    assert set(labels) == entry_hours  # the breakdown's buckets are UTC too
+    _assert_nothing_empty(run)
