@@ -275,6 +275,43 @@ def test_close_all_asks_then_sends_a_market_order_per_position(page: Any, suite:
     no_errors(page)
 
 
+def test_oco_and_oto_show_their_parent_and_leg(page: Any, suite: Suite) -> None:
+    sym = SYMBOL[page.vp]  # its position is the bracket test's 10 shares
+    pt(suite, "DELETE", "/api/v1/orders")  # free them of any exit still working
+    last = last_price(suite, sym)
+    tp, sl = (last * Decimal("1.3")).quantize(Decimal("0.01")), \
+        (last * Decimal("0.7")).quantize(Decimal("0.01"))
+    oco = pt(suite, "POST", "/api/v1/orders", json={
+        "symbol": sym, "side": "sell", "type": "limit", "qty": "10", "time_in_force": "gtc",
+        "order_class": "oco", "take_profit": {"limit_price": str(tp)},
+        "stop_loss": {"stop_price": str(sl)}})
+    oto = pt(suite, "POST", "/api/v1/orders", json={
+        "symbol": sym, "side": "buy", "type": "limit", "qty": "1", "limit_price": "1.25",
+        "time_in_force": "gtc", "order_class": "oto", "stop_loss": {"stop_price": "1.10"}})
+    open_page(page)
+    row = page.locator(f"#orders tr.order[data-order-id='{oco['id']}']")
+    row.wait_for(timeout=10_000)
+    assert row.get_attribute("data-role") == "take-profit"
+    assert row.locator("[data-col='limit']").inner_text() == fmt(tp)
+    leg = page.locator(f"#orders tr.leg[data-parent-id='{oco['id']}']")
+    assert leg.count() == 1 and leg.get_attribute("data-role") == "stop-loss"
+    assert leg.locator("[data-col='stop']").inner_text() == fmt(sl)
+    api_leg = pt(suite, "GET", f"/api/v1/orders/{oco['id']}")["legs"][0]
+    assert leg.get_attribute("data-status") == api_leg["status"]
+    entry = page.locator(f"#orders tr.order[data-order-id='{oto['id']}']")
+    assert entry.get_attribute("data-role") == "entry"
+    oto_leg = page.locator(f"#orders tr.leg[data-parent-id='{oto['id']}']")
+    assert oto_leg.count() == 1 and oto_leg.locator("[data-col='stop']").inner_text() == "1.10"
+    assert oto_leg.locator("[data-col='status']").inner_text() == "held until the entry fills"
+    # the position's exits are the OCO's two orders (the OTO's entry is not an exit)
+    pos = page.locator(f"#positions tr[data-symbol='{sym}']")
+    assert pos.locator("[data-col='stop']").inner_text() == fmt(sl)
+    assert pos.locator("[data-col='target']").inner_text() == fmt(tp)
+    screenshot(page, f"trading-oco-oto-{page.vp}")
+    pt(suite, "DELETE", "/api/v1/orders")
+    no_errors(page)
+
+
 # ---- ticket ------------------------------------------------------------------------------------
 def test_ticket_shows_quote_cost_and_buying_power_after(page: Any, suite: Suite) -> None:
     sym = "MSFT" if page.vp == "1366" else "AAPL"
