@@ -179,3 +179,21 @@ def test_an_account_without_data_says_what_is_missing_and_what_to_do(
         "not enough data — needs 20 daily returns (0 so far)"
     assert page.console_errors == []
     screenshot(page, f"performance-empty-{width}")
+
+
+@pytest.mark.parametrize("width,height", VIEWPORTS)
+def test_reporting_down_is_said_plainly(page: Any, suite: Suite, width: int,
+                                        height: int) -> None:
+    """Last in this module: it stops reporting."""
+    suite.stop("reporting")
+    page.set_viewport_size({"width": width, "height": height})
+    page.goto("/performance")
+    page.wait_for_selector("#metrics .empty-state", timeout=20_000)
+    assert page.inner_text("#metrics .empty-state") == (
+        "Reporting is not answering. Its figures show again once it is back: restart it on "
+        "the System page.")
+    assert page.inner_text("#journal .empty-state").startswith("Reporting is not answering.")
+    assert page.inner_text("#equity-empty").startswith("Reporting is not answering")
+    assert page.is_hidden("#equity")
+    assert [e for e in page.console_errors if "HTTP 503" not in e] == []
+    screenshot(page, f"performance-down-{width}")

@@ -134,11 +134,16 @@ function netCell(r) {
     realised ? el("span", { class: "muted small" }, ` · realised ${num(realised, 2)}`) : null);
 }
 
+const down = () => emptyState("Reporting is not answering.", "Its figures show again once it is back: restart it on the System page.");
+
 async function load() {
   const [eq, sum, trades] = await Promise.all([upstream("reporting", "report/equity"),
     upstream("reporting", "report/summary"), upstream("reporting", "report/trades", { limit: 200 })]);
   if (eq.available === false) {
-    for (const id of ["equity", "drawdown", "daily"]) empty(id, eq.down ? `Reporting is down, so there is no ${id} chart: restart it on the System page.` : eq.message);
+    for (const id of ["equity", "drawdown", "daily"]) {
+      empty(id, eq.down ? "Reporting is not answering, so there is no chart: restart it on the System page." : eq.message);
+      $("#" + id).hidden = true;
+    }
   } else {
     const d = eq.data || {};
     const pts = Array.isArray(d.points) ? d.points : [];
@@ -161,10 +166,10 @@ async function load() {
     $("#daily-note").textContent = daily.length ? `${daily.length} day(s)` : "";
   }
   const mbox = $("#metrics");
-  if (sum.available === false) mbox.replaceChildren(notice(sum.message));
+  if (sum.available === false) mbox.replaceChildren(sum.down ? down() : notice(sum.message));
   else renderMetrics(mbox, sum.data || {});
   const jbox = $("#journal");
-  if (trades.available === false) { jbox.replaceChildren(notice(trades.message)); return; }
+  if (trades.available === false) { jbox.replaceChildren(trades.down ? el("div", { class: "body" }, down()) : notice(trades.message)); return; }
   const rows = (trades.data && trades.data.trades) || [];
   table(jbox, [
     { key: "symbol", label: "Symbol" }, { key: "side", label: "Side" },
