@@ -338,6 +338,13 @@ def test_ticket_shows_quote_cost_and_buying_power_after(page: Any, suite: Suite)
     # paper trading reserves exactly what the ticket said
     assert Decimal(pt(suite, "GET", "/api/v1/account")["buying_power"]) == bp - cost
     pt(suite, "DELETE", "/api/v1/orders")
+    # the quote follows the clock
+    coord(suite, "POST", "/api/v1/clock", json={"action": "step", "n": 1})
+    moved = snapshot(suite, sym)
+    assert moved["minuteBar"]["t"] != snap["minuteBar"]["t"]
+    until(page, f"document.querySelector('#ticket-quote').title === 'as of {moved['minuteBar']['t']}'")
+    assert q.locator("[data-quote='last']").get_attribute("data-value") == \
+        str(moved["minuteBar"]["c"])
     no_errors(page)
 
 
