@@ -15,7 +15,7 @@ import pandas as pd
 
 from services.reporting.domain.models import RoundTrip
 from services.reporting.domain.report_text import duration_words, local_time, money, price, qty
-from services.reporting.domain.svg import _fmt, _reduce
+from services.reporting.domain.svg import _reduce
 
 W = 900
 ML, MR, MT, MB = 70, 20, 30, 40
@@ -30,6 +30,11 @@ class _Plot:
         if hi == lo:
             pad = abs(hi) * 0.01 or 1.0
             lo, hi = lo - pad, hi + pad
+        # round figures on the axis (1, 2, 2.5 or 5 x 10^k apart), the range widened to them
+        raw = (hi - lo) / 4
+        mag = 10 ** np.floor(np.log10(raw))
+        self.step = float(mag * next(m for m in (1, 2, 2.5, 5, 10) if m * mag >= raw))
+        lo, hi = np.floor(lo / self.step) * self.step, np.ceil(hi / self.step) * self.step
         self.x0 = float(xs[0]) if len(xs) else 0.0
         self.x1 = float(xs[-1]) if len(xs) and xs[-1] > xs[0] else self.x0 + 1
         self.lo, self.hi, self.h = lo, hi, height
@@ -46,6 +51,14 @@ def _ns(index: Any) -> np.ndarray:
     return pd.DatetimeIndex(index).as_unit("ns").asi8.astype(float)
 
 
+def _axis_fmt(plot: _Plot) -> Any:
+    """Return the formatter of the value axis: as many decimals as its step needs, with
+    thousands separators (9,800 and 10,200, not 9800 and 10.2k)."""
+    text = f"{plot.step:.10f}".rstrip("0")
+    places = len(text.split(".")[1]) if "." in text else 0
+    return lambda v: f"{v:,.{places}f}"
+
+
 def _svg(title: str, height: int, plot: _Plot, body: list[str], y_fmt: Any,
          x_ticks: Sequence[tuple[float, str]], legend: str = "", kind: str = "") -> str:
     parts = [f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {W} {height}" '
@@ -53,7 +66,7 @@ def _svg(title: str, height: int, plot: _Plot, body: list[str], y_fmt: Any,
              f'<text x="{ML}" y="18" font-size="14" font-weight="bold">{escape(title)}</text>']
     if legend:
         parts.append(f'<text x="{W - MR}" y="18" font-size="12" text-anchor="end">{legend}</text>')
-    for v in np.linspace(plot.lo, plot.hi, 5):
+    for v in np.arange(plot.lo, plot.hi + plot.step / 2, plot.step):
         y = float(plot.y(v))
         parts.append(f'<line x1="{ML}" x2="{W - MR}" y1="{y:.1f}" y2="{y:.1f}" stroke="#ddd"/>')
         parts.append(f'<text x="{ML - 6}" y="{y + 4:.1f}" font-size="11" '
@@ -134,7 +147,8 @@ def price_chart(bars: pd.DataFrame, trades: Sequence[RoundTrip], tz: str, daily:
                f'<tspan fill="{DOWN}">&#9660; short entry</tspan>', "&#9675; exit"]
     for n, t in enumerate(trades, 1):
         body += _trade_marks(n, t, plot, float(ns[0]), tz, daily)
-    return _svg(title, height, plot, body, _fmt, _time_ticks(bars.index, plot, tz),
+    return _svg(title, height, plot, body, _axis_fmt(plot),
+                _time_ticks(bars.index, plot, tz),
                 "  ".join(legend), "price")
 
 
@@ -191,7 +205,8 @@ def equity_chart(equity: pd.Series, stats: Mapping[str, Any], tz: str, daily: bo
         body.append(_mark(plot, float(ns[0]), trough, t_val, f"trough {depth}",
                           f"Max drawdown {depth} ({when}), equity {money(t_val)}",
                           "dd-trough"))
-    return _svg("Equity", height, plot, body, _fmt, _time_ticks(equity.index, plot, tz),
+    return _svg("Equity", height, plot, body, _axis_fmt(plot),
+                _time_ticks(equity.index, plot, tz),
                 kind="equity")
 
 
@@ -235,4 +250,5 @@ def trade_pnl_chart(trades: Sequence[RoundTrip], tz: str, daily: bool) -> str:
                     f'<title>{escape(trade_title(n, t, tz, daily))}</title></rect>')
     ticks = np.unique(np.linspace(0, len(closed) - 1, min(6, len(closed))).round().astype(int))
     x_ticks = [(ML + (k + 0.5) * width, f"#{closed[k][0]}") for k in ticks]
-    return _svg("Net P&L per trade", height, plot, body, _fmt, x_ticks, kind="trade-pnl")
+    return _svg("Net P&L per trade", height, plot, body, _axis_fmt(plot), x_ticks,
+                kind="trade-pnl")
