@@ -264,18 +264,28 @@ def parser() -> argparse.ArgumentParser:
     )
 
     add_accounts(sub)
+    from services.coordination.runs_cli import add_parser as add_reset  # coordination's
+
+    add_reset(sub)
     return p
 
 
 COMMANDS: dict[str, Any] = {"migrate": cmd_migrate, "start": cmd_start, "stop": cmd_stop,
                             "status": cmd_status, "restart": cmd_restart, "logs": cmd_logs,
-                            "accounts": lambda s, rd, a: _accounts(s, rd, a)}
+                            "accounts": lambda s, rd, a: _accounts(s, rd, a),
+                            "reset": lambda s, rd, a: _reset(s, rd, a)}
 
 
 def _accounts(settings: Settings, rd: RunDir, args: argparse.Namespace) -> int:
     from services.paper_trading.entrypoints.accounts_cli import cmd_accounts
 
     return cmd_accounts(settings, rd, args)
+
+
+def _reset(settings: Settings, rd: RunDir, args: argparse.Namespace) -> int:
+    from services.coordination.runs_cli import cmd_reset
+
+    return cmd_reset(settings, rd, args)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -323,3 +323,19 @@ def test_clock_controls_in_the_browser(suite, rewound, page, viewport) -> None: 
     bad = [e for e in page.console_errors if "/api/v1/clock/step" not in e
            and "/api/v1/clock/configure" not in e]
     assert not bad, bad
+
+
+def test_the_manager_reset_command_starts_a_new_run(suite) -> None:  # type: ignore[no-untyped-def]
+    import subprocess
+    import sys
+
+    from tests.dashboard.harness import ROOT
+
+    before = requests.get(suite.url("coordination") + "/api/v1/clock", timeout=10).json()["data"]
+    out = subprocess.run([sys.executable, str(ROOT / "hybrid_manager.py"), "reset"], cwd=ROOT,
+                         env=suite.env, capture_output=True, text=True, timeout=180)
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert f"market run {before['run'] + 1} started at 2024-01-02T14:30:00+00:00" in out.stdout
+    assert f"x{SPEED:g}" in out.stdout
+    after = requests.get(suite.url("coordination") + "/api/v1/clock", timeout=10).json()["data"]
+    assert after["run"] == before["run"] + 1 and after["speed"] == SPEED
