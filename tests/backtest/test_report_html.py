@@ -345,3 +345,19 @@ def test_intraday_round_the_clock_file_read_in_new_york_is_shown_in_utc(tmp_path
     entry_hours = {pd.Timestamp(t["entry_time"]).strftime("%H:00") for t in run.trades}
     assert set(labels) == entry_hours  # the breakdown's buckets are UTC too
     _assert_nothing_empty(run)
+
+
+def test_a_run_stopped_at_zero_equity_says_so(tmp_path: Path) -> None:
+    # short all-in on the fall, then the price jumps tenfold: equity reaches zero
+    closes = [10, 10, 10, 10, 9, 8, 7, 7, 70, 80, 90, 100]
+    idx = pd.bdate_range("2021-03-01", periods=len(closes))
+    src = tmp_path / "squeeze.csv"
+    pd.DataFrame({"Open": closes, "High": [c + 1 for c in closes],
+                  "Low": [c - 1 for c in closes], "Close": closes, "Volume": 1000},
+                 index=idx.strftime("%Y-%m-%d")).to_csv(src)
+    run = _replay(tmp_path / "out", src, "SQZ", "--param", "fast=2", "--param", "slow=3")
+    stopped = run.config()["Stopped early (equity reached zero)"]
+    assert stopped.startswith("yes: equity reached zero at 2021-03-")
+    assert stopped.endswith("(America/New_York)")
+    assert run.json["stats"]["end_equity"] == "0"
+    _assert_nothing_empty(run)
