@@ -69,6 +69,8 @@ def add_parser(sub: Any) -> None:
                      help="the built-in market's universe over these dates, in-process (a "
                           "portfolio; --universe N symbols, --bars 1d)")
     add_run_args(p)
+    p.add_argument("--progress", action="store_true",
+                   help='print {"bars_done": N, "bars_total": M} lines (JSON) every ~2%% of bars')
     from backtest.portfolio_cli import add_portfolio_args
 
     add_portfolio_args(p)
@@ -120,6 +122,18 @@ def frame_and_config(args: argparse.Namespace) -> tuple[Any, Any]:
     return frame, cfg
 
 
+def progress_printer(args: argparse.Namespace) -> Any:
+    """Return a progress callback printing one JSON line per call when ``--progress`` was
+    given, else None."""
+    if not getattr(args, "progress", False):
+        return None
+
+    def show(done: int, total: int) -> None:
+        print(json.dumps({"bars_done": done, "bars_total": total}), flush=True)
+
+    return show
+
+
 def replay_csv(args: argparse.Namespace) -> dict[str, Any]:
     """Replay ``args.data``; write the four files; return the headline figures."""
     from datetime import UTC, datetime
@@ -132,7 +146,10 @@ def replay_csv(args: argparse.Namespace) -> dict[str, Any]:
     from services.reporting.domain import ReportOptions, build_report, export_files
 
     frame, cfg = frame_and_config(args)
-    res = run_replay(frame, cfg)
+    show = progress_printer(args)
+    res = run_replay(frame, cfg, show)
+    if show is not None:
+        show(len(frame), len(frame))
     ppy = periods_per_year(frame.index, args.tz)
     step = (frame.index[1] - frame.index[0]) if len(frame) > 1 else pd.Timedelta(days=1)
     # the zone the report shows times in: the file's, or UTC for a market open round the clock

@@ -10,6 +10,7 @@ values a live run would have seen at bar i).
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 from decimal import Decimal
@@ -157,8 +158,20 @@ def strategy_signals(frame: pd.DataFrame, cfg: ReplayConfig) -> np.ndarray:
     return signals(frame, Strategy(cfg.strategy, cfg.strategy, cfg.params))
 
 
-def run_replay(frame: pd.DataFrame, cfg: ReplayConfig) -> ReplayResult:
+#: a run's progress callback: (bars done, bars in all), called about every 2% of the bars
+Progress = Callable[[int, int], None]
+
+
+def progress_every(total: int) -> int:
+    """Return how many bars pass between two progress calls (about 2% of ``total``)."""
+    return max(1, total // 50)
+
+
+def run_replay(frame: pd.DataFrame, cfg: ReplayConfig,
+               progress: Progress | None = None) -> ReplayResult:
     """Replay ``cfg.strategy`` over ``frame`` (UTC index; open, high, low, close, volume).
+
+    ``progress`` (optional) is told the bars done and in all about every 2% of the loop.
 
     Raises:
         ConfigError: for an unknown strategy or bad parameters.
@@ -189,7 +202,10 @@ def run_replay(frame: pd.DataFrame, cfg: ReplayConfig) -> ReplayResult:
         times, values, closes = times[first:], values[first:], closes[first:]
         sig = sig[first:]
         last = len(times) - 1
+    every, total = progress_every(len(sig)), len(sig)
     for i, s in enumerate(sig.tolist()):
+        if progress is not None and i % every == 0:
+            progress(i, total)
         if want != 0:
             bar = _bar(times[i], values[i], step)
             cash, pos = _act(want, bar, cash, pos, cfg, costs, limits, fills, rejections, i)

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from backtest.engine import ReplayConfig, strategy_signals
+from backtest.engine import Progress, ReplayConfig, progress_every, strategy_signals
 from services.paper_trading.domain import (
     Bar,
     Costs,
@@ -59,8 +59,10 @@ def _bar(ts: Any, row: np.ndarray, step: Any) -> Bar:
     return Bar(ts, D(float(o)), D(float(h)), D(float(lo)), D(float(c)), int(v), step)
 
 
-def run_portfolio(frames: dict[str, pd.DataFrame], cfg: PortfolioConfig) -> PortfolioResult:
-    """Replay ``cfg.base.strategy`` over every frame of ``frames`` with one cash account.
+def run_portfolio(frames: dict[str, pd.DataFrame], cfg: PortfolioConfig,
+                  progress: Progress | None = None) -> PortfolioResult:
+    """Replay ``cfg.base.strategy`` over every frame of ``frames`` with one cash account;
+    ``progress`` (optional) is told the timestamps done and in all about every 2%.
 
     Raises:
         ValueError: no frames or no bars; StrategyError / ConfigError from the strategy.
@@ -103,7 +105,10 @@ def run_portfolio(frames: dict[str, pd.DataFrame], cfg: PortfolioConfig) -> Port
     def equity_now() -> Decimal:
         return cash + sum((p.qty * last_close[s] for s, p in pos.items() if p.qty), ZERO)
 
-    for ts in timeline:
+    every = progress_every(len(timeline))
+    for n, ts in enumerate(timeline):
+        if progress is not None and n % every == 0:
+            progress(n, len(timeline))
         here = [s for s in frames if ts in where[s]]
         bars = {s: _bar(ts, vals[s][where[s][ts]], step[s]) for s in here}
         # exits (and the closing half of reversals) first: they free cash for the entries

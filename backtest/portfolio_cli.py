@@ -42,7 +42,7 @@ def per_symbol(trips: list[Any]) -> pd.DataFrame:
 def replay_portfolio(args: argparse.Namespace) -> dict[str, Any]:
     """Run the portfolio replay of ``args``; write its files; return the headline figures."""
     from backtest.annualize import periods_per_year
-    from backtest.cli import _params, _sizing
+    from backtest.cli import _params, _sizing, progress_printer
     from backtest.data import LoadOptions, load_many, market_bars
     from backtest.engine import ReplayConfig
     from backtest.portfolio import PortfolioConfig, run_portfolio
@@ -64,8 +64,11 @@ def replay_portfolio(args: argparse.Namespace) -> dict[str, Any]:
                         money_quantum=args.money_quantum, finalize_trades=args.finalize_trades)
     cfg = PortfolioConfig(base, max_positions=args.max_positions,
                           position_pct=args.position_pct)
-    res = run_portfolio(frames, cfg)
+    show = progress_printer(args)
+    res = run_portfolio(frames, cfg, show)
     index = pd.DatetimeIndex(sorted(set().union(*[set(f.index) for f in frames.values()])))
+    if show is not None:
+        show(len(index), len(index))
     ppy = periods_per_year(index, tz)
     step = min(((f.index[1] - f.index[0]) for f in frames.values() if len(f) > 1),
                default=pd.Timedelta(days=1))
