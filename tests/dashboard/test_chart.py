@@ -72,7 +72,8 @@ def suite(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Suite]:
                       history_days={"1m": 2, "5m": 5, "1d": 45})
     s = Suite(tmp, {"TRADING__market__universe_size": str(SMALL_UNIVERSE)})
     try:
-        for name in ("paper_trading", "paper_streams", "pattern_recognition", "dashboard"):
+        for name in ("paper_trading", "paper_streams", "pattern_recognition", "pattern_analysis",
+                     "dashboard"):
             s.start(name)
         pt = s.url("paper_trading")
         for n, (at, side, qty) in enumerate(TRADES, 1):
@@ -292,15 +293,25 @@ def test_fills_sit_on_the_bar_holding_their_time_with_details_on_hover(
 def test_pattern_markers_show_name_and_reliability_on_hover(page: Any, suite: Suite) -> None:
     _open(page, "5m")
     marks = page.evaluate("window.__chartMarks")
-    with_patterns = [g for g in marks if g["patterns"]]
+    with_patterns = [g for g in marks if g["patterns"] or g["candles"]]
     assert with_patterns, "no candlestick pattern marker on the 5m chart"
-    g = with_patterns[-1]
+    # the newest bar with a candlestick pattern (chart patterns may share it)
+    g = next(g for g in reversed(with_patterns) if g["candles"])
     _hover(page, g["time"])
     tip = page.locator("#chart-tip")
     tip.wait_for(state="visible", timeout=5_000)
     lines = page.eval_on_selector_all("#chart-tip [data-kind=pattern]", "els => els.map(e => e.innerText)")
-    assert len(lines) == g["patterns"]
-    assert all("candlestick" in x and ("reliability:" in x) for x in lines)
+    assert len(lines) == g["patterns"] + g["candles"]
+    chart = [x for x in lines if "chart pattern" in x]
+    lines = [x for x in lines if "chart pattern" not in x]
+    assert lines, "no candlestick pattern on the hovered bar"
+    # a chart pattern (pattern analysis) says its own confidence
+    confidences = {round(d["confidence"] * 100) for d in requests.get(
+        suite.url("pattern_analysis") + "/api/v1/patterns/AAPL", params={"timeframe": "5m"},
+        timeout=30).json()["data"]["detections"]}
+    for x in chart:
+        m = re.search(r"confidence (\d+)%", x)
+        assert m and int(m[1]) in confidences, x
     # the reliability said is pattern recognition's walk-forward hit rate (middle horizon)
     stats = requests.get(suite.url("pattern_recognition") + "/api/v1/candlesticks/stats",
                          params={"timeframe": "5m", "group_by": "direction"},
@@ -321,7 +332,37 @@ def test_pattern_markers_show_name_and_reliability_on_hover(page: Any, suite: Su
         assert abs(int(m[3]) - st["hit_rate"] * 100) <= 0.5, line
         checked += 1
     print(f"{checked} of {len(lines)} pattern lines carried a hit rate")
+    # the newest bar with a chart pattern, when pattern analysis found one in the bars shown
+    g = next((g for g in reversed(with_patterns) if g["patterns"]), None)
+    if g is not None:
+        _hover(page, g["time"])
+        tip.wait_for(state="visible", timeout=5_000)
+        chart = page.eval_on_selector_all("#chart-tip [data-kind=pattern]",
+                                          "els => els.map(e => e.innerText)")
+        chart = [x for x in chart if "chart pattern" in x]
+        assert len(chart) == g["patterns"]
+        for x in chart:
+            m = re.search(r"confidence (\d+)%", x)
+            assert m and int(m[1]) in confidences, x
+        print(f"{len(chart)} chart pattern line(s) said their confidence")
     screenshot(page, f"chart-pattern-{page.viewport_name}")
+    assert page.console_errors == []
+
+
+def test_support_and_resistance_are_the_nearest_few_each_side(page: Any, suite: Suite) -> None:
+    _open(page, "5m")
+    r = requests.get(suite.url("pattern_analysis") + "/api/v1/levels/AAPL",
+                     params={"timeframe": "5m"}, timeout=30)
+    assert r.status_code == 200, r.text
+    levels = [float(x["price"]) for x in r.json()["data"]["levels"]]
+    last = _chart_api(suite, "5m")["candles"][-1]["close"]
+    above = sorted((p for p in levels if p >= last), key=lambda p: p - last)[:3]
+    below = sorted((p for p in levels if p < last), key=lambda p: last - p)[:3]
+    assert above or below, "pattern analysis found no level"
+    want = sorted([("R", p) for p in above] + [("S", p) for p in below])
+    got = _until(page, f"window.__chartApi.levels().length === {len(want)} && "
+                       "window.__chartApi.levels()", 20)
+    assert sorted((t, p) for t, p in got) == want
     assert page.console_errors == []
 
 

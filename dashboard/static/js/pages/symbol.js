@@ -71,6 +71,7 @@ window.__chartApi = {
   markerTexts: () => markerApi.markers().map((m) => m.text || ""),
   zoom: (from, to) => chart.timeScale().setVisibleLogicalRange({ from, to }),
   range: () => { const r = chart.timeScale().getVisibleRange(); return r && [r.from, r.to]; },
+  levels: () => priceLines.map((l) => [l.options().title, l.options().price]),
 };
 let priceLines = [];
 let current = null;
@@ -141,7 +142,8 @@ function drawMarkers() {
                       [...recentCandles(extras.candles), ...extras.patterns], extras.stats);
   markerApi.setMarkers(markersOf(placed.groups, chartTime, show));
   window.__chartMarks = [...placed.groups.values()].map((g) => ({ time: g.time,
-    fills: g.fills.map((f) => ({ ...f })), patterns: g.patterns.length }));
+    fills: g.fills.map((f) => ({ ...f })), candles: g.patterns.filter((p) => p.kind === "candlestick").length,
+    patterns: g.patterns.filter((p) => p.kind !== "candlestick").length }));
   const off = placed.unplaced && show.fills
     ? `${placed.unplaced} fill${placed.unplaced > 1 ? "s" : ""} outside the bars shown (older, or in a bar not closed yet)` : "";
   $("#chart-marks-note").textContent = off;
@@ -150,12 +152,17 @@ function drawLevels() {
   for (const l of priceLines) candles.removePriceLine(l);
   priceLines = [];
   if (!visible("levels")) return;
-  for (const lv of extras.levels.slice(0, 8)) {
-    const price = Number(pick(lv, "price", "level", "value"));
-    if (!Number.isFinite(price)) continue;
-    const kind = String(pick(lv, "kind", "type", "side") || "");
-    priceLines.push(candles.createPriceLine({ price, color: kind.startsWith("res") ? "#ff5b5b" : "#26c281",
-      lineStyle: 1, lineWidth: 1, title: kind ? kind.slice(0, 3).toUpperCase() : "S/R" }));
+  // the nearest few on each side of the last close: a stack of labels hides the last bars
+  const last = current && current.candles.length ? current.candles[current.candles.length - 1].close : NaN;
+  const levels = extras.levels.map((lv) => ({ price: Number(pick(lv, "price", "level", "value")),
+    kind: String(pick(lv, "kind", "type", "side") || "") })).filter((lv) => Number.isFinite(lv.price));
+  const near = (side) => levels.filter((lv) => (side > 0 ? lv.price >= last : lv.price < last))
+    .sort((a, b) => Math.abs(a.price - last) - Math.abs(b.price - last)).slice(0, 3);
+  for (const lv of Number.isFinite(last) ? [...near(1), ...near(-1)] : levels.slice(0, 6)) {
+    // above the last close a level resists, below it supports (whatever it was found as)
+    const res = Number.isFinite(last) ? lv.price >= last : lv.kind.startsWith("res");
+    priceLines.push(candles.createPriceLine({ price: lv.price, color: res ? "#ff5b5b" : "#26c281",
+      lineStyle: 1, lineWidth: 1, title: res ? "R" : "S" }));
   }
 }
 
@@ -194,7 +201,12 @@ async function loadExtras() {
   } else {
     table(pbox, [
       { key: "pattern", label: "Pattern", render: (p) => String(pick(p, "pattern", "name", "type") || "?").replace(/^CDL/, "").toLowerCase().replace(/_/g, " ") },
-      { key: "direction", label: "Dir", render: (p) => String(pick(p, "direction", "signal", "bias") || "") },
+      // an arrow (the word in its title): the panel is narrow and the time must fit
+      { key: "direction", label: "Dir", render: (p) => {
+        const dir = String(pick(p, "direction", "signal", "bias") || "");
+        const bull = /bull|long|buy/i.test(dir), bear = /bear|short|sell/i.test(dir);
+        return el("span", { class: bull ? "pos" : bear ? "neg" : "muted", title: dir, "aria-label": dir }, bull ? "▲" : bear ? "▼" : dir || "—");
+      } },
       { key: "status", label: "Kind", render: (p) => String(pick(p, "status") || (p.value !== undefined ? "candle" : "")) },
       { key: "ts", label: "When", sort: (p) => String(pick(p, "ts", "time", "end_ts", "detected_at") || ""),
         render: (p) => time(pick(p, "ts", "time", "end_ts", "detected_at")).slice(tf === "1d" ? 0 : 5, tf === "1d" ? 10 : 16) },
