@@ -55,8 +55,10 @@ def run_config(args: argparse.Namespace, cfg: ReplayConfig, frame: pd.DataFrame,
                res: ReplayResult, ppy: int, tz: str) -> dict[str, Any]:
     """Return the run's configuration as the report shows it (label -> value; times of
     the stop in ``tz``)."""
-    stop_at = (pd.Timestamp(res.stopped["ts"]).tz_convert(tz).strftime("%Y-%m-%d %H:%M")
-               if res.stopped else "")
+    from services.reporting.domain.html_report import is_daily
+    from services.reporting.domain.report_text import local_time
+
+    stop_at = local_time(res.stopped["ts"], tz, is_daily(frame)) if res.stopped else ""
     stopped = (f"yes: {res.stopped['reason']} at {stop_at} ({tz})" if res.stopped
                else "no: ran to the last bar")
     return {
