@@ -41,6 +41,13 @@ class Section(StrictModel):
     # The ticket's pause-while-editing hold on a replay clock: the page renews it every few
     # seconds; this long without a renewal (a closed tab) and the dashboard resumes the clock.
     ticket_hold_ttl_s: float = Field(15.0, ge=2, le=600)
+    # The Backtests page: its runs live as files in ``<db dir>/backtests/<id>/``.  Strategy
+    # files are offered from docs/strategies and this folder (null: ``<db dir>/strategies``);
+    # never from a path typed in the browser.
+    backtest_strategies_dir: str | None = None
+    backtest_max_running: int = Field(2, ge=1, le=4)
+    backtest_timeout_s: float = Field(600.0, gt=0, le=86_400)
+    backtest_upload_max_mb: float = Field(20.0, gt=0, le=500)
 
     @field_validator("secret_key")
     @classmethod
