@@ -156,9 +156,11 @@ class Gateway:
         """Ask reporting to freeze market run ``run``'s report; return its fence."""
         return self.reporting.post("/api/v1/report/runs/close", json={"run": run})["fence"]
 
-    def start_broker_run(self, run: int, fence: dict[str, Any]) -> dict[str, Any]:
-        """Ask paper trading to archive its rows and start market run ``run``."""
-        return self.broker.post("/api/v1/market-runs", json={"run": run, "fence": fence})
+    def start_broker_run(self, run: int, fence: dict[str, Any], starts_at: str) -> dict[str, Any]:
+        """Ask paper trading to archive its rows and start market run ``run`` (whose clock
+        starts at market time ``starts_at``)."""
+        return self.broker.post("/api/v1/market-runs",
+                                json={"run": run, "fence": fence, "starts_at": starts_at})
 
 
 def _split(symbols: list[str], parts: int) -> list[list[str]]:

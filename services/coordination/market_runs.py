@@ -26,7 +26,8 @@ class RunOwners(Protocol):
 
     def close_report_run(self, run: int) -> dict[str, Any]: ...
 
-    def start_broker_run(self, run: int, fence: dict[str, Any]) -> dict[str, Any]: ...
+    def start_broker_run(self, run: int, fence: dict[str, Any],
+                         starts_at: str) -> dict[str, Any]: ...
 
 
 def start_new_run(ctl: ClockController, owners: RunOwners, automation: Any,
@@ -47,6 +48,7 @@ def start_new_run(ctl: ClockController, owners: RunOwners, automation: Any,
     if (to or st).mode != "replay":
         raise Conflict("the clock is live; only a replay can be rewound", field="mode")
     run, was_paused = st.run, st.paused
+    starts_at = (to.sim_anchor if to is not None else st.replay_start).isoformat()
     was_running = (automation.repo.automation() or {}).get("state") == "running"
     if was_running:
         automation.set_automation("paused")
@@ -55,7 +57,7 @@ def start_new_run(ctl: ClockController, owners: RunOwners, automation: Any,
         for attempt in range(1, FENCE_TRIES + 1):
             fence = owners.close_report_run(run)
             try:
-                owners.start_broker_run(run + 1, fence)
+                owners.start_broker_run(run + 1, fence, starts_at)
                 break
             except AppError as exc:
                 if getattr(exc, "http_status", 0) != 409 or attempt == FENCE_TRIES:

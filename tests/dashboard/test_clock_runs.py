@@ -144,6 +144,7 @@ def rewound(suite: Suite) -> dict[str, Any]:
         "fills": api.get("paper_trading", "/api/v1/fills", limit=1000),
         "orders": api.get("paper_trading", "/api/v1/orders", status="all", limit=1000),
         "risk": api.get("paper_trading", "/api/v1/risk"),
+        "events": api.get("paper_trading", "/api/v1/events", limit=1000),
     }
     assert len(before["fills"]) == 3 and before["risk"]["daytrade_count"] == 1, before
     _equity_is_cash_plus_value(api)
@@ -194,6 +195,12 @@ def test_rewind_starts_a_clean_run_keeping_speed_and_mode(suite, rewound) -> Non
     assert api.get("paper_trading", "/api/v1/risk")["daytrade_count"] == 0
     assert api.get("paper_trading", "/api/v1/invariants")["ok"]
     assert api.get("reporting", "/api/v1/report/summary")["trades"] == 0
+    # the event feed goes on from where run 1's ended: a client resuming after its last
+    # event gets the new run's start, dated at the new clock
+    last = max(e["id"] for e in before["events"])
+    assert [(e["id"], e["type"], e["data"]["run"], e["created_at"]) for e in api.get(
+        "paper_trading", "/api/v1/events", after=last)] == [
+        (last + 1, "market_run", 2, clock["now"])]
     assert _after_clock(suite, clock["now"]) == dict.fromkeys(
         ("orders", "order_events", "fills", "ledger", "day_trades", "events", "positions",
          "snapshots", "workflow"), 0)

@@ -45,11 +45,18 @@ def _json_object(conn: sqlite3.Connection, table: str) -> str:
     return "json_object(" + ", ".join(f"'{c}', {c}" for c in cols) + ")"
 
 
-def archive_run(conn: sqlite3.Connection, run: int, at: str) -> dict[str, int]:
+def archive_run(conn: sqlite3.Connection, run: int, at: str,
+                starts_at: str | None = None) -> dict[str, int]:
     """Move every row of market run ``run`` into ``pt_archive`` and start the next run:
     each account's cash back to its starting cash, its epoch moved on, the book's reserve
-    zero, the sweep's watermarks forgotten.  Returns the rows archived per kind."""
+    zero, the sweep's watermarks forgotten.  Returns the rows archived per kind.
+
+    Each account's event feed then starts the new run with a ``market_run`` event dated
+    ``starts_at`` (the new run's first market time; ``at`` when not given), numbered after
+    the archived events: an SSE client resuming with Last-Event-ID misses nothing.
+    """
     counts: dict[str, int] = {}
+    last_event = conn.execute("SELECT COALESCE(MAX(id), 0) FROM trade_events").fetchone()[0]
     acct_obj = _json_object(conn, "pt_accounts")
     counts["account"] = conn.execute(
         f"INSERT INTO pt_archive (run, account, kind, body) "  # noqa: S608 - constant names
@@ -65,6 +72,13 @@ def archive_run(conn: sqlite3.Connection, run: int, at: str) -> dict[str, int]:
     conn.execute("UPDATE pt_accounts SET cash_micros = start_cash_micros, epoch = epoch + 1, "
                  "reset_at = ?", (at,))
     conn.execute("UPDATE pt_market_run SET run = ?, started_at = ? WHERE id = 1", (run + 1, at))
+    accounts = conn.execute("SELECT id, start_cash_micros FROM pt_accounts ORDER BY id")
+    conn.executemany(
+        "INSERT INTO trade_events (id, account, type, payload, created_at) "
+        "VALUES (?, ?, 'market_run', ?, ?)",
+        [(last_event + i, acct, json.dumps({"run": run + 1,
+                                            "starting_cash": str(from_micros(cash))}),
+          starts_at or at) for i, (acct, cash) in enumerate(accounts.fetchall(), start=1)])
     return counts
 
 

@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from services.paper_trading.adapters.archive import KINDS
 from services.paper_trading.entrypoints.api import resolve_account_arg
 from shared.db.bounds import DB_INT_MAX
-from shared.web import current_service, ok, validate
+from shared.web import Instant, current_service, ok, validate
 
 Kind = Literal[KINDS]  # type: ignore[valid-type]
 
@@ -25,6 +25,8 @@ class StartRunBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
     run: int = Field(ge=2, le=1_000_000, description="the run to start (the current one + 1)")
     fence: Fence
+    starts_at: Instant | None = Field(None, description="the new run's first market time "
+                                                        "(its market_run events' date)")
 
 
 class ArchiveQuery(BaseModel):
@@ -56,8 +58,8 @@ def blueprint() -> Blueprint:
     def start(body: StartRunBody) -> Response:
         """Archive the current run's orders, fills, positions, ledger, risk sessions, day
         trades and events, reset every account's cash, and start run ``run``."""
-        return ok(current_service().market_runs.start(body.run, body.fence.model_dump()),
-                  status=201)
+        return ok(current_service().market_runs.start(body.run, body.fence.model_dump(),
+                                                      body.starts_at), status=201)
 
     @bp.get("/<int:run>/<kind>")
     @validate(query=ArchiveQuery, tags=["market runs"], responses={404: "run not archived"})

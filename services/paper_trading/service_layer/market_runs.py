@@ -36,10 +36,12 @@ class MarketRuns:
     def __init__(self, svc: Any) -> None:
         self.svc = svc
 
-    def start(self, run: int, fence: dict[str, int]) -> dict[str, Any]:
+    def start(self, run: int, fence: dict[str, int],
+              starts_at: datetime | None = None) -> dict[str, Any]:
         """Archive run ``run - 1``'s rows and start run ``run`` (idempotent once started).
 
-        ``fence`` is the newest fill and ledger ids reporting froze its report at.
+        ``fence`` is the newest fill and ledger ids reporting froze its report at;
+        ``starts_at`` the new run's first market time (its ``market_run`` events' date).
 
         Raises:
             Conflict: ``run`` is not the next run, or a fill or ledger row was booked after
@@ -59,7 +61,9 @@ class MarketRuns:
             if {k: int(fence.get(k, -1)) for k in now} != now:
                 raise Conflict(f"rows were booked after the report's fence {fence} (now {now})",
                                field="fence")
-            counts = archive.archive_run(uow.conn, mine, datetime.now(UTC).isoformat())
+            counts = archive.archive_run(
+                uow.conn, mine, datetime.now(UTC).isoformat(),
+                None if starts_at is None else starts_at.astimezone(UTC).isoformat())
             uow.commit()
         svc.market_run_started()
         return {"run": run, "archived": counts, "already_started": False}

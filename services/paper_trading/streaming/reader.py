@@ -178,11 +178,12 @@ class Reader:
     def _follow_run(self) -> None:
         """Start the marks of the tables a new market run emptied from zero: their rowids
         start again at 1 (the closed run's rows are in ``pt_archive``), and the first read
-        that sees a new-run row sees the new run too (same read transaction)."""
+        that sees a new-run row sees the new run too (same read transaction).  The event
+        feed's ids go on (the new run's first events continue them)."""
         row = self.conn.execute("SELECT run FROM pt_market_run WHERE id = 1").fetchone()
         run = int(row[0]) if row is not None else 1
         if self._run is not None and run != self._run:
-            for k in ("orders", "order_events", "events"):
+            for k in ("orders", "order_events"):
                 self.marks[k] = 0
         self._run = run
 

@@ -4,6 +4,7 @@ that moves the time back, a change that does not, and an owner that fails midway
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from typing import Any
 
 import pytest
@@ -31,11 +32,12 @@ class Owners:
         self.calls.append(f"close {run}")
         return report_runs.close_run(self.rep, run, lambda o: json.dumps(o, default=str))["fence"]
 
-    def start_broker_run(self, run: int, fence: dict[str, Any]) -> dict[str, Any]:
-        self.calls.append(f"start {run}")
+    def start_broker_run(self, run: int, fence: dict[str, Any],
+                         starts_at: str) -> dict[str, Any]:
+        self.calls.append(f"start {run} at {starts_at}")
         if self.fail_start:
             raise ServiceUnavailable("paper_trading did not answer: ConnectionError")
-        return self.pt.market_runs.start(run, fence)
+        return self.pt.market_runs.start(run, fence, datetime.fromisoformat(starts_at))
 
 
 @pytest.fixture
@@ -60,7 +62,7 @@ def test_a_range_that_moves_the_time_back_starts_a_new_run(world) -> None:  # no
     view = coord.configure_clock(replay_start="2024-02-01")    # back: a new run
     assert (view["run"], view["speed"], view["pace"]) == (2, 200.0, "multiplier")
     assert view["now"] == "2024-02-01T14:30:00+00:00" and view["paused"]
-    assert owners.calls == ["close 1", "start 2"]
+    assert owners.calls == ["close 1", "start 2 at 2024-02-01T14:30:00+00:00"]
     assert owners.pt.market_runs.current() == {"run": 2, "clock_run": 2}
     view = coord.clock_action("rewind")                        # to the range's first open
     assert view["run"] == 3 and view["now"] == "2024-02-01T14:30:00+00:00"

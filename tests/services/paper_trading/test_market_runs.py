@@ -44,8 +44,12 @@ def test_start_archives_the_run_and_refuses_writes_until_the_clock_follows(  # n
         runs.start(2, {**_fence(db), "fills": _fence(db)["fills"] - 1})
     with pytest.raises(Conflict):  # not the next run
         runs.start(3, _fence(db))
-    out = runs.start(2, _fence(db))
+    last_event = db.fetch_one("SELECT MAX(id) FROM trade_events")[0]
+    out = runs.start(2, _fence(db), OPEN)
     assert out["archived"]["fill"] == 2 and out["archived"]["position"] == 1
+    # the event feed goes on after the archived events (Last-Event-ID resumes), run 2's first
+    assert [tuple(r) for r in db.fetch_all("SELECT id, type, created_at FROM trade_events")] \
+        == [(last_event + 1, "market_run", OPEN.isoformat())]
     assert out["archived"]["order"] == 2 and out["archived"]["account"] == 1
     assert svc.fills() == [] and svc.ledger() == [] and svc.positions() == []
     snap = svc.account_snapshot()
