@@ -308,7 +308,20 @@ def test_oco_and_oto_show_their_parent_and_leg(page: Any, suite: Suite) -> None:
     assert pos.locator("[data-col='stop']").inner_text() == fmt(sl)
     assert pos.locator("[data-col='target']").inner_text() == fmt(tp)
     screenshot(page, f"trading-oco-oto-{page.vp}")
-    pt(suite, "DELETE", "/api/v1/orders")
+    # Close cancels the position's exits first (they hold its shares), then sells at market
+    pos.locator("button[data-close]").click()
+    dialog = page.locator("dialog[open]")
+    dialog.wait_for(timeout=5_000)
+    assert "2 working exit orders (stop/target) will be cancelled first" in dialog.inner_text()
+    dialog.locator("[data-confirm='yes']").click()
+
+    def closing() -> Any:
+        rows = pt(suite, "GET", "/api/v1/orders", params={"status": "open", "symbols": sym})
+        return [o for o in rows if o["type"] == "market"] or None
+    close = wait_api(closing, what="the close order")[0]
+    assert (close["side"], close["qty"]) == ("sell", "10")
+    assert pt(suite, "GET", f"/api/v1/orders/{oco['id']}")["status"] == "canceled"
+    pt(suite, "DELETE", "/api/v1/orders")  # the clock is paused: keep the position
     no_errors(page)
 
 
