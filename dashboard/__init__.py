@@ -20,6 +20,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     from dashboard import auth
     from dashboard.api import blueprints as api_blueprints
     from dashboard.backend import Backend
+    from dashboard.backtests import blueprints as backtest_blueprints
     from dashboard.pages import blueprints as page_blueprints
     from shared.db import get_database
     from shared.web.headers import STATIC_HEADERS
@@ -29,7 +30,8 @@ def create_app(settings: Settings | None = None) -> Flask:
     db = get_database(settings)
     backend = Backend(settings, db)
     app = create_service_app(
-        NAME, settings, blueprints=[*api_blueprints(), *page_blueprints()], service=backend,
+        NAME, settings, blueprints=[*api_blueprints(), *backtest_blueprints(),
+                                 *page_blueprints()], service=backend,
         description="Dashboard: the trader's web UI",
         # Every dashboard route: mutating ones need the X-API-Key header, or a logged-in
         # session plus its CSRF token (see dashboard/auth.py).

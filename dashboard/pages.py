@@ -19,6 +19,7 @@ PAGES: tuple[tuple[str, str, str], ...] = (
     ("strategy", "/strategy", "Strategy"),
     ("news", "/news", "News"),
     ("performance", "/performance", "Performance"),
+    ("backtests", "/backtests", "Backtests"),
     ("market", "/market", "Clock"),
     ("system", "/system", "System"),
 )
