@@ -105,7 +105,7 @@ def service_cpu(state_file: Path) -> dict[str, float]:
 def bench_suite(tmp: Path, keep: Path | None = None) -> None:
     base = 6400
     ports = {"COORDINATION": 0, "SCANNER": 1, "PATTERN_ANALYSIS": 2, "TECHNICAL_ANALYSIS": 3,
-             "PAPER_TRADING": 5, "PATTERN_RECOGNITION": 6, "NEWS": 8, "REPORTING": 9,
+             "PAPER_TRADING": 5, "PATTERN_RECOGNITION": 6, "PAPER_STREAMS": 7, "NEWS": 8, "REPORTING": 9,
              "DASHBOARD": 10}
     env = {k: v for k, v in os.environ.items() if not k.startswith("TRADING__")}
     env.update({f"{k}_PORT": str(base + v) for k, v in ports.items()})

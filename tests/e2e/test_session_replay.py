@@ -30,7 +30,8 @@ from shared.config import ROOT
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(600)]
 BASE = 6300
 PORTS = {"COORDINATION": 0, "SCANNER": 1, "PATTERN_ANALYSIS": 2, "TECHNICAL_ANALYSIS": 3,
-         "PAPER_TRADING": 5, "PATTERN_RECOGNITION": 6, "NEWS": 8, "REPORTING": 9, "DASHBOARD": 10}
+         "PAPER_TRADING": 5, "PATTERN_RECOGNITION": 6, "PAPER_STREAMS": 7, "NEWS": 8,
+         "REPORTING": 9, "DASHBOARD": 10}
 SESSION = "2024-11-29"  # an early close (13:00 New York): a short session
 CENT = Decimal("0.01")
 
