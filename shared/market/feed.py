@@ -377,14 +377,16 @@ class MarketFeed:
     def start(self) -> None:
         """Catch up now (the suite is priced before this returns), then follow the clock.
 
-        Bounds SQLite's heap in this process first (``ingest.sqlite_heap_mb``): the pages
+        Then bounds SQLite's heap in this process (``ingest.sqlite_heap_mb``): the pages
         this feed writes, ~25 MB a simulated day for 500 names, otherwise stay in the page
         cache of each connection that wrote them, up to ``database.cache_size_kib`` each.
+        (After the first catch-up: the start stays as fast; past the limit SQLite recycles
+        pages as it next allocates.)
         """
+        self.catch_up()
         if self.cfg.sqlite_heap_mb and self._heap_before is None:
             self._heap_before = limit_sqlite_heap(self.dm.db.get_db_connection(),
                                                   self.cfg.sqlite_heap_mb * 2**20)
-        self.catch_up()
         if self._thread is None:
             self._thread = threading.Thread(target=self._run, name="market-feed", daemon=True)
             self._thread.start()
