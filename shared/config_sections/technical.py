@@ -55,6 +55,9 @@ class Section(StrictModel):
     long_threshold: float = Field(0.25, gt=0, le=1)
     short_threshold: float = Field(-0.25, ge=-1, lt=0)
     strategies: dict[str, StrategyConfig] = Field(default_factory=_default_strategies)
+    #: Folders (relative to the repository, or absolute) a user strategy may be added from at
+    #: run time (POST /api/v1/strategies), besides docs/strategies; no other path is loaded.
+    user_strategy_dirs: list[str] = ["strategies"]
 
     @model_validator(mode="after")
     def _history(self) -> Section:
