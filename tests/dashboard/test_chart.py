@@ -435,7 +435,7 @@ def test_every_page_names_one_zone_and_writes_times_in_it(page: Any, suite: Suit
         assert "UTC" not in text, f"{name} still labels a time UTC: " + text[
             max(0, text.find("UTC") - 80):text.find("UTC") + 20]
         screenshot(page, f"tz-{name}-{page.viewport_name}")
-    assert page.console_errors == []
+        assert page.console_errors == [], name
 
 
 def test_a_new_bar_keeps_the_traders_zoom(page: Any, suite: Suite) -> None:
@@ -448,7 +448,7 @@ def test_a_new_bar_keeps_the_traders_zoom(page: Any, suite: Suite) -> None:
     ctl, feed = suite.market  # type: ignore[attr-defined]
     ctl.step(5)
     feed.catch_up()
-    _until(page, f"window.__chartLast > {last}", 20)
+    _until(page, f"window.__chartLast > {last}", 45)  # the stream's clock, then the reload
     after = page.evaluate("window.__chartApi.range()")
     assert after == before, (before, after)
     screenshot(page, f"chart-zoom-kept-{page.viewport_name}")
