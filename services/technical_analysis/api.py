@@ -115,4 +115,6 @@ def blueprints() -> list[Blueprint]:
             body.symbols, body.timeframe, names=body.indicators, bars=body.bars,
             strategies=body.strategies, store=body.store, use_cache=body.use_cache))
 
-    return [bp]
+    from services.technical_analysis.strategies_api import strategies_blueprint
+
+    return [bp, strategies_blueprint()]

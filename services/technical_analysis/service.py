@@ -73,7 +73,6 @@ class TechnicalAnalysisService(DatabaseServiceMixin):
         self.settings = settings
         self.cfg = settings.technical
         self.strategies = build_strategies(self.cfg)
-        self.weights = {s.name: s.weight for s in self.strategies}
         try:
             self.battery = D.parse_specs(list(self.cfg.default_battery))
         except ValidationError as exc:
@@ -85,6 +84,9 @@ class TechnicalAnalysisService(DatabaseServiceMixin):
         self._cache: LRUCache[tuple[str, str], D.SeriesState] = LRUCache(
             max(self.cfg.cache_max_series, 1))
         self._lock = threading.Lock()
+        from services.technical_analysis.strategy_admin import StrategyAdmin
+
+        self.admin = StrategyAdmin(self)  # the run-time overrides (read on each analysis)
 
     @property
     def market(self) -> BarReader:
@@ -279,7 +281,9 @@ class TechnicalAnalysisService(DatabaseServiceMixin):
         tf = parse_timeframe(timeframe or self.cfg.default_timeframe).name
         battery = self._specs(names)
         plan: dict[str, list[D.IndicatorSpec]] = {tf: list(battery)}
-        chosen = self.strategies if strategies else []
+        if strategies:
+            self.admin.sync()
+        chosen = list(self.strategies) if strategies else []
         for st in chosen:
             plan.setdefault(st.timeframe or tf, []).extend(st.specs.values())
         plan = {k: list({s.key: s for s in v}.values()) for k, v in plan.items()}
@@ -324,7 +328,9 @@ class TechnicalAnalysisService(DatabaseServiceMixin):
                 sig = D.Signal(sig.strategy, sig.kind, sig.direction, sig.score, sig.rule,
                                sig.values, tf)
             signals.append(sig)
-        combined = D.combine(signals, self.weights, long_threshold=self.cfg.long_threshold,
+            if st.kind == "user":
+                self.admin.note_signal(st.name, sig.rule)
+        combined = D.combine(signals, {s.name: s.weight for s in chosen}, long_threshold=self.cfg.long_threshold,
                              short_threshold=self.cfg.short_threshold)
         out["signals"] = [s.to_dict() for s in signals]
         out["combined"] = combined.to_dict()
