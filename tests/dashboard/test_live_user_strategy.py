@@ -1,0 +1,96 @@
+"""A user's strategy class, unchanged, selected as the live suite's strategy at run time
+(issue 17), through the real services on free loopback ports over one seeded database.
+
+Technical analysis gets docs/strategies/sma_cross.py:SmaCross (fast=3, slow=8) added over its
+API and the built-ins switched off or weighted 0; coordination's cycles then enter from its
+signal: the decision ledger carries the class's rule ("SMA(3) crossed ...") and paper trading
+holds the order placed from it.  Then the dashboard's "Technical strategies" section in
+Chromium at both viewports: the list, a refused value in words, adding a file's class, the log.
+"""
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+import requests
+from playwright.sync_api import expect
+
+from shared.db import Database, migrate
+from tests.conftest import make_settings, own_market
+from tests.dashboard.conftest import screenshot
+from tests.dashboard.harness import Suite
+
+pytestmark = [pytest.mark.e2e, pytest.mark.timeout(300)]
+BUILTINS = ("sma_cross", "ema_cross", "macd_cross", "rsi_reversion", "bbands_breakout",
+            "stochrsi_ema", "vwap_reclaim", "opening_range_breakout")
+
+
+@pytest.fixture(scope="module")
+def suite(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Suite]:
+    """The services a cycle needs (patterns and news stay down: the cycle runs degraded
+    without them) and the dashboard; the automation's loop is off: the test runs cycles."""
+    tmp = tmp_path_factory.mktemp("live-user-strategy")
+    settings = make_settings(tmp)
+    db = Database.from_settings(settings)
+    migrate(db)
+    own_market(settings, db)
+    db.close()
+    s = Suite(tmp, {"TRADING__coordination__autostart": "false",
+                    "TRADING__MARKET__INGEST__HISTORY_DAYS": "{1m: 1, 5m: 1, 1d: 30}"})
+    try:
+        for name in ("coordination", "scanner", "technical_analysis", "paper_trading",
+                     "dashboard"):
+            s.start(name)
+        yield s
+    finally:
+        s.stop_all()
+
+
+def _call(suite: Suite, method: str, service: str, path: str, **kw: Any) -> Any:
+    r = requests.request(method, suite.url(service) + path, timeout=120, **kw)
+    assert r.status_code < 400, (method, path, r.status_code, r.text[:800])
+    return r.json()["data"]
+
+
+def test_a_cycle_enters_from_the_user_strategy(suite: Suite) -> None:
+    t0 = time.monotonic()
+    added = _call(suite, "POST", "technical_analysis", "/api/v1/strategies",
+                  headers={"X-Changed-By": "e2e"},
+                  json={"name": "mine", "file": "docs/strategies/sma_cross.py:SmaCross",
+                        "params": {"fast": 3, "slow": 8}, "weight": 5})
+    assert added["kind"] == "user" and added["params"] == {"fast": 3, "slow": 8}
+    for name in BUILTINS:
+        body = {"weight": 0} if name in ("ema_cross", "macd_cross") else {"enabled": False}
+        _call(suite, "PUT", "technical_analysis", f"/api/v1/strategies/{name}", json=body)
+    _call(suite, "PATCH", "coordination", "/api/v1/strategy", json={
+        "weights": {"technical": 1, "patterns": 0, "candles": 0, "news": 0},
+        "timeframe": "1m", "scanner_preset": None, "max_candidates": 40, "max_positions": 50,
+        "entry_threshold": 0.25})
+    entry = None
+    for _ in range(12):  # each cycle steps the clock: a 3/8 cross on the last bar soon shows
+        _call(suite, "POST", "coordination", "/api/v1/cycle", json={"advance_steps": 1})
+        decisions = _call(suite, "GET", "coordination", "/api/v1/decisions")
+        rows = decisions["decisions"] if isinstance(decisions, dict) else decisions
+        for d in rows:
+            sigs = ((d.get("signals") or {}).get("signals")) or []
+            mine = [s for s in sigs if s["strategy"] == "mine"]
+            if d.get("order_id") and mine and mine[0]["direction"] != "flat":
+                entry = (d, mine[0], sigs)
+                break
+        if entry:
+            break
+    assert entry, "no entry from the user strategy in 12 cycles"
+    d, mine, sigs = entry
+    assert mine["kind"] == "user"
+    assert mine["rule"].startswith("SMA(3) crossed " + ("above" if d["side"] == "buy"
+                                                       else "below") + " SMA(8)"), mine
+    assert {s["strategy"] for s in sigs} == {"mine", "ema_cross", "macd_cross"}
+    combined = {c["strategy"]: c["weight"] for c in d["signals"]["combined"]["contributions"]}
+    assert combined == {"mine": 5.0, "ema_cross": 0.0, "macd_cross": 0.0}
+    order = _call(suite, "GET", "paper_trading", f"/api/v1/orders/{d['order_id']}")
+    assert order["symbol"] == d["symbol"] and order["side"] == d["side"]
+    log = _call(suite, "GET", "technical_analysis", "/api/v1/strategies/changes")["changes"]
+    assert log[-1]["name"] == "mine" and log[-1]["changed_by"] == "e2e"
+    print(f"entry from the user strategy after {time.monotonic() - t0:.1f}s")
