@@ -168,6 +168,18 @@ def test_printer_never_raises_on_a_broken_output() -> None:
     printer.tick()  # logged once, skipped each time
 
 
+def test_start_options_are_checked(capsys: pytest.CaptureFixture[str]) -> None:
+    from shared.supervisor.cli import parser
+
+    args = parser().parse_args(["start", "--progress-every", "5", "--no-progress"])
+    assert (args.progress_every, args.no_progress) == (5.0, True)
+    assert parser().parse_args(["start"]).progress_every is None
+    for bad in ("0", "-3", "soon"):
+        with pytest.raises(SystemExit):
+            parser().parse_args(["start", "--progress-every", bad])
+        assert "expected seconds between 0.1 and 86400" in capsys.readouterr().err
+
+
 # -- hybrid_manager.py start on free ports ---------------------------------------------------------
 SUITE = pytest.mark.e2e  # the whole suite through hybrid_manager.py (~50 s for the four tests)
 LINE = re.compile(r"^(?:.+ not answering \| )*simulated \d{4}-\d\d-\d\d \d\d:\d\d E[SD]T ")
