@@ -111,13 +111,17 @@ def fill_ticket(page: Any, **fields: str) -> None:
             page.fill(sel, value)
 
 
-def wait_api(pred: Any, timeout: float = 15.0, what: str = "") -> Any:
+def wait_api(pred: Any, timeout: float = 15.0, what: str = "", page: Any = None) -> Any:
     deadline = time.monotonic() + timeout
     while True:
         value = pred()
         if value:
             return value
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        if time.monotonic() > deadline:
+            seen = "" if page is None else (
+                f"; ticket hold: {page.get_attribute('#ticket', 'data-hold')}, focus: "
+                f"{page.evaluate('document.activeElement.id')}, errors: {page.console_errors}")
+            raise AssertionError(f"timed out waiting for {what}{seen}")
         time.sleep(0.2)
 
 
@@ -440,7 +444,7 @@ def test_pause_while_editing_pauses_and_resumes_at_the_same_speed(page: Any, sui
         open_page(page)
         page.check("#f-hold")
         page.click("#f-qty")
-        wait_api(lambda: clock(suite)["paused"], what="the hold to pause the clock")
+        wait_api(lambda: clock(suite)["paused"], what="the hold to pause the clock", page=page)
         until(page, "document.querySelector('#ticket').dataset.hold === 'held'")
         page.fill("#f-qty", "2")
         time.sleep(HOLD_TTL_S + 1.5)  # the page renews its hold while it edits
@@ -452,7 +456,7 @@ def test_pause_while_editing_pauses_and_resumes_at_the_same_speed(page: Any, sui
         assert c["speed"] == 130
         # a closed tab never leaves the clock paused
         page.click("#f-qty")
-        wait_api(lambda: clock(suite)["paused"], what="pause again")
+        wait_api(lambda: clock(suite)["paused"], what="pause again", page=page)
         page.close()
         c = wait_api(lambda: (lambda c: c if not c["paused"] else None)(clock(suite)),
                      timeout=HOLD_TTL_S + 5, what="resume after the tab closed")

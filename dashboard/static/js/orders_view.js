@@ -27,13 +27,13 @@ const isZero = (v) => /^-?0\.00$/.test(decFmt(v));
 const isNeg = (v) => decFmt(v).startsWith("-");
 
 // P&L from its decimal string: colour, sign and arrow (readable without colour too).
-export function pnlExact(v) {
+export function pnlExact(v, suffix = "") {
   const span = document.createElement("span");
   if (v === null || v === undefined || v === "") { span.textContent = "—"; return span; }
   const neg = isNeg(v), zero = isZero(v);
   const abs = String(v).trim().replace(/^[+-]/, "");
   span.className = zero ? "flat" : neg ? "neg" : "pos";
-  span.textContent = (zero ? "• " : neg ? "▼ −" : "▲ +") + decFmt(abs);
+  span.textContent = (zero ? "• " : neg ? "▼ −" : "▲ +") + decFmt(abs) + suffix;
   span.dataset.value = String(v);
   return span;
 }
@@ -127,4 +127,15 @@ export function decSub(a, b) {
   if (x === null || y === null) return null;
   const d = x - y, abs = (d < 0n ? -d : d).toString().padStart(7, "0");
   return (d < 0n ? "-" : "") + abs.slice(0, -6) + "." + abs.slice(-6);
+}
+
+// A decimal string times 10^places, by moving its point (a fraction as a percentage: exact).
+export function decShift(v, places) {
+  if (v === null || v === undefined || v === "") return v;
+  const m = /^\s*([+-]?)(\d*)(?:\.(\d*))?\s*$/.exec(String(v));
+  if (!m) return v;
+  const frac = (m[3] || "").padEnd(places, "0");
+  const int = ((m[2] || "0") + frac.slice(0, places)).replace(/^0+(?=\d)/, "");
+  const rest = frac.slice(places);
+  return m[1] + int + (rest ? "." + rest : "");
 }

@@ -47,8 +47,11 @@ export function wireEstimate(form, readTicket) {
   form.addEventListener("input", soon);
   form.addEventListener("change", soon);
   form.addEventListener("click", (e) => { if (e.target.closest("[data-side]")) soon(); });
-  // the quote moves with the clock: refresh while the page is seen
-  setInterval(() => { if (document.visibilityState === "visible") update(); }, 2000);
+  // the quote moves with the clock: refresh on each clock tick of the live stream, and every
+  // few seconds should the stream be away
+  let lastNow = null;
+  on("clock", (c) => { if (c && c.now && c.now !== lastNow) { lastNow = c.now; soon(); } });
+  setInterval(() => { if (document.visibilityState === "visible") update(); }, 5000);
   update();
   return { update, state };
 }
@@ -86,7 +89,14 @@ export function wireHold(form) {
     if (!box.checked) return;  // the dashboard itself holds only a running replay
     wanted = true;
     try {
-      const r = await api("/api/v1/ticket/hold", { method: "POST" });
+      let r;
+      for (let attempt = 1; ; attempt++) {  // a busy coordination may miss one answer
+        try { r = await api("/api/v1/ticket/hold", { method: "POST" }); break; }
+        catch (err) {
+          if (attempt >= 3 || !wanted) throw err;
+          await new Promise((ok) => setTimeout(ok, 500));
+        }
+      }
       if (!wanted) {  // the ticket was left while the pause was on its way: undo it
         if (r.held) await api("/api/v1/ticket/hold", { method: "DELETE" }).catch(() => {});
         return;

@@ -1,8 +1,8 @@
 // Trading: order ticket (live quote, estimate, confirmations, hotkeys, pause-while-editing),
 // open orders grouped by bracket, positions (stop, target, exact live P&L, close), account, fills.
-import { $, ApiError, account, act, confirmDialog, el, notice, num, on, pnl, start, table, time, toast, upstream } from "../core.js";
+import { $, ApiError, account, act, confirmDialog, el, notice, num, on, start, table, time, toast, upstream } from "../core.js";
 import { showDecision } from "../decision_view.js";
-import { decFmt, decQty, decSub, exitsOf, groupText, moneyFmt, orderRows, pnlExact, statusWords } from "../orders_view.js";
+import { decFmt, decQty, decShift, decSub, exitsOf, groupText, moneyFmt, orderRows, pnlExact, statusWords } from "../orders_view.js";
 import { confirmOrder, wireEstimate, wireHold, wireHotkeys } from "../ticket_view.js";
 
 start();
@@ -238,14 +238,14 @@ function renderPositions(payload) {
   };
   table(box, [
     { key: "symbol", label: "Symbol" },
-    { key: "qty", label: "Qty", num: true, render: (r) => num(r.qty, 2) },
-    { key: "avg_entry_price", label: "Avg entry", num: true, render: (r) => num(r.avg_entry_price, 2) },
-    { key: "current_price", label: "Last", num: true, render: (r) => num(r.current_price, 2) },
-    { key: "market_value", label: "Value", num: true, render: (r) => num(r.market_value, 2) },
+    { key: "qty", label: "Qty", num: true, render: (r) => decQty(r.qty) },
+    { key: "avg_entry_price", label: "Avg entry", num: true, render: (r) => decFmt(r.avg_entry_price) },
+    { key: "current_price", label: "Last", num: true, render: (r) => decFmt(r.current_price) },
+    { key: "market_value", label: "Value", num: true, render: (r) => decFmt(r.market_value) },
     { key: "stop", label: "Stop", num: true, nosort: true, render: (r) => exits(r, "stops") },
     { key: "target", label: "Target", num: true, nosort: true, render: (r) => exits(r, "targets") },
     { key: "unrealized_pl", label: "Unreal. P&L", num: true, render: (r) => pnlExact(r.unrealized_pl) },
-    { key: "unrealized_plpc", label: "P&L %", num: true, render: (r) => pnl(r.unrealized_plpc == null ? null : Number(r.unrealized_plpc) * 100, 2, "%") },
+    { key: "unrealized_plpc", label: "P&L %", num: true, render: (r) => pnlExact(decShift(r.unrealized_plpc, 2), "%") },
     { key: "x", label: "", nosort: true, render: (r) => el("button", { type: "button", onclick: () => closePosition(r),
         "aria-label": `Close ${r.symbol}`, "data-close": r.symbol }, "Close") },
   ], rows, { empty: "flat: no positions", sortKey: "unrealized_pl",
@@ -260,9 +260,9 @@ function renderFills(payload) {
   table(box, [
     { key: "symbol", label: "Symbol" },
     { key: "side", label: "Side", render: (r) => el("span", { class: r.side === "buy" ? "pos" : "neg" }, r.side) },
-    { key: "qty", label: "Qty", num: true, render: (r) => num(r.qty, 2) },
-    { key: "price", label: "Price", num: true, render: (r) => num(r.price, 2) },
-    { key: "commission", label: "Fees", num: true, render: (r) => num(r.commission, 2) },
+    { key: "qty", label: "Qty", num: true, render: (r) => decQty(r.qty) },
+    { key: "price", label: "Price", num: true, render: (r) => decFmt(r.price) },
+    { key: "commission", label: "Fees", num: true, render: (r) => decFmt(r.commission) },
     { key: "filled_at", label: "Time", render: (r) => time(r.filled_at || r.at || r.ts) },
     { key: "x", label: "", nosort: true, render: (r) => whyButton(r.order_id, `fill ${r.side} ${num(r.qty, 0)} ${r.symbol}`) },
   ], rows, { empty: "no fills yet", sortKey: "filled_at",
