@@ -41,7 +41,7 @@ def suite(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Suite]:
                     "TRADING__MARKET__INGEST__HISTORY_DAYS": "{1m: 1, 5m: 1, 1d: 30}"})
     try:
         for name in ("coordination", "scanner", "technical_analysis", "paper_trading",
-                     "dashboard"):
+                     "paper_streams", "dashboard"):
             s.start(name)
         yield s
     finally:
@@ -94,3 +94,73 @@ def test_a_cycle_enters_from_the_user_strategy(suite: Suite) -> None:
     log = _call(suite, "GET", "technical_analysis", "/api/v1/strategies/changes")["changes"]
     assert log[-1]["name"] == "mine" and log[-1]["changed_by"] == "e2e"
     print(f"entry from the user strategy after {time.monotonic() - t0:.1f}s")
+
+
+def _expected_400s(errors: list[str], n: int) -> list[str]:
+    """Return the console errors other than the ``n`` refused calls to technical analysis's
+    strategies (each logged twice: the response and Chromium's "Failed to load resource")."""
+    refused = [e for e in errors if e.startswith("HTTP 4")
+               and "/upstream/technical_analysis/strategies" in e]
+    loads = [e for e in errors if "Failed to load resource" in e and "status of 4" in e]
+    assert len(refused) == len(loads) == n, errors
+    return [e for e in errors if e not in refused and e not in loads]
+
+
+@pytest.mark.parametrize(("width", "height"), [(1366, 768), (1920, 1080)])
+def test_the_technical_strategies_section(suite: Suite, page: Any, width: int,
+                                          height: int) -> None:
+    page.set_viewport_size({"width": width, "height": height})
+    page.goto("/strategy")
+    mine = page.locator('[data-strategy="mine"]')
+    expect(mine).to_contain_text("docs/strategies/sma_cross.py:SmaCross")
+    assert page.input_value("#ta-mine-params_fast") == "3"
+    assert page.input_value("#ta-mine-params_slow") == "8"
+    assert page.input_value("#ta-mine-weight") == "5"
+    expect(page.locator('[data-strategy="rsi_reversion"]')).to_contain_text(
+        "built-in: rsi_reversion")
+    assert not page.is_checked("#ta-rsi_reversion-enabled")
+    expect(page.locator("#ta-meta")).to_contain_text("3 of 9 on")  # mine and the two at weight 0
+
+    # refused values: each in words beside its field; nothing saved
+    page.fill("#ta-mine-weight", "150")
+    mine.locator("button", has_text="Save").click()
+    expect(page.locator("#ta-err-mine-weight")).to_contain_text("100")
+    page.fill("#ta-mine-weight", "5")
+    page.fill("#ta-mine-params_fast", "three")
+    mine.locator("button", has_text="Save").click()
+    expect(page.locator("#ta-err-mine-params_fast")).to_contain_text("whole number")
+    assert page.get_attribute("#ta-mine-params_fast", "aria-invalid") == "true"
+    rsi = page.locator('[data-strategy="rsi_reversion"]')
+    page.fill("#ta-rsi_reversion-params_oversold", "80")
+    rsi.locator("button", has_text="Save").click()
+    expect(page.locator("#ta-err-rsi_reversion-params_oversold")).to_contain_text("50")
+    mine.scroll_into_view_if_needed()
+    screenshot(page, f"technical-strategies-errors-{width}")
+    got = _call(suite, "GET", "technical_analysis", "/api/v1/strategies")["strategies"]
+    assert {s["name"]: s for s in got}["mine"]["params"] == {"fast": 3, "slow": 8}
+    # add: a bad name refused beside it, then a class of an allowed file
+    opts = page.locator("#ta-new-file option").all_text_contents()
+    assert "docs/strategies/rsi_bands.py — RsiBands" in opts
+    page.select_option("#ta-new-file", "docs/strategies/rsi_bands.py:RsiBands")
+    assert page.input_value("#ta-new-params_period") == "14"
+    page.fill("#ta-new-name", "Bad Name")
+    page.click("#ta-add-btn")
+    expect(page.locator("#ta-err-new-name")).not_to_be_empty()
+    name = f"rsi_{width}"
+    page.fill("#ta-new-name", name)
+    page.fill("#ta-new-params_period", "10")
+    page.fill("#ta-new-weight", "2")
+    page.click("#ta-add-btn")
+    added = page.locator(f'[data-strategy="{name}"]')
+    expect(added).to_contain_text("docs/strategies/rsi_bands.py:RsiBands")
+    assert page.input_value(f"#ta-{name}-params_period") == "10"
+    expect(page.locator("#ta-log tr", has_text=name).first).to_contain_text("added")
+    expect(page.locator("#ta-log tr", has_text="mine").first).to_contain_text("e2e")
+    expect(page.locator("#ta-log tr", has_text="ema_cross").first).to_contain_text(
+        "weight: settings' value → 0")
+    page.locator("#ta-h").scroll_into_view_if_needed()
+    screenshot(page, f"technical-strategies-{width}")
+    # delete it again (the other viewport's run starts from the same list)
+    added.locator("button", has_text="Delete").click()
+    expect(added).to_have_count(0)
+    assert _expected_400s(page.console_errors, 4) == []

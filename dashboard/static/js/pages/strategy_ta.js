@@ -9,6 +9,8 @@ const TA = "technical_analysis";
 const safe = (s) => String(s).replace(/[^a-z0-9_]/gi, "_");
 const errId = (name, field) => `ta-err-${safe(name)}-${safe(field)}`;
 const inId = (name, field) => `ta-${safe(name)}-${safe(field)}`;
+const shown = (v) => (v === null || v === undefined ? "settings' value" : typeof v === "object"
+  ? Object.entries(v).map(([k, x]) => `${k}=${x}`).join(", ") : String(v));
 let files = [];  // [{file, classes: [{name, ref, params}], error}]
 
 // A parameter's value as typed: numbers as numbers, true/false as booleans, else the text (so
@@ -46,7 +48,7 @@ function row(s) {
   const tr = el("div", { class: "ta-row", "data-strategy": s.name },
     el("label", { class: "inline ta-on" }, el("input", { type: "checkbox", id: inId(s.name, "enabled"), checked: s.enabled }), "on"),
     el("div", { class: "ta-name" }, el("b", {}, s.name), " ", what,
-      s.overridden.length ? el("span", { class: "muted small" }, ` (changed: ${s.overridden.join(", ")})`) : null),
+      s.source === "settings" && s.overridden.length ? el("span", { class: "muted small" }, ` (changed: ${s.overridden.join(", ")})`) : null),
     el("span", { class: "ta-param" }, el("label", { for: inId(s.name, "weight") }, "weight"),
       el("input", { id: inId(s.name, "weight"), class: "num", value: String(s.weight), autocomplete: "off",
         title: "0 to 100; 0 keeps it out of the blend", "aria-describedby": errId(s.name, "weight") }),
@@ -134,8 +136,8 @@ async function loadLog() {
   if (!r.available) { box.replaceChildren(notice(r.message || "Technical analysis is not running.")); return; }
   const rows = r.data.changes.map((c) => ({ ...c,
     what: c.action === "add" ? `added ${c.new.file}` : c.action === "delete" ? "deleted"
-      : ["enabled", "weight", "params"].filter((k) => JSON.stringify(c.old?.[k]) !== JSON.stringify(c.new?.[k]))
-        .map((k) => `${k}: ${JSON.stringify(c.old?.[k] ?? "default")} → ${JSON.stringify(c.new[k])}`).join("; ") }));
+      : ["enabled", "weight", "params"].filter((k) => JSON.stringify(c.old?.[k] ?? null) !== JSON.stringify(c.new?.[k] ?? null))
+        .map((k) => `${k}: ${shown(c.old?.[k])} → ${shown(c.new[k])}`).join("; ") }));
   table(box, [
     { key: "changed_at", label: `When (${zoneInfo().short})`, render: (c) => time(c.changed_at) },
     { key: "changed_by", label: "Who" },
