@@ -109,7 +109,7 @@ export function wireHold(form) {
           Math.max(1000, (r.ttl_s || 15) * 1000 / 3));
       }
       form.dataset.hold = r.held ? "held" : r.result;
-      $("#hold-state").textContent = r.held ? "⏸ The clock is paused while you edit: it resumes when you place, press Esc or leave the ticket."
+      $("#hold-state").textContent = r.held ? "Clock paused while you edit: it resumes when you place, press Esc or leave the ticket."
         : `The clock was not paused: ${r.result}.`;
     } catch (err) { form.dataset.hold = "error"; }
   }
