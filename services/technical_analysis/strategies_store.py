@@ -254,7 +254,7 @@ def check_user_params(cls: Any, params: dict[str, Any]) -> dict[str, Any]:
         else:
             ok, want = isinstance(v, type(d)), type(d).__name__
         if not ok:
-            raise ValidationError(f"params.{k} must be {want} (default {d!r}), was {v!r}",
+            raise ValidationError(f"must be {want} (default {d!r}), was {v!r}",
                                   field=f"params.{k}")
     return {**params}
 

@@ -32,6 +32,7 @@ log = logging.getLogger(__name__)
 def _as_400(exc: ConfigError, name: str) -> ValidationError:
     field = (exc.field or "").split(f"technical.strategies.{name}.", 1)[-1] or "params"
     msg = exc.message.split(f"strategy '{name}': ", 1)[-1]
+    msg = msg.removeprefix(f"{field}: ").removeprefix("Input ")  # the field is named apart
     return ValidationError(msg, field=field)
 
 

@@ -128,12 +128,14 @@ def test_the_technical_strategies_section(suite: Suite, page: Any, width: int,
     page.fill("#ta-mine-weight", "5")
     page.fill("#ta-mine-params_fast", "three")
     mine.locator("button", has_text="Save").click()
-    expect(page.locator("#ta-err-mine-params_fast")).to_contain_text("whole number")
+    expect(page.locator("#ta-err-mine-params_fast")).to_have_text(
+        "Fast must be a whole number (default 10), was 'three'.")
     assert page.get_attribute("#ta-mine-params_fast", "aria-invalid") == "true"
     rsi = page.locator('[data-strategy="rsi_reversion"]')
     page.fill("#ta-rsi_reversion-params_oversold", "80")
     rsi.locator("button", has_text="Save").click()
-    expect(page.locator("#ta-err-rsi_reversion-params_oversold")).to_contain_text("50")
+    expect(page.locator("#ta-err-rsi_reversion-params_oversold")).to_have_text(
+        "Oversold should be less than 50.")
     mine.scroll_into_view_if_needed()
     screenshot(page, f"technical-strategies-errors-{width}")
     got = _call(suite, "GET", "technical_analysis", "/api/v1/strategies")["strategies"]
