@@ -53,7 +53,9 @@ class ClockState:
 
 
 def _wall() -> pd.Timestamp:
-    return pd.Timestamp(time.time_ns(), tz="UTC")
+    # whole microseconds: a live clock's "now" (and an anchor taken from it) becomes a
+    # datetime, which holds no nanoseconds (every to_pydatetime() warned)
+    return pd.Timestamp(time.time_ns() // 1000 * 1000, tz="UTC")
 
 
 def replay_bounds(cal: MarketCalendar, start: object, end: object) -> tuple[pd.Timestamp, pd.Timestamp]:
