@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from flask import Blueprint, request
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from shared.web import current_service, ok, validate
 
@@ -25,6 +25,12 @@ class StrategyUpdate(_Model):
     weight: Weight | None = None
     params: Params | None = Field(None, max_length=50, description="merged over the current "
                                   "parameters; checked by the kind's or the class's params")
+
+    @model_validator(mode="after")
+    def _something(self) -> StrategyUpdate:
+        if self.enabled is None and self.weight is None and not self.params:
+            raise ValueError("send at least one of enabled, weight, params")
+        return self
 
 
 class StrategyAdd(_Model):

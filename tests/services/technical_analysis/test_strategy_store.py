@@ -81,6 +81,8 @@ def test_list_shows_every_strategy_with_params_defaults_and_state(env) -> None: 
     ("rsi_reversion", {"params": {"oversold": 80}}, 400, "params.oversold"),
     ("sma_cross", {"colour": "red"}, 400, "colour"),
     ("nope", {"weight": 1}, 404, "name"),
+    ("sma_cross", {}, 400, "body"),
+    ("sma_cross", {"params": {}}, 400, "body"),
 ])
 def test_put_refuses_bad_values_naming_the_field(env, name, body, status, field) -> None:  # type: ignore[no-untyped-def]
     before = env["a"].get("/api/v1/strategies").json["data"]["version"]
