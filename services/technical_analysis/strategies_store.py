@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from shared.db import Database
-from shared.errors import ValidationError
+from shared.errors import Conflict, ValidationError
 from shared.strategy import StrategyError, load_strategy
 
 DOCS_DIR = "docs/strategies"
@@ -54,6 +54,11 @@ def _decode(row: Any) -> dict[str, Any]:
     return d
 
 
+def _core(row: dict[str, Any] | None) -> tuple[Any, ...] | None:
+    return None if row is None else tuple(row.get(k) for k in ("file", "enabled", "weight",
+                                                              "params"))
+
+
 class StrategyStore:
     """SQL for ``ta_strategy_overrides``, ``ta_strategy_changes`` and ``ta_strategy_version``."""
 
@@ -70,11 +75,16 @@ class StrategyStore:
         rows = self.db.fetch_all(_SELECT + " ORDER BY name")
         return {r["name"]: _decode(r) for r in rows}
 
-    def write(self, name: str, new: dict[str, Any] | None, action: str, who: str) -> int:
+    def write(self, name: str, new: dict[str, Any] | None, action: str, who: str,
+              expect: dict[str, Any] | None = None) -> int:
         """Store ``new`` as ``name``'s override (None deletes it), log the change and bump the
         version, in one ``BEGIN IMMEDIATE`` transaction; return the new version.
 
+        ``expect`` is the row the caller read (None: none): another writer's change since
+        then refuses this one rather than losing it.
+
         Raises:
+            Conflict: the row changed since the caller read it.
             DatabaseBusyError: when the database stays locked past the retries.
         """
         now = _now()
@@ -82,6 +92,10 @@ class StrategyStore:
         def run(conn: Any) -> int:
             cur = conn.execute(_SELECT + " WHERE name = ?", (name,)).fetchone()
             old = _decode(cur) if cur else None
+            if _core(old) != _core(expect):
+                raise Conflict(f"strategy {name!r} was changed meanwhile by "
+                               f"{(old or {}).get('updated_by', 'someone')}; reload and retry",
+                               field="name")
             if new is None:
                 conn.execute("DELETE FROM ta_strategy_overrides WHERE name = ?", (name,))
             else:

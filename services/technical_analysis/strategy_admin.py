@@ -170,8 +170,8 @@ class StrategyAdmin:
         if name not in eff:
             raise NotFound(f"no strategy {name!r}; known: {sorted(eff)}", field="name")
         e = eff[name]
-        row = self.store.overrides().get(name) or {"file": None, "enabled": None,
-                                                   "weight": None, "params": None}
+        read = self.store.overrides().get(name)
+        row = dict(read or {"file": None, "enabled": None, "weight": None, "params": None})
         if enabled is not None:
             e.enabled = row["enabled"] = enabled
         if weight is not None:
@@ -180,7 +180,7 @@ class StrategyAdmin:
             e.params = row["params"] = {**e.params, **params}
         if e.enabled or params is not None:  # a broken strategy can still be switched off
             self._check(e)
-        self.store.write(name, row, "update", who)
+        self.store.write(name, row, "update", who, expect=read)
         self.sync()
         return self.one(name)
 
@@ -224,7 +224,7 @@ class StrategyAdmin:
         if eff[name].source != "added":
             raise Conflict(f"{name!r} comes from the settings and cannot be deleted; disable "
                            "it with PUT {\"enabled\": false}", field="name")
-        self.store.write(name, None, "delete", who)
+        self.store.write(name, None, "delete", who, expect=self.store.overrides().get(name))
         self.sync()
         return {"deleted": name, "version": self.version}
 

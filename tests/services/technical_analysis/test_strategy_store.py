@@ -193,3 +193,18 @@ def test_the_routes_are_in_openapi(env) -> None:  # type: ignore[no-untyped-def]
     assert {"put", "delete"} <= set(paths["/api/v1/strategies/{name}"])
     assert "/api/v1/strategies/changes" in paths
     assert paths["/api/v1/strategies"]["post"]["requestBody"]
+
+
+def test_a_write_over_a_row_changed_meanwhile_is_refused(env) -> None:  # type: ignore[no-untyped-def]
+    from shared.errors import Conflict
+
+    store = env["a"].application.extensions["service"].admin.store
+    assert env["a"].put("/api/v1/strategies/bbands_breakout", json={"weight": 3}).status_code \
+        == 200
+    stale = {"file": None, "enabled": None, "weight": 2.0, "params": None}
+    version = store.version()
+    with pytest.raises(Conflict, match="changed meanwhile"):
+        store.write("bbands_breakout", {**stale, "weight": 4.0}, "update", "late", expect=stale)
+    assert store.version() == version and store.overrides()["bbands_breakout"]["weight"] == 3.0
+    assert env["a"].put("/api/v1/strategies/bbands_breakout", json={"weight": 1}).status_code \
+        == 200
