@@ -182,11 +182,20 @@ function show(meta) {
 }
 
 // ---- past runs and the comparison ------------------------------------------------------
+let runsAsked = 0;
 async function loadRuns() {
+  const mine = ++runsAsked;
   let runs = [];
-  try { runs = await api("/api/v1/backtests/runs"); } catch (e) { $("#bt-runs").replaceChildren(emptyState("Runs could not be read.", errorSentence(e))); return; }
+  try {
+    runs = await api("/api/v1/backtests/runs");
+    if (mine !== runsAsked) return;  // a newer list was asked for: an older answer must not win
+  } catch (e) { $("#bt-runs").replaceChildren(emptyState("Runs could not be read.", errorSentence(e))); return; }
   for (const id of [...ticked]) if (!runs.some((r) => r.id === id && r.state === "done")) ticked.delete(id);
   const box = $("#bt-runs");
+  // drawn again only when a run came, went or changed state: a tick being clicked stays put
+  const sig = runs.map((r) => r.id + r.state).join();
+  if (box.dataset.sig === sig) { syncCompare(); return; }
+  box.dataset.sig = sig;
   if (!runs.length) { box.replaceChildren(emptyState("No runs yet.", "Run a backtest: it shows here with its figures.")); syncCompare(); return; }
   table(box, [
     { key: "pick", label: "", render: (r) => r.state === "done" ? el("input", { type: "checkbox", "aria-label": `compare ${r.id}`,
