@@ -90,6 +90,7 @@ def test_run_two_backtests_and_compare_them(page: Any, suite: Suite) -> None:
     assert "Final equity" in stats and "Max drawdown" in stats
     pts = page.eval_on_selector("#bt-cmp-chart", "e => e.dataset.points")
     assert all(int(n) > 100 for n in pts.split(","))
+    page.evaluate("scrollTo(0, 0)")  # the sticky header at the top of the full-page picture
     page.wait_for_timeout(300)
     screenshot(page, "backtests-compare-1366")
     assert page.console_errors == []
@@ -108,6 +109,7 @@ def test_wide_screen_shows_past_runs_report_and_comparison(page: Any, suite: Sui
         _tick(page, rid)
     page.click("[data-testid=bt-compare]")
     page.wait_for_selector("#bt-cmp-chart canvas")
+    page.evaluate("scrollTo(0, 0)")
     page.wait_for_timeout(300)
     screenshot(page, "backtests-1920")
     assert page.console_errors == []
