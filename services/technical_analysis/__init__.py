@@ -26,9 +26,13 @@ def create_app(settings: Settings | None = None, *, market: object = None) -> Fl
     settings = settings or load_settings()
     db = get_database(settings)
     service = TechnicalAnalysisService(settings, db, market=market)
+
+    def health_extra() -> dict[str, object]:
+        service.admin.sync()  # the strategies this process runs from its next analysis
+        return {"strategies": [s.name for s in service.strategies],
+                "strategies_version": service.admin.version,
+                "cached_series": len(service._cache)}
+
     return create_service_app(NAME, settings, blueprints=blueprints(), service=service,
-                              database=db,
-                              health_extra=lambda: {"strategies": [s.name for s in
-                                                                   service.strategies],
-                                                    "cached_series": len(service._cache)},
+                              database=db, health_extra=health_extra,
                               description="Technical analysis: indicators (TA-Lib) and strategy signals")

@@ -38,6 +38,8 @@ def suite(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Suite]:
     own_market(settings, db)
     db.close()
     s = Suite(tmp, {"TRADING__coordination__autostart": "false",
+                    # two worker processes: each must pick up a change made through the other
+                    "TRADING__services__technical_analysis__workers": "2",
                     "TRADING__MARKET__INGEST__HISTORY_DAYS": "{1m: 1, 5m: 1, 1d: 30}"})
     try:
         for name in ("coordination", "scanner", "technical_analysis", "paper_trading",
@@ -64,6 +66,15 @@ def test_a_cycle_enters_from_the_user_strategy(suite: Suite) -> None:
     for name in BUILTINS:
         body = {"weight": 0} if name in ("ema_cross", "macd_cross") else {"enabled": False}
         _call(suite, "PUT", "technical_analysis", f"/api/v1/strategies/{name}", json=body)
+    pids: dict[int, list[str]] = {}
+    for _ in range(40):  # /health lands on either worker: both run the new strategies
+        h = _call(suite, "GET", "technical_analysis", "/health")
+        pids[h["pid"]] = h["strategies"]
+        if len(pids) == 2:
+            break
+    assert len(pids) == 2, pids
+    for names in pids.values():
+        assert sorted(names) == ["ema_cross", "macd_cross", "mine"]
     _call(suite, "PATCH", "coordination", "/api/v1/strategy", json={
         "weights": {"technical": 1, "patterns": 0, "candles": 0, "news": 0},
         "timeframe": "1m", "scanner_preset": None, "max_candidates": 40, "max_positions": 50,
