@@ -7,7 +7,7 @@ import logging
 import threading
 from typing import TYPE_CHECKING, Any
 
-from services.technical_analysis import domain as D
+from services.technical_analysis.domain.strategies import Strategy as KindStrategy
 from services.technical_analysis.strategies_store import (
     Effective,
     StrategyStore,
@@ -62,7 +62,7 @@ class StrategyAdmin:
 
             return UserStrategy(e.name, resolve_ref(e.file or "", ROOT), e.params, e.weight,
                                 e.timeframe)
-        return D.Strategy(e.name, e.kind, e.params, e.weight, e.timeframe)
+        return KindStrategy(e.name, e.kind, e.params, e.weight, e.timeframe)
 
     def sync(self) -> None:
         """Rebuild the strategies from the settings and the overrides when their version moved
