@@ -139,3 +139,28 @@ def test_bad_parameters_and_data_are_answered_in_words(page: Any, suite: Suite) 
     # the refusals (400) are the answers the page shows; nothing else failed
     assert page.console_errors and [e for e in page.console_errors
                                     if not re.search(r"\b400\b", e)] == []
+
+
+def test_the_report_allows_no_network_and_paths_stay_inside(suite: Suite) -> None:
+    base = suite.url("dashboard")
+    rid = requests.post(base + "/api/v1/backtests/runs", timeout=30, json={
+        "strategy": "builtin:sma_cross", "data": {"kind": "bundled", "name": "GOOG.csv"}}
+    ).json()["data"]["id"]
+    deadline = time.monotonic() + 60
+    while requests.get(f"{base}/api/v1/backtests/runs/{rid}",
+                       timeout=10).json()["data"]["state"] == "running":
+        assert time.monotonic() < deadline
+        time.sleep(0.3)
+    r = requests.get(f"{base}/backtests/runs/{rid}/report.html", timeout=10)
+    assert r.status_code == 200 and "<html" in r.text.lower()
+    csp = r.headers["Content-Security-Policy"]
+    assert "default-src 'none'" in csp and "frame-ancestors 'self'" in csp
+    assert "script-src" not in csp and "connect-src" not in csp
+    assert r.headers["X-Frame-Options"] == "SAMEORIGIN"
+    for bad in ("..%2F..%2Ftrading.db", "20240101T000000000-abcdef", "x" * 30):
+        r = requests.get(f"{base}/backtests/runs/{bad}/report.html", timeout=10)
+        assert r.status_code in (400, 404) and r.json()["error"]["message"], bad
+    r = requests.post(base + "/api/v1/backtests/runs", timeout=10, json={
+        "strategy": "docs:../../hybrid_manager.py:X", "data": {"kind": "upload",
+                                                              "name": "../trading.db"}})
+    assert r.status_code == 400 and r.json()["error"]["details"]["field"] == "strategy"
