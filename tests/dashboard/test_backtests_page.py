@@ -112,6 +112,13 @@ def test_wide_screen_shows_past_runs_report_and_comparison(page: Any, suite: Sui
     page.evaluate("scrollTo(0, 0)")
     page.wait_for_timeout(300)
     screenshot(page, "backtests-1920")
+    gone = page.locator(f"#bt-runs tr[data-run='{done[-1]}'] button", has_text="Delete")
+    gone.scroll_into_view_if_needed()
+    page.wait_for_timeout(150)
+    gone.click()
+    page.wait_for_selector(f"#bt-runs tr[data-run='{done[-1]}']", state="detached")
+    r = requests.get(f"{suite.url('dashboard')}/api/v1/backtests/runs/{done[-1]}", timeout=10)
+    assert r.status_code == 404
     assert page.console_errors == []
 
 
