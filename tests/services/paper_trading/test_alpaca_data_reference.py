@@ -2,7 +2,6 @@
 bars), the whole calendar, the asset filters and each asset's and position's exchange."""
 from __future__ import annotations
 
-import time
 import warnings
 from datetime import UTC, date, datetime, timedelta
 
@@ -105,17 +104,14 @@ def test_trade_pages_follow_tokens(mkt: Market) -> None:
 
 def test_the_calendar_without_a_range_is_every_session(mkt: Market) -> None:
     tc = TradingClient("k", "s", url_override=mkt.url)
-    t0 = time.perf_counter()
     cal = tc.get_calendar()
-    first = time.perf_counter() - t0
     assert cal[0].date == date(1990, 1, 2) and cal[-1].date.year >= 2025 and len(cal) > 8_000
     days = {c.date: c for c in cal}
     assert (days[date(2024, 1, 2)].open.hour, days[date(2024, 1, 2)].close.hour) == (9, 16)
     assert days[date(2024, 11, 29)].close.hour == 13  # the day after Thanksgiving
     assert date(2024, 1, 1) not in days
-    t0 = time.perf_counter()
-    tc.get_calendar()
-    assert time.perf_counter() - t0 < 1.0 and first < 5.0
+    # speed is the bench's to measure, not a test's to assert: the second answer is the same
+    assert [c.date for c in tc.get_calendar()] == [c.date for c in cal]
     r = mkt.get("/v2/calendar", start="2024-12-20")
     assert r.json()[0]["date"] == "2024-12-20" and r.json()[-1]["date"] == cal[-1].date.isoformat()
     assert mkt.get("/v2/calendar", start="soon").status_code == 400
