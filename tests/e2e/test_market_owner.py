@@ -140,7 +140,9 @@ def test_every_symbol_priced_from_the_first_second(suite) -> None:  # type: igno
     t = time.monotonic()
     r = s.get("technical_analysis", "/api/v1/indicators/AAPL?start=0")
     assert r.status_code == 400 and r.json()["error"]["details"]["field"] == "start"
-    assert time.monotonic() - t < 2
+    # refused before any work: generating the decades took minutes (a loaded CI box may
+    # still need seconds to answer at all, so the bound is loose)
+    assert time.monotonic() - t < 30
     # the first minutes of the replay (x130: a clock minute in under half a second)
     open_ = _clock(s)["now"]
     deadline = time.monotonic() + 20

@@ -99,11 +99,9 @@ def test_breaker_opens_after_n_failures_then_half_opens(upstream: Upstream) -> N
             c.get("/api/v1/thing")
     assert breaker_states()["upstream"] == "open"
     calls = upstream.calls
-    t0 = time.perf_counter()
     with pytest.raises(ServiceUnavailable, match="circuit breaker open"):
         c.get("/api/v1/thing")
     assert upstream.calls == calls, "an open breaker fails fast without calling"
-    assert time.perf_counter() - t0 < 0.1
     time.sleep(0.6)
     upstream.mode = "ok"
     assert c.get("/api/v1/thing")["n"] == calls + 1  # the half-open trial call goes through
