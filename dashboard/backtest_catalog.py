@@ -81,6 +81,15 @@ def _builtin_params(kind: str) -> list[dict[str, Any]]:
     return rows
 
 
+def _shown(path: Path) -> str:
+    """Return ``path`` relative to the repository when inside it (the report's title shows
+    it; the replay runs there), else absolute."""
+    try:
+        return str(path.resolve().relative_to(ROOT))
+    except ValueError:
+        return str(path.resolve())
+
+
 def list_strategies(settings: Settings) -> list[dict[str, Any]]:
     """Return every strategy the page offers: id, label, source, cli ref and parameters."""
     from services.technical_analysis.domain.strategies import KINDS
@@ -93,7 +102,7 @@ def list_strategies(settings: Settings) -> list[dict[str, Any]]:
         for f in sorted(folder.glob("*.py")):
             for cls, params in file_classes(f):
                 out.append({"id": f"{key}:{f.name}:{cls}", "label": f"{f.name} · {cls}",
-                            "source": key, "ref": f"{f}:{cls}",
+                            "source": key, "ref": f"{_shown(f)}:{cls}",
                             "params": [{"name": n, "default": v, "type": _kind(v), "hint": ""}
                                        for n, v in params.items()]})
     return out
