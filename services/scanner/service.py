@@ -221,6 +221,10 @@ class ScannerService(DatabaseServiceMixin):
         if run is None:
             raise NotFound("No scan has run yet. The automation scans at each step while the "
                            "market is open; run a scan to see matches now.", field="scan")
+        # the stored rows keep no sector (the universe's): a stored scan reads like a fresh one
+        sectors = {u["symbol"]: u.get("sector") for u in self._tradable()}
+        for r in run["results"]:
+            r["sector"] = sectors.get(r["symbol"])
         return run
 
     @property

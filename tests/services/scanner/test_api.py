@@ -38,6 +38,9 @@ def test_scan_stores_and_explains(client, db) -> None:  # type: ignore[no-untype
     latest = client.get("/api/v1/scan/latest").json["data"]
     assert latest["id"] == data["id"] and latest["clock_ts"] == data["clock_ts"]
     assert [x["symbol"] for x in latest["results"]] == [x["symbol"] for x in data["results"]]
+    # the stored scan reads like the fresh one, sector included (the dashboard's column)
+    assert [x["sector"] for x in latest["results"]] == [x["sector"] for x in data["results"]]
+    assert all(x["sector"] for x in latest["results"])
     n = db.fetch_one("SELECT COUNT(*) AS n FROM scan_results WHERE run_id = ?", (data["id"],))
     assert n["n"] == len(data["results"])
 
