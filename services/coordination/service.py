@@ -21,8 +21,8 @@ from services.coordination.workflow import Cycle
 from shared.config import Settings
 from shared.config_sections.coordination import Strategy
 from shared.db import Database, DatabaseServiceMixin
-from shared.errors import Conflict, NotFound, ValidationError
 from shared.domain.money import D
+from shared.errors import Conflict, NotFound, ValidationError
 from shared.market import ClockController
 
 log = logging.getLogger("coordination")
@@ -161,12 +161,6 @@ class CoordinationService(DatabaseServiceMixin):
         return {"strategy": new, "changes": [{"key": k, "old": o, "new": n}
                                              for k, o, n in changes]}
 
-    def settings_changes(self, limit: int) -> list[dict[str, Any]]:
-        return self.repo.changes(limit)
-
-    # -- automation -------------------------------------------------------------------------
-    def automation(self) -> dict[str, Any]:
-        row = self.repo.automation() or {"state": "stopped", "last_step_ts": None}
     def _equity(self) -> Decimal:
         """Return the automation account's equity (the starting cash when paper trading
         does not answer)."""
@@ -177,6 +171,12 @@ class CoordinationService(DatabaseServiceMixin):
                         "starting cash")
             return D(self.settings.paper_trading.starting_cash)
 
+    def settings_changes(self, limit: int) -> list[dict[str, Any]]:
+        return self.repo.changes(limit)
+
+    # -- automation -------------------------------------------------------------------------
+    def automation(self) -> dict[str, Any]:
+        row = self.repo.automation() or {"state": "stopped", "last_step_ts": None}
         lease = self.repo.lease("workflow")
         return {"state": row["state"], "last_step_ts": row.get("last_step_ts"),
                 "loop_holder": lease["holder"] if lease else None,
