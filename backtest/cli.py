@@ -143,7 +143,7 @@ def replay_csv(args: argparse.Namespace) -> dict[str, Any]:
     from backtest.annualize import periods_per_year
     from backtest.engine import run_replay
     from backtest.report_inputs import display_tz, indicator_lines, run_config
-    from services.reporting.domain import ReportOptions, build_report, export_files
+    from shared.analytics import ReportOptions, build_report, export_files
 
     frame, cfg = frame_and_config(args)
     show = progress_printer(args)

@@ -19,8 +19,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from services.coordination.domain.sizing import size_entry
-from services.paper_trading.domain import (
+from shared.analytics import Fill, equity_series
+from shared.config_sections.coordination import Sizing
+from shared.domain.money import D, cents
+from shared.strategy import FLAT, is_file_ref, load_strategy, run_signals
+from shared.strategy.api import FIELDS
+from shared.ta import Strategy
+from shared.ta.strategies import CROSS_ABS_TOL, CROSS_REL_TOL
+from shared.trading import (
     Bar,
     Costs,
     OrderIntent,
@@ -36,13 +42,7 @@ from services.paper_trading.domain import (
     commission,
     evaluate,
 )
-from services.reporting.domain import Fill, equity_series
-from services.technical_analysis.domain import Strategy
-from services.technical_analysis.domain.strategies import CROSS_ABS_TOL, CROSS_REL_TOL
-from shared.config_sections.coordination import Sizing
-from shared.domain.money import D, cents
-from shared.strategy import FLAT, is_file_ref, load_strategy, run_signals
-from shared.strategy.api import FIELDS
+from shared.trading.sizing import size_entry
 
 ZERO = Decimal(0)
 

@@ -172,7 +172,7 @@ def _init(frame: pd.DataFrame) -> None:
 def score(frame: pd.DataFrame, cfg: ReplayConfig, periods_per_year: int,
           tz: str) -> dict[str, Any]:
     """Return the report's figures of one run (reporting's ``compute_stats``)."""
-    from services.reporting.domain import build_round_trips, compute_stats
+    from shared.analytics import build_round_trips, compute_stats
 
     res = run_replay(frame, cfg)
     trips = build_round_trips(res.fills)

@@ -17,7 +17,10 @@ import numpy as np
 import pandas as pd
 
 from backtest.engine import Progress, ReplayConfig, progress_every, strategy_signals
-from services.paper_trading.domain import (
+from shared.analytics import Fill, equity_series
+from shared.domain.money import D, cents
+from shared.strategy import FLAT
+from shared.trading import (
     Bar,
     Costs,
     OrderState,
@@ -28,9 +31,6 @@ from services.paper_trading.domain import (
     commission,
     evaluate,
 )
-from services.reporting.domain import Fill, equity_series
-from shared.domain.money import D, cents
-from shared.strategy import FLAT
 
 ZERO = Decimal(0)
 

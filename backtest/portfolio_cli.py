@@ -46,7 +46,7 @@ def replay_portfolio(args: argparse.Namespace) -> dict[str, Any]:
     from backtest.data import LoadOptions, load_many, market_bars
     from backtest.engine import ReplayConfig
     from backtest.portfolio import PortfolioConfig, run_portfolio
-    from services.reporting.domain import ReportOptions, build_report, export_files
+    from shared.analytics import ReportOptions, build_report, export_files
 
     symbols = [s.strip().upper() for s in args.symbols.split(",")] if args.symbols else None
     if args.market:

@@ -28,7 +28,7 @@ def strategy_params(cfg: ReplayConfig) -> dict[str, Any]:
 
     if is_file_ref(cfg.strategy):
         return {**dict(load_strategy(cfg.strategy).params), **cfg.params}
-    from services.technical_analysis.domain import Strategy
+    from shared.ta import Strategy
 
     return Strategy(cfg.strategy, cfg.strategy, cfg.params).params.model_dump()
 
@@ -38,7 +38,7 @@ def indicator_lines(frame: pd.DataFrame, cfg: ReplayConfig) -> dict[str, np.ndar
     TA-Lib values per bar, named like 'SMA(10)'); nothing for other strategies."""
     if cfg.strategy not in ("sma_cross", "ema_cross"):
         return {}
-    from services.technical_analysis.domain import Strategy
+    from shared.ta import Strategy
 
     strat = Strategy(cfg.strategy, cfg.strategy, cfg.params)
     data = {k: frame[k].to_numpy(dtype="float64") for k in ("open", "high", "low", "close",
@@ -55,8 +55,8 @@ def run_config(args: argparse.Namespace, cfg: ReplayConfig, frame: pd.DataFrame,
                res: ReplayResult, ppy: int, tz: str) -> dict[str, Any]:
     """Return the run's configuration as the report shows it (label -> value; times of
     the stop in ``tz``)."""
-    from services.reporting.domain.html_report import is_daily
-    from services.reporting.domain.report_text import local_time
+    from shared.analytics.html_report import is_daily
+    from shared.analytics.report_text import local_time
 
     stop_at = local_time(res.stopped["ts"], tz, is_daily(frame)) if res.stopped else ""
     stopped = (f"yes: {res.stopped['reason']} at {stop_at} ({tz})" if res.stopped

@@ -39,8 +39,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from services.scanner.domain import Filters, Panel, ScanParams, scan  # noqa: E402
-from services.technical_analysis.domain import build_states, parse_specs  # noqa: E402
 from shared.config import load_settings  # noqa: E402
+from shared.ta import build_states, parse_specs  # noqa: E402
 
 
 def median_time(fn, repeat: int) -> float:  # type: ignore[no-untyped-def]

@@ -170,12 +170,12 @@ def sweep_part(tmp: Path, n: int = 10_000) -> None:
     import numpy as np
 
     from services.paper_trading.adapters.repository import Repository
-    from services.paper_trading.domain import Bar, Costs, OrderState, OrderType, Side, evaluate
-    from services.paper_trading.domain.book import candidate_mask
-    from services.paper_trading.domain.records import OrderRecord, bar_iso
     from services.paper_trading.service_layer.service import PaperTradingService, asset_id_for
     from shared.db import Database, migrate
     from shared.domain.money import to_micros
+    from shared.trading import Bar, Costs, OrderState, OrderType, Side, evaluate
+    from shared.trading.book import candidate_mask
+    from shared.trading.records import OrderRecord, bar_iso
     from tests.conftest import make_settings
 
     open_ = datetime(2024, 1, 2, 14, 30, tzinfo=UTC)

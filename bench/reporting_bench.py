@@ -25,7 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from services.reporting.domain import (  # noqa: E402
+from shared.analytics import (  # noqa: E402
     build_report,
     build_round_trips,
     compute_stats,

@@ -72,7 +72,7 @@ def file_classes(path: Path) -> list[tuple[str, dict[str, Any]]]:
 
 
 def _builtin_params(kind: str) -> list[dict[str, Any]]:
-    from services.technical_analysis.domain.strategies import KINDS
+    from shared.ta.strategies import KINDS
 
     rows = []
     for name, f in KINDS[kind].params.model_fields.items():
@@ -92,7 +92,7 @@ def _shown(path: Path) -> str:
 
 def list_strategies(settings: Settings) -> list[dict[str, Any]]:
     """Return every strategy the page offers: id, label, source, cli ref and parameters."""
-    from services.technical_analysis.domain.strategies import KINDS
+    from shared.ta.strategies import KINDS
 
     out = [{"id": f"builtin:{k}", "label": k, "source": "built-in", "ref": k,
             "params": _builtin_params(k)} for k in sorted(KINDS)]
@@ -164,7 +164,7 @@ def check_params(strategy: dict[str, Any], params: dict[str, Any]) -> dict[str, 
                                   f"{', '.join(spec) or 'none'}", field=f"params.{name[:40]}")
         out[name] = _coerce(name, spec[name], value)
     if strategy["source"] == "built-in":
-        from services.technical_analysis.domain.strategies import KINDS
+        from shared.ta.strategies import KINDS
 
         try:
             KINDS[strategy["ref"]].params.model_validate(out)

@@ -15,7 +15,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from services.news import alpaca_shape
 from services.news import repository as repo
 from services.news.domain import (
     Article,
@@ -34,6 +33,7 @@ from services.news.sources import AlpacaSource, FileSource, NewsSource, Simulate
 from shared.config import Settings
 from shared.db import Database, DatabaseServiceMixin
 from shared.errors import NotFound, UnprocessableError, ValidationError
+from shared.market import alpaca_news
 
 log = logging.getLogger("news")
 
@@ -275,11 +275,11 @@ class NewsService(DatabaseServiceMixin):
         return self._row(row)
 
     def alpaca_news(self, **kw: Any) -> dict[str, Any]:
-        """Return one page in Alpaca's ``/v1beta1/news`` shape (see ``alpaca_shape``)."""
+        """Return one page in Alpaca's ``/v1beta1/news`` shape (see ``shared.market.alpaca_news``)."""
         symbols = kw.get("symbols")
         if symbols:
             self.refresh(symbols)
-        return alpaca_shape.news_page(self.db, self.now(), **kw)
+        return alpaca_news.news_page(self.db, self.now(), **kw)
 
     @staticmethod
     def _row(r: Any) -> dict[str, Any]:

@@ -7,8 +7,8 @@ from flask import Blueprint, Response, current_app, g, request
 from pydantic import BaseModel, ConfigDict, Field
 
 from services.reporting import runs
-from services.reporting.domain import GROUPS
 from services.reporting.service import ReportingService
+from shared.analytics import GROUPS
 from shared.db.bounds import DB_INT_MAX
 from shared.errors import NotFound, ValidationError
 from shared.market.symbols import SymbolStr

@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from services.reporting.domain import Decision, Fill
+from shared.analytics import Decision, Fill
 from shared.db import Database
 from shared.db.bounds import db_int
 from shared.domain.money import from_micros, to_micros

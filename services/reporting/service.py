@@ -11,10 +11,10 @@ from typing import Any
 
 import pandas as pd
 
-from services.reporting import domain as d
-from services.reporting.domain.export import daily_rows, equity_rows, to_csv
 from services.reporting.repository import ReportRepository, Snapshot
 from services.reporting.runs import check_snapshot
+from shared import analytics as d
+from shared.analytics.export import daily_rows, equity_rows, to_csv
 from shared.config import Settings
 from shared.db import Database, DatabaseServiceMixin
 from shared.domain.money import from_micros

@@ -20,12 +20,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from services.technical_analysis.market_source import load_bars_many
 from shared.market.clock import bar_visible
 from shared.market.frames import BarArrays
 from shared.market.reader import history_epoch
 from shared.market.resample import next_bucket_start
 from shared.market.timeframes import Timeframe, parse_timeframe
+from shared.ta.market_source import load_bars_many
 
 
 def _load(market: Any, symbols: list[str], timeframe: str, errors: dict[str, Any],

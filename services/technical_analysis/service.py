@@ -11,9 +11,8 @@ import numpy as np
 import pandas as pd
 from cachetools import LRUCache
 
-from services.technical_analysis import domain as D
-from services.technical_analysis.market_source import load_bars, load_bars_many
 from services.technical_analysis.repository import SignalRepository
+from shared import ta as D
 from shared.config import Settings
 from shared.db import Database, DatabaseServiceMixin
 from shared.errors import AppError, ConfigError, ValidationError
@@ -23,6 +22,7 @@ from shared.market.reader import BarReader, history_epoch
 from shared.market.resample import next_bucket_start
 from shared.market.symbols import classify, normalize_symbol
 from shared.market.timeframes import parse_timeframe
+from shared.ta.market_source import load_bars, load_bars_many
 
 
 def _iso(ns: int) -> str:
@@ -44,8 +44,8 @@ def build_strategies(cfg: Any) -> list[D.Strategy]:
     Raises:
         ConfigError: naming a strategy with an unknown kind or a bad parameter.
     """
-    from services.technical_analysis.domain.user_strategy import UserStrategy, resolve_ref
     from shared.config import ROOT
+    from shared.ta.user_strategy import UserStrategy, resolve_ref
 
     out: list[Any] = []
     for name, sc in cfg.strategies.items():

@@ -277,7 +277,7 @@ def param_defaults(e: Effective, cls: Any = None) -> dict[str, Any]:
     """Return the parameters a strategy takes with their defaults."""
     if e.kind == "user":
         return dict(cls.params) if cls is not None else {}
-    from services.technical_analysis.domain.strategies import KINDS
+    from shared.ta.strategies import KINDS
 
     kind = KINDS.get(e.kind)
     if kind is None:

@@ -7,7 +7,6 @@ import logging
 import threading
 from typing import TYPE_CHECKING, Any
 
-from services.technical_analysis.domain.strategies import Strategy as KindStrategy
 from services.technical_analysis.strategies_store import (
     Effective,
     StrategyStore,
@@ -22,6 +21,7 @@ from services.technical_analysis.strategies_store import (
 from shared.config import ROOT
 from shared.errors import ConfigError, Conflict, NotFound, ValidationError
 from shared.strategy import StrategyError, load_strategy
+from shared.ta.strategies import Strategy as KindStrategy
 
 if TYPE_CHECKING:
     from services.technical_analysis.service import TechnicalAnalysisService
@@ -55,7 +55,7 @@ class StrategyAdmin:
             ConfigError: a file that does not load or a bad parameter.
         """
         if e.kind == "user":
-            from services.technical_analysis.domain.user_strategy import (
+            from shared.ta.user_strategy import (
                 UserStrategy,
                 resolve_ref,
             )
@@ -101,7 +101,7 @@ class StrategyAdmin:
         cls, err = None, None
         if e.kind == "user":
             try:
-                from services.technical_analysis.domain.user_strategy import resolve_ref
+                from shared.ta.user_strategy import resolve_ref
 
                 cls = load_strategy(resolve_ref(e.file or "", ROOT))
             except StrategyError as exc:
@@ -146,7 +146,7 @@ class StrategyAdmin:
     def _check(self, e: Effective) -> None:
         """Raise a 400 naming the field when ``e`` does not build."""
         if e.kind == "user":
-            from services.technical_analysis.domain.user_strategy import resolve_ref
+            from shared.ta.user_strategy import resolve_ref
 
             try:
                 cls = load_strategy(resolve_ref(e.file or "", ROOT))

@@ -21,7 +21,7 @@ from backtest.optimize import (
     walk_forward,
     windows,
 )
-from services.reporting.domain import build_round_trips, compute_stats
+from shared.analytics import build_round_trips, compute_stats
 from shared.errors import ValidationError
 from shared.supervisor.cli import main
 

@@ -112,7 +112,7 @@ def test_cross_check_against_backtesting_py(tmp_path: Path) -> None:
                                               ("macd_cross", {})])
 def test_screened_signals_equal_evaluating_every_bar(kind: str, params: dict) -> None:
     from backtest.engine import signals
-    from services.technical_analysis.domain import Strategy
+    from shared.ta import Strategy
 
     rng = np.random.default_rng(11)
     c = 50 * np.exp(np.cumsum(rng.normal(0, 0.02, 600)))
@@ -136,8 +136,8 @@ def test_screened_signals_equal_evaluating_every_bar(kind: str, params: dict) ->
 def test_equal_values_are_not_a_cross_whatever_the_noise() -> None:
     """An SMA and an EMA of a flat series are equal but for the last bits: no signal."""
     from backtest.engine import signals
-    from services.technical_analysis.domain import Strategy
-    from services.technical_analysis.domain.strategies import _cross
+    from shared.ta import Strategy
+    from shared.ta.strategies import _cross
 
     assert _cross(1.0, 1.0 + 1e-13, 1.0 + 1e-13, 1.0) == 0
     assert _cross(100.0, 100.0 + 2e-12, 100.0 + 1e-12, 100.0) == 0

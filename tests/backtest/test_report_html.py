@@ -17,7 +17,7 @@ import pandas as pd
 import pytest
 from markupsafe import escape
 
-from services.reporting.domain.report_text import STATS
+from shared.analytics.report_text import STATS
 from shared.supervisor.cli import main
 from tests.dashboard.conftest import ARTIFACTS, screenshot
 
@@ -301,7 +301,7 @@ def test_live_report_without_a_run_configuration_has_no_empty_section() -> None:
     # reporting's /api/v1/report/export?format=html renders with no config and no bars
     from datetime import UTC, datetime, timedelta
 
-    from services.reporting.domain import Fill, build_report, equity_series, export_files
+    from shared.analytics import Fill, build_report, equity_series, export_files
 
     t0 = datetime(2024, 3, 4, 14, 30, tzinfo=UTC)
     fills = [Fill(t0 + timedelta(minutes=5), "AAA", "buy", Decimal(10), Decimal("100.10"),

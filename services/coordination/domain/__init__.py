@@ -6,7 +6,7 @@ clock alone closes a position.  No Flask, no sqlite3, no HTTP.
 """
 from services.coordination.domain.decision import Intent, SymbolView, blend, decide
 from services.coordination.domain.exits import SessionWindow, entries_allowed, exit_reason
-from services.coordination.domain.sizing import SizeResult, size_entry, stop_price
+from shared.trading.sizing import SizeResult, size_entry, stop_price
 
 __all__ = ["Intent", "SessionWindow", "SizeResult", "SymbolView", "blend", "decide",
            "entries_allowed", "exit_reason", "size_entry", "stop_price"]

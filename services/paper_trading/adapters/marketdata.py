@@ -28,7 +28,7 @@ def news(db: Database, now: datetime, symbols: list[str] | None, start: str | No
     Raises:
         ValidationError: a bad start/end time or a page token this server did not issue.
     """
-    from services.news.alpaca_shape import news_page  # the news area's reader of its table
+    from shared.market.alpaca_news import news_page  # the news area's reader of its table
 
     return news_page(db, now, symbols=symbols or None,
                      start=None if start is None else to_utc(start),

@@ -11,10 +11,10 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from services.paper_trading.domain import Bar
-from services.paper_trading.domain.records import ORDER_COLUMNS, OrderRecord, bar_iso, iso
 from shared.domain.money import from_micros, to_micros
 from shared.errors import NotFound
+from shared.trading import Bar
+from shared.trading.records import ORDER_COLUMNS, OrderRecord, bar_iso, iso
 
 _INSERT_ORDER = (f"INSERT INTO pt_orders ({', '.join(ORDER_COLUMNS)}) "  # noqa: S608 - fixed fragments, values bound
                  f"VALUES ({', '.join(':' + c for c in ORDER_COLUMNS)})")

@@ -13,7 +13,6 @@ from typing import Literal
 from flask import Blueprint, Response, g, request
 from pydantic import BaseModel, ConfigDict, Field
 
-from services.paper_trading.domain.schemas import OrderRequest, ReplaceRequest
 from services.paper_trading.entrypoints.alpaca_account_api import account_routes
 from services.paper_trading.entrypoints.alpaca_data_api import data_blueprints
 from services.paper_trading.entrypoints.alpaca_json import json_response as _json
@@ -30,6 +29,7 @@ from services.paper_trading.service_layer.service import PaperTradingService, as
 from shared.config import Settings
 from shared.errors import AppError, AuthError, NotFound
 from shared.market.limits import symbol_list
+from shared.trading.schemas import OrderRequest, ReplaceRequest
 from shared.web import current_service, validate
 
 

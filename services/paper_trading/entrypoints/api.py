@@ -14,7 +14,6 @@ from flask import Blueprint, Response, g, request
 from pydantic import BaseModel, ConfigDict, Field
 
 from services.paper_trading.adapters.repository import Repository
-from services.paper_trading.domain.schemas import OrderRequest, ReplaceRequest
 from services.paper_trading.entrypoints.common import is_submission
 from services.paper_trading.service_layer.accounts import AUTOMATION
 from services.paper_trading.service_layer.alpaca_models import (
@@ -26,6 +25,7 @@ from shared.db.bounds import DB_INT_MAX, db_int
 from shared.errors import ValidationError
 from shared.market.limits import MAX_SYMBOLS_PER_REQUEST
 from shared.market.symbols import SymbolStr
+from shared.trading.schemas import OrderRequest, ReplaceRequest
 from shared.web import current_service, current_settings, ok, validate
 
 _ACCOUNT = Field(None, max_length=128, description="the account's id or name "

@@ -30,12 +30,12 @@ from typing import TYPE_CHECKING, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from services.paper_trading.adapters.repository import Repository
-from services.paper_trading.domain import RiskRejection
 from shared.errors import NotFound, UnprocessableError
+from shared.trading import RiskRejection
 
 if TYPE_CHECKING:
-    from services.paper_trading.domain.schemas import OrderRequest
     from services.paper_trading.service_layer.ports import PaperContext
+    from shared.trading.schemas import OrderRequest
 
 Check = Literal["both", "entry", "exit"]
 _MULTIPLIERS = ("1", "2", "3", "4")

@@ -20,9 +20,6 @@ from typing import Any
 import pybreaker
 import requests
 
-from services.paper_trading.domain import AccountFigures, Position
-from services.paper_trading.domain.records import OrderRecord, iso
-from services.paper_trading.domain.schemas import OrderRequest, ReplaceRequest
 from services.paper_trading.service_layer.snapshot import PricedPosition, Snapshot
 from shared.config import Settings
 from shared.db import DatabaseServiceMixin
@@ -39,6 +36,9 @@ from shared.errors import (
 )
 from shared.http import breaker_for
 from shared.market.calendar import get_calendar
+from shared.trading import AccountFigures, Position
+from shared.trading.records import OrderRecord, iso
+from shared.trading.schemas import OrderRequest, ReplaceRequest
 
 with warnings.catch_warnings():  # alpaca-py imports websockets.legacy, which warns on import
     warnings.simplefilter("ignore", DeprecationWarning)

@@ -14,11 +14,11 @@ from typing import Any
 import pandas as pd
 
 from services.paper_trading.adapters.asset_catalog import exchange_of, listing_exchange
-from services.paper_trading.domain.records import OrderRecord
 from services.paper_trading.service_layer.snapshot import PricedPosition, Snapshot
 from shared.domain.money import money_str
 from shared.errors import ValidationError
 from shared.market.calendar import MarketCalendar
+from shared.trading.records import OrderRecord
 
 UTC = UTC
 ERROR_CODES = {400: 40010001, 401: 40110000, 403: 40310000, 404: 40410000, 405: 40510000,

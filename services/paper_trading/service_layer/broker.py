@@ -12,9 +12,9 @@ from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 from shared.config import Settings
 
 if TYPE_CHECKING:
-    from services.paper_trading.domain.records import OrderRecord
-    from services.paper_trading.domain.schemas import OrderRequest, ReplaceRequest
     from services.paper_trading.service_layer.snapshot import PricedPosition, Snapshot
+    from shared.trading.records import OrderRecord
+    from shared.trading.schemas import OrderRequest, ReplaceRequest
 
 
 @runtime_checkable

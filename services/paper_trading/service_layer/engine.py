@@ -17,7 +17,10 @@ from typing import Any
 import numpy as np
 
 from services.paper_trading.adapters.repository import Repository
-from services.paper_trading.domain import (
+from services.paper_trading.service_layer.lifecycle import Lifecycle
+from shared.domain.money import from_micros, money_str, to_micros
+from shared.market.calendar import MarketCalendar
+from shared.trading import (
     ACTIVE,
     ALWAYS_TIF,
     TYPE_CODE,
@@ -34,10 +37,7 @@ from services.paper_trading.domain import (
     commission,
     evaluate,
 )
-from services.paper_trading.domain.records import OrderRecord, iso, parse_ts
-from services.paper_trading.service_layer.lifecycle import Lifecycle
-from shared.domain.money import from_micros, money_str, to_micros
-from shared.market.calendar import MarketCalendar
+from shared.trading.records import OrderRecord, iso, parse_ts
 
 _COLS = ("seq", "buy", "type", "always", "limit", "stop", "triggered", "active_from",
          "expires")

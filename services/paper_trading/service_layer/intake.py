@@ -32,7 +32,12 @@ from typing import TYPE_CHECKING, Any
 import orjson
 
 from services.paper_trading.adapters.repository import Repository, priced_rows
-from services.paper_trading.domain import (
+from services.paper_trading.service_layer.account_config import check_order as check_config
+from services.paper_trading.service_layer.account_config import config_of
+from services.paper_trading.service_layer.lifecycle import timing_for
+from shared.domain.money import from_micros, to_micros
+from shared.errors import ServiceUnavailable, UnprocessableError
+from shared.trading import (
     OrderIntent,
     Position,
     RiskContext,
@@ -43,22 +48,17 @@ from services.paper_trading.domain import (
     split,
     would_day_trade,
 )
-from services.paper_trading.domain.alpaca_rules import check_quantities, check_request
-from services.paper_trading.domain.ids import uuid7_str
-from services.paper_trading.domain.records import ORDER_COLUMNS, OrderRecord, bar_iso, iso
-from services.paper_trading.domain.schemas import OrderRequest
-from services.paper_trading.domain.sessions import Period
-from services.paper_trading.service_layer.account_config import check_order as check_config
-from services.paper_trading.service_layer.account_config import config_of
-from services.paper_trading.service_layer.lifecycle import timing_for
-from shared.domain.money import from_micros, to_micros
-from shared.errors import ServiceUnavailable, UnprocessableError
+from shared.trading.alpaca_rules import check_quantities, check_request
+from shared.trading.ids import uuid7_str
+from shared.trading.records import ORDER_COLUMNS, OrderRecord, bar_iso, iso
+from shared.trading.schemas import OrderRequest
+from shared.trading.sessions import Period
 
 if TYPE_CHECKING:
-    from services.paper_trading.domain import RiskLimits
-    from services.paper_trading.domain.sessions import SessionClock
     from shared.config_sections.paper_trading import Section
     from shared.market.calendar import MarketCalendar
+    from shared.trading import RiskLimits
+    from shared.trading.sessions import SessionClock
 
 ACCOUNT_NAMESPACE = uuid.UUID("6f1c1e0a-5a43-4d2b-9a57-2f0c8d6b9e11")
 _QTY_STEP = Decimal("0.000001")

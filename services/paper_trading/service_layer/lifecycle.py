@@ -10,10 +10,10 @@ from decimal import Decimal
 from typing import Any
 
 from services.paper_trading.adapters.repository import Repository
-from services.paper_trading.domain import FINAL, OPEN, Leg, OrderStatus, TimeInForce
-from services.paper_trading.domain.records import OrderRecord, bar_iso, iso
 from shared.domain.money import money_str
 from shared.market.calendar import MarketCalendar
+from shared.trading import FINAL, OPEN, Leg, OrderStatus, TimeInForce
+from shared.trading.records import OrderRecord, bar_iso, iso
 
 _STAMP = {"canceled": "canceled_at", "expired": "expired_at", "rejected": "failed_at",
           "replaced": "replaced_at", "filled": "filled_at"}

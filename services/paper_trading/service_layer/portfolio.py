@@ -8,15 +8,15 @@ from decimal import ROUND_DOWN, Decimal
 from typing import TYPE_CHECKING, Any
 
 from services.paper_trading.adapters.repository import Repository
-from services.paper_trading.domain.ids import uuid7_str
-from services.paper_trading.domain.records import OrderRecord, bar_iso
-from services.paper_trading.domain.schemas import OrderRequest, ReplaceRequest
 from services.paper_trading.service_layer.accounts import AUTOMATION
 from services.paper_trading.service_layer.alpaca_models import calendar_json, clock_json
 from services.paper_trading.service_layer.lifecycle import Lifecycle, timing_for
 from services.paper_trading.service_layer.snapshot import Snapshot, snapshot
 from shared.domain.money import from_micros
 from shared.errors import NotFound, UnprocessableError, ValidationError
+from shared.trading.ids import uuid7_str
+from shared.trading.records import OrderRecord, bar_iso
+from shared.trading.schemas import OrderRequest, ReplaceRequest
 
 if TYPE_CHECKING:
     from services.paper_trading.service_layer.ports import TradingHost as _Base

@@ -22,10 +22,10 @@ from decimal import ROUND_HALF_EVEN, Decimal
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
-from services.paper_trading.domain import Position, Side, apply_fill
-from services.paper_trading.domain.records import bar_iso
 from shared.domain.money import from_micros
 from shared.errors import NotFound, UnprocessableError, ValidationError
+from shared.trading import Position, Side, apply_fill
+from shared.trading.records import bar_iso
 
 if TYPE_CHECKING:
     import sqlite3

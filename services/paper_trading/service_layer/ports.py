@@ -15,12 +15,12 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
-    from services.paper_trading.domain.records import OrderRecord
-    from services.paper_trading.domain.schemas import OrderRequest
-    from services.paper_trading.domain.sessions import SessionClock
     from services.paper_trading.service_layer.accounts import AccountDirectory
     from shared.config_sections.paper_trading import Section
     from shared.market.calendar import MarketCalendar
+    from shared.trading.records import OrderRecord
+    from shared.trading.schemas import OrderRequest
+    from shared.trading.sessions import SessionClock
 
 
 class UnitOfWork(Protocol):

@@ -10,10 +10,6 @@ from typing import Any
 
 from services.paper_trading.adapters.gate import Checkpoints, WriterGate
 from services.paper_trading.adapters.repository import Repository
-from services.paper_trading.domain import Costs, RiskLimits, RiskRejection, daily_loss_breached
-from services.paper_trading.domain.records import OrderRecord
-from services.paper_trading.domain.schemas import OrderRequest
-from services.paper_trading.domain.sessions import SessionClock
 from services.paper_trading.service_layer.accounts import AUTOMATION, AccountDirectory
 from services.paper_trading.service_layer.engine import FillEngine
 from services.paper_trading.service_layer.intake import Intake, asset_id_for, same_request
@@ -26,6 +22,10 @@ from shared.db import Database, DatabaseServiceMixin
 from shared.domain.money import from_micros
 from shared.errors import NotFound, ServiceUnavailable, UnprocessableError
 from shared.market.calendar import MarketCalendar, get_calendar
+from shared.trading import Costs, RiskLimits, RiskRejection, daily_loss_breached
+from shared.trading.records import OrderRecord
+from shared.trading.schemas import OrderRequest
+from shared.trading.sessions import SessionClock
 
 UTC = UTC
 __all__ = ["PaperTradingService", "asset_id_for", "default_clock"]

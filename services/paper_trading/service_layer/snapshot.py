@@ -6,11 +6,11 @@ from datetime import datetime
 from decimal import Decimal
 
 from services.paper_trading.adapters.repository import Repository, priced_rows
-from services.paper_trading.domain import AccountFigures, Position, account_figures
-from services.paper_trading.domain.sessions import Period
 from services.paper_trading.service_layer.account_config import AccountConfig, config_of
 from shared.config_sections.paper_trading import Section
 from shared.domain.money import from_micros
+from shared.trading import AccountFigures, Position, account_figures
+from shared.trading.sessions import Period
 
 
 @dataclass(frozen=True)

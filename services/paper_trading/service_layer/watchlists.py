@@ -13,10 +13,10 @@ import sqlite3
 import uuid
 from typing import TYPE_CHECKING, Any
 
-from services.paper_trading.domain.records import iso, parse_ts
 from services.paper_trading.service_layer.alpaca_models import asset_json, ts
 from services.paper_trading.service_layer.intake import asset_id_for
 from shared.errors import NotFound, UnprocessableError, ValidationError
+from shared.trading.records import iso, parse_ts
 
 if TYPE_CHECKING:
     from services.paper_trading.service_layer.ports import PaperContext

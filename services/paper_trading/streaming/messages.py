@@ -18,9 +18,9 @@ from typing import Any
 
 import msgpack
 
-from services.paper_trading.domain.records import OrderRecord
 from services.paper_trading.service_layer.alpaca_models import order_json
 from shared.domain.money import from_micros, money_str
+from shared.trading.records import OrderRecord
 
 #: execution ids are UUIDs at Alpaca; ours are derived from the fill's row id
 _EXEC_NS = uuid.UUID("6f1c1a52-31d4-4c8e-9d0b-2f6b8e0c5a11")

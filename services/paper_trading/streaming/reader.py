@@ -30,10 +30,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from services.paper_trading.domain.records import OrderRecord, parse_ts
 from services.paper_trading.streaming import messages as m
 from shared.domain.money import from_micros
 from shared.market.clock import MarketClock, bar_visible
+from shared.trading.records import OrderRecord, parse_ts
 
 log = logging.getLogger("paper_streams.reader")
 _PAGE = 2000

@@ -14,8 +14,8 @@ from functools import cached_property
 import numpy as np
 import talib
 
-from services.technical_analysis.domain import custom
-from services.technical_analysis.domain.sessions import NS_PER_MIN, SessionRules, layout
+from shared.ta import custom
+from shared.ta.sessions import NS_PER_MIN, SessionRules, layout
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,7 @@ from decimal import Decimal as D
 
 import pytest
 
-from services.paper_trading.domain import (
+from shared.trading import (
     OrderIntent,
     PatternDayTraderRejection,
     Position,

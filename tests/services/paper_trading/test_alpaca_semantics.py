@@ -87,7 +87,7 @@ def test_each_key_id_trades_its_own_account(live_url, market, svc, clock) -> Non
 
 
 def _req(symbol: str, qty: int):  # noqa: ANN202
-    from services.paper_trading.domain.schemas import OrderRequest
+    from shared.trading.schemas import OrderRequest
 
     return OrderRequest(symbol=symbol, side="buy", qty=qty, type="market", time_in_force="day")
 

@@ -6,9 +6,9 @@ from datetime import timedelta
 from pathlib import Path
 
 from services.paper_trading.adapters.gate import Checkpoints
-from services.paper_trading.domain.schemas import OrderRequest
 from services.paper_trading.service_layer.service import PaperTradingService
 from shared.db import Database, migrate
+from shared.trading.schemas import OrderRequest
 from tests.conftest import make_settings
 from tests.services.paper_trading.helpers import OPEN, Clock, flat, seed_bars
 

@@ -7,7 +7,7 @@ from decimal import Decimal as D
 import numpy as np
 import pytest
 
-from services.paper_trading.domain import (
+from shared.trading import (
     Bar,
     Costs,
     OrderState,

@@ -4,7 +4,7 @@ from __future__ import annotations
 import time
 import uuid
 
-from services.paper_trading.domain.ids import uuid7_str
+from shared.trading.ids import uuid7_str
 
 
 def test_uuid7_layout() -> None:

@@ -8,11 +8,11 @@ import pandas as pd
 import pytest
 
 from services.paper_trading.adapters.repository import Repository
-from services.paper_trading.domain.schemas import OrderRequest, ReplaceRequest
-from services.paper_trading.domain.sessions import SessionClock
 from services.paper_trading.service_layer.engine import epoch_s, load_books
 from shared.errors import UnprocessableError
 from shared.market.calendar import get_calendar
+from shared.trading.schemas import OrderRequest, ReplaceRequest
+from shared.trading.sessions import SessionClock
 from tests.services.paper_trading.helpers import OPEN, flat, seed_bars
 
 M = timedelta(minutes=1)

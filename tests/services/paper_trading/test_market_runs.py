@@ -7,9 +7,9 @@ from decimal import Decimal
 
 import pytest
 
-from services.paper_trading.domain.schemas import OrderRequest
 from shared.errors import Conflict, ServiceUnavailable
 from shared.market import ClockController
+from shared.trading.schemas import OrderRequest
 from tests.services.paper_trading.helpers import OPEN, seed_bars
 
 M = timedelta(minutes=1)

@@ -7,11 +7,11 @@ from decimal import Decimal as D
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from services.paper_trading.domain import Position
-from services.paper_trading.domain.schemas import OrderRequest
 from services.paper_trading.service_layer.service import PaperTradingService
 from shared.db import Database, migrate
 from shared.errors import AppError
+from shared.trading import Position
+from shared.trading.schemas import OrderRequest
 from tests.conftest import make_settings
 from tests.services.paper_trading.helpers import OPEN, Clock, seed_bars
 

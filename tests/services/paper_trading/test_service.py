@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from services.paper_trading.domain.schemas import OrderRequest, ReplaceRequest
 from services.paper_trading.service_layer.service import PaperTradingService
 from shared.db import Database, migrate
 from shared.errors import Forbidden, UnprocessableError
+from shared.trading.schemas import OrderRequest, ReplaceRequest
 from tests.conftest import make_settings
 from tests.services.paper_trading.helpers import CLOSE, OPEN, Clock, flat, seed_bars
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
-from services.reporting.domain import Fill
+from shared.analytics import Fill
 
 T0 = datetime(2024, 3, 4, 14, 30, tzinfo=UTC)  # 09:30 New York
 

@@ -4,12 +4,12 @@ from __future__ import annotations
 from decimal import Decimal
 
 from services.paper_trading.adapters.repository import Repository
-from services.paper_trading.domain.accounting import Position, apply_fill
-from services.paper_trading.domain.types import Side
 from services.paper_trading.service_layer.accounts import insert_account
-from services.reporting.domain import Fill
+from shared.analytics import Fill
 from shared.db import Database
 from shared.domain.money import from_micros, to_micros
+from shared.trading.accounting import Position, apply_fill
+from shared.trading.types import Side
 from tests.services.reporting.factories import T0
 
 

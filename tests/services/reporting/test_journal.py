@@ -7,10 +7,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from services.paper_trading.domain.accounting import Position, apply_fill, fill_cash
-from services.paper_trading.domain.types import Side
-from services.reporting.domain import Decision, build_round_trips
+from shared.analytics import Decision, build_round_trips
 from shared.errors import ValidationError
+from shared.trading.accounting import Position, apply_fill, fill_cash
+from shared.trading.types import Side
 from tests.services.reporting.factories import T0, fill
 
 D = Decimal

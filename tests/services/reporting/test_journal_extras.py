@@ -11,7 +11,7 @@ from decimal import Decimal
 import pandas as pd
 import pytest
 
-from services.reporting.domain import (
+from shared.analytics import (
     ReportOptions,
     add_excursions,
     breakdown,

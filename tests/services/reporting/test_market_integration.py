@@ -6,8 +6,8 @@ from decimal import Decimal
 
 import pytest
 
-from services.reporting.domain import Fill
 from services.reporting.service import ReportingService
+from shared.analytics import Fill
 from shared.market import ClockController, get_data_manager, reset_data_manager
 from tests.conftest import own_market
 from tests.services.reporting.paper_book import book, open_account

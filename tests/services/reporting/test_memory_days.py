@@ -8,8 +8,8 @@ from decimal import Decimal
 
 import pytest
 
-from services.reporting.domain import Fill
 from services.reporting.service import ReportingService
+from shared.analytics import Fill
 from shared.market import ClockController, DataManager, get_data_manager, reset_data_manager
 from tests.conftest import make_settings, own_market
 from tests.services.reporting.paper_book import book, open_account

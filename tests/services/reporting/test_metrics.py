@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from services.reporting.domain import (
+from shared.analytics import (
     build_round_trips,
     compute_stats,
     daily_pnl,
@@ -20,7 +20,7 @@ from services.reporting.domain import (
     exposure,
     trade_stats,
 )
-from services.reporting.domain.metrics import MIN_DAILY_RETURNS
+from shared.analytics.metrics import MIN_DAILY_RETURNS
 from tests.services.reporting.factories import T0, fill
 
 D = Decimal

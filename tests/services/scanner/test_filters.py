@@ -119,7 +119,7 @@ def test_contradictory_filters_are_refused() -> None:
 
 
 def test_scanner_rvol_is_the_shared_relative_volume_at_the_last_bar() -> None:
-    from services.technical_analysis.domain import custom
+    from shared.ta import custom
 
     full = custom.relative_volume(PANEL.ts, PANEL.volume, sessions=10, cumulative=True)
     np.testing.assert_allclose(PANEL.rvol, full[:, -1], rtol=1e-12)

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from services.technical_analysis.domain import custom
+from shared.ta import custom
 from tests.services.technical_analysis.helpers import session_ts
 
 

@@ -5,8 +5,8 @@ import numpy as np
 import pytest
 import talib
 
-from services.technical_analysis.domain import COMMON, catalogue, parse_specs, resolve
 from shared.errors import ValidationError
+from shared.ta import COMMON, catalogue, parse_specs, resolve
 from tests.services.technical_analysis.helpers import random_walk
 
 DATA = random_walk(400)

@@ -4,8 +4,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from services.technical_analysis.domain import SeriesState, parse_specs
-from services.technical_analysis.domain.indicators import TAIL_RTOL
+from shared.ta import SeriesState, parse_specs
+from shared.ta.indicators import TAIL_RTOL
 from tests.services.technical_analysis.helpers import random_walk, session_ts
 
 DAYS = ["2024-01-08", "2024-01-09", "2024-01-10", "2024-01-11", "2024-01-12", "2024-01-16"]
@@ -53,7 +53,7 @@ def test_append_refuses_bars_out_of_order() -> None:
 
 
 def test_batch_build_equals_one_by_one() -> None:
-    from services.technical_analysis.domain.series_cache import build_states
+    from shared.ta.series_cache import build_states
 
     specs = parse_specs(["RSI:14", "VWAP", "RVOL:sessions=2", "ORB"])
     other = random_walk(TS.size, seed=9)

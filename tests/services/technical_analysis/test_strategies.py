@@ -5,9 +5,9 @@ import numpy as np
 import pytest
 import talib
 
-from services.technical_analysis.domain import Strategy, combine
-from services.technical_analysis.domain.strategies import Signal
 from shared.errors import ConfigError
+from shared.ta import Strategy, combine
+from shared.ta.strategies import Signal
 from tests.services.technical_analysis.helpers import ohlcv_from_close, session_ts
 
 
@@ -106,7 +106,7 @@ def test_vwap_reclaim() -> None:
     close = np.concatenate([np.linspace(100, 98, 20), [98.5, 99.0, 99.5, 100.5, 101.0],
                             np.linspace(101, 102, 5)])
     d = ohlcv_from_close(close)
-    from services.technical_analysis.domain import custom
+    from shared.ta import custom
     v = custom.vwap(ts, d["high"], d["low"], d["close"], d["volume"])["vwap"]
     i = first(crossed_up(close, v))
     sig = evaluate("vwap_reclaim", cut(d, i + 1), ts[: i + 1])

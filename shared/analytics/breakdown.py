@@ -6,8 +6,8 @@ from typing import Any
 
 import pandas as pd
 
-from services.reporting.domain.metrics import trade_stats
-from services.reporting.domain.models import RoundTrip
+from shared.analytics.metrics import trade_stats
+from shared.analytics.models import RoundTrip
 
 GROUPS = ("strategy", "symbol", "side", "time_of_day", "pattern")
 NONE_LABEL = "(none)"

@@ -9,8 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from decimal import ROUND_HALF_EVEN, Decimal
 
-from services.paper_trading.domain.costs import CENT, ZERO, price_q
-from services.paper_trading.domain.types import Side
+from shared.trading.costs import CENT, ZERO, price_q
+from shared.trading.types import Side
 
 
 @dataclass(frozen=True)

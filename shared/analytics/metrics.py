@@ -15,8 +15,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from services.reporting.domain.equity import daily_pnl, drawdown_stats
-from services.reporting.domain.models import RoundTrip
+from shared.analytics.equity import daily_pnl, drawdown_stats
+from shared.analytics.models import RoundTrip
 
 ZERO = Decimal(0)
 _MICRO = Decimal("0.000001")

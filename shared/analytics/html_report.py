@@ -16,16 +16,16 @@ import numpy as np
 import pandas as pd
 from markupsafe import Markup
 
-from services.reporting.domain.breakdown import NONE_LABEL
-from services.reporting.domain.equity import DailyPnl, drawdown_series
-from services.reporting.domain.models import RoundTrip
-from services.reporting.domain.report_charts import (
+from shared.analytics.breakdown import NONE_LABEL
+from shared.analytics.equity import DailyPnl, drawdown_series
+from shared.analytics.models import RoundTrip
+from shared.analytics.report_charts import (
     drawdown_chart,
     equity_chart,
     price_chart,
     trade_pnl_chart,
 )
-from services.reporting.domain.report_text import (
+from shared.analytics.report_text import (
     config_value,
     duration_words,
     figure,
@@ -35,7 +35,7 @@ from services.reporting.domain.report_text import (
     qty,
     stat_rows,
 )
-from services.reporting.domain.svg import histogram
+from shared.analytics.svg import histogram
 
 _TEMPLATE = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined).from_string(
     """<!DOCTYPE html>

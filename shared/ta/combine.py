@@ -5,7 +5,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from services.technical_analysis.domain.strategies import Signal
+from shared.ta.strategies import Signal
 
 
 @dataclass(frozen=True)

@@ -13,8 +13,8 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
-from services.technical_analysis.domain.indicators import IndicatorSpec
-from services.technical_analysis.domain.sessions import NY, SessionRules, layout
+from shared.ta.indicators import IndicatorSpec
+from shared.ta.sessions import NY, SessionRules, layout
 
 COLUMNS = ("open", "high", "low", "close", "volume")
 _BLOCK_VALUES = 16_384

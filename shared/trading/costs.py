@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import ROUND_DOWN, ROUND_HALF_EVEN, Decimal
 
-from services.paper_trading.domain.types import Bar, Side
+from shared.trading.types import Bar, Side
 
 MICRO = Decimal("0.000001")
 CENT = Decimal("0.01")

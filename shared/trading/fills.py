@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from services.paper_trading.domain.costs import (
+from shared.trading.costs import (
     ZERO,
     Costs,
     price_q,
@@ -18,7 +18,7 @@ from services.paper_trading.domain.costs import (
     slipped,
     volume_cap,
 )
-from services.paper_trading.domain.types import (
+from shared.trading.types import (
     Bar,
     Decision,
     OrderState,

@@ -12,7 +12,7 @@ from typing import Any
 
 import pandas as pd
 
-from services.reporting.domain.export import jsonable
+from shared.analytics.export import jsonable
 
 NOT_ENOUGH = "not enough data"
 

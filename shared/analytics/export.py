@@ -12,8 +12,8 @@ from typing import Any
 
 import pandas as pd
 
-from services.reporting.domain.equity import DailyPnl, drawdown_series
-from services.reporting.domain.models import RoundTrip
+from shared.analytics.equity import DailyPnl, drawdown_series
+from shared.analytics.models import RoundTrip
 from shared.domain.money import money_str
 
 TRADE_COLUMNS = (

@@ -14,10 +14,10 @@ from typing import Any
 
 import pandas as pd
 
-from services.reporting.domain.breakdown import GROUPS, breakdown
-from services.reporting.domain.equity import DailyPnl, daily_pnl
-from services.reporting.domain.excursions import add_excursions
-from services.reporting.domain.export import (
+from shared.analytics.breakdown import GROUPS, breakdown
+from shared.analytics.equity import DailyPnl, daily_pnl
+from shared.analytics.excursions import add_excursions
+from shared.analytics.export import (
     daily_rows,
     equity_csv,
     equity_rows,
@@ -25,10 +25,10 @@ from services.reporting.domain.export import (
     trades_csv,
     trip_row,
 )
-from services.reporting.domain.html_report import render_html
-from services.reporting.domain.journal import build_round_trips
-from services.reporting.domain.metrics import compute_stats
-from services.reporting.domain.models import Decision, Fill, RoundTrip
+from shared.analytics.html_report import render_html
+from shared.analytics.journal import build_round_trips
+from shared.analytics.metrics import compute_stats
+from shared.analytics.models import Decision, Fill, RoundTrip
 
 
 @dataclass(frozen=True)

@@ -21,8 +21,8 @@ import talib
 from talib import _ta_lib as _core
 from talib import abstract
 
-from services.technical_analysis.domain import custom
 from shared.errors import ValidationError
+from shared.ta import custom
 
 _INT, _REAL, _MATYPE = 2, 0, 3
 MAX_PERIOD = 100_000

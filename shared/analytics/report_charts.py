@@ -13,9 +13,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from services.reporting.domain.models import RoundTrip
-from services.reporting.domain.report_text import duration_words, local_time, money, price, qty
-from services.reporting.domain.svg import _reduce
+from shared.analytics.models import RoundTrip
+from shared.analytics.report_text import duration_words, local_time, money, price, qty
+from shared.analytics.svg import _reduce
 
 W = 900
 ML, MR, MT, MB = 70, 20, 30, 40

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from services.technical_analysis.domain.sessions import (
+from shared.ta.sessions import (
     NY,
     SessionLayout,
     SessionRules,

@@ -1,11 +1,12 @@
-"""Reporting analytics as pure functions over fills, round trips and an equity curve.
+"""Performance analytics as pure functions over fills, round trips and an equity curve (the
+reporting service's and the backtester's: one set of definitions, docs/REPORTS.md).
 
 ``build_round_trips(fills)`` -> journal; ``equity_series(points)`` -> curve;
 ``compute_stats(trades, equity)`` -> figures; ``breakdown(trades, group_by)``;
 ``build_report`` / ``export_files`` for the whole report (replay uses these directly).
 """
-from services.reporting.domain.breakdown import GROUPS, breakdown
-from services.reporting.domain.equity import (
+from shared.analytics.breakdown import GROUPS, breakdown
+from shared.analytics.equity import (
     DailyPnl,
     DrawdownStats,
     daily_pnl,
@@ -13,13 +14,13 @@ from services.reporting.domain.equity import (
     drawdown_stats,
     equity_series,
 )
-from services.reporting.domain.excursions import add_excursions, excursion
-from services.reporting.domain.export import equity_csv, jsonable, trades_csv, trip_row
-from services.reporting.domain.html_report import render_html
-from services.reporting.domain.journal import build_round_trips
-from services.reporting.domain.metrics import compute_stats, exposure, return_stats, trade_stats
-from services.reporting.domain.models import Decision, Fill, RoundTrip
-from services.reporting.domain.report import (
+from shared.analytics.excursions import add_excursions, excursion
+from shared.analytics.export import equity_csv, jsonable, trades_csv, trip_row
+from shared.analytics.html_report import render_html
+from shared.analytics.journal import build_round_trips
+from shared.analytics.metrics import compute_stats, exposure, return_stats, trade_stats
+from shared.analytics.models import Decision, Fill, RoundTrip
+from shared.analytics.report import (
     Report,
     ReportOptions,
     build_report,

@@ -17,8 +17,8 @@ from datetime import datetime, time
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
-from services.paper_trading.domain.schemas import OrderRequest
 from shared.errors import UnprocessableError
+from shared.trading.schemas import OrderRequest
 
 NEW_YORK = ZoneInfo("America/New_York")
 _CENT = Decimal("0.01")

@@ -1,9 +1,11 @@
-"""The broker's pure domain: value types, fill rules, costs, accounting, risk and the PDT rule.
+"""The trading kernel: value types, fill rules, costs, accounting, risk, the PDT rule and
+position sizing (``shared.trading.sizing``).
 
-No Flask and no sqlite3 here; the service layer feeds these functions bars and order state and
-writes back what they decide.
+Paper trading, coordination and the backtester (``backtest``) all import it from here, so a
+replay fills, costs and sizes exactly as the live suite does.  No Flask and no sqlite3 here;
+a service layer feeds these functions bars and order state and writes back what they decide.
 """
-from services.paper_trading.domain.accounting import (
+from shared.trading.accounting import (
     AccountFigures,
     FillEffect,
     Position,
@@ -11,11 +13,11 @@ from services.paper_trading.domain.accounting import (
     apply_fill,
     fill_cash,
 )
-from services.paper_trading.domain.book import ALWAYS_TIF, TYPE_CODE, candidate_mask
-from services.paper_trading.domain.costs import Costs, commission, price_q, slipped
-from services.paper_trading.domain.fills import evaluate, limit_fill_price, stop_trigger_price
-from services.paper_trading.domain.pdt import PatternDayTraderRejection, check_pdt, would_day_trade
-from services.paper_trading.domain.risk import (
+from shared.trading.book import ALWAYS_TIF, TYPE_CODE, candidate_mask
+from shared.trading.costs import Costs, commission, price_q, slipped
+from shared.trading.fills import evaluate, limit_fill_price, stop_trigger_price
+from shared.trading.pdt import PatternDayTraderRejection, check_pdt, would_day_trade
+from shared.trading.risk import (
     OrderIntent,
     RiskContext,
     RiskLimits,
@@ -24,7 +26,7 @@ from services.paper_trading.domain.risk import (
     daily_loss_breached,
     split,
 )
-from services.paper_trading.domain.types import (
+from shared.trading.types import (
     ACTIVE,
     FINAL,
     OPEN,

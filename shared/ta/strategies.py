@@ -16,8 +16,8 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pydantic import ValidationError as PydanticError
 
-from services.technical_analysis.domain.indicators import resolve
 from shared.errors import ConfigError
+from shared.ta.indicators import resolve
 
 Series = Mapping[str, Mapping[str, np.ndarray]]
 

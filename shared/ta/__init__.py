@@ -5,17 +5,17 @@ No Flask and no sqlite3 here.  ``indicators`` resolves and runs any indicator by
 ranges), ``strategies`` turns series into signals, ``combine`` weighs them, and
 ``series_cache`` extends computed series when a bar arrives.
 """
-from services.technical_analysis.domain.combine import Combined, combine
-from services.technical_analysis.domain.indicators import (
+from shared.ta.combine import Combined, combine
+from shared.ta.indicators import (
     COMMON,
     IndicatorSpec,
     catalogue,
     parse_specs,
     resolve,
 )
-from services.technical_analysis.domain.series_cache import SeriesState, build_states
-from services.technical_analysis.domain.sessions import SessionRules, layout
-from services.technical_analysis.domain.strategies import KINDS, Signal, Strategy
+from shared.ta.series_cache import SeriesState, build_states
+from shared.ta.sessions import SessionRules, layout
+from shared.ta.strategies import KINDS, Signal, Strategy
 
 __all__ = ["COMMON", "KINDS", "Combined", "IndicatorSpec", "SeriesState", "SessionRules",
            "Signal", "Strategy", "build_states", "catalogue", "combine", "layout", "parse_specs", "resolve"]

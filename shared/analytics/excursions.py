@@ -8,7 +8,7 @@ from decimal import ROUND_HALF_EVEN, Decimal
 import numpy as np
 import pandas as pd
 
-from services.reporting.domain.models import RoundTrip
+from shared.analytics.models import RoundTrip
 from shared.domain.money import D
 
 _MICRO = Decimal("0.000001")

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import ROUND_HALF_EVEN, Decimal
 
-from services.reporting.domain.models import Decision, Fill, RoundTrip
+from shared.analytics.models import Decision, Fill, RoundTrip
 from shared.errors import ValidationError
 
 _MICRO = Decimal("0.000001")

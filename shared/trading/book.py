@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from services.paper_trading.domain.types import OrderType, TimeInForce
+from shared.trading.types import OrderType, TimeInForce
 
 TYPE_CODE = {OrderType.MARKET: 0, OrderType.LIMIT: 1, OrderType.STOP: 2,
              OrderType.STOP_LIMIT: 3, OrderType.TRAILING_STOP: 4}

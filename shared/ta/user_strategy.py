@@ -15,10 +15,10 @@ from typing import Any
 
 import numpy as np
 
-from services.technical_analysis.domain.strategies import Signal
 from shared.errors import ConfigError
 from shared.strategy import StrategyError, decide_last, load_strategy
 from shared.strategy.runner import parse_ref
+from shared.ta.strategies import Signal
 
 log = logging.getLogger(__name__)
 
