@@ -43,7 +43,7 @@ def daily_csv(path: Path, years: int = 10) -> pd.DataFrame:
 
 
 def bench_csv(tmp: Path) -> None:
-    from shared.supervisor.cli import main
+    from hybrid_manager import main
 
     df = daily_csv(tmp / "daily.csv")
     argv = ["replay", "--data", str(tmp / "daily.csv"), "--symbol", "XYZ", "--param", "fast=10",

@@ -17,6 +17,12 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--json", action="store_true", help="print the clock as JSON")
 
 
+def register(sub: Any) -> dict[str, Any]:
+    """Add ``reset`` to the manager's subparsers; return its handler (hybrid_manager.py)."""
+    add_parser(sub)
+    return {"reset": cmd_reset}
+
+
 def cmd_reset(settings: Settings, _rd: Any, args: argparse.Namespace) -> int:
     """Ask the running coordination for a new market run; return the exit status."""
     from shared.errors import AppError

@@ -13,6 +13,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from shared.config import ROOT, SERVICE_NAMES, Settings, load_settings
@@ -230,7 +231,11 @@ def _seconds(text: str) -> float:
     return value
 
 
-def parser() -> argparse.ArgumentParser:
+def parser(registrars: Sequence[Registrar] = (),
+           handlers: dict[str, Any] | None = None) -> argparse.ArgumentParser:
+    """Return the manager's parser with each registrar's commands added (their handlers go
+    into ``handlers``)."""
+    handlers = {} if handlers is None else handlers
     p = argparse.ArgumentParser(prog="hybrid_manager.py",
                                 description="Run and supervise the nine trading services.")
     p.add_argument("--run-dir", help="pidfile/state directory (default: beside the database)")
@@ -256,45 +261,29 @@ def parser() -> argparse.ArgumentParser:
     lg.add_argument("-n", "--lines", type=int, default=50)
     lg.add_argument("--console", action="store_true",
                     help="the process's stdout/stderr (gunicorn, tracebacks) instead")
-    from backtest.cli import register  # the backtester registers its own commands
-
-    COMMANDS.update(register(sub))
-    from services.paper_trading.entrypoints.accounts_cli import (
-        add_parser as add_accounts,  # paper trading's
-    )
-
-    add_accounts(sub)
-    from services.coordination.runs_cli import add_parser as add_reset  # coordination's
-
-    add_reset(sub)
+    for register in registrars:
+        handlers.update(register(sub))
     return p
 
 
 COMMANDS: dict[str, Any] = {"migrate": cmd_migrate, "start": cmd_start, "stop": cmd_stop,
-                            "status": cmd_status, "restart": cmd_restart, "logs": cmd_logs,
-                            "accounts": lambda s, rd, a: _accounts(s, rd, a),
-                            "reset": lambda s, rd, a: _reset(s, rd, a)}
+                            "status": cmd_status, "restart": cmd_restart, "logs": cmd_logs}
+
+# A registrar adds its owner's subcommands and returns {command: handler(settings, run_dir,
+# args) -> exit status}.  The owners' commands (paper trading's accounts, coordination's
+# reset, the backtester's replay and optimize) are composed by hybrid_manager.py: this
+# library imports no service and not the backtester.
+Registrar = Callable[[Any], dict[str, Any]]
 
 
-def _accounts(settings: Settings, rd: RunDir, args: argparse.Namespace) -> int:
-    from services.paper_trading.entrypoints.accounts_cli import cmd_accounts
-
-    return cmd_accounts(settings, rd, args)
-
-
-def _reset(settings: Settings, rd: RunDir, args: argparse.Namespace) -> int:
-    from services.coordination.runs_cli import cmd_reset
-
-    return cmd_reset(settings, rd, args)
-
-
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None, registrars: Sequence[Registrar] = ()) -> int:
     """Run one command; return its exit status (settings errors print and return 2)."""
-    args = parser().parse_args(argv)
+    handlers = dict(COMMANDS)
+    args = parser(registrars, handlers).parse_args(argv)
     try:
         settings = load_settings()
     except ConfigError as exc:
         say(f"configuration error: {exc}")
         return 2
     rd = RunDir.for_settings(settings, args.run_dir)
-    return COMMANDS[args.command](settings, rd, args)
+    return int(handlers[args.command](settings, rd, args))

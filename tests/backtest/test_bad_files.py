@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from shared.supervisor.cli import main
+from hybrid_manager import main
 
 
 def _frame(n: int = 60, start: str = "2021-01-04", freq: str = "B", tz: str | None = None,

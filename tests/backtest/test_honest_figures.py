@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 
 from backtest.annualize import periods_per_year
-from shared.supervisor.cli import main
+from hybrid_manager import main
 from tests.backtest.reference import sma_cross_strategy
 
 bt = pytest.importorskip("backtesting")

@@ -21,9 +21,9 @@ from backtest.optimize import (
     walk_forward,
     windows,
 )
+from hybrid_manager import main
 from shared.analytics import build_round_trips, compute_stats
 from shared.errors import ValidationError
-from shared.supervisor.cli import main
 
 
 def _frame(n: int = 700, seed: int = 4) -> pd.DataFrame:

@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from shared.supervisor.cli import main
+from hybrid_manager import main
 from tests.backtest.reference import sma_cross_strategy
 
 bt = pytest.importorskip("backtesting")

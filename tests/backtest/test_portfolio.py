@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from shared.supervisor.cli import main
+from hybrid_manager import main
 
 bt = pytest.importorskip("backtesting")
 GOOG = Path(bt.__file__).parent / "test" / "GOOG.csv"

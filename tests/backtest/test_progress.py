@@ -9,7 +9,7 @@ import pytest
 
 from backtest.data import LoadOptions, load_bars
 from backtest.engine import ReplayConfig, run_replay
-from shared.supervisor.cli import main
+from hybrid_manager import main
 
 bt = pytest.importorskip("backtesting")
 GOOG = Path(bt.__file__).parent / "test" / "GOOG.csv"

@@ -17,8 +17,8 @@ import pandas as pd
 import pytest
 from markupsafe import escape
 
+from hybrid_manager import main
 from shared.analytics.report_text import STATS
-from shared.supervisor.cli import main
 from tests.dashboard.conftest import ARTIFACTS, screenshot
 
 ROOT = Path(__file__).resolve().parents[2]

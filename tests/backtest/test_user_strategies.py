@@ -12,8 +12,8 @@ import pandas as pd
 import pytest
 
 from backtest.engine import ReplayConfig, run_replay
+from hybrid_manager import main
 from shared.strategy import LookAheadError, StrategyError, load_strategy
-from shared.supervisor.cli import main
 from tests.backtest.reference import sma_cross_strategy
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -30,6 +30,12 @@ def add_parser(sub: Any) -> None:
     r.add_argument("--cash", type=Decimal, help="new starting cash")
 
 
+def register(sub: Any) -> dict[str, Any]:
+    """Add ``accounts`` to the manager's subparsers; return its handler (hybrid_manager.py)."""
+    add_parser(sub)
+    return {"accounts": cmd_accounts}
+
+
 def cmd_accounts(settings: Settings, _rd: Any, args: argparse.Namespace) -> int:
     """Run one ``accounts`` command; return its exit status."""
     from services.paper_trading.service_layer.service import PaperTradingService
