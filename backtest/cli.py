@@ -15,9 +15,12 @@ import sys
 import time
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from shared.config import ROOT, Settings
+if TYPE_CHECKING:  # settings are loaded only for --session: a file replay starts without them
+    from shared.config import Settings
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def register(sub: Any) -> dict[str, Any]:

@@ -11,9 +11,10 @@ import json
 import os
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from shared.config import Settings
+if TYPE_CHECKING:
+    from shared.config import Settings
 
 
 def add_optimize_parser(sub: Any) -> None:
