@@ -65,6 +65,10 @@ class DatabaseSettings(StrictModel):
     retry_max_s: float = Field(1.0, gt=0)
     slow_query_ms: float = Field(100.0, gt=0)
     pool_size: int = Field(4, ge=1, le=64)
+    # SQLite's soft heap limit for the whole process (0: none). Each connection's page cache
+    # (cache_size_kib) otherwise keeps every page it ever read, so a reader's memory grew as
+    # the replay stored new days; past the limit SQLite reuses its cached pages instead.
+    soft_heap_mb: int = Field(48, ge=0, le=65536)
 
 
 class LoggingSettings(StrictModel):

@@ -10,6 +10,7 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from shared.analytics.equity import DailyPnl, drawdown_series
@@ -73,11 +74,27 @@ def trip_row(trip: RoundTrip, last_price: Decimal | None = None) -> dict[str, An
     return jsonable(row)
 
 
+def iso_times(index: pd.Index) -> list[str]:
+    """Return each time of ``index`` as ``Timestamp.isoformat()`` writes it.
+
+    A UTC index of whole seconds (every curve the suite draws) is formatted in one numpy call:
+    iterating Timestamps cost 20 ms per 2,000 rows, a tenth of a backtest's run.
+    """
+    idx = pd.DatetimeIndex(index)
+    if str(idx.tz) == "UTC":
+        ns = idx.as_unit("ns").asi8
+        if not (ns % 1_000_000_000).any():
+            text = np.datetime_as_string(idx.tz_localize(None).values, unit="s")
+            return [t + "+00:00" for t in text.tolist()]
+    return [ts.isoformat() for ts in idx]
+
+
 def equity_rows(equity: pd.Series) -> list[dict[str, Any]]:
     """Return the equity curve with its drawdown, one JSON-ready row per clock step."""
     dd = drawdown_series(equity)
-    return [{"ts": ts.isoformat(), "equity": money_str(v), "drawdown": float(d)}
-            for ts, v, d in zip(equity.index, equity.to_numpy(), dd.to_numpy(), strict=True)]
+    return [{"ts": ts, "equity": money_str(v), "drawdown": float(d)}
+            for ts, v, d in zip(iso_times(equity.index), equity.to_numpy(), dd.to_numpy(),
+                                strict=True)]
 
 
 def daily_rows(days: Sequence[DailyPnl]) -> list[dict[str, Any]]:

@@ -83,8 +83,10 @@ class Database:
         retry_max_s: float = 1.0,
         slow_query_ms: float = 100.0,
         pool_size: int = 4,
+        soft_heap_mb: int = 0,
     ) -> None:
         self.path = Path(path)
+        self.soft_heap = soft_heap_mb * 2**20
         self.busy_timeout_ms = busy_timeout_ms
         self.cache_size_kib = cache_size_kib
         self.retry_attempts = retry_attempts
@@ -118,6 +120,7 @@ class Database:
             retry_max_s=db.retry_max_s,
             slow_query_ms=db.slow_query_ms,
             pool_size=db.pool_size,
+            soft_heap_mb=db.soft_heap_mb,
         )
 
     # -- connections -------------------------------------------------------------------
@@ -134,6 +137,11 @@ class Database:
         conn.execute("PRAGMA synchronous=NORMAL")
         conn.execute(f"PRAGMA cache_size=-{int(self.cache_size_kib)}")
         conn.execute("PRAGMA foreign_keys=ON")
+        if self.soft_heap:
+            # process-wide: only ever lowered here (the market owner sets a tighter one)
+            current = int(conn.execute("PRAGMA soft_heap_limit").fetchone()[0])
+            if current == 0 or current > self.soft_heap:
+                conn.execute(f"PRAGMA soft_heap_limit={int(self.soft_heap)}")
         if self._read_only:
             conn.set_authorizer(_deny_writes(self._read_only))
         return conn

@@ -10,6 +10,7 @@ names the file and says what to fix.
 """
 from __future__ import annotations
 
+import csv
 import os
 import threading
 from importlib import util as importlib_util
@@ -73,6 +74,22 @@ def _parse_times(col: pd.Series, tz: str, path: str) -> pd.DatetimeIndex:
     return idx.tz_convert("UTC")
 
 
+def _read_delimited(p: Path) -> pd.DataFrame:
+    """Return a delimited text file as read by pandas' C parser, its delimiter sniffed from
+    the first lines (the Python engine's own sniffing parses 5-10x slower); a file the
+    sniffer cannot place (gzip, whitespace columns) goes to the Python engine as before."""
+    if not p.name.endswith(".gz"):
+        with p.open(newline="", errors="replace") as f:
+            head = f.read(16384)
+        try:
+            sep = csv.Sniffer().sniff(head, delimiters=",;\t|").delimiter
+        except csv.Error:
+            sep = None
+        if sep is not None:
+            return pd.read_csv(p, sep=sep)
+    return pd.read_csv(p, sep=None, engine="python")
+
+
 def _line(raw: pd.DataFrame, pos: int) -> int:
     """Return the file line of ``raw``'s row at position ``pos`` (line 1 is the header)."""
     return int(raw.index[pos]) + 2
@@ -112,7 +129,7 @@ def read_ohlcv_file(path: str | os.PathLike[str], *, tz: str = "America/New_York
             if isinstance(raw.index, pd.DatetimeIndex):
                 raw = raw.reset_index()
         else:
-            raw = pd.read_csv(p, sep=None, engine="python")
+            raw = _read_delimited(p)
     except Exception as exc:  # noqa: BLE001 - pandas raises many types for a bad file
         raise ValidationError(f"{p}: cannot read as CSV or Parquet ({type(exc).__name__}: "
                               f"{exc})", field="path") from None
