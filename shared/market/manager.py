@@ -529,9 +529,15 @@ _manager_lock = threading.Lock()
 
 
 def get_data_manager(settings: Settings | None = None) -> DataManager:
-    """Return the process's data manager, creating it on first use."""
+    """Return the process's data manager, creating it on first use (and anew when
+    ``settings`` name another database: a process that moves to another database, such as a
+    test module, must not read the clock and bars of the previous one)."""
     global _manager
     with _manager_lock:
+        if (_manager is not None and not _manager._closed and settings is not None
+                and str(_manager.settings.database_path) != str(settings.database_path)):
+            _manager.close()
+            _manager = None
         if _manager is None or _manager._closed:
             if settings is None:
                 from shared.config import load_settings

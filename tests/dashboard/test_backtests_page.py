@@ -49,7 +49,7 @@ def _run(page: Any, fast: int, slow: int) -> str:
     assert seen[-1] == "done" and any(s.startswith("running|") for s in seen), seen
     assert any(re.search(r"of 2,148 bars \(\d+%\)", s) for s in seen), seen
     frame = page.frame_locator("[data-testid=bt-report]")
-    frame.locator("body").wait_for()
+    frame.locator("body").wait_for(timeout=90_000)  # a loaded CI box serves it slowly
     assert "GOOG" in frame.locator("body").inner_text()
     rid = page.inner_text("#bt-cur-id")
     page.wait_for_selector(f"#bt-runs tr[data-run='{rid}'] [data-testid=bt-tick]")  # listed, done

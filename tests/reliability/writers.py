@@ -102,6 +102,15 @@ def run_contention(tmp: Path, seconds: float, writers: tuple[str, ...] = WRITERS
     migrate(database)
     # the market as coordination's feed stores it: what the analyses and the scan read
     own_market(settings, database, history_days={"5m": 3, "1d": 62})
+    # the automation's paper account exists before the start, as in a running suite: else
+    # reporting's first snapshots race paper trading's first order (422 "no account yet")
+    from datetime import UTC, datetime
+    from decimal import Decimal
+
+    from services.paper_trading.service_layer.accounts import AccountDirectory
+
+    AccountDirectory(database, Decimal(str(settings.paper_trading.starting_cash)),
+                     lambda: datetime.now(UTC)).ensure_automation()
     database.close()
     ctx = mp.get_context("spawn")
     out = ctx.Queue()

@@ -152,7 +152,12 @@ function figures(f) {
   return el("dl", { class: "kv bt-figs", "data-testid": "bt-figures" }, rows.flatMap(([k, v]) => [el("dt", {}, k), el("dd", {}, v)]));
 }
 
+let shown = { id: null, state: null };
 function show(meta) {
+  // a poll sent while the run was running can answer after its end was shown: a run never
+  // goes back to running, so that late answer is dropped (it hid the report again)
+  if (meta.id === shown.id && shown.state !== "running" && meta.state === "running") return;
+  shown = { id: meta.id, state: meta.state };
   current = meta;
   const c = meta.config;
   $("#bt-cur-id").textContent = meta.id;
