@@ -5,8 +5,11 @@
   the bar is above its ``volume_period``-bar average;
 - at most one entry a day; flat at ``flat_at`` (15:50 by default), never held overnight.
 
-    .venv/bin/python hybrid_manager.py replay --data minute_bars.csv --symbol SPY --tz America/New_York \\
+    .venv/bin/python hybrid_manager.py replay --market 2024-03-04:2024-03-08 --universe 5 --bars 1m \\
         --strategy docs/strategies/opening_range.py:OpeningRange --param range_minutes=15 --out out/orb
+
+(the built-in market's one-minute bars for five symbols over a week; a file of your own works
+the same with ``--data FILE --tz America/New_York``)
 """
 from datetime import time
 

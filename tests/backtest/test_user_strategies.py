@@ -172,3 +172,16 @@ def test_json_summary_names_the_user_strategy(tmp_path: Path,
                                               capsys: pytest.CaptureFixture[str]) -> None:
     _replay(tmp_path, f"{EXAMPLES}/sma_cross.py:SmaCross")
     assert json.loads(capsys.readouterr().out)["trades"] > 10
+
+
+def test_the_documented_intraday_command_runs_on_the_built_in_market(tmp_path: Path) -> None:
+    """docs/STRATEGIES.md's command, as written: a week of one-minute bars, five symbols."""
+    out = tmp_path / "orb"
+    assert main(["replay", "--market", "2024-03-04:2024-03-08", "--universe", "5", "--bars",
+                 "1m", "--strategy", "docs/strategies/opening_range.py:OpeningRange",
+                 "--out", str(out)]) == 0
+    trades = pd.read_csv(out / "trades.csv")
+    entry = pd.to_datetime(trades["entry_time"]).dt.tz_convert("America/New_York")
+    exit_ = pd.to_datetime(trades["exit_time"]).dt.tz_convert("America/New_York")
+    assert len(trades) >= 5 and (entry.dt.date == exit_.dt.date).all()
+    assert trades.groupby([trades["symbol"], entry.dt.date]).size().max() == 1
