@@ -261,7 +261,10 @@ def test_performance_figures_follow_the_account(page: Any, suite: Suite) -> None
 
 def test_an_unknown_account_is_said_plainly(page: Any, suite: Suite) -> None:
     page.goto("/trading?account=nope")
-    page.wait_for_function("document.body.dataset.accountState === 'missing'", timeout=10_000)
+    # a selector, not wait_for_function: its polling evaluates a string, which the page's
+    # CSP (no 'unsafe-eval') refuses whenever the first check comes too early
+    page.wait_for_selector("body[data-account-state='missing']", state="attached",
+                           timeout=10_000)
     assert "account nope — no such paper account" in _header(page)
     # the account's panels say why they are empty; the rest of the page lives on
     page.wait_for_selector("#orders:has-text('account not found for nope')", timeout=10_000)
