@@ -7,8 +7,6 @@ import csv
 import html as htmllib
 import json
 import re
-import shutil
-from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -19,13 +17,12 @@ from markupsafe import escape
 
 from hybrid_manager import main
 from shared.analytics.report_text import STATS
-from tests.dashboard.conftest import ARTIFACTS, screenshot
+from tests.dashboard.conftest import ARTIFACTS, browser, screenshot  # noqa: F401 (fixture)
 
 ROOT = Path(__file__).resolve().parents[2]
 bt = pytest.importorskip("backtesting")
 DATA = Path(bt.__file__).parent / "test"
 GOOG, EURUSD, BTCUSD = DATA / "GOOG.csv", DATA / "EURUSD.csv", DATA / "BTCUSD.csv"
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 VIEWPORTS = ((1366, 768), (1920, 1080))
 
 
@@ -250,22 +247,9 @@ def test_round_the_clock_market_is_shown_in_utc(tmp_path: Path) -> None:
     _assert_nothing_empty(run)
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    if not Path(CHROMIUM).exists():
-        pytest.skip("Debian's chromium is not installed (scripts/system-deps.sh installs it)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=[
-            "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"])
-        yield b
-        b.close()
-
-
 @pytest.mark.parametrize("viewport", VIEWPORTS, ids=lambda v: f"{v[0]}x{v[1]}")
 @pytest.mark.parametrize("name", ["goog", "eurusd"])
-def test_report_opens_offline_in_chromium(browser: Any, request: pytest.FixtureRequest,
+def test_report_opens_offline_in_chromium(browser: Any, request: pytest.FixtureRequest,  # noqa: F811
                                           name: str, viewport: tuple[int, int]) -> None:
     run: Run = request.getfixturevalue(name)
     ctx = browser.new_context(viewport={"width": viewport[0], "height": viewport[1]})

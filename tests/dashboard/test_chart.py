@@ -17,7 +17,7 @@ import pytest
 import requests
 
 from dashboard.charts import chart_payload, session_vwap
-from tests.dashboard.conftest import CHROMIUM, screenshot
+from tests.dashboard.conftest import screenshot
 from tests.dashboard.harness import Suite
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(300)]
@@ -93,21 +93,6 @@ def suite(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Suite]:
     finally:
         s.stop_all()
         db.close()
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    from pathlib import Path
-
-    if not Path(CHROMIUM).exists():
-        pytest.skip("Debian's chromium is not installed (scripts/system-deps.sh installs it)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=[
-            "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"])
-        yield b
-        b.close()
 
 
 @pytest.fixture(params=VIEWPORTS, ids=lambda v: f"{v[0]}x{v[1]}")
