@@ -4,8 +4,10 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+# runtime (the image's only set), test and dev pins; requirements.txt includes all three
+LOCKS := requirements/runtime.lock requirements/test.lock requirements/dev.lock
 
-.PHONY: run test install system-deps migrate stop status bench lint clean
+.PHONY: run test install system-deps migrate stop status bench lint lock clean
 
 run: install migrate ## set up, migrate and start the whole suite on the built-in market
 	$(PY) hybrid_manager.py start
@@ -15,7 +17,7 @@ test: install system-deps ## set up and run the whole test suite
 
 install: $(STAMP)
 
-$(STAMP): requirements.txt
+$(STAMP): requirements.txt $(LOCKS)
 	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), "Python 3.11 is required, found " + sys.version' 
 	$(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install --quiet --upgrade pip
@@ -36,6 +38,9 @@ status:
 
 bench: install ## print the benchmark figures
 	@for b in bench/*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
+
+lock: install ## pin pyproject.toml's runtime/test/dev sets at the installed versions
+	$(PY) scripts/lock.py
 
 lint: install
 	$(VENV)/bin/ruff check shared services dashboard tests bench hybrid_manager.py
