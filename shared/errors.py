@@ -108,6 +108,19 @@ class ServiceUnavailable(RetryableError):
     code = "service_unavailable"
 
 
+class RateLimited(RetryableError):
+    """A remote data provider refused the call for its rate limit (a 429, or its own
+    "too many requests" answer); ``details`` may carry ``retry_after_s``."""
+
+    code = "rate_limited"
+
+
+class UpstreamUnavailable(ServiceUnavailable):
+    """A remote data provider answered 5xx, timed out or could not be reached."""
+
+    code = "upstream_unavailable"
+
+
 class OperationalError(AppError):
     """The system itself is in a bad state (disk full, read-only database...) (500)."""
 
