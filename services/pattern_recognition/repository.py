@@ -6,12 +6,19 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from shared.db import Database
+from shared.sqlcompat import indexed_by
 
 _DETECTION_COLS = ("symbol", "timeframe", "ts", "visible_at", "pattern", "direction", "value",
                    "strength", "close_micros", "tod_bucket", "detected_at")
 _INSERT_DETECTION = (
-    f"INSERT OR IGNORE INTO candle_detections ({', '.join(_DETECTION_COLS)}) "  # noqa: S608
-    f"VALUES ({', '.join('?' * len(_DETECTION_COLS))})")
+    f"INSERT INTO candle_detections ({', '.join(_DETECTION_COLS)}) "  # noqa: S608
+    f"VALUES ({', '.join('?' * len(_DETECTION_COLS))}) ON CONFLICT DO NOTHING")
+
+
+def _pending_index(conn: Any) -> str:
+    return indexed_by(conn, "ix_candle_detections_pending")
+
+
 # Group-by choices for statistics, mapped to trusted SQL (never user text).
 GROUPINGS: dict[str, tuple[str, ...]] = {
     "pattern": ("d.pattern",),
@@ -58,10 +65,10 @@ def insert_detections(conn: sqlite3.Connection, rows: Iterable[Sequence[Any]]) -
 def pending(conn: sqlite3.Connection, symbol: str, timeframe: str) -> list[sqlite3.Row]:
     """Return the detections of (symbol, timeframe) still missing an outcome, oldest first."""
     return conn.execute(
-        # The partial index holds only the pending rows; without stats the planner would take
-        # the full (symbol, timeframe, ts) index and walk every detection of the symbol.
-        "SELECT id, ts, close_micros, direction FROM candle_detections "
-        "INDEXED BY ix_candle_detections_pending "
+        # The partial index holds only the pending rows; without stats SQLite's planner would
+        # take the full (symbol, timeframe, ts) index and walk every detection of the symbol.
+        "SELECT id, ts, close_micros, direction FROM candle_detections "  # noqa: S608 - constant
+        f"{_pending_index(conn)}"
         "WHERE symbol = ? AND timeframe = ? AND complete = 0 ORDER BY ts",
         (symbol, timeframe)).fetchall()
 
@@ -70,8 +77,8 @@ def pending_after(conn: sqlite3.Connection, symbol: str, timeframe: str, after_t
                   ) -> list[sqlite3.Row]:
     """Return ``pending``'s rows with ts after ``after_ts`` (the ones an update just added)."""
     return conn.execute(
-        "SELECT id, ts, close_micros, direction FROM candle_detections "
-        "INDEXED BY ix_candle_detections_pending "
+        "SELECT id, ts, close_micros, direction FROM candle_detections "  # noqa: S608 - constant
+        f"{_pending_index(conn)}"
         "WHERE symbol = ? AND timeframe = ? AND complete = 0 AND ts > ? ORDER BY ts",
         (symbol, timeframe, after_ts)).fetchall()
 
@@ -81,8 +88,8 @@ def pending_outcomes(conn: sqlite3.Connection, symbol: str, timeframe: str
     """Return ``pending``'s rows with the horizon of each outcome they have (None: none yet):
     (id, ts, close_micros, direction, horizon), by ts then id."""
     return conn.execute(
-        "SELECT d.id, d.ts, d.close_micros, d.direction, o.horizon FROM candle_detections d "
-        "INDEXED BY ix_candle_detections_pending "
+        "SELECT d.id, d.ts, d.close_micros, d.direction, o.horizon FROM candle_detections d "  # noqa: S608
+        f"{_pending_index(conn)}"
         "LEFT JOIN candle_outcomes o ON o.detection_id = d.id "
         "WHERE d.symbol = ? AND d.timeframe = ? AND d.complete = 0 ORDER BY d.ts, d.id",
         (symbol, timeframe)).fetchall()
@@ -99,8 +106,8 @@ def mark_complete(conn: sqlite3.Connection, ids: Sequence[int], horizons: int) -
 def insert_outcomes(conn: sqlite3.Connection, rows: Iterable[Sequence[Any]]) -> int:
     """Insert (detection_id, horizon, ret, signed_ret, available_at); existing ones stay."""
     cur = conn.executemany(
-        "INSERT OR IGNORE INTO candle_outcomes (detection_id, horizon, ret, signed_ret, "
-        "available_at) VALUES (?, ?, ?, ?, ?)", list(rows))
+        "INSERT INTO candle_outcomes (detection_id, horizon, ret, signed_ret, "
+        "available_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING", list(rows))
     return cur.rowcount
 
 
@@ -142,11 +149,12 @@ def outcome_sums(db: Database, timeframe: str, as_of: str, grouping: str,
     keys = ", ".join(f"{c} AS {c.split('.')[1]}" for c in cols)
     group = ", ".join(cols)
     sql = (f"SELECT {keys}, o.horizon AS horizon, COUNT(*) AS samples, "  # noqa: S608 - trusted columns
-           "SUM(o.signed_ret > 0) AS wins, SUM(o.signed_ret < 0) AS losses, "
-           "TOTAL(CASE WHEN o.signed_ret > 0 THEN o.signed_ret END) AS sum_win, "
-           "TOTAL(CASE WHEN o.signed_ret < 0 THEN o.signed_ret END) AS sum_loss, "
-           "TOTAL(o.ret) AS sum_ret, TOTAL(o.signed_ret) AS sum_signed, "
-           "TOTAL(o.signed_ret * o.signed_ret) AS sum_signed_sq "
+           "COUNT(CASE WHEN o.signed_ret > 0 THEN 1 END) AS wins, "
+           "COUNT(CASE WHEN o.signed_ret < 0 THEN 1 END) AS losses, "
+           "COALESCE(SUM(CASE WHEN o.signed_ret > 0 THEN o.signed_ret END), 0.0) AS sum_win, "
+           "COALESCE(SUM(CASE WHEN o.signed_ret < 0 THEN o.signed_ret END), 0.0) AS sum_loss, "
+           "COALESCE(SUM(o.ret), 0.0) AS sum_ret, COALESCE(SUM(o.signed_ret), 0.0) AS sum_signed, "
+           "COALESCE(SUM(o.signed_ret * o.signed_ret), 0.0) AS sum_signed_sq "
            "FROM candle_outcomes o JOIN candle_detections d ON d.id = o.detection_id "
            f"WHERE {' AND '.join(where)} GROUP BY {group}, o.horizon ORDER BY {group}, o.horizon")
     return db.fetch_all(sql, params)
