@@ -2,9 +2,9 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, StringConstraints, field_validator, model_validator
 
 from shared.config_sections._base import StrictModel
 
@@ -73,6 +73,16 @@ class Section(StrictModel):
     csv_paths: list[str] = ["data/market"]
     csv_timezone: str = "America/New_York"
     data_cache_dir: str = "data-cache"
+    # fundamentals (shared/market/fundamentals): one JSON per provider and fetch under
+    # <data_cache_dir>/<SYMBOL>/fundamentals/, valid this many days; each field from the first
+    # provider of the priority list that has it; numbers further apart than the relative
+    # tolerance are reported as disagreements
+    fundamentals_ttl_days: float = Field(7.0, gt=0, le=366)
+    fundamentals_priority: list[Annotated[str, StringConstraints(
+        pattern=r"^[a-z][a-z0-9]{0,31}$")]] = Field(
+        ["fmp", "yahoo", "alphavantage", "polygon", "tiingo", "simulated"], min_length=1)
+    fundamentals_tolerance: float = Field(0.05, ge=0, le=10)
+    fundamentals_memory_size: int = Field(2048, ge=1, le=1_000_000)
     file_cache_sources: list[str] = ["csv", "alpaca"]
     memory_cache_size: int = Field(4096, ge=1)
     memory_cache_ttl_s: float = Field(300.0, gt=0)
