@@ -34,7 +34,10 @@ def create_app(settings: Settings | None = None, *,
         database=service.db,
         description="Paper trading: orders, fills, positions, account, risk; "
                     "an Alpaca-compatible /v2 API",
-        error_formatters={"/v2": alpaca_error, "/v1beta1": alpaca_error},
-        auth_overrides={"/v2": check_alpaca_key, "/v1beta1": check_alpaca_key},
-        raw_prefixes={"/v2": ALPACA_ERROR_SCHEMA, "/v1beta1": ALPACA_ERROR_SCHEMA},
+        error_formatters={"/v2": alpaca_error, "/v1beta1": alpaca_error,
+                          "/v1beta3": alpaca_error},
+        auth_overrides={"/v2": check_alpaca_key, "/v1beta1": check_alpaca_key,
+                        "/v1beta3": check_alpaca_key},
+        raw_prefixes={"/v2": ALPACA_ERROR_SCHEMA, "/v1beta1": ALPACA_ERROR_SCHEMA,
+                      "/v1beta3": ALPACA_ERROR_SCHEMA},
         health_extra=lambda: {"broker": settings.paper_trading.broker})

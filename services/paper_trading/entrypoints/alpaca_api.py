@@ -14,6 +14,7 @@ from flask import Blueprint, Response, g, request
 from pydantic import BaseModel, ConfigDict, Field
 
 from services.paper_trading.entrypoints.alpaca_account_api import account_routes
+from services.paper_trading.entrypoints.alpaca_crypto_api import crypto_blueprint
 from services.paper_trading.entrypoints.alpaca_data_api import data_blueprints
 from services.paper_trading.entrypoints.alpaca_json import json_response as _json
 from services.paper_trading.entrypoints.common import is_submission
@@ -105,7 +106,7 @@ def _iso_arg(v: str | None) -> str | None:
 
 
 def blueprints() -> list[Blueprint]:
-    """Return the /v2 and /v1beta1 blueprints."""
+    """Return the /v2, /v1beta1 and /v1beta3 (crypto data) blueprints."""
     v2 = Blueprint("alpaca_v2", __name__, url_prefix="/v2")
     v1b = Blueprint("alpaca_v1beta1", __name__, url_prefix="/v1beta1")
 
@@ -238,7 +239,7 @@ def blueprints() -> list[Blueprint]:
                                                       account=_acct())))
 
     account_routes(v2)
-    return [v2, *data_blueprints(v2, v1b)]
+    return [v2, *data_blueprints(v2, v1b), crypto_blueprint()]
 
 
 __all__ = ["alpaca_error", "blueprints", "check_alpaca_key"]
