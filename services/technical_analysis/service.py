@@ -178,6 +178,7 @@ class TechnicalAnalysisService(DatabaseServiceMixin):
                 self._cache.clear()
                 self._epoch = epoch
         out: dict[str, D.SeriesState] = {}
+        need = max(s.min_bars for s in specs)
         stale: dict[int, list[str]] = {}  # cached states to extend, by their last bar
         fresh: list[str] = []
         for sym in symbols:
@@ -210,11 +211,9 @@ class TechnicalAnalysisService(DatabaseServiceMixin):
                     continue
                 ok = new.ts > state.last_ts  # the store's range includes its start
                 state.append(new.ts[ok], {k: v[ok] for k, v in new.ohlcv().items()})
-                if len(state) > self.cfg.cache_max_bars:
-                    state.trim(self.cfg.cache_max_bars)
+                self._trim(state, tf, now, need, bars)
                 out[sym] = state
         pending: list[tuple[str, BarArrays]] = []
-        need = max(s.min_bars for s in specs)
         got = load_bars_many(self.market, fresh, tf, errors, bars=bars,
                              days=self.cfg.history_days[tf])
         for sym in fresh:
@@ -235,6 +234,17 @@ class TechnicalAnalysisService(DatabaseServiceMixin):
                 with self._lock:
                     self._cache[(sym, tf)] = state
         return out
+
+    def _trim(self, state: D.SeriesState, tf: str, now: pd.Timestamp, need: int,
+              bars: int | None) -> None:
+        """Keep a cached series to the window a fresh read would give (``history_days``, at
+        least ``need`` and ``bars`` bars, at most ``cache_max_bars``): appended bars would
+        otherwise grow every cached series, and the process, session after session."""
+        cutoff = (now - pd.Timedelta(days=self.cfg.history_days[tf])).value
+        keep = max(int(np.count_nonzero(state.ts >= cutoff)), need, bars or 0)
+        keep = min(keep, self.cfg.cache_max_bars)
+        if len(state) > keep:
+            state.trim(keep)
 
     def _visible(self, ts: np.ndarray, tf: str, sym: str, now: pd.Timestamp) -> np.ndarray:
         """Return which bars (open times) have closed by ``now`` (the market clock's rule)."""
