@@ -70,17 +70,51 @@ def test_compose_environment_makes_services_find_each_other_by_name():
         assert settings.url(name) == f"http://{cname(name)}:{port}"
 
 
-def test_dockerfile_builds_on_python_311_slim_and_installs_requirements():
+def _stages(text: str) -> list[list[str]]:
+    """Return the Dockerfile's stages, each its instructions (continuations joined)."""
+    joined = re.sub(r"\\\n\s*", " ", text)
+    stages: list[list[str]] = []
+    for line in joined.splitlines():
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        if line.upper().startswith("FROM "):
+            stages.append([])
+        stages[-1].append(line)
+    return stages
+
+
+def test_dockerfile_builds_on_python_311_slim_and_installs_only_the_runtime_lock():
     text = (ROOT / "Dockerfile").read_text()
-    assert re.search(r"^FROM python:3\.11-slim\s*$", text, re.M)
-    assert "pip install -r requirements.txt" in text
+    builder, final = _stages(text)
+    assert re.fullmatch(r"FROM python:3\.11-slim AS builder", builder[0])
+    assert final[0] == "FROM python:3.11-slim"
+    installs = [i for stage in (builder, final) for i in stage if "pip install" in i]
+    assert installs == ["RUN /opt/venv/bin/pip install -r /tmp/runtime.lock"]
+    assert "COPY requirements/runtime.lock /tmp/runtime.lock" in builder
+    assert not any("requirements.txt" in i or "test.lock" in i or "dev.lock" in i
+                   for stage in (builder, final) for i in stage)
+    # the final stage takes the builder's venv and nothing else of it (no compiler)
+    assert [i for i in final if "--from=" in i] == ["COPY --from=builder /opt/venv /opt/venv"]
+    assert not any("apt-get" in i for i in final)
+    assert "PATH=/opt/venv/bin:$PATH" in text
     assert "BIND_HOST=0.0.0.0" in text
     from shared.supervisor.spec import MALLOC_ENV
 
     for key, value in MALLOC_ENV.items():  # the containers run with the manager's settings
         assert f"{key}={value}" in text
     ignored = (ROOT / ".dockerignore").read_text().split()
-    assert ".venv/" in ignored and ".git/" in ignored
+    assert ".venv/" in ignored and ".git/" in ignored and "tests/" in ignored
+
+
+def test_the_image_runs_as_a_non_root_user():
+    final = _stages((ROOT / "Dockerfile").read_text())[-1]
+    users = [i.split(None, 1)[1] for i in final if i.upper().startswith("USER ")]
+    assert users and users[-1] not in ("root", "0", "0:0")
+    run = next(i for i in final if "useradd" in i)
+    assert f"--uid {users[-1]}" in run or users[-1] in run.split()
+    # nothing after USER needs root, and the data volume is the user's
+    assert "chown -R " + users[-1] + " /data" in run
 
 
 def test_devcontainer_installs_and_forwards_every_port_with_a_label():
