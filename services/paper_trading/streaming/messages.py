@@ -140,12 +140,13 @@ def trades_and_quotes(symbol: str, row: Mapping[str, Any], tape: str
 
     ts_ns = int(datetime.fromisoformat(row["ts"]).timestamp()) * 1_000_000_000
     trades, quotes = [], []
+    crypto = "/" in symbol  # fractional sizes, Alpaca's crypto objects (as /v1beta3's)
     for p in bar_prints(ts_ns, row["open_micros"], row["high_micros"], row["low_micros"],
-                        row["close_micros"], row["volume"]):
+                        row["close_micros"], row["volume"], crypto):
         stamp = msgpack.Timestamp.from_unix_nano(p[1])
-        t = trade_json(p, tape)
+        t = trade_json(p, tape, crypto)
         t.update(T="t", S=symbol, t=stamp)
-        q = quote_json(p, tape)
+        q = quote_json(p, tape, crypto)
         q.update(T="q", S=symbol, t=stamp)
         trades.append(t)
         quotes.append(q)
