@@ -60,3 +60,25 @@ def table_columns(target: Any, conn: Any, table: str) -> list[str]:
     return [r[0] for r in conn.execute(
         "SELECT column_name FROM information_schema.columns WHERE table_schema = "
         "current_schema() AND table_name = ? ORDER BY ordinal_position", (table,))]
+
+
+def sync_id_sequence(conn: Any, table: str, column: str = "id") -> None:
+    """Move ``table``'s id sequence past its largest id after a row was inserted with an
+    explicit id (PostgreSQL's sequence does not see it; SQLite takes ``MAX(id) + 1`` itself).
+
+    ``table`` and ``column`` must be trusted names (constants of the caller).
+    """
+    if is_sqlite(conn):
+        return
+    conn.execute(
+        f"SELECT setval(pg_get_serial_sequence(?, ?), (SELECT COALESCE(MAX({column}), 0) "  # noqa: S608
+        f"FROM {table}) + 1, false)", (table, column))
+
+
+def json_object_sql(target: Any, columns: list[str]) -> str:
+    """Return an expression building a JSON object text of ``columns`` (key: the column name),
+    in the given order.  The names must be trusted (constants of the caller)."""
+    pairs = ", ".join(f"'{c}', {c}" for c in columns)
+    if is_sqlite(target):
+        return f"json_object({pairs})"
+    return f"json_build_object({pairs})::text"

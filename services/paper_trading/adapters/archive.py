@@ -8,6 +8,7 @@ import sqlite3
 from typing import Any
 
 from shared.domain.money import from_micros
+from shared.sqlcompat import json_object_sql, sync_id_sequence, table_columns
 
 # (kind, table, the row's account): the tables whose rows belong to one market run, in an
 # order where a row's parent is still there when it is archived (events before orders)
@@ -41,8 +42,8 @@ def fence(conn: sqlite3.Connection) -> dict[str, int]:
 
 def _json_object(conn: sqlite3.Connection, table: str) -> str:
     # constant names; an account's secret hash stays out of the archive
-    cols = [r[1] for r in conn.execute(f"PRAGMA table_info({table})") if r[1] != "secret_hash"]
-    return "json_object(" + ", ".join(f"'{c}', {c}" for c in cols) + ")"
+    cols = [c for c in table_columns(conn, conn, table) if c != "secret_hash"]
+    return json_object_sql(conn, cols)
 
 
 def archive_run(conn: sqlite3.Connection, run: int, at: str,
@@ -79,18 +80,19 @@ def archive_run(conn: sqlite3.Connection, run: int, at: str,
         [(last_event + i, acct, json.dumps({"run": run + 1,
                                             "starting_cash": str(from_micros(cash))}),
           starts_at or at) for i, (acct, cash) in enumerate(accounts.fetchall(), start=1)])
+    sync_id_sequence(conn, "trade_events")
     return counts
 
 
 def archived_runs(conn: sqlite3.Connection) -> list[dict[str, Any]]:
     """Return each archived run with its rows per kind and the accounts in it."""
     out: dict[int, dict[str, Any]] = {}
-    for run, kind, n, accounts in conn.execute(
-            "SELECT run, kind, COUNT(*), GROUP_CONCAT(DISTINCT account) FROM pt_archive "
-            "GROUP BY run, kind ORDER BY run DESC"):
+    for run, kind, account, n in conn.execute(
+            "SELECT run, kind, account, COUNT(*) FROM pt_archive "
+            "GROUP BY run, kind, account ORDER BY run DESC, kind, account"):
         r = out.setdefault(int(run), {"run": int(run), "rows": {}, "accounts": set()})
-        r["rows"][kind] = int(n)
-        r["accounts"].update(int(a) for a in str(accounts).split(","))
+        r["rows"][kind] = r["rows"].get(kind, 0) + int(n)
+        r["accounts"].add(int(account))
     return [{**r, "accounts": sorted(r["accounts"])} for r in out.values()]
 
 

@@ -13,6 +13,7 @@ from typing import Any
 
 from shared.domain.money import from_micros, to_micros
 from shared.errors import NotFound
+from shared.sqlcompat import table_exists_sql
 from shared.trading import Bar
 from shared.trading.records import ORDER_COLUMNS, OrderRecord, bar_iso, iso
 
@@ -303,9 +304,9 @@ class Repository:
             "commission_micros, opening_micros, closing_micros, realized_pl_micros, bar_ts, "
             "filled_at, session, epoch) VALUES (:account, :order_id, :symbol, :side, "
             ":qty_micros, :price_micros, :commission_micros, :opening_micros, :closing_micros, "
-            ":realized_pl_micros, :bar_ts, :filled_at, :session, :epoch)",
+            ":realized_pl_micros, :bar_ts, :filled_at, :session, :epoch) RETURNING id",
             {"account": self.account_id, **f})
-        return int(cur.lastrowid)
+        return int(cur.fetchone()[0])
 
     def fills(self, limit: int, symbol: str | None = None,
               order_id: str | None = None) -> list[sqlite3.Row]:
@@ -333,8 +334,8 @@ class Repository:
         return from_micros(row[0])
 
     def add_day_trade(self, symbol: str, session: str, order_id: str, at: datetime) -> None:
-        self.conn.execute("INSERT OR IGNORE INTO pt_day_trades (account, symbol, session, "
-                          "order_id, at) VALUES (?, ?, ?, ?, ?)",
+        self.conn.execute("INSERT INTO pt_day_trades (account, symbol, session, "
+                          "order_id, at) VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
                           (self.account_id, symbol, session, order_id, iso(at)))
 
     def day_trades_since(self, session: str) -> int:
@@ -347,8 +348,8 @@ class Repository:
                          (self.account_id, label))
 
     def start_session(self, label: str, equity: Decimal) -> None:
-        self.conn.execute("INSERT OR IGNORE INTO pt_sessions (account, session, "
-                          "start_equity_micros) VALUES (?, ?, ?)",
+        self.conn.execute("INSERT INTO pt_sessions (account, session, "
+                          "start_equity_micros) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
                           (self.account_id, label, to_micros(equity)))
 
     def update_session(self, label: str, **cols: Any) -> None:
@@ -399,8 +400,7 @@ class Repository:
         return self._all("SELECT * FROM symbols ORDER BY symbol")
 
     def table_exists(self, name: str) -> bool:
-        return self._one("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?",
-                         (name,)) is not None
+        return self._one(table_exists_sql(self.conn), (name,)) is not None
 
     # -- events ---------------------------------------------------------------------------
     def trade_event(self, type_: str, payload: dict[str, Any], at: datetime,

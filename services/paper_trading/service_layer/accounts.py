@@ -31,6 +31,7 @@ from typing import Any
 from shared.db.bounds import db_int
 from shared.domain.money import from_micros, to_micros
 from shared.errors import AuthError, Conflict, NotFound, ValidationError
+from shared.sqlcompat import sync_id_sequence
 
 AUTOMATION = 1
 AUTOMATION_NAME = "automation"
@@ -87,15 +88,19 @@ def insert_account(conn: sqlite3.Connection, *, name: str, key_id: str | None,
                    starting_cash: Decimal, at: str, secret: str | None = None,
                    account_id: int | None = None) -> int:
     """Insert an account row and its book row; return its id (call inside a write txn)."""
-    cur = conn.execute(
-        "INSERT INTO pt_accounts (id, name, key_id, secret_hash, account_id, account_number, "
-        "start_cash_micros, cash_micros, epoch, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0, ?)",
-        (account_id, name, key_id, None if secret is None else hash_secret(secret),
+    # The id column only when given: PostgreSQL refuses a NULL id where SQLite picks the next.
+    id_col, id_val = ("id, ", (account_id,)) if account_id is not None else ("", ())
+    acct = int(conn.execute(
+        f"INSERT INTO pt_accounts ({id_col}name, key_id, secret_hash, account_id, "  # noqa: S608
+        "account_number, start_cash_micros, cash_micros, epoch, created_at) VALUES "
+        f"({'?, ' * len(id_val)}?, ?, ?, ?, ?, ?, ?, 0, ?) RETURNING id",
+        (*id_val, name, key_id, None if secret is None else hash_secret(secret),
          str(uuid.uuid4()), f"PA{uuid.uuid4().int % 10**10:010d}", to_micros(starting_cash),
-         to_micros(starting_cash), at))
-    acct = int(cur.lastrowid) if account_id is None else account_id
-    conn.execute("INSERT OR IGNORE INTO pt_book (id, version, reserved_micros) VALUES (?, 0, 0)",
-                 (acct,))
+         to_micros(starting_cash), at)).fetchone()[0])
+    if account_id is not None:
+        sync_id_sequence(conn, "pt_accounts")
+    conn.execute("INSERT INTO pt_book (id, version, reserved_micros) VALUES (?, 0, 0) "
+                 "ON CONFLICT (id) DO NOTHING", (acct,))
     return acct
 
 

@@ -47,9 +47,10 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 # The working book as integers, one row per order, grouped by symbol: one query, and one
 # numpy conversion of the whole result (times are the generated epoch-second columns).
 _SCREEN_SQL = (  # an expiry of NULL reads as "never" (the largest int64)
-    "SELECT seq, side = 'buy', CASE type WHEN 'market' THEN 0 WHEN 'limit' THEN 1 "
-    "WHEN 'stop' THEN 2 WHEN 'stop_limit' THEN 3 ELSE 4 END, "
-    "time_in_force IN ('ioc', 'fok', 'opg', 'cls'), COALESCE(limit_price_micros, 0), "
+    "SELECT seq, CASE WHEN side = 'buy' THEN 1 ELSE 0 END, CASE type WHEN 'market' THEN 0 "
+    "WHEN 'limit' THEN 1 WHEN 'stop' THEN 2 WHEN 'stop_limit' THEN 3 ELSE 4 END, "
+    "CASE WHEN time_in_force IN ('ioc', 'fok', 'opg', 'cls') THEN 1 ELSE 0 END, "
+    "COALESCE(limit_price_micros, 0), "
     "COALESCE(stop_price_micros, 0), triggered, active_from_s, "
     "COALESCE(expires_s, 9223372036854775807) FROM pt_orders "
     "WHERE status IN ('new', 'accepted', 'partially_filled') ORDER BY symbol, seq")

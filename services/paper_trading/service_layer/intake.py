@@ -71,7 +71,7 @@ _INSERT_NEW = _INSERT + " ON CONFLICT (account, client_order_id) DO NOTHING"
 _CONTEXT_SQL = (
     "SELECT a.cash_micros, a.epoch, b.reserved_micros, s.start_equity_micros, s.entries, "
     "s.halted, (SELECT COUNT(*) FROM pt_day_trades WHERE account = b.id AND session >= ?), "
-    "a.config, (SELECT run FROM pt_market_run WHERE id = 1 AND run IS "
+    "a.config, (SELECT run FROM pt_market_run WHERE id = 1 AND run IS NOT DISTINCT FROM "
     "COALESCE((SELECT run FROM market_clock WHERE id = 1), 1)) "
     "FROM pt_book b LEFT JOIN pt_accounts a ON a.id = b.id "
     "LEFT JOIN pt_sessions s ON s.account = b.id AND s.session = ? WHERE b.id = ?")
