@@ -23,7 +23,13 @@ import numpy as np
 
 from shared.errors import NotFound
 from shared.market.fundamentals._real import (
-    COIN_SUPPLY, INDUSTRIES, REAL, SECTOR_DIVIDEND, SECTOR_PE)
+    COIN_SUPPLY,
+    INDUSTRIES,
+    REAL,
+    SECTOR_DIVIDEND,
+    SECTOR_PE,
+)
+from shared.market.fundamentals.fields import FIELDS
 from shared.market.symbols import FUND_SECTOR, SymbolInfo
 
 NAME = "simulated"
@@ -121,6 +127,8 @@ class SimulatedFundamentals:
             for f in ("pe_ratio", "eps", "next_earnings_date", "last_earnings_date"):
                 out[f] = None
                 out["notes"][f] = _NO_EARNINGS[kind]
+        for f in FIELDS:  # the contract: every key, None where there is no value
+            out.setdefault(f, None)
         return out
 
     def _equity(self, info: SymbolInfo, kind: str, price: Decimal, rng: np.random.Generator,
