@@ -1,0 +1,213 @@
+"""What the provider clients share: HTTP with bounded retries, one rate limiter per provider,
+and the mapping of HTTP answers to the suite's errors.
+
+Every request takes a slot of the provider's limiter first (its documented free-tier limit,
+a moving window from the ``limits`` package).  When no slot frees within ``max_wait_s`` the
+call raises ``RateLimited`` at once instead of sleeping: a free tier of 25 calls a day cannot
+be waited out inside a request.  429 and 5xx answers, timeouts and connection faults are
+retried by tenacity with exponential backoff, at most ``retries`` times and never past
+``total_s`` in all, so one call blocks a few seconds at worst.
+"""
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+import requests
+from limits import RateLimitItemPerSecond
+from limits.storage import MemoryStorage
+from limits.strategies import MovingWindowRateLimiter
+from tenacity import (
+    RetryCallState,
+    Retrying,
+    retry_if_exception_type,
+    stop_after_attempt,
+    stop_after_delay,
+)
+
+from shared.errors import (
+    AppError,
+    AuthError,
+    NotFound,
+    RateLimited,
+    UnprocessableError,
+    UpstreamUnavailable,
+    ValidationError,
+)
+
+USER_AGENT = "day-trading-suite/1.0 (market data client)"
+
+
+@dataclass(frozen=True)
+class HttpOptions:
+    """How hard a client tries: request timeout, retries and their backoff, limiter wait."""
+
+    timeout_s: float = 10.0
+    retries: int = 2  # after the first try
+    backoff_s: float = 0.5  # first wait; doubles each retry
+    backoff_max_s: float = 2.0  # one wait at most (a Retry-After beyond it is cut to it)
+    total_s: float = 6.0  # all tries and waits of one call
+    max_wait_s: float = 1.0  # longest wait for a limiter slot before RateLimited
+
+
+class RateBudget:
+    """A provider's rate limit: ``limit`` calls per ``period_s`` seconds (moving window)."""
+
+    def __init__(self, name: str, limit: int, period_s: int, *,
+                 clock: Callable[[], float] = time.time) -> None:
+        self.name = name
+        self.limit = int(limit)
+        self.period_s = int(period_s)
+        self._item = RateLimitItemPerSecond(self.limit, self.period_s)
+        self._limiter = MovingWindowRateLimiter(MemoryStorage())
+        self._clock = clock
+
+    def budget(self) -> dict[str, Any]:
+        """Return the limit, its period, the calls left now and the seconds to the next slot."""
+        stats = self._limiter.get_window_stats(self._item, self.name)
+        remaining = max(0, int(stats.remaining))
+        wait = 0.0 if remaining > 0 else max(0.0, float(stats.reset_time) - self._clock())
+        return {"limit": self.limit, "period_s": self.period_s, "remaining": remaining,
+                "next_slot_s": round(wait, 3)}
+
+    def acquire(self, max_wait_s: float) -> None:
+        """Take one slot, waiting up to ``max_wait_s`` for one to free.
+
+        Raises:
+            RateLimited: when no slot frees in time (``details.retry_after_s`` says when).
+        """
+        deadline = time.monotonic() + max(0.0, max_wait_s)
+        while not self._limiter.hit(self._item, self.name):
+            wait = self.budget()["next_slot_s"]
+            if time.monotonic() + wait > deadline:
+                raise RateLimited(
+                    f"{self.name}: its limit of {self.limit} calls per {self.period_s} s is "
+                    f"used up; the next slot frees in {wait:.0f} s",
+                    details={"provider": self.name, "retry_after_s": wait})
+            time.sleep(min(max(wait, 0.01), 0.25))
+
+
+def _retry_after(exc: BaseException, cap: float) -> float | None:
+    details = getattr(exc, "details", None)
+    if isinstance(details, dict) and details.get("retry_after_s") is not None:
+        return min(float(details["retry_after_s"]), cap)
+    return None
+
+
+def retrying(opts: HttpOptions) -> Retrying:
+    """Return tenacity's retry loop for rate-limit and upstream failures (bounded)."""
+
+    def wait(state: RetryCallState) -> float:
+        exc = state.outcome.exception() if state.outcome else None
+        base = min(opts.backoff_s * 2 ** (state.attempt_number - 1), opts.backoff_max_s)
+        after = _retry_after(exc, opts.backoff_max_s) if exc else None
+        return max(base, after or 0.0)
+
+    return Retrying(retry=retry_if_exception_type((RateLimited, UpstreamUnavailable)),
+                    stop=stop_after_attempt(opts.retries + 1) | stop_after_delay(opts.total_s),
+                    wait=wait, reraise=True)
+
+
+def status_error(provider: str, status: int, message: str, *, field: str = "symbol",
+                 retry_after: str | None = None) -> AppError:
+    """Return the suite's error for an HTTP error ``status`` of ``provider``."""
+    text = f"{provider}: {message}"[:300]
+    if status == 429:
+        after = None
+        if retry_after and retry_after.strip().isdigit():
+            after = float(retry_after)
+        return RateLimited(f"{provider}: rate limited (429): {message}"[:300],
+                           details={"provider": provider, "retry_after_s": after})
+    if status >= 500:
+        return UpstreamUnavailable(f"{provider}: server error {status}: {message}"[:300],
+                                   details={"provider": provider})
+    if status in (401, 403):
+        return AuthError(f"{provider}: {status} (check its API key or plan): {message}"[:300],
+                         details={"provider": provider})
+    if status == 404:
+        return NotFound(text, field=field, details={"provider": provider})
+    if status in (400, 422):
+        return ValidationError(text, field=field, details={"provider": provider})
+    return UnprocessableError(f"{provider}: HTTP {status}: {message}"[:300],
+                              details={"provider": provider})
+
+
+class HttpSource:
+    """One provider's HTTP access: base URL, session, limiter, retries, error mapping.
+
+    ``error_of(status, body)`` is the provider's reader of its own error bodies: it returns
+    an ``AppError`` for an answer that is an error (whatever its status), else None.
+    """
+
+    def __init__(self, name: str, base_url: str, budget: RateBudget,
+                 options: HttpOptions | None = None, *,
+                 error_of: Callable[[int, Any], AppError | None] | None = None,
+                 headers: Mapping[str, str] | None = None) -> None:
+        self.name = name
+        self.base_url = base_url.rstrip("/")
+        self.limiter = budget
+        self.options = options or HttpOptions()
+        self.session = requests.Session()
+        self.session.headers.update({"User-Agent": USER_AGENT, "Accept": "application/json",
+                                     **(headers or {})})
+        self._error_of = error_of
+        self.calls = 0
+        self.last_status: int | None = None
+
+    def get_json(self, path: str, params: Mapping[str, Any] | None = None, *,
+                 decimals: bool = False, field: str = "symbol") -> Any:
+        """Return the JSON answer of ``GET base_url + path`` (numbers as Decimal if
+        ``decimals``), retried on 429/5xx/timeouts within the options' bounds.
+
+        Raises:
+            RateLimited: the limiter or the provider refused (after the retries).
+            UpstreamUnavailable: 5xx, timeouts, unreachable or unreadable answers.
+            NotFound, ValidationError, AuthError, UnprocessableError: the provider's 4xx.
+        """
+        for attempt in retrying(self.options):
+            with attempt:
+                return self._once(path, params, decimals, field)
+        raise AssertionError("unreachable")  # pragma: no cover - reraise=True
+
+    def _once(self, path: str, params: Mapping[str, Any] | None, decimals: bool,
+              field: str) -> Any:
+        self.limiter.acquire(self.options.max_wait_s)
+        self.calls += 1
+        url = self.base_url + path
+        try:
+            resp = self.session.get(url, params=dict(params or {}),
+                                    timeout=self.options.timeout_s)
+        except requests.RequestException as exc:
+            raise UpstreamUnavailable(f"{self.name}: {type(exc).__name__}: {exc}"[:300],
+                                      details={"provider": self.name}) from exc
+        self.last_status = resp.status_code
+        try:
+            body = resp.json(parse_float=Decimal) if decimals else resp.json()
+        except ValueError:
+            body = resp.text[:300]
+        if self._error_of is not None:
+            err = self._error_of(resp.status_code, body)
+            if err is not None:
+                raise err
+        if resp.status_code >= 400:
+            raise status_error(self.name, resp.status_code, _message(body), field=field,
+                               retry_after=resp.headers.get("Retry-After"))
+        if isinstance(body, str):
+            raise UpstreamUnavailable(f"{self.name}: unreadable answer: {body[:120]!r}",
+                                      details={"provider": self.name})
+        return body
+
+    def close(self) -> None:
+        self.session.close()
+
+
+def _message(body: Any) -> str:
+    if isinstance(body, dict):
+        for key in ("Error Message", "error", "message", "detail", "msg", "Information",
+                    "Note"):
+            if body.get(key):
+                return str(body[key])
+    return str(body)[:200]

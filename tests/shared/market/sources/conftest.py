@@ -1,0 +1,46 @@
+"""Fixtures: every provider's loopback fake, started once per test module, and clients with
+short retry waits pointed at them through the environment (as users point them at a proxy)."""
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack
+from typing import Any
+
+import pytest
+
+from shared.market.sources import HttpOptions, build
+from tests.conftest import serve
+from tests.shared.market.sources import fakes
+
+#: Fast retries: three tries, waits of 10-40 ms, two seconds in all.
+FAST = HttpOptions(timeout_s=2.0, retries=2, backoff_s=0.01, backoff_max_s=0.04, total_s=2.0,
+                   max_wait_s=0.0)
+KEYS = {"ALPHAVANTAGE_API_KEY": "av-key", "POLYGON_API_KEY": "pg-key",
+        "TIINGO_API_KEY": "tg-key", "FMP_API_KEY": "fmp-key"}
+
+
+@pytest.fixture(scope="module")
+def served() -> Iterator[dict[str, tuple[fakes.FakeApi, str]]]:
+    with ExitStack() as stack:
+        out = {}
+        for name, make in fakes.FAKES.items():
+            fake = make()
+            out[name] = (fake, stack.enter_context(serve(fake.app)))
+        yield out
+
+
+@pytest.fixture
+def make(served: dict[str, tuple[fakes.FakeApi, str]], calendar: Any
+         ) -> Callable[..., tuple[Any, fakes.FakeApi]]:
+    """Return ``make(name, **options)``: a fresh client of ``name`` on its fake, and the fake
+    (its forced answers and calls cleared)."""
+
+    def _make(name: str, **opts: Any) -> tuple[Any, fakes.FakeApi]:
+        fake, url = served[name]
+        fake.queue.clear()
+        fake.calls.clear()
+        env = {**KEYS, f"{name.upper()}_BASE_URL": url}
+        options = HttpOptions(**{**FAST.__dict__, **opts})
+        return build(name, None, env, options=options, calendar=calendar), fake
+
+    return _make

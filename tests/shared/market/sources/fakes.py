@@ -1,0 +1,152 @@
+"""Loopback fakes of the six providers' HTTP APIs, answering in the shapes their documentation
+shows (a normal answer, an empty one, an unknown symbol, the error body, the rate-limit answer
+and a 500).  Never the internet: each runs on a free 127.0.0.1 port (``tests.conftest.serve``).
+
+Symbols: ``AAPL`` (and ``BTC/USDT``-style pairs on Binance) has bars; ``EMPT`` is known but
+has no bars in the range; ``NOPE`` is unknown.  ``fake.force(kind, ...)`` makes the next
+requests answer ``"429"`` (the provider's rate-limit answer), ``"500"`` or ``"error"``
+(its error body) before the normal answers resume.
+
+Every fake serves the same day of bars, 2024-03-05 (a Tuesday, New York on EST): pre-market
+bars from 09:00 New York, then the regular session from 09:30, each bar's prices from
+``price(i)`` with two decimals, so the tests know the first and last bar exactly.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pandas as pd
+from flask import Flask, Response, jsonify, request
+
+DAY = "2024-03-05"
+PRE_OPEN = pd.Timestamp("2024-03-05T14:00Z")  # 09:00 New York
+OPEN = pd.Timestamp("2024-03-05T14:30Z")  # 09:30 New York
+CLOSE = pd.Timestamp("2024-03-05T21:00Z")  # 16:00 New York
+DAYS = ("2024-03-04", "2024-03-05", "2024-03-06")
+
+
+def price(i: int, part: str) -> str:
+    """Return bar ``i``'s price ``part`` as the text a provider sends ('180.15')."""
+    base = 18000 + i * 5  # cents
+    cents = {"open": base, "high": base + 40, "low": base - 30, "close": base + 10}[part]
+    return f"{cents // 100}.{cents % 100:02d}"
+
+
+def volume(i: int) -> int:
+    return 1000 + 10 * i
+
+
+def intraday(minutes: int, *, pre: bool = True) -> list[pd.Timestamp]:
+    """Return the open times of the fake day's bars of ``minutes`` (pre-market first)."""
+    start = PRE_OPEN if pre else OPEN
+    return list(pd.date_range(start, CLOSE, freq=f"{minutes}min", inclusive="left"))
+
+
+def session_bars(minutes: int) -> list[tuple[int, pd.Timestamp]]:
+    """Return (index into the fake's bars, open time) of the regular-hours bars."""
+    return [(i, t) for i, t in enumerate(intraday(minutes)) if t >= OPEN]
+
+
+class FakeApi:
+    """One provider's fake: a Flask app, its calls, and answers forced ahead of the normal."""
+
+    def __init__(self, name: str, forced: dict[str, Callable[[], Any]]) -> None:
+        self.app = Flask(f"fake_{name}")
+        self.calls: list[str] = []
+        self.queue: list[str] = []
+        self._forced = forced
+
+        @self.app.before_request
+        def _gate() -> Any:
+            self.calls.append(request.full_path)
+            if self.queue:
+                return self._forced[self.queue.pop(0)]()
+            return None
+
+    def force(self, *kinds: str) -> None:
+        self.queue.extend(kinds)
+
+
+# -- Yahoo ---------------------------------------------------------------------------------
+def _yahoo_meta(symbol: str, granularity: str) -> dict[str, Any]:
+    return {"currency": "USD", "symbol": symbol, "exchangeName": "NMS",
+            "fullExchangeName": "NasdaqGS", "instrumentType": "EQUITY",
+            "firstTradeDate": 345479400, "regularMarketTime": 1709672400, "hasPrePostMarketData": True,
+            "gmtoffset": -18000, "timezone": "EST", "exchangeTimezoneName": "America/New_York",
+            "regularMarketPrice": 170.12, "chartPreviousClose": 175.1, "priceHint": 2,
+            "dataGranularity": granularity, "range": "",
+            "validRanges": ["1d", "5d", "1mo", "3mo", "6mo", "1y", "2y", "5y", "10y", "ytd",
+                            "max"]}
+
+
+def yahoo() -> FakeApi:
+    def error(code: str, desc: str, status: int) -> Any:
+        return jsonify(chart={"result": None, "error": {"code": code, "description": desc}}), status
+
+    fake = FakeApi("yahoo", {
+        "429": lambda: Response("Too Many Requests\r\n", 429, mimetype="text/plain"),
+        "500": lambda: error("Internal Server Error", "Internal Server Error", 500),
+        "error": lambda: error("Unprocessable Entity", "1m data not available for "
+                               "startTime=1 and endTime=2. Only 8 days worth of 1m "
+                               "granularity data are allowed to be fetched per request.", 422),
+    })
+
+    @fake.app.get("/v8/finance/chart/<symbol>")
+    def chart(symbol: str) -> Any:
+        interval = request.args["interval"]
+        if symbol == "NOPE":
+            return error("Not Found", "No data found, symbol may be delisted", 404)
+        result: dict[str, Any] = {"meta": _yahoo_meta(symbol, interval),
+                                  "indicators": {"quote": [{}]}}
+        if symbol != "EMPT":
+            if interval == "1d":  # stamped at each session's open (09:30 New York)
+                ts = [pd.Timestamp(f"{d}T14:30Z") for d in DAYS]
+            elif symbol == "BTC-USD":  # crypto: UTC boundaries around the clock
+                ts = list(pd.date_range("2024-03-05T23:00Z", periods=4, freq="60min"))
+            else:
+                ts = intraday({"1m": 1, "5m": 5, "15m": 15, "60m": 60}[interval])
+            quote = {k: [float(price(i, k)) for i in range(len(ts))]
+                     for k in ("open", "high", "low", "close")}
+            quote["volume"] = [volume(i) for i in range(len(ts))]
+            if interval != "1d":  # Yahoo sends a bar with no trade as nulls
+                for k in quote:
+                    quote[k][-1] = None
+            result["timestamp"] = [int(t.timestamp()) for t in ts]
+            result["indicators"] = {"quote": [quote]}
+        return jsonify(chart={"result": [result], "error": None})
+
+    @fake.app.get("/v10/finance/quoteSummary/<symbol>")
+    def summary(symbol: str) -> Any:
+        if symbol == "NOPE":
+            return jsonify(quoteSummary={"result": None, "error": {
+                "code": "Not Found", "description": "Quote not found for ticker symbol: NOPE"}}
+            ), 404
+        raw = lambda v, f: {"raw": v, "fmt": f}  # noqa: E731
+        return Response(YAHOO_SUMMARY_TEXT, mimetype="application/json") if symbol == "AAPL" \
+            else jsonify(quoteSummary={"result": [{"price": {
+                "longName": None, "shortName": "Empty Co", "currency": "USD",
+                "exchangeName": "NYSE", "marketCap": raw(1000, "1k")}}], "error": None})
+
+    return fake
+
+
+#: quoteSummary of AAPL as Yahoo sends it (numbers written exactly as sent).
+YAHOO_SUMMARY_TEXT = """{"quoteSummary": {"result": [{
+ "price": {"maxAge": 1, "currency": "USD", "exchange": "NMS", "exchangeName": "NasdaqGS",
+  "longName": "Apple Inc.", "shortName": "Apple Inc.", "quoteType": "EQUITY",
+  "marketCap": {"raw": 2627985195008, "fmt": "2.63T", "longFmt": "2,627,985,195,008"}},
+ "summaryDetail": {"maxAge": 1, "marketCap": {"raw": 2627985195008, "fmt": "2.63T"},
+  "trailingPE": {"raw": 26.48387, "fmt": "26.48"}, "dividendYield": {"raw": 0.0057, "fmt": "0.57%"},
+  "beta": {"raw": 1.287, "fmt": "1.29"}},
+ "defaultKeyStatistics": {"maxAge": 1, "sharesOutstanding": {"raw": 15441899520, "fmt": "15.44B"},
+  "floatShares": {"raw": 15422598963, "fmt": "15.42B"}, "trailingEps": {"raw": 6.43, "fmt": "6.43"},
+  "mostRecentQuarter": {"raw": 1703894400, "fmt": "2023-12-30"}},
+ "assetProfile": {"sector": "Technology", "industry": "Consumer Electronics",
+  "fullTimeEmployees": 161000},
+ "calendarEvents": {"maxAge": 1, "earnings": {"earningsDate": [
+  {"raw": 1714680000, "fmt": "2024-05-02"}], "earningsAverage": {"raw": 1.5, "fmt": "1.5"}}}
+}], "error": null}}"""
+
+
+FAKES: dict[str, Callable[[], FakeApi]] = {"yahoo": yahoo}
