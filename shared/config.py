@@ -58,6 +58,11 @@ ASYNC_SERVICES = frozenset({"paper_streams"})
 
 class DatabaseSettings(StrictModel):
     path: str = "db/trading.db"
+    # PostgreSQL instead of the SQLite file at ``path``: postgresql://user:pass@host:port/db
+    # (env DATABASE_URL); sqlite:///path names the file like ``path`` does
+    url: str | None = None
+    # PostgreSQL connections one process may hold at most (its threads lease them)
+    pool_max_size: int = Field(16, ge=1, le=512)
     busy_timeout_ms: int = Field(30000, ge=0)
     cache_size_kib: int = Field(64000, gt=0)
     retry_attempts: int = Field(8, ge=1, le=50)
@@ -69,6 +74,20 @@ class DatabaseSettings(StrictModel):
     # (cache_size_kib) otherwise keeps every page it ever read, so a reader's memory grew as
     # the replay stored new days; past the limit SQLite reuses its cached pages instead.
     soft_heap_mb: int = Field(48, ge=0, le=65536)
+
+    @field_validator("url")
+    @classmethod
+    def _known_scheme(cls, v: str | None) -> str | None:
+        if v is None or v == "":
+            return None
+        scheme = v.split("://", 1)[0].lower() if "://" in v else ""
+        if scheme not in ("postgresql", "postgres", "sqlite"):
+            raise ValueError(f"unknown database URL scheme {scheme or v!r}: type "
+                             "postgresql://user:password@host:5432/name, or sqlite:///path "
+                             "(or leave it unset and set database.path / DATABASE_PATH)")
+        if scheme == "sqlite" and not v[len("sqlite://"):].startswith("/"):
+            raise ValueError("a sqlite URL names a path: sqlite:///relative or sqlite:////abs")
+        return v
 
 
 class LoggingSettings(StrictModel):
@@ -194,6 +213,9 @@ class Settings(StrictModel):
 
     @property
     def database_path(self) -> Path:
+        url = self.database.url
+        if url is not None and url.startswith("sqlite://"):
+            return self.resolve(url[len("sqlite:///"):])
         return self.resolve(self.database.path)
 
     @property
@@ -224,6 +246,7 @@ class Settings(StrictModel):
 ENV_ALIASES: dict[str, tuple[str, ...]] = {
     "TRADING_ENV": ("env",),
     "DATABASE_PATH": ("database", "path"),
+    "DATABASE_URL": ("database", "url"),
     "LOG_LEVEL": ("logging", "level"),
     "LOG_DIR": ("logging", "dir"),
     "ALPACA_API_KEY": ("alpaca", "api_key"),

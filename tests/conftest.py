@@ -13,6 +13,9 @@ import pytest
 from shared.config import Settings, load_settings
 from shared.db import Database, migrate
 
+# the throw-away PostgreSQL cluster: fixtures pg_cluster (session) and pg_url (module)
+pytest_plugins = ["tests.pg"]
+
 
 def make_settings(tmp_path: Path, **overrides: object) -> Settings:
     """Return default settings pointed at ``tmp_path`` (database, logs, data cache)."""
@@ -23,7 +26,7 @@ def make_settings(tmp_path: Path, **overrides: object) -> Settings:
     }
     base.update(overrides)
     env = {k: v for k, v in os.environ.items() if not k.startswith("TRADING__")}
-    for var in ("DATABASE_PATH", "LOG_DIR", "API_KEY", "ALPACA_API_KEY", "ALPACA_SECRET_KEY"):
+    for var in ("DATABASE_PATH", "DATABASE_URL", "LOG_DIR", "API_KEY", "ALPACA_API_KEY", "ALPACA_SECRET_KEY"):
         env.pop(var, None)
     return load_settings(environ=env, **base)
 

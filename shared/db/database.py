@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from shared.db.dialect import DatabaseError, OperationalErrors
 from shared.db.retry import call_with_lock_retry, is_lock_error
 from shared.db.stats import QueryStats
 from shared.errors import OperationalError, ValidationError
@@ -70,7 +71,13 @@ def _deny_writes(tables: frozenset[str]) -> Callable[..., int]:
 
 
 class Database:
-    """One SQLite file shared by the suite, seen from one process."""
+    """One SQLite file shared by the suite, seen from one process.
+
+    ``Database.from_settings`` returns the PostgreSQL engine (``shared.db.postgres``, a
+    subclass) when ``database.url`` is a ``postgresql://`` URL.
+    """
+
+    dialect = "sqlite"
 
     def __init__(
         self,
@@ -111,6 +118,10 @@ class Database:
     @classmethod
     def from_settings(cls, settings: Settings) -> Database:
         db = settings.database
+        if db.url is not None and db.url.startswith(("postgresql://", "postgres://")):
+            from shared.db.postgres import PgDatabase  # psycopg only where it is used
+
+            return PgDatabase.from_settings(settings)
         return cls(
             settings.database_path,
             busy_timeout_ms=db.busy_timeout_ms,
@@ -288,7 +299,7 @@ class Database:
         try:
             conn.execute("BEGIN IMMEDIATE")
             return
-        except sqlite3.OperationalError as exc:
+        except OperationalErrors as exc:
             if not is_lock_error(exc):
                 raise
             self.stats.add_retry()
@@ -349,15 +360,14 @@ class Database:
         """
         head = sql.lstrip()[:10].upper()
         if head.startswith(("SELECT", "WITH", "PRAGMA", "EXPLAIN")):
-            conn = self.get_db_connection()
             try:  # fast path: a WAL read almost never meets a lock; no Retrying object built
-                return self._timed(conn, sql, params).fetchall()
-            except sqlite3.OperationalError as exc:
+                return self._timed(self.get_db_connection(), sql, params).fetchall()
+            except OperationalErrors as exc:
                 if not is_lock_error(exc):
                     raise
                 self.stats.add_retry()
-            return call_with_lock_retry(
-                lambda: self._timed(conn, sql, params).fetchall(),
+            return call_with_lock_retry(  # the connection asked again: a dropped one is replaced
+                lambda: self._timed(self.get_db_connection(), sql, params).fetchall(),
                 attempts=self.retry_attempts, initial=self.retry_initial_s,
                 maximum=self.retry_max_s, on_retry=self.stats.add_retry,
             )
@@ -403,28 +413,35 @@ class Database:
         for name in (table, *columns):
             if not _IDENT.match(name):
                 raise ValidationError(f"invalid SQL identifier {name!r}", field="table")
-        verb = "INSERT"
-        tail = ""
-        if on_conflict == "ignore":
-            verb = "INSERT OR IGNORE"
-        elif on_conflict == "replace":
-            verb = "INSERT OR REPLACE"
-        elif on_conflict:
-            tail = f" ON CONFLICT {on_conflict}"
-        sql = (f"{verb} INTO {table} ({', '.join(columns)}) "
-               f"VALUES ({', '.join('?' * len(columns))}){tail}")
+        sql = self._insert_sql(table, columns, on_conflict)
 
         def write(conn: sqlite3.Connection) -> int:
             return conn.executemany(sql, data).rowcount
 
         return self.run_in_transaction(write, f"bulk_insert:{table}")
 
+    def _insert_sql(self, table: str, columns: Sequence[str], on_conflict: str | None) -> str:
+        verb = "INSERT"
+        tail = ""
+        if on_conflict == "ignore":
+            tail = " ON CONFLICT DO NOTHING"
+        elif on_conflict == "replace":
+            verb = "INSERT OR REPLACE"
+        elif on_conflict:
+            tail = f" ON CONFLICT {on_conflict}"
+        return (f"{verb} INTO {table} ({', '.join(columns)}) "
+                f"VALUES ({', '.join('?' * len(columns))}){tail}")
+
     # -- introspection -----------------------------------------------------------------
-    def get_database_stats(self) -> dict[str, Any]:
-        """Return row counts per table, file and WAL sizes, pool use and query stats."""
-        tables = [r[0] for r in self.fetch_all(
+    def table_names(self) -> list[str]:
+        """Return the names of the database's tables, sorted."""
+        return [r[0] for r in self.fetch_all(
             "SELECT name FROM sqlite_master WHERE type='table' AND name NOT LIKE 'sqlite_%' "
             "ORDER BY name")]
+
+    def get_database_stats(self) -> dict[str, Any]:
+        """Return row counts per table, file and WAL sizes, pool use and query stats."""
+        tables = self.table_names()
         counts = {t: self.fetch_one(f'SELECT COUNT(*) FROM "{t}"')[0] for t in tables}  # noqa: S608 - names from sqlite_master
 
         def size(p: Path) -> int:
@@ -471,7 +488,7 @@ class _Transaction:
         self.t0 = time.perf_counter()
         try:
             self.db._begin(conn)
-        except sqlite3.OperationalError as exc:
+        except OperationalErrors as exc:
             self.db.stats.record(self.label, time.perf_counter() - self.t0, False)
             if not is_lock_error(exc):
                 self.db.write_failed(exc)
@@ -491,7 +508,7 @@ class _Transaction:
                 try:
                     conn.execute("COMMIT")
                     committed = True
-                except sqlite3.OperationalError as err:
+                except OperationalErrors as err:
                     if not is_lock_error(err):
                         self.db.write_failed(err)
                     raise _operational(err) from err
@@ -499,12 +516,12 @@ class _Transaction:
             if not committed and conn.in_transaction:
                 try:
                     conn.execute("ROLLBACK")
-                except sqlite3.Error:
+                except DatabaseError:
                     log.exception("rollback failed")
             self.db.stats.record_transaction(self.label, time.perf_counter() - self.t0, committed)
             if committed:
                 self.db.write_succeeded()
-        if exc_type is not None and issubclass(exc_type, sqlite3.OperationalError):
+        if exc_type is not None and issubclass(exc_type, OperationalErrors):
             if not is_lock_error(exc):
                 self.db.write_failed(exc)
             mapped = _operational(exc)
@@ -518,8 +535,8 @@ _registry_lock = threading.Lock()
 
 
 def get_database(settings: Settings) -> Database:
-    """Return this process's ``Database`` for the settings' file (one per path)."""
-    key = str(settings.database_path)
+    """Return this process's ``Database`` for the settings' file or URL (one per database)."""
+    key = settings.database.url or str(settings.database_path)
     with _registry_lock:
         db = _registry.get(key)
         if db is None or db._pid != os.getpid():

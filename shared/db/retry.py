@@ -1,6 +1,8 @@
-"""Retry policy for SQLite lock contention (tenacity), and nothing else.
+"""Retry policy for lock contention (tenacity), and nothing else.
 
-Only "database is locked" / "busy" errors are retried: every other error is a bug or an
+Only SQLite's "database is locked" / "busy" errors and PostgreSQL's equivalents (serialization
+failures 40001, deadlocks 40P01, lock timeouts 55P03, a dropped connection: see
+``shared.db.dialect.is_pg_retryable``) are retried: every other error is a bug or an
 operational fault and must surface at once.  Each retry is logged to the
 ``database_operations`` logger (``logs/database_operations.log``).
 """
@@ -19,6 +21,7 @@ from tenacity import (
     wait_exponential_jitter,
 )
 
+from shared.db.dialect import is_pg_retryable
 from shared.errors import DatabaseBusyError
 
 T = TypeVar("T")
@@ -27,10 +30,10 @@ _LOCK_MARKERS = ("database is locked", "database is busy", "database table is lo
 
 
 def is_lock_error(exc: BaseException) -> bool:
-    """Return True when ``exc`` is SQLite's transient lock/busy error."""
-    return isinstance(exc, sqlite3.OperationalError) and any(
-        m in str(exc).lower() for m in _LOCK_MARKERS
-    )
+    """Return True when ``exc`` is a transient lock/busy error (SQLite or PostgreSQL)."""
+    if isinstance(exc, sqlite3.OperationalError):
+        return any(m in str(exc).lower() for m in _LOCK_MARKERS)
+    return is_pg_retryable(exc)
 
 
 def _log_retry(state: RetryCallState) -> None:
@@ -50,7 +53,7 @@ def call_with_lock_retry(
     maximum: float,
     on_retry: Callable[[], None] | None = None,
 ) -> T:
-    """Call ``fn`` and retry it with exponential backoff and jitter while SQLite is locked.
+    """Call ``fn`` and retry it with exponential backoff and jitter while the database is locked.
 
     Raises:
         DatabaseBusyError: when every attempt met a lock.
@@ -71,7 +74,7 @@ def call_with_lock_retry(
     )
     try:
         return retrying(fn)
-    except sqlite3.OperationalError as exc:
+    except Exception as exc:
         if is_lock_error(exc):
             log.error("sqlite lock, giving up", extra={"attempts": attempts, "error": str(exc)})
             raise DatabaseBusyError(
