@@ -73,14 +73,14 @@ class RateBudget:
         return {"limit": self.limit, "period_s": self.period_s, "remaining": remaining,
                 "next_slot_s": round(wait, 3)}
 
-    def acquire(self, max_wait_s: float) -> None:
-        """Take one slot, waiting up to ``max_wait_s`` for one to free.
+    def acquire(self, max_wait_s: float, cost: int = 1) -> None:
+        """Take ``cost`` slots (a request's weight), waiting up to ``max_wait_s`` for them.
 
         Raises:
             RateLimited: when no slot frees in time (``details.retry_after_s`` says when).
         """
         deadline = time.monotonic() + max(0.0, max_wait_s)
-        while not self._limiter.hit(self._item, self.name):
+        while not self._limiter.hit(self._item, self.name, cost=cost):
             wait = self.budget()["next_slot_s"]
             if time.monotonic() + wait > deadline:
                 raise RateLimited(

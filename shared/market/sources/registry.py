@@ -13,11 +13,13 @@ from collections.abc import Mapping
 from typing import Any
 
 from shared.market.calendar import MarketCalendar, get_calendar
+from shared.market.sources.binance import BinanceProvider
 from shared.market.sources.http import HttpOptions
 from shared.market.sources.yahoo import YahooProvider
 
 PROVIDERS: dict[str, type] = {
     "yahoo": YahooProvider,
+    "binance": BinanceProvider,
 }
 #: The environment variable holding each provider's API key (None: it needs none).
 KEY_ENV: dict[str, str | None] = {

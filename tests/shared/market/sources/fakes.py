@@ -149,4 +149,77 @@ YAHOO_SUMMARY_TEXT = """{"quoteSummary": {"result": [{
 }], "error": null}}"""
 
 
-FAKES: dict[str, Callable[[], FakeApi]] = {"yahoo": yahoo}
+# -- Binance ---------------------------------------------------------------------------------
+#: The fake's first kline (a Saturday: crypto trades through the weekend) and its count per
+#: interval; 1,500 one-minute klines take two pages of 1,000.
+BINANCE_START = pd.Timestamp("2024-03-02T00:00Z")
+BINANCE_BARS = {"1m": 1500, "5m": 300, "15m": 100, "1h": 48, "1d": 7}
+_BINANCE_STEP = {"1m": 1, "5m": 5, "15m": 15, "1h": 60, "1d": 1440}
+
+
+def _binance_market(base: str, quote: str) -> dict[str, Any]:
+    return {"symbol": base + quote, "status": "TRADING", "baseAsset": base,
+            "baseAssetPrecision": 8, "quoteAsset": quote, "quotePrecision": 8,
+            "quoteAssetPrecision": 8, "baseCommissionPrecision": 8,
+            "quoteCommissionPrecision": 8,
+            "orderTypes": ["LIMIT", "LIMIT_MAKER", "MARKET", "STOP_LOSS_LIMIT",
+                           "TAKE_PROFIT_LIMIT"],
+            "icebergAllowed": True, "ocoAllowed": True, "otoAllowed": True,
+            "quoteOrderQtyMarketAllowed": True, "allowTrailingStop": True,
+            "cancelReplaceAllowed": True, "isSpotTradingAllowed": True,
+            "isMarginTradingAllowed": True,
+            "filters": [{"filterType": "PRICE_FILTER", "minPrice": "0.01000000",
+                         "maxPrice": "1000000.00000000", "tickSize": "0.01000000"},
+                        {"filterType": "LOT_SIZE", "minQty": "0.00001000",
+                         "maxQty": "9000.00000000", "stepSize": "0.00001000"}],
+            "permissions": [], "permissionSets": [["SPOT", "MARGIN"]],
+            "defaultSelfTradePreventionMode": "EXPIRE_MAKER",
+            "allowedSelfTradePreventionModes": ["EXPIRE_TAKER", "EXPIRE_MAKER", "EXPIRE_BOTH"]}
+
+
+def binance_kline(i: int, interval: str) -> list[Any]:
+    """Return kline ``i`` of ``interval`` as Binance sends it (prices as 8-decimal text)."""
+    step = _BINANCE_STEP[interval] * 60_000
+    t = int(BINANCE_START.timestamp() * 1000) + i * step
+    p = {k: price(i, k) + "000000" for k in ("open", "high", "low", "close")}
+    return [t, p["open"], p["high"], p["low"], p["close"], f"{volume(i)}.25000000",
+            t + step - 1, "1808357.74500000", 42 + i, "10.00000000", "1800000.00000000", "0"]
+
+
+def binance() -> FakeApi:
+    def error(status: int, code: int, msg: str) -> Any:
+        return jsonify(code=code, msg=msg), status
+
+    fake = FakeApi("binance", {
+        "429": lambda: error(429, -1003, "Too many requests; current limit of IP(127.0.0.1) "
+                             "is 6000 requests per minute. Please use WebSocket Streams for "
+                             "live updates to avoid polling the API."),
+        "500": lambda: Response("<html><body><h1>502 Bad Gateway</h1></body></html>", 502,
+                                mimetype="text/html"),
+        "error": lambda: error(400, -1121, "Invalid symbol."),
+    })
+
+    @fake.app.get("/api/v3/exchangeInfo")
+    def info() -> Any:
+        return jsonify(timezone="UTC", serverTime=1709337600000, rateLimits=[
+            {"rateLimitType": "REQUEST_WEIGHT", "interval": "MINUTE", "intervalNum": 1,
+             "limit": 6000}], exchangeFilters=[],
+            symbols=[_binance_market("BTC", "USDT"), _binance_market("ETH", "USDT"),
+                     _binance_market("EMPT", "USDT")])
+
+    @fake.app.get("/api/v3/klines")
+    def klines() -> Any:
+        sym, interval = request.args["symbol"], request.args["interval"]
+        if sym not in ("BTCUSDT", "ETHUSDT", "EMPTUSDT"):
+            return error(400, -1121, "Invalid symbol.")
+        lo = int(request.args.get("startTime", 0))
+        hi = int(request.args.get("endTime", 2**62))
+        limit = int(request.args.get("limit", 500))
+        rows = [] if sym == "EMPTUSDT" else [
+            binance_kline(i, interval) for i in range(BINANCE_BARS[interval])]
+        return jsonify([r for r in rows if lo <= r[0] <= hi][:limit])
+
+    return fake
+
+
+FAKES: dict[str, Callable[[], FakeApi]] = {"yahoo": yahoo, "binance": binance}
