@@ -82,3 +82,11 @@ def json_object_sql(target: Any, columns: list[str]) -> str:
     if is_sqlite(target):
         return f"json_object({pairs})"
     return f"json_build_object({pairs})::text"
+
+
+def epoch_seconds_sql(target: Any, expr: str) -> str:
+    """Return an expression for the whole epoch seconds of the ISO-8601 text ``expr`` (SQLite's
+    ``unixepoch``: fractions dropped).  ``expr`` must be trusted SQL (a column)."""
+    if is_sqlite(target):
+        return f"unixepoch({expr})"
+    return f"CAST(floor(EXTRACT(EPOCH FROM CAST({expr} AS timestamptz))) AS BIGINT)"

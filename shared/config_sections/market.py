@@ -8,7 +8,24 @@ from pydantic import Field, StringConstraints, field_validator, model_validator
 
 from shared.config_sections._base import StrictModel
 
-PROVIDERS = ("simulated", "csv", "alpaca")
+#: A provider a route may name (the built-in market, CSV files, Alpaca and the six sources).
+ProviderName = Literal["simulated", "csv", "alpaca", "yahoo", "binance", "alphavantage",
+                       "polygon", "tiingo", "fmp"]
+PROVIDERS: tuple[str, ...] = ProviderName.__args__  # type: ignore[attr-defined]
+ROUTE_CLASSES = ("equity", "etf", "crypto", "fx")
+ROUTE_SUFFIXES = ("1m", "5m", "15m", "1h", "1d", "intraday", "daily")
+
+
+def check_route_key(key: str) -> None:
+    """Check one ``market.routes`` key (shared/market/routing.py resolves them).
+
+    Raises:
+        ValueError: naming the key and the forms a key may take.
+    """
+    cls, sep, tf = key.partition(":")
+    if cls not in ROUTE_CLASSES or (sep and tf not in ROUTE_SUFFIXES):
+        raise ValueError(f"route key {key!r}: use {'|'.join(ROUTE_CLASSES)}, optionally "
+                         f"with :{'|'.join(ROUTE_SUFFIXES)} (e.g. equity:intraday)")
 
 
 class ClockSection(StrictModel):
@@ -67,9 +84,15 @@ class Section(StrictModel):
     universe_size: int = Field(500, ge=1, le=5000)
     crypto_symbols: list[str] = ["BTC/USD", "ETH/USD", "SOL/USD", "LTC/USD"]
     calendar: str = "XNYS"
-    # provider chains by asset class, optionally per timeframe ("equity:1d"); first one wins
-    routes: dict[str, list[Literal["simulated", "csv", "alpaca"]]] = {
+    # provider chains by asset class (equity|etf|crypto|fx), optionally per timeframe
+    # ("equity:1d") or span ("equity:intraday"/"equity:daily"); failover in order, a provider
+    # without its keys is skipped (shared/market/routing.py; config/providers.example.yaml)
+    routes: dict[str, list[ProviderName]] = {
         "equity": ["simulated"], "crypto": ["simulated"]}
+    # tickers routed as ETFs beside the built-in universe's funds (SPY, QQQ, ...)
+    etf_symbols: list[Annotated[str, StringConstraints(pattern=r"^[A-Za-z][A-Za-z0-9.]{0,9}$")]] = [
+        "VTI", "IVV", "VEA", "VWO", "EFA", "EEM", "AGG", "BND", "LQD", "HYG", "ARKK", "SMH",
+        "SOXX", "XLY", "XLP", "XLI", "XLU", "XLB", "XLRE", "XLC", "SLV", "USO", "VNQ", "SCHD"]
     csv_paths: list[str] = ["data/market"]
     csv_timezone: str = "America/New_York"
     data_cache_dir: str = "data-cache"
@@ -99,11 +122,8 @@ class Section(StrictModel):
     @field_validator("routes")
     @classmethod
     def _routes(cls, v: dict[str, list[str]]) -> dict[str, list[str]]:
-        tfs = {"1m", "5m", "15m", "1h", "1d"}
         for key, chain in v.items():
-            cls_, _, tf = key.partition(":")
-            if cls_ not in ("equity", "crypto") or (tf and tf not in tfs):
-                raise ValueError(f"route key {key!r}: use equity|crypto[:{'|'.join(sorted(tfs))}]")
+            check_route_key(key)
             if not chain:
                 raise ValueError(f"route {key!r} names no provider")
         return v

@@ -9,11 +9,13 @@ database or the file cache holds is returned with ``attrs['stale'] = True``.
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
@@ -25,6 +27,7 @@ from shared.db import Database, get_database
 from shared.domain.money import cents
 from shared.errors import AppError, NotFound, UnprocessableError, ValidationError
 from shared.market.calendar import get_calendar, to_utc
+from shared.market.classifier import SymbolClassifier
 from shared.market.clock import MarketClock, bar_visible
 from shared.market.csv_provider import CsvProvider
 from shared.market.feed import allowed_lag, feed_row
@@ -32,8 +35,9 @@ from shared.market.filecache import FileCache
 from shared.market.frames import BAR_COLUMNS, BarArrays, empty_frame, make_frame
 from shared.market.limits import is_known, max_span, unknown_symbol
 from shared.market.memcache import ForwardTimer, MemoryCache
-from shared.market.providers import ProviderSet
+from shared.market.providers import ProviderSet, ProviderSkipped
 from shared.market.reads import normalize_all, read_many
+from shared.market.routing import SOURCES, resolve_route
 from shared.market.simulated import SimulatedProvider
 from shared.market.storage import BarStore
 from shared.market.symbols import classify, normalize_symbol, universe_map
@@ -89,8 +93,12 @@ class DataManager:
             "csv": lambda: CsvProvider([settings.resolve(p) for p in self.cfg.csv_paths],
                                        self.calendar, self.cfg.csv_timezone),
             "alpaca": self._alpaca_factory,
+            **{name: partial(self._source_factory, name) for name in SOURCES},
         }
         factories.update(extra_providers or {})
+        self.classifier = SymbolClassifier(self.cfg.etf_symbols)
+        #: the last read served stale because every provider failed (symbol, when, why)
+        self.last_stale: dict[str, Any] | None = None
         self.providers = ProviderSet(factories, fail_max=self.cfg.breaker_fail_max,
                                      reset_s=self.cfg.breaker_reset_s)
         self.counters = {"requests": 0, "fetches": 0, "rows_stored": 0, "rows_rejected": 0,
@@ -112,6 +120,16 @@ class DataManager:
                               self.calendar, feed=a.data_feed, url_override=a.data_url,
                               sdk_retries=self.cfg.alpaca_sdk_retries,
                               sdk_retry_wait_s=self.cfg.alpaca_sdk_retry_wait_s)
+
+    def _source_factory(self, name: str) -> Any:
+        """Return a network source (``shared.market.sources``), None without its keys."""
+        try:
+            from shared.market.sources import registry
+        except ImportError:  # the sources package is not installed in this tree
+            return None
+        if name not in registry.PROVIDERS:
+            return None
+        return registry.build(name, self.settings, os.environ, calendar=self.calendar)
 
     # -- universe ------------------------------------------------------------------------
     def ensure_universe(self) -> None:
@@ -171,9 +189,8 @@ class DataManager:
                 if asset_class is None or i.asset_class == asset_class]
 
     def route(self, symbol: str, timeframe: str) -> list[str]:
-        cls = classify(symbol).value
-        r = self.cfg.routes
-        return list(r.get(f"{cls}:{timeframe}") or r.get(cls) or ["simulated"])
+        """Return the provider chain of ``symbol`` at ``timeframe`` (``market.routes``)."""
+        return resolve_route(self.cfg.routes, self.classifier(symbol).asset_class, timeframe)
 
     # -- bars ----------------------------------------------------------------------------
     def _window(self, tf_name: str, crypto: bool, start: object, end: object,
@@ -302,9 +319,16 @@ class DataManager:
                cutoff: pd.Timestamp, errors: list[str]) -> bool:
         """Fetch ``[s, e)`` from the first provider that answers; return False if none did."""
         chain = self.route(sym, tf)
+        cls = self.classifier(sym).asset_class.value
         for i, name in enumerate(chain):
+            serves = _serves(self.providers.get(name), cls, tf)
+            if serves is not None:
+                errors.append(f"{name}: skipped ({serves})")
+                continue
             try:
                 df = self.providers.call(name, "fetch_bars", sym, tf, s, e)
+            except ProviderSkipped as exc:
+                errors.append(f"{name}: skipped ({exc.message})")
             except pybreaker.CircuitBreakerError:
                 errors.append(f"{name}: circuit open")
             except (NotFound, UnprocessableError, ValidationError) as exc:
@@ -522,6 +546,21 @@ class _Stream:
         while not self._stop.is_set():
             self.poll_once()
             self._stop.wait(self.interval)
+
+
+def _serves(provider: Any, asset_class: str, timeframe: str) -> str | None:
+    """Return why ``provider`` cannot serve the class and timeframe (None: it can, or it does
+    not say; an unconfigured one is skipped by the call itself)."""
+    if provider is None:
+        return None
+    classes = getattr(provider, "asset_classes", None)
+    if classes and asset_class not in classes and not (
+            asset_class == "etf" and "equity" in classes):
+        return f"serves no {asset_class}"
+    tfs = getattr(provider, "timeframes", None)
+    if tfs and timeframe not in tfs:
+        return f"serves no {timeframe} bars"
+    return None
 
 
 _manager: DataManager | None = None

@@ -10,6 +10,7 @@ panel, anything else goes through the per-symbol provider chain with failover.
 from __future__ import annotations
 
 import logging
+import time
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -107,6 +108,7 @@ def read_many(dm: DataManager, symbols: list[str], tf: str, s: pd.Timestamp, e: 
                 errors[sym] = exc
                 continue
             dm.counters["stale_served"] += 1
+            dm.last_stale = {"symbol": sym, "timeframe": tf, "at": time.time(), "reason": errs}
             log.warning("serving stale bars", extra={"symbol": sym, "errors": errs})
             arr = BarArrays(*(getattr(arr, f) for f in (
                 "ts", "open", "high", "low", "close", "volume", "vwap", "trade_count")),

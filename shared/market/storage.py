@@ -26,6 +26,7 @@ from shared.market.frames import (
 )
 from shared.market.symbols import SymbolInfo
 from shared.market.validation import ValidationReport
+from shared.sqlcompat import epoch_seconds_sql
 
 _COLS = ("symbol", "timeframe", "ts", "open_micros", "high_micros", "low_micros",
          "close_micros", "volume", "vwap_micros", "trade_count", "source")
@@ -43,7 +44,7 @@ _UPSERT = (
 #: Symbols per batched read: well under SQLite's bound-parameter limit.
 READ_CHUNK = 400
 # Integers only (times as epoch seconds, NULLs as -1): numpy takes the rows in one call.
-_READ_COLS = ("unixepoch(b.ts), b.open_micros, b.high_micros, b.low_micros, b.close_micros, "
+_READ_COLS = ("{ts}, b.open_micros, b.high_micros, b.low_micros, b.close_micros, "
               "b.volume, COALESCE(b.vwap_micros, -1), COALESCE(b.trade_count, -1)")
 _NS = 1_000_000_000
 _FETCH_ROWS = 32_768
@@ -110,14 +111,15 @@ class BarStore:
             cur = conn.execute(
                 "INSERT INTO market_ingest_log (symbol, timeframe, source, start_ts, end_ts, "
                 "rows_in, rows_stored, rows_rejected, gaps, quality, at) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
                 (symbol, timeframe, source, s, e, report.rows_in, len(rows),
                  report.rows_rejected, report.gaps, float(report.quality), now))
+            ingest_id = int(cur.fetchone()[0])
             if len(rejects):
                 conn.executemany(
                     "INSERT INTO bar_rejects (ingest_id, symbol, timeframe, ts, reason, raw, at) "
                     "VALUES (?, ?, ?, ?, ?, ?, ?)",
-                    [(cur.lastrowid, symbol, timeframe, iso_ts(ts), r["reason"],
+                    [(ingest_id, symbol, timeframe, iso_ts(ts), r["reason"],
                       json.dumps({k: str(v) for k, v in r.items()}), now)
                      for ts, r in zip(rejects.index, rejects.to_dict("records"), strict=False)])
             if coverage is not None:
@@ -289,12 +291,13 @@ class BarStore:
         """
         syms = list(dict.fromkeys(symbols))
         conn = self.db.get_db_connection()
+        cols = _READ_COLS.format(ts=epoch_seconds_sql(conn, "b.ts"))
         out: dict[str, BarArrays] = {}
         for k in range(0, len(syms), READ_CHUNK):
             chunk = syms[k:k + READ_CHUNK]
             if len(chunk) == 1:
                 c = _columns(conn.execute(
-                    f"SELECT 0, {_READ_COLS} FROM bars b WHERE b.symbol = ? AND b.timeframe = ? "  # noqa: S608 - constant columns
+                    f"SELECT 0, {cols} FROM bars b WHERE b.symbol = ? AND b.timeframe = ? "  # noqa: S608 - constant columns
                     "AND b.ts >= ? AND b.ts < ? ORDER BY b.ts",
                     (chunk[0], timeframe, start, end)))
                 srcs = conn.execute(
@@ -307,7 +310,7 @@ class BarStore:
                 # CROSS JOIN keeps the symbol list as the outer loop, so rows come out grouped
                 # by symbol and in time order along the primary key (checked below).
                 c = _columns(conn.execute(
-                    f"WITH req(i, s) AS (VALUES {req}) SELECT req.i, {_READ_COLS} FROM req "  # noqa: S608 - placeholders only
+                    f"WITH req(i, s) AS (VALUES {req}) SELECT req.i, {cols} FROM req "  # noqa: S608 - placeholders only
                     "CROSS JOIN bars b ON b.symbol = req.s AND b.timeframe = ? AND b.ts >= ? "
                     "AND b.ts < ?", (*params, timeframe, start, end)))
                 srcs = conn.execute(
@@ -358,7 +361,8 @@ class BarStore:
     def freshness(self) -> dict[str, Any]:
         row = self.db.fetch_one(
             "SELECT MAX(end_ts) AS last_bar, MAX(at) AS last_ingest, COUNT(*) AS batches, "
-            "COALESCE(SUM(rows_rejected), 0) AS rejected, AVG(quality) AS quality "
+            "CAST(COALESCE(SUM(rows_rejected), 0) AS BIGINT) AS rejected, "
+            "AVG(quality) AS quality "
             "FROM market_ingest_log")
         return dict(row) if row else {}
 
