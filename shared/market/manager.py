@@ -26,6 +26,7 @@ import pybreaker
 from shared.db import Database, get_database
 from shared.domain.money import cents
 from shared.errors import AppError, NotFound, UnprocessableError, ValidationError
+from shared.market.cache_fill import fetch_missing
 from shared.market.calendar import get_calendar, to_utc
 from shared.market.classifier import SymbolClassifier
 from shared.market.clock import MarketClock, bar_visible
@@ -316,8 +317,14 @@ class DataManager:
         return pd.Timestamp(0, tz="UTC") if stamp is None else stamp
 
     def _fetch(self, sym: str, tf: str, crypto: bool, s: pd.Timestamp, e: pd.Timestamp,
-               cutoff: pd.Timestamp, errors: list[str]) -> bool:
-        """Fetch ``[s, e)`` from the first provider that answers; return False if none did."""
+               cutoff: pd.Timestamp, errors: list[str], *, via_cache: bool = True) -> bool:
+        """Fetch ``[s, e)`` from the first provider that answers; return False if none did.
+
+        A route with a file-cached provider reads the file cache first and asks only for
+        what it lacks (``shared.market.cache_fill``; ``via_cache=False`` from there).
+        """
+        if via_cache and set(self.route(sym, tf)) & set(self.cfg.file_cache_sources):
+            return fetch_missing(self, sym, tf, crypto, s, e, cutoff, errors)
         chain = self.route(sym, tf)
         cls = self.classifier(sym).asset_class.value
         for i, name in enumerate(chain):
@@ -351,8 +358,9 @@ class DataManager:
         n = self.store.store_batch(sym, tf, report, source, coverage=coverage)
         self.counters["rows_stored"] += n
         self.counters["rows_rejected"] += report.rows_rejected
-        if source in self.cfg.file_cache_sources and len(report.valid):
-            self.files.write(sym, tf, report.valid, source=source, quality=report.quality)
+        if source in self.cfg.file_cache_sources:  # the span is kept even with no bar in it
+            self.files.write(sym, tf, report.valid, provider=source, quality=report.quality,
+                             covered=coverage)
 
     def ingest_session(self, session: object, symbols: list[str] | None = None, *,
                        as_of: object = None, only_missing: bool = False) -> int:

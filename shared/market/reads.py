@@ -97,7 +97,7 @@ def read_many(dm: DataManager, symbols: list[str], tf: str, s: pd.Timestamp, e: 
         if sym in failed:
             errs = failed[sym]
             if len(arr) == 0:
-                df = dm.files.read(sym, tf, s, e)
+                df = dm.files.read(sym, tf, s, e, dm.route(sym, tf))  # the route's order
                 if len(df):
                     arr = BarArrays.from_frame(df)
             if len(arr) == 0 or not dm.cfg.stale_fallback:
@@ -187,6 +187,8 @@ def _fetch_many(dm: DataManager, group: list[str], tf: str, crypto: bool, gs: pd
     for the per-symbol chain (a different route, or the batched call failed)."""
     name = dm.route(group[0], tf)[0]
     same = [x for x in group if dm.route(x, tf)[0] == name]
+    if name in dm.cfg.file_cache_sources:  # those the file cache holds: one by one, through it
+        same = [x for x in same if not dm.files.covered(x, tf, gs, ge)]
     provider = dm.providers.get(name)
     if len(same) < 2 or not hasattr(provider, "fetch_bars_many"):
         return group
