@@ -41,8 +41,8 @@ def candidates(conn: sqlite3.Connection, symbols: Sequence[str], lo: str, hi: st
 
 def insert(conn: sqlite3.Connection, values: dict[str, Any]) -> int:
     """Insert one article (``values`` keyed by column) and its symbol rows; return its id."""
-    cur = conn.execute(_INSERT, tuple(values[c] for c in _COLS))
-    news_id = int(cur.lastrowid)
+    news_id = int(conn.execute(_INSERT + " RETURNING id",
+                               tuple(values[c] for c in _COLS)).fetchone()[0])
     _link(conn, news_id, json.loads(values["symbols"]), values["created_at"], values["known_at"])
     return news_id
 
