@@ -1,6 +1,11 @@
 """Coordination's calls to the other services, each through ``ServiceClient.for_service``
 (timeouts, retries, one circuit breaker per target).  The cycle depends only on this class's
-methods, so its tests can hand it a fake."""
+methods, so its tests can hand it a fake.
+
+The batched analysis calls (technical analysis, chart and candlestick patterns) are split
+over every replica of their service: under ``docker compose --scale technical-analysis=3``
+the service's name resolves to three addresses and each gets a part of the batch, in turn
+(``shared.http.Replicas``); one address means one request, as before."""
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
@@ -9,7 +14,7 @@ from typing import Any
 import requests
 
 from shared.config import Settings
-from shared.http import ServiceClient
+from shared.http import Replicas, ServiceClient
 
 
 def _session() -> requests.Session:
@@ -44,6 +49,9 @@ class Gateway:
         self.news = client("news", t, retries=0)
         self.broker = client("paper_trading", t)
         self.reporting = client("reporting", t)
+        # the stateless analysis services a batch is spread over (compose --scale)
+        self.replicas = {name: Replicas(settings.url(name)) for name in
+                         ("technical_analysis", "pattern_analysis", "pattern_recognition")}
         self._universe: list[str] | None = None
         self.feed: Any = None  # the service's MarketFeed, set by CoordinationService
         # the parts of a split batch (see chart_patterns); apart from the cycle's own pool,
@@ -97,35 +105,49 @@ class Gateway:
             body["symbols"] = symbols
         return self.scanner.post("/api/v1/scan", json=body)
 
+    def _spread(self, target: str, client: ServiceClient, path: str, symbols: list[str],
+                body: dict[str, Any], per_replica: int = 1) -> list[Any]:
+        """POST ``body`` with ``symbols`` split into ``per_replica`` parts per replica of
+        ``target``, each part to its own replica, at once; return the answers in order."""
+        urls = self.replicas[target].urls()
+        parts = _split(symbols, per_replica * len(urls))
+        bases = self.replicas[target].take(len(parts))
+
+        def one(part: list[str], base: str) -> Any:
+            # one replica: the configured URL, as before (the name, not its address)
+            kw = {"base_url": base} if len(urls) > 1 else {}
+            return client.post(path, json={**body, "symbols": part}, **kw)
+
+        if len(parts) == 1:
+            return [one(parts[0], bases[0])]
+        futs = [self._fan_out.submit(one, part, base) for part, base in zip(parts, bases, strict=True)]
+        return [f.result() for f in futs]
+
     def analyze(self, symbols: list[str], timeframe: str) -> dict[str, Any]:
-        return self.technical.post("/api/v1/analyze", json={
-            "symbols": symbols, "timeframe": timeframe, "indicators": ["ATR:14"]})["results"]
+        out: dict[str, Any] = {}
+        for answer in self._spread("technical_analysis", self.technical, "/api/v1/analyze",
+                                   symbols, {"timeframe": timeframe, "indicators": ["ATR:14"]}):
+            out.update(answer["results"])
+        return out
 
     def chart_patterns(self, symbols: list[str]) -> dict[str, list[dict[str, Any]] | str]:
         """Return each symbol's chart patterns, or its error message.
 
         The heaviest analysis of a cycle: the symbols go in one batched request per worker
-        process of pattern analysis, sent at once, so its workers share the batch (each
-        request is served by one process; its detection holds the GIL).
+        process of each replica of pattern analysis, sent at once, so its workers share the
+        batch (each request is served by one process; its detection holds the GIL).
         """
-        parts = _split(symbols, self.settings.services["pattern_analysis"].workers)
-
-        def one(part: list[str]) -> list[dict[str, Any]]:
-            return self.patterns_c.post("/api/v1/patterns/batch",
-                                        json={"symbols": part, "limit": 20})["results"]
-
-        if len(parts) == 1:
-            results = one(parts[0])
-        else:
-            futs = [self._fan_out.submit(one, part) for part in parts]
-            results = [r for f in futs for r in f.result()]
+        answers = self._spread("pattern_analysis", self.patterns_c, "/api/v1/patterns/batch",
+                               symbols, {"limit": 20},
+                               self.settings.services["pattern_analysis"].workers)
+        results = [r for a in answers for r in a["results"]]
         return {r["symbol"]: r["detections"] if "error" not in r else
                 f"{r['error'].get('code')}: {r['error'].get('message')}" for r in results}
 
     def candles(self, symbols: list[str], timeframe: str) -> dict[str, list[dict[str, Any]]]:
-        out = self.candles_c.post("/api/v1/candlesticks/scan",
-                                  json={"symbols": symbols, "timeframe": timeframe})
-        return {r["symbol"]: r.get("latest") or [] for r in out["results"]}
+        answers = self._spread("pattern_recognition", self.candles_c,
+                               "/api/v1/candlesticks/scan", symbols, {"timeframe": timeframe})
+        return {r["symbol"]: r.get("latest") or [] for a in answers for r in a["results"]}
 
     def sentiment(self, symbols: list[str]) -> dict[str, dict[str, Any]]:
         """Return each symbol's news sentiment (one batched request)."""

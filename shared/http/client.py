@@ -130,17 +130,21 @@ class ServiceClient:
         opts.update(kwargs)
         return cls(target, settings.url(target), **opts)
 
-    def _once(self, method: str, path: str, timeout: float, **kwargs: Any) -> requests.Response:
+    def _once(self, method: str, path: str, timeout: float, base_url: str | None = None,
+              **kwargs: Any) -> requests.Response:
         headers = {**self.headers, **kwargs.pop("headers", {})}
-        resp = self.session.request(method, self.base_url + path, timeout=timeout,
-                                    headers=headers, **kwargs)
+        resp = self.session.request(method, (base_url or self.base_url) + path,
+                                    timeout=timeout, headers=headers, **kwargs)
         if resp.status_code >= 500:
             raise _ServerError(resp)
         return resp
 
     def request_raw(self, method: str, path: str, *, timeout: float | None = None,
-                    **kwargs: Any) -> requests.Response:
+                    base_url: str | None = None, **kwargs: Any) -> requests.Response:
         """Send one request through the breaker and retries; return the final response.
+
+        ``base_url`` sends it to one replica of the target (``shared.http.replicas``)
+        instead of the configured URL; the target's breaker is the same.
 
         Raises:
             ServiceUnavailable: when the breaker is open or every attempt failed.
@@ -153,7 +157,7 @@ class ServiceClient:
                                                 "attempt": state.attempt_number, "error": str(exc)})
 
         def guarded() -> requests.Response:
-            return self.breaker.call(self._once, method, path, t, **dict(kwargs))
+            return self.breaker.call(self._once, method, path, t, base_url, **dict(kwargs))
 
         try:
             return Retrying(
