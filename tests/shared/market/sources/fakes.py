@@ -222,4 +222,78 @@ def binance() -> FakeApi:
     return fake
 
 
-FAKES: dict[str, Callable[[], FakeApi]] = {"yahoo": yahoo, "binance": binance}
+# -- Polygon ---------------------------------------------------------------------------------
+POLYGON_PAGE = 200  # the fake pages its answers this small, to make the client follow next_url
+
+
+def _polygon_error(status: int, kind: str, text: str, key: str = "error") -> Any:
+    return jsonify(**{"status": kind, "request_id": "a47d1beb8c11b6ae897ab76cdbbf35a3",
+                      key: text}), status
+
+
+def polygon() -> FakeApi:
+    fake = FakeApi("polygon", {
+        "429": lambda: _polygon_error(429, "ERROR", "You've exceeded the maximum requests per "
+                                      "minute, please wait or upgrade your subscription to "
+                                      "continue. https://polygon.io/pricing"),
+        "500": lambda: _polygon_error(500, "ERROR", "Internal server error"),
+        "error": lambda: _polygon_error(400, "ERROR", "Could not parse the time parameter: "
+                                        "'from'. Use YYYY-MM-DD or Unix MS Timestamps"),
+    })
+
+    @fake.app.before_request
+    def _key() -> Any:
+        if request.headers.get("Authorization") != "Bearer pg-key":
+            return _polygon_error(401, "ERROR", "Unknown API Key")
+        return None
+
+    @fake.app.get("/v2/aggs/ticker/<ticker>/range/<int:mult>/<span>/<lo>/<hi>")
+    def aggs(ticker: str, mult: int, span: str, lo: str, hi: str) -> Any:
+        body: dict[str, Any] = {"ticker": ticker, "queryCount": 0, "resultsCount": 0,
+                                "adjusted": True, "status": "OK",
+                                "request_id": "6a7e466379af0a71039d60cc78e72282"}
+        if ticker in ("EMPT", "NOPE"):  # Polygon answers an unknown ticker with no bars too
+            return jsonify(body)
+        if span == "day":
+            ts = [pd.Timestamp(d, tz="America/New_York") for d in DAYS]
+        elif ticker == "X:BTCUSD":
+            ts = list(pd.date_range("2024-03-05T23:00Z", periods=3, freq="60min"))
+        else:
+            ts = intraday(mult if span == "minute" else 60 * mult)
+        bars = [{"v": volume(i), "vw": float(price(i, "close")), "o": float(price(i, "open")),
+                 "c": float(price(i, "close")), "h": float(price(i, "high")),
+                 "l": float(price(i, "low")), "t": int(t.timestamp() * 1000), "n": 10 + i}
+                for i, t in enumerate(ts)]
+        bars = [b for b in bars if int(lo) <= b["t"] <= int(hi)]
+        page = int(request.args.get("cursor", 0))
+        chunk = bars[page * POLYGON_PAGE:(page + 1) * POLYGON_PAGE]
+        body.update(queryCount=len(bars), resultsCount=len(chunk), count=len(chunk),
+                    results=chunk)
+        if (page + 1) * POLYGON_PAGE < len(bars):
+            body["next_url"] = (f"https://api.polygon.io/v2/aggs/ticker/{ticker}/range/{mult}/"
+                                f"{span}/{lo}/{hi}?cursor={page + 1}")
+        return jsonify(body)
+
+    @fake.app.get("/v3/reference/tickers/<ticker>")
+    def details(ticker: str) -> Any:
+        if ticker != "AAPL":
+            return _polygon_error(404, "NOT_FOUND", "Ticker not found.", "message")
+        return Response(POLYGON_DETAILS_TEXT, mimetype="application/json")
+
+    return fake
+
+
+POLYGON_DETAILS_TEXT = """{"request_id": "31d59dda-80e5-4721-8496-d0d32a654afe", "status": "OK",
+ "results": {"ticker": "AAPL", "name": "Apple Inc.", "market": "stocks", "locale": "us",
+  "primary_exchange": "XNAS", "type": "CS", "active": true, "currency_name": "usd",
+  "cik": "0000320193", "composite_figi": "BBG000B9XRY4", "share_class_figi": "BBG001S5N8V8",
+  "market_cap": 2771126040150.32, "phone_number": "(408) 996-1010",
+  "description": "Apple designs a wide variety of consumer electronic devices.",
+  "sic_code": "3571", "sic_description": "ELECTRONIC COMPUTERS", "ticker_root": "AAPL",
+  "homepage_url": "https://www.apple.com", "total_employees": 154000,
+  "list_date": "1980-12-12", "share_class_shares_outstanding": 16406400000,
+  "weighted_shares_outstanding": 16334371000, "round_lot": 100}}"""
+
+
+FAKES: dict[str, Callable[[], FakeApi]] = {"yahoo": yahoo, "binance": binance,
+                                           "polygon": polygon}
