@@ -356,7 +356,8 @@ class MarketFeed:
                 "owner, updated_at) VALUES (1, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET "
                 "through_ts = excluded.through_ts, symbols = excluded.symbols, "
                 "backfill = excluded.backfill, owner = excluded.owner, "
-                "history_epoch = MAX(market_feed.history_epoch, excluded.history_epoch), "
+                "history_epoch = CASE WHEN market_feed.history_epoch > excluded.history_epoch "
+                "THEN market_feed.history_epoch ELSE excluded.history_epoch END, "
                 "updated_at = excluded.updated_at",
                 (self._through.isoformat(), len(self.equities) + len(self.crypto),
                  self._backfill_label, self._epoch, self.owner, now))
