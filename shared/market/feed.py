@@ -95,9 +95,12 @@ class MarketFeed:
     def catch_up(self, now: object = None) -> int:
         """Store every symbol's bars that the clock has closed and the store lacks; return rows.
 
-        The last closed session and the current one (equities) and the last two UTC days
-        (crypto pairs): after a jump of the clock, older sessions come with the backfill.
-        Cheap when nothing is missing (one coverage query per timeframe and chunk).
+        The last closed session and the current one (equities), and for crypto pairs every
+        UTC day from the one the store reached to the clock's (at least the last two): a
+        replay that skips closed time jumps from Friday's close to Monday's open, and the
+        pairs traded the whole weekend it jumped over.  After a jump of more than a session,
+        older sessions (and their days) come with the backfill.  Cheap when nothing is
+        missing (one coverage query per timeframe and chunk).
         """
         cutoff = self.dm.clock.now_ts() if now is None else pd.Timestamp(now)
         t0 = time.perf_counter()
@@ -114,7 +117,10 @@ class MarketFeed:
                     self.cal.closes[k] - _LAST_HOUR if k < current else None))
             day = cutoff.floor("D")
             if self.crypto:
-                for d in (day - _DAY, day):
+                first = day - _DAY
+                if self._through is not None:
+                    first = min(first, self._through.floor("D"))
+                for d in pd.date_range(first, day, freq="D"):
                     rows += self._store_crypto_day(d, cutoff, TIMEFRAMES, catch_up=True)
             self._forget_checked(current - 1, day - _DAY)
             if self._through is None or cutoff > self._through:
@@ -253,6 +259,9 @@ class MarketFeed:
         if i < 1:
             return
         self._backfill_label = f"{self.cal.sessions[i - 1].date()} {','.join(TIMEFRAMES)}"
+        if self.crypto:  # the pairs' days since the last session opened (a weekend's)
+            days = self._crypto_days(i, cutoff)
+            yield lambda: sum(self._store_crypto_day(d, cutoff, TIMEFRAMES) for d in days)
         yield from self._session_jobs(i - 1, cutoff, TIMEFRAMES)
         oldest = 0
         if "1d" in depth:
@@ -287,8 +296,17 @@ class MarketFeed:
         for chunk in self._chunks(self.equities, per_symbol):
             yield lambda c=chunk: self._store_session(k, cutoff, tfs, c)
         if self.crypto:
-            day = self._session_span(k)[0].floor("D")
-            yield lambda: self._store_crypto_day(day, cutoff, tfs)
+            days = self._crypto_days(k, cutoff)
+            yield lambda: sum(self._store_crypto_day(d, cutoff, tfs) for d in days)
+
+    def _crypto_days(self, k: int, cutoff: pd.Timestamp) -> list[pd.Timestamp]:
+        """Return the UTC days from session ``k``'s date to the day before the next session's
+        (a Friday's: Friday, Saturday and Sunday), up to ``cutoff``'s day: the crypto days a
+        backfill by sessions stores with session ``k``, so none falls between sessions."""
+        first = self._session_span(k)[0].floor("D")
+        nxt = (self._session_span(k + 1)[0].floor("D") if k + 1 < len(self.cal.sessions)
+               else first + _DAY)
+        return list(pd.date_range(first, min(nxt - _DAY, cutoff.floor("D")), freq="D"))
 
     def _daily_jobs(self, newest: int, oldest: int,
                     cutoff: pd.Timestamp) -> Iterator[Callable[[], int]]:

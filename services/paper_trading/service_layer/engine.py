@@ -303,7 +303,8 @@ class FillEngine:
             repo.add_ledger("commission", -fee, at, order_id=rec.id, fill_id=fill_id)
         p = effect.position
         repo.save_position(rec.symbol, rec.asset_id, p.qty, p.avg_entry, p.realized, at)
-        if effect.closed > 0 and opened_before > 0 and label:
+        if effect.closed > 0 and opened_before > 0 and label and "/" not in rec.symbol:
+            # the PDT rule counts equity round trips only: a crypto pair's never is one
             repo.add_day_trade(rec.symbol, label, rec.id, at)
         before = rec.remaining
         if rec.qty is None:  # a notional order becomes a share order at its first fill

@@ -314,6 +314,7 @@ class Intake:
             RiskRejection / PatternDayTraderRejection: 403 naming the rule.
         """
         cfg, req, period = self.cfg, p.req, p.period
+        crypto = "/" in req.symbol
         (cash_m, epoch, reserved_m, start_eq_m, entries, halted, daytrades,
          conf_text) = self.context(conn, p)
         conf = config_of(conf_text, cfg)  # the account's /v2/account/configurations
@@ -357,16 +358,18 @@ class Intake:
             shortable=((a is None or a.shortable) and req.symbol not in cfg.risk.non_shortable
                        and "/" not in req.symbol),
             margin=margin, halted=bool(halted), trades_today=int(entries or 0),
-            minutes_to_close=period.minutes_to_close(p.now))
+            # a crypto pair trades around the clock: the equity close is no deadline for it
+            minutes_to_close=None if crypto else period.minutes_to_close(p.now))
         check_order(OrderIntent(req.symbol, p.signed, p.est), ctx, self.limits)
-        if period.session is not None and closing > 0 and conf.pdt_on_exit:
+        # the PDT rule is about equities: a crypto round trip is never a day trade
+        if period.session is not None and closing > 0 and conf.pdt_on_exit and not crypto:
             # only a reducing order can complete a day trade
             opened = Repository(conn, p.account).opened_in_session(req.symbol, period.session,
                                                                    epoch)
             check_pdt(equity=fig.equity, day_trades_last5=int(daytrades),
                       would_be_day_trade=would_day_trade(pos_qty, p.signed, opened),
                       threshold=cfg.pdt_equity_threshold, max_day_trades=cfg.pdt_max_day_trades)
-        if period.session is not None and opening > 0 and conf.pdt_on_entry:
+        if period.session is not None and opening > 0 and conf.pdt_on_entry and not crypto:
             # pdt_check entry: no new exposure once the day trades are used up
             check_pdt(equity=fig.equity, day_trades_last5=int(daytrades), would_be_day_trade=True,
                       threshold=cfg.pdt_equity_threshold, max_day_trades=cfg.pdt_max_day_trades)
