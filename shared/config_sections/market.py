@@ -106,7 +106,10 @@ class Section(StrictModel):
         ["fmp", "yahoo", "alphavantage", "polygon", "tiingo", "simulated"], min_length=1)
     fundamentals_tolerance: float = Field(0.05, ge=0, le=10)
     fundamentals_memory_size: int = Field(2048, ge=1, le=1_000_000)
-    file_cache_sources: list[str] = ["csv", "alpaca"]
+    # providers whose bars are kept in data-cache/<SYMBOL>/bars/ (every one fetched from
+    # outside the process): a range cached once is never fetched again, even on a new database
+    file_cache_sources: list[ProviderName] = ["csv", "alpaca", "yahoo", "binance", "alphavantage",
+                                              "polygon", "tiingo", "fmp"]
     memory_cache_size: int = Field(4096, ge=1)
     memory_cache_ttl_s: float = Field(300.0, gt=0)
     breaker_fail_max: int = Field(3, ge=1)
