@@ -16,12 +16,14 @@ from shared.market.calendar import MarketCalendar, get_calendar
 from shared.market.sources.binance import BinanceProvider
 from shared.market.sources.http import HttpOptions
 from shared.market.sources.polygon import PolygonProvider
+from shared.market.sources.tiingo import TiingoProvider
 from shared.market.sources.yahoo import YahooProvider
 
 PROVIDERS: dict[str, type] = {
     "yahoo": YahooProvider,
     "binance": BinanceProvider,
     "polygon": PolygonProvider,
+    "tiingo": TiingoProvider,
 }
 #: The environment variable holding each provider's API key (None: it needs none).
 KEY_ENV: dict[str, str | None] = {

@@ -295,5 +295,51 @@ POLYGON_DETAILS_TEXT = """{"request_id": "31d59dda-80e5-4721-8496-d0d32a654afe",
   "weighted_shares_outstanding": 16334371000, "round_lot": 100}}"""
 
 
+# -- Tiingo ----------------------------------------------------------------------------------
+def tiingo() -> FakeApi:
+    def detail(status: int, text: str) -> Any:
+        return jsonify(detail=text), status
+
+    fake = FakeApi("tiingo", {
+        "429": lambda: detail(429, "Error: You have run over your hourly request allocation. "
+                              "Please upgrade at https://api.tiingo.com/pricing to have your "
+                              "limits increased."),
+        "500": lambda: Response("Internal Server Error", 500, mimetype="text/plain"),
+        "error": lambda: detail(400, "Error: resampleFreq must be in 'min' or 'hour' only"),
+    })
+
+    @fake.app.before_request
+    def _key() -> Any:
+        if request.headers.get("Authorization") != "Token tg-key":
+            return detail(401, "Invalid token.")
+        return None
+
+    @fake.app.get("/tiingo/daily/<ticker>/prices")
+    def daily(ticker: str) -> Any:
+        if ticker == "nope":
+            return detail(404, "Error: Ticker 'NOPE' not found")
+        if ticker == "empt":
+            return jsonify([])
+        return jsonify([{"date": f"{d}T00:00:00.000Z", "close": float(price(i, "close")),
+                         "high": float(price(i, "high")), "low": float(price(i, "low")),
+                         "open": float(price(i, "open")), "volume": volume(i),
+                         "adjClose": float(price(i, "close")) - 1, "adjHigh": 0.0,
+                         "adjLow": 0.0, "adjOpen": 0.0, "adjVolume": volume(i),
+                         "divCash": 0.0, "splitFactor": 1.0} for i, d in enumerate(DAYS)])
+
+    @fake.app.get("/iex/<ticker>/prices")
+    def iex(ticker: str) -> Any:
+        if ticker == "nope":
+            return detail(404, "Error: Ticker 'NOPE' not found")
+        if ticker == "empt":
+            return jsonify([])
+        minutes = int(request.args["resampleFreq"].removesuffix("min"))
+        return jsonify([{"date": t.tz_convert("America/New_York").isoformat(),
+                         **{k: float(price(i, k)) for k in ("open", "high", "low", "close")},
+                         "volume": volume(i)} for i, t in enumerate(intraday(minutes))])
+
+    return fake
+
+
 FAKES: dict[str, Callable[[], FakeApi]] = {"yahoo": yahoo, "binance": binance,
-                                           "polygon": polygon}
+                                           "polygon": polygon, "tiingo": tiingo}
