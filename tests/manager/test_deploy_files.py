@@ -15,6 +15,10 @@ from shared.supervisor.spec import START_GROUPS
 COMPOSE = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
 DEVCONTAINER = json.loads((ROOT / ".devcontainer" / "devcontainer.json").read_text())
 DEFAULTS = load_settings(environ={})
+#: the stateless analysis services `docker compose up --scale` may run several of
+SCALABLE = {"scanner", "pattern-analysis", "technical-analysis", "pattern-recognition"}
+PG_ENV = dict(line.split("=", 1) for line in (ROOT / "deploy" / "postgres.env").read_text()
+              .splitlines() if line and not line.startswith("#"))
 
 
 def cname(name: str) -> str:
@@ -25,7 +29,10 @@ def cname(name: str) -> str:
 def test_every_service_runs_its_module_on_its_port_behind_loopback(name, port, module):
     svc = COMPOSE["services"][cname(name)]
     assert svc["command"] == ["python", "-m", module]
-    assert svc["ports"] == [f"127.0.0.1:{port}:{port}"]
+    if cname(name) in SCALABLE:  # replicas cannot share a host port: an ephemeral one each
+        assert svc["ports"] == [f"127.0.0.1::{port}"]
+    else:
+        assert svc["ports"] == [f"127.0.0.1:{port}:{port}"]
     assert DEFAULTS.port(name) == port
     assert svc["restart"] == "unless-stopped"
     assert svc["image"] == COMPOSE["services"]["migrate"]["image"]  # one image
@@ -42,7 +49,7 @@ def test_every_healthcheck_probes_its_own_health_with_python(name, port, module)
 
 def test_dependencies_follow_the_manager_start_order():
     services = COMPOSE["services"]
-    assert set(services) == {"migrate", *(cname(n) for n, _, _ in SERVICES)}
+    assert set(services) == {"postgres", "migrate", *(cname(n) for n, _, _ in SERVICES)}
     assert services["migrate"]["command"] == ["python", "hybrid_manager.py", "migrate"]
     assert services["migrate"]["restart"] == "no" and "ports" not in services["migrate"]
     for g, group in enumerate(START_GROUPS):
@@ -56,7 +63,7 @@ def test_dependencies_follow_the_manager_start_order():
 
 
 def test_one_named_volume_holds_database_and_logs():
-    assert set(COMPOSE["volumes"]) == {"suite-data"}
+    assert set(COMPOSE["volumes"]) == {"suite-data", "pg-data"}
     env = COMPOSE["services"]["scanner"]["environment"]
     assert env["DATABASE_PATH"].startswith("/data/") and env["LOG_DIR"].startswith("/data/")
 
@@ -128,3 +135,63 @@ def test_devcontainer_installs_and_forwards_every_port_with_a_label():
     labels = [attrs[str(p)]["label"] for p in ports]
     assert all(labels) and len(set(labels)) == len(labels)
     assert attrs["5010"] == {"label": "dashboard", "onAutoForward": "openBrowser"}
+
+
+def _interpolate(value: str, env: dict[str, str]) -> str:
+    """Compose's ``${VAR:-default}`` / ``${VAR}`` substitution of one value."""
+    def sub(m: re.Match[str]) -> str:
+        name, _, default = m.group(1).partition(":-")
+        return env.get(name) or default
+    return re.sub(r"\$\{([^}]+)\}", sub, value)
+
+
+def _suite_services() -> list[str]:
+    return ["migrate", *(cname(n) for n, _, _ in SERVICES)]
+
+
+def test_the_postgres_profile_runs_postgres_15_healthchecked_on_its_own_volume():
+    pg = COMPOSE["services"]["postgres"]
+    assert pg["image"] == "postgres:15" and pg["profiles"] == ["postgres"]
+    assert "pg-data:/var/lib/postgresql/data" in pg["volumes"] and "ports" not in pg
+    test = pg["healthcheck"]["test"]
+    assert test[0] == "CMD-SHELL" and test[1].startswith("pg_isready ")
+    # the migrate step waits for it; the services wait for the migrate step
+    dep = COMPOSE["services"]["migrate"]["depends_on"]["postgres"]
+    assert dep == {"condition": "service_healthy", "required": False}
+    # the default profile: every suite service runs with no profile named
+    for name in _suite_services():
+        assert "profiles" not in COMPOSE["services"][name], name
+
+
+def test_database_url_reaches_every_service_and_the_migrate_step():
+    assert PG_ENV["COMPOSE_PROFILES"] == "postgres"
+    for name in _suite_services():
+        env = COMPOSE["services"][name]["environment"]
+        raw = env["DATABASE_URL"]
+        assert _interpolate(raw, {}) == ""  # the default profile: SQLite at DATABASE_PATH
+        url = _interpolate(raw, PG_ENV)
+        assert url == PG_ENV["DATABASE_URL"], name
+        settings = load_settings(environ={"DATABASE_URL": url})
+        assert settings.database.url == url
+        assert load_settings(environ={"DATABASE_URL": _interpolate(raw, {})}).database.url is None
+    # the URL names the compose service and the credentials postgres is started with
+    m = re.fullmatch(r"postgresql://([^:]+):([^@]+)@([^:/]+):5432/(\w+)", PG_ENV["DATABASE_URL"])
+    assert m is not None
+    pg_env = {k: _interpolate(v, PG_ENV)
+              for k, v in COMPOSE["services"]["postgres"]["environment"].items()}
+    assert m.groups() == (pg_env["POSTGRES_USER"], pg_env["POSTGRES_PASSWORD"], "postgres",
+                          pg_env["POSTGRES_DB"])
+
+
+def test_scalable_services_have_no_container_name_and_no_fixed_host_port():
+    for name, svc in COMPOSE["services"].items():
+        assert "container_name" not in svc, name  # a fixed name forbids --scale
+    for name in SCALABLE:
+        for port in COMPOSE["services"][name]["ports"]:
+            host_ip, host_port, container_port = port.split(":")
+            assert host_ip == "127.0.0.1" and host_port == "" and container_port.isdigit()
+
+
+def test_compose_tells_the_services_no_manager_supervises_them():
+    for name in _suite_services():
+        assert COMPOSE["services"][name]["environment"]["SUITE_SUPERVISOR"] == "compose"
