@@ -65,6 +65,7 @@ class ScannerService(DatabaseServiceMixin):
                                  self.cfg.rsi_period, self.cfg.atr_period,
                                  self.cfg.change_window_bars, self.cfg.new_high_days)
         self._market = market
+        self._fundamentals: Any = None
         self.repo = ScanRepository(self.db)
         self._panel: tuple[tuple[Any, ...], Panel] | None = None
         self._lock = threading.Lock()
@@ -80,6 +81,18 @@ class ScannerService(DatabaseServiceMixin):
 
             self._market = DataManager(self.settings, self.db)
         return self._market
+
+    def fundamentals_of(self, symbols: list[str]) -> dict[str, dict[str, Any]]:
+        """Return symbol -> combined fundamentals, read only: the files coordination stored
+        (fresh or not) and the built-in market's values; the scanner never fetches or writes."""
+        if self._fundamentals is None:
+            from shared.market.fundamentals import build_fundamentals
+
+            clock = self.market.clock
+            self._fundamentals = build_fundamentals(
+                self.settings, writable=False,
+                today=lambda: pd.Timestamp(clock.now()).tz_convert("America/New_York").date())
+        return self._fundamentals.records(symbols)
 
     def universe(self) -> list[dict[str, Any]]:
         """Return the tradable equities of the data manager's universe (symbol, sector).
@@ -198,7 +211,9 @@ class ScannerService(DatabaseServiceMixin):
         clock = self.market.clock.now()
         t0 = time.perf_counter()
         panel = self.panel(symbols)
-        matches, matched = scan(panel, filters, limit or self.cfg.max_results)
+        records = (self.fundamentals_of([str(x) for x in panel.symbols])
+                   if filters.any_fundamentals() else None)
+        matches, matched = scan(panel, filters, limit or self.cfg.max_results, records)
         run = {"id": uuid.uuid4().hex, "clock_ts": clock.isoformat(), "preset": preset,
                "filters": filters.model_dump(exclude_defaults=True),
                "universe_size": len(panel), "matched": matched,

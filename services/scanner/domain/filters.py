@@ -14,12 +14,14 @@ only between two equally scored, equally liquid symbols.
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Annotated, Any
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from services.scanner.domain import fundamentals as fund
 from services.scanner.domain.panel import Panel
 from services.scanner.domain.setup import setup_points
 
@@ -69,6 +71,16 @@ class Filters(BaseModel):
     above_vwap: bool = False
     below_vwap: bool = False
     sectors: list[str] = Field([], max_length=50)
+    # fundamentals (the combined record of shared.market.fundamentals; a missing value fails)
+    min_market_cap: float | None = Field(None, ge=0, le=1e15, description="US$, e.g. 1e10")
+    max_market_cap: float | None = Field(None, gt=0, le=1e15)
+    min_float: float | None = Field(None, ge=0, le=1e13, description="float shares")
+    max_float: float | None = Field(None, gt=0, le=1e13)
+    min_pe: float | None = Field(None, ge=-1e6, le=1e6, description="price / earnings")
+    max_pe: float | None = Field(None, ge=-1e6, le=1e6)
+    sector: Annotated[str, Field(min_length=1, max_length=64)] | list[
+        Annotated[str, Field(min_length=1, max_length=64)]] | None = Field(
+        None, description="one sector or a list (any of them, case aside), e.g. Technology")
     exclude: list[str] = Field([], max_length=10_000)
     any_of: list[str] = Field([], max_length=20, description=(
         "names of set filters of which at least one must pass (the others must all pass)"))
@@ -80,7 +92,9 @@ class Filters(BaseModel):
             if name not in settable or getattr(self, name) in (None, False):
                 raise ValueError(f"any_of names '{name}', which is not a set min_/max_ or flag "
                                  "filter of this scan")
-        for m in METRICS:
+        if isinstance(self.sector, list) and not 1 <= len(self.sector) <= 50:
+            raise ValueError("sector lists 1 to 50 sectors, e.g. [\"Technology\", \"Energy\"]")
+        for m in (*METRICS, *fund.BOUNDS):
             lo, hi = getattr(self, f"min_{m}"), getattr(self, f"max_{m}")
             if lo is not None and hi is not None and lo > hi:
                 raise ValueError(f"min_{m} ({lo}) is above max_{m} ({hi})")
@@ -93,6 +107,10 @@ class Filters(BaseModel):
     def active(self) -> list[str]:
         """Return the names of the filters that are set."""
         return [k for k, v in self.model_dump().items() if v not in (None, False, [])]
+
+    def any_fundamentals(self) -> bool:
+        """Return whether a market cap, float, P/E or sector filter is set."""
+        return fund.wanted(self)
 
 
 @dataclass(frozen=True)
@@ -131,9 +149,11 @@ def _flag_masks(panel: Panel, f: Filters) -> list[tuple[str, str, Any, np.ndarra
     return out
 
 
-def scan(panel: Panel, f: Filters, limit: int = 50) -> tuple[list[Match], int]:
+def scan(panel: Panel, f: Filters, limit: int = 50,
+         fundamentals: Mapping[str, Mapping[str, Any]] | None = None) -> tuple[list[Match], int]:
     """Return the best ``limit`` matches by score (ties: the more liquid first), and how
-    many matched in all."""
+    many matched in all; ``fundamentals`` (symbol -> combined record) serves the market cap,
+    float, P/E and sector filters."""
     n = len(panel)
     mask = np.ones(n, dtype=bool)
     any_ok = np.zeros(n, dtype=bool)
@@ -167,6 +187,11 @@ def scan(panel: Panel, f: Filters, limit: int = 50) -> tuple[list[Match], int]:
     if f.sectors:
         mask &= np.isin(panel.sectors, f.sectors)
         checks.append(("sectors", "sector", list(f.sectors), mask))
+    fchecks, fshown = fund.checks(panel.symbols, panel.sectors, fundamentals or {}, f)
+    for name, metric, thr, ok in fchecks:
+        mask &= ok
+        checks.append((name, metric, thr, ok))
+    used.update(fshown)
     if f.exclude:
         mask &= ~np.isin(panel.symbols, [s.upper() for s in f.exclude])
         checks.append(("exclude", "symbol", list(f.exclude), mask))
