@@ -20,6 +20,7 @@ from services.paper_trading.adapters.repository import Repository
 from services.paper_trading.service_layer.lifecycle import Lifecycle
 from shared.domain.money import from_micros, money_str, to_micros
 from shared.market.calendar import MarketCalendar
+from shared.sqlcompat import is_sqlite
 from shared.trading import (
     ACTIVE,
     ALWAYS_TIF,
@@ -112,9 +113,12 @@ class _SymbolBook:
 def load_books(conn: Any) -> dict[str, _SymbolBook]:
     """Return every symbol's working book, read in two statements of one transaction."""
     counts = conn.execute(_SCREEN_COUNTS_SQL).fetchall()
-    cur = conn.cursor()
-    cur.row_factory = None  # plain tuples straight into numpy
-    rows = cur.execute(_SCREEN_SQL).fetchall()
+    if is_sqlite(conn):
+        cur = conn.cursor()
+        cur.row_factory = None  # plain tuples straight into numpy
+        rows = cur.execute(_SCREEN_SQL).fetchall()
+    else:  # PostgreSQL's rows are tuples already
+        rows = conn.execute(_SCREEN_SQL).fetchall()
     if not rows:
         return {}
     table = np.array(rows, dtype=np.int64)
