@@ -21,8 +21,11 @@ Prints, each beside a baseline measured in the same run:
    the last three samples against that of the first three after the warm-up, in total
    (goal < 5 MB) and per service, and per simulated hour of the market clock.
    ``--suite-only`` runs parts 3 and 4 alone (10 minutes: ``--settle 600 --warmup 120``).
+5. ``--cache`` (alone): a cache hit of one symbol-year of one-minute bars from the gzip file
+   cache vs the same bars from the database (``bench_cache``); goal: the cache under 50 ms.
 
     .venv/bin/python bench/market_bench.py [--quick] [--skip-suite] [--suite-only]
+        [--cache [--reads 15]]
         [--symbols 500] [--big-symbols 5000] [--minutes 390] [--speed 2000] [--lag-seconds 10]
         [--settle 240] [--warmup 60] [--sample-every 10]
 """
@@ -390,6 +393,72 @@ def bench_suite(tmp: Path, settle: float, warmup: float, every: float) -> None:
           f"processes SIGKILLed: {killed or 'none'}")
 
 
+# -- 5. a cache hit: one symbol-year of one-minute bars from the gzip file cache -----------
+def bench_cache(tmp: Path, reads: int) -> None:
+    """Read one symbol-year of one-minute bars (every session minute of 2024, ~98,000 bars)
+    from the gzip file cache (``FileCache.read_arrays``, and ``read`` as a frame) and from the
+    database (``BarStore.read_arrays``: the data manager's query of the ``bars`` table), the
+    median of ``reads`` reads each; goal: the cache under 50 ms.  Reference: the same bars
+    from the cache's first format (CSV in gzip)."""
+    import numpy as np
+
+    from shared.market.barfile import read_legacy_csv
+    from shared.market.calendar import get_calendar
+    from shared.market.filecache import FileCache
+    from shared.market.frames import make_frame
+    from shared.market.storage import BarStore
+    from shared.market.validation import validate_bars
+
+    settings = make_settings(tmp / "cache")
+    db = Database.from_settings(settings)
+    migrate(db)
+    cal = get_calendar(settings.market.calendar)
+    idx = cal.minutes_in_range("2024-01-01", "2024-12-31T23:59Z")
+    rng = np.random.default_rng(7)
+    close = (15_000 + rng.normal(0, 5, len(idx)).cumsum().round()) / 100  # cents-exact
+    df = make_frame(idx.as_unit("ns").asi8, close, close + 0.05, close - 0.05, close,
+                    rng.integers(100, 50_000, len(idx)), (close * 100).round() / 100,
+                    rng.integers(1, 400, len(idx)))
+    fc = FileCache(tmp / "cache" / "data-cache")
+    fc.write("ACME", "1m", df, provider="polygon", covered=("2024-01-01", "2025-01-01"))
+    store = BarStore(db)
+    store.store_batch("ACME", "1m", validate_bars(df, "1m", cal, symbol="ACME"), "polygon")
+    csv = tmp / "cache" / "2024.csv.gz"
+    out = df.copy()
+    out.insert(0, "ts", out.index.strftime("%Y-%m-%dT%H:%M:%S+00:00"))
+    out.to_csv(csv, index=False, compression="gzip")
+
+    def median_ms(fn: Any, n: int) -> float:
+        times = []
+        for _ in range(n):
+            t0 = time.perf_counter()
+            fn()
+            times.append(time.perf_counter() - t0)
+        return pct(times, 0.5)
+
+    span = ("ACME", "1m", "2024-01-01", "2025-01-01")
+    cache_arr = fc.read_arrays(*span)
+    db_arr = store.read_arrays(["ACME"], "1m", "2024-01-01T00:00:00+00:00",
+                               "2025-01-01T00:00:00+00:00")["ACME"]
+    same = len(cache_arr) == len(db_arr) == len(df) and all(
+        (getattr(cache_arr, f) == getattr(db_arr, f)).all() for f in ("ts", "close", "volume"))
+    arrays = median_ms(lambda: fc.read_arrays(*span), reads)
+    frame = median_ms(lambda: fc.read(*span), reads)
+    from_db = median_ms(lambda: store.read_arrays(["ACME"], "1m", "2024-01-01T00:00:00+00:00",
+                                                  "2025-01-01T00:00:00+00:00"), reads)
+    legacy = median_ms(lambda: read_legacy_csv(csv), max(3, reads // 4))
+    size = fc.path("ACME", "1m", 2024, "polygon").stat().st_size
+    db.close()
+    print(f"5) cache hit: one symbol-year of one-minute bars ({len(df):,} bars, 2024), median "
+          f"of {reads} reads; the same bars both sides: {same}")
+    print(f"   gzip file cache ({size / MB:.1f} MB): {arrays:.1f} ms as arrays, {frame:.1f} ms "
+          f"as a frame (goal < 50 ms: {'met' if frame < 50 else 'MISSED'})")
+    print(f"   database (bars table, BarStore.read_arrays): {from_db:.1f} ms; "
+          f"database/cache {from_db / arrays:.1f}x")
+    print(f"   reference, the cache's first format (CSV in gzip): {legacy:.1f} ms "
+          f"({legacy / frame:.1f}x the frame read)")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--quick", action="store_true",
@@ -406,6 +475,9 @@ def main() -> None:
     ap.add_argument("--sample-every", type=float, default=10.0, help="seconds between samples")
     ap.add_argument("--skip-suite", action="store_true", help="parts 1 and 2 only")
     ap.add_argument("--suite-only", action="store_true", help="parts 3 and 4 only")
+    ap.add_argument("--cache", action="store_true",
+                    help="part 5 alone: a symbol-year of 1m bars from the gzip cache vs the DB")
+    ap.add_argument("--reads", type=int, default=15, help="reads per median of part 5")
     args = ap.parse_args()
     big = args.big_symbols or (1500 if args.quick else 5000)
     minutes = args.minutes or (120 if args.quick else 390)
@@ -418,6 +490,9 @@ def main() -> None:
     logging.getLogger("database_operations").setLevel(logging.ERROR)  # "slow query" lines
     with tempfile.TemporaryDirectory(prefix="market-bench-") as d:
         tmp = Path(d)
+        if args.cache:
+            bench_cache(tmp, args.reads)
+            return
         if not args.suite_only:
             bench_steps(tmp, args.symbols, minutes)
             bench_lag(tmp, args.symbols, args.speed, args.lag_seconds)

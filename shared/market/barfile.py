@@ -3,7 +3,8 @@
 The payload is the eight ``BarArrays`` columns, each an ``.npy`` record (``np.save``, so any
 numpy reads it), after a first record naming them; the whole is one gzip stream at a low
 level (fast to inflate, still about a third of the raw size).  A year of one-minute bars
-(~98,000 rows) reads in ~15 ms where the CSV it replaces took about a second, because no
+(~98,000 rows, 1.8 MB) reads in ~20 ms, about 3x faster than the CSV it replaces and ~40x
+faster than the same bars from the database (``bench/market_bench.py --cache``), because no
 row is parsed: prices are the float64 bytes written (exact), times int64 nanoseconds.
 
 The stream is standard gzip; zlib-ng's ``gzip_ng`` (installed with aiohttp-fast-zlib) inflates
