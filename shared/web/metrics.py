@@ -1,19 +1,60 @@
-"""Prometheus metrics of one service process: requests and latency per route, DB, breakers.
+"""Prometheus metrics of one service: requests and latency per route, DB, breakers.
 
-Each process has its own registry; under several gunicorn workers each worker reports its own
-counters, labelled with its pid so a scraper can sum them.
+Under gunicorn (``shared.web.runner``) the service runs in prometheus_client's multiprocess
+mode: ``prepare_multiprocess`` gives the service a fresh ``PROMETHEUS_MULTIPROC_DIR`` before
+its app is built, every worker writes its request counters and latency histograms to its own
+files there, and ``/metrics`` (served by whichever worker) merges them all with
+``MultiProcessCollector``: one scrape is the whole service, and a worker's counts outlive it
+when gunicorn replaces it (``mark_dead`` in ``child_exit``).  The database and breaker gauges
+are read at scrape time and are the answering worker's, labelled with its pid.  Without the
+variable (tests, the dev server) each process keeps its own registry as before.
 """
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from flask import Flask, Request, Response
-from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest, values
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
+from prometheus_client.multiprocess import MultiProcessCollector, mark_process_dead
+
+MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
+
+
+def prepare_multiprocess(service: str) -> Path:
+    """Give ``service``'s gunicorn master and workers a fresh, empty metrics directory and
+    switch prometheus_client to its multiprocess values; return the directory.
+
+    ``$PROMETHEUS_MULTIPROC_DIR/<service>`` when the variable names a base directory (a
+    container's, an operator's), else a new temp directory.  Call before the app is built:
+    metrics created earlier keep their in-process values.
+    """
+    base = os.environ.get(MULTIPROC_ENV)
+    if base:
+        path = Path(base) / service
+        shutil.rmtree(path, ignore_errors=True)  # counts of a previous run are not this one's
+        path.mkdir(parents=True)
+    else:
+        path = Path(tempfile.mkdtemp(prefix=f"trading-{service}-metrics-"))
+    os.environ[MULTIPROC_ENV] = str(path)
+    # prometheus_client picks its value class when first imported (this module already has
+    # it imported); pick again now that the variable is set
+    values.ValueClass = values.get_value_class()
+    return path
+
+
+def mark_dead(pid: int) -> None:
+    """Drop an exited worker's live gauges (its counters stay in the service's totals)."""
+    path = os.environ.get(MULTIPROC_ENV)
+    if path:
+        mark_process_dead(pid, path)
 
 _BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 2.5, 5.0, 10.0)
 
@@ -52,6 +93,7 @@ class RequestMetrics:
     def __init__(self, service: str, db_stats: Callable[[], dict[str, Any]] | None,
                  breakers: Callable[[], dict[str, str]]) -> None:
         self.service = service
+        self.multiproc_dir = os.environ.get(MULTIPROC_ENV)
         self.registry = CollectorRegistry()
         self._requests = Counter(
             "suite_http_requests", "HTTP requests by route and status",
@@ -59,7 +101,8 @@ class RequestMetrics:
         self._latency = Histogram(
             "suite_http_request_seconds", "HTTP request latency by route",
             ["service", "method", "route"], buckets=_BUCKETS, registry=self.registry)
-        self.registry.register(_Collector(service, db_stats, breakers))
+        self._collector = _Collector(service, db_stats, breakers)
+        self.registry.register(self._collector)
         # labelled children by (method, route, status): ``labels()`` re-joins and re-checks
         # its label values on every call; the set of routes is fixed, so look each up once
         self._children: dict[tuple[str, str, int], tuple[Any, Any]] = {}
@@ -76,6 +119,16 @@ class RequestMetrics:
         pair[0].observe(time.perf_counter() - t0)
         pair[1].inc()
 
+    def exposition(self) -> bytes:
+        """Return the metrics text: every worker's requests merged (multiprocess mode), or
+        this process's."""
+        if not self.multiproc_dir:
+            return generate_latest(self.registry)
+        registry = CollectorRegistry()
+        MultiProcessCollector(registry, path=self.multiproc_dir)
+        registry.register(self._collector)
+        return generate_latest(registry)
+
 
 def add_metrics(app: Flask, service: str, db_stats: Callable[[], dict[str, Any]] | None,
                 breakers: Callable[[], dict[str, str]]) -> RequestMetrics:
@@ -83,8 +136,8 @@ def add_metrics(app: Flask, service: str, db_stats: Callable[[], dict[str, Any]]
     recorder = RequestMetrics(service, db_stats, breakers)
 
     def metrics() -> Response:
-        """Prometheus metrics of this process."""
-        return Response(generate_latest(recorder.registry), mimetype=CONTENT_TYPE_LATEST)
+        """Prometheus metrics of this service (all its workers)."""
+        return Response(recorder.exposition(), mimetype=CONTENT_TYPE_LATEST)
 
     metrics._api = {"raw": True, "mimetype": "text/plain", "summary": "Prometheus metrics",  # type: ignore[attr-defined]
                     "tags": ["system"], "response": {"type": "string"}}

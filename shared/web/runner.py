@@ -18,6 +18,7 @@ import importlib
 import importlib.util
 import logging
 import os
+import shutil
 import signal
 import sys
 import time
@@ -30,6 +31,7 @@ from gunicorn.app.base import BaseApplication
 
 from shared.config import Settings, load_settings
 from shared.supervisor.heartbeat import Heartbeat
+from shared.web.metrics import mark_dead, prepare_multiprocess
 from shared.web.worker import BufferedWorker
 
 Factory = Callable[[Settings], Flask]
@@ -73,13 +75,16 @@ def gunicorn_options(name: str, settings: Settings) -> dict[str, Any]:
 class ServiceApplication(BaseApplication):
     """A gunicorn application that builds the service's app once, in the master."""
 
-    def __init__(self, name: str, factory: Factory, settings: Settings) -> None:
+    def __init__(self, name: str, factory: Factory, settings: Settings,
+                 metrics_dir: Path | None = None) -> None:
         self.name = name
         self.factory = factory
         self.settings = settings
         self.options = gunicorn_options(name, settings)
         self.flask_app: Flask | None = None
         self.heartbeat: Heartbeat | None = None
+        # every worker's metrics in one directory (``prepare_multiprocess``), removed at exit
+        self.metrics_dir = metrics_dir
         super().__init__()
 
     def load_config(self) -> None:
@@ -87,6 +92,7 @@ class ServiceApplication(BaseApplication):
             self.cfg.set(key, value)
         self.cfg.set("when_ready", self._when_ready)
         self.cfg.set("post_worker_init", self._post_worker_init)
+        self.cfg.set("child_exit", self._child_exit)
         self.cfg.set("on_exit", self._on_exit)
 
     def load(self) -> Flask:
@@ -106,9 +112,14 @@ class ServiceApplication(BaseApplication):
         if self.flask_app is not None:
             start_background_tasks(self.flask_app)
 
+    def _child_exit(self, server: Any, worker: Any) -> None:
+        mark_dead(worker.pid)
+
     def _on_exit(self, server: Any) -> None:
         if self.heartbeat is not None:
             self.heartbeat.stop()
+        if self.metrics_dir is not None:
+            shutil.rmtree(self.metrics_dir, ignore_errors=True)
 
 
 def _run_dev(name: str, factory: Factory, settings: Settings) -> int:
@@ -180,5 +191,7 @@ def main(name: str, factory: Factory, argv: list[str] | None = None) -> int:
     settings = load_settings()
     if args.dev:
         return _run_dev(name, factory, settings)
-    ServiceApplication(name, factory, settings).run()
+    # before the app (and so its metrics) is built: one scrape is then the whole service
+    metrics_dir = prepare_multiprocess(name)
+    ServiceApplication(name, factory, settings, metrics_dir).run()
     return 0
