@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from shared.market.calendar import MarketCalendar, get_calendar
+from shared.market.sources.alphavantage import AlphaVantageProvider
 from shared.market.sources.binance import BinanceProvider
 from shared.market.sources.http import HttpOptions
 from shared.market.sources.polygon import PolygonProvider
@@ -22,6 +23,7 @@ from shared.market.sources.yahoo import YahooProvider
 PROVIDERS: dict[str, type] = {
     "yahoo": YahooProvider,
     "binance": BinanceProvider,
+    "alphavantage": AlphaVantageProvider,
     "polygon": PolygonProvider,
     "tiingo": TiingoProvider,
 }

@@ -19,18 +19,28 @@ KEYS = {"ALPHAVANTAGE_API_KEY": "av-key", "POLYGON_API_KEY": "pg-key",
         "TIINGO_API_KEY": "tg-key", "FMP_API_KEY": "fmp-key"}
 
 
+class Served(dict):
+    """The fakes started so far, by provider name: each starts on first use (a module
+    starts only those it tests; stopping one takes werkzeug's half-second poll)."""
+
+    def __init__(self, stack: ExitStack) -> None:
+        super().__init__()
+        self._stack = stack
+
+    def __missing__(self, name: str) -> tuple[fakes.FakeApi, str]:
+        fake = fakes.FAKES[name]()
+        self[name] = (fake, self._stack.enter_context(serve(fake.app)))
+        return self[name]
+
+
 @pytest.fixture(scope="module")
-def served() -> Iterator[dict[str, tuple[fakes.FakeApi, str]]]:
+def served() -> Iterator[Served]:
     with ExitStack() as stack:
-        out = {}
-        for name, make in fakes.FAKES.items():
-            fake = make()
-            out[name] = (fake, stack.enter_context(serve(fake.app)))
-        yield out
+        yield Served(stack)
 
 
 @pytest.fixture
-def make(served: dict[str, tuple[fakes.FakeApi, str]], calendar: Any
+def make(served: Served, calendar: Any
          ) -> Callable[..., tuple[Any, fakes.FakeApi]]:
     """Return ``make(name, **options)``: a fresh client of ``name`` on its fake, and the fake
     (its forced answers and calls cleared)."""

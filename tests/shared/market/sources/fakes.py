@@ -341,5 +341,111 @@ def tiingo() -> FakeApi:
     return fake
 
 
+# -- Alpha Vantage ---------------------------------------------------------------------------
+AV_RATE_INFO = ("Thank you for using Alpha Vantage! Our standard API rate limit is 25 requests "
+                "per day. Please subscribe to any of the premium plans at "
+                "https://www.alphavantage.co/premium/ to instantly remove all daily rate limits.")
+AV_RATE_NOTE = ("Thank you for using Alpha Vantage! Our standard API call frequency is 5 calls "
+                "per minute and 500 calls per day. Please visit "
+                "https://www.alphavantage.co/premium/ if you would like to target a higher API "
+                "call frequency.")
+AV_PREMIUM = ("Thank you for using Alpha Vantage! The outputsize=full parameter value is a "
+              "premium feature for the TIME_SERIES_DAILY endpoint. You may subscribe to any of "
+              "the premium plans at https://www.alphavantage.co/premium/ to instantly unlock "
+              "all premium features")
+#: After the change to daylight saving time (EDT): 09:30 New York is 13:30 UTC.
+AV_EDT_BARS = ("2024-03-11 09:30:00", "2024-03-11 09:35:00")
+
+
+def _av_bar(i: int) -> dict[str, str]:
+    return {"1. open": price(i, "open"), "2. high": price(i, "high"), "3. low": price(i, "low"),
+            "4. close": price(i, "close"), "5. volume": str(volume(i))}
+
+
+def alphavantage() -> FakeApi:
+    fake = FakeApi("alphavantage", {
+        "429": lambda: jsonify({"Information": AV_RATE_INFO}),  # Alpha Vantage says it with 200
+        "note": lambda: jsonify({"Note": AV_RATE_NOTE}),
+        "500": lambda: Response("<html><body>502 Bad Gateway</body></html>", 502,
+                                mimetype="text/html"),
+        "error": lambda: jsonify({"Error Message": "Invalid API call. Please retry or visit the "
+                                  "documentation (https://www.alphavantage.co/documentation/) "
+                                  "for TIME_SERIES_INTRADAY."}),
+    })
+
+    @fake.app.get("/query")
+    def query() -> Any:
+        a = request.args
+        if a.get("apikey") != "av-key":
+            return jsonify({"Error Message": "the parameter apikey is invalid or missing. "
+                            "Please claim your free API key on "
+                            "(https://www.alphavantage.co/support/#api-key)."})
+        fn, sym = a["function"], a["symbol"]
+        if sym == "NOPE":
+            return jsonify({"Error Message": "Invalid API call. Please retry or visit the "
+                            f"documentation (https://www.alphavantage.co/documentation/) for "
+                            f"{fn}."})
+        if fn == "TIME_SERIES_INTRADAY":
+            interval = a["interval"]
+            meta = {"1. Information": f"Intraday ({interval}) open, high, low, close prices and "
+                    "volume", "2. Symbol": sym, "3. Last Refreshed": "2024-03-11 09:35:00",
+                    "4. Interval": interval, "5. Output Size": "Full size",
+                    "6. Time Zone": "US/Eastern"}
+            series: dict[str, Any] = {}
+            if sym != "EMPT" and a.get("month") == "2024-03":
+                minutes = int(interval.removesuffix("min"))
+                regular = a.get("extended_hours") == "false"
+                for i, t in enumerate(intraday(minutes)):
+                    if regular and t < OPEN:
+                        continue
+                    series[t.tz_convert("America/New_York").strftime("%Y-%m-%d %H:%M:%S")] = \
+                        _av_bar(i)
+                for j, stamp in enumerate(AV_EDT_BARS):
+                    series[stamp] = _av_bar(100 + j)
+            newest_first = dict(sorted(series.items(), reverse=True))
+            return jsonify({"Meta Data": meta, f"Time Series ({interval})": newest_first})
+        if fn == "TIME_SERIES_DAILY":
+            if sym == "DEEP" and a["outputsize"] == "full":
+                return jsonify({"Information": AV_PREMIUM})
+            days = (list(pd.bdate_range(end="2024-03-06", periods=100).strftime("%Y-%m-%d"))
+                    if sym == "DEEP" else [] if sym == "EMPT" else list(DAYS))
+            return jsonify({"Meta Data": {"1. Information": "Daily Prices (open, high, low, "
+                                          "close) and Volumes", "2. Symbol": sym,
+                                          "3. Last Refreshed": "2024-03-06",
+                                          "4. Output Size": "Compact",
+                                          "5. Time Zone": "US/Eastern"},
+                            "Time Series (Daily)": {d: _av_bar(i) for i, d in
+                                                    reversed(list(enumerate(days)))}})
+        if fn == "OVERVIEW":
+            return jsonify({} if sym != "AAPL" else AV_OVERVIEW)
+        if fn == "EARNINGS":
+            return jsonify({"symbol": sym, "annualEarnings": [
+                {"fiscalDateEnding": "2023-12-31", "reportedEPS": "6.46"}], "quarterlyEarnings": [
+                {"fiscalDateEnding": "2023-12-31", "reportedDate": "2024-02-01",
+                 "reportedEPS": "2.18", "estimatedEPS": "2.1", "surprise": "0.08",
+                 "surprisePercentage": "3.8095", "reportTime": "post-market"},
+                {"fiscalDateEnding": "2023-09-30", "reportedDate": "2023-11-02",
+                 "reportedEPS": "1.46", "estimatedEPS": "1.39", "surprise": "0.07",
+                 "surprisePercentage": "5.0360", "reportTime": "post-market"}]})
+        return jsonify({"Error Message": f"Invalid API call: {fn}"})
+
+    return fake
+
+
+AV_OVERVIEW = {
+    "Symbol": "AAPL", "AssetType": "Common Stock", "Name": "Apple Inc",
+    "Description": "Apple Inc. is an American multinational technology company.",
+    "CIK": "320193", "Exchange": "NASDAQ", "Currency": "USD", "Country": "USA",
+    "Sector": "TECHNOLOGY", "Industry": "ELECTRONIC COMPUTERS", "FiscalYearEnd": "September",
+    "LatestQuarter": "2023-12-31", "MarketCapitalization": "2629910839000",
+    "EBITDA": "130108998000", "PERatio": "26.45", "PEGRatio": "2.112", "BookValue": "4.793",
+    "DividendPerShare": "0.95", "DividendYield": "0.0056", "EPS": "6.43",
+    "ProfitMargin": "0.262", "Beta": "1.29", "52WeekHigh": "199.18", "52WeekLow": "143.27",
+    "SharesOutstanding": "15441900000", "SharesFloat": "15422600000",
+    "DividendDate": "2024-02-15", "ExDividendDate": "2024-02-09", "ForwardPE": "None",
+}
+
+
 FAKES: dict[str, Callable[[], FakeApi]] = {"yahoo": yahoo, "binance": binance,
-                                           "polygon": polygon, "tiingo": tiingo}
+                                           "polygon": polygon, "tiingo": tiingo,
+                                           "alphavantage": alphavantage}
