@@ -161,6 +161,8 @@ def to_pg(sql: str, has_params: bool = True) -> str:
     if m:
         mode = (m.group(2) or "").upper()
         return BEGIN_WRITE if mode in ("IMMEDIATE", "EXCLUSIVE") else "BEGIN"
+    if _TABLE_DDL.match(sql):  # a table made or changed at run time (tests, tools)
+        sql = _ddl_types(sql)
     if _OR_REPLACE.match(sql):
         raise UnsupportedSQL("INSERT OR REPLACE has no PostgreSQL form: write "
                              "INSERT ... ON CONFLICT (key) DO UPDATE SET ...")
@@ -212,7 +214,7 @@ _DDL = (
     (re.compile(r"\bBLOB\b", re.I), "BYTEA"),
     (re.compile(r"\)\s*WITHOUT\s+ROWID\b", re.I), ")"),
 )
-_TEXT = re.compile(r"\bTEXT\b", re.I)
+_TEXT = re.compile(r"\bTEXT\b(?!\s+COLLATE\b)", re.I)
 _TABLE_DDL = re.compile(r"^\s*(CREATE\s+TABLE|ALTER\s+TABLE)\b", re.I)
 _TRIGGER = re.compile(r"^\s*(CREATE|DROP)\s+TRIGGER\b", re.I)
 #: expressions SQLite and PostgreSQL type differently, rewritten word for word (keep few)
@@ -259,10 +261,10 @@ def is_trigger_ddl(stmt: str) -> bool:
     return bool(_TRIGGER.match(body))
 
 
-def ddl_to_pg(stmt: str) -> str:
-    """Return one migration statement written for SQLite as PostgreSQL runs it."""
-    for old, new in _EXPRESSIONS.items():
-        stmt = stmt.replace(old, new)
+def _ddl_types(stmt: str) -> str:
+    for old, new in _EXPRESSIONS.items():  # idempotent: a translated statement stays
+        if new not in stmt:
+            stmt = stmt.replace(old, new)
     table_ddl = bool(_TABLE_DDL.match("".join(t for code, t in segments(stmt) if code)))
     out = []
     for code, text in segments(stmt):
@@ -272,7 +274,12 @@ def ddl_to_pg(stmt: str) -> str:
             if table_ddl:
                 text = _TEXT.sub('TEXT COLLATE "C"', text)
         out.append(text)
-    return to_pg("".join(out), has_params=False)
+    return "".join(out)
+
+
+def ddl_to_pg(stmt: str) -> str:
+    """Return one migration statement written for SQLite as PostgreSQL runs it."""
+    return to_pg(_ddl_types(stmt), has_params=False)
 
 
 __all__ = ["BEGIN_WRITE", "DatabaseError", "IntegrityError", "OperationalErrors", "PRELUDE",

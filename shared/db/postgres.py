@@ -111,6 +111,8 @@ class _NumericAsSqlite(Loader):
 class PgConnection:
     """One thread's PostgreSQL connection, spoken to as the suite speaks to sqlite3."""
 
+    dialect = "postgresql"  # shared.sqlcompat picks each engine's fragments by it
+
     def __init__(self, db: PgDatabase) -> None:
         self.db = db
         self._raw: psycopg.Connection[Any] | None = None

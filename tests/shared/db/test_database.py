@@ -1,21 +1,73 @@
-"""The shared SQLite layer against real files: pragmas, concurrency, retries, rollback, stats."""
+"""The shared database layer against real engines: a SQLite file and the throw-away
+PostgreSQL cluster (tests/pg.py): concurrency, retries, rollback, stats, migrations.
+
+The engine-generic tests take ``engine`` (``sqlite`` or ``postgresql``) and open databases
+with ``open_db(spec)``: on PostgreSQL every test gets a schema of its own in one database of
+this module (``search_path`` in the URL), which is much faster than a database per test.
+"""
 from __future__ import annotations
 
+import itertools
 import logging
 import multiprocessing as mp
 import sqlite3
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
+import psycopg
 import pytest
 
 from shared.db import Database, DatabaseServiceMixin, UnitOfWork, applied_migrations, migrate
+from shared.db.dialect import DatabaseError, IntegrityError
+from shared.db.postgres import PgDatabase
 from shared.errors import DatabaseBusyError, OperationalError, ValidationError
 from shared.logging import configure_logging
 from tests.conftest import make_settings
+from tests.pg import PgCluster
 
 DDL = "CREATE TABLE IF NOT EXISTS t (id INTEGER PRIMARY KEY, k TEXT UNIQUE NOT NULL, v INTEGER)"
+_schemas = itertools.count(1)
+
+
+def open_db(spec: str, **kwargs: Any) -> Database:
+    """Return a ``Database`` on ``spec``: a SQLite path or a ``postgresql://`` URL."""
+    if spec.startswith("postgresql://"):
+        return PgDatabase(spec, **kwargs)
+    return Database(spec, **kwargs)
+
+
+@pytest.fixture(scope="module")
+def pg_module_url(pg_cluster: PgCluster) -> str:
+    return pg_cluster.create_database(migrated=False)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def engine(request: pytest.FixtureRequest) -> str:
+    return request.param
+
+
+@pytest.fixture
+def spec(engine: str, tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[str]:
+    """A fresh, empty database of ``engine``: a file, or a schema of its own."""
+    if engine == "sqlite":
+        yield str(tmp_path / "t.db")
+        return
+    base = request.getfixturevalue("pg_module_url")
+    schema = f"t{next(_schemas)}"
+    with psycopg.connect(base, autocommit=True) as conn:
+        conn.execute(f"CREATE SCHEMA {schema}")
+    yield f"{base}?options=-csearch_path%3D{schema}"
+
+
+@pytest.fixture
+def gdb(spec: str) -> Iterator[Database]:
+    """An empty database of either engine (``db`` is the migrated SQLite one)."""
+    database = open_db(spec)
+    yield database
+    database.close()
 
 
 def test_every_connection_sets_the_pragmas(db: Database) -> None:
@@ -46,7 +98,7 @@ def _writer(path: str, worker: int, n: int, out: mp.Queue) -> None:
         pass
 
     svc = Svc()
-    svc.init_database(Database(path, retry_attempts=50, retry_initial_s=0.001, retry_max_s=0.05))
+    svc.init_database(open_db(path, retry_attempts=50, retry_initial_s=0.001, retry_max_s=0.05))
     errors = 0
     for i in range(n):
         try:
@@ -57,11 +109,12 @@ def _writer(path: str, worker: int, n: int, out: mp.Queue) -> None:
         except Exception:  # noqa: BLE001 - counted and asserted on below
             errors += 1
     out.put((worker, errors, svc.db.stats.snapshot()["retries"]))
+    svc.db.close()
 
 
-def test_eight_processes_write_4000_rows_without_an_error(tmp_path: Path) -> None:
-    path = str(tmp_path / "c.db")
-    db = Database(path)
+def test_eight_processes_write_4000_rows_without_an_error(spec: str) -> None:
+    path = spec
+    db = open_db(path)
     db.execute_with_retry(DDL)
     ctx = mp.get_context("fork")
     q: mp.Queue = ctx.Queue()
@@ -76,15 +129,17 @@ def test_eight_processes_write_4000_rows_without_an_error(tmp_path: Path) -> Non
     assert db.fetch_one("SELECT COUNT(*) FROM t")[0] == 4000
     assert db.fetch_one("SELECT COUNT(DISTINCT k) FROM t")[0] == 4000
     assert db.fetch_one("PRAGMA integrity_check")[0] == "ok"
+    db.close()
 
 
-def test_a_writer_blocked_past_the_busy_timeout_is_retried_then_succeeds(tmp_path: Path) -> None:
+def test_a_writer_blocked_past_the_busy_timeout_is_retried_then_succeeds(
+        tmp_path: Path, spec: str) -> None:
     settings = make_settings(tmp_path)
     configure_logging("dbtest", settings)
-    path = tmp_path / "b.db"
-    holder = Database(path)
+    path = spec
+    holder = open_db(path)
     holder.execute_with_retry(DDL)
-    db = Database(path, busy_timeout_ms=20, retry_attempts=30, retry_initial_s=0.02, retry_max_s=0.1)
+    db = open_db(path, busy_timeout_ms=20, retry_attempts=30, retry_initial_s=0.02, retry_max_s=0.1)
     lock = holder.get_db_connection()
     lock.execute("BEGIN IMMEDIATE")
     release = threading.Timer(0.3, lambda: lock.execute("COMMIT"))
@@ -99,13 +154,15 @@ def test_a_writer_blocked_past_the_busy_timeout_is_retried_then_succeeds(tmp_pat
         h.flush()
     log = (settings.log_dir / "database_operations.log").read_text()
     assert "sqlite lock, retrying" in log
+    holder.close()
+    db.close()
 
 
-def test_a_lock_held_past_every_retry_raises_a_clear_busy_error(tmp_path: Path) -> None:
-    path = tmp_path / "b2.db"
-    holder = Database(path)
+def test_a_lock_held_past_every_retry_raises_a_clear_busy_error(spec: str) -> None:
+    path = spec
+    holder = open_db(path)
     holder.execute_with_retry(DDL)
-    db = Database(path, busy_timeout_ms=5, retry_attempts=3, retry_initial_s=0.005, retry_max_s=0.01)
+    db = open_db(path, busy_timeout_ms=5, retry_attempts=3, retry_initial_s=0.005, retry_max_s=0.01)
     lock = holder.get_db_connection()
     lock.execute("BEGIN IMMEDIATE")
     try:
@@ -114,11 +171,14 @@ def test_a_lock_held_past_every_retry_raises_a_clear_busy_error(tmp_path: Path) 
         assert err.value.retryable and err.value.http_status == 503
     finally:
         lock.execute("ROLLBACK")
+        holder.close()
+        db.close()
 
 
-def test_rollback_inside_the_unit_of_work_leaves_no_partial_rows(db: Database) -> None:
+def test_rollback_inside_the_unit_of_work_leaves_no_partial_rows(gdb: Database) -> None:
+    db = gdb
     db.execute_with_retry(DDL)
-    with pytest.raises(sqlite3.IntegrityError):
+    with pytest.raises(IntegrityError):
         with UnitOfWork(db) as uow:
             uow.execute("INSERT INTO t (k, v) VALUES ('a', 1)")
             uow.execute("INSERT INTO t (k, v) VALUES ('b', 2)")
@@ -135,7 +195,8 @@ def test_rollback_inside_the_unit_of_work_leaves_no_partial_rows(db: Database) -
     assert not db.get_db_connection().in_transaction
 
 
-def test_nested_transactions_roll_back_only_the_inner_block(db: Database) -> None:
+def test_nested_transactions_roll_back_only_the_inner_block(gdb: Database) -> None:
+    db = gdb
     db.execute_with_retry(DDL)
     with db.transaction() as conn:
         conn.execute("INSERT INTO t (k, v) VALUES ('outer', 1)")
@@ -146,12 +207,13 @@ def test_nested_transactions_roll_back_only_the_inner_block(db: Database) -> Non
     assert [r[0] for r in db.fetch_all("SELECT k FROM t")] == ["outer"]
 
 
-def test_bulk_insert_is_one_transaction_and_checks_identifiers(db: Database) -> None:
+def test_bulk_insert_is_one_transaction_and_checks_identifiers(gdb: Database) -> None:
+    db = gdb
     db.execute_with_retry(DDL)
     rows = [{"k": f"k{i}", "v": i} for i in range(1000)]
     assert db.bulk_insert_with_transaction("t", rows) == 1000
     before = db.stats.snapshot()["transactions"]
-    with pytest.raises(sqlite3.IntegrityError):  # one duplicate fails the whole batch
+    with pytest.raises(IntegrityError):  # one duplicate fails the whole batch
         db.bulk_insert_with_transaction("t", [("new1", 1), ("k5", 2)], columns=["k", "v"])
     assert db.fetch_one("SELECT COUNT(*) FROM t")[0] == 1000
     assert db.stats.snapshot()["transactions"] == before + 1
@@ -159,17 +221,23 @@ def test_bulk_insert_is_one_transaction_and_checks_identifiers(db: Database) -> 
     db.bulk_insert_with_transaction("t", [("k5", 9)], ["k", "v"],
                                     on_conflict="(k) DO UPDATE SET v=excluded.v")
     assert db.fetch_one("SELECT v FROM t WHERE k='k5'")[0] == 9
+    # replace: the row with that primary key takes the new values (PostgreSQL: an upsert on
+    # the primary key, which is what the suite's replaces mean)
+    k5 = db.fetch_one("SELECT id FROM t WHERE k='k5'")[0]
+    assert db.bulk_insert_with_transaction("t", [(k5, "k5", 10)], ["id", "k", "v"],
+                                           on_conflict="replace") == 1
+    assert db.fetch_one("SELECT v FROM t WHERE k='k5'")[0] == 10
     with pytest.raises(ValidationError):
         db.bulk_insert_with_transaction("t; DROP TABLE t", [("a", 1)], ["k", "v"])
     with pytest.raises(ValidationError):
         db.bulk_insert_with_transaction("t", [("a", 1)], ["k) VALUES (1); --", "v"])
 
 
-def test_stats_count_queries_and_log_slow_ones(tmp_path: Path) -> None:
-    db = Database(tmp_path / "s.db", slow_query_ms=0.0001)
+def test_stats_count_queries_and_log_slow_ones(spec: str) -> None:
+    db = open_db(spec, slow_query_ms=0.0001)
     db.execute_with_retry(DDL)
     db.fetch_all("SELECT * FROM t")
-    with pytest.raises(sqlite3.OperationalError):
+    with pytest.raises(DatabaseError):
         db.fetch_all("SELECT nope FROM t")
     stats = db.get_database_stats()
     q = stats["queries"]
@@ -178,14 +246,15 @@ def test_stats_count_queries_and_log_slow_ones(tmp_path: Path) -> None:
     assert q["slow_queries"], "every query is over a 0.1 µs threshold"
     assert stats["tables"] == {"t": 0}
     assert stats["file_bytes"] > 0 and stats["pool"]["open_connections"] == 1
+    db.close()
 
 
-def test_migrations_apply_once_and_refuse_edited_files(tmp_path: Path) -> None:
+def test_migrations_apply_once_and_refuse_edited_files(tmp_path: Path, spec: str) -> None:
     mig = tmp_path / "m"
     mig.mkdir()
     (mig / "0001_a.sql").write_text("CREATE TABLE a (x INTEGER);\n-- trailing comment\n")
     (mig / "0002_b.sql").write_text("CREATE TABLE b (y TEXT);\nINSERT INTO b VALUES ('a;b');\n")
-    db = Database(tmp_path / "m.db")
+    db = open_db(spec)
     assert migrate(db, mig) == ["0001_a.sql", "0002_b.sql"]
     assert migrate(db, mig) == []
     assert applied_migrations(db) == {1: "a", 2: "b"}
@@ -197,7 +266,8 @@ def test_migrations_apply_once_and_refuse_edited_files(tmp_path: Path) -> None:
     (mig / "0002_b.sql").write_text("CREATE TABLE b (y TEXT);\nINSERT INTO b VALUES ('a;b');\n")
     with pytest.raises(OperationalError, match="incomplete"):
         migrate(db, mig)
-    assert "c" not in {r[0] for r in db.fetch_all("SELECT name FROM sqlite_master")}
+    assert "c" not in db.table_names()
+    db.close()
 
 
 def test_the_real_migrations_build_the_schema(db: Database) -> None:
@@ -210,15 +280,18 @@ def test_the_real_migrations_build_the_schema(db: Database) -> None:
                 assert col["type"].upper() == "INTEGER", (table, col["name"])
 
 
-def test_concurrent_migrations_apply_each_file_once(tmp_path: Path) -> None:
-    path = str(tmp_path / "cm.db")
+def test_concurrent_migrations_apply_each_file_once(spec: str) -> None:
+    path = spec
     errors: list[BaseException] = []
 
     def run() -> None:
+        mdb = open_db(path)
         try:
-            migrate(Database(path))
+            migrate(mdb)
         except BaseException as exc:  # noqa: BLE001
             errors.append(exc)
+        finally:
+            mdb.close()
 
     threads = [threading.Thread(target=run) for _ in range(4)]
     for t in threads:
@@ -226,9 +299,10 @@ def test_concurrent_migrations_apply_each_file_once(tmp_path: Path) -> None:
     for t in threads:
         t.join()
     assert not errors
-    db = Database(path)
+    db = open_db(path)
     counts = db.fetch_all("SELECT version, COUNT(*) FROM schema_migrations GROUP BY version")
     assert counts and all(c[1] == 1 for c in counts)
+    db.close()
 
 
 def test_read_only_file_gives_a_clear_error_and_recovers(tmp_path: Path) -> None:
