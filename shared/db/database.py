@@ -185,6 +185,11 @@ class Database:
                 conn.set_authorizer(check)
 
     @property
+    def label(self) -> str:
+        """Where the data lives, for people: the file (PostgreSQL: the URL, no password)."""
+        return str(self.path)
+
+    @property
     def read_only_tables(self) -> frozenset[str]:
         return self._read_only
 

@@ -245,6 +245,10 @@ class PgDatabase(Database):
                    slow_query_ms=db.slow_query_ms, pool_size=db.pool_size,
                    pool_max_size=db.pool_max_size)
 
+    @property
+    def label(self) -> str:
+        return redact(self.url)
+
     # -- the pool ----------------------------------------------------------------------------
     def _configure(self, raw: psycopg.Connection[Any]) -> None:
         raw.adapters.register_dumper(bool, _BoolAsInt)

@@ -42,7 +42,7 @@ def cmd_migrate(settings: Settings, rd: RunDir, args: argparse.Namespace) -> int
     finally:
         db.close()
     say(f"applied: {', '.join(applied)}" if applied else "database is up to date")
-    say(f"database: {settings.database_path}")
+    say(f"database: {db.label}")
     return 0
 
 

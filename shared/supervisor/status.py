@@ -1,12 +1,12 @@
 """The ``status`` view: one row per service, as a table or JSON-ready dicts."""
 from __future__ import annotations
 
-import sqlite3
 import time
 from typing import Any
 
 from shared.config import Settings
 from shared.db import Database
+from shared.db.dialect import DatabaseError
 from shared.supervisor.ports import port_free
 from shared.supervisor.registry import ServiceRegistry
 from shared.supervisor.rundir import RunDir
@@ -16,12 +16,12 @@ COLUMNS = ("service", "port", "pid", "state", "uptime", "restarts", "health_ms",
 
 
 def _registry_rows(settings: Settings) -> dict[str, dict[str, Any]]:
-    if not settings.database_path.exists():
+    if settings.database.url is None and not settings.database_path.exists():
         return {}
     db = Database.from_settings(settings)
     try:
         return {r["name"]: r for r in ServiceRegistry(db).rows()}
-    except sqlite3.OperationalError:  # no registry table yet (never migrated)
+    except DatabaseError:  # no registry table yet (never migrated)
         return {}
     finally:
         db.close()

@@ -124,7 +124,7 @@ class Supervisor:
             want = {int(p.name[:4]) for p in MIGRATIONS_DIR.glob("[0-9][0-9][0-9][0-9]_*.sql")}
             check = self.db.fetch_one("PRAGMA quick_check")[0]
         except (OperationalError, OSError) as exc:
-            raise StartError(f"database {self.settings.database_path}: {exc}") from exc
+            raise StartError(f"database {self.db.label}: {exc}") from exc
         if want - have:
             raise StartError(f"database is missing migrations {sorted(want - have)}")
         if check != "ok":
