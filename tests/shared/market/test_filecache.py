@@ -187,17 +187,22 @@ class CountingProvider:
         return {"provider": self.name, "ok": True}
 
 
-def manager_on_fresh_db(root: Path, cache: Path, provider: CountingProvider):
+def manager_on_fresh_db(root: Path, cache: Path, provider: CountingProvider,
+                        asset_class: str = "equity"):
+    """Return (owner data manager, db) on a new database sharing the file cache ``cache``,
+    routing ``asset_class`` to ``provider`` alone, the clock at 2024-03-13 00:00 UTC."""
+    name = provider.name
     settings = make_settings(root, market__universe_size=20, market__data_cache_dir=str(cache),
-                             market__routes={"equity": ["polygon"], "crypto": ["simulated"]},
-                             market__file_cache_sources=["polygon"])
+                             market__routes={"equity": ["simulated"], "crypto": ["simulated"],
+                                             asset_class: [name]},
+                             market__file_cache_sources=[name])
     db = Database.from_settings(settings)
     migrate(db)
     ctl = ClockController(db, settings.market.clock)
     ctl.reset()
     ctl.configure(pace="max", replay_start="2024-03-04", replay_end="2024-03-15")
     dm = DataManager(settings, db, clock=ctl.clock, owner=True,
-                     extra_providers={"polygon": lambda: provider})
+                     extra_providers={name: lambda: provider})
     ctl.advance("2024-03-13T00:00Z")
     return dm, db
 
@@ -224,4 +229,55 @@ def test_a_second_fetch_of_a_cached_range_asks_no_provider(tmp_path, calendar):
     assert prov.calls[1:] == [(pd.Timestamp("2024-03-07T14:30Z"),
                                pd.Timestamp("2024-03-11T20:00Z"))]  # DST: Monday closes 20:00
     assert dm2.counters["file_cache_hits"] >= 1
+    db2.close()
+
+
+class FailingProvider(CountingProvider):
+    def fetch_bars(self, symbol, timeframe, start, end):
+        self.calls.append((pd.Timestamp(start), pd.Timestamp(end)))
+        raise ConnectionError("polygon is down")
+
+
+def test_what_the_cache_holds_is_served_stale_when_the_provider_fails(tmp_path, calendar):
+    cache = tmp_path / "data-cache"
+    FileCache(cache).write("ACME", "1m", bars(calendar, "2024-03-04", "2024-03-06"),
+                           provider="polygon", covered=("2024-03-04", "2024-03-06"))
+    prov = FailingProvider(calendar)
+    dm, db = manager_on_fresh_db(tmp_path / "a", cache, prov)
+    got = dm.get_historical_data("ACME", "1m", start="2024-03-04", end="2024-03-07")
+    assert len(got) == 2 * SESSION_MINUTES and got.attrs["stale"] is True
+    assert got.attrs["source"] == "polygon"
+    assert prov.calls == [(pd.Timestamp("2024-03-06T14:30Z"), pd.Timestamp("2024-03-06T21:00Z"))]
+    assert any("polygon is down" in e for e in got.attrs["errors"])
+    db.close()
+
+
+class CryptoProvider(CountingProvider):
+    """Bars at every minute asked: a pair trades around the clock."""
+
+    name = "binance"
+
+    def fetch_bars(self, symbol, timeframe, start, end):
+        self.calls.append((pd.Timestamp(start), pd.Timestamp(end)))
+        idx = pd.date_range(start, end, freq="1min", inclusive="left")
+        c = np.full(len(idx), 60_000.5)
+        return make_frame(idx.as_unit("ns").asi8, c, c, c, c, np.ones(len(idx), "int64"))
+
+
+def test_a_crypto_pair_is_fetched_across_the_weekend_then_from_the_cache(tmp_path, calendar):
+    prov = CryptoProvider(calendar)
+    cache = tmp_path / "data-cache"
+    dm, db = manager_on_fresh_db(tmp_path / "a", cache, prov, "crypto")
+    got = dm.get_historical_data("BTC/USD", "1m", start="2024-03-09", end="2024-03-11")
+    assert len(got) == 2 * 1440 and prov.calls == [
+        (pd.Timestamp("2024-03-09T00:00Z"), pd.Timestamp("2024-03-11T00:00Z"))]
+    assert (cache / "BTC-USD" / "bars" / "1m" / "binance" / "2024.bars.gz").exists()
+    db.close()
+    # a new database, a wider range: only Friday afternoon is asked for
+    dm2, db2 = manager_on_fresh_db(tmp_path / "b", cache, prov, "crypto")
+    again = dm2.get_historical_data("BTC/USD", "1m", start="2024-03-08T12:00Z",
+                                    end="2024-03-11")
+    assert len(again) == 2 * 1440 + 720 and again.attrs["source"] == "binance"
+    assert prov.calls[1:] == [(pd.Timestamp("2024-03-08T12:00Z"),
+                               pd.Timestamp("2024-03-09T00:00Z"))]
     db2.close()
