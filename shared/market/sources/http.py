@@ -124,7 +124,7 @@ def status_error(provider: str, status: int, message: str, *, field: str = "symb
     if status >= 500:
         return UpstreamUnavailable(f"{provider}: server error {status}: {message}"[:300],
                                    details={"provider": provider})
-    if status in (401, 403):
+    if status in (401, 402, 403):  # 402: outside the plan (FMP's "Restricted Endpoint")
         return AuthError(f"{provider}: {status} (check its API key or plan): {message}"[:300],
                          details={"provider": provider})
     if status == 404:

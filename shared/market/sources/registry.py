@@ -15,6 +15,7 @@ from typing import Any
 from shared.market.calendar import MarketCalendar, get_calendar
 from shared.market.sources.alphavantage import AlphaVantageProvider
 from shared.market.sources.binance import BinanceProvider
+from shared.market.sources.fmp import FmpProvider
 from shared.market.sources.http import HttpOptions
 from shared.market.sources.polygon import PolygonProvider
 from shared.market.sources.tiingo import TiingoProvider
@@ -26,6 +27,7 @@ PROVIDERS: dict[str, type] = {
     "alphavantage": AlphaVantageProvider,
     "polygon": PolygonProvider,
     "tiingo": TiingoProvider,
+    "fmp": FmpProvider,
 }
 #: The environment variable holding each provider's API key (None: it needs none).
 KEY_ENV: dict[str, str | None] = {

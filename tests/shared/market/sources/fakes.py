@@ -446,6 +446,101 @@ AV_OVERVIEW = {
 }
 
 
+# -- Financial Modeling Prep -----------------------------------------------------------------
+def fmp() -> FakeApi:
+    def message(status: int, text: str) -> Any:
+        return jsonify({"Error Message": text}), status
+
+    fake = FakeApi("fmp", {
+        "429": lambda: message(429, "Limit Reach . Please upgrade your plan or visit our "
+                               "documentation for more details at "
+                               "https://site.financialmodelingprep.com/"),
+        "500": lambda: message(500, "Internal Server Error"),
+        "error": lambda: message(403, "Legacy Endpoint : Due to Legacy endpoints being no "
+                                 "longer supported - This endpoint is only available for "
+                                 "legacy users who have valid subscriptions prior August 31, "
+                                 "2025."),
+    })
+
+    @fake.app.before_request
+    def _key() -> Any:
+        if request.args.get("apikey") != "fmp-key":
+            return message(401, "Invalid API KEY. Feel free to create a Free API Key or visit "
+                           "https://site.financialmodelingprep.com/faqs?search=why-is-my-api-"
+                           "key-invalid for more information.")
+        return None
+
+    def rows(symbol: str, make: Callable[[], list[Any]]) -> Any:
+        return jsonify([] if symbol in ("NOPE", "EMPT") else make())
+
+    @fake.app.get("/stable/historical-price-eod/full")
+    def eod() -> Any:
+        return rows(request.args["symbol"], lambda: [
+            {"symbol": "AAPL", "date": d, **{k: float(price(i, k)) for k in
+                                              ("open", "high", "low", "close")},
+             "volume": volume(i), "change": 0.1, "changePercent": 0.05,
+             "vwap": float(price(i, "close"))} for i, d in reversed(list(enumerate(DAYS)))])
+
+    @fake.app.get("/stable/historical-chart/<interval>")
+    def chart(interval: str) -> Any:
+        if interval == "1min":
+            return message(402, "Restricted Endpoint: This endpoint is not available under "
+                           "your current subscription please visit our subscription page to "
+                           "upgrade your plan at https://site.financialmodelingprep.com/"
+                           "developer/docs/pricing")
+        minutes = int(interval.removesuffix("min"))
+        return rows(request.args["symbol"], lambda: [
+            {"date": t.tz_convert("America/New_York").strftime("%Y-%m-%d %H:%M:%S"),
+             **{k: float(price(i, k)) for k in ("open", "low", "high", "close")},
+             "volume": volume(i)}
+            for i, t in reversed(list(enumerate(intraday(minutes)))) if t >= OPEN])
+
+    @fake.app.get("/stable/profile")
+    def profile() -> Any:
+        sym = request.args["symbol"]
+        return Response("[]" if sym != "AAPL" else FMP_PROFILE_TEXT, mimetype="application/json")
+
+    @fake.app.get("/stable/ratios-ttm")
+    def ratios() -> Any:
+        return Response("[]" if request.args["symbol"] != "AAPL" else FMP_RATIOS_TEXT,
+                        mimetype="application/json")
+
+    @fake.app.get("/stable/shares-float")
+    def shares() -> Any:  # outside the free plan
+        return message(402, "Restricted Endpoint: This endpoint is not available under your "
+                       "current subscription.")
+
+    @fake.app.get("/stable/earnings")
+    def earnings() -> Any:
+        return rows(request.args["symbol"], lambda: [
+            {"symbol": "AAPL", "date": "2024-05-02", "epsActual": None, "epsEstimated": 1.5,
+             "revenueActual": None, "revenueEstimated": 90010000000,
+             "lastUpdated": "2024-03-04"},
+            {"symbol": "AAPL", "date": "2024-02-01", "epsActual": 2.18, "epsEstimated": 2.1,
+             "revenueActual": 119575000000, "revenueEstimated": 117910000000,
+             "lastUpdated": "2024-02-02"},
+            {"symbol": "AAPL", "date": "2023-11-02", "epsActual": 1.46, "epsEstimated": 1.39,
+             "revenueActual": 89498000000, "revenueEstimated": 89280000000,
+             "lastUpdated": "2023-11-03"}])
+
+    return fake
+
+
+FMP_PROFILE_TEXT = """[{"symbol": "AAPL", "price": 170.12, "marketCap": 2627985195008,
+ "beta": 1.287, "lastDividend": 0.96, "range": "143.9-199.62", "change": -5.27,
+ "changePercentage": -3.0048, "volume": 95132355, "averageVolume": 58405112,
+ "companyName": "Apple Inc.", "currency": "USD", "cik": "0000320193",
+ "isin": "US0378331005", "cusip": "037833100", "exchangeFullName": "NASDAQ Global Select",
+ "exchange": "NASDAQ", "industry": "Consumer Electronics", "website": "https://www.apple.com",
+ "description": "Apple Inc. designs smartphones and personal computers.",
+ "ceo": "Mr. Timothy D. Cook", "sector": "Technology", "country": "US",
+ "fullTimeEmployees": "161000", "ipoDate": "1980-12-12", "defaultImage": false,
+ "isEtf": false, "isActivelyTrading": true, "isAdr": false, "isFund": false}]"""
+FMP_RATIOS_TEXT = """[{"symbol": "AAPL", "grossProfitMarginTTM": 0.45586,
+ "priceToEarningsRatioTTM": 26.4572, "priceToBookRatioTTM": 35.49,
+ "dividendYieldTTM": 0.005629, "netIncomePerShareTTM": 6.43, "currentRatioTTM": 1.0731}]"""
+
+
 FAKES: dict[str, Callable[[], FakeApi]] = {"yahoo": yahoo, "binance": binance,
                                            "polygon": polygon, "tiingo": tiingo,
-                                           "alphavantage": alphavantage}
+                                           "alphavantage": alphavantage, "fmp": fmp}
