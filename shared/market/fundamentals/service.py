@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable, Mapping, Sequence
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -28,15 +29,20 @@ class Fundamentals:
 
     def __init__(self, store: FundamentalsStore, providers: Mapping[str, Any],
                  priority: Sequence[str], tolerance: Decimal | float | str, *,
-                 known: Callable[[str], bool], writable: bool = True) -> None:
+                 known: Callable[[str], bool], writable: bool = True,
+                 retry_after: timedelta = timedelta(minutes=5)) -> None:
         """``providers``: name -> object with ``fetch_fundamentals(symbol) -> dict``;
-        ``known(symbol)``: whether the market has the symbol (else 404, nothing stored)."""
+        ``known(symbol)``: whether the market has the symbol (else 404, nothing stored);
+        ``retry_after``: a provider that failed for a symbol is not asked again this long
+        (an unreachable source would otherwise cost its timeouts on every request)."""
         self.store = store
         self.providers = dict(providers)
         self.priority = list(priority)
         self.tolerance = Decimal(str(tolerance))
         self.known = known
         self.writable = writable
+        self.retry_after = retry_after
+        self._failed: dict[tuple[str, str], tuple[datetime, str]] = {}
         self._locks: dict[str, threading.Lock] = {}
         self._locks_guard = threading.Lock()
 
@@ -67,17 +73,23 @@ class Fundamentals:
             if cached is None:
                 return None, {"fetched_at": None, "stale": False, "cached": False}
             return cached, self._status(cached, stale=not self.store.fresh(cached), cached=True)
+        failed = self._failed.get((symbol, name))
+        if failed is not None and now - failed[0] < self.retry_after and not refresh:
+            return cached, self._failure(cached, failed[1])
         try:
             raw = self.providers[name].fetch_fundamentals(symbol)
         except (AppError, OSError, ValueError, RuntimeError) as exc:  # the provider's failure
             log.warning("fundamentals of %s from %s failed: %s", symbol, name, exc)
-            status = {"fetched_at": None, "stale": cached is not None, "cached": cached is not None,
-                      "error": str(exc)[:300]}
-            if cached is not None:
-                status["fetched_at"] = cached.fetched_at.isoformat()
-            return cached, status
+            self._failed[(symbol, name)] = (now, str(exc)[:300])
+            return cached, self._failure(cached, str(exc)[:300])
+        self._failed.pop((symbol, name), None)
         entry = self.store.write(symbol, name, raw or {}, (raw or {}).get("notes"))
         return entry, self._status(entry, stale=False, cached=False)
+
+    @staticmethod
+    def _failure(cached: Entry | None, error: str) -> dict[str, Any]:
+        return {"fetched_at": None if cached is None else cached.fetched_at.isoformat(),
+                "stale": cached is not None, "cached": cached is not None, "error": error}
 
     @staticmethod
     def _status(entry: Entry, *, stale: bool, cached: bool) -> dict[str, Any]:

@@ -3,6 +3,7 @@
 // support/resistance lines, signals and news. Times in the zone the header names.
 import { $, api, chartTime, el, notice, num, on, pnl, start, table, time, upstream, zoneInfo } from "../core.js";
 import { newsList } from "../news_view.js";
+import { showFundamentals } from "../fundamentals_view.js";
 import { detailLines, markersOf, placeMarks, sessionDate, statsIndex } from "../chart_marks.js";
 import { indexSeries, showLegend } from "../chart_legend.js";
 
@@ -177,7 +178,7 @@ let loadSeq = 0;  // answers of an earlier symbol or timeframe are dropped
 async function loadExtras() {
   const s = encodeURIComponent(symbol);
   const seq = loadSeq;
-  const [cs, pats, lv, fills, sig, news, stats] = await Promise.allSettled([
+  const [cs, pats, lv, fills, sig, news, stats, fund] = await Promise.allSettled([
     // only the candles of the last bars shown: older detections would pile up off to the left
     upstream("pattern_recognition", `candlesticks/${s}`, { timeframe: tf, limit: 500, start: recentStart() }),
     upstream("pattern_analysis", `patterns/${s}`, { timeframe: tf }),
@@ -187,6 +188,8 @@ async function loadExtras() {
     upstream("news", "news", { symbol, limit: 30 }),
     // each candlestick pattern's walk-forward hit rate over the universe, for the hover
     upstream("pattern_recognition", "candlesticks/stats", { timeframe: tf, group_by: "direction" }),
+    // a pair's slash would split the path: BTC-USD names BTC/USD
+    upstream("coordination", `fundamentals/${encodeURIComponent(symbol.replace("/", "-"))}`),
   ]);
   if (seq !== loadSeq) return;
   const val = (r) => (r.status === "fulfilled" ? r.value : { available: false, message: r.reason?.message || "error" });
@@ -222,6 +225,7 @@ async function loadExtras() {
     { key: "ts", label: "Bar", render: (r) => time(pick(r, "bar_ts", "clock_ts", "ts", "created_at")).slice(11, 16) },
   ], items(sv).slice(0, 50), { empty: "no signals" });
   newsList($("#sym-news"), val(news));
+  showFundamentals($("#fundamentals"), $("#fund-badge"), val(fund));
 }
 
 async function load() {

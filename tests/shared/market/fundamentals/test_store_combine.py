@@ -146,7 +146,11 @@ def test_reader_is_cache_first_refreshes_after_ttl_and_falls_back_stale(tmp_path
     assert fmp.calls == 3 and stale["stale"] is True
     assert stale["providers"]["fmp"]["error"] == "provider down"
     assert stale["fundamentals"]["market_cap"] == "3100000000000"
+    # a failed provider is not asked again for a while (its timeouts on every request)
+    again = f.get("AAPL")
+    assert fmp.calls == 3 and again["providers"]["fmp"]["error"] == "provider down"
     fmp.fail = False
+    clock.now += timedelta(minutes=5)
     assert f.get("AAPL")["stale"] is False and fmp.calls == 4
     # the simulated record is never stored; one file per provider
     assert [p.name.split("_")[0] for p in f.store.folder("AAPL").iterdir()] == ["fmp"]

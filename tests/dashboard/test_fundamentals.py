@@ -1,0 +1,152 @@
+"""Fundamentals end to end: coordination's GET /api/v1/fundamentals/<symbol> on a loopback port
+(200 with sources, 404 naming an unknown symbol with nothing stored, 400 for bad text, OpenAPI),
+and the chart page's fundamentals panel in Chromium at 1366x768 and 1920x1080."""
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+import requests
+
+from tests.dashboard.conftest import screenshot
+from tests.dashboard.harness import Suite
+
+pytestmark = [pytest.mark.e2e, pytest.mark.timeout(300)]
+VIEWPORTS = [(1366, 768), (1920, 1080)]
+UNIVERSE = 20  # AAPL, SPY and the other largest names
+
+
+@pytest.fixture(scope="module")
+def suite(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Suite]:
+    """Coordination (the market's owner), the stream server and the dashboard over one temp
+    database holding the built-in market up to the clock."""
+    from shared.db import Database, migrate
+    from tests.conftest import make_settings, own_market
+
+    tmp = tmp_path_factory.mktemp("fundamentals")
+    cache = tmp / "data-cache"
+    settings = make_settings(tmp, market__universe_size=UNIVERSE,
+                             market__data_cache_dir=str(cache))
+    db = Database.from_settings(settings)
+    migrate(db)
+    own_market(settings, db, history_days={"5m": 3, "1d": 40})
+    db.close()
+    s = Suite(tmp, {"TRADING__market__universe_size": str(UNIVERSE),
+                    "TRADING__market__data_cache_dir": str(cache),
+                    "TRADING__coordination__autostart": "false",
+                    # no network source: yahoo needs no key and would be asked on the internet
+                    "TRADING__market__fundamentals_priority": '["simulated"]'})
+    s.cache = cache  # type: ignore[attr-defined]
+    try:
+        for name in ("coordination", "paper_streams", "dashboard"):
+            s.start(name)
+        yield s
+    finally:
+        s.stop_all()
+
+
+def _get(suite: Suite, symbol: str, **params: Any) -> requests.Response:
+    return requests.get(f"{suite.url('coordination')}/api/v1/fundamentals/{symbol}",
+                        params=params, timeout=30)
+
+
+# ---- the endpoint -------------------------------------------------------------------------
+def test_known_symbol_combined_with_sources(suite: Suite) -> None:
+    r = _get(suite, "AAPL")
+    assert r.status_code == 200, r.text
+    d = r.json()["data"]
+    f = d["fundamentals"]
+    assert d["symbol"] == "AAPL" and d["simulated"] is True and d["stale"] is False
+    assert f["name"] == "Apple Inc." and f["sector"] == "Technology"
+    assert 2.5e12 < float(f["market_cap"]) < 3.4e12
+    assert set(d["sources"].values()) == {"simulated"} and set(d["fetched_at"]) == {"simulated"}
+    assert d["disagreements"] == []
+    spy = _get(suite, "spy").json()["data"]     # upper-cased like every symbol
+    assert spy["fundamentals"]["pe_ratio"] is None
+    assert spy["missing"]["pe_ratio"] == "a fund has no earnings of its own"
+    again = _get(suite, "AAPL", refresh="true")
+    assert again.status_code == 200 and again.json()["data"]["fundamentals"] == f
+
+
+def test_unknown_symbol_is_a_404_naming_it_and_stores_nothing(suite: Suite) -> None:
+    r = _get(suite, "ZZZZZ")
+    assert r.status_code == 404, r.text
+    err = r.json()["error"]
+    assert "ZZZZZ" in err["message"] and err["details"]["field"] == "symbol"
+    assert not (suite.cache / "ZZZZZ").exists()  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("bad", ["1ABC", "A$B", "TOOLONGSYMBOL1"])
+def test_bad_symbol_text_is_a_400(suite: Suite, bad: str) -> None:
+    r = _get(suite, bad)
+    assert r.status_code == 400, r.text
+    assert r.json()["error"]["details"]["field"] == "symbol"
+    assert _get(suite, "AAPL", refresh="maybe").status_code == 400
+
+
+def test_openapi_documents_the_route(suite: Suite) -> None:
+    spec = requests.get(suite.url("coordination") + "/openapi.json", timeout=10).json()
+    op = spec["paths"]["/api/v1/fundamentals/{symbol}"]["get"]
+    assert {"200", "400", "404"} <= set(op["responses"])
+    assert any(p["name"] == "refresh" for p in op.get("parameters", []))
+
+
+# ---- the chart page's panel ---------------------------------------------------------------
+@pytest.fixture(params=VIEWPORTS, ids=lambda v: f"{v[0]}x{v[1]}")
+def page(request: pytest.FixtureRequest, browser: Any, suite: Suite) -> Iterator[Any]:
+    w, h = request.param
+    ctx = browser.new_context(viewport={"width": w, "height": h}, base_url=suite.url("dashboard"))
+    pg = ctx.new_page()
+    pg.console_errors = []
+    pg.size = f"{w}x{h}"
+    pg.on("console", lambda m: m.type == "error" and pg.console_errors.append(m.text))
+    pg.on("pageerror", lambda e: pg.console_errors.append(f"pageerror: {e}"))
+    pg.on("response", lambda r: r.status >= 400 and pg.console_errors.append(
+        f"HTTP {r.status} {r.request.method} {r.url}"))
+    yield pg
+    ctx.close()
+
+
+def _panel(page: Any) -> dict[str, dict[str, str]]:
+    deadline = time.monotonic() + 20
+    while not page.query_selector("[data-testid=fundamentals]"):
+        assert time.monotonic() < deadline, page.inner_text("#fundamentals")
+        page.wait_for_timeout(100)
+    return page.eval_on_selector_all("[data-testid=fundamentals] dd", "els => Object.fromEntries("
+                                     "els.map(e => [e.dataset.field, {text: e.textContent, "
+                                     "title: e.title, source: e.dataset.source}]))")
+
+
+def test_chart_page_shows_the_fundamentals_panel(page: Any, suite: Suite) -> None:
+    api = _get(suite, "AAPL").json()["data"]["fundamentals"]
+    page.goto("/symbol?symbol=AAPL&timeframe=5m")
+    rows = _panel(page)
+    cap = float(api["market_cap"])
+    assert rows["market_cap"]["text"] == f"${cap / 1e12:.2f}T"      # e.g. $2.90T
+    assert rows["market_cap"]["title"] == "from simulated"
+    assert rows["float_shares"]["text"].endswith("B")
+    assert rows["pe_ratio"]["text"] == f"{float(api['pe_ratio']):.2f}"
+    assert rows["eps"]["text"] == f"${float(api['eps']):.2f}"
+    assert rows["sector"]["text"] == "Technology"
+    assert rows["industry"]["text"] == "Consumer Electronics"
+    assert rows["dividend_yield"]["text"] == f"{float(api['dividend_yield']) * 100:.2f}%"
+    assert rows["next_earnings_date"]["text"] == api["next_earnings_date"]
+    assert page.inner_text("[data-testid=fund-simulated]") == "simulated"
+    assert page.is_visible("[data-testid=fundamentals]")
+    screenshot(page, f"fundamentals-aapl-{page.size}")
+    # a fund: no P/E, the reason on hover; another symbol replaces the panel
+    page.fill("#sym", "SPY")
+    page.press("#sym", "Enter")
+    deadline = time.monotonic() + 20
+    while _panel(page)["sector"]["text"] != "ETF":
+        assert time.monotonic() < deadline
+        page.wait_for_timeout(100)
+    rows = _panel(page)
+    assert rows["pe_ratio"]["text"] == "—"
+    assert rows["pe_ratio"]["title"] == "a fund has no earnings of its own"
+    screenshot(page, f"fundamentals-spy-{page.size}")
+    assert page.console_errors == []
+
+
