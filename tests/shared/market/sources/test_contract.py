@@ -1,0 +1,170 @@
+"""What every provider client promises (the contract others code against): its attributes,
+the error mapping, one retry after a 429, bounded retries on 5xx, the limiter's budget, and
+``build`` returning None without the key."""
+from __future__ import annotations
+
+import time
+
+import pandas as pd
+import pytest
+
+from shared.errors import NotFound, RateLimited, UpstreamUnavailable, ValidationError
+from shared.market.sources import FUNDAMENTAL_KEYS, PROVIDERS, build
+from shared.market.sources.http import RateBudget
+from shared.market.sources.registry import KEY_ENV
+from tests.shared.market.sources.conftest import FAST
+
+#: A symbol with bars, and a range holding some, per provider.
+CASES = {
+    "yahoo": ("AAPL", "2024-03-05", "2024-03-06"),
+    "binance": ("BTC/USDT", "2024-03-02", "2024-03-03"),
+    "alphavantage": ("AAPL", "2024-03-05", "2024-03-06"),
+    "polygon": ("AAPL", "2024-03-05", "2024-03-06"),
+    "tiingo": ("AAPL", "2024-03-05", "2024-03-06"),
+    "fmp": ("AAPL", "2024-03-05", "2024-03-06"),
+}
+NAMES = list(CASES)
+FUNDAMENTALS = {"fmp", "yahoo", "alphavantage", "polygon"}
+
+
+def _fetch(p, name, symbol=None):
+    sym, s, e = CASES[name]
+    return p.fetch_bars(symbol or sym, "5m", s, e)
+
+
+def test_registry_names_every_provider():
+    assert set(PROVIDERS) == set(CASES)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_contract_attributes(make, name):
+    p, _ = make(name)
+    assert p.name == name
+    assert p.asset_classes and p.asset_classes <= {"equity", "etf", "crypto", "fx"}
+    assert p.timeframes == {"1m", "5m", "15m", "1h", "1d"}
+    assert hasattr(p, "fetch_fundamentals") == (name in FUNDAMENTALS)
+    b = p.budget()
+    assert set(b) == {"limit", "period_s", "remaining", "next_slot_s"}
+    assert b["remaining"] == b["limit"] > 0 and b["next_slot_s"] == 0
+    assert p.health()["provider"] == name and p.health()["ok"] is True
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_normal_answer_uses_the_budget(make, name):
+    p, fake = make(name)
+    df = _fetch(p, name)
+    assert len(df) > 0 and str(df.index.tz) == "UTC" and df.index.is_monotonic_increasing
+    assert list(df.columns) == ["open", "high", "low", "close", "volume", "vwap", "trade_count"]
+    assert (df["high"] >= df["low"]).all() and df.attrs["source"] == name
+    b = p.budget()
+    spent = b["limit"] - b["remaining"]
+    # Binance's limit counts request weight: exchangeInfo 20, a klines page 2
+    assert spent == (22 if name == "binance" else len(fake.calls))
+    _fetch(p, name)
+    assert p.budget()["remaining"] < b["remaining"]
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_one_429_is_retried_then_succeeds(make, name):
+    p, fake = make(name)
+    expected = _fetch(p, name)
+    fake.calls.clear()
+    fake.force("429")
+    t0 = time.monotonic()
+    df = _fetch(p, name)
+    assert time.monotonic() - t0 < 1.5
+    pd.testing.assert_frame_equal(df, expected)
+    assert len(fake.calls) == 2  # the refused one and its retry
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_rate_limit_that_persists_is_rate_limited(make, name):
+    p, fake = make(name)
+    fake.force("429", "429", "429", "429")
+    with pytest.raises(RateLimited) as info:
+        _fetch(p, name)
+    assert info.value.retryable and info.value.code == "rate_limited"
+    assert len(fake.calls) == 3  # the first try and two retries, no more
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_server_errors_are_upstream_unavailable_after_bounded_retries(make, name):
+    p, fake = make(name)
+    fake.force("500", "500", "500", "500")
+    with pytest.raises(UpstreamUnavailable) as info:
+        _fetch(p, name)
+    assert info.value.retryable and info.value.code == "upstream_unavailable"
+    assert len(fake.calls) == 3
+    assert len(_fetch(p, name)) > 0  # and the next call goes through
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_unknown_symbol_and_empty_answers(make, name):
+    p, _ = make(name)
+    pair = name == "binance"
+    if name in ("polygon", "fmp"):  # unknown tickers' bars are just empty there: the
+        with pytest.raises(NotFound):  # details/profile say it is unknown
+            p.fetch_fundamentals("NOPE")
+    else:
+        with pytest.raises(NotFound):
+            _fetch(p, name, "NOPE/USDT" if pair else "NOPE")
+    empty = _fetch(p, name, "EMPT/USDT" if pair else "EMPT")
+    assert empty.empty and str(empty.index.tz) == "UTC" and empty["volume"].dtype == "int64"
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_bad_arguments_are_validation_errors_without_a_request(make, name):
+    p, fake = make(name)
+    sym, s, e = CASES[name]
+    with pytest.raises(ValidationError):
+        p.fetch_bars(sym, "2h", s, e)
+    with pytest.raises(ValidationError):
+        p.fetch_bars("not a symbol!", "5m", s, e)
+    with pytest.raises(ValidationError):
+        p.fetch_bars(sym, "5m", e, s)
+    assert fake.calls == []
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_used_up_limiter_refuses_without_a_request(make, name):
+    p, fake = make(name)
+    p.http.limiter = RateBudget(name, 22 if name == "binance" else 1, 3600)  # one fetch
+    _fetch(p, name)
+    n = len(fake.calls)
+    with pytest.raises(RateLimited, match="used up") as info:
+        _fetch(p, name)
+    assert len(fake.calls) == n
+    assert 3500 < info.value.details["retry_after_s"] <= 3600
+    assert p.budget()["remaining"] == 0 and p.budget()["next_slot_s"] > 3500
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_unreachable_host_is_upstream_unavailable(calendar, name):
+    env = {KEY_ENV[name]: "k"} if KEY_ENV[name] else {}
+    env[f"{name.upper()}_BASE_URL"] = "http://127.0.0.1:9"  # discard port: refused
+    p = build(name, None, env, options=FAST, calendar=calendar)
+    with pytest.raises(UpstreamUnavailable):
+        _fetch(p, name)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_build_needs_the_key_and_defaults_to_the_real_host(calendar, name):
+    var = KEY_ENV[name]
+    p = build(name, None, {}, calendar=calendar)
+    if var is None:
+        assert p is not None and p.http.base_url.startswith("https://")
+        return
+    assert p is None
+    assert build(name, None, {var: "  "}, calendar=calendar) is None
+    p = build(name, None, {var: "k"}, calendar=calendar)
+    assert p is not None and p.http.base_url.startswith("https://") and p.http.calls == 0
+
+
+@pytest.mark.parametrize("name", sorted(FUNDAMENTALS))
+def test_fundamentals_have_every_key(make, name):
+    p, _ = make(name)
+    f = p.fetch_fundamentals("AAPL")
+    assert set(f) == {"symbol", "source", *FUNDAMENTAL_KEYS}
+    assert f["name"] and f["market_cap"] and "." not in f["market_cap"].rstrip("0")[-1:]
+    for key in ("market_cap", "pe_ratio", "eps", "dividend_yield", "beta"):
+        assert f[key] is None or isinstance(f[key], str)
