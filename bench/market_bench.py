@@ -459,6 +459,65 @@ def bench_cache(tmp: Path, reads: int) -> None:
           f"({legacy / frame:.1f}x the frame read)")
 
 
+# -- 6. fundamentals: one symbol's record from the memory layer and from disk ---------------
+def bench_fundamentals(tmp: Path, reads: int) -> None:
+    """Read one symbol's stored fundamentals (an FMP-shaped record in
+    ``data-cache/AAPL/fundamentals/fmp_<stamp>.json``) through ``FundamentalsStore.read`` from
+    its memory layer (goal < 1 ms) and from disk (``read_disk``: the folder listed, the newest
+    file parsed and checked; goal < 10 ms), the median of ``reads`` reads each; baseline: a
+    plain ``json.load`` of the same file.  Then what ``GET /api/v1/fundamentals/AAPL`` does
+    once warm: the cached record, the built-in market's and the combiner."""
+    from decimal import Decimal
+
+    from shared.market.fundamentals import build_fundamentals
+
+    settings = make_settings(tmp / "fund", market__data_cache_dir=str(tmp / "fund" / "data-cache"))
+
+    class Fmp:  # the sources' contract, answering what FMP's profile gives for Apple
+        def fetch_fundamentals(self, symbol: str) -> dict[str, Any]:
+            return {"name": "Apple Inc.", "exchange": "NASDAQ", "currency": "USD",
+                    "sector": "Technology", "industry": "Consumer Electronics",
+                    "market_cap": "2994371098000", "shares_outstanding": "15552752000",
+                    "float_shares": "15535357000", "pe_ratio": "31.02", "eps": "6.16",
+                    "dividend_yield": "0.0049", "beta": "1.29",
+                    "next_earnings_date": "2024-02-01", "last_earnings_date": "2023-11-02"}
+
+    fund = build_fundamentals(settings, writable=True, providers={"fmp": Fmp()})
+    store = fund.store
+    fund.get("AAPL")  # fetched once and stored
+    path = store.read_disk("AAPL", "fmp").path
+
+    def median_ms(fn: Any, n: int) -> float:
+        times = []
+        for _ in range(n):
+            t0 = time.perf_counter()
+            fn()
+            times.append(time.perf_counter() - t0)
+        return pct(times, 0.5)  # ms
+
+    def plain() -> Any:
+        with open(path) as fh:
+            return json.load(fh)
+
+    same = store.read("AAPL", "fmp").data == store.read_disk("AAPL", "fmp").data
+    memory = median_ms(lambda: store.read("AAPL", "fmp"), reads)
+    disk = median_ms(lambda: store.read_disk("AAPL", "fmp"), reads)
+    baseline = median_ms(plain, reads)
+    combined = median_ms(lambda: fund.get("AAPL"), max(reads // 10, 20))
+    got = fund.get("AAPL")
+    print(f"6) fundamentals of one symbol ({path.stat().st_size:,} B file), median of {reads} "
+          f"reads; the same record both ways: {same}")
+    print(f"   memory layer: {memory * 1000:.1f} us (goal < 1 ms: "
+          f"{'met' if memory < 1 else 'MISSED'}); disk: {disk * 1000:.1f} us (goal < 10 ms: "
+          f"{'met' if disk < 10 else 'MISSED'})")
+    print(f"   baseline, a plain json.load of the same file: {baseline * 1000:.1f} us "
+          f"(disk/json.load {disk / baseline:.1f}x, memory/json.load {memory / baseline:.2f}x)")
+    cap = Decimal(got["fundamentals"]["market_cap"])
+    print(f"   the endpoint's work once warm (cache + built-in market + combiner): "
+          f"{combined * 1000:.1f} us; market cap {cap / 10**12:.2f}T from "
+          f"{got['sources']['market_cap']}, {len(got['disagreements'])} disagreements")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--quick", action="store_true",
@@ -478,6 +537,9 @@ def main() -> None:
     ap.add_argument("--cache", action="store_true",
                     help="part 5 alone: a symbol-year of 1m bars from the gzip cache vs the DB")
     ap.add_argument("--reads", type=int, default=15, help="reads per median of part 5")
+    ap.add_argument("--fundamentals", type=int, nargs="?", const=2000, default=None,
+                    metavar="READS", help="part 6 alone: one symbol's fundamentals from the "
+                    "memory layer and from disk vs json.load, median of READS (2000) reads")
     args = ap.parse_args()
     big = args.big_symbols or (1500 if args.quick else 5000)
     minutes = args.minutes or (120 if args.quick else 390)
@@ -492,6 +554,9 @@ def main() -> None:
         tmp = Path(d)
         if args.cache:
             bench_cache(tmp, args.reads)
+            return
+        if args.fundamentals:
+            bench_fundamentals(tmp, args.fundamentals)
             return
         if not args.suite_only:
             bench_steps(tmp, args.symbols, minutes)
