@@ -165,8 +165,8 @@ class Repository:
         with self.db.transaction("coord:automation") as c:
             c.execute("INSERT INTO coord_automation (id, state, last_step_ts, updated_at) "
                       "VALUES (1, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET "
-                      "state = COALESCE(?, state), "
-                      "last_step_ts = COALESCE(?, last_step_ts), updated_at = ?",
+                      "state = COALESCE(?, coord_automation.state), "
+                      "last_step_ts = COALESCE(?, coord_automation.last_step_ts), updated_at = ?",
                       (state or "stopped", last_step_ts, _now(), state, last_step_ts, _now()))
 
     def claim_step(self, step: str, *, run_id: str, trigger: str, clock_ts: str,

@@ -93,7 +93,8 @@ _MINUTE = timedelta(minutes=1)
 _READ: Any = object()  # prepare(): no close given, read it
 _SESSION_ENTRY_SQL = (
     "INSERT INTO pt_sessions (account, session, start_equity_micros, entries) "
-    "VALUES (?, ?, ?, 1) ON CONFLICT (account, session) DO UPDATE SET entries = entries + 1")
+    "VALUES (?, ?, ?, 1) ON CONFLICT (account, session) DO UPDATE SET "
+    "entries = pt_sessions.entries + 1")
 
 
 @lru_cache(maxsize=4096)
