@@ -1,6 +1,8 @@
 """HTTP routes of the Scanner service (thin: parse, call one use case, serialize)."""
 from __future__ import annotations
 
+from typing import Literal
+
 from flask import Blueprint
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -18,6 +20,8 @@ class ScanBody(BaseModel):
     limit: int | None = Field(None, ge=1, le=5000)
     symbols: list[str] | None = Field(None, max_length=10_000,
                                       description="scan only these (default: the universe)")
+    asset_class: Literal["equity", "crypto"] = Field(
+        "equity", description="crypto: rank the crypto pairs (around the clock, UTC days)")
 
 
 def blueprints() -> list[Blueprint]:
@@ -30,7 +34,7 @@ def blueprints() -> list[Blueprint]:
         overrides = body.filters.model_dump(exclude_defaults=True)
         svc = current_service()
         preset = body.preset if "preset" in body.model_fields_set else svc.default_preset
-        return ok(svc.run_scan(preset, overrides, body.limit, body.symbols))
+        return ok(svc.run_scan(preset, overrides, body.limit, body.symbols, body.asset_class))
 
     @bp.get("/scan/latest")
     @validate(tags=["scan"], summary="The newest stored scan with its ranked, explained matches")

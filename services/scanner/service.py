@@ -13,6 +13,7 @@ import pandas as pd
 from pydantic import ValidationError as PydanticError
 
 from services.scanner.bar_cache import WindowBars
+from services.scanner.crypto import crypto_windows, rules_for
 from services.scanner.domain import Filters, Panel, ScanParams, scan
 from services.scanner.repository import ScanRepository
 from shared.config import Settings
@@ -73,6 +74,7 @@ class ScannerService(DatabaseServiceMixin):
         self._chosen_last: tuple[tuple[str, ...] | None, list[dict[str, Any]]] | None = None
         self._intraday = WindowBars(lambda: self.market, self.cfg.timeframe)
         self._daily = WindowBars(lambda: self.market, "1d")
+        self._crypto: tuple[WindowBars, WindowBars] | None = None  # the pairs' windows
 
     @property
     def market(self) -> Any:
@@ -102,30 +104,42 @@ class ScannerService(DatabaseServiceMixin):
         """
         return [dict(s) for s in self._tradable()]
 
-    def _tradable(self) -> list[dict[str, Any]]:
+    def _tradable(self, asset_class: str = "equity") -> list[dict[str, Any]]:
         """Return the cached universe rows themselves (callers must not change them)."""
+        if asset_class == "crypto":
+            return [s for s in self.market.get_symbols("crypto") if s.get("tradable", True)]
         if self._universe is None:
             self._universe = [s for s in self.market.get_symbols("equity")
                               if s.get("tradable", True)]
         return self._universe
 
-    def _chosen(self, symbols: Sequence[str] | None) -> list[dict[str, Any]]:
+    def _windows(self, asset_class: str) -> tuple[WindowBars, WindowBars]:
+        """Return the (intraday, daily) windows of ``asset_class``'s symbols."""
+        if asset_class != "crypto":
+            return self._intraday, self._daily
+        if self._crypto is None:
+            self._crypto = crypto_windows(lambda: self.market, self.cfg.timeframe)
+        return self._crypto
+
+    def _chosen(self, symbols: Sequence[str] | None,
+                asset_class: str = "equity") -> list[dict[str, Any]]:
         """Return the universe rows of ``symbols`` (all of them for None), in universe order.
 
         The last answer is kept: coordination asks for the same symbols at every step.
         """
-        key = None if not symbols else tuple(symbols)
+        key = (asset_class, None if not symbols else tuple(symbols))
         last = self._chosen_last
         if last is not None and last[0] == key:
             return last[1]
-        uni = self._tradable()
-        if key:
-            wanted = {s.upper() for s in key}
+        uni = self._tradable(asset_class)
+        if symbols:
+            wanted = {s.upper() for s in symbols}
             uni = [u for u in uni if u["symbol"] in wanted]
         self._chosen_last = (key, uni)
         return uni
 
-    def panel(self, symbols: Sequence[str] | None = None) -> Panel:
+    def panel(self, symbols: Sequence[str] | None = None,
+              asset_class: str = "equity") -> Panel:
         """Return the universe's visible bars as a panel.
 
         Bars are kept between scans and only the new ones read (see ``WindowBars``); the panel
@@ -136,18 +150,19 @@ class ScannerService(DatabaseServiceMixin):
             NotFound: when no symbol has visible bars.
         """
         now = pd.Timestamp(self.market.clock.now())
-        uni = self._chosen(symbols)
+        uni = self._chosen(symbols, asset_class)
         days = int(self.params.rvol_sessions * 7 / 5) + 6
+        w_intraday, w_daily = self._windows(asset_class)
         syms = [u["symbol"] for u in uni]
         errors: dict[str, Any] = {}  # a symbol the provider cannot serve is left out
         # One batched read per timeframe and group of symbols, of the new bars only.
-        got, v_intraday = self._intraday.get_versioned(syms, now - pd.Timedelta(days=days),
+        got, v_intraday = w_intraday.get_versioned(syms, now - pd.Timedelta(days=days),
                                                         now, errors)
-        got_d, v_daily = self._daily.get_versioned(
+        got_d, v_daily = w_daily.get_versioned(
             [s for s in syms if s in got],
             now - pd.Timedelta(days=self.cfg.daily_lookback_days), now, errors)
         # the same symbols' bars at the same versions of both windows: the same panel
-        key = (tuple(syms), v_intraday, v_daily)
+        key = (asset_class, tuple(syms), v_intraday, v_daily)
         with self._lock:
             if self._panel is not None and self._panel[0] == key:
                 return self._panel[1]
@@ -164,10 +179,11 @@ class ScannerService(DatabaseServiceMixin):
         dts, dg = _grid(daily, len(keep))
         p = Panel(np.array([u["symbol"] for u in keep]), np.array([u["sector"] for u in keep]),
                   ts, g["open"], g["high"], g["low"], g["close"], g["volume"],
-                  dts, dg["high"], dg["low"], dg["close"], dg["volume"], self.params)
+                  dts, dg["high"], dg["low"], dg["close"], dg["volume"], self.params,
+                  rules_for(asset_class))
         with self._lock:
             self._panel = (key, p)
-        if self._intraday.rows_read + self._daily.rows_read >= BULK_ROWS:
+        if w_intraday.rows_read + w_daily.rows_read >= BULK_ROWS:
             # a first scan (or one after the clock jumped) backfills the whole universe: give
             # back the page cache and the freed temporaries of the reads and the old panel
             release_memory(self.db.get_db_connection())
@@ -200,8 +216,10 @@ class ScannerService(DatabaseServiceMixin):
             raise ValidationError(f"filters.{where}: {err['msg']}", field=f"filters.{where}") from None
 
     def run_scan(self, preset: str | None, overrides: dict[str, Any], limit: int | None = None,
-                 symbols: Sequence[str] | None = None) -> dict[str, Any]:
-        """Scan, rank, explain and store the run with its clock time.
+                 symbols: Sequence[str] | None = None,
+                 asset_class: str = "equity") -> dict[str, Any]:
+        """Scan, rank, explain and store the run with its clock time (the equities, or the
+        crypto pairs with ``asset_class="crypto"``: at any hour, their days UTC days).
 
         Raises:
             ValidationError: unknown preset or bad filters.
@@ -210,7 +228,7 @@ class ScannerService(DatabaseServiceMixin):
         filters = self.filters_for(preset, overrides)
         clock = self.market.clock.now()
         t0 = time.perf_counter()
-        panel = self.panel(symbols)
+        panel = self.panel(symbols, asset_class)
         records = (self.fundamentals_of([str(x) for x in panel.symbols])
                    if filters.any_fundamentals() else None)
         matches, matched = scan(panel, filters, limit or self.cfg.max_results, records)
@@ -237,7 +255,8 @@ class ScannerService(DatabaseServiceMixin):
             raise NotFound("No scan has run yet. The automation scans at each step while the "
                            "market is open; run a scan to see matches now.", field="scan")
         # the stored rows keep no sector (the universe's): a stored scan reads like a fresh one
-        sectors = {u["symbol"]: u.get("sector") for u in self._tradable()}
+        sectors = {u["symbol"]: u.get("sector")
+                   for u in (*self._tradable(), *self._tradable("crypto"))}
         for r in run["results"]:
             r["sector"] = sectors.get(r["symbol"])
         return run

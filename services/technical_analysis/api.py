@@ -82,7 +82,7 @@ def blueprints() -> list[Blueprint]:
     def list_indicators():  # type: ignore[no-untyped-def]
         return ok(current_service().catalogue())
 
-    @bp.get("/indicators/<symbol>")
+    @bp.get("/indicators/<path:symbol>")  # a crypto pair has a slash: BTC/USD
     @validate(query=IndicatorsQuery, tags=["indicators"],
               summary="Indicator series of a symbol (aligned timestamps, warm-up as null)")
     def symbol_indicators(symbol: str, query: IndicatorsQuery):  # type: ignore[no-untyped-def]
@@ -100,7 +100,7 @@ def blueprints() -> list[Blueprint]:
         series = {k: getattr(body, k) for k in SERIES if getattr(body, k) is not None}
         return ok(current_service().compute(series, body.indicators, body.timestamps))
 
-    @bp.get("/signals/<symbol>")
+    @bp.get("/signals/<path:symbol>")  # a crypto pair has a slash: BTC/USD
     @validate(query=SignalsQuery, tags=["signals"], summary="Stored signals of a symbol")
     def signals(symbol: str, query: SignalsQuery):  # type: ignore[no-untyped-def]
         return ok(current_service().signals(symbol, strategy=query.strategy,
