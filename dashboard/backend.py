@@ -21,7 +21,7 @@ import psutil
 
 from shared.config import SERVICE_NAMES, Settings
 from shared.db import Database
-from shared.errors import AppError, NotFound, ServiceUnavailable
+from shared.errors import AppError, Conflict, NotFound, ServiceUnavailable
 from shared.http import ServiceClient, breaker_states
 
 log = logging.getLogger("dashboard.backend")
@@ -190,6 +190,7 @@ class Backend:
         rows.append(self._self_row(reg.get("dashboard", {})))
         down = [r["name"] for r in rows if r["state"] in ("down", "failed")]
         return {"services": _with_processes(rows, self.settings), "down": down,
+                "supervisor": supervisor_view(self.settings),
                 "market_data": self.market_data(),
                 "dashboard_breakers": breaker_states(), "checked_at": _now_iso()}
 
@@ -228,6 +229,9 @@ class Backend:
             ServiceUnavailable: no manager runs this suite, so nobody could restart it.
         """
         self.client(name)  # validates the name
+        if self.settings.supervisor.kind == "compose":
+            raise Conflict(f"processes are managed by Docker Compose; restart {name} with "
+                           f"`{compose_restart(name)}`", field="service")
         from shared.supervisor.rundir import RunDir
 
         rd = RunDir.for_settings(self.settings)
@@ -306,6 +310,24 @@ class Backend:
             except AppError:  # past the calendar's last session
                 out[key] = None
         return out
+
+
+def compose_restart(name: str) -> str:
+    """Return the command that restarts service ``name`` under Docker Compose."""
+    return f"docker compose restart {name.replace('_', '-')}"
+
+
+def supervisor_view(settings: Settings) -> dict[str, Any]:
+    """Return who runs the processes and how a person restarts one: the manager (the System
+    page's Restart) or Docker Compose (a command; nothing here can restart a container)."""
+    if settings.supervisor.kind == "compose":
+        return {"kind": "compose", "restart_command": "docker compose restart <service>",
+                "commands": {n: compose_restart(n) for n in SERVICE_NAMES},
+                "message": "Processes are managed by Docker Compose; restart one with "
+                           "`docker compose restart <service>`."}
+    return {"kind": "manager", "restart_command": "python hybrid_manager.py restart <service>",
+            "commands": {n: f"python hybrid_manager.py restart {n}" for n in SERVICE_NAMES},
+            "message": None}
 
 
 def _with_processes(rows: list[dict[str, Any]], settings: Settings) -> list[dict[str, Any]]:

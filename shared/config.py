@@ -247,6 +247,7 @@ ENV_ALIASES: dict[str, tuple[str, ...]] = {
     "TRADING_ENV": ("env",),
     "DATABASE_PATH": ("database", "path"),
     "DATABASE_URL": ("database", "url"),
+    "SUITE_SUPERVISOR": ("supervisor", "kind"),
     "LOG_LEVEL": ("logging", "level"),
     "LOG_DIR": ("logging", "dir"),
     "ALPACA_API_KEY": ("alpaca", "api_key"),

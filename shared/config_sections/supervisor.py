@@ -1,6 +1,8 @@
 """Settings of the hybrid manager's supervision (see config/default.yaml, section `supervisor`)."""
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import Field
 
 from shared.config_sections._base import StrictModel
@@ -9,6 +11,10 @@ from shared.config_sections._base import StrictModel
 class Section(StrictModel):
     """How the manager starts, probes, restarts and stops the nine services."""
 
+    # Who runs the processes: the manager (hybrid_manager.py), or Docker Compose (its
+    # restart policy; env SUITE_SUPERVISOR=compose, set by docker-compose.yml), where nothing
+    # can restart a service from the dashboard: the System page says how instead.
+    kind: Literal["manager", "compose"] = "manager"
     # Spawn every process at once to import its libraries, then let them build their app
     # and bind group by group (False: spawn each group only after the previous is healthy).
     prewarm: bool = True

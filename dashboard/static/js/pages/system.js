@@ -1,6 +1,7 @@
 // System: every service's state, uptime, restarts, health latency, breakers; restart; log tails;
 // the workflow timeline.
 import { $, api, confirmDialog, duration, el, emptyState, notice, num, on, start, table, time, toast } from "../core.js";
+import { renderProviders, staleLine } from "../providers_view.js";
 import { renderWorkflow } from "../workflow_view.js";
 
 start();
@@ -27,6 +28,10 @@ async function restart(name) {
   catch (err) { toast(err.message, "err"); }
 }
 
+// Who runs the processes (the overview's supervisor): the manager, or Docker Compose.
+let compose = false;
+let commands = {};
+
 // PIDs as `hybrid_manager.py status` reports them: the process the manager started (gunicorn's
 // master, or the stream server itself) and its workers. Without a manager there is no master:
 // only the worker that answered /health is known.
@@ -40,10 +45,30 @@ function workerPids(r) {
   return el("span", { "data-workers": r.worker_pids.join(",") }, r.worker_pids.join(", "));
 }
 
+// Under Docker Compose no manager runs: each row says the command that restarts it (in the
+// PID column's place, which has no manager's PID to show) instead of a Restart button that
+// could only fail.
+function composeCommand(r) {
+  const cmd = commands[r.name] || `docker compose restart ${r.name.replaceAll("_", "-")}`;
+  return el("code", { class: "cmd", title: "run this where docker-compose.yml is" }, cmd);
+}
+function restartCell(r) {
+  return r.name === "dashboard"
+    ? el("span", { class: "muted", title: "restart the dashboard with hybrid_manager.py restart dashboard" }, "this page")
+    : el("button", { type: "button", onclick: () => restart(r.name), "aria-label": `Restart ${r.name}` }, "Restart");
+}
 function render(h) {
   if (!h || !h.services) return;
+  const sup = h.supervisor || { kind: "manager" };
+  compose = sup.kind === "compose";
+  commands = sup.commands || {};
+  const note = $("#sys-supervisor");
+  note.hidden = !compose;
+  if (compose) note.replaceChildren("Processes are managed by Docker Compose, not by hybrid_manager.py: Docker restarts a failed container; restart one yourself with ",
+    el("code", {}, "docker compose restart <service>"), ".");
   const first = h.services.find((r) => r.managed);
-  $("#sys-checked").textContent = (first ? `PIDs as hybrid_manager.py status reports them (manager ${first.manager_pid}) · `
+  $("#sys-checked").textContent = (compose ? "managed by Docker Compose · "
+    : first ? `PIDs as hybrid_manager.py status reports them (manager ${first.manager_pid}) · `
     : "no manager runs this suite · ") + `checked ${time(h.checked_at)}`;
   const box = $("#services");
   box._sort = box._sort || { key: "port", dir: 1 };  // port order, ascending, until a header is clicked
@@ -51,7 +76,8 @@ function render(h) {
     { key: "name", label: "Service" },
     { key: "port", label: "Port", num: true },
     { key: "state", label: "State", render: (r) => pill(r.state) },
-    { key: "master_pid", label: "PID", num: true, render: masterPid },
+    compose ? { key: "cmd", label: "Restart with", nosort: true, render: composeCommand }
+      : { key: "master_pid", label: "PID", num: true, render: masterPid },
     { key: "worker_pids", label: "Worker PIDs", nosort: true, render: workerPids },
     { key: "uptime_s", label: "Uptime", num: true, render: (r) => duration(r.uptime_s) },
     { key: "restarts", label: "Restarts", num: true },
@@ -59,10 +85,8 @@ function render(h) {
     { key: "heartbeat_age_s", label: "Heartbeat age", num: true, render: (r) => r.heartbeat_age_s == null ? "—" : num(r.heartbeat_age_s, 1) + "s" },
     { key: "breakers", label: "Breakers (its own)", nosort: true, render: (r) => breakers(r.breakers) },
     { key: "error", label: "Last error", render: (r) => el("span", { class: "muted" }, r.error || r.last_reason || "") },
-    { key: "x", label: "", nosort: true, render: (r) => r.name === "dashboard"
-        ? el("span", { class: "muted", title: "restart the dashboard with hybrid_manager.py restart dashboard" }, "this page")
-        : el("button", { type: "button", onclick: () => restart(r.name), "aria-label": `Restart ${r.name}` }, "Restart") },
-  ], h.services, { sortKey: "port" });
+    compose ? null : { key: "x", label: "", nosort: true, render: restartCell },
+  ].filter(Boolean), h.services, { sortKey: "port" });
   const sel = $("#log-service");
   if (!sel.options.length) {
     for (const r of [...h.services].sort((a, b) => a.port - b.port)) sel.append(el("option", { value: r.name }, r.name));
@@ -97,5 +121,24 @@ $("#log-service").addEventListener("change", loadLog);
 $("#log-level").addEventListener("change", loadLog);
 setInterval(loadLog, 5000);
 on("health", render);
+
+// Data providers: coordination owns market data, so its answer is the one that counts.
+async function loadProviders() {
+  const box = $("#providers");
+  try {
+    const up = await api("/api/v1/upstream/coordination/providers");
+    if (!up.available) {
+      box.replaceChildren(emptyState(up.down ? "Coordination is down, and it owns market data." : "Coordination has no providers endpoint.",
+        up.message || "Start it with hybrid_manager.py start coordination."));
+      $("#prov-stale").textContent = "";
+      return;
+    }
+    renderProviders(box, up.data);
+    $("#prov-stale").textContent = staleLine(up.data);
+    $("#prov-checked").textContent = `routes from market.routes · wall-clock times · checked ${time(up.data.checked_at)}`;
+  } catch (err) { box.replaceChildren(notice(err.message)); }
+}
+loadProviders();
+setInterval(loadProviders, 5000);
 on("workflow", (w) => renderWorkflow($("#timeline"), w));
 api("/api/v1/overview").then(render).catch((e) => $("#services").replaceChildren(notice(e.message)));
