@@ -14,6 +14,7 @@ and so are its retries (tenacity's, bounded, do them).
 """
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -70,6 +71,7 @@ class BinanceProvider(SourceBase):
                           options)
         super().__init__(http, calendar)
         self.usd_quote = usd_quote
+        self._markets_lock = threading.Lock()  # one exchangeInfo however many callers
         opts = http.options
         self.exchange = ccxt.binance({
             "enableRateLimit": False, "timeout": int(opts.timeout_s * 1000),
@@ -96,8 +98,9 @@ class BinanceProvider(SourceBase):
         raise AssertionError("unreachable")  # pragma: no cover - reraise=True
 
     def _markets(self) -> None:
-        if not self.exchange.markets:
-            self._call(INFO_WEIGHT, self.exchange.load_markets)
+        with self._markets_lock:
+            if not self.exchange.markets:
+                self._call(INFO_WEIGHT, self.exchange.load_markets)
 
     def fetch_bars(self, symbol: str, timeframe: str, start: object, end: object
                    ) -> pd.DataFrame:
