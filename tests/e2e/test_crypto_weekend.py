@@ -3,8 +3,11 @@ weekend and the US daylight-saving change (Sunday 2024-03-10, 07:00 UTC), drivin
 owner's clock and feed in-process, with paper trading served on loopback and used through the
 unmodified alpaca-py ``TradingClient``.
 
-The replay skips closed time, as the suite's replay does by default: a step from Saturday
-jumps to Monday's open, and the pairs' bars of every minute it jumped over are stored anyway.
+The clock moves as the suite's replay moves it: told to go to Saturday 03:00, then to Sunday
+06:59:30 (just before the change), and stepped, skipping closed time as the replay does by
+default, from Sunday 07:01 to Monday's open in one jump; the pairs' bars of every minute it
+jumped over are stored anyway.  Orders are placed on Saturday (the pairs and an equity) and
+across the change.
 """
 from __future__ import annotations
 
@@ -34,6 +37,8 @@ SAT_3AM = datetime(2024, 3, 9, 3, 0, tzinfo=UTC)
 #: Monday's open after the change to EDT: 09:30 New York is 13:30 UTC (Friday's was 14:30)
 MON_OPEN = datetime(2024, 3, 11, 13, 30, tzinfo=UTC)
 MIN = timedelta(minutes=1)
+#: 02:00 EST on Sunday 2024-03-10 became 03:00 EDT: 07:00 UTC
+DST = datetime(2024, 3, 10, 7, 0, tzinfo=UTC)
 
 
 @dataclass
@@ -98,7 +103,14 @@ def suite(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Suite]:
         ctl.advance(SAT_3AM + MIN)  # the 03:00 bar closed
         _catch_up(feed)
         before = client.get_order_by_id(orders["btc"].id)
-        # one step of the replay: Saturday 03:01 -> Monday's first minute, in one jump
+        # half a minute before New York's clocks spring forward (07:00 UTC): fills at 07:00
+        ctl.advance(DST - MIN / 2)
+        _catch_up(feed)
+        orders["dst"] = client.submit_order(MarketOrderRequest(
+            symbol="BTC/USD", qty=0.0041, side=OrderSide.SELL, time_in_force=TimeInForce.GTC))
+        ctl.advance(DST + MIN)
+        _catch_up(feed)
+        # one step of the replay: Sunday 07:01 -> Monday's first minute, in one jump
         ctl.step()
         assert ctl.clock.now_ts() == pd.Timestamp(MON_OPEN + MIN)
         _catch_up(feed)
@@ -161,6 +173,15 @@ def test_an_order_placed_on_saturday_fills_on_the_next_bar(suite: Suite) -> None
     assert btc.filled_at == SAT_3AM + MIN
 
 
+def test_an_order_across_the_dst_change_fills_on_the_next_bar(suite: Suite) -> None:
+    placed = suite.orders["dst"]
+    assert placed.status.value == "new"  # a pair's order works at once, at any hour
+    got = suite.client.get_order_by_id(placed.id)
+    assert got.status.value == "filled" and got.filled_qty == "0.0041"
+    ((qty, _px, bar_ts, _f),) = _fills(suite.db, str(placed.id))
+    assert bar_ts == "2024-03-10T07:00:00+00:00" and qty == 4_100
+
+
 def test_notional_and_limit_orders_keep_exact_fractions(suite: Suite) -> None:
     eth = suite.client.get_order_by_id(suite.orders["eth"].id)
     assert eth.status.value == "filled" and eth.notional == "100.5"
@@ -173,17 +194,19 @@ def test_notional_and_limit_orders_keep_exact_fractions(suite: Suite) -> None:
 
 def test_positions_and_equity_are_exact_to_the_cent(suite: Suite) -> None:
     c = suite.client
-    fills = [f for k in ("btc", "eth") for f in _fills(suite.db, str(suite.orders[k].id))]
-    fills += _fills(suite.db, str(suite.orders["aapl"].id))
+    fills = [(1, f) for k in ("btc", "eth", "aapl")
+             for f in _fills(suite.db, str(suite.orders[k].id))]
+    fills += [(-1, f) for f in _fills(suite.db, str(suite.orders["dst"].id))]  # a sale
     # each fill books qty x price to the cent (half-even), as a broker does
-    cost = sum((Decimal(q) * Decimal(p) / 10**12).quantize(Decimal("0.01"), ROUND_HALF_EVEN)
-               + Decimal(fee) / 10**6 for q, p, _t, fee in fills)
+    cost = sum(sign * (Decimal(q) * Decimal(p) / 10**12).quantize(Decimal("0.01"),
+                                                                  ROUND_HALF_EVEN)
+               + Decimal(fee) / 10**6 for sign, (q, p, _t, fee) in fills)
     assert any(Decimal(q) * Decimal(p) / 10**12 != (Decimal(q) * Decimal(p) / 10**12)
-               .quantize(Decimal("0.01")) for q, p, _t, _f in fills)  # fractions of a cent
+               .quantize(Decimal("0.01")) for _s, (q, p, _t, _f) in fills)  # cent fractions
     acct = c.get_account()
     assert Decimal(acct.cash) == Decimal(100_000) - cost
     positions = {p.symbol: p for p in c.get_all_positions()}
-    assert positions["BTC/USD"].qty == "0.0123"
+    assert positions["BTC/USD"].qty == "0.0082"  # 0.0123 bought, 0.0041 sold
     assert positions["BTC/USD"].asset_class.value == "crypto"
     market = sum(Decimal(p.market_value) for p in positions.values())
     # the positions' values are exact (fractions of a cent), the account's figures in cents
