@@ -87,7 +87,7 @@ _RESERVE = ORDER_COLUMNS.index("reserve_micros")
 # visible close, in one row: the submission's only read before the lock.
 _LOOK_SQL = (
     "SELECT o.*, (SELECT close_micros FROM bars WHERE symbol = ? AND timeframe = '1m' AND ts <= ? "
-    " ORDER BY ts DESC LIMIT 1) FROM (SELECT 1) "
+    " ORDER BY ts DESC LIMIT 1) FROM (SELECT 1) AS one "  # PostgreSQL 15 wants the alias
     "LEFT JOIN pt_orders o ON o.account = ? AND o.client_order_id = ?")
 _MINUTE = timedelta(minutes=1)
 _READ: Any = object()  # prepare(): no close given, read it
