@@ -137,8 +137,10 @@ class SourceBase:
         return self.http.limiter.budget()
 
     def health(self) -> dict[str, Any]:
-        return {"provider": self.name, "ok": True, "base_url": self.http.base_url,
-                "calls": self.http.calls, "last_status": self.http.last_status,
+        """Return whether the last request went through, its status, and the budget."""
+        return {"provider": self.name, "ok": self.http.last_error is None,
+                "base_url": self.http.base_url, "calls": self.http.calls,
+                "last_status": self.http.last_status, "last_error": self.http.last_error,
                 "budget": self.budget()}
 
 

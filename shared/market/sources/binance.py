@@ -88,7 +88,7 @@ class BinanceProvider(SourceBase):
 
     def _call(self, weight: int, fn: Callable[[], T]) -> T:
         for attempt in retrying(self.http.options):
-            with attempt:
+            with attempt, self.http.recording():
                 self.http.limiter.acquire(self.http.options.max_wait_s, cost=weight)
                 self.http.calls += 1
                 try:

@@ -11,7 +11,8 @@ retried by tenacity with exponential backoff, at most ``retries`` times and neve
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -23,7 +24,7 @@ from limits.strategies import MovingWindowRateLimiter
 from tenacity import (
     RetryCallState,
     Retrying,
-    retry_if_exception_type,
+    retry_if_exception,
     stop_after_attempt,
     stop_after_delay,
 )
@@ -86,7 +87,7 @@ class RateBudget:
                 raise RateLimited(
                     f"{self.name}: its limit of {self.limit} calls per {self.period_s} s is "
                     f"used up; the next slot frees in {wait:.0f} s",
-                    details={"provider": self.name, "retry_after_s": wait})
+                    details={"provider": self.name, "retry_after_s": wait, "local": True})
             time.sleep(min(max(wait, 0.01), 0.25))
 
 
@@ -97,8 +98,16 @@ def _retry_after(exc: BaseException, cap: float) -> float | None:
     return None
 
 
+def _retryable(exc: BaseException) -> bool:
+    # our own limiter already waited what it may: trying again at once cannot succeed
+    local = isinstance(exc, RateLimited) and isinstance(exc.details, dict) and \
+        exc.details.get("local")
+    return isinstance(exc, RateLimited | UpstreamUnavailable) and not local
+
+
 def retrying(opts: HttpOptions) -> Retrying:
-    """Return tenacity's retry loop for rate-limit and upstream failures (bounded)."""
+    """Return tenacity's retry loop for the provider's rate-limit answers and upstream
+    failures (bounded by ``opts``); a refusal of our own limiter is not retried."""
 
     def wait(state: RetryCallState) -> float:
         exc = state.outcome.exception() if state.outcome else None
@@ -106,7 +115,7 @@ def retrying(opts: HttpOptions) -> Retrying:
         after = _retry_after(exc, opts.backoff_max_s) if exc else None
         return max(base, after or 0.0)
 
-    return Retrying(retry=retry_if_exception_type((RateLimited, UpstreamUnavailable)),
+    return Retrying(retry=retry_if_exception(_retryable),
                     stop=stop_after_attempt(opts.retries + 1) | stop_after_delay(opts.total_s),
                     wait=wait, reraise=True)
 
@@ -156,6 +165,7 @@ class HttpSource:
         self._error_of = error_of
         self.calls = 0
         self.last_status: int | None = None
+        self.last_error: str | None = None
 
     def get_json(self, path: str, params: Mapping[str, Any] | None = None, *,
                  decimals: bool = False, field: str = "symbol") -> Any:
@@ -168,9 +178,19 @@ class HttpSource:
             NotFound, ValidationError, AuthError, UnprocessableError: the provider's 4xx.
         """
         for attempt in retrying(self.options):
-            with attempt:
+            with attempt, self.recording():
                 return self._once(path, params, decimals, field)
         raise AssertionError("unreachable")  # pragma: no cover - reraise=True
+
+    @contextmanager
+    def recording(self) -> Iterator[None]:
+        """Note the outcome of one request for ``health()``: its error, or none."""
+        try:
+            yield
+        except AppError as exc:
+            self.last_error = f"{type(exc).__name__}: {exc}"[:300]
+            raise
+        self.last_error = None
 
     def _once(self, path: str, params: Mapping[str, Any] | None, decimals: bool,
               field: str) -> Any:

@@ -46,8 +46,9 @@ def key_of(name: str, environ: Mapping[str, str] = os.environ) -> str | None:
 
 
 def _calendar(settings: Any) -> MarketCalendar:
-    market = getattr(settings, "market", None)
-    return get_calendar(getattr(market, "calendar", None) or "XNYS")
+    market = getattr(settings, "market", settings)  # Settings, or its market section
+    name = getattr(market, "calendar", None)
+    return get_calendar(name if isinstance(name, str) and name else "XNYS")
 
 
 def build(name: str, settings: Any = None, environ: Mapping[str, str] = os.environ, *,

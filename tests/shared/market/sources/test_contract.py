@@ -95,7 +95,9 @@ def test_server_errors_are_upstream_unavailable_after_bounded_retries(make, name
         _fetch(p, name)
     assert info.value.retryable and info.value.code == "upstream_unavailable"
     assert len(fake.calls) == 3
+    assert "UpstreamUnavailable" in p.health()["last_error"] and not p.health()["ok"]
     assert len(_fetch(p, name)) > 0  # and the next call goes through
+    assert p.health()["ok"] and p.health()["last_error"] is None
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -133,7 +135,7 @@ def test_used_up_limiter_refuses_without_a_request(make, name):
     n = len(fake.calls)
     with pytest.raises(RateLimited, match="used up") as info:
         _fetch(p, name)
-    assert len(fake.calls) == n
+    assert len(fake.calls) == n and p.health()["ok"] is False
     assert 3500 < info.value.details["retry_after_s"] <= 3600
     assert p.budget()["remaining"] == 0 and p.budget()["next_slot_s"] > 3500
 
