@@ -181,7 +181,9 @@ def _floats(values: Iterable[Any]) -> np.ndarray:
 # -- fundamentals ------------------------------------------------------------------------
 def fundamentals(symbol: str, source: str, **fields: Any) -> dict[str, Any]:
     """Return the normalised fundamentals record: every key of ``FUNDAMENTAL_KEYS`` (None
-    where the source has none) plus ``symbol`` and ``source``."""
+    where the source has none) plus ``symbol`` and ``source``.  Numbers are decimal strings
+    as the provider sent them (shares whole digits, ``dividend_yield`` a fraction: 0.0056 is
+    0.56 %), dates ``YYYY-MM-DD``."""
     unknown = set(fields) - set(FUNDAMENTAL_KEYS)
     if unknown:
         raise TypeError(f"not fundamentals keys: {sorted(unknown)}")
@@ -209,13 +211,13 @@ def dec(value: Any) -> str | None:
     return None if not d.is_finite() else format(d, "f")
 
 
-def whole(value: Any) -> int | None:
-    """Return a count (shares) as int, or None."""
+def whole(value: Any) -> str | None:
+    """Return a count (shares) as a string of whole digits, or None (a fraction: None)."""
     text = dec(value)
     if text is None:
         return None
     d = Decimal(text)
-    return int(d) if d == d.to_integral_value() else None
+    return str(int(d)) if d == d.to_integral_value() else None
 
 
 def text(value: Any) -> str | None:

@@ -68,7 +68,7 @@ def test_fundamentals_from_overview_and_earnings(av):
     assert f == {"symbol": "AAPL", "source": "alphavantage", "name": "Apple Inc",
                  "exchange": "NASDAQ", "currency": "USD", "sector": "Technology",
                  "industry": "Electronic Computers", "market_cap": "2629910839000",
-                 "shares_outstanding": 15441900000, "float_shares": 15422600000,
+                 "shares_outstanding": "15441900000", "float_shares": "15422600000",
                  "pe_ratio": "26.45", "eps": "6.43", "dividend_yield": "0.0056",
                  "beta": "1.29", "next_earnings_date": None,
                  "last_earnings_date": "2024-02-01"}

@@ -168,5 +168,6 @@ def test_fundamentals_have_every_key(make, name):
     f = p.fetch_fundamentals("AAPL")
     assert set(f) == {"symbol", "source", *FUNDAMENTAL_KEYS}
     assert f["name"] and f["market_cap"] and "." not in f["market_cap"].rstrip("0")[-1:]
-    for key in ("market_cap", "pe_ratio", "eps", "dividend_yield", "beta"):
+    for key in ("market_cap", "shares_outstanding", "float_shares", "pe_ratio", "eps",
+                "dividend_yield", "beta"):
         assert f[key] is None or isinstance(f[key], str)

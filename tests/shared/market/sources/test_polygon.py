@@ -64,5 +64,5 @@ def test_fundamentals_from_ticker_details(polygon):
     f = p.fetch_fundamentals("AAPL")
     assert (f["name"], f["exchange"], f["currency"], f["industry"]) == (
         "Apple Inc.", "XNAS", "USD", "ELECTRONIC COMPUTERS")
-    assert f["market_cap"] == "2771126040150.32" and f["shares_outstanding"] == 16406400000
+    assert f["market_cap"] == "2771126040150.32" and f["shares_outstanding"] == "16406400000"
     assert f["sector"] is None and f["pe_ratio"] is None and f["source"] == "polygon"

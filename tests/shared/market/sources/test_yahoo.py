@@ -73,7 +73,7 @@ def test_fundamentals_are_exact_decimal_strings(yahoo):
     assert f == {"symbol": "AAPL", "source": "yahoo", "name": "Apple Inc.",
                  "exchange": "NasdaqGS", "currency": "USD", "sector": "Technology",
                  "industry": "Consumer Electronics", "market_cap": "2627985195008",
-                 "shares_outstanding": 15441899520, "float_shares": 15422598963,
+                 "shares_outstanding": "15441899520", "float_shares": "15422598963",
                  "pe_ratio": "26.48387", "eps": "6.43", "dividend_yield": "0.0057",
                  "beta": "1.287", "next_earnings_date": "2024-05-02",
                  "last_earnings_date": None}
