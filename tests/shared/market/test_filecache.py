@@ -10,11 +10,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from shared.db import Database, migrate
 from shared.market import ClockController, DataManager, barfile
 from shared.market.filecache import FileCache
-from shared.market.frames import make_frame
+from shared.market.frames import BarArrays, make_frame
 from tests.conftest import make_settings
 
 SESSION_MINUTES = 390
@@ -281,3 +283,20 @@ def test_a_crypto_pair_is_fetched_across_the_weekend_then_from_the_cache(tmp_pat
     assert prov.calls[1:] == [(pd.Timestamp("2024-03-08T12:00Z"),
                                pd.Timestamp("2024-03-09T00:00Z"))]
     db2.close()
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.tuples(st.floats(1e-8, 1e9, allow_nan=False), st.integers(0, 2**62),
+                          st.floats(allow_infinity=False), st.integers(-1, 2**40)),
+                min_size=0, max_size=50))
+def test_any_bars_come_back_bit_for_bit(rows):
+    n = len(rows)
+    price = np.array([r[0] for r in rows], dtype="float64")
+    arr = BarArrays(np.arange(n, dtype="int64") * 60_000_000_000 + 1_700_000_000_000_000_000,
+                    price, price * 1.5, price / 3, price, np.array([r[1] for r in rows], "int64"),
+                    np.array([r[2] for r in rows], "float64"),  # NaN vwaps among them
+                    np.array([r[3] for r in rows], "int64"))
+    back = barfile.decode(barfile.encode(arr), "x")
+    for f in barfile.COLUMNS:
+        a, b = getattr(arr, f), getattr(back, f)
+        assert a.dtype == b.dtype and a.tobytes() == b.tobytes(), f
