@@ -171,3 +171,23 @@ def test_fundamentals_have_every_key(make, name):
     for key in ("market_cap", "shares_outstanding", "float_shares", "pe_ratio", "eps",
                 "dividend_yield", "beta"):
         assert f[key] is None or isinstance(f[key], str)
+
+
+#: Each provider's bars of every timeframe it has, over a range the fake fills.
+TIMEFRAME_CASES = [(name, tf) for name in NAMES for tf in ("1m", "5m", "15m", "1h", "1d")
+                   if not (name == "fmp" and tf == "1m")]  # FMP: 1m is outside the fake's plan
+
+
+@pytest.mark.parametrize(("name", "tf"), TIMEFRAME_CASES)
+def test_frames_pass_the_suites_validation(make, calendar, name, tf):
+    """Every frame is what the market store accepts: aligned stamps, inside sessions."""
+    from shared.market.validation import validate_bars
+
+    p, _ = make(name)
+    sym, _, _ = CASES[name]
+    start, end = (("2024-03-02", "2024-03-09") if name == "binance"
+                  else ("2024-03-04", "2024-03-07"))
+    df = p.fetch_bars(sym, tf, start, end)
+    assert len(df) > 0 and df.attrs["timeframe"] == tf
+    report = validate_bars(df, tf, calendar, crypto=name == "binance", symbol=sym)
+    assert report.rows_rejected == 0, report.rejects["reason"].tolist()[:5]
