@@ -1,5 +1,7 @@
-"""Fundamentals end to end: coordination's GET /api/v1/fundamentals/<symbol> on a loopback port
-(200 with sources, 404 naming an unknown symbol with nothing stored, 400 for bad text, OpenAPI),
+"""Fundamentals end to end: coordination's GET /api/v1/fundamentals/<symbol> on a loopback port,
+with FMP (its client, shared.market.sources.fmp) answering from a local fake of its API: 200
+combined with sources and disagreements, cache-first (a file per provider, refetched only on
+?refresh=true), 404 naming an unknown symbol with nothing stored, 400 for bad text, OpenAPI;
 and the chart page's fundamentals panel in Chromium at 1366x768 and 1920x1080."""
 from __future__ import annotations
 
@@ -23,7 +25,8 @@ def suite(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Suite]:
     """Coordination (the market's owner), the stream server and the dashboard over one temp
     database holding the built-in market up to the clock."""
     from shared.db import Database, migrate
-    from tests.conftest import make_settings, own_market
+    from tests.conftest import make_settings, own_market, serve
+    from tests.shared.market.sources.fakes import fmp
 
     tmp = tmp_path_factory.mktemp("fundamentals")
     cache = tmp / "data-cache"
@@ -33,18 +36,23 @@ def suite(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Suite]:
     migrate(db)
     own_market(settings, db, history_days={"5m": 3, "1d": 40})
     db.close()
-    s = Suite(tmp, {"TRADING__market__universe_size": str(UNIVERSE),
-                    "TRADING__market__data_cache_dir": str(cache),
-                    "TRADING__coordination__autostart": "false",
-                    # no network source: yahoo needs no key and would be asked on the internet
-                    "TRADING__market__fundamentals_priority": '["simulated"]'})
-    s.cache = cache  # type: ignore[attr-defined]
-    try:
-        for name in ("coordination", "paper_streams", "dashboard"):
-            s.start(name)
-        yield s
-    finally:
-        s.stop_all()
+    fake = fmp()
+    with serve(fake.app) as fmp_url:
+        s = Suite(tmp, {"TRADING__market__universe_size": str(UNIVERSE),
+                        "TRADING__market__data_cache_dir": str(cache),
+                        "TRADING__coordination__autostart": "false",
+                        # FMP on its fake, then the built-in market; no other source (Yahoo
+                        # needs no key and would be asked on the internet)
+                        "TRADING__market__fundamentals_priority": '["fmp", "simulated"]',
+                        "FMP_API_KEY": "fmp-key", "FMP_BASE_URL": fmp_url})
+        s.cache = cache  # type: ignore[attr-defined]
+        s.fmp = fake  # type: ignore[attr-defined]
+        try:
+            for name in ("coordination", "paper_streams", "dashboard"):
+                s.start(name)
+            yield s
+        finally:
+            s.stop_all()
 
 
 def _get(suite: Suite, symbol: str, **params: Any) -> requests.Response:
@@ -53,21 +61,45 @@ def _get(suite: Suite, symbol: str, **params: Any) -> requests.Response:
 
 
 # ---- the endpoint -------------------------------------------------------------------------
-def test_known_symbol_combined_with_sources(suite: Suite) -> None:
+def _profile_calls(suite: Suite) -> int:
+    return sum("/stable/profile?" in c for c in suite.fmp.calls)  # type: ignore[attr-defined]
+
+
+def _files(suite: Suite, symbol: str) -> list[str]:
+    folder = suite.cache / symbol / "fundamentals"  # type: ignore[attr-defined]
+    return sorted(p.name for p in folder.iterdir()) if folder.exists() else []
+
+
+def test_known_symbol_combined_with_sources_cache_first(suite: Suite) -> None:
     r = _get(suite, "AAPL")
     assert r.status_code == 200, r.text
     d = r.json()["data"]
     f = d["fundamentals"]
-    assert d["symbol"] == "AAPL" and d["simulated"] is True and d["stale"] is False
-    assert f["name"] == "Apple Inc." and f["sector"] == "Technology"
-    assert 2.5e12 < float(f["market_cap"]) < 3.4e12
-    assert set(d["sources"].values()) == {"simulated"} and set(d["fetched_at"]) == {"simulated"}
-    assert d["disagreements"] == []
-    spy = _get(suite, "spy").json()["data"]     # upper-cased like every symbol
-    assert spy["fundamentals"]["pe_ratio"] is None
-    assert spy["missing"]["pe_ratio"] == "a fund has no earnings of its own"
+    assert d["symbol"] == "AAPL" and d["simulated"] is False and d["stale"] is False
+    # FMP first: its market cap, P/E and beta; the built-in market fills what FMP's plan
+    # leaves out (shares outstanding and float)
+    assert f["market_cap"] == "2627985195008" and d["sources"]["market_cap"] == "fmp"
+    assert f["pe_ratio"] == "26.4572" and d["sources"]["pe_ratio"] == "fmp"
+    assert d["sources"]["float_shares"] == "simulated" and float(f["float_shares"]) > 1e10
+    assert set(d["fetched_at"]) == {"fmp", "simulated"}
+    cap = {x["field"]: x for x in d["disagreements"]}["market_cap"]
+    assert cap["chosen"] == "fmp" and set(cap["values"]) == {"fmp", "simulated"}
+    assert [n.split("_")[0] for n in _files(suite, "AAPL")] == ["fmp"]
+    calls = _profile_calls(suite)
+    assert _get(suite, "AAPL").json()["data"]["fundamentals"] == f
+    assert _profile_calls(suite) == calls           # a fresh file: FMP not asked again
     again = _get(suite, "AAPL", refresh="true")
     assert again.status_code == 200 and again.json()["data"]["fundamentals"] == f
+    assert _profile_calls(suite) == calls + 1
+    assert len(_files(suite, "AAPL")) == 1          # the newer file replaced the older
+
+
+def test_a_symbol_fmp_lacks_is_the_built_in_markets(suite: Suite) -> None:
+    spy = _get(suite, "spy").json()["data"]     # upper-cased like every symbol
+    assert spy["simulated"] is True and set(spy["sources"].values()) == {"simulated"}
+    assert spy["fundamentals"]["pe_ratio"] is None
+    assert spy["missing"]["pe_ratio"] == "a fund has no earnings of its own"
+    assert "fmp has no profile of SPY" in spy["providers"]["fmp"]["error"]
 
 
 def test_unknown_symbol_is_a_404_naming_it_and_stores_nothing(suite: Suite) -> None:
@@ -76,6 +108,7 @@ def test_unknown_symbol_is_a_404_naming_it_and_stores_nothing(suite: Suite) -> N
     err = r.json()["error"]
     assert "ZZZZZ" in err["message"] and err["details"]["field"] == "symbol"
     assert not (suite.cache / "ZZZZZ").exists()  # type: ignore[attr-defined]
+    assert not any("ZZZZZ" in c for c in suite.fmp.calls)  # type: ignore[attr-defined]
 
 
 @pytest.mark.parametrize("bad", ["1ABC", "A$B", "TOOLONGSYMBOL1"])
@@ -120,20 +153,28 @@ def _panel(page: Any) -> dict[str, dict[str, str]]:
 
 
 def test_chart_page_shows_the_fundamentals_panel(page: Any, suite: Suite) -> None:
-    api = _get(suite, "AAPL").json()["data"]["fundamentals"]
+    d = _get(suite, "AAPL").json()["data"]
+    odd = {x["field"] for x in d["disagreements"]}
+    assert {"market_cap", "eps"} <= odd and "pe_ratio" not in odd
+
+    def shown(field: str, text: str) -> str:  # a value providers disagree on is marked
+        return text + (" ≠" if field in odd else "")
+
     page.goto("/symbol?symbol=AAPL&timeframe=5m")
     rows = _panel(page)
-    cap = float(api["market_cap"])
-    assert rows["market_cap"]["text"] == f"${cap / 1e12:.2f}T"      # e.g. $2.90T
-    assert rows["market_cap"]["title"] == "from simulated"
+    assert rows["market_cap"]["text"] == shown("market_cap", "$2.63T")  # FMP's 2,627,985,195,008
+    assert rows["market_cap"]["title"].startswith("from fmp · providers disagree: fmp "
+                                                  "2627985195008, simulated ")
     assert rows["float_shares"]["text"].endswith("B")
-    assert rows["pe_ratio"]["text"] == f"{float(api['pe_ratio']):.2f}"
-    assert rows["eps"]["text"] == f"${float(api['eps']):.2f}"
-    assert rows["sector"]["text"] == "Technology"
-    assert rows["industry"]["text"] == "Consumer Electronics"
-    assert rows["dividend_yield"]["text"] == f"{float(api['dividend_yield']) * 100:.2f}%"
-    assert rows["next_earnings_date"]["text"] == api["next_earnings_date"]
-    assert page.inner_text("[data-testid=fund-simulated]") == "simulated"
+    assert rows["float_shares"]["title"] == "from simulated"
+    assert rows["pe_ratio"]["text"] == "26.45" and rows["pe_ratio"]["title"] == "from fmp"
+    assert rows["eps"]["text"] == shown("eps", "$6.43")
+    assert rows["sector"]["text"] == shown("sector", "Technology")
+    assert rows["industry"]["text"] == shown("industry", "Consumer Electronics")
+    assert rows["dividend_yield"]["text"] == shown("dividend_yield", "0.56%")  # FMP's 0.005629
+    assert rows["next_earnings_date"]["text"] == shown("next_earnings_date",
+                                                       d["fundamentals"]["next_earnings_date"])
+    assert not page.query_selector("[data-testid=fund-simulated]")
     assert page.is_visible("[data-testid=fundamentals]")
     screenshot(page, f"fundamentals-aapl-{page.size}")
     # a fund: no P/E, the reason on hover; another symbol replaces the panel
@@ -146,6 +187,8 @@ def test_chart_page_shows_the_fundamentals_panel(page: Any, suite: Suite) -> Non
     rows = _panel(page)
     assert rows["pe_ratio"]["text"] == "—"
     assert rows["pe_ratio"]["title"] == "a fund has no earnings of its own"
+    assert rows["market_cap"]["title"] == "from simulated"
+    assert page.inner_text("[data-testid=fund-simulated]") == "simulated"
     screenshot(page, f"fundamentals-spy-{page.size}")
     assert page.console_errors == []
 
