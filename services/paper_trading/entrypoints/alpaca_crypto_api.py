@@ -9,7 +9,8 @@ is not a crypto pair (the stock routes serve those).
 """
 from __future__ import annotations
 
-from flask import Blueprint, Response, request
+from flask import Blueprint, Response
+from pydantic import BaseModel, ConfigDict, Field
 
 from services.paper_trading.adapters import marketdata
 from services.paper_trading.adapters.marketdata_crypto import orderbooks
@@ -22,6 +23,13 @@ from shared.web import current_service, validate
 
 #: alpaca-py's ``CryptoFeed`` values (the only one is "us")
 FEEDS = ("us",)
+
+
+class SymbolsQuery(BaseModel):
+    """The latest-data routes' query: comma-separated pairs."""
+
+    model_config = ConfigDict(extra="ignore")
+    symbols: str = Field(min_length=1, description="crypto pairs, e.g. BTC/USD,ETH/USD")
 
 
 def _pairs(text: str | None, feed: str) -> list[str]:
@@ -62,40 +70,40 @@ def crypto_blueprint() -> Blueprint:
                                            query.page_token, query.sort))
 
     @bp.get("/latest/bars")
-    @validate(summary="Alpaca: latest crypto minute bars", tags=["alpaca"])
-    def latest_bars(feed: str) -> Response:
+    @validate(query=SymbolsQuery, summary="Alpaca: latest crypto minute bars", tags=["alpaca"])
+    def latest_bars(feed: str, query: SymbolsQuery) -> Response:
         svc = current_service()
         return _json(marketdata.latest_bars(svc.db, svc.now(),
-                                            _pairs(request.args.get("symbols"), feed)))
+                                            _pairs(query.symbols, feed)))
 
     @bp.get("/latest/trades")
-    @validate(summary="Alpaca: latest crypto trades", tags=["alpaca"])
-    def latest_trades(feed: str) -> Response:
+    @validate(query=SymbolsQuery, summary="Alpaca: latest crypto trades", tags=["alpaca"])
+    def latest_trades(feed: str, query: SymbolsQuery) -> Response:
         svc = current_service()
         return _json(marketdata.latest(svc.db, svc.now(),
-                                       _pairs(request.args.get("symbols"), feed), "trades",
+                                       _pairs(query.symbols, feed), "trades",
                                        crypto=True))
 
     @bp.get("/latest/quotes")
-    @validate(summary="Alpaca: latest crypto quotes", tags=["alpaca"])
-    def latest_quotes(feed: str) -> Response:
+    @validate(query=SymbolsQuery, summary="Alpaca: latest crypto quotes", tags=["alpaca"])
+    def latest_quotes(feed: str, query: SymbolsQuery) -> Response:
         svc = current_service()
         return _json(marketdata.latest(svc.db, svc.now(),
-                                       _pairs(request.args.get("symbols"), feed), "quotes",
+                                       _pairs(query.symbols, feed), "quotes",
                                        crypto=True))
 
     @bp.get("/latest/orderbooks")
-    @validate(summary="Alpaca: latest crypto order books", tags=["alpaca"])
-    def latest_orderbooks(feed: str) -> Response:
+    @validate(query=SymbolsQuery, summary="Alpaca: latest crypto order books", tags=["alpaca"])
+    def latest_orderbooks(feed: str, query: SymbolsQuery) -> Response:
         svc = current_service()
-        return _json(orderbooks(svc.db, svc.now(), _pairs(request.args.get("symbols"), feed)))
+        return _json(orderbooks(svc.db, svc.now(), _pairs(query.symbols, feed)))
 
     @bp.get("/snapshots")
-    @validate(summary="Alpaca: crypto snapshots", tags=["alpaca"])
-    def snapshots(feed: str) -> Response:
+    @validate(query=SymbolsQuery, summary="Alpaca: crypto snapshots", tags=["alpaca"])
+    def snapshots(feed: str, query: SymbolsQuery) -> Response:
         svc = current_service()
         return _json({"snapshots": marketdata.snapshots(
-            svc.db, svc.cal, svc.now(), _pairs(request.args.get("symbols"), feed),
+            svc.db, svc.cal, svc.now(), _pairs(query.symbols, feed),
             crypto=True)})
 
     @bp.get("/trades")
@@ -118,4 +126,4 @@ def _ticks(feed: str, query: TicksQuery, kind: str) -> Response:
                                   query.sort, crypto=True))
 
 
-__all__ = ["FEEDS", "crypto_blueprint"]
+__all__ = ["FEEDS", "SymbolsQuery", "crypto_blueprint"]

@@ -214,3 +214,14 @@ def test_bad_input_is_an_alpaca_error(mkt: Market) -> None:
     assert r.status_code == 404 and r.json()["code"] == 40410000
     r = mkt.get("/v1beta3/crypto/us/trades", symbols="BTC/USD", limit=0)
     assert r.status_code == 400 and "limit" in r.text
+
+
+def test_openapi_documents_every_crypto_route_with_its_symbols(mkt: Market) -> None:
+    spec = mkt.get("/openapi.json").json()
+    paths = {p: v for p, v in spec["paths"].items() if p.startswith("/v1beta3/crypto/")}
+    assert {p.split("{feed}")[1] for p in paths} == {
+        "/bars", "/latest/bars", "/latest/trades", "/latest/quotes", "/latest/orderbooks",
+        "/snapshots", "/trades", "/quotes"}
+    for p, ops in paths.items():
+        names = {x["name"] for x in ops["get"].get("parameters", [])}
+        assert {"feed", "symbols"} <= names, (p, names)
