@@ -115,9 +115,14 @@ class ProviderSet:
         if st.wait_until is not None and time.time() < st.wait_until:
             raise ProviderSkipped(f"provider {name} waits for its rate budget "
                                   f"({st.wait_until - time.time():.0f} s)", field="provider")
-        st.calls += 1
+        fn = getattr(provider, method)
+
+        def attempt(*a: Any) -> Any:  # counted only when the breaker lets it through
+            st.calls += 1
+            return fn(*a)
+
         try:
-            out = self.breakers[name].call(getattr(provider, method), *args)
+            out = self.breakers[name].call(attempt, *args)
         except pybreaker.CircuitBreakerError:
             st.skipped_open += 1
             raise
