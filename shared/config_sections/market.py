@@ -98,7 +98,8 @@ class Section(StrictModel):
     data_cache_dir: str = "data-cache"
     # fundamentals (shared/market/fundamentals): one JSON per provider and fetch under
     # <data_cache_dir>/<SYMBOL>/fundamentals/, valid this many days; each field from the first
-    # provider of the priority list that has it; numbers further apart than the relative
+    # provider of the priority list that has it (a network source only with its key; Yahoo,
+    # which needs none, only when a route names it); numbers further apart than the relative
     # tolerance are reported as disagreements
     fundamentals_ttl_days: float = Field(7.0, gt=0, le=366)
     fundamentals_priority: list[Annotated[str, StringConstraints(

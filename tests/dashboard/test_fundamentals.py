@@ -41,8 +41,7 @@ def suite(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Suite]:
         s = Suite(tmp, {"TRADING__market__universe_size": str(UNIVERSE),
                         "TRADING__market__data_cache_dir": str(cache),
                         "TRADING__coordination__autostart": "false",
-                        # FMP on its fake, then the built-in market; no other source (Yahoo
-                        # needs no key and would be asked on the internet)
+                        # FMP on its fake, then the built-in market
                         "TRADING__market__fundamentals_priority": '["fmp", "simulated"]',
                         "FMP_API_KEY": "fmp-key", "FMP_BASE_URL": fmp_url})
         s.cache = cache  # type: ignore[attr-defined]

@@ -1,8 +1,10 @@
 """Build a ``Fundamentals`` from the settings: the file cache, the providers, the built-in market.
 
 External providers come from ``shared.market.sources.registry.build(name, settings, environ)``
-(None without its key); a provider without ``fetch_fundamentals`` is skipped.  A read-only
-instance builds none of them: it reads their stored files only.
+(None without its key); a provider without ``fetch_fundamentals`` is skipped, and so is one that
+needs no key (Yahoo) unless ``market.routes`` names it: the default settings stay offline, as
+the routes' default does, and no test reaches the internet.  A read-only instance builds none
+of them: it reads their stored files only.
 """
 from __future__ import annotations
 
@@ -27,8 +29,10 @@ def external_providers(settings: Any, environ: Mapping[str, str]) -> dict[str, A
     except ImportError:  # the sources package is not there: the built-in market only
         return {}
     out = {}
+    routed = {p for chain in settings.market.routes.values() for p in chain}
+    keyless = {n for n, var in getattr(registry, "KEY_ENV", {}).items() if var is None}
     for name in settings.market.fundamentals_priority:
-        if name == SIMULATED:
+        if name == SIMULATED or (name in keyless and name not in routed):
             continue
         try:
             provider = registry.build(name, settings, environ)

@@ -170,3 +170,16 @@ def test_reader_unknown_symbol_stores_nothing_and_read_only_never_fetches(tmp_pa
     assert got["sources"]["name"] == "fmp" and got["stale"] is True
     assert fmp.calls == 1
     assert ro.get("NVDA")["simulated"] is True  # nothing stored: the built-in market's
+
+
+def test_network_sources_only_with_their_key_or_a_route(tmp_path: Path) -> None:
+    from shared.market.fundamentals.build import external_providers
+    from tests.conftest import make_settings
+
+    offline = make_settings(tmp_path)
+    assert external_providers(offline, {}) == {}          # the default: the built-in market only
+    keyed = external_providers(offline, {"FMP_API_KEY": "k", "POLYGON_API_KEY": "k"})
+    assert set(keyed) == {"fmp", "polygon"}
+    routed = make_settings(tmp_path, market__routes={"equity": ["yahoo", "simulated"],
+                                                     "crypto": ["simulated"]})
+    assert set(external_providers(routed, {})) == {"yahoo"}
