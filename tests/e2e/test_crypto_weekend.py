@@ -97,6 +97,9 @@ def suite(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Suite]:
             "limit": client.submit_order(LimitOrderRequest(
                 symbol="BTC/USD", qty=0.5, limit_price=1.0, side=OrderSide.BUY,
                 time_in_force=TimeInForce.GTC)),
+            "limit_fill": client.submit_order(LimitOrderRequest(  # marketable: fills
+                symbol="BTC/USD", qty=0.0005, limit_price=1_000_000, side=OrderSide.BUY,
+                time_in_force=TimeInForce.GTC)),
             "aapl": client.submit_order(MarketOrderRequest(
                 symbol="AAPL", qty=1, side=OrderSide.BUY, time_in_force=TimeInForce.DAY)),
         }
@@ -190,11 +193,17 @@ def test_notional_and_limit_orders_keep_exact_fractions(suite: Suite) -> None:
     assert qty * avg <= Decimal("100.5") < (qty + Decimal("0.000001")) * avg
     limit = suite.client.get_order_by_id(suite.orders["limit"].id)
     assert limit.status.value == "new" and limit.qty == "0.5"  # $1 is far below the market
+    filled = suite.client.get_order_by_id(suite.orders["limit_fill"].id)
+    assert filled.status.value == "filled" and filled.filled_qty == "0.0005"
+    ((qty, px, bar_ts, _f),) = _fills(suite.db, str(filled.id))
+    (open_micros,) = suite.db.fetch_one("SELECT open_micros FROM bars WHERE symbol = "
+                                        "'BTC/USD' AND timeframe = '1m' AND ts = ?", (bar_ts,))
+    assert bar_ts == "2024-03-09T03:00:00+00:00" and px == open_micros  # at the next open
 
 
 def test_positions_and_equity_are_exact_to_the_cent(suite: Suite) -> None:
     c = suite.client
-    fills = [(1, f) for k in ("btc", "eth", "aapl")
+    fills = [(1, f) for k in ("btc", "limit_fill", "eth", "aapl")
              for f in _fills(suite.db, str(suite.orders[k].id))]
     fills += [(-1, f) for f in _fills(suite.db, str(suite.orders["dst"].id))]  # a sale
     # each fill books qty x price to the cent (half-even), as a broker does
@@ -206,7 +215,7 @@ def test_positions_and_equity_are_exact_to_the_cent(suite: Suite) -> None:
     acct = c.get_account()
     assert Decimal(acct.cash) == Decimal(100_000) - cost
     positions = {p.symbol: p for p in c.get_all_positions()}
-    assert positions["BTC/USD"].qty == "0.0082"  # 0.0123 bought, 0.0041 sold
+    assert positions["BTC/USD"].qty == "0.0087"  # 0.0123 + 0.0005 bought, 0.0041 sold
     assert positions["BTC/USD"].asset_class.value == "crypto"
     market = sum(Decimal(p.market_value) for p in positions.values())
     # the positions' values are exact (fractions of a cent), the account's figures in cents
