@@ -1,12 +1,14 @@
 """The fakes' common part: the one day of bars every fake serves, and ``FakeApi``."""
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from typing import Any
 
 import pandas as pd
 from flask import Flask, request
 
+SLOW_S = 0.6  # a "slow" forced answer's delay
 DAY = "2024-03-05"
 PRE_OPEN = pd.Timestamp("2024-03-05T14:00Z")  # 09:00 New York
 OPEN = pd.Timestamp("2024-03-05T14:30Z")  # 09:30 New York
@@ -49,7 +51,11 @@ class FakeApi:
         def _gate() -> Any:
             self.calls.append(request.full_path)
             if self.queue:
-                return self._forced[self.queue.pop(0)]()
+                kind = self.queue.pop(0)
+                if kind == "slow":  # every fake: the normal answer, after SLOW_S
+                    time.sleep(SLOW_S)
+                    return None
+                return self._forced[kind]()
             return None
 
     def force(self, *kinds: str) -> None:

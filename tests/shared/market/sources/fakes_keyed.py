@@ -21,8 +21,10 @@ POLYGON_PAGE = 200  # the fake pages its answers this small, to make the client 
 
 
 def _polygon_error(status: int, kind: str, text: str, key: str = "error") -> Any:
+    # a 429 says when to come back: an hour, which the client must not wait out
+    headers = {"Retry-After": "3600"} if status == 429 else {}
     return jsonify(**{"status": kind, "request_id": "a47d1beb8c11b6ae897ab76cdbbf35a3",
-                      key: text}), status
+                      key: text}), status, headers
 
 
 def polygon() -> FakeApi:

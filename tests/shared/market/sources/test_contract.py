@@ -141,6 +141,17 @@ def test_used_up_limiter_refuses_without_a_request(make, name):
 
 
 @pytest.mark.parametrize("name", NAMES)
+def test_slow_answers_time_out_within_the_bound(make, name):
+    p, fake = make(name, timeout_s=0.15, total_s=1.0)
+    fake.force("slow", "slow", "slow", "slow")
+    t0 = time.monotonic()
+    with pytest.raises(UpstreamUnavailable):
+        _fetch(p, name)
+    assert time.monotonic() - t0 < 1.5  # three tries of 0.15 s and short waits, not 3 x 0.6
+    assert len(fake.calls) == 3
+
+
+@pytest.mark.parametrize("name", NAMES)
 def test_unreachable_host_is_upstream_unavailable(calendar, name):
     env = {KEY_ENV[name]: "k"} if KEY_ENV[name] else {}
     env[f"{name.upper()}_BASE_URL"] = "http://127.0.0.1:9"  # discard port: refused
