@@ -62,7 +62,7 @@ def market(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Market]:
     ctl.configure(pace="max", replay_start="2024-02-20", replay_end="2024-03-11")
     dm = DataManager(settings, db, clock=ctl.clock, owner=True)
     feed = MarketFeed(dm, settings.market.ingest.model_copy(update={"history_days": {
-        "1m": 2, "5m": 12, "15m": 2, "1h": 2, "1d": 40}}))
+        "1m": 1, "5m": 3, "15m": 1, "1h": 2, "1d": 25}}))
     with serve(scanner.create_app(settings)) as s_url, \
             serve(technical.create_app(settings)) as t_url:
         m = Market(db, ctl, feed, s_url, t_url, settings)
