@@ -33,6 +33,7 @@ from shared.market.sources.http import HttpOptions, HttpSource, RateBudget
 BASE_URL = "https://query1.finance.yahoo.com"
 LIMIT, PERIOD_S = 2000, 3600
 _INTERVAL = {"1m": "1m", "5m": "5m", "15m": "15m", "1h": "60m", "1d": "1d"}
+BROWSER_UA = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko)"
 _MODULES = "price,summaryDetail,defaultKeyStatistics,assetProfile,calendarEvents"
 
 
@@ -67,8 +68,10 @@ class YahooProvider(SourceBase):
 
     def __init__(self, calendar: MarketCalendar, *, base_url: str = BASE_URL,
                  options: HttpOptions | None = None) -> None:
+        # Yahoo's edge answers 429 to clients that do not name a browser
         super().__init__(HttpSource(self.name, base_url, RateBudget(self.name, LIMIT, PERIOD_S),
-                                    options, error_of=_error_of), calendar)
+                                    options, error_of=_error_of,
+                                    headers={"User-Agent": BROWSER_UA}), calendar)
 
     def fetch_bars(self, symbol: str, timeframe: str, start: object, end: object
                    ) -> pd.DataFrame:
