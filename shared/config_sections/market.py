@@ -106,7 +106,7 @@ class Section(StrictModel):
         pattern=r"^[a-z][a-z0-9]{0,31}$")]] = Field(
         ["fmp", "yahoo", "alphavantage", "polygon", "tiingo", "simulated"], min_length=1)
     fundamentals_tolerance: float = Field(0.05, ge=0, le=10)
-    fundamentals_memory_size: int = Field(2048, ge=1, le=1_000_000)
+    fundamentals_memory_size: int = Field(8192, ge=1, le=1_000_000)
     # providers whose bars are kept in data-cache/<SYMBOL>/bars/ (every one fetched from
     # outside the process): a range cached once is never fetched again, even on a new database
     file_cache_sources: list[ProviderName] = ["csv", "alpaca", "yahoo", "binance", "alphavantage",

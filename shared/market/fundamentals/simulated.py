@@ -20,6 +20,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 import numpy as np
+from cachetools import LRUCache
 
 from shared.errors import NotFound
 from shared.market.fundamentals._real import (
@@ -94,6 +95,8 @@ class SimulatedFundamentals:
         self.universe = universe
         self.price_scale = price_scale
         self.today = today or (lambda: datetime.now(UTC).date())
+        # (symbol, day) -> record: a scan asks for every symbol at each step
+        self._memo: LRUCache[tuple[str, date], dict[str, Any]] = LRUCache(8192)
 
     def _rng(self, symbol: str) -> np.random.Generator:
         return np.random.default_rng([self.seed, zlib.crc32(symbol.encode()), 11])
@@ -104,6 +107,13 @@ class SimulatedFundamentals:
         Raises:
             NotFound: a symbol outside the universe.
         """
+        key = (symbol, self.today())
+        held = self._memo.get(key)
+        if held is None:
+            held = self._memo[key] = self._record(symbol, key[1])
+        return {**held, "notes": dict(held["notes"])}
+
+    def _record(self, symbol: str, today: date) -> dict[str, Any]:
         info = self.universe.get(symbol)
         if info is None:
             raise NotFound(f"unknown symbol {symbol!r}: not in the built-in market's universe",
@@ -122,7 +132,7 @@ class SimulatedFundamentals:
                 out["notes"][f] = "a coin has no shares or dividends"
             out["beta"] = str(_q(Decimal(repr(float(rng.uniform(1.5, 3.0))))))
         else:
-            self._equity(info, kind, price, rng, out)
+            self._equity(info, kind, price, rng, out, today)
         if kind != "equity":
             for f in ("pe_ratio", "eps", "next_earnings_date", "last_earnings_date"):
                 out[f] = None
@@ -132,7 +142,7 @@ class SimulatedFundamentals:
         return out
 
     def _equity(self, info: SymbolInfo, kind: str, price: Decimal, rng: np.random.Generator,
-                out: dict[str, Any]) -> None:
+                out: dict[str, Any], today: date) -> None:
         # every draw is taken whatever the kind, so each value keeps its place in the stream
         shares_draw = float(np.exp(rng.uniform(np.log(2e7), np.log(2e9))))
         float_frac = float(rng.uniform(0.72, 0.99))
@@ -175,5 +185,5 @@ class SimulatedFundamentals:
         else:
             out["pe_ratio"] = None
             out["notes"]["pe_ratio"] = "negative earnings: no P/E"
-        last, nxt = earnings_dates(anchor, self.today())
+        last, nxt = earnings_dates(anchor, today)
         out["last_earnings_date"], out["next_earnings_date"] = last.isoformat(), nxt.isoformat()

@@ -65,8 +65,11 @@ class FundamentalsStore:
     """Per-provider fundamentals files under ``root`` with a memory layer in front."""
 
     def __init__(self, root: str | os.PathLike[str], ttl: timedelta, *,
-                 clock: Callable[[], datetime] = utc_now, memory_size: int = 2048) -> None:
+                 clock: Callable[[], datetime] = utc_now, memory_size: int = 8192) -> None:
+        """``memory_size``: (symbol, provider) records kept; a scan reads every symbol's of
+        every provider, so it should hold the universe times the providers."""
         self.root = Path(root)
+        self._root = str(self.root)
         self.ttl = ttl
         self.clock = clock
         self._memory: LRUCache[tuple[str, str], tuple[int, Entry | None]] = LRUCache(memory_size)
@@ -112,8 +115,8 @@ class FundamentalsStore:
         return entry
 
     def _stamp(self, symbol: str) -> int:
-        try:
-            return self.folder(symbol).stat().st_mtime_ns
+        try:  # os.path, not pathlib: this runs on every read (a scan: symbols x providers)
+            return os.stat(os.path.join(self._root, safe_symbol(symbol), SUBDIR)).st_mtime_ns
         except FileNotFoundError:
             return -1
 
