@@ -212,7 +212,8 @@ def blueprints() -> list[Blueprint]:
         bars = query.bars or settings.dashboard.chart_bars
         data: dict[str, Any] = {"symbol": df.attrs.get("symbol", symbol.upper()),
                                 "timeframe": query.timeframe, "as_of": cutoff.isoformat(),
-                                "timeframes": list(TIMEFRAMES), "stale": bool(df.attrs.get("stale"))}
+                                "timeframes": list(TIMEFRAMES), "stale": bool(df.attrs.get("stale")),
+                                "stale_reason": df.attrs.get("errors") if df.attrs.get("stale") else None}
         data.update(chart_payload(df, bars=bars, timeframe=query.timeframe))
         return ok(data)
 

@@ -119,6 +119,9 @@ def read_many(dm: DataManager, symbols: list[str], tf: str, s: pd.Timestamp, e: 
             arr = BarArrays(*(getattr(arr, f) for f in (
                 "ts", "open", "high", "low", "close", "volume", "vwap", "trade_count")),
                 arr.source, True)
+            stale_errors[sym] = [f"the market-data owner (coordination) has stored bars "
+                                 f"through {behind.isoformat()} only; the clock is at "
+                                 f"{cutoff.isoformat()}"]
         elif cache:
             dm.memory.set((sym, *tail), arr)
         out[sym] = arr

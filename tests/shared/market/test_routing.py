@@ -237,3 +237,21 @@ def test_report_lists_every_provider(chain) -> None:
 
 def _entry(dm: DataManager, name: str) -> dict:
     return providers_report(dm, names=[name])["providers"][0]
+
+
+def test_a_reader_behind_the_owner_says_stale_and_why(db, market_settings: Settings,
+                                                      controller) -> None:
+    from tests.conftest import own_market
+
+    controller.advance("2024-03-05T15:00Z")
+    own_market(market_settings, db, controller.clock)
+    reader = DataManager(market_settings, db, clock=controller.clock)
+    fresh = reader.get_historical_data("AAPL", "1m", start="2024-03-05")
+    assert not fresh.attrs["stale"] and "errors" not in fresh.attrs
+    controller.advance("2024-03-05T15:30Z")  # the owner has not caught up
+    reader._feed = (-1e9, None, 0)  # its once-a-second view of the owner, read again now
+    df = reader.get_historical_data("AAPL", "1m", start="2024-03-05")
+    assert df.attrs["stale"] and len(df) == 30
+    assert df.attrs["errors"] == ["the market-data owner (coordination) has stored bars "
+                                  "through 2024-03-05T15:00:00+00:00 only; the clock is at "
+                                  "2024-03-05T15:30:00+00:00"]

@@ -270,6 +270,7 @@ async function load() {
   window.__chartLast = current.candles.length ? current.candles[current.candles.length - 1].time : 0;
   const lastBar = current.candles[current.candles.length - 1];
   $("#chart-asof").textContent = `as of ${time(current.as_of)} ${zoneInfo().short}${current.stale ? " · STALE" : ""}`;
+  $("#chart-asof").title = current.stale && current.stale_reason ? "stale: " + current.stale_reason.join("; ") : "";
   $("#chart-note").textContent = current.candles.length ? "" : "no visible bars yet for this symbol and timeframe";
   if (lastBar) {
     const first = current.candles[0];
