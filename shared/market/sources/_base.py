@@ -105,8 +105,8 @@ class SourceBase:
                                                 dtype=object)
         order = np.argsort(ts[ok], kind="stable")
         pick = np.flatnonzero(ok)[order]
-        df = make_frame(ts[pick], *(cols[k][pick] for k in ("open", "high", "low", "close")),
-                        vol[pick], None if vwap is None else vwap[pick],
+        df = make_frame(ts[pick], cols["open"][pick], cols["high"][pick], cols["low"][pick],
+                        cols["close"][pick], vol[pick], None if vwap is None else vwap[pick],
                         None if count is None else count[pick],
                         symbol=req.symbol, timeframe=req.ask.name, source=self.name)
         df = df[~df.index.duplicated(keep="last")]

@@ -120,9 +120,12 @@ class BinanceProvider(SourceBase):
         step = req.tf.minutes * 60_000
         rows: list[list[Any]] = []
         for _ in range(MAX_PAGES):
-            page = self._call(KLINES_WEIGHT, lambda s=since: self.exchange.fetch_ohlcv(
-                market, req.tf.name, since=s, limit=PAGE, params={"until": end_ms - 1}))
-            page = [r for r in page if since <= r[0] < end_ms]
+
+            def klines(s: int = since) -> list[list[Any]]:
+                return self.exchange.fetch_ohlcv(market, req.tf.name, since=s, limit=PAGE,
+                                                 params={"until": end_ms - 1})
+
+            page = [r for r in self._call(KLINES_WEIGHT, klines) if since <= r[0] < end_ms]
             rows.extend(page)
             if len(page) < PAGE:
                 break

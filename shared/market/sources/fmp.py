@@ -129,7 +129,8 @@ class FmpProvider(SourceBase):
     def _earnings(self, rows: list[dict[str, Any]]) -> tuple[str | None, str | None]:
         """Return (last reported, next expected) earnings dates as of today (UTC)."""
         today = self._today().isoformat()
-        done, ahead = [], []
+        done: list[str] = []
+        ahead: list[str] = []
         for r in rows:
             d = iso_date(r.get("date"))
             if d is None:
