@@ -75,9 +75,9 @@ def _pg_statements(text: str, path: Path) -> list[str]:
     return stmts
 
 
-def _pg_finish(conn: object) -> None:
-    """After PostgreSQL's migrations: identities past every stored id (a migration may insert
-    explicit ids, which a sequence does not see), the market tables' read-only guard."""
+def reset_identities(conn: object) -> None:
+    """Move every identity of a PostgreSQL database past its largest stored id (a row inserted
+    with an explicit id, by a migration or a copy, is not seen by the sequence)."""
     for table, column in conn.execute(  # type: ignore[attr-defined]
             "SELECT table_name, column_name FROM information_schema.columns "
             "WHERE table_schema = current_schema() AND is_identity = 'YES'").fetchall():
@@ -85,6 +85,12 @@ def _pg_finish(conn: object) -> None:
             f'SELECT setval(pg_get_serial_sequence(?, ?), '  # noqa: S608 - catalog names
             f'COALESCE((SELECT MAX("{column}") FROM "{table}"), 0) + 1, false)',
             (table, column))
+
+
+def _pg_finish(conn: object) -> None:
+    """After PostgreSQL's migrations: identities past the stored ids, the market tables'
+    read-only guard."""
+    reset_identities(conn)
     have = {r[0] for r in conn.execute(  # type: ignore[attr-defined]
         "SELECT table_name FROM information_schema.tables "
         "WHERE table_schema = current_schema()").fetchall()}
