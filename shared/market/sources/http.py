@@ -10,6 +10,7 @@ retried by tenacity with exponential backoff, at most ``retries`` times and neve
 """
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
@@ -55,24 +56,43 @@ class HttpOptions:
 
 
 class RateBudget:
-    """A provider's rate limit: ``limit`` calls per ``period_s`` seconds (moving window)."""
+    """A provider's rate limit: ``limit`` calls per ``period_s`` seconds (moving window),
+    and optionally more windows (``also``: (limit, period_s) pairs, e.g. Tiingo's 50 an
+    hour and 1,000 a day); a call takes a slot of every window or of none."""
 
     def __init__(self, name: str, limit: int, period_s: int, *,
+                 also: tuple[tuple[int, int], ...] = (),
                  clock: Callable[[], float] = time.time) -> None:
         self.name = name
         self.limit = int(limit)
         self.period_s = int(period_s)
-        self._item = RateLimitItemPerSecond(self.limit, self.period_s)
+        self._items = [RateLimitItemPerSecond(int(n), int(p))
+                       for n, p in ((limit, period_s), *also)]
         self._limiter = MovingWindowRateLimiter(MemoryStorage())
+        self._lock = threading.Lock()
         self._clock = clock
 
-    def budget(self) -> dict[str, Any]:
-        """Return the limit, its period, the calls left now and the seconds to the next slot."""
-        stats = self._limiter.get_window_stats(self._item, self.name)
+    def _window(self, item: RateLimitItemPerSecond) -> dict[str, Any]:
+        stats = self._limiter.get_window_stats(item, self.name)
         remaining = max(0, int(stats.remaining))
         wait = 0.0 if remaining > 0 else max(0.0, float(stats.reset_time) - self._clock())
-        return {"limit": self.limit, "period_s": self.period_s, "remaining": remaining,
-                "next_slot_s": round(wait, 3)}
+        return {"limit": int(item.amount), "period_s": int(item.get_expiry()),
+                "remaining": remaining, "next_slot_s": round(wait, 3)}
+
+    def budget(self) -> dict[str, Any]:
+        """Return the binding window: its limit, its period, the calls left now and the
+        seconds to its next slot (the window with the fewest calls left, then the longest
+        wait)."""
+        windows = [self._window(item) for item in self._items]
+        return min(windows, key=lambda w: (w["remaining"], -w["next_slot_s"]))
+
+    def _take(self, cost: int) -> bool:
+        with self._lock:
+            if not all(self._limiter.test(item, self.name, cost=cost) for item in self._items):
+                return False
+            for item in self._items:
+                self._limiter.hit(item, self.name, cost=cost)
+            return True
 
     def acquire(self, max_wait_s: float, cost: int = 1) -> None:
         """Take ``cost`` slots (a request's weight), waiting up to ``max_wait_s`` for them.
@@ -81,11 +101,12 @@ class RateBudget:
             RateLimited: when no slot frees in time (``details.retry_after_s`` says when).
         """
         deadline = time.monotonic() + max(0.0, max_wait_s)
-        while not self._limiter.hit(self._item, self.name, cost=cost):
-            wait = self.budget()["next_slot_s"]
+        while not self._take(cost):
+            b = self.budget()
+            wait = b["next_slot_s"]
             if time.monotonic() + wait > deadline:
                 raise RateLimited(
-                    f"{self.name}: its limit of {self.limit} calls per {self.period_s} s is "
+                    f"{self.name}: its limit of {b['limit']} calls per {b['period_s']} s is "
                     f"used up; the next slot frees in {wait:.0f} s",
                     details={"provider": self.name, "retry_after_s": wait, "local": True})
             time.sleep(min(max(wait, 0.01), 0.25))

@@ -23,6 +23,7 @@ from shared.market.sources.http import HttpOptions, HttpSource, RateBudget
 
 BASE_URL = "https://api.tiingo.com"
 LIMIT, PERIOD_S = 50, 3600
+DAILY = ((1000, 86_400),)
 _FREQ = {"1m": "1min", "5m": "5min", "15m": "15min"}
 
 
@@ -34,7 +35,7 @@ class TiingoProvider(SourceBase):
 
     def __init__(self, calendar: MarketCalendar, *, api_key: str, base_url: str = BASE_URL,
                  options: HttpOptions | None = None) -> None:
-        super().__init__(HttpSource(self.name, base_url, RateBudget(self.name, LIMIT, PERIOD_S),
+        super().__init__(HttpSource(self.name, base_url, RateBudget(self.name, LIMIT, PERIOD_S, also=DAILY),
                                     options, headers={"Authorization": f"Token {api_key}"}),
                          calendar)
 

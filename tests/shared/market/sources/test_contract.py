@@ -202,3 +202,19 @@ def test_frames_pass_the_suites_validation(make, calendar, name, tf):
     assert len(df) > 0 and df.attrs["timeframe"] == tf
     report = validate_bars(df, tf, calendar, crypto=name == "binance", symbol=sym)
     assert report.rows_rejected == 0, report.rejects["reason"].tolist()[:5]
+
+
+def test_budget_of_several_windows_reports_the_binding_one():
+    b = RateBudget("tiingo", 3, 3600, also=((2, 86_400),))
+    assert b.budget() == {"limit": 2, "period_s": 86_400, "remaining": 2, "next_slot_s": 0.0}
+    b.acquire(0)
+    b.acquire(0)
+    with pytest.raises(RateLimited, match="2 calls per 86400 s"):
+        b.acquire(0)
+    day = b.budget()
+    assert day["remaining"] == 0 and 86_000 < day["next_slot_s"] <= 86_400
+    # the refused call took no slot of the hourly window either
+    hourly = RateBudget("x", 3, 3600)
+    hourly.acquire(0)
+    hourly.acquire(0)
+    assert b._window(b._items[0]) == hourly.budget()
