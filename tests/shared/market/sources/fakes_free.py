@@ -48,7 +48,9 @@ def yahoo() -> FakeApi:
         result: dict[str, Any] = {"meta": _yahoo_meta(symbol, interval),
                                   "indicators": {"quote": [{}]}}
         if symbol != "EMPT":
-            if interval == "1d":  # stamped at each session's open (09:30 New York)
+            if interval == "1d" and symbol == "BTC-USD":  # a coin's day: 00:00 UTC
+                ts = list(pd.date_range("2024-03-02", periods=4, freq="D", tz="UTC"))
+            elif interval == "1d":  # stamped at each session's open (09:30 New York)
                 ts = [pd.Timestamp(f"{d}T14:30Z") for d in DAYS]
             elif symbol == "BTC-USD":  # crypto: UTC boundaries around the clock
                 ts = list(pd.date_range("2024-03-05T23:00Z", periods=4, freq="60min"))

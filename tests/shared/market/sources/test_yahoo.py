@@ -80,3 +80,10 @@ def test_fundamentals_are_exact_decimal_strings(yahoo):
     with pytest.raises(NotFound):
         p.fetch_fundamentals("NOPE")
     assert p.fetch_fundamentals("EMPT")["name"] == "Empty Co"
+
+
+def test_crypto_daily_bars_open_at_utc_midnight_through_the_weekend(yahoo):
+    p, _ = yahoo
+    df = p.fetch_bars("BTC/USD", "1d", "2024-03-02", "2024-03-06")
+    assert list(df.index) == list(pd.date_range("2024-03-02", periods=4, freq="D", tz="UTC"))
+    assert df["close"].iloc[1] == float(price(1, "close"))  # a Sunday
