@@ -26,6 +26,7 @@ from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from prometheus_client.multiprocess import MultiProcessCollector, mark_process_dead
 
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
+_OWNER = "owner.pid"  # the master that made the directory (MultiProcessCollector reads *.db)
 
 
 def prepare_multiprocess(service: str) -> Path:
@@ -43,11 +44,23 @@ def prepare_multiprocess(service: str) -> Path:
         path.mkdir(parents=True)
     else:
         path = Path(tempfile.mkdtemp(prefix=f"trading-{service}-metrics-"))
+    (path / _OWNER).write_text(str(os.getpid()))
     os.environ[MULTIPROC_ENV] = str(path)
     # prometheus_client picks its value class when first imported (this module already has
     # it imported); pick again now that the variable is set
     values.ValueClass = values.get_value_class()
     return path
+
+
+def release_multiprocess(path: Path) -> None:
+    """Remove the metrics directory ``prepare_multiprocess`` made, unless a newer start of
+    the service has taken it over meanwhile (a restart's new master)."""
+    try:
+        if (path / _OWNER).read_text() != str(os.getpid()):
+            return
+    except OSError:
+        return
+    shutil.rmtree(path, ignore_errors=True)
 
 
 def mark_dead(pid: int) -> None:
@@ -122,7 +135,7 @@ class RequestMetrics:
     def exposition(self) -> bytes:
         """Return the metrics text: every worker's requests merged (multiprocess mode), or
         this process's."""
-        if not self.multiproc_dir:
+        if not self.multiproc_dir or not os.path.isdir(self.multiproc_dir):
             return generate_latest(self.registry)
         registry = CollectorRegistry()
         MultiProcessCollector(registry, path=self.multiproc_dir)

@@ -18,7 +18,6 @@ import importlib
 import importlib.util
 import logging
 import os
-import shutil
 import signal
 import sys
 import time
@@ -31,7 +30,7 @@ from gunicorn.app.base import BaseApplication
 
 from shared.config import Settings, load_settings
 from shared.supervisor.heartbeat import Heartbeat
-from shared.web.metrics import mark_dead, prepare_multiprocess
+from shared.web.metrics import mark_dead, prepare_multiprocess, release_multiprocess
 from shared.web.worker import BufferedWorker
 
 Factory = Callable[[Settings], Flask]
@@ -119,7 +118,7 @@ class ServiceApplication(BaseApplication):
         if self.heartbeat is not None:
             self.heartbeat.stop()
         if self.metrics_dir is not None:
-            shutil.rmtree(self.metrics_dir, ignore_errors=True)
+            release_multiprocess(self.metrics_dir)
 
 
 def _run_dev(name: str, factory: Factory, settings: Settings) -> int:

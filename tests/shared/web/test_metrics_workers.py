@@ -106,3 +106,19 @@ def test_the_metrics_directory_is_fresh_at_each_start(scanner: tuple[Suite, Path
     assert not stale.exists()
     text = requests.get(suite.url("scanner") + "/metrics", timeout=10).text
     assert _count(text, "/health") >= 1  # only this run's probes
+
+
+def test_a_stopping_master_leaves_a_directory_a_newer_start_took_over(tmp_path: Path) -> None:
+    from shared.web.metrics import release_multiprocess
+
+    taken = tmp_path / "taken"
+    taken.mkdir()
+    (taken / "owner.pid").write_text(str(os.getpid() + 1))  # the restart's new master
+    release_multiprocess(taken)
+    assert taken.exists()
+    own = tmp_path / "own"
+    own.mkdir()
+    (own / "owner.pid").write_text(str(os.getpid()))
+    (own / "counter_1.db").write_bytes(b"")
+    release_multiprocess(own)
+    assert not own.exists()
