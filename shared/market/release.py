@@ -15,6 +15,8 @@ import sqlite3
 from functools import cache
 from typing import Any
 
+from shared.sqlcompat import is_sqlite
+
 log = logging.getLogger("market.data_manager")
 
 #: Rows stored plus rows read in one batched read from which its memory is given back.
@@ -53,7 +55,7 @@ def release_memory(conn: sqlite3.Connection | None) -> None:
     Never raises: releasing memory is an optimisation, a failure is only logged.
     """
     try:
-        if conn is not None:
+        if conn is not None and is_sqlite(conn):
             conn.execute("PRAGMA shrink_memory")
         trim_heap()
     except (sqlite3.Error, OSError) as exc:
@@ -67,7 +69,10 @@ def limit_sqlite_heap(conn: sqlite3.Connection, limit: int) -> int | None:
     The limit holds for the whole process, every connection's page cache together: past it
     SQLite recycles its least recently used clean pages instead of growing each connection's
     cache to ``cache_size`` (readers then re-read pages from the OS's file cache).
+    A connection to another engine (PostgreSQL: its caches are the server's) is left alone.
     """
+    if not is_sqlite(conn):
+        return None
     try:
         before = int(conn.execute("PRAGMA soft_heap_limit").fetchone()[0])
         conn.execute(f"PRAGMA soft_heap_limit={int(limit)}")
