@@ -19,7 +19,6 @@ DESIGN = {  # the design's rules, as config/providers.example.yaml ships them
     "crypto": ["binance"],
     "equity:daily": ["yahoo", "alpaca", "alphavantage", "polygon", "tiingo"],
     "equity:intraday": ["alpaca", "alphavantage", "polygon", "tiingo"],
-    "fx": ["yahoo"],
 }
 ALL_TF = frozenset({"1m", "5m", "15m", "1h", "1d"})
 
@@ -31,7 +30,7 @@ ALL_TF = frozenset({"1m", "5m", "15m", "1h", "1d"})
     ("equity", "5m", ["alpaca", "alphavantage", "polygon", "tiingo"]),
     ("etf", "1d", ["yahoo", "alpaca", "alphavantage", "polygon", "tiingo"]),  # equity's keys
     ("etf", "1h", ["alpaca", "alphavantage", "polygon", "tiingo"]),
-    ("fx", "15m", ["yahoo"]),
+    ("fx", "15m", ["simulated"]),  # no fx route: the built-in market
 ])
 def test_design_routes_resolve(cls: str, tf: str, chain: list[str]) -> None:
     assert resolve_route(DESIGN, cls, tf) == chain
@@ -72,7 +71,7 @@ def test_manager_routes_by_the_classifier(db, market_settings: Settings, control
     s = _with(market_settings, routes=DESIGN, etf_symbols=["VTI"])
     dm = DataManager(s, db, clock=controller.clock, owner=True)
     assert dm.route("BTC/USD", "1m")[0] == "binance"
-    assert dm.route("EUR/USD", "1d") == ["yahoo"]
+    assert dm.route("EUR/USD", "1d") == ["simulated"]
     assert dm.route("SPY", "1d")[0] == "yahoo" and dm.route("VTI", "1m")[0] == "alpaca"
     assert dm.route("AAPL", "15m")[0] == "alpaca"
 
@@ -143,8 +142,6 @@ def test_failover_skips_the_keyless_and_passes_the_failing(chain) -> None:
     assert st["alphavantage"].calls == 0 and st["alphavantage"].failures == 0  # skipped
     assert st["polygon"].failures == 1 and "HTTP 500" in st["polygon"].last_error
     assert dm.counters["failovers"] == 1
-    # the file cache kept what tiingo served (a network source)
-    assert len(dm.files.read(sym, "1m", "2024-03-05", "2024-03-06")) == 30
 
 
 def test_breaker_opens_after_fail_max_and_is_skipped(chain) -> None:
