@@ -99,6 +99,12 @@ def test_a_symbol_fmp_lacks_is_the_built_in_markets(suite: Suite) -> None:
     assert spy["fundamentals"]["pe_ratio"] is None
     assert spy["missing"]["pe_ratio"] == "a fund has no earnings of its own"
     assert "fmp has no profile of SPY" in spy["providers"]["fmp"]["error"]
+    btc = _get(suite, "BTC-USD")                # a pair's slash would split the path
+    assert btc.status_code == 200, btc.text
+    coin = btc.json()["data"]
+    assert coin["symbol"] == "BTC/USD" and coin["fundamentals"]["shares_outstanding"] is None
+    assert coin["missing"]["eps"] == "a coin has no earnings"
+    assert float(coin["fundamentals"]["market_cap"]) > 1e11
 
 
 def test_unknown_symbol_is_a_404_naming_it_and_stores_nothing(suite: Suite) -> None:
