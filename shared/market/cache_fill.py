@@ -46,6 +46,30 @@ def fetch_missing(dm: DataManager, sym: str, tf: str, crypto: bool, s: pd.Timest
     return ok
 
 
+def closed_through(dm: DataManager, cutoff: pd.Timestamp, crypto: bool) -> pd.Timestamp:
+    """Return the end of the last session closed at ``cutoff`` (a crypto pair's: the UTC
+    midnight before it)."""
+    if crypto:
+        return cutoff.floor("D")
+    last = dm.calendar.previous_close(cutoff)
+    return pd.Timestamp(0, tz="UTC") if last is None else last
+
+
+def write_closed(dm: DataManager, sym: str, tf: str, crypto: bool, valid: pd.DataFrame,
+                 source: str, quality: float, cutoff: pd.Timestamp, span: Span) -> None:
+    """Keep the closed sessions of a fetched batch in the file cache, with their span.
+
+    The open session stays in the database only: the live feed stores its newest minute
+    every minute, and rewriting a year file for each (~50 ms of CPU) per symbol would cost
+    more than the fetch; a session is cached once it has closed and is fetched again.
+    """
+    end = min(span[1], closed_through(dm, cutoff, crypto))
+    if span[0] >= end:
+        return
+    dm.files.write(sym, tf, valid[valid.index < end] if len(valid) else valid,
+                   provider=source, quality=quality, covered=(span[0], end))
+
+
 def store_cached(dm: DataManager, sym: str, tf: str, crypto: bool, df: pd.DataFrame,
                  source: str, cutoff: pd.Timestamp, span: Span) -> int:
     """Validate and store bars read from the file cache (only those visible at ``cutoff``)
@@ -60,4 +84,4 @@ def store_cached(dm: DataManager, sym: str, tf: str, crypto: bool, df: pd.DataFr
     return n
 
 
-__all__ = ["fetch_missing", "store_cached"]
+__all__ = ["closed_through", "fetch_missing", "store_cached", "write_closed"]

@@ -26,7 +26,7 @@ import pybreaker
 from shared.db import Database, get_database
 from shared.domain.money import cents
 from shared.errors import AppError, NotFound, UnprocessableError, ValidationError
-from shared.market.cache_fill import fetch_missing
+from shared.market.cache_fill import fetch_missing, write_closed
 from shared.market.calendar import get_calendar, to_utc
 from shared.market.classifier import SymbolClassifier
 from shared.market.clock import MarketClock, bar_visible
@@ -358,9 +358,9 @@ class DataManager:
         n = self.store.store_batch(sym, tf, report, source, coverage=coverage)
         self.counters["rows_stored"] += n
         self.counters["rows_rejected"] += report.rows_rejected
-        if source in self.cfg.file_cache_sources:  # the span is kept even with no bar in it
-            self.files.write(sym, tf, report.valid, provider=source, quality=report.quality,
-                             covered=coverage)
+        if source in self.cfg.file_cache_sources:  # closed sessions, even with no bar in them
+            write_closed(self, sym, tf, crypto, report.valid, source, report.quality, cutoff,
+                         coverage)
 
     def ingest_session(self, session: object, symbols: list[str] | None = None, *,
                        as_of: object = None, only_missing: bool = False) -> int:

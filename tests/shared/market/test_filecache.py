@@ -190,9 +190,9 @@ class CountingProvider:
 
 
 def manager_on_fresh_db(root: Path, cache: Path, provider: CountingProvider,
-                        asset_class: str = "equity"):
+                        asset_class: str = "equity", now: str = "2024-03-13T00:00Z"):
     """Return (owner data manager, db) on a new database sharing the file cache ``cache``,
-    routing ``asset_class`` to ``provider`` alone, the clock at 2024-03-13 00:00 UTC."""
+    routing ``asset_class`` to ``provider`` alone, the clock at ``now``."""
     name = provider.name
     settings = make_settings(root, market__universe_size=20, market__data_cache_dir=str(cache),
                              market__routes={"equity": ["simulated"], "crypto": ["simulated"],
@@ -205,7 +205,7 @@ def manager_on_fresh_db(root: Path, cache: Path, provider: CountingProvider,
     ctl.configure(pace="max", replay_start="2024-03-04", replay_end="2024-03-15")
     dm = DataManager(settings, db, clock=ctl.clock, owner=True,
                      extra_providers={name: lambda: provider})
-    ctl.advance("2024-03-13T00:00Z")
+    ctl.advance(now)
     return dm, db
 
 
@@ -300,3 +300,22 @@ def test_any_bars_come_back_bit_for_bit(rows):
     for f in barfile.COLUMNS:
         a, b = getattr(arr, f), getattr(back, f)
         assert a.dtype == b.dtype and a.tobytes() == b.tobytes(), f
+
+
+def test_the_open_session_stays_out_of_the_file_cache(tmp_path, calendar):
+    prov = CountingProvider(calendar)
+    cache = tmp_path / "data-cache"
+    now = "2024-03-06T16:00Z"  # Wednesday, an hour and a half after the open
+    dm, db = manager_on_fresh_db(tmp_path / "a", cache, prov, now=now)
+    got = dm.get_historical_data("ACME", "1m", start="2024-03-05", end="2024-03-07")
+    assert len(got) == SESSION_MINUTES + 90
+    assert prov.calls == [(pd.Timestamp("2024-03-05T14:30Z"), pd.Timestamp(now))]
+    meta = dm.files.metadata("ACME", "1m", 2024, "polygon")
+    assert meta["rows"] == SESSION_MINUTES and meta["last_bar"] == "2024-03-05T20:59:00+00:00"
+    assert meta["covered"] == [["2024-03-05T14:30:00+00:00", "2024-03-05T21:00:00+00:00"]]
+    db.close()
+    dm2, db2 = manager_on_fresh_db(tmp_path / "b", cache, prov, now=now)
+    again = dm2.get_historical_data("ACME", "1m", start="2024-03-05", end="2024-03-07")
+    assert len(again) == SESSION_MINUTES + 90
+    assert prov.calls[1:] == [(pd.Timestamp("2024-03-06T14:30Z"), pd.Timestamp(now))]
+    db2.close()
