@@ -18,7 +18,6 @@ import threading
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-import ccxt
 import pandas as pd
 
 from shared.errors import (
@@ -44,6 +43,8 @@ T = TypeVar("T")
 
 def ccxt_error(exc: Exception) -> AppError:
     """Return the suite's error for a ccxt exception."""
+    import ccxt
+
     msg = f"binance: {type(exc).__name__}: {exc}"[:300]
     details = {"provider": "binance"}
     if isinstance(exc, ccxt.BadSymbol):
@@ -73,10 +74,15 @@ class BinanceProvider(SourceBase):
         self.usd_quote = usd_quote
         self._markets_lock = threading.Lock()  # one exchangeInfo however many callers
         opts = http.options
+        # imported here: ccxt loads every exchange it knows (about 56 MB, 0.3 s), which a
+        # process that only lists the providers should not pay for
+        import ccxt
+
         self.exchange = ccxt.binance({
             "enableRateLimit": False, "timeout": int(opts.timeout_s * 1000),
             "options": {"fetchMarkets": {"types": ["spot"]}, "fetchCurrencies": False},
         })
+        self._ccxt_error: type[Exception] = ccxt.BaseError
         root = http.base_url
         self.exchange.urls["api"] = {**self.exchange.urls["api"], "public": root + "/api/v3",
                                      "private": root + "/api/v3", "v1": root + "/api/v1"}
@@ -93,7 +99,7 @@ class BinanceProvider(SourceBase):
                 self.http.calls += 1
                 try:
                     return fn()
-                except ccxt.BaseError as exc:
+                except self._ccxt_error as exc:
                     raise ccxt_error(exc) from exc
         raise AssertionError("unreachable")  # pragma: no cover - reraise=True
 

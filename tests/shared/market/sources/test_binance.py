@@ -51,3 +51,16 @@ def test_unknown_pair_and_equities(binance):
         p.fetch_bars("BTC/USDT", "1h", "2024-03-02", "2024-03-03")
     with pytest.raises(ValidationError, match="crypto"):
         p.fetch_bars("AAPL", "1h", "2024-03-02", "2024-03-03")
+
+
+def test_listing_the_providers_does_not_load_ccxt():
+    """ccxt loads every exchange it knows (~56 MB): only building Binance's client may."""
+    import subprocess
+    import sys
+
+    code = ("import sys; from shared.market.sources import registry; "
+            "assert registry.PROVIDERS['binance'].asset_classes == {'crypto'}; "
+            "print('ccxt' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=60, check=True)
+    assert out.stdout.strip() == "False"
