@@ -107,6 +107,10 @@ class _NumericAsSqlite(Loader):
         return float(text)
 
 
+#: SQLite's process heap bounds, read as "none" here (setting them does nothing)
+_NO_LIMIT = frozenset({"soft_heap_limit", "hard_heap_limit"})
+
+
 # -- the connection --------------------------------------------------------------------------
 class PgConnection:
     """One thread's PostgreSQL connection, spoken to as the suite speaks to sqlite3."""
@@ -202,6 +206,8 @@ class PgConnection:
                 "ORDER BY ordinal_position", (arg,))
         elif name in ("quick_check", "integrity_check"):
             cur.execute("SELECT 'ok' AS " + name)
+        elif name in _NO_LIMIT and arg is None:  # SQLite's heap bounds: none in this process
+            cur.execute("SELECT 0 AS " + name)
         else:  # journal_mode, synchronous, cache_size, wal_checkpoint...: SQLite's own
             cur.execute("SELECT NULL AS pragma WHERE false")
         return cur

@@ -191,6 +191,13 @@ def test_rows_and_values_read_as_sqlite_gives_them(pg: PgDatabase) -> None:
     assert tuple(row) == (1, "x", 3, 1.5, 1)
     with pytest.raises(IndexError, match="no such column"):
         row["nope"]  # noqa: B018
+    # SQLite's PRAGMAs: the ones with a meaning answered, the settings ignored
+    conn = pg.get_db_connection()
+    assert [r["name"] for r in conn.execute("PRAGMA table_info(pt_book)")] == \
+        ["id", "version", "reserved_micros"]
+    assert conn.execute("PRAGMA soft_heap_limit").fetchone()[0] == 0
+    assert conn.execute("PRAGMA soft_heap_limit=1000").fetchall() == []
+    assert conn.execute("PRAGMA quick_check").fetchone()[0] == "ok"
 
 
 def test_the_translation_leaves_literals_comments_and_casts_alone() -> None:
