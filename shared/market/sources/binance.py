@@ -93,7 +93,7 @@ class BinanceProvider(SourceBase):
         return f"{base}/{self.usd_quote if quote == 'USD' else quote}"
 
     def _call(self, weight: int, fn: Callable[[], T]) -> T:
-        for attempt in retrying(self.http.options):
+        for attempt in retrying(self.http.options, self.http.sleep):
             with attempt, self.http.recording():
                 self.http.limiter.acquire(self.http.options.max_wait_s, cost=weight)
                 self.http.calls += 1

@@ -47,7 +47,7 @@ USER_AGENT = "day-trading-suite/1.0 (market data client)"
 class HttpOptions:
     """How hard a client tries: request timeout, retries and their backoff, limiter wait."""
 
-    timeout_s: float = 10.0
+    timeout_s: float = 5.0  # one request; cut to what is left of total_s
     retries: int = 2  # after the first try
     backoff_s: float = 0.5  # first wait; doubles each retry
     backoff_max_s: float = 2.0  # one wait at most (a Retry-After beyond it is cut to it)
@@ -126,7 +126,7 @@ def _retryable(exc: BaseException) -> bool:
     return isinstance(exc, RateLimited | UpstreamUnavailable) and not local
 
 
-def retrying(opts: HttpOptions) -> Retrying:
+def retrying(opts: HttpOptions, sleep: Callable[[float], None] = time.sleep) -> Retrying:
     """Return tenacity's retry loop for the provider's rate-limit answers and upstream
     failures (bounded by ``opts``); a refusal of our own limiter is not retried."""
 
@@ -138,7 +138,7 @@ def retrying(opts: HttpOptions) -> Retrying:
 
     return Retrying(retry=retry_if_exception(_retryable),
                     stop=stop_after_attempt(opts.retries + 1) | stop_after_delay(opts.total_s),
-                    wait=wait, reraise=True)
+                    wait=wait, sleep=sleep, reraise=True)
 
 
 def status_error(provider: str, status: int, message: str, *, field: str = "symbol",
@@ -184,6 +184,8 @@ class HttpSource:
         self.session.headers.update({"User-Agent": USER_AGENT, "Accept": "application/json",
                                      **(headers or {})})
         self._error_of = error_of
+        #: how the retries wait (``time.sleep``; a test may record the waits instead)
+        self.sleep: Callable[[float], None] = time.sleep
         self.calls = 0
         self.last_status: int | None = None
         self.last_error: str | None = None
@@ -198,9 +200,12 @@ class HttpSource:
             UpstreamUnavailable: 5xx, timeouts, unreachable or unreadable answers.
             NotFound, ValidationError, AuthError, UnprocessableError: the provider's 4xx.
         """
-        for attempt in retrying(self.options):
+        deadline = time.monotonic() + self.options.total_s
+        for attempt in retrying(self.options, self.sleep):
             with attempt, self.recording():
-                return self._once(path, params, decimals, field)
+                left = min(self.options.timeout_s, deadline - time.monotonic())
+                floor = min(0.5, self.options.timeout_s)  # a last try gets a fair chance
+                return self._once(path, params, decimals, field, max(left, floor))
         raise AssertionError("unreachable")  # pragma: no cover - reraise=True
 
     @contextmanager
@@ -214,13 +219,13 @@ class HttpSource:
         self.last_error = None
 
     def _once(self, path: str, params: Mapping[str, Any] | None, decimals: bool,
-              field: str) -> Any:
+              field: str, timeout_s: float) -> Any:
         self.limiter.acquire(self.options.max_wait_s)
         self.calls += 1
         url = self.base_url + path
         try:
             resp = self.session.get(url, params=dict(params or {}),
-                                    timeout=self.options.timeout_s)
+                                    timeout=timeout_s)
         except requests.RequestException as exc:
             raise UpstreamUnavailable(f"{self.name}: {type(exc).__name__}: {exc}"[:300],
                                       details={"provider": self.name}) from exc

@@ -2,6 +2,7 @@
 short retry waits pointed at them through the environment (as users point them at a proxy)."""
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
 from typing import Any
@@ -12,11 +13,19 @@ from shared.market.sources import HttpOptions, build
 from tests.conftest import serve
 from tests.shared.market.sources import fakes
 
-#: Fast retries: three tries, waits of 10-40 ms, two seconds in all.
-FAST = HttpOptions(timeout_s=2.0, retries=2, backoff_s=0.01, backoff_max_s=0.04, total_s=2.0,
-                   max_wait_s=0.0)
+#: Fast retries: three tries, waits of 10-40 ms (generous timeouts: a loaded CI machine).
+FAST = HttpOptions(timeout_s=10.0, retries=2, backoff_s=0.01, backoff_max_s=0.04,
+                   total_s=30.0, max_wait_s=0.0)
 KEYS = {"ALPHAVANTAGE_API_KEY": "av-key", "POLYGON_API_KEY": "pg-key",
         "TIINGO_API_KEY": "tg-key", "FMP_API_KEY": "fmp-key"}
+
+
+class Waits(list):
+    """A ``sleep`` that records each wait it takes."""
+
+    def __call__(self, seconds: float) -> None:
+        self.append(seconds)
+        time.sleep(seconds)
 
 
 class Served(dict):
@@ -51,6 +60,8 @@ def make(served: Served, calendar: Any
         fake.calls.clear()
         env = {**KEYS, f"{name.upper()}_BASE_URL": url}
         options = HttpOptions(**{**FAST.__dict__, **opts})
-        return build(name, None, env, options=options, calendar=calendar), fake
+        client = build(name, None, env, options=options, calendar=calendar)
+        client.http.sleep = Waits()  # the retries' waits, recorded (and taken)
+        return client, fake
 
     return _make
