@@ -1,8 +1,7 @@
 """The provider clients by name, and ``build``: one client from the settings and environment.
 
-Keys come from the environment only (``ALPACA``-style: ``ALPHAVANTAGE_API_KEY``,
-``POLYGON_API_KEY``, ``TIINGO_API_KEY``, ``FMP_API_KEY``; Yahoo and Binance's public data
-need none), and so do base URLs (``YAHOO_BASE_URL``, ``BINANCE_BASE_URL``, ...), each
+Keys come from the environment only (``ALPHAVANTAGE_API_KEY``, ``POLYGON_API_KEY``,
+``TIINGO_API_KEY``, ``FMP_API_KEY``; Yahoo and Binance's public data need none), and so do base URLs (``YAHOO_BASE_URL``, ``BINANCE_BASE_URL``, ...), each
 defaulting to the provider's real one, so tests and users can point a client at a fake or
 a proxy.  ``build`` returns None for a provider whose key is not set: not configured.
 """
