@@ -137,7 +137,7 @@ class PgConnection:
                 self._finalizer.detach()
             # give the connection back to the pool when this wrapper is collected (its thread
             # ended), without keeping the wrapper alive
-            self._finalizer = weakref.finalize(self, self.db._give_back, raw)
+            self._finalizer = weakref.finalize(self, self.db._give_back, raw, os.getpid())
         if self._guard_gen != self.db._guard_gen and raw.info.transaction_status == _IDLE:
             tables = ",".join(sorted(self.db._read_only))
             raw.execute("SELECT set_config('suite.read_only_tables', %s, false)", (tables,))
@@ -288,10 +288,12 @@ class PgDatabase(Database):
             raise OperationalError(f"PostgreSQL {redact(self.url)} cannot be reached",
                                    details=str(exc), code="database_unavailable") from exc
 
-    def _give_back(self, raw: psycopg.Connection[Any]) -> None:
+    def _give_back(self, raw: psycopg.Connection[Any], pid: int | None = None) -> None:
+        if os.getpid() != (pid or self._pid):
+            return  # a connection a forked process inherited: the parent's session, not ours
         pool = self._pool
-        if os.getpid() != self._pid or pool is None or pool.closed:
-            if os.getpid() == self._pid and not raw.closed:
+        if pool is None or pool.closed:
+            if not raw.closed:
                 raw.close()
             return
         try:

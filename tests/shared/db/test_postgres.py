@@ -173,6 +173,28 @@ def test_a_dropped_connection_is_replaced_and_the_write_retried(pg: PgDatabase,
     assert pg.get_db_connection().execute("SELECT pg_backend_pid()").fetchone()[0] != pid
 
 
+def _child_uses_then_closes(db: PgDatabase, out: mp.Queue) -> None:
+    import gc
+
+    out.put(db.fetch_one("SELECT pg_backend_pid()")[0])
+    db.close()  # the child's own pool; the connections inherited from the parent stay open
+    gc.collect()
+
+
+def test_a_forked_process_never_closes_its_parents_connections(pg: PgDatabase) -> None:
+    parent = pg.get_db_connection().execute("SELECT pg_backend_pid()").fetchone()[0]
+    ctx = mp.get_context("fork")
+    q: mp.Queue = ctx.Queue()
+    p = ctx.Process(target=_child_uses_then_closes, args=(pg, q))
+    p.start()
+    child = q.get(timeout=60)
+    p.join(timeout=30)
+    assert p.exitcode == 0 and child != parent
+    reopens = pg.reopens
+    assert pg.get_db_connection().execute("SELECT pg_backend_pid()").fetchone()[0] == parent
+    assert pg.reopens == reopens
+
+
 def test_postgresql_errors_that_a_new_attempt_may_not_meet_are_retried() -> None:
     for cls in (psycopg.errors.SerializationFailure, psycopg.errors.DeadlockDetected,
                 psycopg.errors.LockNotAvailable, psycopg.OperationalError):
