@@ -41,6 +41,8 @@ class Budget(BaseModel):
 class ProviderEntry(BaseModel):
     name: str
     configured: bool = Field(description="its keys are present, or it needs none")
+    active: bool = Field(description="built in the market owner (a route names it): only "
+                                     "then are its budget and capabilities its own answer")
     keys: list[str] = Field(description="the environment variables it needs")
     missing_keys: list[str]
     asset_classes: list[str]

@@ -3,12 +3,14 @@
 Per provider: whether it is configured (keys present, or none needed), what it serves, which
 routes name it, its breaker, its calls and failures, its last error and success, its rate
 budget, and one state word a person reads first (``ready``, ``no_key``, ``breaker_open``,
-``rate_limited``, ``failing``, ``unavailable``).  Building a provider opens no connection,
-so the report asks every one of them, routed or not.
+``rate_limited``, ``failing``, ``unavailable``).  Only providers a route names (or already
+in use) are built: building the network clients imports their libraries (ccxt alone adds
+~50 MB to a process), so an unrouted one is judged by its keys and its class.
 """
 from __future__ import annotations
 
 import os
+import sys
 import time
 from collections.abc import Mapping
 from datetime import UTC, datetime
@@ -27,6 +29,13 @@ _BUILTIN_SERVES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "csv": (("equity", "etf", "crypto"), TIMEFRAMES),
     "alpaca": (("equity", "etf", "crypto"), TIMEFRAMES),
 }
+#: What the network sources serve, when their classes are not imported (shared.market.sources).
+_SOURCE_SERVES: dict[str, tuple[str, ...]] = {
+    "yahoo": ("equity", "etf", "crypto"), "binance": ("crypto",),
+    "alphavantage": ("equity", "etf"), "polygon": ("equity", "etf", "crypto"),
+    "tiingo": ("equity", "etf"), "fmp": ("equity", "etf"),
+}
+_REGISTRY = "shared.market.sources.registry"
 STATES = ("ready", "no_key", "unavailable", "breaker_open", "rate_limited", "failing")
 
 
@@ -37,17 +46,14 @@ def iso(ts: float | None) -> str | None:
 
 def _serves(name: str, provider: Any) -> tuple[list[str], list[str]]:
     src: Any = provider
-    if src is None and name not in _BUILTIN_SERVES:
-        try:  # not configured: the class still says what it would serve
-            from shared.market.sources import registry
-
-            src = registry.PROVIDERS.get(name)
-        except ImportError:
-            src = None
+    if src is None and _REGISTRY in sys.modules:  # not built: its class says what it serves
+        src = sys.modules[_REGISTRY].PROVIDERS.get(name)
     if src is not None and getattr(src, "asset_classes", None):
         classes = [c for c in ASSET_CLASSES if c in src.asset_classes]
         tfs = [t for t in TIMEFRAMES if t in (getattr(src, "timeframes", None) or TIMEFRAMES)]
         return classes, tfs
+    if name in _SOURCE_SERVES:
+        return list(_SOURCE_SERVES[name]), list(TIMEFRAMES)
     classes_, tfs_ = _BUILTIN_SERVES.get(name, ((), ()))
     return list(classes_), list(tfs_)
 
@@ -75,21 +81,27 @@ def provider_entry(dm: DataManager, name: str, environ: Mapping[str, str],
                    now: float) -> dict[str, Any]:
     """Return one provider's line of the report."""
     ps: ProviderSet = dm.providers
-    provider = ps.get(name)
+    routes = keys_using(dm.cfg.routes, name)
+    active = ps.built(name) or bool(routes)
+    provider = ps.get(name) if active else None
     st, br = ps.status[name], ps.breakers[name]
     needs = list(KEY_ENV.get(name, ()))
-    missing = [v for v in needs if not environ.get(v)] if provider is None else []
-    if name == "alpaca" and provider is None and not missing:
-        missing = list(needs)  # the keys are in the environment but the settings lack one
+    if active:
+        configured = provider is not None
+    elif name == "alpaca":
+        configured = dm.settings.alpaca.configured
+    else:
+        configured = all(environ.get(v) for v in needs)
+    missing = [] if configured else [v for v in needs if not environ.get(v)] or needs
     classes, tfs = _serves(name, provider)
     open_until = ps.open_until(name)
     state, words = provider_state(
-        configured=provider is not None, missing_keys=missing, breaker=br.current_state,
+        configured=configured, missing_keys=missing, breaker=br.current_state,
         open_until=open_until, wait_until=st.wait_until, fail_counter=br.fail_counter, now=now)
     return {
-        "name": name, "configured": provider is not None, "keys": needs,
-        "missing_keys": missing, "asset_classes": classes, "timeframes": tfs,
-        "routes": keys_using(dm.cfg.routes, name), "state": state, "state_text": words,
+        "name": name, "configured": configured, "active": provider is not None,
+        "keys": needs, "missing_keys": missing, "asset_classes": classes, "timeframes": tfs,
+        "routes": routes, "state": state, "state_text": words,
         "breaker": {"state": br.current_state, "fail_counter": br.fail_counter,
                     "fail_max": br.fail_max, "opened_at": iso(st.opened_at),
                     "open_until": iso(open_until)},

@@ -87,6 +87,10 @@ class ProviderSet:
     def names(self) -> list[str]:
         return list(self._factories)
 
+    def built(self, name: str) -> bool:
+        """Return whether ``name`` was built already (asked for once)."""
+        return name in self._providers
+
     def get(self, name: str) -> BarProvider | None:
         """Return the provider (built on first use), or None when it is not configured."""
         if name not in self._providers:

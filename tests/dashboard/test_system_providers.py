@@ -23,7 +23,7 @@ VIEWPORTS = [(1366, 768), (1920, 1080)]
 def suite(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Suite]:
     with serve(down_binance()) as binance_url:
         s = start_suite(tmp_path_factory.mktemp("system-providers"), binance_url,
-                        ("coordination", "paper_trading", "paper_streams", "dashboard"))
+                        ("coordination", "paper_streams", "dashboard"))
         try:
             yield s
         finally:
@@ -59,6 +59,7 @@ def test_data_providers_table_in_words(browser: Any, suite: Suite, width: int,
             "no key (set POLYGON_API_KEY)"
         assert _row(page, "simulated").locator("[data-state]").inner_text() == "ready"
         assert "not routed" in _row(page, "fmp").inner_text()
+        assert "not in use" in _row(page, "yahoo").inner_text()
         assert re.fullmatch(r"\d+/\d+ a minute", _row(page, "binance").locator("td").nth(9)
                             .inner_text()), "Binance's budget"
         page.locator("#prov-title").scroll_into_view_if_needed()

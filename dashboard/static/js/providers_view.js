@@ -61,7 +61,9 @@ function lastError(p) {
 
 function budget(p) {
   const b = p.budget;
-  if (!b || b.limit == null) return el("span", { class: "muted" }, p.configured ? "no limit" : "—");
+  if (!p.configured) return el("span", { class: "muted" }, "—");
+  if (!p.active) return el("span", { class: "muted", title: "no route names it, so it is not started" }, "not in use");
+  if (!b || b.limit == null) return el("span", { class: "muted" }, "no limit");
   const per = b.period_s === 86400 ? "a day" : b.period_s === 3600 ? "an hour"
     : b.period_s === 60 ? "a minute" : `per ${num(b.period_s, 0)} s`;
   const wait = b.remaining === 0 && b.next_slot_s ? ` · next in ${num(b.next_slot_s, 0)} s` : "";

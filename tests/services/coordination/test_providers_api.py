@@ -97,7 +97,10 @@ def test_every_provider_with_its_state(coord: str) -> None:
     assert sim["state"] == "ready" and sim["calls"] > 0 and sim["last_success_at"]
     assert sorted(sim["routes"]) == ["crypto", "equity"]
     assert by["alpaca"]["state_text"] == "no key (set ALPACA_API_KEY and ALPACA_SECRET_KEY)"
-    assert by["yahoo"]["configured"] and by["yahoo"]["routes"] == []
+    yahoo = by["yahoo"]  # routed nowhere: judged by its keys, not built (no client loaded)
+    assert yahoo["configured"] and yahoo["routes"] == [] and not yahoo["active"]
+    assert yahoo["budget"] is None and yahoo["state"] == "ready"
+    assert binance["active"] and not polygon["active"]
     assert data["resolved"]["crypto"]["1m"] == ["binance", "simulated"]
     assert data["resolved"]["etf"]["1d"] == ["simulated", "polygon"]
     assert data["stale"]["failovers"] > 0 and data["checked_at"]
