@@ -18,7 +18,7 @@ from typing import Any, Protocol
 import pandas as pd
 import pybreaker
 
-from shared.errors import NotFound, UnprocessableError, ValidationError
+from shared.errors import NotFound, RateLimited, UnprocessableError, ValidationError
 
 log = logging.getLogger("market.providers")
 _CLIENT_ERRORS = (NotFound, ValidationError, UnprocessableError)
@@ -39,8 +39,7 @@ class ProviderSkipped(NotFound):
 
 def is_rate_limited(exc: BaseException) -> bool:
     """Return whether ``exc`` is a provider's "too many requests" (a 429 or its own words)."""
-    return (type(exc).__name__ == "RateLimited" or getattr(exc, "status_code", None) == 429
-            or getattr(exc, "code", None) == "rate_limited")
+    return isinstance(exc, RateLimited) or getattr(exc, "status_code", None) == 429
 
 
 @dataclass
