@@ -152,6 +152,14 @@ class SuiteJSONProvider(DefaultJSONProvider):
         return dumps_jsonable(obj, **kwargs)
 
 
+def _covered(routes: Any, cls: str) -> bool:
+    """Return whether every timeframe of ``cls`` has a route of its own (``cls``, or
+    ``cls:intraday``/``cls:<tf>`` for 1m..1h and ``cls:daily``/``cls:1d``)."""
+    spans = {k.partition(":")[2] for k in routes if k.partition(":")[0] == cls}
+    intraday = "intraday" in spans or {"1m", "5m", "15m", "1h"} <= spans
+    return "" in spans or (intraday and bool({"daily", "1d"} & spans))
+
+
 def market_label(settings: Settings) -> dict[str, Any]:
     """Return where the suite's prices come from: ``{"source": ..., "simulated": bool}``.
 
@@ -163,7 +171,7 @@ def market_label(settings: Settings) -> dict[str, Any]:
     """
     routes = settings.market.routes
     names = list(dict.fromkeys(name for chain in routes.values() for name in chain))
-    if not {"equity", "crypto"} <= set(routes) and "simulated" not in names:
+    if not all(_covered(routes, c) for c in ("equity", "crypto")) and "simulated" not in names:
         names.append("simulated")
     if not settings.alpaca.configured and len(names) > 1 and "alpaca" in names:
         names.remove("alpaca")

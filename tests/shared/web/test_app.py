@@ -238,6 +238,10 @@ def test_every_response_says_the_market_is_simulated(tmp_path: Path) -> None:
     ({"equity": ["alpaca"], "crypto": ["alpaca"]}, True, {"source": "alpaca", "simulated": False}),
     ({"equity": ["csv"], "equity:1d": ["alpaca"]}, True,  # crypto falls back to the built-in
      {"source": "csv, alpaca, simulated", "simulated": True}),
+    ({"crypto": ["csv"], "equity:intraday": ["csv"], "equity:daily": ["alpaca"]}, True,
+     {"source": "csv, alpaca", "simulated": False}),  # spans cover every equity timeframe
+    ({"crypto": ["csv"], "equity:intraday": ["csv"]}, False,  # daily equity: the built-in
+     {"source": "csv, simulated", "simulated": True}),
 ])
 def test_market_label_names_the_providers_in_use(tmp_path: Path, routes, alpaca, label) -> None:  # type: ignore[no-untyped-def]
     keys = {"alpaca__api_key": "PKTEST", "alpaca__secret_key": "sk"} if alpaca else {}
