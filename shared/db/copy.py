@@ -79,6 +79,25 @@ def _columns(db: Database, table: str) -> list[str]:
         "ORDER BY ordinal_position", (table,))]
 
 
+def _parents_first(db: Database, tables: list[str]) -> list[str]:
+    """Return ``tables`` with every table after the ones its foreign keys reference."""
+    refs: dict[str, set[str]] = {t: set() for t in tables}
+    for child, parent in db.fetch_all(
+            "SELECT c.conrelid::regclass::text, c.confrelid::regclass::text FROM pg_constraint c "
+            "WHERE c.contype = 'f' AND c.connamespace = current_schema()::regnamespace"):
+        if child in refs and parent != child:
+            refs[child].add(parent)
+    out: list[str] = []
+    while refs:
+        ready = sorted(t for t, deps in refs.items() if not deps - set(out))
+        if not ready:  # a cycle: cannot happen with this schema, keep the rest as they come
+            ready = sorted(refs)
+        out += ready
+        for t in ready:
+            refs.pop(t)
+    return out
+
+
 def copy_database(src: Database, dst: Database, *, force: bool = False, chunk: int = CHUNK,
                   say: Callable[[str], None] = lambda _m: None) -> CopyReport:
     """Copy every table of ``src`` into PostgreSQL ``dst``; return what both sides hold.
@@ -99,7 +118,7 @@ def copy_database(src: Database, dst: Database, *, force: bool = False, chunk: i
     if len(applied) != len(files) and not force:
         raise CopyRefused("the target was migrated before and may hold data: pass --force "
                           "to replace everything in it", field="to")
-    tables = [t for t in dst.table_names() if t != "schema_migrations"]
+    tables = _parents_first(dst, [t for t in dst.table_names() if t != "schema_migrations"])
     missing = set(tables) - set(src.table_names())
     if missing:
         raise CopyRefused(f"the source has no tables {sorted(missing)}", field="from")

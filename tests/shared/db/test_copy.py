@@ -44,6 +44,12 @@ def installation(tmp_path_factory: pytest.TempPathFactory) -> Path:
     clock.t = OPEN + 8 * M
     svc.process_until()
     assert svc.invariants()["ok"]
+    # rows of a child table that sorts before its parent (scan_results -> scan_runs)
+    with db.transaction() as conn:
+        conn.execute("INSERT INTO scan_runs (id, clock_ts, filters, universe_size, matched, "
+                     "duration_ms, created_at) VALUES ('r1', 't', '{}', 5, 1, 1.25, 't')")
+        conn.execute("INSERT INTO scan_results (run_id, rank, symbol, score, price_micros, "
+                     "metrics, explanation) VALUES ('r1', 1, 'AAPL', 0.5, 100250000, '{}', '[]')")
     db.close()
     return settings.database_path
 
