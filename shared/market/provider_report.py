@@ -72,7 +72,9 @@ def provider_state(*, configured: bool, missing_keys: list[str], breaker: str,
         return "breaker_open", "breaker open; the next call tries again"
     if wait_until is not None and wait_until > now:
         return "rate_limited", f"rate limited until {iso(wait_until)}"
-    if breaker == "half-open" or fail_counter:
+    if breaker == "half-open":
+        return "failing", "breaker half-open; the next call decides"
+    if fail_counter:
         return "failing", f"{fail_counter} failure(s) in a row"
     return "ready", "ready"
 

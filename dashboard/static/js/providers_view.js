@@ -21,6 +21,7 @@ export function stateWords(p) {
       : "breaker open; the next call tries again";
   }
   if (p.state === "rate_limited" && p.rate_limited_until) return `rate limited until ${when(p.rate_limited_until)}`;
+  if (p.state === "failing" && p.breaker.state === "half-open") return p.state_text;
   if (p.state === "failing") return `${p.breaker.fail_counter} failure${p.breaker.fail_counter === 1 ? "" : "s"} in a row`;
   return p.state_text;
 }

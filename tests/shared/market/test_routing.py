@@ -252,3 +252,26 @@ def test_a_reader_behind_the_owner_says_stale_and_why(db, market_settings: Setti
     assert df.attrs["errors"] == ["the market-data owner (coordination) has stored bars "
                                   "through 2024-03-05T15:00:00+00:00 only; the clock is at "
                                   "2024-03-05T15:30:00+00:00"]
+
+
+@pytest.mark.parametrize(("kw", "state", "words"), [
+    ({}, "ready", "ready"),
+    ({"configured": False, "missing_keys": ["POLYGON_API_KEY"]}, "no_key",
+     "no key (set POLYGON_API_KEY)"),
+    ({"configured": False, "missing_keys": ["A", "B"]}, "no_key", "no key (set A and B)"),
+    ({"configured": False}, "unavailable", "not available in this installation"),
+    ({"breaker": "open", "open_until": 1_700_000_060.0}, "breaker_open",
+     "breaker open until 2023-11-14T22:14:20+00:00"),
+    ({"breaker": "open", "open_until": 1_699_999_000.0}, "breaker_open",
+     "breaker open; the next call tries again"),
+    ({"wait_until": 1_700_000_005.0, "fail_counter": 1}, "rate_limited",
+     "rate limited until 2023-11-14T22:13:25+00:00"),
+    ({"fail_counter": 2}, "failing", "2 failure(s) in a row"),
+    ({"breaker": "half-open"}, "failing", "breaker half-open; the next call decides"),
+])
+def test_provider_state_in_words(kw: dict, state: str, words: str) -> None:
+    from shared.market.provider_report import provider_state
+
+    args = {"configured": True, "missing_keys": [], "breaker": "closed", "open_until": None,
+            "wait_until": None, "fail_counter": 0, "now": 1_700_000_000.0, **kw}
+    assert provider_state(**args) == (state, words)
