@@ -16,18 +16,18 @@ import os
 import tempfile
 import threading
 import weakref
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
 from psycopg import ClientCursor
-from psycopg.adapt import Dumper, Loader
 from psycopg.pq import TransactionStatus
 from psycopg_pool import ConnectionPool, PoolTimeout
 
 from shared.db import dialect
+from shared.db._pg_rows import BoolAsInt, NumericAsSqlite, Row, suite_row
 from shared.db.database import Database
 from shared.errors import DatabaseBusyError, OperationalError, ValidationError
 
@@ -39,72 +39,6 @@ _IDLE = TransactionStatus.IDLE
 #: connections forked processes inherited: never closed nor collected there (closing one
 #: would end the parent's session on the server)
 _INHERITED: list[Any] = []
-
-
-# -- rows and types --------------------------------------------------------------------------
-class Row(tuple):
-    """A result row read like ``sqlite3.Row``: by position, by column name, ``keys()``."""
-
-    __slots__ = ()
-    _index: dict[str, int] = {}
-
-    def __getitem__(self, key: Any) -> Any:  # type: ignore[override]
-        if isinstance(key, str):
-            try:
-                key = self._index[key]
-            except KeyError:
-                try:
-                    key = self._index[key.lower()]
-                except KeyError:
-                    raise IndexError(f"no such column: {key}") from None
-        return tuple.__getitem__(self, key)
-
-    def keys(self) -> list[str]:
-        return list(self._names)  # type: ignore[attr-defined]
-
-
-_row_types: dict[tuple[str, ...], type[Row]] = {}
-
-
-def _row_type(names: tuple[str, ...]) -> type[Row]:
-    cls = _row_types.get(names)
-    if cls is None:
-        index = {n.lower(): i for i, n in enumerate(names)}
-        index.update({n: i for i, n in enumerate(names)})
-        cls = type("Row", (Row,), {"__slots__": (), "_index": index, "_names": names})
-        if len(_row_types) < 10000:
-            _row_types[names] = cls
-    return cls
-
-
-def suite_row(cursor: Any) -> Callable[[Sequence[Any]], Row]:
-    """psycopg row factory: ``Row`` objects keyed by the cursor's column names."""
-    desc = cursor.description
-    cls = _row_type(tuple(c.name for c in desc) if desc else ())
-    return cls
-
-
-class _BoolAsInt(Dumper):
-    """SQLite stores a Python bool as 0/1 in INTEGER columns; so do we."""
-
-    oid = psycopg.adapters.types["int8"].oid
-
-    def dump(self, obj: bool) -> bytes:
-        return b"1" if obj else b"0"
-
-    def quote(self, obj: bool) -> bytes:
-        return b"1" if obj else b"0"
-
-
-class _NumericAsSqlite(Loader):
-    """``SUM``/``AVG`` of BIGINT are NUMERIC here: return an int when whole (SQLite's
-    INTEGER), else a float (SQLite's REAL).  Money is summed in integer micro-units."""
-
-    def load(self, data: Any) -> Any:
-        text = bytes(data).decode()
-        if "." not in text and "e" not in text.lower() and "n" not in text.lower():
-            return int(text)
-        return float(text)
 
 
 #: SQLite's process heap bounds, read as "none" here (setting them does nothing)
@@ -257,8 +191,8 @@ class PgDatabase(Database):
 
     # -- the pool ----------------------------------------------------------------------------
     def _configure(self, raw: psycopg.Connection[Any]) -> None:
-        raw.adapters.register_dumper(bool, _BoolAsInt)
-        raw.adapters.register_loader("numeric", _NumericAsSqlite)
+        raw.adapters.register_dumper(bool, BoolAsInt)
+        raw.adapters.register_loader("numeric", NumericAsSqlite)
         # SQLite's busy_timeout: how long a writer waits for the write lock before the retry
         # policy takes over (55P03 lock_not_available is retried like "database is locked")
         raw.execute(f"SET lock_timeout = {int(self.busy_timeout_ms)}")
