@@ -58,6 +58,43 @@ def test_requirements_txt_installs_the_three_locks_and_make_reinstalls_on_a_chan
         assert f"requirements/{name}.lock" in makefile
 
 
+#: code the services, the manager and the backtester run (the documented example strategies
+#: are loaded by technical analysis at run time)
+RUNTIME_CODE = ("shared", "services", "dashboard", "backtest", "hybrid_manager.py",
+                "docs/strategies")
+LOCAL = {"shared", "services", "dashboard", "backtest", "hybrid_manager"}
+
+
+def test_every_module_the_runtime_code_imports_anywhere_is_in_the_runtime_lock():
+    """Also the imports inside functions (psycopg, ccxt...) that building the apps never
+    runs: each names a distribution of the runtime lock."""
+    import ast
+    from importlib.metadata import packages_distributions
+
+    owners = packages_distributions()
+    runtime = set(LOCKS["runtime"])
+    missing: dict[str, set[str]] = {}
+    for top in RUNTIME_CODE:
+        path = ROOT / top
+        files = [path] if path.is_file() else sorted(path.rglob("*.py"))
+        for f in files:
+            for node in ast.walk(ast.parse(f.read_text(), str(f))):
+                if isinstance(node, ast.Import):
+                    mods = [a.name.split(".")[0] for a in node.names]
+                elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                    mods = [node.module.split(".")[0]]
+                else:
+                    continue
+                for m in mods:
+                    if m in sys.stdlib_module_names or m in LOCAL:
+                        continue
+                    dists = {canonicalize_name(d) for d in owners.get(m, [])}
+                    if not dists & runtime:
+                        missing.setdefault(m, set()).add(str(f.relative_to(ROOT)))
+    assert missing == {}, "imported at run time but not in pyproject's dependencies " \
+        "(add them, then `make lock`): " + repr(missing)
+
+
 def _top_level_modules(dist_name: str) -> set[str]:
     """Return the importable top-level names a distribution installs."""
     names = set()
