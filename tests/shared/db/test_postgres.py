@@ -13,7 +13,14 @@ import pytest
 
 from shared.config import load_settings
 from shared.db import Database, get_database, is_lock_error, migrate
-from shared.db.dialect import DatabaseError, UnsupportedSQL, ddl_to_pg, split_statements, to_pg
+from shared.db.dialect import (
+    DatabaseError,
+    IntegrityError,
+    UnsupportedSQL,
+    ddl_to_pg,
+    split_statements,
+    to_pg,
+)
 from shared.db.ownership import MARKET_TABLES
 from shared.db.postgres import PgDatabase, redact
 from shared.errors import ConfigError
@@ -193,6 +200,19 @@ def test_a_forked_process_never_closes_its_parents_connections(pg: PgDatabase) -
     reopens = pg.reopens
     assert pg.get_db_connection().execute("SELECT pg_backend_pid()").fetchone()[0] == parent
     assert pg.reopens == reopens
+
+
+def test_a_transaction_an_error_aborted_is_never_reported_committed(pg: PgDatabase) -> None:
+    # SQLite keeps a transaction open after a failed statement; PostgreSQL aborts it and would
+    # answer COMMIT with a silent ROLLBACK: the engine raises instead of reporting a commit
+    sql = "INSERT INTO suite_state (key, value, updated_by, updated_at) VALUES (?, ?, ?, ?)"
+    with pytest.raises(psycopg.errors.InFailedSqlTransaction, match="rolled back"):
+        with pg.transaction() as conn:
+            conn.execute(sql, ("aborted-1", "1", "t", "t"))
+            with pytest.raises(IntegrityError):
+                conn.execute(sql, ("aborted-1", "2", "t", "t"))  # swallowed by the caller
+    assert pg.fetch_one("SELECT COUNT(*) FROM suite_state WHERE key = 'aborted-1'")[0] == 0
+    assert not pg.get_db_connection().in_transaction
 
 
 def test_postgresql_errors_that_a_new_attempt_may_not_meet_are_retried() -> None:
