@@ -60,6 +60,11 @@ def test_system_page_says_compose_runs_the_processes(page: Any, suite: Suite, vp
     # the command is in view without scrolling the table sideways
     box = page.locator("#services code.cmd").first.bounding_box()
     assert box is not None and box["x"] + box["width"] <= w
+    page.select_option("#log-service", "news")  # not started: no log file yet
+    empty = page.locator("#log")
+    empty.filter(has_text="docker compose logs news").wait_for(timeout=10_000)
+    assert "hybrid_manager.py" not in empty.inner_text()
+    page.select_option("#log-service", "paper_trading")
     screenshot(page, f"system-compose-{vp}")
     assert page.console_errors == []  # type: ignore[attr-defined]
 

@@ -111,7 +111,8 @@ async function loadLog() {
   const atEnd = box.scrollTop + box.clientHeight >= box.scrollHeight - 4;
   try {
     const d = await api(`/api/v1/services/${name}/logs`, { query: { lines: 80, level } });
-    if (!d.lines.length) box.replaceChildren(emptyState(`No log from ${name} yet.`, `It writes ${d.path} once it starts; start it with hybrid_manager.py start.`));
+    if (!d.lines.length) box.replaceChildren(emptyState(`No log from ${name} yet.`, `It writes ${d.path} once it starts; ` +
+      (compose ? `its console: docker compose logs ${name.replaceAll("_", "-")}.` : "start it with hybrid_manager.py start.")));
     else if (!d.entries.length) box.replaceChildren(emptyState(`Nothing at ${level} or above in the last ${d.lines.length} lines of ${name}'s log.`, "Choose a lower level (debug shows everything)."));
     else box.replaceChildren(...d.entries.map(logLine));
     if (atEnd) box.scrollTop = box.scrollHeight;
