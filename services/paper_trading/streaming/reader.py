@@ -2,7 +2,8 @@
 
 A thread with its own read-only SQLite connection (WAL: readers never block the writers)
 polls every ``poll_s``.  ``PRAGMA data_version`` tells in one step whether anyone committed
-since the last look, so an idle poll is one pragma and one clock read.  Each busy poll is one
+since the last look, so an idle poll is one pragma and one clock read (on PostgreSQL: one
+row of the newest marks, see ``source``).  Each busy poll is one
 read transaction (one snapshot: a fill and its order row agree) that reads, by row id:
 
 - ``pt_orders.seq``         new orders -> trade_updates ``new`` (or ``rejected``)
@@ -31,6 +32,7 @@ import numpy as np
 import pandas as pd
 
 from services.paper_trading.streaming import messages as m
+from services.paper_trading.streaming.source import ReadError, Source
 from shared.domain.money import from_micros
 from shared.market.clock import MarketClock, bar_visible
 from shared.trading.records import OrderRecord, parse_ts
@@ -96,15 +98,6 @@ class _RO:
         return self.conn.execute(sql, params).fetchall()
 
 
-def connect_ro(path: Path | str) -> sqlite3.Connection:
-    """Return a read-only connection (autocommit; ``BEGIN`` opens a snapshot)."""
-    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, isolation_level=None,
-                           check_same_thread=False)
-    conn.row_factory = sqlite3.Row
-    conn.execute("PRAGMA busy_timeout = 5000")
-    return conn
-
-
 def _iso(ts: pd.Timestamp) -> str:
     return ts.tz_convert("UTC").isoformat() if ts.tzinfo else ts.tz_localize("UTC").isoformat()
 
@@ -116,7 +109,8 @@ class Reader:
         self.db_path = db_path
         self.settings = settings
         self.cfg = settings.paper_trading.streams
-        self.conn = connect_ro(db_path)
+        self.source = Source(db_path, settings)  # SQLite's file, or PostgreSQL
+        self.conn = self.source.conn
         self.clock = MarketClock(_RO(self.conn), settings.market.clock)  # type: ignore[arg-type]
         self.interest = Interest()
         self._dv: int | None = None
@@ -155,7 +149,7 @@ class Reader:
 
     # -- one poll ------------------------------------------------------------------------
     def poll(self) -> Batch | None:
-        dv = self.conn.execute("PRAGMA data_version").fetchone()[0]
+        dv = self.source.version()
         if dv != self._dv:
             self.clock.invalidate()
         now = self.clock.now_ts()
@@ -164,7 +158,7 @@ class Reader:
         t0 = time.monotonic()
         self._dv, self._now = dv, now
         batch = Batch(committed_at=t0)
-        self.conn.execute("BEGIN")
+        self.source.begin()
         try:
             self._follow_run()
             self._trading(batch)
@@ -310,14 +304,9 @@ class Reader:
                      ) -> list[tuple[int, str]]:
         """Return (id, SSE frame) of ``account``'s events in (after, upto] (catch-up reads on
         a connection of the caller's thread; see ``Hub``)."""
-        conn = connect_ro(self.db_path)
-        try:
-            rows = conn.execute(
-                "SELECT id, type, payload, created_at FROM trade_events WHERE id > ? AND "
-                "id <= ? AND account = ? ORDER BY id LIMIT ?",
-                (after, upto, account, limit)).fetchall()
-        finally:
-            conn.close()
+        rows = self.source.read(
+            "SELECT id, type, payload, created_at FROM trade_events WHERE id > ? AND "
+            "id <= ? AND account = ? ORDER BY id LIMIT ?", (after, upto, account, limit))
         return [(int(r["id"]), m.sse_event(r["id"], r["type"], r["payload"], r["created_at"]))
                 for r in rows]
 
@@ -432,7 +421,7 @@ class PollerThread:
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout=5)
-        self.reader.conn.close()
+        self.reader.source.close()
 
     @property
     def alive(self) -> bool:
@@ -453,7 +442,7 @@ class PollerThread:
                 log.exception("stream poll failed")
                 try:
                     self.reader.conn.execute("ROLLBACK")
-                except sqlite3.Error:
+                except ReadError:
                     pass
                 self._stop.wait(0.5)
             self._stop.wait(self.poll_s)
