@@ -162,7 +162,8 @@ def test_every_service_and_the_manager_run_without_the_test_and_dev_sets(tmp_pat
             blocked |= _top_level_modules(dist)
     assert {"pytest", "playwright", "scipy", "hypothesis", "schemathesis", "backtesting",
             "empyrical", "ruff"} <= blocked
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("TRADING__", "PYTEST"))}
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("TRADING__", "PYTEST"))
+           and k not in ("DATABASE_URL", "TRADING_CONFIG", "PROMETHEUS_MULTIPROC_DIR")}
     env.update(BLOCKED_MODULES=json.dumps(sorted(blocked)), PYTHONPATH=str(ROOT),
                DATABASE_PATH=str(tmp_path / "trading.db"), LOG_DIR=str(tmp_path / "logs"),
                TRADING__ENV="test")
