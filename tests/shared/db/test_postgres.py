@@ -279,6 +279,23 @@ def test_database_url_selects_the_engine_and_a_bad_scheme_stops_the_start(
     assert type(Database.from_settings(lite)) is Database
 
 
+def test_the_managers_migrate_runs_on_database_url(pg_cluster, tmp_path: Path,  # noqa: ANN001
+                                                  monkeypatch: pytest.MonkeyPatch,
+                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    import hybrid_manager
+
+    url = pg_cluster.create_database(migrated=False)
+    monkeypatch.setenv("DATABASE_URL", url)
+    monkeypatch.setenv("DATABASE_PATH", str(tmp_path / "unused.db"))
+    monkeypatch.setenv("LOG_DIR", str(tmp_path / "logs"))
+    assert hybrid_manager.main(["migrate"]) == 0
+    out = capsys.readouterr().out
+    assert "applied: 0001_init.sql" in out and f"database: {url}" in out
+    assert not (tmp_path / "unused.db").exists()  # DATABASE_PATH names SQLite only
+    assert hybrid_manager.main(["migrate"]) == 0
+    assert "database is up to date" in capsys.readouterr().out
+
+
 def test_migrate_on_an_empty_postgresql_database_then_again_is_a_no_op(pg_cluster) -> None:
     db = PgDatabase(pg_cluster.create_database(migrated=False))
     try:
