@@ -32,6 +32,7 @@ from services.news.market import Market, MarketView
 from services.news.sources import AlpacaSource, FileSource, NewsSource, SimulatedSource
 from shared.config import Settings
 from shared.db import Database, DatabaseServiceMixin
+from shared.db.notify import NEWS, notify
 from shared.errors import NotFound, UnprocessableError, ValidationError
 from shared.market import alpaca_news
 
@@ -125,6 +126,8 @@ class NewsService(DatabaseServiceMixin):
                     "dedup_key": key, "external_id": a.external_id, "origin": a.origin,
                     "event_type": a.event_type, "duplicate_count": 0, "known_at": known,
                     "ingested_at": stamp}))
+            if res.inserted or res.merged:
+                notify(conn, NEWS)  # the stream server wakes on commit (PostgreSQL)
             return res
 
         return self.run_in_transaction(write, "news:ingest")

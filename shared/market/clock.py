@@ -23,6 +23,7 @@ import pandas as pd
 
 from shared.config_sections.market import ClockSection
 from shared.db import Database
+from shared.db.notify import MARKET_CLOCK, notify
 from shared.errors import Conflict, ValidationError
 from shared.market.calendar import MarketCalendar, get_calendar, to_utc
 from shared.market.timeframes import parse_timeframe
@@ -275,6 +276,7 @@ class ClockController:
              st.replay_end.isoformat(), st.sim_anchor.isoformat(),
              st.wall_anchor.isoformat(), int(st.paused), st.step_minutes,
              datetime.now(UTC).isoformat(), self.updated_by))
+        notify(conn, MARKET_CLOCK)  # readers of the clock wake on commit (PostgreSQL)
 
     def start_run(self, expect_run: int, *, paused: bool,
                   also: Callable[[Any], None] | None = None,

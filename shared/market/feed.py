@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
+from shared.db.notify import MARKET_FEED, notify
 from shared.db.ownership import MARKET_TABLES
 from shared.market.reads import coverage_cap, fill_missing
 from shared.market.release import limit_sqlite_heap, release_memory
@@ -379,6 +380,8 @@ class MarketFeed:
                 "updated_at = excluded.updated_at",
                 (self._through.isoformat(), len(self.equities) + len(self.crypto),
                  self._backfill_label, self._epoch, self.owner, now))
+            # readers waiting for bars (the stream server) wake on commit (PostgreSQL)
+            notify(conn, MARKET_FEED, self._through.isoformat())
 
     def status(self) -> dict[str, Any]:
         s = self.stats

@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from services.paper_trading.adapters import archive
+from shared.db.notify import TRADING, notify
 from shared.errors import Conflict, NotFound, ServiceUnavailable, ValidationError
 
 
@@ -64,6 +65,7 @@ class MarketRuns:
             counts = archive.archive_run(
                 uow.conn, mine, datetime.now(UTC).isoformat(),
                 None if starts_at is None else starts_at.astimezone(UTC).isoformat())
+            notify(uow.conn, TRADING, "market_run")
             uow.commit()
         svc.market_run_started()
         return {"run": run, "archived": counts, "already_started": False}

@@ -19,6 +19,7 @@ from services.paper_trading.service_layer.portfolio import PortfolioUseCases
 from services.paper_trading.service_layer.snapshot import snapshot
 from shared.config import Settings
 from shared.db import Database, DatabaseServiceMixin
+from shared.db.notify import TRADING, notify
 from shared.domain.money import from_micros
 from shared.errors import NotFound, ServiceUnavailable, UnprocessableError
 from shared.market.calendar import MarketCalendar, get_calendar
@@ -96,6 +97,8 @@ class PaperTradingService(PortfolioUseCases, DatabaseServiceMixin):
             if books:  # the books, the clock and this thread's "now" in one market run
                 self._same_run_as_now(check_run(uow.conn))
             yield uow
+            # the stream server wakes when this commits (PostgreSQL; a rollback drops it)
+            notify(uow.conn, TRADING)
         if not conn.in_transaction:  # not nested in an outer unit of work
             self.checkpoints.after_commit(conn)
 
