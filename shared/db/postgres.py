@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+import re
 import tempfile
 import threading
 import weakref
@@ -41,6 +42,8 @@ _IDLE = TransactionStatus.IDLE
 _INHERITED: list[Any] = []
 
 
+_PLAIN_INSERT = re.compile(r"^\s*INSERT\s+(OR\s+IGNORE\s+)?INTO\s+\w+\s*\([^)]*\)\s*VALUES\s*\(",
+                           re.I)
 #: SQLite's process heap bounds, read as "none" here (setting them does nothing)
 _NO_LIMIT = frozenset({"soft_heap_limit", "hard_heap_limit"})
 
@@ -107,7 +110,12 @@ class PgConnection:
         return cur
 
     def executemany(self, sql: str, seq: Iterable[Any]) -> Any:
-        cur = self.raw.cursor()
+        raw = self.raw
+        # A plain INSERT ... VALUES binds every parameter to a column, so the server infers
+        # its type: bound server-side, psycopg pipelines the rows (about twice the rows a
+        # second of the client-side binding that every other statement uses)
+        cur = (psycopg.Cursor(raw) if _PLAIN_INSERT.match(sql) and "SELECT" not in sql.upper()
+               else raw.cursor())
         cur.executemany(dialect.to_pg(sql, True), list(seq))
         return cur
 
