@@ -104,14 +104,28 @@ def service_cpu(state_file: Path) -> dict[str, float]:
     return out
 
 
+def _read(env: dict[str, str], sql: str) -> list[Any]:
+    """Return ``sql``'s rows from the suite's database (``DATABASE_URL`` or the SQLite file)."""
+    if env.get("DATABASE_URL"):
+        import psycopg
+
+        with psycopg.connect(env["DATABASE_URL"]) as conn:
+            return conn.execute(sql).fetchall()
+    import sqlite3
+
+    db = sqlite3.connect(env["DATABASE_PATH"])
+    try:
+        return db.execute(sql).fetchall()
+    finally:
+        db.close()
+
+
 def bench_suite(tmp: Path, keep: Path | None = None, backend: str = "sqlite",
                 url: str | None = None, db_cpu: Any = lambda: 0.0) -> dict[str, Any]:
     """Replay one session through the whole suite on ``backend`` (``url`` on PostgreSQL),
     print its figures and return them (empty when the suite did not start); ``db_cpu()``
     reads the database server's CPU seconds so far (PostgreSQL's cluster; 0 for SQLite)."""
     from bench._backends import backend_env
-    from shared.config import load_settings
-    from shared.db import Database
 
     base = 6400
     ports = {"COORDINATION": 0, "SCANNER": 1, "PATTERN_ANALYSIS": 2, "TECHNICAL_ANALYSIS": 3,
@@ -163,13 +177,9 @@ def bench_suite(tmp: Path, keep: Path | None = None, backend: str = "sqlite",
         print(f"[{backend}] session replay, 100 symbols, 1-minute cycles: {wall:.1f} s "
               f"(target < 60 s) {'OK' if wall < 60 else 'OVER'}; cycles {out.get('cycles')}, "
               f"trades {out.get('trades')}, pnl {out.get('pnl')}")
-        db = Database.from_settings(load_settings(environ=env))
-        try:
-            rows = db.fetch_all("SELECT name, SUM(duration_ms), COUNT(*) FROM coord_steps "
-                                "GROUP BY name ORDER BY 2 DESC")
-            outputs = db.fetch_all("SELECT outputs FROM coord_steps WHERE name = 'analyze'")
-        finally:
-            db.close()
+        rows = _read(env, "SELECT name, SUM(duration_ms), COUNT(*) FROM coord_steps "
+                          "GROUP BY name ORDER BY 2 DESC")
+        outputs = _read(env, "SELECT outputs FROM coord_steps WHERE name = 'analyze'")
         fig["steps"] = {name: float(ms) / 1000 for name, ms, _n in rows}
         for name, ms, n in rows:
             print(f"  step {name:10s} {float(ms) / 1000:8.2f} s over {n} cycles")
