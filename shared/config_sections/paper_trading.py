@@ -45,6 +45,9 @@ class StreamsSection(StrictModel):
 
     # how often the one poller per process reads the database for new rows
     poll_s: float = Field(0.01, gt=0, le=5)
+    # PostgreSQL: the poller waits for writers' notifications instead, at most this long
+    # (and never past the market clock's next minute); a backstop, not a latency
+    listen_fallback_s: float = Field(1.0, gt=0, le=60)
     # a client that has not authenticated by then gets Alpaca's "auth timeout" and is closed
     auth_timeout_s: float = Field(10.0, gt=0, le=300)
     # a client whose socket holds more unsent bytes than this is closed as too slow

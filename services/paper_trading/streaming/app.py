@@ -26,6 +26,7 @@ async def _startup(app: web.Application) -> None:
     from services.paper_trading.streaming.hub import Hub
     from services.paper_trading.streaming.reader import PollerThread, Reader
     from shared.db import Database
+    from shared.db.notify import MARKET_CLOCK, MARKET_FEED, NEWS, TRADING, Waiter
     from shared.db.ownership import MARKET_TABLES
     from shared.market.clock import MarketClock
 
@@ -41,7 +42,10 @@ async def _startup(app: web.Application) -> None:
     rt.hub.loop = asyncio.get_running_loop()
     # offer, not call_soon_threadsafe(publish) per poll: polls made while the loop is busy
     # fanning out are merged, never queued (see hub)
-    rt.poller = PollerThread(reader, rt.hub.offer, settings.paper_trading.streams.poll_s)
+    scfg = settings.paper_trading.streams
+    waiter = Waiter.for_database(rt.db, (TRADING, MARKET_FEED, MARKET_CLOCK, NEWS),
+                                 poll_s=scfg.poll_s)
+    rt.poller = PollerThread(reader, rt.hub.offer, scfg.poll_s, waiter, scfg.listen_fallback_s)
     rt.poller.start()
     rt.lag_task = asyncio.create_task(_watch_lag(rt))
 
@@ -85,7 +89,8 @@ async def health(request: web.Request) -> web.Response:
             "database": {"reachable": reachable, "latency_ms": latency},
             "poller": {"alive": p.alive, "polls": p.polls, "busy_polls": p.busy,
                        "errors": p.errors, "last_error": p.last_error,
-                       "last_poll_age_s": poll_age},
+                       "last_poll_age_s": poll_age,
+                       "wake": p.waiter.snapshot() if p.waiter is not None else None},
             "loop_lag_ms": {"last": round(rt.lag_ms_last, 3), "max": round(rt.lag_ms_max, 3),
                             "max_5s": round(max(rt.lag_recent, default=0.0), 3)},
             "clients": rt.hub.snapshot(), "environment": rt.settings.env}

@@ -16,10 +16,16 @@ and, when the market clock or the owner's ``market_feed.through_ts`` moved, the 
 closed in between (``bars`` has no row id: its watermark is market time, never past the clock
 nor past what the owner stored).  Messages are built and encoded here, off the event loop; the
 loop only writes them out (``Hub.publish``).
+
+On PostgreSQL the thread does not poll every ``poll_s``: it waits for the writers'
+notifications (``shared.db.notify``: paper trading's books, the feed's progress, the clock,
+news), so a commit reaches the clients at once and an idle suite costs the server a poll a
+second (``listen_fallback_s``), not a hundred.
 """
 from __future__ import annotations
 
 import logging
+import math
 import sqlite3
 import threading
 import time
@@ -33,6 +39,7 @@ import pandas as pd
 
 from services.paper_trading.streaming import messages as m
 from services.paper_trading.streaming.source import ReadError, Source
+from shared.db.notify import Waiter
 from shared.domain.money import from_micros
 from shared.market.clock import MarketClock, bar_visible
 from shared.trading.records import OrderRecord, parse_ts
@@ -138,6 +145,17 @@ class Reader:
         }
         self.bar_mark = self.visible_through()
         self.news_mark = self.clock.now_ts()
+
+    def until_next_minute(self) -> float:
+        """Return the wall seconds until the market clock's next whole minute (when bars
+        close and a poll finds new ones without a write), or inf while it stands still."""
+        st = self.clock.state()
+        if st.mode != "live" and (st.paused or st.pace in ("max", "step")):
+            return math.inf
+        speed = 1.0 if st.mode == "live" or st.pace == "realtime" else max(st.speed, 1e-9)
+        now = self.clock.now_ts()
+        left = (now.floor("min") + pd.Timedelta(minutes=1) - now).total_seconds()
+        return left / speed + 0.001
 
     def visible_through(self) -> pd.Timestamp:
         """Return the market time up to which bars are visible and stored."""
@@ -399,12 +417,21 @@ class Reader:
 
 
 class PollerThread:
-    """Run ``reader.poll()`` every ``poll_s`` and hand each batch to ``deliver``."""
+    """Run ``reader.poll()`` every ``poll_s`` and hand each batch to ``deliver``.
 
-    def __init__(self, reader: Reader, deliver: Callable[[Batch], None], poll_s: float) -> None:
+    With a PostgreSQL ``waiter`` (``shared.db.notify``) the thread sleeps until a writer's
+    commit notifies it instead: at most ``fallback_s``, and never past the market clock's
+    next minute (bars close and news publish by the clock, without a write).  On SQLite the
+    waiter sleeps ``poll_s``, as before.
+    """
+
+    def __init__(self, reader: Reader, deliver: Callable[[Batch], None], poll_s: float,
+                 waiter: Waiter | None = None, fallback_s: float = 1.0) -> None:
         self.reader = reader
         self.deliver = deliver
         self.poll_s = poll_s
+        self.waiter = waiter
+        self.fallback_s = fallback_s
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self.polls = 0
@@ -421,13 +448,27 @@ class PollerThread:
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout=5)
+        if self.waiter is not None:
+            self.waiter.close()
         self.reader.source.close()
 
     @property
     def alive(self) -> bool:
         return self._thread is not None and self._thread.is_alive()
 
+    def _sleep(self) -> None:
+        w = self.waiter
+        if w is None or w.url is None:
+            self._stop.wait(self.poll_s)
+            return
+        w.wait(min(self.fallback_s, self.reader.until_next_minute()), self._stop)
+
     def _run(self) -> None:
+        if self.waiter is not None:
+            try:  # LISTEN before the first poll: no commit after it goes unnoticed
+                self.waiter.start()
+            except Exception:  # noqa: BLE001 - unreachable now: its wait() tries again
+                log.warning("stream poller cannot listen yet", exc_info=True)
         while not self._stop.is_set():
             try:
                 batch = self.reader.poll()
@@ -445,5 +486,5 @@ class PollerThread:
                 except ReadError:
                     pass
                 self._stop.wait(0.5)
-            self._stop.wait(self.poll_s)
+            self._sleep()
 
