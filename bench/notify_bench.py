@@ -1,0 +1,232 @@
+"""Commit -> trade_update latency through the stream server: SQLite's poll vs PostgreSQL's
+LISTEN/NOTIFY, in one run.
+
+Run: ``.venv/bin/python bench/notify_bench.py [--samples 40] [--idle-s 10]
+[--backend sqlite|postgresql|both]``.
+
+For each variant a fresh database (SQLite file, or a database of the tests' throw-away
+PostgreSQL cluster) gets a session of AAPL bars and the clock at the open; the stream server
+runs as its real process (``python -m services.paper_trading.streaming``), and this process
+is the writer: paper trading's own service object (``PaperTradingService``, the code behind
+its REST API) submits an order and later sweeps its fill, each in its one unit of work.  The
+figure is from the writer's commit returning to the probe (a websockets client here)
+receiving the update, on one clock (``perf_counter``):
+
+- ``sqlite``: the poller polls every ``poll_s`` (10 ms), as it always did.
+- ``postgresql poll``: ``listen_fallback_s`` = 10 ms: the PostgreSQL poller waking every
+  10 ms as on SQLite (what it did before LISTEN), for comparison.
+- ``postgresql listen``: the default: woken by the commit's NOTIFY, at most 1 s apart.
+
+Besides latency: the CPU the stream server's process and (PostgreSQL) the database server used
+while ``--idle-s`` seconds passed with a client connected and nothing written.
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+import tempfile
+import threading
+import time
+from datetime import timedelta
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from bench._backends import chosen, cluster, cluster_cpu, load_average  # noqa: E402
+from bench.harness import pct  # noqa: E402
+
+KEY = "notify-bench"
+
+
+class Probe:
+    """One trading-stream client on its own loop: when each (order id, event) arrived."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.seen: dict[tuple[str, str], float] = {}
+        self.cond = threading.Condition()
+        self.ready = threading.Event()
+        self._stop = False
+        self.thread = threading.Thread(target=lambda: asyncio.run(self._run()), daemon=True)
+
+    async def _run(self) -> None:
+        from websockets.asyncio.client import connect
+
+        async with connect(self.url, compression=None, max_queue=None) as ws:
+            await ws.send(json.dumps({"action": "authenticate",
+                                      "data": {"key_id": KEY, "secret_key": "s"}}))
+            await ws.recv()
+            await ws.send(json.dumps({"action": "listen",
+                                      "data": {"streams": ["trade_updates"]}}))
+            await ws.recv()
+            self.ready.set()
+            while not self._stop:
+                try:
+                    raw = await asyncio.wait_for(ws.recv(), 0.5)
+                except TimeoutError:
+                    continue
+                t = time.perf_counter()
+                data = json.loads(raw)["data"]
+                with self.cond:
+                    self.seen[(data["order"]["id"], data["event"])] = t
+                    self.cond.notify_all()
+
+    def start(self) -> None:
+        self.thread.start()
+        if not self.ready.wait(30):
+            raise RuntimeError("the probe did not connect")
+
+    def wait(self, order_id: str, event: str, timeout: float = 10.0) -> float:
+        """Return when (perf_counter) the update arrived.
+
+        Raises:
+            TimeoutError: it did not arrive in ``timeout`` seconds.
+        """
+        with self.cond:
+            if not self.cond.wait_for(lambda: (order_id, event) in self.seen, timeout):
+                raise TimeoutError(f"no {event} for {order_id}")
+            return self.seen[(order_id, event)]
+
+    def stop(self) -> None:
+        self._stop = True
+        self.thread.join(5)
+
+
+def _prepare(tmp: Path, url: str | None) -> Any:
+    from shared.db import Database, migrate
+    from shared.market import ClockController
+    from tests.conftest import make_settings
+    from tests.services.paper_trading.helpers import OPEN, seed_bars
+
+    over = {"database__url": url} if url else {}
+    settings = make_settings(tmp, **over)
+    db = Database.from_settings(settings)
+    migrate(db)
+    seed_bars(db, "AAPL", OPEN, [(100 + i % 7, 101 + i % 7, 99 + i % 7, 100.5 + i % 7)
+                                 for i in range(390)])
+    ctl = ClockController(db, settings.market.clock)
+    ctl.reset()
+    ctl.configure(pace="step", replay_start="2024-01-02", replay_end="2024-01-03")
+    ctl.advance(OPEN + timedelta(minutes=1))
+    db.close()
+    return settings
+
+
+def _cpu(pid: int) -> float:
+    import psutil
+
+    try:
+        p = psutil.Process(pid)
+        procs = [p, *p.children(recursive=True)]
+    except psutil.NoSuchProcess:
+        return 0.0
+    total = 0.0
+    for q in procs:
+        try:
+            t = q.cpu_times()
+        except psutil.NoSuchProcess:
+            continue
+        total += t.user + t.system
+    return total
+
+
+def run_variant(name: str, pg: Any, samples: int, idle_s: float) -> dict[str, Any]:
+    from services.paper_trading.service_layer.service import PaperTradingService
+    from shared.trading.schemas import OrderRequest
+    from tests.dashboard.harness import Suite
+    from tests.services.paper_trading.helpers import OPEN
+
+    tmp = Path(tempfile.mkdtemp(prefix="notify-bench-"))
+    url = pg.create_database() if pg is not None else None
+    settings = _prepare(tmp, url)
+    env: dict[str, str] = {}
+    if url:
+        env["DATABASE_URL"] = url
+    if name == "postgresql poll":
+        env["TRADING__paper_trading__streams__listen_fallback_s"] = "0.01"
+    suite = Suite(tmp, env)
+    svc = PaperTradingService(settings)
+    account = svc.accounts.resolve(KEY, "s")
+    new, fill = [], []
+    try:
+        suite.start("paper_streams")
+        pid = suite.procs["paper_streams"].pid
+        probe = Probe(suite.url("paper_streams").replace("http://", "ws://") + "/stream")
+        probe.start()
+        minute = 1
+        for _ in range(samples):
+            rec = svc.submit_order(OrderRequest(symbol="AAPL", side="buy", qty=Decimal(1)),
+                                   account=account)
+            t0 = time.perf_counter()  # the submission's unit of work has committed
+            new.append(probe.wait(rec.id, "new") - t0)
+            minute += 1
+            svc.process_until(OPEN + timedelta(minutes=minute))  # the fill's unit of work
+            t0 = time.perf_counter()
+            fill.append(probe.wait(rec.id, "fill") - t0)
+        time.sleep(1.0)  # let the last updates' work end
+        c0, d0, w0 = _cpu(pid), cluster_cpu(pg), time.perf_counter()
+        time.sleep(idle_s)
+        wall = time.perf_counter() - w0
+        idle_srv = (_cpu(pid) - c0) / wall
+        idle_db = (cluster_cpu(pg) - d0) / wall if pg is not None else 0.0
+        health = suite_health(suite)
+        probe.stop()
+    finally:
+        suite.stop_all()
+        svc.db.close()
+    return {"name": name, "new": new, "fill": fill, "idle_srv": idle_srv, "idle_db": idle_db,
+            "polls": health["poller"]["polls"], "wake": health["poller"].get("wake")}
+
+
+def suite_health(suite: Any) -> dict[str, Any]:
+    import requests
+
+    return requests.get(suite.url("paper_streams") + "/health", timeout=5).json()["data"]
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--samples", type=int, default=40)
+    ap.add_argument("--idle-s", type=float, default=10.0)
+    ap.add_argument("--backend", default="both")
+    args = ap.parse_args()
+    names = chosen(args.backend)
+    variants = [v for b in names for v in
+                (["sqlite"] if b == "sqlite" else ["postgresql poll", "postgresql listen"])]
+    rows = []
+    with cluster("postgresql" in names) as pg:
+        for v in variants:
+            print(f"{v}: {args.samples} orders and fills", file=sys.stderr, flush=True)
+            rows.append(run_variant(v, pg if v.startswith("postgresql") else None,
+                                    args.samples, args.idle_s))
+    print("stream server: writer's commit -> trade_update received by a websocket client "
+          f"({args.samples} orders, each a 'new' and a 'fill'; {load_average()})")
+    print(f"  {'variant':>18} | {'new p50':>8} {'p99':>8} | {'fill p50':>8} {'p99':>8} | "
+          f"{'idle CPU: streams':>17} {'database':>9} | {'polls':>6}")
+    for r in rows:
+        both = r["new"] + r["fill"]
+        print(f"  {r['name']:>18} | {pct(r['new'], 0.5):>5.1f} ms "
+              f"{pct(r['new'], 0.99):>5.1f} ms | {pct(r['fill'], 0.5):>5.1f} ms "
+              f"{pct(r['fill'], 0.99):>5.1f} ms | {r['idle_srv'] * 100:>15.1f} % "
+              f"{r['idle_db'] * 100:>7.1f} % | {r['polls']:>6}")
+        r["all_p50"] = pct(both, 0.5)  # ms
+    print(f"  idle CPU: share of one core while {args.idle_s:g} s passed with the client "
+          "connected and nothing written (the stream server's process; PostgreSQL's server "
+          "processes). polls: the stream poller's polls over the whole variant")
+    by = {r["name"]: r for r in rows}
+    if "postgresql listen" in by and "postgresql poll" in by:
+        a, b = by["postgresql listen"], by["postgresql poll"]
+        print(f"  PostgreSQL listen vs poll: latency p50 {a['all_p50']:.1f} vs "
+              f"{b['all_p50']:.1f} ms; idle database CPU {a['idle_db'] * 100:.1f} % vs "
+              f"{b['idle_db'] * 100:.1f} %; stream server {a['idle_srv'] * 100:.1f} % vs "
+              f"{b['idle_srv'] * 100:.1f} %")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
