@@ -17,6 +17,7 @@ from shared.analytics import Decision, Fill
 from shared.db import Database
 from shared.db.bounds import db_int
 from shared.domain.money import from_micros, to_micros
+from shared.sqlcompat import table_exists_sql
 
 # Coordination's decision ledger (its migration 0009) is read through this name with the
 # columns (order_id, decision_id, strategy, pattern); until it exists trips have no decision.
@@ -162,8 +163,7 @@ class ReportRepository:
         return from_micros(row[0]) if row else Decimal(0)
 
     def _has_table(self, name: str) -> bool:
-        return self.db.fetch_one("SELECT 1 FROM sqlite_master WHERE type IN ('table', 'view') "
-                                 "AND name = ?", (name,)) is not None
+        return self.db.fetch_one(table_exists_sql(self.db), (name,)) is not None
 
     def decisions(self, order_ids: Iterable[str]) -> dict[str, Decision]:
         """Return ``{order_id: Decision}`` from coordination's ledger (empty until it exists)."""
