@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from shared.db.dialect import DatabaseError, OperationalErrors
+from shared.db.dialect import DatabaseError, OperationalErrors, pg_fault
 from shared.db.retry import call_with_lock_retry, is_lock_error
 from shared.db.stats import QueryStats
 from shared.errors import OperationalError, ValidationError
@@ -47,8 +47,11 @@ def _needs_reopen(exc: BaseException) -> bool:
     return any(m in text for m in _REOPEN_MARKERS)
 
 
-def _operational(exc: sqlite3.OperationalError) -> Exception:
+def _operational(exc: BaseException) -> Exception:
     """Return a clear ``OperationalError`` for disk faults, or ``exc`` itself."""
+    fault = pg_fault(exc)
+    if fault is not None:
+        return OperationalError(fault, details=str(exc), code="database_unavailable")
     text = str(exc).lower()
     for marker, message in _FATAL_MARKERS.items():
         if marker in text:
@@ -526,7 +529,8 @@ class _Transaction:
             self.db.stats.record_transaction(self.label, time.perf_counter() - self.t0, committed)
             if committed:
                 self.db.write_succeeded()
-        if exc_type is not None and issubclass(exc_type, OperationalErrors):
+        if exc_type is not None and (issubclass(exc_type, OperationalErrors)
+                                     or pg_fault(exc) is not None):
             if not is_lock_error(exc):
                 self.db.write_failed(exc)
             mapped = _operational(exc)

@@ -66,6 +66,24 @@ def is_pg_retryable(exc: BaseException) -> bool:
     return isinstance(exc, psycopg.OperationalError) and not state
 
 
+#: PostgreSQL's faults of the server, not of the statement, in words (SQLite's are in
+#: shared/db/database.py): SQLSTATE or its class -> message
+_FAULTS = {"53100": "the database server's disk is full",
+           "53200": "the database server is out of memory",
+           "53300": "the database server has no free connection (max_connections)",
+           "25006": "the database is read-only (a standby, or default_transaction_read_only)",
+           "57P01": "the database server is shutting down",
+           "08": "the database server cannot be reached"}
+
+
+def pg_fault(exc: BaseException) -> str | None:
+    """Return what is wrong with the PostgreSQL server behind ``exc`` in words, else None."""
+    if psycopg is None or not isinstance(exc, psycopg.Error):
+        return None
+    state = getattr(exc, "sqlstate", None) or ""
+    return _FAULTS.get(state) or _FAULTS.get(state[:2])
+
+
 # -- scanning ------------------------------------------------------------------------------
 _DOLLAR = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)?\$")
 

@@ -42,6 +42,9 @@ _IDLE = TransactionStatus.IDLE
 _INHERITED: list[Any] = []
 
 
+CONNECT_TIMEOUT_S = 5
+#: how long a thread waits for a free pooled connection before a 503
+LEASE_TIMEOUT_S = 10.0
 _PLAIN_INSERT = re.compile(r"^\s*INSERT\s+(OR\s+IGNORE\s+)?INTO\s+\w+\s*\([^)]*\)\s*VALUES\s*\(",
                            re.I)
 #: SQLite's process heap bounds, read as "none" here (setting them does nothing)
@@ -211,24 +214,40 @@ class PgDatabase(Database):
             with self._lock:
                 if self._pool is None:
                     self.path.parent.mkdir(parents=True, exist_ok=True)
+                    # one direct connection first: a wrong host, port or login is one clear
+                    # error now, where the pool would retry it in the background until a
+                    # lease timed out
+                    try:
+                        psycopg.connect(self.url, connect_timeout=CONNECT_TIMEOUT_S).close()
+                    except psycopg.Error as exc:
+                        raise self._unreachable(exc) from exc
                     self._pool = ConnectionPool(
                         self.url, min_size=1, max_size=self.pool_max_size, open=True,
-                        name=f"suite-{os.getpid()}", timeout=30.0,
+                        name=f"suite-{os.getpid()}", timeout=LEASE_TIMEOUT_S,
                         kwargs={"autocommit": True, "cursor_factory": ClientCursor,
                                 "row_factory": suite_row},
                         configure=self._configure)
         return self._pool
 
+    def _unreachable(self, exc: BaseException) -> OperationalError:
+        lines = str(exc).strip().splitlines()
+        reason = lines[0].rsplit(" failed: ", 1)[-1] if lines else type(exc).__name__
+        return OperationalError(f"PostgreSQL {redact(self.url)} cannot be reached ({reason})",
+                                details=str(exc), code="database_unavailable")
+
     def _lease(self) -> psycopg.Connection[Any]:
+        pool = self._get_pool()
         try:
-            return self._get_pool().getconn()
+            return pool.getconn()
         except PoolTimeout as exc:
+            if pool.get_stats().get("connections_errors", 0) and not pool.get_stats().get(
+                    "pool_available", 0):  # the server went away: not a busy pool
+                raise self._unreachable(exc) from exc
             raise DatabaseBusyError(
-                f"no PostgreSQL connection free within 30 s (database.pool_max_size="
-                f"{self.pool_max_size})", details=str(exc)) from exc
+                f"no PostgreSQL connection free within {LEASE_TIMEOUT_S:g} s "
+                f"(database.pool_max_size={self.pool_max_size})", details=str(exc)) from exc
         except psycopg.OperationalError as exc:
-            raise OperationalError(f"PostgreSQL {redact(self.url)} cannot be reached",
-                                   details=str(exc), code="database_unavailable") from exc
+            raise self._unreachable(exc) from exc
 
     def _give_back(self, raw: psycopg.Connection[Any], pid: int | None = None) -> None:
         if os.getpid() != (pid or self._pid):

@@ -21,7 +21,7 @@ from tenacity import (
     wait_exponential_jitter,
 )
 
-from shared.db.dialect import is_pg_retryable
+from shared.db.dialect import is_pg_retryable, pg_fault
 from shared.errors import DatabaseBusyError
 
 T = TypeVar("T")
@@ -77,7 +77,6 @@ def call_with_lock_retry(
     except Exception as exc:
         if is_lock_error(exc):
             log.error("sqlite lock, giving up", extra={"attempts": attempts, "error": str(exc)})
-            raise DatabaseBusyError(
-                f"the database stayed locked after {attempts} attempts", details=str(exc)
-            ) from exc
+            what = pg_fault(exc) or "the database stayed locked"
+            raise DatabaseBusyError(f"{what} after {attempts} attempts", details=str(exc)) from exc
         raise

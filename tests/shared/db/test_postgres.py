@@ -5,6 +5,7 @@ replaced, and the SQL translation leaves literals alone."""
 from __future__ import annotations
 
 import multiprocessing as mp
+import socket
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -23,7 +24,7 @@ from shared.db.dialect import (
 )
 from shared.db.ownership import MARKET_TABLES
 from shared.db.postgres import PgDatabase, redact
-from shared.errors import ConfigError
+from shared.errors import ConfigError, OperationalError
 from tests.conftest import make_settings
 
 
@@ -213,6 +214,29 @@ def test_a_transaction_an_error_aborted_is_never_reported_committed(pg: PgDataba
                 conn.execute(sql, ("aborted-1", "2", "t", "t"))  # swallowed by the caller
     assert pg.fetch_one("SELECT COUNT(*) FROM suite_state WHERE key = 'aborted-1'")[0] == 0
     assert not pg.get_db_connection().in_transaction
+
+
+def test_server_faults_are_clear_errors_and_counted_as_failed_writes(pg_url: str) -> None:
+    ro = PgDatabase(f"{pg_url}?options=-cdefault_transaction_read_only%3Don")
+    try:
+        with pytest.raises(OperationalError, match="the database is read-only") as err:
+            ro.execute_with_retry(
+                "INSERT INTO suite_state (key, value, updated_by, updated_at) VALUES (?, ?, ?, ?)",
+                ("ro", "1", "t", "t"))
+        assert err.value.code == "database_unavailable"
+        assert ro.write_failures == 1 and ro.fetch_one("SELECT 1")[0] == 1  # reads still work
+    finally:
+        ro.close()
+    with socket.socket() as s:  # a port nothing listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    gone = PgDatabase(f"postgresql://postgres@127.0.0.1:{port}/x?connect_timeout=2")
+    try:
+        with pytest.raises(OperationalError, match="cannot be reached"):
+            gone.fetch_one("SELECT 1")
+        assert not gone.ping()
+    finally:
+        gone.close()
 
 
 def test_postgresql_errors_that_a_new_attempt_may_not_meet_are_retried() -> None:
