@@ -49,6 +49,8 @@ def _needs_reopen(exc: BaseException) -> bool:
 
 def _operational(exc: BaseException) -> Exception:
     """Return a clear ``OperationalError`` for disk faults, or ``exc`` itself."""
+    if is_lock_error(exc):  # the retry policy's to judge (a dropped connection, a shutdown)
+        return exc
     fault = pg_fault(exc)
     if fault is not None:
         return OperationalError(fault, details=str(exc), code="database_unavailable")

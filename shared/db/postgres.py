@@ -87,7 +87,8 @@ class PgConnection:
     @property
     def in_transaction(self) -> bool:
         raw = self._raw
-        return raw is not None and not raw.closed and raw.info.transaction_status != _IDLE
+        return (raw is not None and not raw.closed and not raw.broken
+                and raw.info.transaction_status != _IDLE)
 
     def execute(self, sql: str, params: Any = ()) -> Any:
         raw = self.raw

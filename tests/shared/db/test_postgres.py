@@ -239,6 +239,27 @@ def test_server_faults_are_clear_errors_and_counted_as_failed_writes(pg_url: str
         gone.close()
 
 
+def test_a_connection_dropped_inside_a_transaction_runs_it_again_whole(pg: PgDatabase,
+                                                                      pg_url: str) -> None:
+    calls: list[int] = []
+
+    def write(conn) -> bool:  # noqa: ANN001
+        calls.append(1)
+        conn.execute("INSERT INTO suite_state (key, value, updated_by, updated_at) "
+                     "VALUES (?, ?, ?, ?)", ("mid-tx", str(len(calls)), "t", "t"))
+        if len(calls) == 1:  # the server ends this session mid-transaction
+            pid = conn.execute("SELECT pg_backend_pid()").fetchone()[0]
+            with psycopg.connect(pg_url, autocommit=True) as admin:
+                admin.execute("SELECT pg_terminate_backend(%s)", (pid,))
+            conn.execute("SELECT 1")
+        return True
+
+    assert pg.run_in_transaction(write)
+    assert len(calls) == 2
+    assert [tuple(r) for r in pg.fetch_all(
+        "SELECT key, value FROM suite_state WHERE key = 'mid-tx'")] == [("mid-tx", "2")]
+
+
 def test_postgresql_errors_that_a_new_attempt_may_not_meet_are_retried() -> None:
     for cls in (psycopg.errors.SerializationFailure, psycopg.errors.DeadlockDetected,
                 psycopg.errors.LockNotAvailable, psycopg.OperationalError):
