@@ -3,6 +3,10 @@
 Several gunicorn workers may each start a loop; only the holder of the ``workflow`` lease row
 (renewed every poll, expiring after ``lease_ttl_s``) runs cycles, so exactly one process
 drives the suite and another takes over within the TTL when it dies.
+
+Between ticks the loop sleeps ``poll_s``; on PostgreSQL a write of the clock row (a step, a
+resume, a new run: ``shared.db.notify.MARKET_CLOCK``) wakes it at once, so a stepped clock's
+cycle starts when the step commits rather than at the next poll.
 """
 from __future__ import annotations
 
@@ -13,6 +17,7 @@ import threading
 import uuid
 from typing import Any
 
+from shared.db.notify import MARKET_CLOCK, Waiter
 from shared.errors import Conflict
 
 log = logging.getLogger("coordination.loop")
@@ -96,9 +101,18 @@ class WorkflowLoop:
 
     def _run(self) -> None:
         log.info("workflow loop started", extra={"holder": self.holder})
-        while not self._stop.is_set():
-            try:
-                self.tick()
-            except Exception:  # keep the loop alive; the run row holds the details
-                log.exception("workflow tick failed")
-            self._stop.wait(self.svc.cfg.poll_s)
+        poll_s = self.svc.cfg.poll_s
+        waiter = Waiter.for_database(self.svc.db, (MARKET_CLOCK,), poll_s=poll_s)
+        try:
+            waiter.start()  # before the first tick: a step committed after it wakes the loop
+        except Exception:  # noqa: BLE001 - unreachable now: each wait tries again
+            log.warning("workflow loop cannot listen to the clock yet", exc_info=True)
+        try:
+            while not self._stop.is_set():
+                try:
+                    self.tick()
+                except Exception:  # keep the loop alive; the run row holds the details
+                    log.exception("workflow tick failed")
+                waiter.wait(poll_s, self._stop)  # SQLite: sleeps poll_s, as before
+        finally:
+            waiter.close()
