@@ -108,7 +108,7 @@ class PgConnection:
         try:
             cur.execute(pg, params if params else None)
         except psycopg.Error:
-            if pg.startswith("BEGIN") and raw.info.transaction_status != _IDLE:
+            if pg.startswith("BEGIN") and self.in_transaction:
                 raw.execute("ROLLBACK")  # the lock wait failed: leave no transaction behind
             raise
         return cur
