@@ -3,7 +3,7 @@
 
 The supervisor lives in ``shared.supervisor``; this entry point composes it with the commands
 their owners register: paper trading's ``accounts``, coordination's ``reset``, the
-backtester's ``replay`` and ``optimize``, and the database's ``db copy``.  A backtest goes straight to the backtester, which
+backtester's ``replay`` and ``optimize``, and the database's ``db copy`` and ``db verify``.  A backtest goes straight to the backtester, which
 needs none of the supervisor's modules and so starts in a fraction of the time.
 """
 from __future__ import annotations

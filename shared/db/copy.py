@@ -117,6 +117,7 @@ def _reachable(url: str, side: str) -> None:
     except psycopg.Error as exc:
         reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         reason = reason.rsplit(" failed: ", 1)[-1].removeprefix("connection is bad: ")
+        reason = reason.removeprefix("FATAL:").strip()
         raise CopyRefused(f"PostgreSQL at {redact(url)} cannot be reached ({reason})",
                           field=side) from exc
 

@@ -119,7 +119,8 @@ def test_paper_trading_started_on_the_postgresql_copy_serves_the_same_account(
 
 
 def test_an_unreachable_server_or_a_bad_url_is_one_sentence_and_exit_2(
-        installation: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:  # noqa: F811
+        installation: Path, tmp_path: Path, pg_cluster: PgCluster,  # noqa: F811
+        capsys: pytest.CaptureFixture[str]) -> None:
     source = f"sqlite:///{installation}"
     # the real command line: one sentence on stdout, nothing on stderr (no traceback)
     out = subprocess.run([sys.executable, "hybrid_manager.py", "db", "copy", "--from", source,
@@ -132,6 +133,7 @@ def test_an_unreachable_server_or_a_bad_url_is_one_sentence_and_exit_2(
         "postgresql://u@127.0.0.1:1/x": "cannot be reached (Connection refused).",
         "postgresql://u:pw@127.0.0.1:notaport/x": "cannot be reached (invalid integer value",
         "mysql://h/d": "unknown database URL 'mysql://h/d'",
+        pg_cluster.url("nope"): 'cannot be reached (database "nope" does not exist).',
     }
     for url, expected in cases.items():
         t0 = time.monotonic()
