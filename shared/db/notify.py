@@ -192,7 +192,7 @@ class Waiter:
                 pass
 
     def close(self) -> None:
-        """Stop listening (waits for a ``wait`` in progress, at most a quarter second)."""
+        """Stop listening (after a ``wait`` in progress returns: set its ``stop`` first)."""
         with self._lock:
             self._close()
 
