@@ -2,14 +2,17 @@
 
 Each writer process builds its service's app with ``create_app`` (so the real service object,
 ``Database`` and retry policy), then calls one mutating route through the Flask test client
-as fast as it can for ``seconds``.  It reports every call's latency, every failure whose code
-or message mentions a lock, and its ``Database.stats`` (retries, transactions, max).
-Used by tests/reliability/test_contention.py (short) and bench/contention_bench.py (60 s).
+as fast as it can for ``seconds``.  It reports every call's latency, every 5xx and every
+failure whose code or message mentions a lock, busy, a deadlock or a serialization failure,
+the ids of the rows its 2xx answers name, and its ``Database.stats`` (retries, transactions,
+max).  Used by tests/reliability/test_contention.py (short, SQLite),
+tests/reliability/test_contention_pg.py (PostgreSQL) and bench/contention_bench.py (60 s).
 """
 from __future__ import annotations
 
 import importlib
 import multiprocessing as mp
+import re
 import time
 import uuid
 from pathlib import Path
@@ -50,25 +53,33 @@ def _request(name: str, i: int, tag: str) -> tuple[str, str, dict[str, Any]]:
 #: Every service that writes the shared database (the dashboard only reads).
 WRITERS = ("paper_trading", "news", "reporting", "technical_analysis", "pattern_recognition",
            "scanner", "pattern_analysis", "coordination")
+#: Where the row a writer's 2xx answer names (``data.id``) is stored: one new row per call.
+CREATES = {"paper_trading": "pt_orders", "news": "news", "scanner": "scan_runs"}
+#: what a lock or a transaction conflict surfaced to a client reads like, on either engine
+LOCK_TEXT = re.compile(r"database is locked|busy|\block\b|deadlock|serializ|concurrent update")
 
 
-def writer(name: str, overrides: dict[str, Any], seconds: float, start_at: float,
-           out: Any) -> None:
-    """Run one writer until ``start_at + seconds``; put its figures on ``out``."""
+def writer(name: str, overrides: dict[str, Any], seconds: float, market: Any, ready: Any,
+           go: Any, out: Any) -> None:
+    """Build the app, wait for ``market`` (the bars stored), warm up, put the name on
+    ``ready``; once ``go`` is set, write for ``seconds``; put the figures on ``out``."""
     from tests.conftest import make_settings
 
     settings = make_settings(Path(overrides.pop("_tmp")), **overrides)
     app = importlib.import_module(MODULES[name]).create_app(settings)
     client = app.test_client()
     tag = f"{name}-{uuid.uuid4().hex[:6]}"
+    market.wait()
     client.open(*_request(name, 0, tag)[:2], json=_request(name, 0, tag)[2])  # warm up
     db = app.extensions["db"]
     base = db.stats.snapshot()
     lat: list[float] = []
     statuses: dict[int, int] = {}
     lock_errors: list[str] = []
-    while time.time() < start_at:
-        time.sleep(0.005)
+    ids: list[Any] = []
+    ready.put(name)
+    go.wait()
+    start_at = time.time()
     i = 1
     end = start_at + seconds
     while time.time() < end:
@@ -80,11 +91,14 @@ def writer(name: str, overrides: dict[str, Any], seconds: float, start_at: float
         if resp.status_code >= 400:
             err = (resp.get_json(silent=True) or {}).get("error") or {}
             text = f"{err.get('code', '')} {err.get('message', '')}".lower()
-            if resp.status_code >= 500 or "database is locked" in text or "busy" in text:
+            if resp.status_code >= 500 or LOCK_TEXT.search(text):
                 lock_errors.append(resp.get_data(as_text=True)[:200])
+        elif name in CREATES:
+            ids.append(((resp.get_json(silent=True) or {}).get("data") or {}).get("id"))
         i += 1
     stats = db.stats.snapshot()
     out.put({"name": name, "latencies": lat, "statuses": statuses, "errors": lock_errors,
+             "ids": ids,
              "retries": stats["retries"] - base["retries"],
              "transactions": stats["transactions"] - base["transactions"],
              "rollbacks": stats["rollbacks"] - base["rollbacks"], "max_ms": stats["max_ms"]})
@@ -93,35 +107,50 @@ def writer(name: str, overrides: dict[str, Any], seconds: float, start_at: float
 def run_contention(tmp: Path, seconds: float, writers: tuple[str, ...] = WRITERS,
                    **overrides: Any) -> list[dict[str, Any]]:
     """Run every writer in its own process on one migrated database; return their figures."""
-    from shared.db import Database, migrate
-    from tests.conftest import make_settings, own_market
-
-    base = {"security__rate_limit": "", "market__universe_size": 25, **overrides}
-    settings = make_settings(tmp, **base)
-    database = Database.from_settings(settings)
-    migrate(database)
-    # the market as coordination's feed stores it: what the analyses and the scan read
-    own_market(settings, database, history_days={"5m": 3, "1d": 62})
-    # the automation's paper account exists before the start, as in a running suite: else
-    # reporting's first snapshots race paper trading's first order (422 "no account yet")
     from datetime import UTC, datetime
     from decimal import Decimal
 
     from services.paper_trading.service_layer.accounts import AccountDirectory
+    from shared.db import Database, migrate
+    from tests.conftest import make_settings, own_market
 
+    t0 = time.monotonic()
+    base = {"security__rate_limit": "", "market__universe_size": 25, **overrides}
+    settings = make_settings(tmp, **base)
+    database = Database.from_settings(settings)
+    migrate(database)
+    # the automation's paper account exists before the start, as in a running suite: else
+    # reporting's first snapshots race paper trading's first order (422 "no account yet")
     AccountDirectory(database, Decimal(str(settings.paper_trading.starting_cash)),
                      lambda: datetime.now(UTC)).ensure_automation()
-    database.close()
-    ctx = mp.get_context("spawn")
-    out = ctx.Queue()
-    start_at = time.time() + 20  # every process imports and builds its app before the start
-    procs = [ctx.Process(target=writer, args=(n, {**base, "_tmp": str(tmp)}, seconds, start_at,
-                                              out), daemon=True) for n in writers]
+    # Fresh processes (no pytest state, no inherited connection) forked from one server that
+    # imported the services once: eight cold imports cost ~10 s of CPU on a shared runner.
+    # (Were the server already started by an earlier caller, its children import as needed.)
+    ctx = mp.get_context("forkserver")
+    ctx.set_forkserver_preload([__name__, *(MODULES[n] for n in writers)])
+    market, ready, go, out = ctx.Event(), ctx.Queue(), ctx.Event(), ctx.Queue()
+    # every process builds its app while the market is stored, then warms up on it; all
+    # start writing together
+    procs = [ctx.Process(target=writer, args=(n, {**base, "_tmp": str(tmp)}, seconds, market,
+                                              ready, go, out), daemon=True) for n in writers]
     for p in procs:
         p.start()
+    try:
+        # the market as coordination's feed stores it: what the analyses and the scan read
+        own_market(settings, database, history_days={"5m": 3, "1d": 62})
+    finally:
+        database.close()
+        market.set()
+    t1 = time.monotonic()
+    for _ in procs:
+        ready.get(timeout=240)
+    go.set()
+    t2 = time.monotonic()
     results = [out.get(timeout=seconds + 240) for _ in procs]
     for p in procs:
         p.join(30)
+    print(f"\n{database.label}: market stored in {t1 - t0:.1f}s, then {len(procs)} writers "
+          f"built and warmed up in {t2 - t1:.1f}s more, {seconds:g}s of load")
     return results
 
 
