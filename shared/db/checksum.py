@@ -88,7 +88,10 @@ def stream(conn: Any, sql: str, chunk: int = 5000) -> Iterator[list[Any]]:
     On PostgreSQL through a server-side cursor, which needs the caller's open transaction.
     """
     if is_pg(conn):
-        with conn.raw.cursor(name=f"suite_stream_{next(_cursor_ids)}") as cur:
+        from psycopg.rows import tuple_row
+
+        with conn.raw.cursor(name=f"suite_stream_{next(_cursor_ids)}",
+                             row_factory=tuple_row) as cur:
             cur.itersize = chunk
             cur.execute(sql)
             while rows := cur.fetchmany(chunk):
