@@ -33,6 +33,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from shared.sqlcompat import is_sqlite
+
 try:
     import fcntl
 except ImportError:  # pragma: no cover - not POSIX: the mutex alone, SQLite does the rest
@@ -88,13 +90,13 @@ class Checkpoints:
 
     def adopt(self, conn: sqlite3.Connection) -> None:
         """Switch ``conn`` to the backstop threshold (once per connection)."""
-        if self.every and getattr(self._local, "conn", None) is not conn:
+        if self.every and getattr(self._local, "conn", None) is not conn and is_sqlite(conn):
             conn.execute(f"PRAGMA wal_autocheckpoint={self.BACKSTOP_PAGES}")
             self._local.conn = conn
 
     def after_commit(self, conn: sqlite3.Connection) -> bool:
         """Count a unit of work; checkpoint (PASSIVE) on every ``every``-th; True if it ran."""
-        if not self.every:
+        if not self.every or not is_sqlite(conn):  # PostgreSQL checkpoints on its own
             return False
         with self._mutex:
             self._count += 1
