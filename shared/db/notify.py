@@ -58,8 +58,9 @@ def _check(channel: str) -> None:
 def notify(conn: Any, channel: str, payload: str = "") -> None:
     """Queue a notification on ``channel`` in ``conn``'s open transaction.
 
-    PostgreSQL delivers it when the transaction commits and never if it rolls back.  On SQLite
-    this does nothing (readers there poll).
+    PostgreSQL delivers it when the transaction commits and never if it rolls back; in a
+    transaction a failed statement already aborted, nothing is sent (it can only roll back).
+    On SQLite this does nothing (readers there poll).
 
     Raises:
         ValueError: ``channel`` is not one of ``CHANNELS`` or ``payload`` is too long.
@@ -69,6 +70,11 @@ def notify(conn: Any, channel: str, payload: str = "") -> None:
         raise ValueError(f"notification payload was {len(payload.encode())} bytes; "
                          f"PostgreSQL takes at most {MAX_PAYLOAD}")
     if is_postgres(conn):
+        from psycopg.pq import TransactionStatus
+
+        raw = getattr(conn, "raw", None)
+        if raw is not None and raw.info.transaction_status == TransactionStatus.INERROR:
+            return  # an aborted transaction: it rolls back, and a statement here would fail
         conn.execute("SELECT pg_notify(?, ?)", (channel, payload))
 
 

@@ -73,6 +73,17 @@ def test_a_rolled_back_notification_is_never_delivered(pg: PgDatabase, waiter: W
     assert waiter.stats["notifications"] == 1 and waiter.stats["timeouts"] == 1
 
 
+def test_an_aborted_transaction_notifies_nothing_and_raises_nothing(pg: PgDatabase,
+                                                                    waiter: Waiter) -> None:
+    conn = pg.get_db_connection()
+    conn.execute("BEGIN")
+    with pytest.raises(Exception, match="division by zero"):
+        conn.execute("SELECT 1 / 0")
+    notify(conn, TRADING, "aborted")  # the unit of work's exit path: no second error
+    conn.execute("ROLLBACK")
+    assert waiter.wait(0.3) == frozenset()
+
+
 def test_a_commit_wakes_a_waiter_in_another_process_within_100_ms(pg: PgDatabase) -> None:
     proc = _child(pg.url, TRADING, 10.0)
     try:
