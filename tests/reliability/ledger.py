@@ -10,7 +10,6 @@ the ledger and the fills, the ledger's running balance, equity against the visib
 """
 from __future__ import annotations
 
-import sqlite3
 import time
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
@@ -25,6 +24,7 @@ from shared.config import load_settings
 from shared.db import Database
 from shared.domain.money import from_micros
 from shared.market.manager import DataManager
+from tests.reliability.dbread import snapshot
 from tests.reliability.suite import Suite
 
 CENT = Decimal("0.01")
@@ -114,32 +114,22 @@ class Audit:
         return sum(1 for q in self.positions.values() if q)
 
 
-def _rows(conn: sqlite3.Connection, sql: str, args: tuple[Any, ...] = ()) -> list[dict[str, Any]]:
-    cur = conn.execute(sql, args)
-    names = [d[0] for d in cur.description]
-    return [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
-
-
-def audit(db_path: Path, now: pd.Timestamp, accepted: dict[str, str]) -> Audit:
-    """Recompute paper trading's books (the automation's account, 1) from ``db_path``; ``accepted`` maps every
-    client_order_id that got a 2xx to the order id it was given.  Each broken rule is added
-    to ``problems`` (an empty list means every check held)."""
-    conn = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)
-    try:
-        conn.execute("BEGIN")  # one snapshot for every read below
-        orders = {r["id"]: r for r in _rows(conn, "SELECT * FROM pt_orders WHERE account = 1")}
-        fills = _rows(conn, "SELECT * FROM pt_fills WHERE account = 1 ORDER BY id")
-        acct = _rows(conn, "SELECT * FROM pt_accounts WHERE id = 1")[0]
-        ledger = _rows(conn, "SELECT * FROM pt_ledger WHERE account = 1 ORDER BY id")
-        pos_rows = _rows(conn, "SELECT symbol, qty_micros FROM pt_positions WHERE account = 1")
+def audit(database: str | Path, now: pd.Timestamp, accepted: dict[str, str]) -> Audit:
+    """Recompute paper trading's books (the automation's account, 1) from ``database`` (a
+    SQLite file's path or a ``postgresql://`` URL, read directly: tests/reliability/dbread.py);
+    ``accepted`` maps every client_order_id that got a 2xx to the order id it was given.  Each
+    broken rule is added to ``problems`` (an empty list means every check held)."""
+    with snapshot(database) as rows:  # one snapshot for every read below
+        orders = {r["id"]: r for r in rows("SELECT * FROM pt_orders WHERE account = 1")}
+        fills = rows("SELECT * FROM pt_fills WHERE account = 1 ORDER BY id")
+        acct = rows("SELECT * FROM pt_accounts WHERE id = 1")[0]
+        ledger = rows("SELECT * FROM pt_ledger WHERE account = 1 ORDER BY id")
+        pos_rows = rows("SELECT symbol, qty_micros FROM pt_positions WHERE account = 1")
         cut = (now - pd.Timedelta(minutes=1)).strftime("%Y-%m-%dT%H:%M:%S+00:00")
-        prices = {r["symbol"]: from_micros(r["close_micros"]) for r in _rows(
-            conn, "SELECT symbol, (SELECT close_micros FROM bars b WHERE b.symbol = p.symbol "
-                  "AND timeframe = '1m' AND ts <= ? ORDER BY ts DESC LIMIT 1) AS close_micros "
-                  "FROM pt_positions p WHERE account = 1", (cut,)) if r["close_micros"] is not None}
-        conn.rollback()
-    finally:
-        conn.close()
+        prices = {r["symbol"]: from_micros(r["close_micros"]) for r in rows(
+            "SELECT symbol, (SELECT close_micros FROM bars b WHERE b.symbol = p.symbol "
+            "AND timeframe = '1m' AND ts <= ? ORDER BY ts DESC LIMIT 1) AS close_micros "
+            "FROM pt_positions p WHERE account = 1", (cut,)) if r["close_micros"] is not None}
     bad: list[str] = []
     by_cid = {o["client_order_id"]: o for o in orders.values()}
     # every stored order is one a client got a 2xx for, under the id it was given

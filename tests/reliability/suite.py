@@ -43,6 +43,12 @@ class Suite:
         self.http.headers["X-API-Key"] = SECRETS["API_KEY"]
         self.seen: set[int] = set()
 
+    @property
+    def database(self) -> str | Path:
+        """Where the services store: ``DATABASE_URL`` when an override set one (PostgreSQL),
+        else the SQLite file (read it with tests/reliability/dbread.py)."""
+        return self.env.get("DATABASE_URL") or self.db_path
+
     def cli(self, *args: str, timeout: float = 180) -> subprocess.CompletedProcess[str]:
         return subprocess.run([sys.executable, MANAGER, *args], env=self.env, cwd=ROOT,
                               capture_output=True, text=True, timeout=timeout)
