@@ -14,6 +14,7 @@ The load is smaller than SQLite's (see ``PG_LOAD``) to keep this module near 30 
 """
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from decimal import Decimal
 
@@ -36,6 +37,10 @@ PG_LOAD = Load(orders=160, threads=8, step_every=24, min_fills=55, min_closing=2
                min_fills_during=28, min_fills_after_restart=14, min_open=2,
                starting_cash=Decimal(26000))
 
+#: the simulated market's size (SQLite's module: 60): the feed that coordination runs stores
+#: every symbol's history at the start, which is most of the start's work
+UNIVERSE = "25"
+
 
 @pytest.fixture(scope="module")
 def pg_suite(tmp_path_factory: pytest.TempPathFactory, pg_cluster: PgCluster) -> Iterator[Suite]:
@@ -44,11 +49,13 @@ def pg_suite(tmp_path_factory: pytest.TempPathFactory, pg_cluster: PgCluster) ->
               DATABASE_URL=pg_cluster.create_database(),
               TRADING__http__timeout_s="1.0", TRADING__http__retries="0",
               TRADING__http__breaker_fail_max="2", TRADING__http__breaker_reset_s="3",
-              TRADING__market__universe_size="60", TRADING__coordination__autostart="false",
+              TRADING__market__universe_size=UNIVERSE, TRADING__coordination__autostart="false",
               TRADING__paper_trading__account_type="cash",
               TRADING__paper_trading__starting_cash=str(PG_LOAD.starting_cash))
     try:
+        t0 = time.monotonic()
         s.start()
+        print(f"\nsuite healthy on PostgreSQL {time.monotonic() - t0:.1f}s after 'start --detach'")
         yield s
     finally:
         s.stop()
