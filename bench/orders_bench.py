@@ -205,7 +205,7 @@ def http_part(args: argparse.Namespace, tmp: Path) -> None:
 
 WHY = (
     "why: SQLite is a library call inside the worker (no network round trip, no server "
-    "process, each of an order's dozen statements costs microseconds) but lets one writer in "
+    "process, each statement of an order costs microseconds) but lets one writer in "
     "at a time (the file's write lock), so more workers only queue for it; PostgreSQL answers "
     "each statement over a loopback socket from a server process (a round trip and a context "
     "switch each, its CPU counted above) and lets writers run side by side under row locks, "
