@@ -64,7 +64,10 @@ class DatabaseSettings(StrictModel):
     # PostgreSQL connections one process may hold at most (its threads lease them)
     pool_max_size: int = Field(16, ge=1, le=512)
     busy_timeout_ms: int = Field(30000, ge=0)
-    cache_size_kib: int = Field(64000, gt=0)
+    # each connection's page cache: a reader's pages are re-read from the OS file cache at a
+    # few microseconds each, while 64 MB caches (the old default) filled for hours with every
+    # page a growing market store ever showed them (issue 15's suite memory)
+    cache_size_kib: int = Field(8000, gt=0)
     retry_attempts: int = Field(8, ge=1, le=50)
     retry_initial_s: float = Field(0.01, gt=0)
     retry_max_s: float = Field(1.0, gt=0)
@@ -73,7 +76,7 @@ class DatabaseSettings(StrictModel):
     # SQLite's soft heap limit for the whole process (0: none). Each connection's page cache
     # (cache_size_kib) otherwise keeps every page it ever read, so a reader's memory grew as
     # the replay stored new days; past the limit SQLite reuses its cached pages instead.
-    soft_heap_mb: int = Field(48, ge=0, le=65536)
+    soft_heap_mb: int = Field(16, ge=0, le=65536)
 
     @field_validator("url")
     @classmethod
