@@ -360,7 +360,8 @@ def bench_suite(tmp: Path, settle: float, warmup: float, every: float) -> None:
                 if n == len(symbols) and name not in seen:
                     seen[name] = time.perf_counter() - t0
             time.sleep(0.05)
-        cycles, waited = finished_cycles(port["coordination"])
+        cycles, waited = finished_cycles(port["coordination"], timeout_s=600.0)  # a loaded machine
+
         time.sleep(1.0)  # let the workers settle after their requests
         _, pss1 = tree_memory(state["manager_pid"])
         fill1 = backfill_label(tmp / "bench.db")
