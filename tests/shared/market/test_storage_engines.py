@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 
 from shared.db import Database, migrate
-from shared.market.storage import BarStore
+from shared.market.storage import BarStore, stage_rows, upsert_bars
 from shared.market.symbols import SymbolInfo
 from shared.market.validation import ValidationReport
 from tests.conftest import make_settings
@@ -107,3 +107,18 @@ def test_the_same_writes_read_the_same_on_both_engines(sqlite_db: Database, pg_d
     assert lite["symbols"] == ["AAA", "BBB", "BRK.B", "CCC"]  # bytewise order
     for key in lite:
         assert pg[key] == lite[key], key
+
+
+def test_staged_rows_keep_the_last_of_a_key_and_escape_copy_text(pg_db: Database) -> None:
+    """PostgreSQL's rows are made into COPY text before the write lock (``stage_rows``): a
+    repeated key keeps its last row, NULL stays NULL, and a tab, newline or backslash in a
+    text field comes back as it went in."""
+    row = ("ESC", "1m", "2024-03-06T14:30:00+00:00", 1, 2, 3, 4, 5, None, None)
+    odd = "a\tb\nc\\d\re \\N"
+    staged = stage_rows([(*row, "first"), (*row, odd)])
+    assert staged.count(b"\n") == 1 and b"first" not in staged
+    with pg_db.transaction("test:staged") as conn:
+        upsert_bars(conn, staged)
+    assert [tuple(r) for r in pg_db.fetch_all(
+        "SELECT close_micros, vwap_micros, trade_count, source FROM bars WHERE symbol = ?",
+        ("ESC",))] == [(4, None, None, odd)]
