@@ -35,7 +35,7 @@ from tests.e2e.test_session_replay import (  # noqa: F401 - the same tests, run 
 )
 
 FULL = bool(os.environ.get("SUITE_PG_REPLAY"))
-pytestmark = [pytest.mark.e2e, pytest.mark.timeout(900 if FULL else 400)]
+pytestmark = [pytest.mark.e2e, pytest.mark.slow, pytest.mark.timeout(900 if FULL else 400)]
 BASE = 6420
 UNIVERSE = "40" if FULL else "12"
 #: the feed's backfill depth (days per timeframe) of the default run: a 15m strategy's
