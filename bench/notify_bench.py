@@ -23,11 +23,8 @@ while ``--idle-s`` seconds passed with a client connected and nothing written.
 from __future__ import annotations
 
 import argparse
-import asyncio
-import json
 import sys
 import tempfile
-import threading
 import time
 from datetime import timedelta
 from decimal import Decimal
@@ -39,62 +36,9 @@ sys.path.insert(0, str(ROOT))
 
 from bench._backends import chosen, cluster, cluster_cpu, load_average  # noqa: E402
 from bench.harness import pct  # noqa: E402
+from bench.streams_bench import Probe  # noqa: E402 - the same trading-stream client
 
 KEY = "notify-bench"
-
-
-class Probe:
-    """One trading-stream client on its own loop: when each (order id, event) arrived."""
-
-    def __init__(self, url: str) -> None:
-        self.url = url
-        self.seen: dict[tuple[str, str], float] = {}
-        self.cond = threading.Condition()
-        self.ready = threading.Event()
-        self._stop = False
-        self.thread = threading.Thread(target=lambda: asyncio.run(self._run()), daemon=True)
-
-    async def _run(self) -> None:
-        from websockets.asyncio.client import connect
-
-        async with connect(self.url, compression=None, max_queue=None) as ws:
-            await ws.send(json.dumps({"action": "authenticate",
-                                      "data": {"key_id": KEY, "secret_key": "s"}}))
-            await ws.recv()
-            await ws.send(json.dumps({"action": "listen",
-                                      "data": {"streams": ["trade_updates"]}}))
-            await ws.recv()
-            self.ready.set()
-            while not self._stop:
-                try:
-                    raw = await asyncio.wait_for(ws.recv(), 0.5)
-                except TimeoutError:
-                    continue
-                t = time.perf_counter()
-                data = json.loads(raw)["data"]
-                with self.cond:
-                    self.seen[(data["order"]["id"], data["event"])] = t
-                    self.cond.notify_all()
-
-    def start(self) -> None:
-        self.thread.start()
-        if not self.ready.wait(30):
-            raise RuntimeError("the probe did not connect")
-
-    def wait(self, order_id: str, event: str, timeout: float = 10.0) -> float:
-        """Return when (perf_counter) the update arrived.
-
-        Raises:
-            TimeoutError: it did not arrive in ``timeout`` seconds.
-        """
-        with self.cond:
-            if not self.cond.wait_for(lambda: (order_id, event) in self.seen, timeout):
-                raise TimeoutError(f"no {event} for {order_id}")
-            return self.seen[(order_id, event)]
-
-    def stop(self) -> None:
-        self._stop = True
-        self.thread.join(5)
 
 
 def _prepare(tmp: Path, url: str | None) -> Any:
@@ -156,7 +100,7 @@ def run_variant(name: str, pg: Any, samples: int, idle_s: float) -> dict[str, An
     try:
         suite.start("paper_streams")
         pid = suite.procs["paper_streams"].pid
-        probe = Probe(suite.url("paper_streams").replace("http://", "ws://") + "/stream")
+        probe = Probe(suite.url("paper_streams").replace("http://", "ws://") + "/stream", key=KEY)
         probe.start()
         minute = 1
         for _ in range(samples):

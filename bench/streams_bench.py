@@ -55,8 +55,8 @@ HEADERS = {"Content-Type": "application/json", "APCA-API-KEY-ID": KEY,
 class Probe:
     """One trading-stream client on its own loop: when each (order id, event) arrived."""
 
-    def __init__(self, url: str) -> None:
-        self.url = url
+    def __init__(self, url: str, key: str = KEY) -> None:
+        self.url, self.key = url, key
         self.seen: dict[tuple[str, str], float] = {}
         self.cond = threading.Condition()
         self.sample: dict[str, Any] | None = None
@@ -69,7 +69,7 @@ class Probe:
 
         async with connect(self.url, compression=None, max_queue=None) as ws:
             await ws.send(json.dumps({"action": "authenticate",
-                                      "data": {"key_id": KEY, "secret_key": "s"}}))
+                                      "data": {"key_id": self.key, "secret_key": "s"}}))
             await ws.recv()
             await ws.send(json.dumps({"action": "listen",
                                       "data": {"streams": ["trade_updates"]}}))
