@@ -74,7 +74,7 @@ def test_every_connection_sets_the_pragmas(db: Database) -> None:
     conn = db.get_db_connection()
     assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     assert conn.execute("PRAGMA synchronous").fetchone()[0] == 1  # NORMAL
-    assert conn.execute("PRAGMA cache_size").fetchone()[0] == -64000
+    assert conn.execute("PRAGMA cache_size").fetchone()[0] == -db.cache_size_kib  # database.cache_size_kib (8,000 by default)
     assert conn.execute("PRAGMA busy_timeout").fetchone()[0] == 30000
     assert conn.execute("PRAGMA foreign_keys").fetchone()[0] == 1
     # Another thread gets its own connection with the same pragmas.
