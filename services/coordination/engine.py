@@ -78,6 +78,7 @@ class WorkflowLoop:
         key = self.svc.step_key(now)
         if key == self._last_key:
             return None
+        self._store_bars_through(now)
         self._last_key = key
         renew = threading.Event()
         keeper = threading.Thread(target=self._renew, args=(renew,), daemon=True,
@@ -90,6 +91,22 @@ class WorkflowLoop:
         finally:
             renew.set()
             keeper.join()
+
+    def _store_bars_through(self, now: object) -> None:
+        """Have the market feed store every bar the clock has closed before the cycle reads.
+
+        Woken by the clock's commit (LISTEN on PostgreSQL), the loop could otherwise start a
+        step's analyses before the feed's own thread stored that step's minute, and a replay's
+        decisions would then depend on which thread ran first.  ``catch_up`` is locked and
+        cheap when nothing is missing.
+        """
+        feed = getattr(self.svc, "_feed", None)
+        if feed is None:
+            return
+        try:
+            feed.catch_up(now)
+        except Exception:  # noqa: BLE001 - the cycle then reads what is stored, as before
+            log.warning("market feed catch-up before the cycle failed", exc_info=True)
 
     def _renew(self, done: threading.Event) -> None:
         ttl = self.svc.cfg.lease_ttl_s
