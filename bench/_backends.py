@@ -55,12 +55,22 @@ def cluster_cpu(pg: PgCluster | None) -> float:
     without a cluster): on PostgreSQL the database's work is there, not in the service."""
     if pg is None:
         return 0.0
+    try:
+        pid = int((pg.data / "postmaster.pid").read_text().split()[0])
+    except (OSError, ValueError):
+        return 0.0
+    return tree_cpu(pid)
+
+
+def tree_cpu(pid: int) -> float:
+    """Return the CPU seconds (user + system) process ``pid`` and its children used so far
+    (0 once it is gone)."""
     import psutil
 
     try:
-        master = psutil.Process(int((pg.data / "postmaster.pid").read_text().split()[0]))
-        procs = [master, *master.children(recursive=True)]
-    except (OSError, ValueError, psutil.NoSuchProcess):
+        root = psutil.Process(pid)
+        procs = [root, *root.children(recursive=True)]
+    except psutil.NoSuchProcess:
         return 0.0
     total = 0.0
     for p in procs:

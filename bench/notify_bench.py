@@ -34,49 +34,12 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench._backends import chosen, cluster, cluster_cpu, load_average  # noqa: E402
+from bench._backends import chosen, cluster, cluster_cpu, load_average, tree_cpu  # noqa: E402
 from bench.harness import pct  # noqa: E402
 from bench.streams_bench import Probe  # noqa: E402 - the same trading-stream client
+from tests.e2e.streams_harness import prepare_db  # noqa: E402
 
 KEY = "notify-bench"
-
-
-def _prepare(tmp: Path, url: str | None) -> Any:
-    from shared.db import Database, migrate
-    from shared.market import ClockController
-    from tests.conftest import make_settings
-    from tests.services.paper_trading.helpers import OPEN, seed_bars
-
-    over = {"database__url": url} if url else {}
-    settings = make_settings(tmp, **over)
-    db = Database.from_settings(settings)
-    migrate(db)
-    seed_bars(db, "AAPL", OPEN, [(100 + i % 7, 101 + i % 7, 99 + i % 7, 100.5 + i % 7)
-                                 for i in range(390)])
-    ctl = ClockController(db, settings.market.clock)
-    ctl.reset()
-    ctl.configure(pace="step", replay_start="2024-01-02", replay_end="2024-01-03")
-    ctl.advance(OPEN + timedelta(minutes=1))
-    db.close()
-    return settings
-
-
-def _cpu(pid: int) -> float:
-    import psutil
-
-    try:
-        p = psutil.Process(pid)
-        procs = [p, *p.children(recursive=True)]
-    except psutil.NoSuchProcess:
-        return 0.0
-    total = 0.0
-    for q in procs:
-        try:
-            t = q.cpu_times()
-        except psutil.NoSuchProcess:
-            continue
-        total += t.user + t.system
-    return total
 
 
 def run_variant(name: str, pg: Any, samples: int, idle_s: float) -> dict[str, Any]:
@@ -87,7 +50,7 @@ def run_variant(name: str, pg: Any, samples: int, idle_s: float) -> dict[str, An
 
     tmp = Path(tempfile.mkdtemp(prefix="notify-bench-"))
     url = pg.create_database() if pg is not None else None
-    settings = _prepare(tmp, url)
+    settings = prepare_db(tmp, **({"database__url": url} if url else {}))
     env: dict[str, str] = {}
     if url:
         env["DATABASE_URL"] = url
@@ -113,10 +76,10 @@ def run_variant(name: str, pg: Any, samples: int, idle_s: float) -> dict[str, An
             t0 = time.perf_counter()
             fill.append(probe.wait(rec.id, "fill") - t0)
         time.sleep(1.0)  # let the last updates' work end
-        c0, d0, w0 = _cpu(pid), cluster_cpu(pg), time.perf_counter()
+        c0, d0, w0 = tree_cpu(pid), cluster_cpu(pg), time.perf_counter()
         time.sleep(idle_s)
         wall = time.perf_counter() - w0
-        idle_srv = (_cpu(pid) - c0) / wall
+        idle_srv = (tree_cpu(pid) - c0) / wall
         idle_db = (cluster_cpu(pg) - d0) / wall if pg is not None else 0.0
         health = suite_health(suite)
         probe.stop()

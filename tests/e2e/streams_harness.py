@@ -14,15 +14,16 @@ from shared.config import Settings
 OPEN = datetime(2024, 1, 2, 14, 30, tzinfo=UTC)  # an XNYS session's open
 
 
-def prepare_db(tmp: Path) -> Settings:
-    """Migrate ``tmp/trading.db``, seed a session of AAPL minute bars and put the market clock
-    (step pace) at the open's first close; return settings pointing there."""
+def prepare_db(tmp: Path, **overrides: Any) -> Settings:
+    """Migrate ``tmp/trading.db`` (or the database ``overrides`` name, e.g. ``database__url``),
+    seed a session of AAPL minute bars and put the market clock (step pace) at the open's
+    first close; return settings pointing there."""
     from shared.db import Database, migrate
     from shared.market import ClockController
     from tests.conftest import make_settings
     from tests.services.paper_trading.helpers import seed_bars
 
-    settings = make_settings(tmp)
+    settings = make_settings(tmp, **overrides)
     db = Database.from_settings(settings)
     migrate(db)
     seed_bars(db, "AAPL", OPEN, [(100 + i % 7, 101 + i % 7, 99 + i % 7, 100.5 + i % 7)
