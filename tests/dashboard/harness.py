@@ -13,6 +13,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import requests
 
@@ -98,3 +99,20 @@ class Suite:
     def output(self, name: str) -> str:
         p = self.tmp / f"{name}.out"
         return p.read_text(errors="replace")[-4000:] if p.exists() else ""
+
+
+def until(page: Any, js: str, timeout: float = 20.0, *, arg: Any = None) -> Any:
+    """Poll ``js`` in the page until it is truthy and return its value.
+
+    ``js`` is an expression or a function (called with ``arg``), evaluated from here on each
+    poll. Not ``page.wait_for_function``: its in-page polling evaluates a string with ``eval``,
+    which the dashboard's CSP (``default-src 'self'``) forbids whenever the first check fails.
+    """
+    deadline = time.monotonic() + timeout
+    while True:
+        v = page.evaluate(js) if arg is None else page.evaluate(js, arg)
+        if v:
+            return v
+        if time.monotonic() >= deadline:
+            raise AssertionError(f"timed out after {timeout:g} s waiting for {js!r}")
+        page.wait_for_timeout(100)

@@ -11,7 +11,7 @@ import pytest
 import requests
 
 from tests.dashboard.conftest import screenshot, seed_bars
-from tests.dashboard.harness import Suite
+from tests.dashboard.harness import Suite, until
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(300)]
 BOT = {"APCA-API-KEY-ID": "BOTA", "APCA-API-SECRET-KEY": "any-secret"}
@@ -122,7 +122,7 @@ def _header(page: Any) -> str:
 
 def _loaded(page: Any, account: str) -> None:
     """Wait for the header to have resolved ``account`` and the stream to be connected."""
-    page.wait_for_function(f"document.body.dataset.account === {account!r}", timeout=10_000)
+    until(page, f"document.body.dataset.account === {account!r}", timeout=10.0)
     page.wait_for_selector("#live-dot.ok", timeout=15_000)
 
 

@@ -12,7 +12,7 @@ import pytest
 import requests
 
 from tests.dashboard.conftest import screenshot
-from tests.dashboard.harness import Suite
+from tests.dashboard.harness import Suite, until
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(180)]
 pytest.importorskip("backtesting")  # ships GOOG.csv
@@ -34,8 +34,8 @@ def _run(page: Any, fast: int, slow: int) -> str:
     page.fill("#bt-commission", "0.001")
     before = page.inner_text("#bt-cur-id")
     page.click("[data-testid=bt-run]")
-    page.wait_for_function("b => { const t = document.querySelector('#bt-cur-id').textContent;"
-                           " return t && t !== b; }", arg=before, timeout=30_000)
+    until(page, "b => { const t = document.querySelector('#bt-cur-id').textContent;"
+                           " return t && t !== b; }", arg=before, timeout=30.0)
     seen: list[str] = []  # every state and progress text the page shows, as it changes
     deadline = time.monotonic() + 60
     while not seen or seen[-1].split("|")[0] not in ("done", "failed", "cancelled"):
@@ -160,7 +160,7 @@ def test_bad_parameters_and_data_are_answered_in_words(page: Any, suite: Suite) 
     assert "fast must be below slow" in err.inner_text().lower()
     page.fill("[data-param=fast]", "ten")
     page.click("[data-testid=bt-run]")
-    page.wait_for_function("() => /whole number/.test(document.querySelector('#err-strategy').textContent)")
+    until(page, "() => /whole number/.test(document.querySelector('#err-strategy').textContent)", timeout=30.0)
     # an uploaded file with a time twice: the loader's words, and the option that fixes it
     page.select_option("#bt-data", "upload:")
     csv = ("Date,Open,High,Low,Close,Volume\n2024-01-02,10,11,9,10.5,100\n"

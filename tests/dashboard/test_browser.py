@@ -10,7 +10,7 @@ import requests
 
 from dashboard.pages import PAGES
 from tests.dashboard.conftest import screenshot
-from tests.dashboard.harness import Suite
+from tests.dashboard.harness import Suite, until
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(240)]
 
@@ -40,7 +40,7 @@ def test_every_page_loads_without_console_errors(page: Any, suite: Suite) -> Non
 def test_chart_renders_candles(page: Any) -> None:
     page.goto("/symbol?symbol=AAPL")
     page.wait_for_selector("#chart canvas", timeout=15_000)
-    page.wait_for_function("window.__chartBars && window.__chartBars > 0", timeout=15_000)
+    until(page, "window.__chartBars && window.__chartBars > 0", timeout=15.0)
     bars = page.evaluate("window.__chartBars")
     assert bars >= 50
     # the main canvas has painted something (not a blank, single-colour surface)
@@ -117,8 +117,8 @@ def test_live_stream_connects_through_the_stream_server(page: Any, suite: Suite)
     page's CSP here) and receives the topics."""
     page.goto("/trading")
     page.wait_for_selector("#live-dot.ok", timeout=15_000)
-    page.wait_for_function("""() => new Promise(resolve => {
+    until(page, """() => new Promise(resolve => {
         const es = new EventSource('/api/v1/stream?topics=clock');
         es.addEventListener('clock', () => { es.close(); resolve(true); });
-    })""", timeout=15_000)
+    })""", timeout=15.0)
     assert page.console_errors == []  # type: ignore[attr-defined]

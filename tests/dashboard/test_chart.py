@@ -18,7 +18,7 @@ import requests
 
 from dashboard.charts import chart_payload, session_vwap
 from tests.dashboard.conftest import screenshot
-from tests.dashboard.harness import Suite
+from tests.dashboard.harness import Suite, until
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(300)]
 VIEWPORTS = [(1366, 768), (1920, 1080)]
@@ -29,19 +29,6 @@ TRADES = [("2024-01-02T15:00:00+00:00", "buy", "5"), ("2024-01-03T19:00:00+00:00
 FINAL_CLOCK = "2024-01-04T15:30:00+00:00"
 SMALL_UNIVERSE = 20  # AAPL among them; each move of the clock stores every symbol's bars
 
-
-def _until(page: Any, js: str, timeout: float = 20.0) -> Any:
-    """Poll ``js`` (an expression) in the page until it is truthy; return its value.
-
-    (Playwright's wait_for_function evaluates strings with eval, which the page's CSP forbids.)
-    """
-    deadline = time.monotonic() + timeout
-    while True:
-        v = page.evaluate(js)
-        if v:
-            return v
-        assert time.monotonic() < deadline, f"timed out waiting for {js}"
-        page.wait_for_timeout(100)
 
 
 def _wait_fill(pt: str, n: int) -> list[dict[str, Any]]:
@@ -127,8 +114,8 @@ def _fills(suite: Suite) -> list[dict[str, Any]]:
 
 def _open(page: Any, tf: str) -> None:
     page.goto(f"/symbol?symbol=AAPL&timeframe={tf}")
-    _until(page, "window.__chartBars > 0", 20)
-    _until(page, "window.__chartMarks && window.__chartMarks.length > 0", 20)
+    until(page, "window.__chartBars > 0", 20)
+    until(page, "window.__chartMarks && window.__chartMarks.length > 0", 20)
     page.wait_for_timeout(300)  # the chart lays out its panes
 
 
@@ -140,7 +127,7 @@ def _hover(page: Any, t: int, price: float | None = None) -> None:
     assert x is not None, f"bar {t} is not on the chart"
     y = page.evaluate(f"window.__chartApi.y({price})") if price is not None else box["h"] * 0.3
     page.mouse.move(box["x"] + x, box["y"] + y)
-    _until(page, f"document.querySelector('#chart-legend').dataset.time === '{t}'", 5)
+    until(page, f"document.querySelector('#chart-legend').dataset.time === '{t}'", 5)
 
 
 def _legend(page: Any) -> dict[str, str]:
@@ -226,7 +213,7 @@ def test_legend_follows_the_cursor_with_the_apis_values(page: Any, suite: Suite)
     assert "Bollinger" not in _legend(page) and "BB upper" not in _legend(page)  # not drawn
     screenshot(page, f"chart-legend-{page.viewport_name}")
     page.mouse.move(5, 5)  # off the chart: back to the last bar
-    _until(page, "document.querySelector('#chart-legend').dataset.hover === 'false'")
+    until(page, "document.querySelector('#chart-legend').dataset.hover === 'false'")
     assert float(_legend(page)["close"]) == last["close"]
     assert page.console_errors == []
 
@@ -345,7 +332,7 @@ def test_support_and_resistance_are_the_nearest_few_each_side(page: Any, suite: 
     below = sorted((p for p in levels if p < last), key=lambda p: last - p)[:3]
     assert above or below, "pattern analysis found no level"
     want = sorted([("R", p) for p in above] + [("S", p) for p in below])
-    got = _until(page, f"window.__chartApi.levels().length === {len(want)} && "
+    got = until(page, f"window.__chartApi.levels().length === {len(want)} && "
                        "window.__chartApi.levels()", 20)
     assert sorted((t, p) for t, p in got) == want
     assert page.console_errors == []
@@ -358,7 +345,7 @@ def test_no_vwap_on_daily_bars(page: Any, suite: Suite) -> None:
     assert page.is_disabled("[data-ov=VWAP]")
     assert "VWAP" not in _legend(page)
     page.click("#tfs button[data-tf='5m']")
-    _until(page, "window.__chartApi.points('VWAP') > 0", 20)
+    until(page, "window.__chartApi.points('VWAP') > 0", 20)
     assert not page.is_disabled("[data-ov=VWAP]")
     page.wait_for_selector("#chart-legend [data-key=VWAP]")
     assert page.console_errors == []
@@ -394,7 +381,7 @@ def test_time_zone_toggle_moves_header_tables_and_axis_together(page: Any, suite
         datetime.fromtimestamp(t, UTC).strftime("%Y-%m-%d %H:%M")
     page.locator("[data-testid=tz-toggle]").click()
     page.wait_for_selector("#tz-toggle[data-zone=exchange]")
-    _until(page, "window.__chartBars > 0", 20)
+    until(page, "window.__chartBars > 0", 20)
     offset = int(datetime.fromtimestamp(t, NY).utcoffset().total_seconds())  # type: ignore[union-attr]
     assert offset == -5 * 3600 and page.evaluate(f"window.__chartApi.shown({t})") == t + offset
     assert page.evaluate(f"window.__chartApi.axisLabel(window.__chartApi.shown({t}))") == \
@@ -433,7 +420,7 @@ def test_a_new_bar_keeps_the_traders_zoom(page: Any, suite: Suite) -> None:
     ctl, feed = suite.market  # type: ignore[attr-defined]
     ctl.step(5)
     feed.catch_up()
-    _until(page, f"window.__chartLast > {last}", 45)  # the stream's clock, then the reload
+    until(page, f"window.__chartLast > {last}", 45)  # the stream's clock, then the reload
     after = page.evaluate("window.__chartApi.range()")
     assert after == before, (before, after)
     screenshot(page, f"chart-zoom-kept-{page.viewport_name}")

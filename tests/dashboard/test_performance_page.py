@@ -14,7 +14,7 @@ import pytest
 import requests
 
 from tests.dashboard.conftest import screenshot, seed_bars
-from tests.dashboard.harness import Suite
+from tests.dashboard.harness import Suite, until
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(300)]
 VIEWPORTS = [(1366, 768), (1920, 1080)]
@@ -73,7 +73,7 @@ def _open_page(page: Any, width: int, height: int) -> None:
     page.goto("/performance")
     page.wait_for_selector("#journal [data-col=unrealized][data-value]", timeout=15_000)
     page.wait_for_selector("[data-metric=sharpe]", timeout=15_000)
-    page.wait_for_function("() => document.querySelectorAll('#daily canvas').length > 0")
+    until(page, "() => document.querySelectorAll('#daily canvas').length > 0", timeout=30.0)
     page.wait_for_timeout(500)  # the charts' resize observers settle
 
 

@@ -18,6 +18,7 @@ import pytest
 
 from shared.config import ROOT, SERVICE_NAMES
 from tests.dashboard.conftest import screenshot
+from tests.dashboard.harness import until
 from tests.manager.conftest import free_port_block, port_env, suite_pids
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(600)]
@@ -101,8 +102,8 @@ def test_system_page_lists_every_process_in_port_order_with_the_managers_pids(
         page: Any, managed: Managed, width: int, height: int) -> None:
     page.set_viewport_size({"width": width, "height": height})
     page.goto("/system")
-    page.wait_for_function("n => document.querySelectorAll('#services tbody tr [data-pid]')"
-                           ".length === n", arg=len(SERVICE_NAMES), timeout=20_000)
+    until(page, "n => document.querySelectorAll('#services tbody tr [data-pid]')"
+                           ".length === n", arg=len(SERVICE_NAMES), timeout=20.0)
     status = {s["name"]: s for s in managed.status()["services"]}
     rows = _system_rows(page)
     assert [r["name"] for r in rows] == sorted(SERVICE_NAMES, key=lambda n: managed.ports[n])
@@ -149,8 +150,8 @@ def test_log_viewer_shows_readable_lines_filtered_by_level(
     assert line.get_attribute("data-level") == "ERROR"
     assert "news" in line.inner_text() and "timeout after 5 s" in line.inner_text()
     page.select_option("#log-level", "ERROR")
-    page.wait_for_function("() => [...document.querySelectorAll('#log .logline')].every("
-                           "l => l.dataset.level === 'ERROR')")
+    until(page, "() => [...document.querySelectorAll('#log .logline')].every("
+                           "l => l.dataset.level === 'ERROR')", timeout=30.0)
     assert "app created" not in page.inner_text("#log")
     page.select_option("#log-level", "DEBUG")
     page.wait_for_selector("#log .logline[data-level=DEBUG]:has-text('slow query')")

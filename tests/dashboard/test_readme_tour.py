@@ -24,6 +24,7 @@ import requests
 
 from shared.config import ROOT, SERVICE_NAMES
 from tests.dashboard.conftest import screenshot
+from tests.dashboard.harness import until
 from tests.manager.conftest import free_port_block, port_env, suite_pids
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow, pytest.mark.timeout(900)]
@@ -146,7 +147,7 @@ def test_every_page_of_the_tour_renders_without_errors(page: Any, managed: Manag
     page.set_viewport_size({"width": width, "height": height})
     for name, path, ready in TOUR:
         page.goto(path.format(symbol=traded))
-        page.wait_for_function(SHOWN, arg=list(ready), timeout=30_000)
+        until(page, SHOWN, arg=list(ready), timeout=30.0)
         page.wait_for_timeout(2500)  # charts draw and the first live updates land
         assert page.console_errors == [], (name, page.console_errors)
         screenshot(page, f"tour-{name}-{width}")

@@ -19,6 +19,7 @@ import requests
 
 from shared.config import SERVICES
 from tests.dashboard.conftest import ARTIFACTS
+from tests.dashboard.harness import until
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(200)]
 
@@ -114,8 +115,7 @@ def _shot(page: Any, name: str) -> None:
 
 
 def _count(page: Any, selector: str, at_least: int = 1, timeout: float = 15_000) -> int:
-    page.wait_for_function(f"document.querySelectorAll({selector!r}).length >= {at_least}",
-                           timeout=timeout)
+    until(page, f"document.querySelectorAll({selector!r}).length >= {at_least}", timeout=(timeout) / 1000)
     return page.locator(selector).count()
 
 
@@ -160,7 +160,7 @@ def _pages_show_real_data(page: Any) -> None:
     page.wait_for_selector("#account dl", timeout=10_000)
     _shot(page, "trading")
     _goto(page, "/symbol?symbol=" + _a_traded_symbol(page))
-    page.wait_for_function("window.__chartBars > 0", timeout=20_000)
+    until(page, "window.__chartBars > 0", timeout=20.0)
     _count(page, "#signals tbody tr td.num")
     _shot(page, "symbol")
     _goto(page, "/scanner")
@@ -174,8 +174,7 @@ def _pages_show_real_data(page: Any) -> None:
     _goto(page, "/performance")
     _count(page, "#metrics dd[data-metric]", 5)
     _count(page, "#journal button.why")
-    page.wait_for_function("!document.querySelector('#equity-note').textContent.includes('no ')",
-                           timeout=10_000)
+    until(page, "!document.querySelector('#equity-note').textContent.includes('no ')", timeout=10.0)
     _shot(page, "performance")
     _goto(page, "/market")
     assert _count(page, "#workflow .run", 4) >= 4
@@ -183,8 +182,7 @@ def _pages_show_real_data(page: Any) -> None:
     page.wait_for_selector("#automation dl", timeout=10_000)
     _shot(page, "market")
     _goto(page, "/system")
-    page.wait_for_function("[...document.querySelectorAll('#services .pill.running')].length >= 8",
-                           timeout=20_000)
+    until(page, "[...document.querySelectorAll('#services .pill.running')].length >= 8", timeout=20.0)
     _count(page, "#timeline .run")
     _shot(page, "system")
     assert page.errors == [], page.errors  # type: ignore[attr-defined]
@@ -200,13 +198,11 @@ def _clock_controls_step_the_clock(page: Any) -> None:
     before = page.get_attribute("#clock", "data-now")
     page.fill("#step-n", "3")
     page.click("#clock-step")
-    page.wait_for_function(f"document.querySelector('#clock').dataset.now !== {before!r}",
-                           timeout=15_000)
+    until(page, f"document.querySelector('#clock').dataset.now !== {before!r}", timeout=15.0)
     after = page.get_attribute("#clock", "data-now")
     assert after > before, (before, after)
     # the header clock follows through the live stream
-    page.wait_for_function(f"document.querySelector('#hdr-clock').dataset.now === {after!r}",
-                           timeout=10_000)
+    until(page, f"document.querySelector('#hdr-clock').dataset.now === {after!r}", timeout=10.0)
 
 
 def _wait_for_decision(page: Any) -> None:
@@ -238,8 +234,7 @@ def _banner_follows_a_killed_service(page: Any, whole: Whole) -> None:
     _goto(page, "/system")
     page.evaluate("window.__noReload = 1")
     banner = page.locator("#banner")
-    page.wait_for_function("[...document.querySelectorAll('#services .pill.running')].length >= 8",
-                           timeout=20_000)
+    until(page, "[...document.querySelectorAll('#services .pill.running')].length >= 8", timeout=20.0)
     pid = whole.coord("GET", f"/api/v1/services/{KILLED}")["pid"]
     os.kill(pid, signal.SIGKILL)
     t0 = time.monotonic()
@@ -255,6 +250,5 @@ def _banner_follows_a_killed_service(page: Any, whole: Whole) -> None:
     new_pid = whole.coord("GET", f"/api/v1/services/{KILLED}")["pid"]
     assert new_pid != pid
     # the killed service's proxied reads work again, in the same page
-    page.wait_for_function("[...document.querySelectorAll('#services .pill.running')].length >= 8",
-                           timeout=20_000)
+    until(page, "[...document.querySelectorAll('#services .pill.running')].length >= 8", timeout=20.0)
     _shot(page, "banner-cleared")

@@ -13,7 +13,7 @@ import pytest
 import requests
 
 from tests.dashboard.conftest import screenshot, seed_bars
-from tests.dashboard.harness import Suite
+from tests.dashboard.harness import Suite, until
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(240)]
 
@@ -124,14 +124,6 @@ def wait_api(pred: Any, timeout: float = 15.0, what: str = "", page: Any = None)
             raise AssertionError(f"timed out waiting for {what}{seen}")
         time.sleep(0.2)
 
-
-def until(page: Any, js: str, timeout: float = 10.0) -> None:
-    """Wait until the expression ``js`` is true in the page (evaluated from here: the page's
-    CSP forbids the in-page polling of ``wait_for_function``)."""
-    deadline = time.monotonic() + timeout
-    while not page.evaluate(js):
-        assert time.monotonic() < deadline, f"timed out waiting for {js}"
-        page.wait_for_timeout(100)
 
 
 def no_errors(page: Any) -> None:
