@@ -6,9 +6,10 @@ import argparse
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pandas as pd
+if TYPE_CHECKING:  # imported where used: the manager's parser loads this module on every start
+    import pandas as pd
 
 
 def wants_portfolio(args: argparse.Namespace) -> bool:
@@ -19,6 +20,8 @@ def wants_portfolio(args: argparse.Namespace) -> bool:
 
 def per_symbol(trips: list[Any]) -> pd.DataFrame:
     """Return one row per symbol: trades, wins, net P&L, fees, best and worst trade."""
+    import pandas as pd
+
     rows: dict[str, dict[str, Any]] = {}
     for t in trips:
         r = rows.setdefault(t.symbol, {"symbol": t.symbol, "trades": 0, "wins": 0,
@@ -41,6 +44,8 @@ def per_symbol(trips: list[Any]) -> pd.DataFrame:
 
 def replay_portfolio(args: argparse.Namespace) -> dict[str, Any]:
     """Run the portfolio replay of ``args``; write its files; return the headline figures."""
+    import pandas as pd
+
     from backtest.annualize import periods_per_year
     from backtest.cli import _params, _sizing, progress_printer
     from backtest.data import LoadOptions, load_many, market_bars

@@ -18,6 +18,9 @@ class Section(StrictModel):
     # Spawn every process at once to import its libraries, then let them build their app
     # and bind group by group (False: spawn each group only after the previous is healthy).
     prewarm: bool = True
+    # Fork every service from one process that imported pandas, TA-Lib, Flask... once
+    # (shared/supervisor/zygote.py) instead of starting ten interpreters that each import them.
+    fork_server: bool = True
     start_timeout_s: float = Field(30.0, gt=0)          # per start-order group
     health_interval_s: float = Field(2.0, gt=0)         # health poll period once running
     health_timeout_s: float = Field(2.0, gt=0)

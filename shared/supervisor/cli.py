@@ -64,7 +64,8 @@ def _run_foreground(settings: Settings, rd: RunDir, dev: bool,
         return 1
     reader = ProgressReader(settings.url("coordination"), settings.url("paper_trading"))
     printer = ProgressPrinter(reader.read, sys.stdout, every_s=progress_every)
-    sup = Supervisor(settings, rd, dev=dev, say=printer.say)
+    sup = Supervisor(settings, rd, dev=dev, say=printer.say,
+                     fork_server=settings.supervisor.fork_server)
     signal.signal(signal.SIGTERM, sup.request_stop)
     signal.signal(signal.SIGINT, sup.request_stop)
     code = 0

@@ -18,7 +18,7 @@ from pathlib import Path
 from subprocess import Popen
 from typing import Any
 
-from shared.config import Settings
+from shared.config import ROOT, Settings
 from shared.db import MIGRATIONS_DIR, Database, applied_migrations, migrate
 from shared.errors import OperationalError
 from shared.supervisor import process
@@ -29,6 +29,7 @@ from shared.supervisor.ports import busy_ports
 from shared.supervisor.registry import ServiceRegistry
 from shared.supervisor.rundir import RunDir
 from shared.supervisor.spec import START_GROUPS, ServiceSpec, child_env, service_specs
+from shared.supervisor.zygote import Forked, Zygote, become_subreaper, reap_orphans
 
 log = logging.getLogger("supervisor")
 LIVE = ("starting", "running", "degraded")
@@ -45,7 +46,7 @@ class Managed:
     """The manager's view of one service."""
 
     spec: ServiceSpec
-    proc: Popen[bytes] | None = None
+    proc: Popen[bytes] | Forked | None = None
     state: str = "stopped"
     restarts: int = 0
     started_wall: float | None = None
@@ -86,7 +87,7 @@ class Supervisor:
 
     def __init__(self, settings: Settings, run_dir: RunDir, *, dev: bool = False,
                  say: Callable[[str], None] = print, clock: Callable[[], float] = time.monotonic,
-                 ) -> None:
+                 fork_server: bool = False) -> None:
         self.settings = settings
         self.cfg = settings.supervisor
         self.run_dir = run_dir
@@ -103,6 +104,11 @@ class Supervisor:
         self.error: str | None = None
         self.started_wall = time.time()
         self._stop = threading.Event()
+        # services forked from one process that imported the libraries once (zygote.py); only
+        # a real manager process asks for it: it makes its process a subreaper
+        self.fork_server = fork_server and not dev
+        self.zygote: Zygote | None = None
+        self._next_reap = 0.0
 
     # -- paths ----------------------------------------------------------------------------
     def console_log(self, name: str) -> Path:
@@ -151,7 +157,17 @@ class Supervisor:
         env = self.env
         if gated:
             env = {**env, "SUITE_START_GATE": str(self.gate(m.spec.name))}
-        m.proc = process.spawn(m.spec.command(self.dev), self.console_log(m.spec.name), env)
+        m.proc = None
+        if self.zygote is not None:
+            try:
+                m.proc = self.zygote.spawn(m.spec.module, [], self.console_log(m.spec.name), env,
+                                           ROOT)
+            except OSError as exc:
+                log.warning("fork server failed; spawning", extra={"service": m.spec.name,
+                                                                    "error": str(exc)})
+                self.zygote = None
+        if m.proc is None:
+            m.proc = process.spawn(m.spec.command(self.dev), self.console_log(m.spec.name), env)
         now = self.clock()
         m.create_time = process.create_time(m.proc.pid)
         m.started_wall, m.spawned_at = time.time(), now
@@ -291,6 +307,10 @@ class Supervisor:
             if m.healthy_since is not None and now - m.healthy_since >= self.cfg.stable_after_s:
                 m.failures.clear()  # stable again: the next crash starts a fresh backoff
             self._maybe_probe(m, now)
+        if self.fork_server and now >= self._next_reap:  # a subreaper inherits every orphan
+            self._next_reap = now + 2.0
+            reap_orphans({m.proc.pid for m in self.services.values() if m.proc is not None}
+                         | ({self.zygote.proc.pid} if self.zygote is not None else set()))
         self.write_state()
 
     def _start_failure(self, m: Managed, what: str) -> StartError:
@@ -306,6 +326,8 @@ class Supervisor:
         Raises:
             StartError: naming the port or service at fault (the caller stops the suite).
         """
+        if self.fork_server and become_subreaper():
+            self.zygote = Zygote(ROOT, self.env)  # imports while the database migrates
         applied = self.prepare_database()
         if applied:
             self.say(f"applied migrations: {', '.join(applied)}")
@@ -358,6 +380,9 @@ class Supervisor:
     def stop_all(self) -> None:
         """SIGTERM every service, SIGKILL what is left after ``stop_timeout_s``, record it."""
         self.phase = "stopping"
+        if self.zygote is not None:
+            self.zygote.close()
+            self.zygote = None
         for m in self.services.values():
             m.restart_requested = False
             if m.proc is not None:
@@ -380,6 +405,8 @@ class Supervisor:
             m.state = "stopping"
             self._on_exit(m, m.proc.returncode)
         self.pool.shutdown(wait=False, cancel_futures=True)
+        if self.fork_server:
+            reap_orphans(set())
         self.phase = "stopped"
         self.write_state()
         self.db.close()

@@ -95,6 +95,13 @@ def test_whole_suite_starts_survives_sigkill_and_stops_clean(suite):
     assert started.returncode == 0, started.stdout + started.stderr
     print(f"\nsuite healthy {time.monotonic() - t0:.1f}s after 'start --detach'")
     seen |= _all_pids(s)
+    # forked from the manager's fork server, re-parented to the manager, named as themselves
+    manager = psutil.Process(json.loads(s.state_file.read_text())["manager_pid"])
+    assert any("shared.supervisor.zygote" in " ".join(c.cmdline()) for c in manager.children())
+    for name, row in s.state().items():
+        master = psutil.Process(row["pid"])
+        assert master.ppid() == manager.pid, name
+        assert "zygote" not in " ".join(master.cmdline()), (name, master.cmdline())
 
     for name in SERVICE_NAMES:
         status, body = get(s.url(name, "/health"))
