@@ -32,6 +32,7 @@ from services.pattern_analysis.repository import (
 from shared.config import Settings
 from shared.db import Database, DatabaseServiceMixin
 from shared.errors import AppError, ValidationError
+from shared.market.depth import history_start, within_history
 from shared.market.frames import BarArrays
 from shared.market.reader import BarReader, history_epoch
 from shared.market.timeframes import parse_timeframe
@@ -75,6 +76,11 @@ class MarketBarSource:
 
     def now(self) -> pd.Timestamp:
         return self.reader().clock.now_ts()
+
+    def history_start(self, timeframe: str, now: pd.Timestamp | None = None
+                      ) -> pd.Timestamp | None:
+        """Return the reader's history floor (``shared.market.depth``)."""
+        return history_start(self.reader(), timeframe, now)
 
     def bars(self, symbol: str, timeframe: str, start: pd.Timestamp, end: pd.Timestamp
              ) -> BarArrays:
@@ -157,12 +163,15 @@ class PatternService(DatabaseServiceMixin):
 
     # -- analysis ------------------------------------------------------------------------
     def _window_start(self, timeframe: str, now: pd.Timestamp) -> pd.Timestamp:
+        """Return where a window read at ``now`` starts: far enough back for
+        ``lookback_bars``, never past the history the market owner keeps (older bars are
+        there or not depending on timing: ``shared.market.depth``)."""
         tf = parse_timeframe(timeframe)
         if tf.is_daily:
-            return now - pd.Timedelta(days=int(self.section.lookback_bars * 1.6) + 10)
-        # Sessions are 390 minutes and nights/weekends hold no bars: ask for enough days.
-        days = self.section.lookback_bars * tf.minutes / 390 * 1.6 + 5
-        return now - pd.Timedelta(days=days)
+            days = float(int(self.section.lookback_bars * 1.6) + 10)
+        else:  # sessions are 390 minutes and nights/weekends hold no bars: enough days
+            days = self.section.lookback_bars * tf.minutes / 390 * 1.6 + 5
+        return within_history(self.source, timeframe, now - pd.Timedelta(days=days), now)
 
     def visible_bars(self, symbol: str, timeframe: str, *, now: pd.Timestamp | None = None
                      ) -> pd.DataFrame:

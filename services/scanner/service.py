@@ -19,6 +19,7 @@ from services.scanner.repository import ScanRepository
 from shared.config import Settings
 from shared.db import Database, DatabaseServiceMixin
 from shared.errors import ConfigError, NotFound, ValidationError
+from shared.market.depth import within_history
 from shared.market.frames import BarArrays
 from shared.market.release import BULK_ROWS, release_memory, trim_heap
 
@@ -156,11 +157,14 @@ class ScannerService(DatabaseServiceMixin):
         syms = [u["symbol"] for u in uni]
         errors: dict[str, Any] = {}  # a symbol the provider cannot serve is left out
         # One batched read per timeframe and group of symbols, of the new bars only.
-        got, v_intraday = w_intraday.get_versioned(syms, now - pd.Timedelta(days=days),
-                                                        now, errors)
+        # never past the history the market owner keeps: older bars are there or not
+        # depending on timing (shared.market.depth)
+        got, v_intraday = w_intraday.get_versioned(syms, within_history(
+            self.market, w_intraday.timeframe, now - pd.Timedelta(days=days), now), now, errors)
         got_d, v_daily = w_daily.get_versioned(
-            [s for s in syms if s in got],
-            now - pd.Timedelta(days=self.cfg.daily_lookback_days), now, errors)
+            [s for s in syms if s in got], within_history(
+                self.market, "1d", now - pd.Timedelta(days=self.cfg.daily_lookback_days), now),
+            now, errors)
         # the same symbols' bars at the same versions of both windows: the same panel
         key = (asset_class, tuple(syms), v_intraday, v_daily)
         with self._lock:

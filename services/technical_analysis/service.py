@@ -17,6 +17,7 @@ from shared.config import Settings
 from shared.db import Database, DatabaseServiceMixin
 from shared.errors import AppError, ConfigError, ValidationError
 from shared.market.clock import bar_end, bar_visible
+from shared.market.depth import within_history
 from shared.market.frames import BarArrays
 from shared.market.reader import BarReader, history_epoch
 from shared.market.resample import next_bucket_start
@@ -240,7 +241,8 @@ class TechnicalAnalysisService(DatabaseServiceMixin):
         """Keep a cached series to the window a fresh read would give (``history_days``, at
         least ``need`` and ``bars`` bars, at most ``cache_max_bars``): appended bars would
         otherwise grow every cached series, and the process, session after session."""
-        cutoff = (now - pd.Timedelta(days=self.cfg.history_days[tf])).value
+        cutoff = within_history(self.market, tf, now - pd.Timedelta(
+            days=self.cfg.history_days[tf]), now).value
         keep = max(int(np.count_nonzero(state.ts >= cutoff)), need, bars or 0)
         keep = min(keep, self.cfg.cache_max_bars)
         if len(state) > keep:

@@ -31,6 +31,7 @@ from shared.market.calendar import get_calendar, to_utc
 from shared.market.classifier import SymbolClassifier
 from shared.market.clock import MarketClock, bar_visible
 from shared.market.csv_provider import CsvProvider
+from shared.market.depth import history_floor
 from shared.market.feed import allowed_lag, feed_row
 from shared.market.filecache import FileCache
 from shared.market.frames import BAR_COLUMNS, BarArrays, empty_frame, make_frame
@@ -175,6 +176,17 @@ class DataManager:
         from an earlier read (a cache, a window extended bar by bar) may lack older bars
         once it has moved, so keepers drop them (the owner itself: never, it wrote them)."""
         return 0 if self.owner else self._feed_view()[1]
+
+    def history_start(self, timeframe: str, now: pd.Timestamp | None = None
+                      ) -> pd.Timestamp | None:
+        """Return the earliest bar of ``timeframe`` the owner keeps stored at ``now`` (see
+        ``shared.market.depth``); None for the owner (its reads fill holes) or a timeframe
+        it keeps no history of."""
+        days = self.cfg.ingest.history_days.get(parse_timeframe(timeframe).name)
+        if self.owner or days is None:
+            return None
+        return history_floor(self.calendar, timeframe,
+                             self.clock.now_ts() if now is None else to_utc(now), days)
 
     def feed_behind(self, cutoff: pd.Timestamp) -> pd.Timestamp | None:
         """Return how far the owner has stored when that is short of ``cutoff`` by more than

@@ -10,6 +10,7 @@ from typing import Any
 import pandas as pd
 
 from shared.errors import AppError
+from shared.market.depth import history_start, within_history
 from shared.market.frames import BarArrays
 from shared.market.reader import BarReader
 from shared.market.timeframes import parse_timeframe
@@ -31,7 +32,9 @@ def load_bars(market: BarReader, symbol: str, timeframe: str, *, start: object =
     """Return the visible bars of ``symbol``: in ``[start, end)``, or the last ``bars`` of them.
 
     Without ``start`` it reads back ``bars`` bar-lengths (widening until enough are found, as
-    nights, weekends and holidays have none) or ``days`` calendar days.
+    nights, weekends and holidays have none) or ``days`` calendar days, never past the
+    history the market owner keeps (``shared.market.depth``: older bars are there or not
+    depending on timing).
 
     Raises:
         ValidationError: bad symbol, timeframe or range (from the reader).
@@ -40,15 +43,18 @@ def load_bars(market: BarReader, symbol: str, timeframe: str, *, start: object =
     tf = parse_timeframe(timeframe)
     if start is not None or bars is None:
         if start is None:
-            start = market.clock.now_ts() - pd.Timedelta(days=days)
+            now = market.clock.now_ts()
+            start = within_history(market, tf.name, now - pd.Timedelta(days=days), now)
         out = market.get_bars(symbol, tf.name, start, end)
         return out.tail(bars) if bars else out
     now = pd.Timestamp(end) if end is not None else market.clock.now_ts()
+    floor = history_start(market, tf.name, now)
     span = _span(tf.name, bars)
     got = None
     for _ in range(6):
-        got = market.get_bars(symbol, tf.name, now - span, end)
-        if len(got) >= bars:
+        s = now - span if floor is None else max(now - span, floor)
+        got = market.get_bars(symbol, tf.name, s, end)
+        if len(got) >= bars or s == floor:
             return got.tail(bars)
         span *= 4
     assert got is not None
@@ -70,7 +76,9 @@ def load_bars_many(market: BarReader, symbols: list[str], timeframe: str,
     now = market.clock.now_ts()
     widen = start is None and bars is not None
     if start is None:
-        start = now - (pd.Timedelta(days=days) if bars is None else _span(tf.name, bars))
+        wanted = now - (pd.Timedelta(days=days) if bars is None else _span(tf.name, bars))
+        start = within_history(market, tf.name, wanted, now)
+        widen = widen and start == wanted  # at the owner's floor there is nothing older
     got = market.get_bars_many(symbols, tf.name, start, errors=errors)
     short = []
     for sym, b in got.items():
