@@ -181,7 +181,9 @@ class PatternRepository:
             if values:
                 sql += f" AND {col} IN ({', '.join('?' * len(values))})"
                 params.extend(values)
-        sql += " ORDER BY start_ts DESC, pattern LIMIT ?"
+        # the stable id breaks ties: the engines return tied rows in any order, and the
+        # cycle scores this page and stops at the first of equally confident patterns
+        sql += " ORDER BY start_ts DESC, pattern, id LIMIT ?"
         params.append(limit)
         # Answers repeat most rows call after call: each distinct row's JSON is parsed once,
         # and every answer gets its own copy of the containers.  One group per query: a page
