@@ -19,7 +19,7 @@ _VISIBLE = "n.created_at <= ? AND n.known_at <= ?"
 def by_key(conn: sqlite3.Connection, key: str, lo: str, hi: str) -> sqlite3.Row | None:
     """Return the story with this normalised-headline hash published in ``[lo, hi]``."""
     return conn.execute("SELECT * FROM news WHERE dedup_key = ? AND created_at BETWEEN ? AND ? "
-                        "ORDER BY created_at LIMIT 1", (key, lo, hi)).fetchone()
+                        "ORDER BY created_at, id LIMIT 1", (key, lo, hi)).fetchone()
 
 
 def by_external_id(conn: sqlite3.Connection, external_id: str) -> sqlite3.Row | None:
@@ -28,15 +28,17 @@ def by_external_id(conn: sqlite3.Connection, external_id: str) -> sqlite3.Row | 
 
 def candidates(conn: sqlite3.Connection, symbols: Sequence[str], lo: str, hi: str,
                limit: int = 500) -> list[sqlite3.Row]:
-    """Return stories in ``[lo, hi]`` sharing a symbol (or, without symbols, any symbol-less one)."""
+    """Return stories in ``[lo, hi]`` sharing a symbol (or, without symbols, any symbol-less one),
+    oldest first (then by id): a near duplicate merges into the first similar one, and the
+    engines return unordered rows in any order (PostgreSQL's DISTINCT by hash)."""
     if symbols:
         marks = ", ".join("?" * len(symbols))
         return conn.execute(
-            "SELECT DISTINCT n.* FROM news_symbols s JOIN news n ON n.id = s.news_id "  # noqa: S608
-            f"WHERE s.symbol IN ({marks}) AND s.created_at BETWEEN ? AND ? LIMIT ?",
-            (*symbols, lo, hi, limit)).fetchall()
+            "SELECT n.* FROM news n WHERE n.id IN (SELECT s.news_id FROM news_symbols s "  # noqa: S608
+            f"WHERE s.symbol IN ({marks}) AND s.created_at BETWEEN ? AND ?) "
+            "ORDER BY n.created_at, n.id LIMIT ?", (*symbols, lo, hi, limit)).fetchall()
     return conn.execute("SELECT * FROM news WHERE symbols = '[]' AND created_at BETWEEN ? AND ? "
-                        "LIMIT ?", (lo, hi, limit)).fetchall()
+                        "ORDER BY created_at, id LIMIT ?", (lo, hi, limit)).fetchall()
 
 
 def insert(conn: sqlite3.Connection, values: dict[str, Any]) -> int:
