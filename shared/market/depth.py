@@ -27,19 +27,23 @@ NEW_YORK = "America/New_York"
 def history_floor(cal: Any, timeframe: str, now: pd.Timestamp, days: int) -> pd.Timestamp:
     """Return the earliest bar open of ``timeframe`` that ``days`` of history behind ``now``
     guarantee stored: the first session opening at or after ``now - days`` (for daily bars,
-    the stamp of the first session dated on or after that New York date).
+    the stamp of the first session dated on or after that New York date), or the session
+    before the last one opened at ``now`` when that is earlier.
 
     The owner stores a session when its open is at most ``days`` before the clock time it
     backfilled from, and that time is never after ``now``: so each session from the floor on
-    is stored.  Past the calendar's last session the floor is ``now`` (nothing older).
+    is stored.  Whatever ``days``, it stores the whole session before the one it started in
+    (its first job), and every session the clock then passes.  Past the calendar's last
+    session the floor is ``now`` (nothing older).
     """
     since = now - pd.Timedelta(days=days)
+    last = int(cal.opens.searchsorted(now, side="right")) - 1  # the last session opened
     if parse_timeframe(timeframe).is_daily:
         day = since.tz_convert(NEW_YORK).tz_localize(None).normalize()
-        i = int(cal.sessions.searchsorted(day))
+        i = min(int(cal.sessions.searchsorted(day)), max(last - 1, 0))
         stamps = cal.session_stamps_ns()
         return pd.Timestamp(int(stamps[i]), tz="UTC") if i < len(stamps) else now
-    i = int(cal.opens.searchsorted(since))
+    i = min(int(cal.opens.searchsorted(since)), max(last - 1, 0))
     return cal.opens[i] if i < len(cal.opens) else now
 
 

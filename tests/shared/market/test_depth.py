@@ -29,9 +29,13 @@ def test_floor_is_the_first_session_open_within_the_depth() -> None:
     assert history_floor(cal, "15m", now, 10) == pd.Timestamp("2024-11-20T14:30Z")
     # daily bars: the stamp (00:00 New York) of the first session dated on or after 19 Nov
     assert history_floor(cal, "1d", now, 10) == pd.Timestamp("2024-11-19T05:00Z")
-    # a day back is Thanksgiving (closed): the floor is the open session's own start
-    assert history_floor(cal, "1m", now, 1) == pd.Timestamp("2024-11-29T14:30Z")
-    assert history_floor(cal, "1d", now, 1) == pd.Timestamp("2024-11-29T05:00Z")
+    # a day back is Thanksgiving (closed): the session before the open one (the owner
+    # stores it whatever its depth) is the floor
+    assert history_floor(cal, "1m", now, 1) == pd.Timestamp("2024-11-27T14:30Z")
+    assert history_floor(cal, "1d", now, 1) == pd.Timestamp("2024-11-27T05:00Z")
+    # at night too: the last session opened (the 29th, closed at 18:00) and the one before
+    assert history_floor(cal, "1m", pd.Timestamp("2024-11-30T02:00Z"), 1) == \
+        pd.Timestamp("2024-11-27T14:30Z")
 
 
 @pytest.mark.parametrize("tf", ["1m", "15m", "1h", "1d"])
@@ -44,11 +48,13 @@ def test_every_session_from_the_floor_is_one_the_owner_backfills(tf: str) -> Non
         floor = history_floor(cal, tf, now, days)
         for cutoff in (now, now - pd.Timedelta(hours=2), pd.Timestamp("2024-11-29T14:30Z")):
             since = cutoff - pd.Timedelta(days=days)
+            before = pd.Timestamp("2024-11-27T14:30Z")  # the session before the cutoff's
             if tf == "1d":  # the owner's daily rule: sessions dated on/after since's NY date
                 ny = "America/New_York"
-                assert floor.tz_convert(ny).date() >= since.tz_convert(ny).date()
+                assert floor.tz_convert(ny).date() >= min(since.tz_convert(ny).date(),
+                                                          before.date())
             else:  # intraday: sessions opening at most ``days`` before the cutoff
-                assert floor >= since and floor in cal.opens, (tf, days, cutoff)
+                assert floor >= min(since, before) and floor in cal.opens, (tf, days, cutoff)
 
 
 def _jumped_store(tmp_path, name: str, *, earlier_backfill: bool) -> tuple[DataManager, list]:  # type: ignore[no-untyped-def]
