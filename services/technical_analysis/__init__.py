@@ -31,7 +31,8 @@ def create_app(settings: Settings | None = None, *, market: object = None) -> Fl
         service.admin.sync()  # the strategies this process runs from its next analysis
         return {"strategies": [s.name for s in service.strategies],
                 "strategies_version": service.admin.version,
-                "cached_series": len(service._cache)}
+                "cached_series": len(service._cache),
+                "cached_mb": round(service._cache.currsize / (1 << 20), 2)}
 
     return create_service_app(NAME, settings, blueprints=blueprints(), service=service,
                               database=db, health_extra=health_extra,

@@ -9,10 +9,10 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from cachetools import LRUCache
 
 from services.technical_analysis.repository import SignalRepository
 from shared import ta as D
+from shared.cache import SizedLRU
 from shared.config import Settings
 from shared.db import Database, DatabaseServiceMixin
 from shared.errors import AppError, ConfigError, ValidationError
@@ -82,8 +82,8 @@ class TechnicalAnalysisService(DatabaseServiceMixin):
         self._market = market
         self.repo = SignalRepository(self.db)
         self._epoch = 0  # the market owner's history epoch the cache was filled at
-        self._cache: LRUCache[tuple[str, str], D.SeriesState] = LRUCache(
-            max(self.cfg.cache_max_series, 1))
+        self._cache: SizedLRU[tuple[str, str], D.SeriesState] = SizedLRU(
+            int(self.cfg.cache_max_mb * (1 << 20)))
         self._lock = threading.Lock()
         from services.technical_analysis.strategy_admin import StrategyAdmin
 
@@ -214,6 +214,9 @@ class TechnicalAnalysisService(DatabaseServiceMixin):
                 state.append(new.ts[ok], {k: v[ok] for k, v in new.ohlcv().items()})
                 self._trim(state, tf, now, need, bars)
                 out[sym] = state
+                if use_cache:
+                    with self._lock:  # set again: the cache counts the state's new size
+                        self._cache[(sym, tf)] = state
         pending: list[tuple[str, BarArrays]] = []
         got = load_bars_many(self.market, fresh, tf, errors, bars=bars,
                              days=self.cfg.history_days[tf])

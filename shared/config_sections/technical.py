@@ -48,7 +48,9 @@ class Section(StrictModel):
     max_batch_symbols: int = Field(1000, ge=1, le=10000)
     max_series_length: int = Field(100_000, ge=10)
     max_indicators: int = Field(50, ge=1, le=500)
-    cache_max_series: int = Field(5000, ge=0)
+    #: Megabytes of bars and indicator outputs the series cache keeps (least recently used
+    #: series dropped first): about 36 series of a 5m battery, three cycles' candidates.
+    cache_max_mb: float = Field(8.0, gt=0, le=4096)
     #: Bars kept per cached series (older ones are dropped).
     cache_max_bars: int = Field(5000, ge=100)
     store_signals: bool = True

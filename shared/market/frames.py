@@ -102,6 +102,11 @@ class BarArrays:
     def __len__(self) -> int:
         return int(self.ts.size)
 
+    @property
+    def nbytes(self) -> int:
+        """Bytes of the eight arrays (a view counts its own length, not its base's)."""
+        return int(sum(getattr(self, f).nbytes for f in _ARRAY_FIELDS))
+
     def take(self, keep: np.ndarray | slice) -> BarArrays:
         """Return the bars selected by a boolean mask or a slice."""
         return BarArrays(*(getattr(self, f)[keep] for f in _ARRAY_FIELDS), self.source,

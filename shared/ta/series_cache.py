@@ -45,6 +45,12 @@ class SeriesState:
         return int(self.ts.size)
 
     @property
+    def nbytes(self) -> int:
+        """Bytes held by the bars and every indicator output (what a cache of states holds)."""
+        return int(self.ts.nbytes + sum(a.nbytes for a in self.data.values())
+                   + sum(a.nbytes for v in self.outputs.values() for a in v.values()))
+
+    @property
     def last_ts(self) -> int:
         return int(self.ts[-1])
 

@@ -63,3 +63,35 @@ def test_cache_drops_bars_after_a_rewound_clock(tmp_path: Path):
     fresh = svc.analyze(syms, "1m", strategies=False, store=False, use_cache=False)["results"]
     assert {r["bar_ts"] for r in back.values()} == {"2024-01-04T14:59:00+00:00"}
     assert back == fresh
+
+
+def test_the_series_cache_holds_its_megabytes_however_many_symbols_pass(tmp_path: Path):
+    """Issue 15: each cycle's new candidates used to add ~220 KB of series to a cache of
+    5,000 until it filled; it is bounded by bytes, least recently used series dropped first,
+    and a series extended in place is counted at its new size."""
+    svc, dm = _service(tmp_path, "2024-01-04T16:00Z")
+    syms = [s["symbol"] for s in dm.get_symbols("equity")][:12]
+    one = svc.analyze(syms[:1], "1m", strategies=False, store=False)
+    size = svc._cache.currsize
+    assert len(svc._cache) == 1 and size == svc._cache[(syms[0], "1m")].nbytes > 100_000
+    bound = int(size * 4.5)  # room for four of these series
+    from shared.cache import SizedLRU
+
+    svc._cache = SizedLRU(bound)
+    for i in range(0, 12, 3):  # twelve symbols pass, three per "cycle"
+        got = svc.analyze(syms[i:i + 3], "1m", strategies=False, store=False)["results"]
+        assert all("error" not in r for r in got.values())
+        assert svc._cache.currsize <= bound and len(svc._cache) <= 4
+    assert set(k[0] for k in svc._cache) >= set(syms[9:12])  # the latest stayed
+    # a cached series extended by a new bar is re-counted (its arrays grew)
+    before = svc._cache[(syms[11], "1m")].nbytes
+    ClockController(dm.db, dm.settings.market.clock).advance("2024-01-04T16:05Z")
+    dm.clock.invalidate()
+    svc.analyze(syms[11:12], "1m", strategies=False, store=False)
+    grown = svc._cache[(syms[11], "1m")]
+    assert grown.nbytes >= before
+    assert svc._cache.currsize == sum(s.nbytes for s in svc._cache.values())
+    # the answers are those of an uncached analysis
+    assert svc.analyze(syms[11:12], "1m", strategies=False, store=False)["results"] == \
+        svc.analyze(syms[11:12], "1m", strategies=False, store=False, use_cache=False)["results"]
+    assert one["results"]
