@@ -36,6 +36,11 @@ time.sleep(0.3)
 out["reaped"] = reap_orphans(set())
 z.close()
 out["zygote_code"] = z.proc.returncode
+try:  # gone: the supervisor falls back to spawning on OSError
+    z.spawn(mod, ["exit"], tmp / "late.log", env, Path(os.getcwd()))
+    out["after_close"] = "forked"
+except OSError as exc:
+    out["after_close"] = str(exc)
 print(json.dumps(out))
 '''
 
@@ -53,6 +58,7 @@ def test_forked_services_run_like_python_m_and_are_reaped_by_the_manager(tmp_pat
     assert out["ok_code"] == 3 and out["killed_code"] == -9 and out["orphan_code"] == 0
     assert out["alive"] is True
     assert out["zygote_code"] == 0  # it exits when the manager closes its stdin
+    assert out["after_close"] == "the fork server is not running"
     seen = json.loads(_lines(tmp_path / "ok.log")[0])
     # what ``python -m tests.manager.zygote_probe exit 3`` would see, in its own session
     assert seen["argv"][0].endswith("tests/manager/zygote_probe.py")
