@@ -22,6 +22,7 @@ from services.pattern_analysis.domain import (
     PatternParams,
     analyze_bars,
     reassess,
+    unfollowed,
 )
 from services.pattern_analysis.repository import (
     ROW_GROUPS,
@@ -32,9 +33,11 @@ from services.pattern_analysis.repository import (
 from shared.config import Settings
 from shared.db import Database, DatabaseServiceMixin
 from shared.errors import AppError, ValidationError
-from shared.market.depth import history_start, within_history
+from shared.market.calendar import get_calendar
+from shared.market.depth import bars_skipped, history_start, within_history
 from shared.market.frames import BarArrays
 from shared.market.reader import BarReader, history_epoch
+from shared.market.symbols import AssetClass, classify
 from shared.market.timeframes import parse_timeframe
 
 log = logging.getLogger("pattern_analysis")
@@ -124,6 +127,7 @@ class _Prepared:
     analysis: Analysis
     last_bar_ts: str | None
     unchanged: bool
+    skipped: bool = False  # bars lie between the last analysis's last bar and this window
 
 
 class PatternService(DatabaseServiceMixin):
@@ -142,6 +146,7 @@ class PatternService(DatabaseServiceMixin):
         self._recent: LRUCache[tuple[str, str], tuple[int, BarArrays]] = LRUCache(ROW_GROUPS)
         self._epoch = 0  # the market owner's history epoch the kept windows were read at
         self._lock = threading.Lock()
+        self._calendar = get_calendar(settings.market.calendar)
 
     def _drop_kept_if_history_moved(self) -> None:
         """Forget the kept windows when the market owner stored older bars since."""
@@ -258,7 +263,11 @@ class PatternService(DatabaseServiceMixin):
         unchanged = (not force and state is not None and state["last_bar_ts"] == last)
         analysis = (Analysis([], [], [], len(bars), None) if unchanged
                     else analyze_bars(bars, self.params))
-        return _Prepared(symbol, timeframe, bars, analysis, last, unchanged)
+        seen = None if state is None else state["last_bar_ts"]
+        skipped = bool(seen and len(bars)) and bars_skipped(
+            pd.Timestamp(seen).value, int(bars.ts[0]), timeframe, self._calendar,
+            crypto=classify(symbol) == AssetClass.CRYPTO)
+        return _Prepared(symbol, timeframe, bars, analysis, last, unchanged, skipped)
 
     def _store(self, prepared: list[_Prepared], at: str) -> list[dict[str, Any]]:
         """Write every prepared analysis in one transaction (all or nothing)."""
@@ -272,8 +281,9 @@ class PatternService(DatabaseServiceMixin):
                 fresh = {detection_id(p.symbol, p.timeframe, d): d for d in p.analysis.detections}
                 moved = []
                 for did, old in self.repo.open_detection_objects(p.symbol, p.timeframe):
-                    if did not in fresh:
-                        new = reassess(old, p.bars, self.params)
+                    if did not in fresh:  # followed bar by bar, unless bars were skipped
+                        new = (unfollowed(old, p.bars) if p.skipped
+                               else reassess(old, p.bars, self.params))
                         if new != old:
                             moved.append(new)
                 written = self.repo.upsert_detections(uow.conn, p.symbol, p.timeframe,

@@ -19,6 +19,8 @@ from typing import Any
 
 import pandas as pd
 
+from shared.errors import ValidationError
+from shared.market.resample import next_bucket_start
 from shared.market.timeframes import parse_timeframe
 
 NEW_YORK = "America/New_York"
@@ -62,4 +64,18 @@ def within_history(reader: Any, timeframe: str, start: pd.Timestamp,
     return start if floor is None or start >= floor else floor
 
 
-__all__ = ["history_floor", "history_start", "within_history"]
+def bars_skipped(seen_ns: int, first_ns: int, timeframe: str, cal: Any, *,
+                 crypto: bool = False) -> bool:
+    """Return whether a bar of ``timeframe`` can open between the bar opening at ``seen_ns``
+    (the last one a keeper analysed) and ``first_ns`` (the first of its new window): the
+    clock jumped past bars, so what was followed bar by bar cannot be followed on.  A night,
+    a weekend or a holiday between the two skips nothing."""
+    if first_ns <= seen_ns:
+        return False
+    try:
+        return first_ns > next_bucket_start(seen_ns, timeframe, cal, crypto)
+    except ValidationError:  # past the calendar's end: nothing to compare with
+        return False
+
+
+__all__ = ["bars_skipped", "history_floor", "history_start", "within_history"]

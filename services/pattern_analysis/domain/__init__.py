@@ -11,6 +11,7 @@ from services.pattern_analysis.domain.analyze import (
     analyze,
     analyze_bars,
     reassess,
+    unfollowed,
 )
 from services.pattern_analysis.domain.model import (
     Derived,
@@ -37,5 +38,6 @@ __all__ = [
     "analyze_bars",
     "fractal_pivots",
     "reassess",
+    "unfollowed",
     "zigzag",
 ]

@@ -136,6 +136,14 @@ def reassess(det: Detection, bars: Derived, params: PatternParams) -> Detection:
     return det
 
 
+def unfollowed(det: Detection, bars: Derived) -> Detection:
+    """Return ``det``, if open, expired at the window's first bar: the bars between the last
+    analysis and this window were never analysed (the clock jumped past them), so it cannot
+    be followed.  Kept open it voted on a session weeks later, or not, depending on whether
+    a cycle had run before the jump (issue 21)."""
+    return _moved(det, Status.EXPIRED, bars, 0) if det.status.open else det
+
+
 def _first(mask: np.ndarray) -> int:
     if len(mask) == 0:
         return -1
