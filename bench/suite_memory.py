@@ -96,6 +96,26 @@ def report_growth(samples: list[Sample], warmup: float) -> None:
           "the market clock): " + " ".join(
               f"{'|' if i in days else ''}{t:.0f}s={sum(x.values()):.0f}"
               for i, (t, _, x) in enumerate(samples)))
+    per = session_medians(samples, days)
+    if len(per) >= 2:
+        print("   median total PSS by session of the market clock, MB (caches fill during the "
+              "first; flat after means bounded): " + ", ".join(
+                  f"{d}: {v:.0f} ({n} samples)" for d, v, n in per)
+              + f"; last two sessions {per[-1][1] - per[-2][1]:+.1f} MB")
+
+
+def session_medians(samples: list[Sample], marks: set[int]) -> list[tuple[str, float, int]]:
+    """Return (session's first clock date, median total PSS, samples) of each session."""
+    out: list[tuple[str, float, int]] = []
+    bounds = [0, *sorted(marks), len(samples)]
+    for a, b in zip(bounds, bounds[1:], strict=False):
+        part = samples[a:b]
+        if not part:
+            continue
+        totals = pd.Series([sum(x[2].values()) for x in part])
+        label = str(part[0][1].date()) if part[0][1] is not None else f"{part[0][0]:.0f}s"
+        out.append((label, float(totals.median()), len(part)))
+    return out
 
 
 def session_marks(samples: list[Sample]) -> set[int]:
