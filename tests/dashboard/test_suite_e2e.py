@@ -63,6 +63,9 @@ class Whole:
             "TRADING__dashboard__upstream_timeout_s": "1.5",
             "TRADING__http__breaker_reset_s": "2",
             "TRADING__supervisor__health_interval_s": "0.5",
+            # a forked restart is back in ~1 s: wait 4 s first, so the page has a down
+            # service to show (the banner must appear, then clear without a reload)
+            "TRADING__supervisor__backoff_initial_s": "4",
         })
         env.update({f"{n.upper()}_PORT": str(p) for n, p in self.ports.items()})
         self.env = env
