@@ -2,7 +2,9 @@
 
 Runs a throwaway suite (temp database and logs, ports from 15400) and prints:
 - startup: wall seconds of ``start --detach`` (it returns once every /health answered);
-  baselines measured in the same run: the same suite with ``supervisor.prewarm`` off (each
+  baselines measured in the same run: the same suite with ``supervisor.fork_server`` off
+  (every service its own interpreter importing pandas, TA-Lib, Flask...; start, CPU seconds
+  of the start and PSS beside the forked suite's), with ``supervisor.prewarm`` off (each
   group spawned only once the previous one is healthy), one service (coordination) started
   alone under the same runner, and the naive sequential estimate 9 x that;
 - memory: total RSS of the manager and every service process (masters and workers), and the
@@ -113,16 +115,22 @@ def finished_cycles(port: int, timeout_s: float = 180.0) -> tuple[int, float]:
     raise RuntimeError(f"no coordination cycle finished within {timeout_s:.0f} s")
 
 
-def one_run(tmp: Path, prewarm: bool = True, measure: bool = True) -> dict[str, Any]:
+def one_run(tmp: Path, prewarm: bool = True, measure: bool = True,
+            fork_server: bool = True) -> dict[str, Any]:
+    from bench._backends import tree_cpu
+
     ports = free_block(15400)
     env = suite_env(tmp, ports)
     env["TRADING__SUPERVISOR__PREWARM"] = "true" if prewarm else "false"
+    env["TRADING__SUPERVISOR__FORK_SERVER"] = "true" if fork_server else "false"
     t0 = time.perf_counter()
     res = manager(env, "start", "--detach")
     out: dict[str, Any] = {"start_s": time.perf_counter() - t0}
     try:
         if res.returncode != 0:
             raise RuntimeError(f"start failed:\n{res.stdout}\n{res.stderr}")
+        state = json.loads((tmp / "run" / "bench" / "state.json").read_text())
+        out["cpu_s"] = tree_cpu(state["manager_pid"])  # the start's, the manager's tree
         if measure:
             cycles, waited = finished_cycles(ports[SERVICE_NAMES.index("coordination")])
             time.sleep(1.0)  # let the workers settle after their requests
@@ -147,9 +155,10 @@ def main() -> None:
         tmp = Path(d)
         single = single_service_seconds(tmp)
         bare = bare_import_rss()
-        runs, plain = [], []
-        for i in range(args.runs):  # interleaved, so both see the same machine load
+        runs, plain, spawned = [], [], []
+        for i in range(args.runs):  # interleaved, so all see the same machine load
             runs.append(one_run(tmp / f"run{i}"))
+            spawned.append(one_run(tmp / f"spawned{i}", fork_server=False))
             plain.append(one_run(tmp / f"plain{i}", prewarm=False, measure=False))
     start = statistics.median(r["start_s"] for r in runs)
     rss = statistics.median(r["rss"] for r in runs)
@@ -159,6 +168,15 @@ def main() -> None:
     print(f"startup, 'start --detach' to all nine healthy: {start:.2f} s   (target < 10 s)")
     print(f"  baseline, one service alone: {single:.2f} s; 9 x sequential: {9 * single:.2f} s;"
           f" suite / sequential = {start / (9 * single):.2f}")
+    cpu = statistics.median(r["cpu_s"] for r in runs)
+    sp_start = statistics.median(r["start_s"] for r in spawned)
+    sp_cpu = statistics.median(r["cpu_s"] for r in spawned)
+    sp_pss = statistics.median(r["pss"] for r in spawned)
+    print(f"  CPU seconds of the start (manager and every service): {cpu:.1f}")
+    print(f"  baseline, fork server off (each service its own interpreter): {sp_start:.2f} s, "
+          f"{sp_cpu:.1f} CPU s, PSS {sp_pss / MB:.0f} MB after the first cycle; forked / "
+          f"spawned: start {start / sp_start:.2f}, CPU {cpu / sp_cpu:.2f}, PSS "
+          f"{statistics.median(r['pss'] for r in runs) / sp_pss:.2f}")
     seq = statistics.median(r["start_s"] for r in plain)
     print(f"  baseline, groups spawned one after another (prewarm off): {seq:.2f} s;"
           f" prewarm / plain = {start / seq:.2f}")
