@@ -26,9 +26,11 @@ import signal
 import threading
 import time
 from collections import Counter
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -80,24 +82,33 @@ class Load:
 LOAD = Load()  # the SQLite run's; tests/reliability/test_chaos_pg.py runs a smaller one
 
 
-@pytest.fixture(scope="module")
-def suite(tmp_path_factory):
-    # A cash account (so "cash never below zero" is a rule the fills must keep) with less cash
-    # than the load asks for; the workflow loop off and the replay clock paused, so the test
-    # alone moves the clock and every order in the book is one of its own.
-    s = Suite(tmp_path_factory.mktemp("chaos"),
+def chaos_suite(tmp: Path, universe: str, load: Load, label: str = "",
+                **env: str) -> Iterator[Suite]:
+    """Start the suite the chaos tests load, yield it, stop it.
+
+    A cash account (so "cash never below zero" is a rule the fills must keep) with less cash
+    than the load asks for; the workflow loop off and the replay clock paused, so the test
+    alone moves the clock and every order in the book is one of its own.  ``env`` adds to
+    the settings (test_chaos_pg.py: ``DATABASE_URL``).
+    """
+    s = Suite(tmp, **env,
               TRADING__http__timeout_s="1.0", TRADING__http__retries="0",
               TRADING__http__breaker_fail_max="2", TRADING__http__breaker_reset_s="3",
-              TRADING__market__universe_size="60", TRADING__coordination__autostart="false",
+              TRADING__market__universe_size=universe, TRADING__coordination__autostart="false",
               TRADING__paper_trading__account_type="cash",
-              TRADING__paper_trading__starting_cash=str(LOAD.starting_cash))
+              TRADING__paper_trading__starting_cash=str(load.starting_cash))
     try:
         t0 = time.monotonic()
         s.start()
-        print(f"\nsuite healthy {time.monotonic() - t0:.1f}s after 'start --detach'")
+        print(f"\nsuite healthy{label} {time.monotonic() - t0:.1f}s after 'start --detach'")
         yield s
     finally:
         s.stop()
+
+
+@pytest.fixture(scope="module")
+def suite(tmp_path_factory):
+    yield from chaos_suite(tmp_path_factory.mktemp("chaos"), "60", LOAD)
 
 
 def _group(pid: int) -> list[psutil.Process]:

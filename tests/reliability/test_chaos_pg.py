@@ -33,7 +33,7 @@ from shared.db.postgres import PgDatabase
 from tests.pg import PgCluster
 from tests.reliability.ledger import Market
 from tests.reliability.suite import Suite
-from tests.reliability.test_chaos import Load, _chaos_run
+from tests.reliability.test_chaos import Load, _chaos_run, chaos_suite
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
@@ -55,20 +55,8 @@ UNIVERSE = "25"
 @pytest.fixture(scope="module")
 def pg_suite(tmp_path_factory: pytest.TempPathFactory, pg_cluster: PgCluster) -> Iterator[Suite]:
     """The suite as test_chaos.py starts it, every service on one fresh PostgreSQL database."""
-    s = Suite(tmp_path_factory.mktemp("chaos_pg"),
-              DATABASE_URL=pg_cluster.create_database(),
-              TRADING__http__timeout_s="1.0", TRADING__http__retries="0",
-              TRADING__http__breaker_fail_max="2", TRADING__http__breaker_reset_s="3",
-              TRADING__market__universe_size=UNIVERSE, TRADING__coordination__autostart="false",
-              TRADING__paper_trading__account_type="cash",
-              TRADING__paper_trading__starting_cash=str(PG_LOAD.starting_cash))
-    try:
-        t0 = time.monotonic()
-        s.start()
-        print(f"\nsuite healthy on PostgreSQL {time.monotonic() - t0:.1f}s after 'start --detach'")
-        yield s
-    finally:
-        s.stop()
+    yield from chaos_suite(tmp_path_factory.mktemp("chaos_pg"), UNIVERSE, PG_LOAD,
+                           " on PostgreSQL", DATABASE_URL=pg_cluster.create_database())
 
 
 def test_orders_survive_sigkill_exactly_once_with_ledger_invariants_on_postgresql(pg_suite):
