@@ -28,13 +28,15 @@ _COLUMNS = ("id", "symbol", "timeframe", "pattern", "direction", "status", "star
             "confirmed_ts", "resolved_ts", "pivots", *_PRICE_COLS, "confidence", "measurements",
             "first_seen_at", "updated_at")
 
-#: Entries of each formatting memo below (bar times, float prices, micro-unit prices).  A
-#: batch's rows need a few thousand; the memos only help rebuild rows that changed (unchanged
-#: rows come from the row caches), so a bound of a few batches is plenty.  They were 65,536
-#: each: new bar times and prices arrive every minute, so they filled for hours (~15 MB).
-MEMO_SIZE = 1 << 13
-#: (symbol, timeframe) groups whose rows each row cache keeps (least recently used dropped
-#: first); the service also forgets a symbol nobody asked about for a day (``forget``).
+#: Entries of each formatting memo below (bar times, float prices, micro-unit prices).  The
+#: memos only help rebuild rows that changed (unchanged rows come from the row caches), a few
+#: hundred a batch, so a bound of a few batches is plenty.  They were 65,536 each, then 8,192:
+#: new bar times and prices arrive every minute, so they filled for hours (~15 MB), then for
+#: the first sessions of a replay (~5 MB), and the worker's memory rose with them.
+MEMO_SIZE = 1 << 11
+#: (symbol, timeframe) groups whose rows each row cache keeps at most (least recently used
+#: dropped first).  The service also drops a symbol's rows when its kept window goes: idle
+#: for a day, or pushed out by ``patterns.cache_max_mb`` (``retain``).
 ROW_GROUPS = 1024
 
 
@@ -95,11 +97,10 @@ class PatternRepository:
         self._stored = _RowCache(ROW_GROUPS)  # open detections read back as domain objects
         self._dicts = _RowCache(ROW_GROUPS)  # detections read back as the API shows them
 
-    def forget(self, keys: Iterable[tuple[str, str]]) -> None:
-        """Drop the cached rows of these (symbol, timeframe) pairs (nobody asks for them)."""
-        gone = set(keys)
+    def retain(self, keys: set[tuple[str, str]]) -> None:
+        """Drop the cached rows of every (symbol, timeframe) pair but these."""
         for cache in (self._rows, self._stored, self._dicts):
-            cache.forget(gone)
+            cache.retain(keys)
 
     # -- writes (inside the caller's transaction) ----------------------------------------
     def upsert_detections(self, conn: sqlite3.Connection, symbol: str, timeframe: str,
@@ -220,7 +221,7 @@ class _RowCache:
     a detection that resolved, a level whose touches changed or a row that left a page is
     never asked for again.  Keyed by item in one LRU of 16,384, every item ever built stayed
     until that filled (hours of replay), and pattern analysis's worker grew by ~2.5 MB a
-    minute of replay.  Groups are in an LRU of ``max_groups``; ``forget`` drops a symbol's.
+    minute of replay.  Groups are in an LRU of ``max_groups``; ``retain`` drops the others'.
     """
 
     def __init__(self, max_groups: int) -> None:
@@ -246,10 +247,10 @@ class _RowCache:
             self._groups[group] = kept
         return out
 
-    def forget(self, pairs: set[tuple[str, str]]) -> None:
-        """Drop the groups of these (symbol, timeframe) pairs."""
+    def retain(self, pairs: set[tuple[str, str]]) -> None:
+        """Drop the groups of every (symbol, timeframe) pair but these."""
         with self._lock:
-            for group in [g for g in self._groups if g[:2] in pairs]:
+            for group in [g for g in self._groups if g[:2] not in pairs]:
                 del self._groups[group]
 
 

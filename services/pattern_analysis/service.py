@@ -14,7 +14,6 @@ from typing import Any, Protocol
 
 import numpy as np
 import pandas as pd
-from cachetools import LRUCache
 
 from services.pattern_analysis.domain import (
     Analysis,
@@ -25,11 +24,11 @@ from services.pattern_analysis.domain import (
     unfollowed,
 )
 from services.pattern_analysis.repository import (
-    ROW_GROUPS,
     PatternRepository,
     detection_id,
     iso,
 )
+from shared.cache import SizedLRU
 from shared.config import Settings
 from shared.db import Database, DatabaseServiceMixin
 from shared.errors import AppError, ValidationError
@@ -141,9 +140,11 @@ class PatternService(DatabaseServiceMixin):
         self.init_database(db or settings)
         self.repo = PatternRepository(self.db)
         self.source: BarSource = source or MarketBarSource(settings)
-        # the last bars read per (symbol, timeframe), with the clock time they were read at;
-        # a symbol idle for ``IDLE_NS`` is dropped (``_forget_idle``)
-        self._recent: LRUCache[tuple[str, str], tuple[int, BarArrays]] = LRUCache(ROW_GROUPS)
+        # the last bars read per (symbol, timeframe), with the clock time they were read at,
+        # up to ``patterns.cache_max_mb``; a symbol idle for ``IDLE_NS`` is dropped, and the
+        # cached rows of a symbol whose window is gone go too (``_forget_idle``)
+        self._recent: SizedLRU[tuple[str, str], tuple[int, BarArrays]] = SizedLRU(
+            int(self.section.cache_max_mb * (1 << 20)))
         self._epoch = 0  # the market owner's history epoch the kept windows were read at
         self._lock = threading.Lock()
         self._calendar = get_calendar(settings.market.calendar)
@@ -158,13 +159,14 @@ class PatternService(DatabaseServiceMixin):
                 self._epoch = epoch
 
     def _forget_idle(self, now: pd.Timestamp) -> None:
-        """Drop the kept windows and cached rows of symbols not read for ``IDLE_NS``."""
+        """Drop the kept windows of symbols not read for ``IDLE_NS``, and the cached rows of
+        every symbol without a kept window (idle, or pushed out by the bound)."""
         with self._lock:
             idle = [k for k, (at, _) in self._recent.items() if at < now.value - IDLE_NS]
             for k in idle:
                 del self._recent[k]
-        if idle:
-            self.repo.forget(idle)
+            kept = set(self._recent)
+        self.repo.retain(kept)
 
     # -- analysis ------------------------------------------------------------------------
     def _window_start(self, timeframe: str, now: pd.Timestamp) -> pd.Timestamp:
@@ -388,10 +390,11 @@ class PatternService(DatabaseServiceMixin):
                     failed[sym] = exc
             if prepared:
                 self._store(prepared, at)
-            self._forget_idle(now)
         results = [{"symbol": s, "error": {"code": failed[s].code, "message": failed[s].message}}
                    if s in failed else
                    self._stored(s, tf, statuses, patterns, min_confidence, limit) for s in syms]
+        if todo:  # after the answers, which cache rows too
+            self._forget_idle(now)
         return {"timeframe": tf, "count": len(results), "results": results}
 
     def _read_new_bars(self, symbols: list[str], timeframe: str, now: pd.Timestamp
@@ -432,6 +435,9 @@ class PatternService(DatabaseServiceMixin):
 
     def health(self) -> dict[str, Any]:
         row = self.db.fetch_one("SELECT COUNT(*) AS n FROM chart_patterns")
+        with self._lock:
+            kept, kept_bytes = len(self._recent), self._recent.currsize
         return {"patterns_stored": row["n"] if row else 0,
-                "default_timeframe": self.section.default_timeframe}
+                "default_timeframe": self.section.default_timeframe,
+                "kept_windows": kept, "kept_mb": round(kept_bytes / (1 << 20), 2)}
 

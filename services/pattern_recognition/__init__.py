@@ -17,4 +17,5 @@ def create_app(settings: Settings | None = None) -> Flask:
     settings = settings or load_settings()
     service = CandlestickService(settings)
     return create_service_app(NAME, settings, blueprints=blueprints(), service=service,
+                              health_extra=service.health,
                               description="Pattern recognition: candlestick patterns and their measured reliability")

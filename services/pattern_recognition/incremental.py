@@ -15,28 +15,37 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
-from cachetools import LRUCache
 
 from services.pattern_recognition import repository as repo
 from services.pattern_recognition.domain import forward_outcomes, tod_buckets
 from services.pattern_recognition.feed import BarFeed, bar_end_ns, is_crypto, ts_ns
 from services.pattern_recognition.tails import Tail, Waiting, waiting_from_rows
+from shared.cache import SizedLRU
 from shared.domain.money import from_micros
 from shared.market.frames import BarArrays, iso
 
 if TYPE_CHECKING:
     from services.pattern_recognition.service import CandlestickService, UpdateResult
 
-#: (symbol, timeframe) pairs held; a tail is a few hundred bars (~25 KB for a 1m equity).
-MAX_TAILS = 4096
-
-
 class TailStore:
-    """The tails of the symbols updated lately (least recently used dropped first)."""
+    """The tails of the symbols updated lately, up to ``max_bytes`` of them (least recently
+    used dropped first; a tail is a few hundred bars, ~25 KB for a 1m equity).
 
-    def __init__(self, maxsize: int = MAX_TAILS) -> None:
-        self._tails: LRUCache[tuple[str, str], Tail] = LRUCache(maxsize)
+    Bounded by bytes, not by count: a bound of 4,096 tails filled over the first sessions of
+    a replay as each cycle's candidates came and went, and the worker's memory rose with it.
+    """
+
+    def __init__(self, max_bytes: int) -> None:
+        self._tails: SizedLRU[tuple[str, str], Tail] = SizedLRU(max_bytes)
         self._lock = threading.Lock()
+
+    def __len__(self) -> int:
+        return len(self._tails)
+
+    @property
+    def nbytes(self) -> int:
+        with self._lock:
+            return int(self._tails.currsize)
 
     def current(self, symbols: Sequence[str], tf: str,
                 versions: dict[str, tuple[str, str]]) -> dict[str, Tail]:
@@ -92,6 +101,11 @@ def read_new(feed: BarFeed, tails: dict[str, Tail], tf: str, now: pd.Timestamp
     return out
 
 
+#: Bar times whose labels ``Buckets`` keeps (a step's bar times repeat across symbols; older
+#: ones are rarely asked again): cleared past it.  It was 200,000, ~30 MB once full.
+BUCKET_MEMO = 8192
+
+
 class Buckets:
     """Time-of-day labels by bar open time (every symbol of a step shares its bar times, so
     one pandas time-zone conversion a step instead of one per symbol)."""
@@ -106,7 +120,7 @@ class Buckets:
         keys = ts.tolist()
         miss = [k for k in dict.fromkeys(keys) if k not in self._memo]
         if miss:
-            if len(self._memo) > 200_000:
+            if len(self._memo) > BUCKET_MEMO:
                 self._memo.clear()
             idx = pd.DatetimeIndex(np.array(miss, dtype="int64").astype("M8[ns]")
                                    ).tz_localize("UTC")

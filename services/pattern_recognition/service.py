@@ -73,9 +73,14 @@ class CandlestickService(DatabaseServiceMixin):
         # keep_tails=False reads every update's whole window (the reference the held path
         # is tested against)
         self._keep_tails = keep_tails
-        self._tails = TailStore()
+        self._tails = TailStore(int(self.cfg.cache_max_mb * (1 << 20)))
         self._span_memo: dict[str, tuple[pd.Timedelta, list[pd.Timedelta]]] = {}
         self._buckets = Buckets(self.cfg.tod_bucket_minutes, self.cfg.exchange_tz)
+
+    def health(self) -> dict[str, Any]:
+        """What ``/health`` adds: the tails kept between updates and their size."""
+        return {"kept_tails": len(self._tails),
+                "kept_mb": round(self._tails.nbytes / (1 << 20), 2)}
 
     # -- helpers -------------------------------------------------------------------------
     def _timeframe(self, timeframe: str | None) -> str:

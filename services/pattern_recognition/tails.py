@@ -40,6 +40,12 @@ class Tail:
     waiting: tuple[Waiting, ...]      # by bar time
     latest: tuple[Any, ...] | None    # the rows on the last bar (None: not known, ask the DB)
 
+    @property
+    def nbytes(self) -> int:
+        """Bytes held: the bars' arrays, and ~200 per pending detection (a frozen dataclass
+        with its horizons' frozenset), for ``TailStore``'s bound."""
+        return self.bars.nbytes + 200 * len(self.waiting)
+
     def covers(self, start: pd.Timestamp) -> bool:
         return start.value >= self.cov
 

@@ -24,6 +24,11 @@ class Section(StrictModel):
     # How far back a symbol's history is scanned the first time it is seen.
     backfill_days: int = Field(10, ge=1, le=3650)
     max_scan_symbols: int = Field(500, ge=1, le=10000)
+    #: Megabytes of symbols' recent bars and pending detections kept between updates
+    #: (``incremental.TailStore``), least recently used dropped first.  An update of a symbol
+    #: whose tail is kept reads only the bars since; one not kept reads its whole window
+    #: (and stores exactly the same rows).
+    cache_max_mb: float = Field(4.0, gt=0, le=4096)
     max_detections: int = Field(5000, ge=1, le=100000)
     # Statistics with fewer samples than this are reported but flagged as thin.
     min_samples: int = Field(30, ge=1)

@@ -18,6 +18,11 @@ class Section(StrictModel):
     default_timeframe: Literal["1m", "5m", "15m", "1h", "1d"] = "1m"
     lookback_bars: int = Field(390, ge=30, le=5000)
     scan_max_symbols: int = Field(500, ge=1, le=5000)
+    #: Megabytes of analysed windows (``lookback_bars`` bars per symbol and timeframe) kept
+    #: between analyses, least recently used dropped first: about 80 windows of 390 1m bars,
+    #: a workflow cycle's candidates and then some.  Each analysis then reads only the bars
+    #: since; a window not kept is read whole again (same result, one longer read).
+    cache_max_mb: float = Field(2.0, gt=0, le=4096)
     # GET re-analyses when a newer bar is visible than the one last analysed
     refresh_on_read: bool = True
     atr_period: int = Field(14, ge=2, le=200)

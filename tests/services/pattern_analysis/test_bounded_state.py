@@ -28,7 +28,7 @@ def test_a_group_keeps_only_its_last_calls_items() -> None:
     cache.get_all(("S", "1m", "x"), [("c", ())], build)
     cache.get_all(("T", "1m"), [("d", ())], build)
     assert len(cache._groups) == 2  # "g" went first: the bound holds  # noqa: SLF001
-    cache.forget({("S", "1m")})
+    cache.retain({("T", "1m"), ("U", "1m")})
     assert list(cache._groups) == [("T", "1m")]  # noqa: SLF001
 
 
@@ -55,3 +55,34 @@ def test_a_symbol_idle_for_a_day_is_forgotten(tmp_path, db) -> None:  # type: ig
     fresh.source.minute = src.minute  # type: ignore[attr-defined]
     assert again["results"] == fresh.patterns_many(["A", "B"], "1m")["results"]
     assert got["count"] == 1
+
+
+def test_kept_windows_stay_within_their_bytes_and_take_their_rows_along(tmp_path, db
+                                                                        ) -> None:  # type: ignore[no-untyped-def]
+    n = 400
+    frames = {s: random_walk(i, n=n) for i, s in enumerate("ABC", start=3)}
+    probe = PatternService(make_settings(tmp_path, patterns__lookback_bars=60), db,
+                           BatchSource(frames))
+    probe.source.minute = 100  # type: ignore[attr-defined]
+    probe.patterns_many(["A"], "1m")
+    window = probe._recent.currsize  # noqa: SLF001 - one kept window's bytes
+    assert window > 0
+    # room for two windows and a half: the third symbol pushes the least recently used out
+    settings = make_settings(tmp_path, patterns__lookback_bars=60,
+                             patterns__cache_max_mb=2.5 * window / (1 << 20))
+    src = BatchSource(frames)
+    svc = PatternService(settings, db, src)
+    src.minute = 150
+    got = svc.patterns_many(["A", "B", "C"], "1m")
+    assert {k[0] for k in svc._recent} == {"B", "C"}  # noqa: SLF001
+    assert svc._recent.currsize <= 2.5 * window  # noqa: SLF001
+    for cache in (svc.repo._rows, svc.repo._stored, svc.repo._dicts):  # noqa: SLF001
+        assert "A" not in {g[0] for g in cache._groups}  # noqa: SLF001 - went with its window
+    assert svc.health()["kept_windows"] == 2
+    unbounded = PatternService(make_settings(tmp_path, patterns__lookback_bars=60), db,
+                               BatchSource(frames))
+    for minute in (150, 151, 170):  # then A is read afresh and answers as if always kept
+        src.minute = unbounded.source.minute = minute  # type: ignore[attr-defined]
+        got = svc.patterns_many(["A", "B", "C"], "1m")
+        assert got["results"] == unbounded.patterns_many(["A", "B", "C"], "1m")["results"]
+        assert svc._recent.currsize <= 2.5 * window  # noqa: SLF001

@@ -34,8 +34,12 @@ def _steps() -> list[pd.Timestamp]:
     return [*day, *late, *close, *nxt]
 
 
-def _session(tmp_path, keep_tails: bool, reads: list[int]):  # type: ignore[no-untyped-def]
+def _session(tmp_path, keep_tails: bool, reads: list[int],  # type: ignore[no-untyped-def]
+             max_mb: float | None = None, kept: list[tuple[int, float]] | None = None):
     settings, db, ctl, dm = simulated_market(tmp_path)
+    if max_mb is not None:  # a tighter bound on the tails held
+        settings = settings.model_copy(update={"candlesticks": settings.candlesticks.model_copy(
+            update={"cache_max_mb": max_mb})})
     many = dm.get_bars_many
 
     def counted(*a: Any, **k: Any) -> Any:
@@ -57,6 +61,9 @@ def _session(tmp_path, keep_tails: bool, reads: list[int]):  # type: ignore[no-u
             got = svc.scan(batch, "1m", pats)
             got.pop("as_of")
             answers.append(got)
+            if kept is not None:
+                health = svc.health()
+                kept.append((health["kept_tails"], health["kept_mb"]))
             if i % 11 == 5:  # a single-symbol read (the dashboard's) between scans
                 one = svc.detections(syms[5], "1m")
                 one.pop("as_of")
@@ -83,6 +90,17 @@ def test_held_tails_answer_and_store_what_reading_everything_does(tmp_path):
     assert any(r["new_outcomes"] for a in held[0] for r in a.get("results", []))
     # the held run read only new bars (one batch per step), the other never did
     assert len(held_reads) > 80 and not full_reads
+
+
+def test_tails_stay_within_their_bytes_and_answer_the_same(tmp_path):
+    # room for two or three of the symbols' 1m tails: the others are read whole each step
+    full = _session(tmp_path / "full", False, [])
+    kept: list[tuple[int, float]] = []
+    bounded = _session(tmp_path / "bounded", True, [], max_mb=0.03, kept=kept)
+    assert bounded == full  # every answer, stored row and statistic
+    assert all(mb <= 0.03 for _, mb in kept)
+    # four symbols or five every step: once their tails have grown, some are pushed out
+    assert 0 < max(n for n, _ in kept[10:]) < 4
 
 
 def _frame_services(tmp_path, **kw):  # type: ignore[no-untyped-def]
