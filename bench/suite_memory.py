@@ -102,19 +102,28 @@ def report_growth(samples: list[Sample], warmup: float) -> None:
               "first; flat after means bounded): " + ", ".join(
                   f"{d}: {v:.0f} ({n} samples)" for d, v, n in per)
               + f"; last two sessions {per[-1][1] - per[-2][1]:+.1f} MB")
+        print("   by service, median PSS by session, MB (change from the session before):")
+        for n in samples[0][2]:
+            row = session_medians(samples, days, n)
+            print(f"     {n:20s} " + " ".join(
+                f"{v:6.1f}" + (f" ({v - row[i - 1][1]:+.1f})" if i else "")
+                for i, (_, v, _) in enumerate(row)))
 
 
-def session_medians(samples: list[Sample], marks: set[int]) -> list[tuple[str, float, int]]:
-    """Return (session's first clock date, median total PSS, samples) of each session."""
+def session_medians(samples: list[Sample], marks: set[int], name: str | None = None
+                    ) -> list[tuple[str, float, int]]:
+    """Return (session's first clock date, median PSS, samples) of each session: the total,
+    or one service's (``name``)."""
     out: list[tuple[str, float, int]] = []
     bounds = [0, *sorted(marks), len(samples)]
     for a, b in zip(bounds, bounds[1:], strict=False):
         part = samples[a:b]
         if not part:
             continue
-        totals = pd.Series([sum(x[2].values()) for x in part])
+        values = pd.Series([sum(x[2].values()) if name is None else x[2].get(name, 0.0)
+                            for x in part])
         label = str(part[0][1].date()) if part[0][1] is not None else f"{part[0][0]:.0f}s"
-        out.append((label, float(totals.median()), len(part)))
+        out.append((label, float(values.median()), len(part)))
     return out
 
 
