@@ -27,6 +27,7 @@ from shared.market.frames import BarArrays, iso
 if TYPE_CHECKING:
     from services.pattern_recognition.service import CandlestickService, UpdateResult
 
+
 class TailStore:
     """The tails of the symbols updated lately, up to ``max_bytes`` of them (least recently
     used dropped first; a tail is a few hundred bars, ~25 KB for a 1m equity).
@@ -40,7 +41,8 @@ class TailStore:
         self._lock = threading.Lock()
 
     def __len__(self) -> int:
-        return len(self._tails)
+        with self._lock:
+            return len(self._tails)
 
     @property
     def nbytes(self) -> int:
@@ -102,7 +104,7 @@ def read_new(feed: BarFeed, tails: dict[str, Tail], tf: str, now: pd.Timestamp
 
 
 #: Bar times whose labels ``Buckets`` keeps (a step's bar times repeat across symbols; older
-#: ones are rarely asked again): cleared past it.  It was 200,000, ~30 MB once full.
+#: ones are rarely asked again): cleared past it.  It was 200,000: tens of MB once full.
 BUCKET_MEMO = 8192
 
 

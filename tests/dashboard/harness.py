@@ -24,9 +24,21 @@ PACKAGES = {name: pkg for name, _port, pkg in SERVICES}
 
 
 def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    return free_ports(1)[0]
+
+
+def free_ports(n: int) -> list[int]:
+    """Return ``n`` distinct free loopback ports: all bound at once, since ports picked one
+    after another can repeat (the kernel may hand a just-closed port out again; CI once gave
+    two services of one suite the same port)."""
+    socks = [socket.socket() for _ in range(n)]
+    try:
+        for s in socks:
+            s.bind(("127.0.0.1", 0))
+        return [s.getsockname()[1] for s in socks]
+    finally:
+        for s in socks:
+            s.close()
 
 
 class Suite:
@@ -34,7 +46,7 @@ class Suite:
 
     def __init__(self, tmp: Path, extra_env: dict[str, str] | None = None) -> None:
         self.tmp = tmp
-        self.ports = {name: free_port() for name in PACKAGES}
+        self.ports = dict(zip(PACKAGES, free_ports(len(PACKAGES)), strict=True))
         self.procs: dict[str, subprocess.Popen[bytes]] = {}
         env = {k: v for k, v in os.environ.items()
                if not k.startswith("TRADING__") and k not in ("API_KEY", "TRADING_CONFIG")}

@@ -20,13 +20,14 @@ from shared.db import Database, migrate
 from shared.errors import NotFound
 from shared.http import reset_breakers
 from tests.conftest import make_settings, own_market
-from tests.dashboard.harness import PACKAGES, free_port
+from tests.dashboard.harness import PACKAGES, free_ports
 
 KEY = "test-key-123"
 
 
 def _settings(tmp: Path, **extra: Any) -> Settings:
-    ports = {f"services__{n}__port": free_port() for n in PACKAGES}
+    ports = {f"services__{n}__port": p
+             for n, p in zip(PACKAGES, free_ports(len(PACKAGES)), strict=True)}
     return make_settings(tmp, dashboard__upstream_timeout_s=1.0, http__breaker_reset_s=0.5,
                          **ports, **extra)
 
