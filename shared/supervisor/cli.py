@@ -164,6 +164,9 @@ def cmd_stop(settings: Settings, rd: RunDir, args: argparse.Namespace) -> int:
             os.kill(pid, signal.SIGKILL)
             _kill_leftovers(rd)
         else:
+            # The manager lets go of the lock just before its interpreter exits; a 'stop'
+            # that returns has to mean nothing of the suite runs any more.
+            process.wait_gone(pid, 5.0)
             say(f"manager {pid} stopped")
     busy: list[str] = []
     for _ in range(50):  # sockets close a moment after their process exits

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
+import time
 from pathlib import Path
 
 import psutil
@@ -70,6 +71,25 @@ def same_process(pid: int, create_time: float | None) -> bool:
         return create_time is None or abs(p.create_time() - create_time) < 0.01
     except (psutil.NoSuchProcess, psutil.AccessDenied):
         return False
+
+
+def wait_gone(pid: int, timeout: float) -> bool:
+    """Wait until ``pid`` has exited (a zombie counts: it runs nothing and holds nothing);
+    return False when it is still running after ``timeout`` seconds."""
+    try:
+        proc = psutil.Process(pid)
+    except psutil.NoSuchProcess:
+        return True
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            if not proc.is_running() or proc.status() == psutil.STATUS_ZOMBIE:
+                return True
+        except psutil.NoSuchProcess:
+            return True
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(0.05)
 
 
 def create_time(pid: int) -> float | None:
