@@ -163,11 +163,13 @@ def cmd_stop(settings: Settings, rd: RunDir, args: argparse.Namespace) -> int:
             say(f"manager {pid} did not stop in time; killing it and its services")
             os.kill(pid, signal.SIGKILL)
             _kill_leftovers(rd)
-        else:
-            # The manager lets go of the lock just before its interpreter exits; a 'stop'
-            # that returns has to mean nothing of the suite runs any more.
-            process.wait_gone(pid, 5.0)
+        # The manager lets go of the lock just before its interpreter exits; a 'stop'
+        # that returns has to mean nothing of the suite runs any more.
+        elif process.wait_gone(pid, 5.0):
             say(f"manager {pid} stopped")
+        else:
+            say(f"manager {pid} let go of its lock but is still running")
+            return 1
     busy: list[str] = []
     for _ in range(50):  # sockets close a moment after their process exits
         busy = busy_ports({s.name: s.port for s in service_specs(settings)},
