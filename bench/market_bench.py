@@ -57,7 +57,7 @@ sys.path.insert(0, str(ROOT))
 
 from bench.harness import pct  # noqa: E402
 from bench.startup_bench import MB, finished_cycles, free_block, manager, suite_env  # noqa: E402
-from bench.suite_memory import report_growth, sample_pss  # noqa: E402
+from bench.suite_memory import report_growth, report_replacements, sample_pss  # noqa: E402
 from shared.config import SERVICE_NAMES, load_settings  # noqa: E402
 from shared.db import Database, migrate  # noqa: E402
 from shared.market import ClockController, DataManager  # noqa: E402
@@ -390,6 +390,7 @@ def bench_suite(tmp: Path, settle: float, warmup: float, every: float) -> None:
           f"run(s) done): {(pss2 - pss1) / MB:+.0f} MB")
     print(f"   the feed's history backfill at the two ends: {fill1!r}, then {fill2!r}")
     report_growth(samples, warmup)
+    report_replacements(tmp / "logs")
     print(f"   stopped: {'cleanly' if stop.returncode == 0 else 'with errors'}; leftover "
           f"processes SIGKILLed: {killed or 'none'}")
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import time
 import urllib.request
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -141,3 +142,27 @@ def session_marks(samples: list[Sample]) -> set[int]:
             out.add(i)
         last = k
     return out
+
+
+def worker_replacements(log_dir: Path) -> dict[str, list[tuple[float, float]]]:
+    """Return, by service, the (private MB, level MB once warm) of each worker its memory
+    guard replaced (``shared.web.memory_guard``), from the services' JSON logs."""
+    out: dict[str, list[tuple[float, float]]] = {}
+    for path in sorted(log_dir.glob("*.log*")):
+        for line in path.read_text(errors="replace").splitlines():
+            if "replacing worker" not in line:
+                continue
+            try:
+                rec = json.loads(line)
+                out.setdefault(rec["service"], []).append((rec["private_mb"], rec["level_mb"]))
+            except (ValueError, KeyError):
+                continue
+    return out
+
+
+def report_replacements(log_dir: Path) -> None:
+    """Print how many workers each service's memory guard replaced, and at what sizes."""
+    got = worker_replacements(log_dir)
+    print("   workers replaced for their memory (services.<name>.recycle_growth_mb): " + (
+        "; ".join(f"{n} {len(v)}x (" + ", ".join(f"{a:.0f} MB over {b:.0f}" for a, b in v)
+                  + ")" for n, v in sorted(got.items())) or "none"))

@@ -116,6 +116,10 @@ class ServiceSettings(StrictModel):
     worker: Literal["buffered", "gunicorn"] = "buffered"
     # Where other services reach this one; None means this machine (see Settings.url).
     host: str | None = None
+    # A worker whose private memory grows this many MB past its level once warm finishes its
+    # requests and is replaced by a fresh fork (shared.web.memory_guard); 0: never.  Off for
+    # services with background tasks or long-lived streams.
+    recycle_growth_mb: float = Field(0.0, ge=0)
 
 
 #: Gunicorn defaults per service (workers, threads, timeout_s), mirrored in config/default.yaml:
@@ -132,12 +136,22 @@ _GUNICORN_DEFAULTS: dict[str, tuple[int, int, int]] = {
 }
 
 
+#: Services whose workers are replaced when their memory grows past their warm level by this
+#: many MB (``ServiceSettings.recycle_growth_mb``), mirrored in config/default.yaml.  Not
+#: coordination (its worker runs the market clock and ingest), the streams, or the dashboard
+#: (its SSE streams would drop).
+_RECYCLE_GROWTH_MB: dict[str, float] = {
+    name: 4.0 for name in ("scanner", "pattern_analysis", "technical_analysis", "paper_trading",
+                           "pattern_recognition", "news", "reporting")}
+
+
 def _default_services() -> dict[str, ServiceSettings]:
     out = {}
     for name, port, _ in SERVICES:
         workers, threads, timeout_s = _GUNICORN_DEFAULTS.get(name, (2, 1, 60))
         out[name] = ServiceSettings(port=port, workers=workers, threads=threads,
-                                    timeout_s=timeout_s)
+                                    timeout_s=timeout_s,
+                                    recycle_growth_mb=_RECYCLE_GROWTH_MB.get(name, 0.0))
     return out
 
 

@@ -34,3 +34,7 @@ class Section(StrictModel):
     stop_timeout_s: float = Field(10.0, gt=0)           # SIGTERM, then SIGKILL after this
     heartbeat_interval_s: float = Field(5.0, gt=0)      # each service's registry heartbeat
     graceful_timeout_s: int = Field(5, ge=1)            # gunicorn's own worker shutdown limit
+    # A worker's memory level is read this long after it started (its caches full), then at
+    # most every memory_check_s; see services.<name>.recycle_growth_mb.
+    worker_warmup_s: float = Field(300.0, ge=0)
+    memory_check_s: float = Field(20.0, gt=0)

@@ -299,6 +299,7 @@ def create_service_app(
     app.add_url_rule("/docs", "docs", _api(docs, "API documentation", raw=True,
                                            mimetype="text/html", response={"type": "string"}))
     metrics = add_metrics(app, name, db.stats.snapshot, breaker_states)
+    app.extensions["metrics"] = metrics
     app.extensions["limiter"] = limiter
     for bp in blueprints:
         app.register_blueprint(bp)

@@ -114,6 +114,10 @@ class RequestMetrics:
         self._latency = Histogram(
             "suite_http_request_seconds", "HTTP request latency by route",
             ["service", "method", "route"], buckets=_BUCKETS, registry=self.registry)
+        # workers replaced because their memory grew (shared.web.memory_guard)
+        self.recycles = Counter(
+            "suite_worker_recycles", "Workers replaced because their memory grew past the limit",
+            ["service"], registry=self.registry).labels(service)
         self._collector = _Collector(service, db_stats, breakers)
         self.registry.register(self._collector)
         # labelled children by (method, route, status): ``labels()`` re-joins and re-checks

@@ -30,6 +30,7 @@ from gunicorn.app.base import BaseApplication
 
 from shared.config import Settings, load_settings
 from shared.supervisor.heartbeat import Heartbeat
+from shared.web.memory_guard import MemoryGuard
 from shared.web.metrics import mark_dead, prepare_multiprocess, release_multiprocess
 from shared.web.worker import BufferedWorker
 
@@ -91,6 +92,7 @@ class ServiceApplication(BaseApplication):
             self.cfg.set(key, value)
         self.cfg.set("when_ready", self._when_ready)
         self.cfg.set("post_worker_init", self._post_worker_init)
+        self.cfg.set("post_request", self._post_request)
         self.cfg.set("child_exit", self._child_exit)
         self.cfg.set("on_exit", self._on_exit)
 
@@ -108,8 +110,30 @@ class ServiceApplication(BaseApplication):
         gc.freeze()
 
     def _post_worker_init(self, worker: Any) -> None:
+        sup = self.settings.supervisor
+        worker.memory_guard = MemoryGuard(self.settings.services[self.name].recycle_growth_mb,
+                                          sup.worker_warmup_s, sup.memory_check_s)
         if self.flask_app is not None:
             start_background_tasks(self.flask_app)
+
+    def _post_request(self, worker: Any, req: Any, environ: Any, resp: Any) -> None:
+        """Replace the worker once its memory has grown too far (``MemoryGuard``): it stops
+        taking connections, finishes the requests it holds and exits; the master forks a
+        fresh one."""
+        guard: MemoryGuard | None = getattr(worker, "memory_guard", None)
+        if guard is None or not worker.alive:
+            return
+        reason = guard.check()
+        if reason is None:
+            return
+        log.warning("replacing worker %s of %s: %s", worker.pid, self.name, reason,
+                    extra={"service": self.name, "pid": worker.pid,
+                           "private_mb": round((guard.last_kib or 0) / 1024, 1),
+                           "level_mb": round((guard.level_kib or 0) / 1024, 1)})
+        metrics = self.flask_app.extensions.get("metrics") if self.flask_app else None
+        if metrics is not None:
+            metrics.recycles.inc()
+        worker.alive = False
 
     def _child_exit(self, server: Any, worker: Any) -> None:
         mark_dead(worker.pid)

@@ -334,8 +334,14 @@ class BufferedWorker(base.Worker):
             await asyncio.sleep(tick)
         for srv in servers:
             srv.close()
+        # a connection accepted just before is still being set up (asyncio makes its
+        # transport in a task): let those join self.conns, or they would close unanswered
+        await asyncio.sleep(0.05)
+        # Leaving (SIGTERM, or replaced for its memory): answer every connection already
+        # accepted, those still sending their request included, and let the answers flush;
+        # new connections wait in the listening socket's backlog for the next worker.
         deadline = time.monotonic() + self.cfg.graceful_timeout
-        while self.inflight and time.monotonic() < deadline:
+        while (self.inflight or self.conns) and time.monotonic() < deadline:
             self.notify()
             await asyncio.sleep(0.05)
         for conn in list(self.conns):
