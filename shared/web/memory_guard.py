@@ -4,7 +4,8 @@ Why: over a long replay the analysis workers' memory rose by ~1-2 MB a market se
 their live Python and numpy allocations stayed flat (tracemalloc in the workers): what grew
 was free space inside glibc's heap and pymalloc's arenas, held by a few long-lived objects
 scattered among freed ones (fragmentation).  No allocator setting tried stopped it
-(``PYTHONMALLOC=malloc`` made it worse, ``malloc_trim`` lowered the level but not the slope).
+(``PYTHONMALLOC=malloc`` made it worse, ``malloc_trim`` lowered the level but not the slope,
+``MALLOC_MMAP_THRESHOLD_=65536`` changed nothing).
 The remedy long-running CPython servers use is to replace the process: uWSGI's
 ``reload-on-rss``, Celery's ``worker_max_memory_per_child``, gunicorn's own ``max_requests``.
 Gunicorn has no memory-based limit, so this adds one, measured the way the suite's memory is
@@ -15,10 +16,10 @@ private memory (``Private_Clean + Private_Dirty`` of ``/proc/self/smaps_rollup``
 adds to the suite, pages it copied from the preloaded master included).  Readings start
 ``warmup_s`` after the worker started; the lowest so far is its level, and two readings in a
 row more than ``growth_mb`` over it (not one request's passing peak) return the reason to
-replace the worker.  The runner then lets the
-worker finish the requests it holds and exit (``worker.alive = False``, the same path as
-``max_requests``); the master forks a fresh worker from the preloaded app at once, and
-connections that arrive meanwhile wait in the listening socket's backlog.  A worker holds
+replace the worker.  The runner then lets the worker finish the requests it holds and exit
+(``worker.alive = False``, the same path as ``max_requests``); the master forks a fresh
+worker from the preloaded app at once, and connections that arrive meanwhile wait in the
+listening socket's backlog.  A worker holds
 only caches (its service's tables are the truth), so the new one refills them on its first
 requests.  Services that run background tasks or hold streams are configured with 0 (off).
 """
