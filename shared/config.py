@@ -140,9 +140,11 @@ _GUNICORN_DEFAULTS: dict[str, tuple[int, int, int]] = {
 #: many MB (``ServiceSettings.recycle_growth_mb``), mirrored in config/default.yaml.  Not
 #: coordination (its worker runs the market clock and ingest), the streams, or the dashboard
 #: (its SSE streams would drop).
+#: The scanner's memory swings by ~3 MB with each scan of the universe, so it gets more room.
 _RECYCLE_GROWTH_MB: dict[str, float] = {
-    name: 4.0 for name in ("scanner", "pattern_analysis", "technical_analysis", "paper_trading",
-                           "pattern_recognition", "news", "reporting")}
+    "scanner": 8.0, **{name: 4.0 for name in (
+        "pattern_analysis", "technical_analysis", "paper_trading", "pattern_recognition", "news",
+        "reporting")}}
 
 
 def _default_services() -> dict[str, ServiceSettings]:

@@ -105,6 +105,7 @@ def test_defaults_replace_only_request_driven_workers() -> None:
     on = {name for name, svc in s.services.items() if svc.recycle_growth_mb > 0}
     assert on == {"scanner", "pattern_analysis", "technical_analysis", "paper_trading",
                   "pattern_recognition", "news", "reporting"}
+    assert s.services["scanner"].recycle_growth_mb == 8.0 and s.services["news"].recycle_growth_mb == 4.0
     assert s.supervisor.worker_warmup_s == 300.0
 
 
