@@ -34,7 +34,11 @@ ROLLUP = Path("/proc/self/smaps_rollup")
 
 
 def private_kib(path: Path = ROLLUP) -> int | None:
-    """Return this process's private memory in KiB (clean + dirty), or None off Linux."""
+    """Return this process's private memory in KiB (clean + dirty), or None off Linux.
+
+    Read by hand from the kernel's one-block summary: psutil's ``memory_full_info().uss``
+    walks every mapping in ``/proc/self/smaps``, too slow for an after-request check.
+    """
     try:
         text = path.read_text()
     except OSError:
