@@ -415,7 +415,8 @@ def test_a_new_bar_keeps_the_traders_zoom(page: Any, suite: Suite) -> None:
     the chart reloads with it and keeps the range the trader zoomed to."""
     _open(page, "5m")
     last = page.evaluate("window.__chartLast")
-    page.evaluate("window.__chartApi.zoom(100, 160)")
+    page.evaluate("window.__chartApi.zoom(100, 160)")  # resolves once the chart has drawn it
+    assert [round(x) for x in page.evaluate("window.__chartApi.logical()")] == [100, 160]
     before = page.evaluate("window.__chartApi.range()")
     ctl, feed = suite.market  # type: ignore[attr-defined]
     ctl.step(5)

@@ -62,6 +62,9 @@ const macdHist = chart.addSeries(LC.HistogramSeries, { priceLineVisible: false, 
 const macdLine = chart.addSeries(LC.LineSeries, { color: "#4da3ff", lineWidth: 1, title: "MACD" }, 2);
 const macdSignal = chart.addSeries(LC.LineSeries, { color: "#f5b942", lineWidth: 1, title: "signal" }, 2);
 const markerApi = LC.createSeriesMarkers(candles, []);
+// lightweight-charts applies a change of the time scale on the next animation frame: the tests'
+// zoom and range wait for two frames, so they read the range the trader sees, not the one before.
+const frames = () => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)));
 // For the browser tests: where a bar (its UTC open) and a price are on the chart, in pixels.
 window.__chartApi = {
   x: (t) => chart.timeScale().timeToCoordinate(chartTime(t)),
@@ -70,8 +73,9 @@ window.__chartApi = {
   shown: (t) => chartTime(t),
   axisLabel: (t) => axisLabel(t),
   markerTexts: () => markerApi.markers().map((m) => m.text || ""),
-  zoom: (from, to) => chart.timeScale().setVisibleLogicalRange({ from, to }),
-  range: () => { const r = chart.timeScale().getVisibleRange(); return r && [r.from, r.to]; },
+  zoom: (from, to) => { chart.timeScale().setVisibleLogicalRange({ from, to }); return frames(); },
+  range: async () => { await frames(); const r = chart.timeScale().getVisibleRange(); return r && [r.from, r.to]; },
+  logical: async () => { await frames(); const r = chart.timeScale().getVisibleLogicalRange(); return r && [r.from, r.to]; },
   levels: () => priceLines.map((l) => [l.options().title, l.options().price]),
 };
 let priceLines = [];
