@@ -96,9 +96,11 @@ class Database:
         slow_query_ms: float = 100.0,
         pool_size: int = 4,
         soft_heap_mb: int = 0,
+        wal_autocheckpoint_pages: int = 1000,
     ) -> None:
         self.path = Path(path)
         self.soft_heap = soft_heap_mb * 2**20
+        self.wal_autocheckpoint_pages = wal_autocheckpoint_pages
         self.busy_timeout_ms = busy_timeout_ms
         self.cache_size_kib = cache_size_kib
         self.retry_attempts = retry_attempts
@@ -137,6 +139,7 @@ class Database:
             slow_query_ms=db.slow_query_ms,
             pool_size=db.pool_size,
             soft_heap_mb=db.soft_heap_mb,
+            wal_autocheckpoint_pages=db.wal_autocheckpoint_pages,
         )
 
     # -- connections -------------------------------------------------------------------
@@ -151,6 +154,7 @@ class Database:
         if mode.lower() != "wal":
             raise OperationalError(f"could not switch {self.path} to WAL (got {mode})")
         conn.execute("PRAGMA synchronous=NORMAL")
+        conn.execute(f"PRAGMA wal_autocheckpoint={int(self.wal_autocheckpoint_pages)}")
         conn.execute(f"PRAGMA cache_size=-{int(self.cache_size_kib)}")
         conn.execute("PRAGMA foreign_keys=ON")
         if self.soft_heap:
@@ -161,6 +165,19 @@ class Database:
         if self._read_only:
             conn.set_authorizer(_deny_writes(self._read_only))
         return conn
+
+    def checkpoint(self) -> tuple[int, int, int] | None:
+        """Run a PASSIVE WAL checkpoint on this thread's connection; return SQLite's
+        (busy, frames in the WAL, frames checkpointed), or None where there is no WAL.
+
+        PASSIVE copies what no reader still needs back into the database file without
+        blocking writers or readers (they commit and read meanwhile); the suite runs it
+        outside commits (``database.wal_autocheckpoint_pages`` is only a backstop).
+        """
+        if self.dialect != "sqlite":
+            return None
+        row = self.get_db_connection().execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+        return None if row is None else (int(row[0]), int(row[1]), int(row[2]))
 
     def protect(self, tables: Iterable[str]) -> None:
         """Refuse every write to ``tables`` on this process's connections, now and later.

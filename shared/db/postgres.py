@@ -178,6 +178,7 @@ class PgDatabase(Database):
     def __init__(self, url: str, *, pool_max_size: int = 16, **kwargs: Any) -> None:
         kwargs.pop("cache_size_kib", None)
         kwargs.pop("soft_heap_mb", None)
+        kwargs.pop("wal_autocheckpoint_pages", None)
         key = hashlib.sha1(redact(url).encode()).hexdigest()[:16]
         # a local path per database: a key for per-database caches and the home of the
         # process-local lock files some services keep beside the SQLite file

@@ -49,6 +49,9 @@ _MINUTES = {"1m": 1, "5m": 5, "15m": 15, "1h": 60}
 DAILY_FIRST_DAYS = 100
 _BARS_PER_SESSION = {"1m": 390, "5m": 78, "15m": 26, "1h": 7, "1d": 1}
 _DAY = pd.Timedelta(days=1)
+#: WAL frames (4 KiB pages) the checkpoint thread lets pile up between two checkpoints:
+#: 16 MB, four times SQLite's own 1000, well under database.wal_autocheckpoint_pages
+_CHECKPOINT_FRAMES = 4000
 
 
 @dataclass
@@ -62,6 +65,9 @@ class FeedStats:
     backfill_s: float = 0.0
     errors: int = 0
     last_error: str | None = None
+    checkpoints: int = 0
+    checkpoint_s: float = 0.0
+    checkpoint_frames: int = 0  # frames written to the WAL between checkpoints
 
 
 class MarketFeed:
@@ -91,6 +97,8 @@ class MarketFeed:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._heap_before: int | None = None  # SQLite's soft heap limit before ``start``
+        self._checkpointer: threading.Thread | None = None
+        self._wal_frames = 0  # the WAL's frames at the last checkpoint
 
     # -- the store up to the clock ---------------------------------------------------------
     def catch_up(self, now: object = None) -> int:
@@ -393,6 +401,8 @@ class MarketFeed:
                 "catch_ups": s.catch_ups, "catch_up_s": round(s.catch_up_s, 3),
                 "backfill_jobs": s.backfill_jobs, "backfill_s": round(s.backfill_s, 3),
                 "errors": s.errors, "last_error": s.last_error,
+                "checkpoints": s.checkpoints, "checkpoint_s": round(s.checkpoint_s, 3),
+                "checkpoint_frames": s.checkpoint_frames,
                 "running": self._thread is not None and self._thread.is_alive()}
 
     # -- the thread ------------------------------------------------------------------------
@@ -412,14 +422,62 @@ class MarketFeed:
         if self._thread is None:
             self._thread = threading.Thread(target=self._run, name="market-feed", daemon=True)
             self._thread.start()
+        if self._checkpointer is None and self.cfg.checkpoint_s and self.dm.db.dialect == "sqlite":
+            self._checkpointer = threading.Thread(target=self._checkpoints,
+                                                  name="market-feed-checkpoint", daemon=True)
+            self._checkpointer.start()
 
     def stop(self) -> None:
         self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=10)
+        for thread in (self._thread, self._checkpointer):
+            if thread is not None:
+                thread.join(timeout=10)
         if self._heap_before is not None:  # the process's limit as it was (tests share one)
             limit_sqlite_heap(self.dm.db.get_db_connection(), self._heap_before)
             self._heap_before = None
+
+    def checkpoint(self) -> int | None:
+        """Run one PASSIVE WAL checkpoint (SQLite); return the frames written to the WAL
+        since the one before (all of them copied back unless a reader still needed them),
+        or None where there is no WAL.  See ``_checkpoints``."""
+        t0 = time.perf_counter()
+        got = self.dm.db.checkpoint()
+        if got is None:  # PostgreSQL checkpoints on its own
+            return None
+        frames = got[1]  # in the WAL now: since the last checkpoint, or since it restarted
+        grown = frames - self._wal_frames if frames >= self._wal_frames else frames
+        self._wal_frames = frames
+        self.stats.checkpoints += 1
+        self.stats.checkpoint_s += time.perf_counter() - t0
+        self.stats.checkpoint_frames += grown
+        return grown
+
+    def _checkpoints(self) -> None:
+        """Checkpoint the WAL, in a thread of its own, at most ``checkpoint_s`` apart.
+
+        SQLite's own checkpoint ran inside the commit that took the WAL past 1000 pages:
+        every other minute of bars at 500 symbols, so a cycle's "bars" step waited for it.
+        Each minute rewrites the same leaf pages (one per symbol), so a checkpoint every
+        second or two of a fast replay copies each page once for several minutes.  Its own
+        thread: a PASSIVE checkpoint blocks no writer and sqlite3 lets go of the GIL while
+        it copies, so catch-ups go on beside it.  The wait shrinks with the rate the WAL
+        grows (a backfill writes ~14,000 frames a second) so that about
+        ``_CHECKPOINT_FRAMES`` lie between two checkpoints and the WAL never reaches
+        ``database.wal_autocheckpoint_pages``, where a commit would checkpoint inside.
+        """
+        wait = self.cfg.checkpoint_s
+        last = time.monotonic()
+        while not self._stop.wait(wait):
+            try:
+                grown = self.checkpoint()
+            except Exception as exc:  # noqa: BLE001 - e.g. a read-only file: next time
+                log.warning("market feed checkpoint failed", extra={"error": str(exc)[:300]})
+                grown = None
+            now = time.monotonic()
+            rate = (grown or 0) / max(now - last, 1e-3)  # frames a second
+            last = now
+            wait = self.cfg.checkpoint_s if rate <= 0 else \
+                min(self.cfg.checkpoint_s, max(0.05, _CHECKPOINT_FRAMES / rate))
 
     def _run(self) -> None:
         last_minute = None

@@ -77,6 +77,8 @@ def test_every_connection_sets_the_pragmas(db: Database) -> None:
     assert conn.execute("PRAGMA cache_size").fetchone()[0] == -db.cache_size_kib  # database.cache_size_kib (8,000 by default)
     assert conn.execute("PRAGMA busy_timeout").fetchone()[0] == 30000
     assert conn.execute("PRAGMA foreign_keys").fetchone()[0] == 1
+    # SQLite checkpoints inside a commit only as a backstop (database.wal_autocheckpoint_pages)
+    assert conn.execute("PRAGMA wal_autocheckpoint").fetchone()[0] == 20_000
     # Another thread gets its own connection with the same pragmas.
     seen = {}
 
@@ -91,6 +93,35 @@ def test_every_connection_sets_the_pragmas(db: Database) -> None:
     t.join()
     assert seen == {"same": False, "fk": 1, "bt": 30000}
     assert db.get_db_connection() is conn  # reused per thread
+
+
+def test_commits_leave_the_wal_to_the_checkpoint(tmp_path: Path) -> None:
+    """Below the backstop no commit checkpoints (SQLite's default 1000 pages would, inside
+    the commit); ``checkpoint()`` then copies every frame back, without a writer waiting."""
+    db = Database(tmp_path / "c.db", wal_autocheckpoint_pages=5000)
+    db.execute_with_retry("CREATE TABLE big (k INTEGER PRIMARY KEY, v BLOB)")
+    for part in range(3):  # ~1,500 pages of WAL in three commits
+        with db.transaction("fill") as conn:
+            conn.executemany("INSERT INTO big VALUES (?, zeroblob(2000))",
+                             [(part * 1000 + i,) for i in range(1000)])
+    busy, frames, copied = db.checkpoint()
+    assert busy == 0 and frames > 1000 and copied == frames  # none had been checkpointed
+    assert db.checkpoint()[2] == frames  # nothing new: the same frames, already copied
+    with db.transaction("more") as conn:  # a writer goes on after it (WAL restarts)
+        conn.execute("INSERT INTO big VALUES (-1, zeroblob(10))")
+    assert db.fetch_one("SELECT COUNT(*) FROM big")[0] == 3001
+    db.close()
+    small = Database(tmp_path / "d.db")  # constructed by hand: SQLite's own default
+    assert small.get_db_connection().execute("PRAGMA wal_autocheckpoint").fetchone()[0] == 1000
+    small.close()
+
+
+def test_checkpoint_is_none_on_postgresql(pg_module_url: str) -> None:
+    db = PgDatabase(pg_module_url)
+    try:
+        assert db.checkpoint() is None
+    finally:
+        db.close()
 
 
 def _writer(path: str, worker: int, n: int, out: mp.Queue) -> None:

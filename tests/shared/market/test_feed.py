@@ -303,3 +303,36 @@ def test_keepers_drop_their_bars_when_the_owner_backfills_behind_them(market) ->
     after = window.get([sym], start, now, {})[sym]
     fresh = reader.get_bars(sym, "5m", start)
     assert len(after) > len(before) and np.array_equal(after.ts, fresh.ts)
+
+
+def test_the_feed_checkpoints_the_wal_in_a_thread_of_its_own(market) -> None:  # type: ignore[no-untyped-def]
+    """A catch-up's commits leave the WAL alone (below database.wal_autocheckpoint_pages);
+    the feed's checkpoint thread copies it back every ``checkpoint_s`` and says so."""
+    settings, db, ctl = market
+    dm = DataManager(settings, db, clock=ctl.clock, owner=True)
+    off = MarketFeed(dm, settings.market.ingest.model_copy(
+        update={"history_days": {}, "checkpoint_s": 0}))
+    off.start()
+    off.stop()
+    assert off._checkpointer is None and off.status()["checkpoints"] == 0  # 0: never
+    feed = MarketFeed(dm, settings.market.ingest.model_copy(
+        update={"history_days": {}, "checkpoint_s": 0.2}))
+    ctl.step(30)
+    feed.catch_up()
+    # what the catch-ups wrote is still in the WAL: their commits checkpointed nothing
+    probe = sqlite3.connect(settings.database_path)
+    frames = probe.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+    probe.execute("PRAGMA wal_checkpoint(TRUNCATE)")  # an empty WAL for the thread's turn
+    assert frames[1] > 100
+    ctl.step(5)
+    feed.start()  # a catch-up, then the feed's thread and the checkpoint thread
+    try:
+        deadline = time.monotonic() + 10
+        while feed.status()["checkpoint_frames"] == 0 and time.monotonic() < deadline:
+            time.sleep(0.05)
+    finally:
+        feed.stop()
+    status = feed.status()
+    assert status["checkpoints"] >= 1 and status["checkpoint_frames"] > 0, status
+    assert not feed._checkpointer.is_alive()  # stop() ends it too
+    probe.close()
