@@ -79,7 +79,7 @@ class DatabaseSettings(StrictModel):
     soft_heap_mb: int = Field(16, ge=0, le=65536)
     # SQLite checkpoints the WAL inside the COMMIT that takes it past this many pages (its
     # default: 1000). The suite checkpoints outside commits instead (the market owner's
-    # feed thread every market.ingest.checkpoint_s, paper trading after its writes), so this
+    # checkpoint thread, market.ingest.checkpoint_s; paper trading after its writes), so this
     # is a backstop: at 1000 the owner's every other minute of bars (~500 pages a minute,
     # one leaf page per symbol) paid a checkpoint inside the cycle's "bars" step
     wal_autocheckpoint_pages: int = Field(20_000, ge=100, le=1_000_000)

@@ -67,10 +67,11 @@ class IngestSection(StrictModel):
     # connection's page cache (database.cache_size_kib) otherwise fills with every page the
     # feed writes, ~25 MB a simulated day, up to its cap
     sqlite_heap_mb: int = Field(16, ge=0, le=4096)
-    # on SQLite, the feed's thread runs a PASSIVE WAL checkpoint at most this often (0:
-    # never; SQLite then checkpoints at database.wal_autocheckpoint_pages, inside a commit).
-    # Every minute of bars rewrites the same leaf pages (one per symbol): checkpointed every
-    # few seconds instead of every ~2 minutes of a fast replay, each page is copied once
+    # on SQLite, the feed runs PASSIVE WAL checkpoints in a thread of its own, at most this
+    # many seconds apart (sooner while the WAL grows fast; 0: none, SQLite then checkpoints
+    # at database.wal_autocheckpoint_pages, inside a commit). Every minute of bars rewrites
+    # the same leaf pages (one per symbol): checkpointed every second or two instead of every
+    # other minute of a fast replay, each page is copied once for several minutes
     checkpoint_s: float = Field(2.0, ge=0, le=3600)
 
     @field_validator("history_days")

@@ -88,7 +88,8 @@ class Section(StrictModel):
     events_poll_s: float = Field(0.5, gt=0, le=30)
     events_heartbeat_s: float = Field(15.0, gt=0, le=300)
     # checkpoint the WAL after every N-th write of a worker, outside the writer gate, instead of
-    # inside the commit that fills it (0: leave checkpoints to SQLite; see services/.../gate.py)
+    # inside the commit that fills it (0: none of its own, the market owner's and SQLite's at
+    # database.wal_autocheckpoint_pages remain; see services/.../gate.py)
     wal_checkpoint_every: int = Field(100, ge=0, le=100_000)
     fills: FillsSection = FillsSection()
     streams: StreamsSection = StreamsSection()

@@ -16,7 +16,8 @@ SQLite checkpoints the WAL inside the ``COMMIT`` that takes it past ``wal_autoch
 pages: copying the pages back and two fsyncs, about 10 ms on our machines, and here that
 happened while the gate was held, so every other writer of the service queued behind it
 (the checkpoint share of a submission was larger than the whole write).  ``Checkpoints`` moves
-it out: this service's connections only checkpoint automatically as a distant backstop, and
+it out: the suite's connections only checkpoint automatically as a distant backstop
+(``database.wal_autocheckpoint_pages``), and
 every ``every``-th unit of work of a process runs a PASSIVE checkpoint after leaving the gate,
 which does not block writers (others commit meanwhile).  Whatever the number of workers,
 about ``every`` commits of this service land between two checkpoints (a submission writes
@@ -76,23 +77,13 @@ class WriterGate:
 
 
 class Checkpoints:
-    """Run WAL checkpoints after units of work, outside the gate (``every`` = 0: SQLite's own)."""
-
-    #: ``wal_autocheckpoint`` of this service's connections: a backstop far above what
-    #: ``every`` commits write, so SQLite checkpoints inside a commit only if ours stop
-    BACKSTOP_PAGES = 20_000
+    """Run WAL checkpoints after units of work, outside the gate (``every`` = 0: none of
+    this service's own; the market owner's and SQLite's backstop remain)."""
 
     def __init__(self, every: int) -> None:
         self.every = every
         self._count = 0
         self._mutex = threading.Lock()
-        self._local = threading.local()
-
-    def adopt(self, conn: sqlite3.Connection) -> None:
-        """Switch ``conn`` to the backstop threshold (once per connection)."""
-        if self.every and getattr(self._local, "conn", None) is not conn and is_sqlite(conn):
-            conn.execute(f"PRAGMA wal_autocheckpoint={self.BACKSTOP_PAGES}")
-            self._local.conn = conn
 
     def after_commit(self, conn: sqlite3.Connection) -> bool:
         """Count a unit of work; checkpoint (PASSIVE) on every ``every``-th; True if it ran."""

@@ -92,7 +92,6 @@ class PaperTradingService(PortfolioUseCases, DatabaseServiceMixin):
         The WAL checkpoint, when one is due, runs after the gate is released (see ``gate``).
         """
         conn = self.get_db_connection()
-        self.checkpoints.adopt(conn)
         with self.gate.hold(), self.unit_of_work(f"paper_trading:{label}") as uow:
             if books:  # the books, the clock and this thread's "now" in one market run
                 self._same_run_as_now(check_run(uow.conn))
